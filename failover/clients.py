@@ -1,0 +1,116 @@
+"""The one factory for Azure SDK clients: credential, base URL, CA bundle and retry policy in one place.
+
+Production: DefaultAzureCredential (managed identity) against management.azure.com.
+Local: the simulator's base URL, its throwaway CA (`connection_verify`), and a static token.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+from typing import Any
+
+from azure.core.credentials import AccessToken, AccessTokenInfo, AzureKeyCredential, TokenCredential
+from azure.core.messaging import CloudEvent
+from azure.eventgrid._legacy import EventGridPublisherClient as BasicTopicPublisher
+from azure.mgmt.desktopvirtualization import DesktopVirtualizationMgmtClient
+from azure.mgmt.dns import DnsManagementClient
+from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
+
+from failover.settings import Settings
+
+
+class SimulatorCredential:
+    """A TokenCredential for the simulator: a fixed bearer token it accepts and Azure would refuse."""
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        return AccessToken("simulator-token", int(time.time()) + 3600)
+
+    def get_token_info(self, *scopes: str, options: Any = None) -> AccessTokenInfo:
+        return AccessTokenInfo("simulator-token", int(time.time()) + 3600)
+
+    def close(self) -> None:
+        return None
+
+
+class EventPublisher:
+    """Sends CloudEvents to an Event Grid basic topic (POST {endpoint}?api-version=2018-01-01)."""
+
+    def __init__(self, client: BasicTopicPublisher) -> None:
+        self.client = client
+
+    def send(self, events: list[CloudEvent]) -> None:
+        self.client.send(events)
+
+
+class ClientFactory:
+    """Builds (and caches) SDK clients for one Settings value."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._credential: TokenCredential | None = None
+
+    def credential(self) -> TokenCredential:
+        if self._credential is None:
+            if self.settings.credential == "simulator":
+                self._credential = SimulatorCredential()
+            else:
+                from azure.identity import DefaultAzureCredential
+
+                self._credential = DefaultAzureCredential(
+                    managed_identity_client_id=self.settings.managed_identity_client_id
+                )
+        return self._credential
+
+    def _common(self) -> dict[str, Any]:
+        options: dict[str, Any] = {
+            # azure-core's RetryPolicy: 3 retries on 408/429/5xx, honouring Retry-After, bounded.
+            "retry_total": 3,
+            "retry_backoff_factor": 0.5,
+            "retry_backoff_max": 30,
+        }
+        if self.settings.ca_bundle:
+            options["connection_verify"] = self.settings.ca_bundle
+        return options
+
+    def _arm(self) -> dict[str, Any]:
+        return {"base_url": self.settings.arm_endpoint, **self._common()}
+
+    @lru_cache(maxsize=16)  # noqa: B019 - one factory per process; clients are thread-safe and reused
+    def desktop_virtualization(self, subscription_id: str) -> DesktopVirtualizationMgmtClient:
+        return DesktopVirtualizationMgmtClient(self.credential(), subscription_id, **self._arm())
+
+    @lru_cache(maxsize=16)  # noqa: B019
+    def site_recovery(self, subscription_id: str) -> SiteRecoveryManagementClient:
+        return SiteRecoveryManagementClient(self.credential(), subscription_id, **self._arm())
+
+    @lru_cache(maxsize=16)  # noqa: B019
+    def dns(self, subscription_id: str) -> DnsManagementClient:
+        return DnsManagementClient(self.credential(), subscription_id, **self._arm())
+
+    @lru_cache(maxsize=1)  # noqa: B019
+    def event_grid(self) -> EventPublisher:
+        if not self.settings.eventgrid_endpoint:
+            raise ValueError("FAILOVER_EVENTGRID_ENDPOINT is not set")
+        credential: Any = (
+            AzureKeyCredential(self.settings.eventgrid_key) if self.settings.eventgrid_key else self.credential()
+        )
+        # azure-eventgrid 4.22.1's public EventGridPublisherClient builds its basic-topic client from
+        # endpoint and credential only, dropping connection_verify and retry options. That inner
+        # client is the legacy publisher, which honours them: build it directly.
+        return EventPublisher(BasicTopicPublisher(self.settings.eventgrid_endpoint, credential, **self._common()))
+
+    def https_verify(self) -> str | bool:
+        """The `verify` argument for plain HTTPS calls (the Teams webhook)."""
+        return self.settings.ca_bundle or True
+
+
+_factories: dict[Settings, ClientFactory] = {}
+
+
+def factory_for(settings: Settings) -> ClientFactory:
+    """The process-wide factory for these settings (clients keep their connection pools)."""
+    factory = _factories.get(settings)
+    if factory is None:
+        factory = _factories[settings] = ClientFactory(settings)
+    return factory

@@ -1,0 +1,95 @@
+"""One typed, frozen settings object, read once at the edge (host startup) and passed down.
+
+Every variable the service reads is named here; nothing else in the code base reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+DEFAULT_ARM_ENDPOINT = "https://management.azure.com"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration of either host.
+
+    `credential` is `default` (DefaultAzureCredential: managed identity in Azure) or `simulator`
+    (a static bearer token the simulator accepts; refused by real Azure).
+    """
+
+    arm_endpoint: str = DEFAULT_ARM_ENDPOINT
+    ca_bundle: str | None = None
+    credential: str = "default"
+    managed_identity_client_id: str | None = None
+    eventgrid_endpoint: str | None = None
+    eventgrid_key: str | None = field(default=None, repr=False)
+    teams_webhook_url: str | None = field(default=None, repr=False)
+    approval_signing_key: str = field(default="", repr=False)
+    public_base_url: str = "http://127.0.0.1:7071"
+    plans_dir: str = "plans"
+    time_scale: float = 1.0
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = env.get(name)
+            return value if value not in (None, "") else None
+
+        try:
+            time_scale = float(get("FAILOVER_TIME_SCALE") or "1")
+        except ValueError as err:
+            raise SettingsError(f"FAILOVER_TIME_SCALE must be a number: {err}") from err
+        if time_scale <= 0:
+            raise SettingsError("FAILOVER_TIME_SCALE must be > 0")
+        credential = get("FAILOVER_CREDENTIAL") or "default"
+        if credential not in ("default", "simulator"):
+            raise SettingsError("FAILOVER_CREDENTIAL must be 'default' or 'simulator'")
+        return cls(
+            arm_endpoint=(get("FAILOVER_ARM_ENDPOINT") or DEFAULT_ARM_ENDPOINT).rstrip("/"),
+            ca_bundle=get("FAILOVER_CA_BUNDLE"),
+            credential=credential,
+            managed_identity_client_id=get("AZURE_CLIENT_ID"),
+            eventgrid_endpoint=get("FAILOVER_EVENTGRID_ENDPOINT"),
+            eventgrid_key=get("FAILOVER_EVENTGRID_KEY"),
+            teams_webhook_url=get("FAILOVER_TEAMS_WEBHOOK_URL"),
+            approval_signing_key=get("FAILOVER_APPROVAL_SIGNING_KEY") or "",
+            public_base_url=(get("FAILOVER_PUBLIC_BASE_URL") or "http://127.0.0.1:7071").rstrip("/"),
+            plans_dir=get("FAILOVER_PLANS_DIR") or "plans",
+            time_scale=time_scale,
+            log_level=get("FAILOVER_LOG_LEVEL") or "INFO",
+            log_json=(get("FAILOVER_LOG_FORMAT") or "json") == "json",
+        )
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def plans_path(self) -> Path:
+        return Path(self.plans_dir)
+
+
+_current: Settings | None = None
+
+
+def configure(settings: Settings) -> None:
+    """Set the process's settings. Called once by each host at startup (and by tests)."""
+    global _current
+    _current = settings
+
+
+def current() -> Settings:
+    """The settings the host configured. Activities and handlers read them through this."""
+    if _current is None:
+        raise SettingsError("settings were not configured: the host must call failover.settings.configure()")
+    return _current

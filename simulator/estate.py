@@ -1,0 +1,536 @@
+"""The simulated estate: host pools, sessions, recovery plans, jobs, DNS, Event Grid and Teams sinks.
+
+Pure state plus the rules Azure applies to it. The HTTPS layer (`simulator.server`) turns requests
+into calls on `Estate` and its answers into Azure-shaped responses. Time is real wall-clock time
+divided by nothing: simulated durations (ASR job times) are given in *simulated seconds* and divided
+by `time_scale` once, when a job starts. The simulator imports nothing from the product.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+SUBSCRIPTION_ID = "5d3c0f34-7a2b-4e53-9d0e-1f2a3b4c5d6e"
+PRIMARY_REGION = "westeurope"
+RECOVERY_REGION = "northeurope"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(ts: datetime | None) -> str | None:
+    if ts is None:
+        return None
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
+
+
+class SimError(Exception):
+    """An Azure-style error answer: HTTP status plus the ARM error envelope's code and message."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class UserSession:
+    session_id: str
+    session_host: str
+    user_principal_name: str
+    state: str  # Active | Disconnected | ...
+    created_at: datetime
+    messages: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class SessionHost:
+    name: str
+    allow_new_session: bool = True
+    status: str = "Available"
+    sessions: dict[str, UserSession] = field(default_factory=dict)
+    drained_at: datetime | None = None
+
+
+@dataclass
+class HostPool:
+    resource_group: str
+    name: str
+    location: str
+    session_hosts: dict[str, SessionHost] = field(default_factory=dict)
+
+
+@dataclass
+class ProtectedItem:
+    vm_name: str
+    vm_id: str
+
+
+@dataclass
+class RecoveryPlan:
+    resource_group: str
+    vault: str
+    name: str
+    groups: list[tuple[str, list[ProtectedItem]]]  # (groupType, items)
+    # Protected | FailoverInProgress | FailedOver | Committed
+    state: str = "Protected"
+    current_job: str | None = None
+    current_scenario: str | None = None
+    current_scenario_started: datetime | None = None
+    failover_calls: int = 0
+    last_failover_at: datetime | None = None
+
+    @property
+    def vm_count(self) -> int:
+        return sum(len(items) for _, items in self.groups)
+
+
+@dataclass
+class Job:
+    name: str
+    resource_group: str
+    vault: str
+    scenario: str  # PlannedFailover | UnplannedFailover | CommitFailover
+    friendly_name: str
+    plan_name: str
+    started_at: datetime
+    due_at: datetime
+    fail_with: str | None = None
+    state: str = "InProgress"
+    ended_at: datetime | None = None
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class RecordSet:
+    resource_group: str
+    zone: str
+    record_type: str  # A | CNAME
+    name: str
+    ttl: int
+    values: list[str]
+    etag: str = field(default_factory=lambda: str(uuid.uuid4()))
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class EstateConfig:
+    """Knobs of the simulated world, in simulated seconds unless said otherwise."""
+
+    time_scale: float = 1.0
+    job_base_seconds: float = 180.0  # an ASR recovery plan failover job: base time ...
+    job_seconds_per_vm: float = 2.0  # ... plus this per VM
+    commit_seconds: float = 30.0
+    # recovery plan name -> error text: its failover job ends Failed with that error.
+    failing_plans: dict[str, str] = field(default_factory=dict)
+    eventgrid_key: str = "sim-eventgrid-key"
+
+
+class Estate:
+    """Everything the simulated Azure keeps. All methods are thread-safe."""
+
+    def __init__(self, config: EstateConfig | None = None, subscription_id: str = SUBSCRIPTION_ID) -> None:
+        self.config = config or EstateConfig()
+        self.subscription_id = subscription_id
+        self.host_pools: dict[tuple[str, str], HostPool] = {}
+        self.recovery_plans: dict[tuple[str, str, str], RecoveryPlan] = {}
+        self.jobs: dict[tuple[str, str, str], Job] = {}
+        self.record_sets: dict[tuple[str, str, str, str], RecordSet] = {}
+        self.logged_off: list[dict[str, Any]] = []  # {session host, id, user, at}
+        self.events: list[dict[str, Any]] = []
+        self.teams_messages: list[dict[str, Any]] = []
+        self.requests: Counter[str] = Counter()
+        self.lock = threading.RLock()
+
+    # ---- time -----------------------------------------------------------------------------
+    def scaled(self, simulated_seconds: float) -> timedelta:
+        return timedelta(seconds=simulated_seconds / self.config.time_scale)
+
+    # ---- AVD ------------------------------------------------------------------------------
+    def host_pool(self, rg: str, name: str) -> HostPool:
+        pool = self.host_pools.get((rg.lower(), name.lower()))
+        if pool is None:
+            raise SimError(404, "ResourceNotFound", f"HostPool '{name}' was not found in resource group '{rg}'.")
+        return pool
+
+    def session_host(self, rg: str, pool: str, name: str) -> SessionHost:
+        host_pool = self.host_pool(rg, pool)
+        for host in host_pool.session_hosts.values():
+            if host.name.lower() == name.lower():
+                return host
+        raise SimError(404, "ResourceNotFound", f"SessionHost '{name}' was not found in host pool '{pool}'.")
+
+    def update_session_host(self, rg: str, pool: str, name: str, patch: dict[str, Any]) -> SessionHost:
+        with self.lock:
+            host = self.session_host(rg, pool, name)
+            props = patch.get("properties") or {}
+            if "allowNewSession" in props:
+                value = props["allowNewSession"]
+                if not isinstance(value, bool):
+                    raise SimError(400, "InvalidRequestFormat", "properties.allowNewSession must be a boolean.")
+                if not value and host.allow_new_session:
+                    host.drained_at = utcnow()
+                host.allow_new_session = value
+            return host
+
+    def user_session(self, rg: str, pool: str, host: str, session_id: str) -> UserSession:
+        session_host = self.session_host(rg, pool, host)
+        session = session_host.sessions.get(session_id)
+        if session is None:
+            raise SimError(404, "ResourceNotFound", f"UserSession '{session_id}' was not found on '{host}'.")
+        return session
+
+    def send_message(self, rg: str, pool: str, host: str, session_id: str, body: dict[str, Any]) -> None:
+        with self.lock:
+            session = self.user_session(rg, pool, host, session_id)
+            session.messages.append(
+                {"title": str(body.get("messageTitle", "")), "body": str(body.get("messageBody", ""))}
+            )
+
+    def log_off(self, rg: str, pool: str, host: str, session_id: str) -> bool:
+        """Delete (log off) a session. Returns False when it was already gone (ARM answers 204)."""
+        with self.lock:
+            session_host = self.session_host(rg, pool, host)
+            session = session_host.sessions.pop(session_id, None)
+            if session is None:
+                return False
+            self.logged_off.append(
+                {
+                    "host_pool": pool,
+                    "session_host": session_host.name,
+                    "session_id": session_id,
+                    "user": session.user_principal_name,
+                    "at": utcnow(),
+                }
+            )
+            return True
+
+    def sessions_remaining(self) -> int:
+        with self.lock:
+            return sum(len(h.sessions) for p in self.host_pools.values() for h in p.session_hosts.values())
+
+    # ---- ASR ------------------------------------------------------------------------------
+    def recovery_plan(self, rg: str, vault: str, name: str) -> RecoveryPlan:
+        plan = self.recovery_plans.get((rg.lower(), vault.lower(), name.lower()))
+        if plan is None:
+            raise SimError(
+                404,
+                "ReplicationRecoveryPlanNotFound",
+                f"Recovery plan '{name}' was not found in vault '{vault}'.",
+            )
+        return plan
+
+    def plans_in_vault(self, rg: str, vault: str) -> list[RecoveryPlan]:
+        return sorted(
+            (p for (r, v, _), p in self.recovery_plans.items() if r == rg.lower() and v == vault.lower()),
+            key=lambda p: p.name,
+        )
+
+    def start_failover(self, rg: str, vault: str, name: str, scenario: str, body: dict[str, Any]) -> Job:
+        """Start a planned or unplanned failover job. ASR refuses a second one: 409."""
+        with self.lock:
+            self.refresh_jobs()
+            plan = self.recovery_plan(rg, vault, name)
+            props = body.get("properties")
+            if not isinstance(props, dict):
+                raise SimError(400, "InvalidRequestFormat", "The request body must carry 'properties'.")
+            direction = props.get("failoverDirection")
+            if direction not in ("PrimaryToRecovery", "RecoveryToPrimary"):
+                raise SimError(
+                    400,
+                    "InvalidParameterValue",
+                    f"properties.failoverDirection '{direction}' is not one of PrimaryToRecovery, "
+                    "RecoveryToPrimary.",
+                )
+            plan.failover_calls += 1
+            if plan.state == "FailoverInProgress":
+                raise SimError(
+                    409,
+                    "RecoveryPlanOperationInProgress",
+                    f"A failover of recovery plan '{name}' is already in progress (job {plan.current_job}).",
+                )
+            if plan.state in ("FailedOver", "Committed"):
+                raise SimError(
+                    409,
+                    "RecoveryPlanAlreadyFailedOver",
+                    f"Recovery plan '{name}' is already failed over; the operation is not allowed.",
+                )
+            duration = self.config.job_base_seconds + self.config.job_seconds_per_vm * plan.vm_count
+            now = utcnow()
+            job = Job(
+                name=str(uuid.uuid4()),
+                resource_group=rg.lower(),
+                vault=vault.lower(),
+                scenario=scenario,
+                friendly_name=f"{'Planned' if scenario == 'PlannedFailover' else 'Unplanned'} failover",
+                plan_name=plan.name,
+                started_at=now,
+                due_at=now + self.scaled(duration),
+                fail_with=self.config.failing_plans.get(plan.name),
+            )
+            self.jobs[(job.resource_group, job.vault, job.name)] = job
+            plan.state = "FailoverInProgress"
+            plan.current_job = job.name
+            plan.current_scenario = scenario
+            plan.current_scenario_started = now
+            plan.last_failover_at = now
+            return job
+
+    def commit(self, rg: str, vault: str, name: str) -> Job:
+        with self.lock:
+            self.refresh_jobs()
+            plan = self.recovery_plan(rg, vault, name)
+            if plan.state != "FailedOver":
+                raise SimError(409, "OperationNotAllowed", f"Recovery plan '{name}' is not failed over.")
+            now = utcnow()
+            job = Job(
+                name=str(uuid.uuid4()),
+                resource_group=rg.lower(),
+                vault=vault.lower(),
+                scenario="CommitFailover",
+                friendly_name="Commit",
+                plan_name=plan.name,
+                started_at=now,
+                due_at=now + self.scaled(self.config.commit_seconds),
+            )
+            self.jobs[(job.resource_group, job.vault, job.name)] = job
+            plan.current_job = job.name
+            plan.current_scenario = "CommitFailover"
+            plan.current_scenario_started = now
+            return job
+
+    def job(self, rg: str, vault: str, name: str) -> Job:
+        with self.lock:
+            self.refresh_jobs()
+            job = self.jobs.get((rg.lower(), vault.lower(), name.lower()))
+            if job is None:
+                raise SimError(404, "ReplicationJobNotFound", f"Job '{name}' was not found in vault '{vault}'.")
+            return job
+
+    def refresh_jobs(self) -> None:
+        """Finish every job whose simulated time is up and move its plan on."""
+        now = utcnow()
+        with self.lock:
+            for job in self.jobs.values():
+                if job.state != "InProgress" or now < job.due_at:
+                    continue
+                job.ended_at = job.due_at
+                plan = self.recovery_plans[(job.resource_group, job.vault, job.plan_name.lower())]
+                if job.fail_with:
+                    job.state = "Failed"
+                    job.errors = [
+                        {
+                            "serviceErrorDetails": {
+                                "code": "70038",
+                                "message": job.fail_with,
+                                "possibleCauses": job.fail_with,
+                                "recommendedAction": "Retry the operation.",
+                            },
+                            "creationTime": iso(job.due_at),
+                            "taskId": str(uuid.uuid5(uuid.NAMESPACE_URL, job.name)),
+                        }
+                    ]
+                    if job.scenario != "CommitFailover":
+                        plan.state = "Protected"
+                else:
+                    job.state = "Succeeded"
+                    plan.state = "Committed" if job.scenario == "CommitFailover" else "FailedOver"
+
+    # ---- DNS ------------------------------------------------------------------------------
+    def record_set(self, rg: str, zone: str, record_type: str, name: str) -> RecordSet:
+        record = self.record_sets.get((rg.lower(), zone.lower(), record_type.upper(), name.lower()))
+        if record is None:
+            raise SimError(
+                404, "NotFound", f"The resource record '{name}' of type {record_type} does not exist in '{zone}'."
+            )
+        return record
+
+    def put_record_set(
+        self, rg: str, zone: str, record_type: str, name: str, body: dict[str, Any], if_match: str | None
+    ) -> tuple[RecordSet, bool]:
+        with self.lock:
+            key = (rg.lower(), zone.lower(), record_type.upper(), name.lower())
+            existing = self.record_sets.get(key)
+            if if_match and if_match != "*" and (existing is None or existing.etag != if_match):
+                raise SimError(
+                    412,
+                    "PreconditionFailed",
+                    f"The condition '{if_match}' in the If-Match header was not satisfied by '{name}'.",
+                )
+            props = body.get("properties")
+            if not isinstance(props, dict):
+                raise SimError(400, "BadRequest", "The request body must carry 'properties'.")
+            ttl = props.get("TTL", 3600)
+            if record_type.upper() == "CNAME":
+                cname = (props.get("CNAMERecord") or {}).get("cname")
+                if not cname:
+                    raise SimError(400, "BadRequest", "properties.CNAMERecord.cname is required.")
+                values = [cname]
+            elif record_type.upper() == "A":
+                values = [r.get("ipv4Address") for r in props.get("ARecords") or []]
+                if not values or not all(values):
+                    raise SimError(400, "BadRequest", "properties.ARecords[].ipv4Address is required.")
+            else:
+                raise SimError(400, "BadRequest", f"Record type {record_type} is not simulated.")
+            created = existing is None
+            record = existing or RecordSet(rg.lower(), zone.lower(), record_type.upper(), name.lower(), ttl, [])
+            record.history.append({"from": list(record.values), "to": values, "at": utcnow()})
+            record.values = values
+            record.ttl = int(ttl)
+            record.etag = str(uuid.uuid4())
+            self.record_sets[key] = record
+            return record, created
+
+    # ---- sinks ----------------------------------------------------------------------------
+    def add_events(self, events: list[dict[str, Any]]) -> None:
+        with self.lock:
+            self.events.extend(events)
+
+    def add_teams_message(self, workflow: str, message: dict[str, Any]) -> None:
+        with self.lock:
+            self.teams_messages.append({"workflow": workflow, "received_at": iso(utcnow()), "message": message})
+
+    # ---- inspection -----------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """A JSON summary for `GET /_sim/state` and for tests."""
+        with self.lock:
+            self.refresh_jobs()
+            return {
+                "sessions_remaining": self.sessions_remaining(),
+                "logged_off": [dict(entry, at=iso(entry["at"])) for entry in self.logged_off],
+                "session_hosts": [
+                    {
+                        "host_pool": pool.name,
+                        "name": host.name,
+                        "allow_new_session": host.allow_new_session,
+                        "drained_at": iso(host.drained_at),
+                        "sessions": len(host.sessions),
+                    }
+                    for pool in self.host_pools.values()
+                    for host in pool.session_hosts.values()
+                ],
+                "recovery_plans": [
+                    {
+                        "name": plan.name,
+                        "vms": plan.vm_count,
+                        "state": plan.state,
+                        "failover_calls": plan.failover_calls,
+                        "last_failover_at": iso(plan.last_failover_at),
+                    }
+                    for plan in self.recovery_plans.values()
+                ],
+                "jobs": [
+                    {
+                        "name": job.name,
+                        "plan": job.plan_name,
+                        "scenario": job.scenario,
+                        "state": job.state,
+                        "started_at": iso(job.started_at),
+                        "ended_at": iso(job.ended_at),
+                    }
+                    for job in self.jobs.values()
+                ],
+                "record_sets": [
+                    {
+                        "zone": r.zone,
+                        "type": r.record_type,
+                        "name": r.name,
+                        "values": r.values,
+                        "ttl": r.ttl,
+                        "history": [dict(h, at=iso(h["at"])) for h in r.history],
+                    }
+                    for r in self.record_sets.values()
+                ],
+                "requests": dict(self.requests),
+            }
+
+
+# ---- the seeded demo estate ------------------------------------------------------------------
+DEMO_AVD_RG = "rg-avd-weu"
+DEMO_HOST_POOL = "hp-weu-pooled"
+DEMO_ASR_RG = "rg-dr-neu"
+DEMO_VAULT = "rsv-dr-neu"
+DEMO_DNS_RG = "rg-dns-global"
+DEMO_ZONE = "contoso.com"
+
+
+def _split(total: int, max_size: int) -> list[int]:
+    """Split `total` into the fewest near-equal parts of at most `max_size`."""
+    if total <= 0:
+        return []
+    parts = math.ceil(total / max_size)
+    base, extra = divmod(total, parts)
+    return [base + (1 if i < extra else 0) for i in range(parts)]
+
+
+def seed_demo_estate(estate: Estate, vms: int = 260, sessions: int = 220) -> Estate:
+    """The estate `plans/demo.yaml` describes: one AVD host pool in West Europe, an ASR vault in
+    North Europe with identity, data and app recovery plans, and a DNS zone.
+
+    `vms` are spread as 4 domain controllers (rp-identity), about 14% SQL servers (rp-data-NN, at
+    most 30 VMs a plan) and the rest app servers (rp-apps-NN, at most 40 VMs a plan).
+    """
+    if vms < 6:
+        raise ValueError("the demo estate needs at least 6 VMs (identity, data and apps groups)")
+    if sessions < 0:
+        raise ValueError("sessions must be >= 0")
+    with estate.lock:
+        now = utcnow()
+        pool = HostPool(DEMO_AVD_RG, DEMO_HOST_POOL, PRIMARY_REGION)
+        host_count = max(2, math.ceil(sessions / 12))
+        for index in range(host_count):
+            name = f"sh-weu-{index + 1:03d}.contoso.local"
+            pool.session_hosts[name] = SessionHost(name=name)
+        hosts = list(pool.session_hosts.values())
+        for index in range(sessions):
+            host = hosts[index % host_count]
+            session_id = str(len(host.sessions) + 1)
+            host.sessions[session_id] = UserSession(
+                session_id=session_id,
+                session_host=host.name,
+                user_principal_name=f"user{index + 1:05d}@contoso.com",
+                state="Disconnected" if index % 5 == 4 else "Active",
+                created_at=now - timedelta(minutes=30 + index % 90),
+            )
+        estate.host_pools[(DEMO_AVD_RG, DEMO_HOST_POOL)] = pool
+
+        identity = 4
+        data = max(1, round(vms * 0.14))
+        apps = vms - identity - data
+        layout: list[tuple[str, list[int], str]] = [
+            ("rp-identity", [identity], "dc"),
+            ("rp-data", _split(data, 30), "sql"),
+            ("rp-apps", _split(apps, 40), "app"),
+        ]
+        vm_number = 0
+        for prefix, sizes, role in layout:
+            for plan_index, size in enumerate(sizes):
+                name = prefix if prefix == "rp-identity" else f"{prefix}-{plan_index + 1:02d}"
+                items = []
+                for _ in range(size):
+                    vm_number += 1
+                    vm_name = f"vm-{role}-{vm_number:04d}"
+                    items.append(ProtectedItem(vm_name, str(uuid.uuid5(uuid.NAMESPACE_DNS, vm_name))))
+                groups: list[tuple[str, list[ProtectedItem]]] = [
+                    ("Shutdown", []),
+                    ("Failover", []),
+                    ("Boot", items),
+                ]
+                estate.recovery_plans[(DEMO_ASR_RG, DEMO_VAULT, name)] = RecoveryPlan(
+                    DEMO_ASR_RG, DEMO_VAULT, name, groups
+                )
+
+        for record in (
+            RecordSet(DEMO_DNS_RG, DEMO_ZONE, "CNAME", "app", 60, ["app-weu.contoso.com"]),
+            RecordSet(DEMO_DNS_RG, DEMO_ZONE, "A", "portal", 60, ["20.50.10.10"]),
+        ):
+            estate.record_sets[(record.resource_group, record.zone, record.record_type, record.name)] = record
+    return estate

@@ -1,0 +1,591 @@
+"""The simulator's HTTPS server: Azure-shaped routes over an `Estate`, on loopback, with a throwaway CA.
+
+Routes (paths compared case-insensitively, as ARM does; every ARM route needs a bearer token):
+- AVD (Microsoft.DesktopVirtualization): host pool get; session hosts list/get/update (drain);
+  user sessions list by host pool / by session host, get, delete (log off), sendMessage, disconnect.
+- ASR (Microsoft.RecoveryServices): recovery plans list/get, plannedFailover / unplannedFailover /
+  failoverCommit (202 + Azure-AsyncOperation + Location + Retry-After), operation status, jobs get/list.
+- Azure DNS: record set get / create_or_update with If-Match.
+- Event Grid topic: `POST /eventgrid/api/events` (CloudEvents batch, `aeg-sas-key` or bearer).
+- Teams Workflows webhook: `POST /teams/workflows/{id}/...?sig=...` records the message.
+- Inspection (contract): `GET /_sim/teams/messages`, `GET /_sim/events`, `GET /_sim/state`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import ssl
+import tempfile
+import threading
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import trustme
+from aiohttp import web
+
+from simulator.estate import (
+    Estate,
+    HostPool,
+    Job,
+    RecordSet,
+    RecoveryPlan,
+    SessionHost,
+    SimError,
+    UserSession,
+    iso,
+)
+
+Handler = Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]
+
+_SUB = r"/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)/providers"
+_HP = _SUB + r"/microsoft\.desktopvirtualization/hostpools/(?P<hp>[^/]+)"
+_SH = _HP + r"/sessionhosts/(?P<sh>[^/]+)"
+_VAULT = _SUB + r"/microsoft\.recoveryservices/vaults/(?P<vault>[^/]+)"
+_ZONE = _SUB + r"/microsoft\.network/dnszones/(?P<zone>[^/]+)"
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status, headers=headers)
+
+
+class SimulatorApp:
+    """Dispatches requests to handlers; owns the estate."""
+
+    def __init__(self, estate: Estate) -> None:
+        self.estate = estate
+        self.base_url = ""  # set once the server listens
+        self.routes: list[tuple[str, re.Pattern[str], str, Handler]] = []
+        add = self._add
+        # AVD
+        add("GET", _HP + r"$", "avd.hostpool.get", self.host_pool_get)
+        add("GET", _HP + r"/sessionhosts$", "avd.sessionhosts.list", self.session_hosts_list)
+        add("GET", _SH + r"$", "avd.sessionhosts.get", self.session_host_get)
+        add("PATCH", _SH + r"$", "avd.sessionhosts.update", self.session_host_update)
+        add("GET", _HP + r"/usersessions$", "avd.usersessions.list_by_host_pool", self.sessions_by_pool)
+        add("GET", _SH + r"/usersessions$", "avd.usersessions.list", self.sessions_by_host)
+        add("GET", _SH + r"/usersessions/(?P<id>[^/]+)$", "avd.usersessions.get", self.session_get)
+        add("DELETE", _SH + r"/usersessions/(?P<id>[^/]+)$", "avd.usersessions.delete", self.session_delete)
+        add(
+            "POST",
+            _SH + r"/usersessions/(?P<id>[^/]+)/sendmessage$",
+            "avd.usersessions.send_message",
+            self.session_message,
+        )
+        add(
+            "POST",
+            _SH + r"/usersessions/(?P<id>[^/]+)/disconnect$",
+            "avd.usersessions.disconnect",
+            self.session_disconnect,
+        )
+        # ASR
+        add("GET", _VAULT + r"/replicationrecoveryplans$", "asr.recoveryplans.list", self.plans_list)
+        add("GET", _VAULT + r"/replicationrecoveryplans/(?P<rp>[^/]+)$", "asr.recoveryplans.get", self.plan_get)
+        add(
+            "POST",
+            _VAULT + r"/replicationrecoveryplans/(?P<rp>[^/]+)/(?P<op>plannedfailover|unplannedfailover)$",
+            "asr.recoveryplans.failover",
+            self.plan_failover,
+        )
+        add(
+            "POST",
+            _VAULT + r"/replicationrecoveryplans/(?P<rp>[^/]+)/failovercommit$",
+            "asr.recoveryplans.commit",
+            self.plan_commit,
+        )
+        add(
+            "GET",
+            _VAULT + r"/replicationoperationstatus/(?P<job>[^/]+)$",
+            "asr.operationstatus.get",
+            self.operation_status,
+        )
+        add("GET", _VAULT + r"/replicationjobs$", "asr.jobs.list", self.jobs_list)
+        add("GET", _VAULT + r"/replicationjobs/(?P<job>[^/]+)$", "asr.jobs.get", self.job_get)
+        # DNS
+        add("GET", _ZONE + r"/(?P<type>a|cname)/(?P<name>[^/]+)$", "dns.recordsets.get", self.record_get)
+        add("PUT", _ZONE + r"/(?P<type>a|cname)/(?P<name>[^/]+)$", "dns.recordsets.put", self.record_put)
+        # Data planes and sinks
+        add("POST", r"/eventgrid/api/events$", "eventgrid.publish", self.eventgrid_publish)
+        add("POST", r"/teams/workflows/(?P<workflow>[^/]+)(/.*)?$", "teams.webhook", self.teams_post)
+        add("GET", r"/_sim/teams/messages$", "sim.teams", self.sim_teams)
+        add("GET", r"/_sim/events$", "sim.events", self.sim_events)
+        add("GET", r"/_sim/state$", "sim.state", self.sim_state)
+
+    def _add(self, method: str, pattern: str, name: str, handler: Handler) -> None:
+        self.routes.append((method, re.compile(pattern, re.IGNORECASE), name, handler))
+
+    # ---- dispatch -------------------------------------------------------------------------
+    async def dispatch(self, request: web.Request) -> web.StreamResponse:
+        path = request.path
+        allowed = False
+        for method, pattern, name, handler in self.routes:
+            match = pattern.match(path)
+            if not match:
+                continue
+            allowed = True
+            if method != request.method:
+                continue
+            with self.estate.lock:
+                self.estate.requests[name] += 1
+            if path.lower().startswith("/subscriptions/"):
+                if not request.headers.get("Authorization", "").startswith("Bearer "):
+                    return _error(401, "AuthenticationFailed", "Authentication failed: no bearer token.")
+                if "api-version" not in request.query:
+                    return _error(400, "MissingApiVersionParameter", "The api-version query parameter is required.")
+            try:
+                return await handler(request, match.groupdict())
+            except SimError as err:
+                return _error(err.status, err.code, err.message)
+        if allowed:
+            return _error(405, "MethodNotAllowed", f"{request.method} is not allowed on {path}.")
+        return _error(404, "NotFound", f"No simulated route for {request.method} {path}.")
+
+    async def _json_body(self, request: web.Request) -> dict[str, Any]:
+        raw = await request.read()
+        if not raw:
+            return {}
+        try:
+            body = json.loads(raw)
+        except ValueError as err:
+            raise SimError(400, "InvalidRequestContent", f"The request body is not valid JSON: {err}") from err
+        if not isinstance(body, dict):
+            raise SimError(400, "InvalidRequestContent", "The request body must be a JSON object.")
+        return body
+
+    def _arm_id(self, request: web.Request) -> str:
+        return request.path
+
+    # ---- AVD ------------------------------------------------------------------------------
+    def _pool_json(self, pool: HostPool, arm_id: str) -> dict[str, Any]:
+        return {
+            "id": arm_id,
+            "name": pool.name,
+            "type": "Microsoft.DesktopVirtualization/hostpools",
+            "location": pool.location,
+            "properties": {
+                "friendlyName": pool.name,
+                "hostPoolType": "Pooled",
+                "loadBalancerType": "BreadthFirst",
+                "maxSessionLimit": 999999,
+                "preferredAppGroupType": "Desktop",
+                "validationEnvironment": False,
+            },
+        }
+
+    def _host_json(self, pool_id: str, host: SessionHost) -> dict[str, Any]:
+        return {
+            "id": f"{pool_id}/sessionHosts/{host.name}",
+            "name": f"{pool_id.rsplit('/', 1)[-1]}/{host.name}",
+            "type": "Microsoft.DesktopVirtualization/hostPools/sessionhosts",
+            "properties": {
+                "allowNewSession": host.allow_new_session,
+                "sessions": len(host.sessions),
+                "status": host.status,
+                "agentVersion": "1.0.0.1391",
+                "osVersion": "10.0.22631",
+                "updateState": "Succeeded",
+                "resourceId": f"/subscriptions/{self.estate.subscription_id}/resourceGroups/rg-avd-weu/providers/"
+                f"Microsoft.Compute/virtualMachines/{host.name.split('.')[0]}",
+            },
+        }
+
+    def _session_json(self, pool_id: str, session: UserSession) -> dict[str, Any]:
+        return {
+            "id": f"{pool_id}/sessionHosts/{session.session_host}/userSessions/{session.session_id}",
+            "name": f"{pool_id.rsplit('/', 1)[-1]}/{session.session_host}/{session.session_id}",
+            "type": "Microsoft.DesktopVirtualization/hostPools/sessionHosts/userSessions",
+            "properties": {
+                "objectId": session.session_id,
+                "userPrincipalName": session.user_principal_name,
+                "applicationType": "Desktop",
+                "sessionState": session.state,
+                "activeDirectoryUserName": "CONTOSO\\" + session.user_principal_name.split("@")[0],
+                "createTime": iso(session.created_at),
+            },
+        }
+
+    def _page(self, request: web.Request, items: list[dict[str, Any]]) -> web.Response:
+        """ARM paging: `pageSize` and `initialSkip` query parameters, `nextLink` while more remain."""
+        try:
+            size = int(request.query.get("pageSize", "1000"))
+            skip = int(request.query.get("initialSkip", "0"))
+        except ValueError:
+            return _error(400, "InvalidParameterValue", "pageSize and initialSkip must be integers.")
+        size = max(1, min(size, 1000))
+        page = items[skip : skip + size]
+        body: dict[str, Any] = {"value": page}
+        if skip + size < len(items):
+            query = dict(request.query)
+            query["initialSkip"] = str(skip + size)
+            query["pageSize"] = str(size)
+            body["nextLink"] = str(request.url.with_scheme("https").with_query(query))
+        else:
+            body["nextLink"] = None
+        return web.json_response(body)
+
+    def _pool_id(self, m: dict[str, str]) -> str:
+        return (
+            f"/subscriptions/{m['sub']}/resourceGroups/{m['rg']}/providers/"
+            f"Microsoft.DesktopVirtualization/hostPools/{m['hp']}"
+        )
+
+    async def host_pool_get(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        pool = self.estate.host_pool(m["rg"], m["hp"])
+        return web.json_response(self._pool_json(pool, self._pool_id(m)))
+
+    async def session_hosts_list(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        with self.estate.lock:
+            pool = self.estate.host_pool(m["rg"], m["hp"])
+            items = [self._host_json(self._pool_id(m), h) for h in pool.session_hosts.values()]
+        return self._page(request, items)
+
+    async def session_host_get(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        with self.estate.lock:
+            host = self.estate.session_host(m["rg"], m["hp"], m["sh"])
+            return web.json_response(self._host_json(self._pool_id(m), host))
+
+    async def session_host_update(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        body = await self._json_body(request)
+        host = self.estate.update_session_host(m["rg"], m["hp"], m["sh"], body)
+        with self.estate.lock:
+            return web.json_response(self._host_json(self._pool_id(m), host))
+
+    async def sessions_by_pool(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        with self.estate.lock:
+            pool = self.estate.host_pool(m["rg"], m["hp"])
+            items = [
+                self._session_json(self._pool_id(m), s) for h in pool.session_hosts.values() for s in h.sessions.values()
+            ]
+        return self._page(request, items)
+
+    async def sessions_by_host(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        with self.estate.lock:
+            host = self.estate.session_host(m["rg"], m["hp"], m["sh"])
+            items = [self._session_json(self._pool_id(m), s) for s in host.sessions.values()]
+        return self._page(request, items)
+
+    async def session_get(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        with self.estate.lock:
+            session = self.estate.user_session(m["rg"], m["hp"], m["sh"], m["id"])
+            return web.json_response(self._session_json(self._pool_id(m), session))
+
+    async def session_delete(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        with self.estate.lock:
+            self.estate.session_host(m["rg"], m["hp"], m["sh"])  # 404 for an unknown host
+            existed = self.estate.log_off(m["rg"], m["hp"], m["sh"], m["id"])
+        return web.Response(status=200 if existed else 204)
+
+    async def session_message(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        body = await self._json_body(request)
+        self.estate.send_message(m["rg"], m["hp"], m["sh"], m["id"], body)
+        return web.Response(status=200)
+
+    async def session_disconnect(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        with self.estate.lock:
+            self.estate.user_session(m["rg"], m["hp"], m["sh"], m["id"]).state = "Disconnected"
+        return web.Response(status=200)
+
+    # ---- ASR ------------------------------------------------------------------------------
+    def _vault_id(self, m: dict[str, str]) -> str:
+        return (
+            f"/Subscriptions/{m['sub']}/resourceGroups/{m['rg']}/providers/"
+            f"Microsoft.RecoveryServices/vaults/{m['vault']}"
+        )
+
+    def _plan_json(self, vault_id: str, plan: RecoveryPlan) -> dict[str, Any]:
+        allowed = {
+            "Protected": ["PlannedFailover", "UnplannedFailover", "TestFailover"],
+            "FailoverInProgress": [],
+            "FailedOver": ["Commit", "ChangePit", "CancelFailover"],
+            "Committed": ["ReverseReplicate"],
+        }[plan.state]
+        props: dict[str, Any] = {
+            "friendlyName": plan.name,
+            "allowedOperations": allowed,
+            "failoverDeploymentModel": "ResourceManager",
+            "primaryFabricFriendlyName": "West Europe",
+            "primaryFabricId": f"{vault_id}/replicationFabrics/asr-a2a-default-westeurope",
+            "recoveryFabricFriendlyName": "North Europe",
+            "recoveryFabricId": f"{vault_id}/replicationFabrics/asr-a2a-default-northeurope",
+            "replicationProviders": ["A2A"],
+            "groups": [
+                {
+                    "groupType": group_type,
+                    "replicationProtectedItems": [
+                        {
+                            "id": f"{vault_id}/replicationFabrics/asr-a2a-default-westeurope/"
+                            f"replicationProtectionContainers/asr-a2a-default-westeurope-container/"
+                            f"replicationProtectedItems/{item.vm_name}",
+                            "virtualMachineId": item.vm_id,
+                        }
+                        for item in items
+                    ],
+                    "startGroupActions": [],
+                    "endGroupActions": [],
+                }
+                for group_type, items in plan.groups
+            ],
+        }
+        if plan.current_job:
+            job = self.estate.jobs[(plan.resource_group, plan.vault, plan.current_job)]
+            props["currentScenario"] = {
+                "scenarioName": plan.current_scenario,
+                "jobId": f"{vault_id}/replicationJobs/{job.name}",
+                "startTime": iso(plan.current_scenario_started),
+            }
+            props["currentScenarioStatus"] = {"InProgress": "InProgress", "Succeeded": "Succeeded"}.get(
+                job.state, "Failed"
+            )
+            props["currentScenarioStatusDescription"] = job.state
+        if plan.last_failover_at:
+            props["lastUnplannedFailoverTime"] = iso(plan.last_failover_at)
+        return {
+            "id": f"{vault_id}/replicationRecoveryPlans/{plan.name}",
+            "name": plan.name,
+            "type": "Microsoft.RecoveryServices/vaults/replicationRecoveryPlans",
+            "properties": props,
+        }
+
+    def _job_json(self, vault_id: str, job: Job) -> dict[str, Any]:
+        return {
+            "id": f"{vault_id}/replicationJobs/{job.name}",
+            "name": job.name,
+            "type": "Microsoft.RecoveryServices/vaults/replicationJobs",
+            "properties": {
+                "activityId": job.name,
+                "scenarioName": job.scenario,
+                "friendlyName": job.friendly_name,
+                "state": job.state,
+                "stateDescription": {"Succeeded": "Completed"}.get(job.state, job.state),
+                "startTime": iso(job.started_at),
+                "endTime": iso(job.ended_at),
+                "targetObjectId": job.plan_name,
+                "targetObjectName": job.plan_name,
+                "targetInstanceType": "RecoveryPlan",
+                "allowedActions": ["Cancel"] if job.state == "InProgress" else [],
+                "errors": job.errors,
+                "tasks": [],
+                "customDetails": {"instanceType": "AsrJobDetails"},
+            },
+        }
+
+    async def plans_list(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        with self.estate.lock:
+            self.estate.refresh_jobs()
+            plans = self.estate.plans_in_vault(m["rg"], m["vault"])
+            return web.json_response({"value": [self._plan_json(self._vault_id(m), p) for p in plans]})
+
+    async def plan_get(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        with self.estate.lock:
+            self.estate.refresh_jobs()
+            plan = self.estate.recovery_plan(m["rg"], m["vault"], m["rp"])
+            return web.json_response(self._plan_json(self._vault_id(m), plan))
+
+    def _accepted(self, m: dict[str, str], job: Job) -> web.Response:
+        base = f"{self.base_url}{self._vault_id(m)}"
+        version = "2025-08-01"
+        return web.Response(
+            status=202,
+            headers={
+                "Azure-AsyncOperation": f"{base}/replicationOperationStatus/{job.name}?api-version={version}",
+                "Location": f"{base}/replicationOperationResults/{job.name}?api-version={version}",
+                "Retry-After": "30",
+            },
+        )
+
+    async def plan_failover(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        body = await self._json_body(request)
+        scenario = "PlannedFailover" if m["op"].lower() == "plannedfailover" else "UnplannedFailover"
+        job = self.estate.start_failover(m["rg"], m["vault"], m["rp"], scenario, body)
+        return self._accepted(m, job)
+
+    async def plan_commit(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        job = self.estate.commit(m["rg"], m["vault"], m["rp"])
+        return self._accepted(m, job)
+
+    async def operation_status(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        job = self.estate.job(m["rg"], m["vault"], m["job"])
+        return web.json_response(
+            {
+                "id": f"{self._vault_id(m)}/replicationOperationStatus/{job.name}",
+                "name": job.name,
+                "status": job.state,
+                "startTime": iso(job.started_at),
+                "endTime": iso(job.ended_at),
+            }
+        )
+
+    async def jobs_list(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        with self.estate.lock:
+            self.estate.refresh_jobs()
+            jobs = [
+                self._job_json(self._vault_id(m), j)
+                for j in self.estate.jobs.values()
+                if j.resource_group == m["rg"].lower() and j.vault == m["vault"].lower()
+            ]
+        return web.json_response({"value": jobs})
+
+    async def job_get(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        job = self.estate.job(m["rg"], m["vault"], m["job"])
+        with self.estate.lock:
+            return web.json_response(self._job_json(self._vault_id(m), job))
+
+    # ---- DNS ------------------------------------------------------------------------------
+    def _record_json(self, m: dict[str, str], record: RecordSet) -> dict[str, Any]:
+        props: dict[str, Any] = {
+            "TTL": record.ttl,
+            "fqdn": f"{record.name}.{record.zone}.",
+            "provisioningState": "Succeeded",
+            "metadata": {},
+        }
+        if record.record_type == "CNAME":
+            props["CNAMERecord"] = {"cname": record.values[0]}
+        else:
+            props["ARecords"] = [{"ipv4Address": v} for v in record.values]
+        return {
+            "id": f"/subscriptions/{m['sub']}/resourceGroups/{m['rg']}/providers/Microsoft.Network/dnszones/"
+            f"{record.zone}/{record.record_type}/{record.name}",
+            "name": record.name,
+            "type": f"Microsoft.Network/dnszones/{record.record_type}",
+            "etag": record.etag,
+            "properties": props,
+        }
+
+    async def record_get(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        with self.estate.lock:
+            record = self.estate.record_set(m["rg"], m["zone"], m["type"], m["name"])
+            return web.json_response(self._record_json(m, record))
+
+    async def record_put(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        body = await self._json_body(request)
+        record, created = self.estate.put_record_set(
+            m["rg"], m["zone"], m["type"], m["name"], body, request.headers.get("If-Match")
+        )
+        with self.estate.lock:
+            return web.json_response(self._record_json(m, record), status=201 if created else 200)
+
+    # ---- Event Grid and Teams -------------------------------------------------------------
+    async def eventgrid_publish(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        key = request.headers.get("aeg-sas-key")
+        bearer = request.headers.get("Authorization", "").startswith("Bearer ")
+        if key != self.estate.config.eventgrid_key and not bearer:
+            return _error(401, "Unauthorized", "The request authorization key is not authorized for this topic.")
+        if not request.content_type.startswith("application/cloudevents-batch+json"):
+            return _error(400, "BadRequest", f"Content type {request.content_type} is not a CloudEvents batch.")
+        try:
+            events = json.loads(await request.read())
+        except ValueError as err:
+            return _error(400, "BadRequest", f"Body is not JSON: {err}")
+        if not isinstance(events, list):
+            return _error(400, "BadRequest", "A CloudEvents batch must be a JSON array.")
+        for index, event in enumerate(events):
+            missing = [f for f in ("id", "source", "type", "specversion") if not event.get(f)]
+            if missing:
+                return _error(400, "BadRequest", f"events[{index}] is missing required field(s) {missing}.")
+            if event["specversion"] != "1.0":
+                return _error(400, "BadRequest", f"events[{index}].specversion must be '1.0'.")
+            if len(json.dumps(event)) > 64 * 1024:
+                return _error(413, "RequestEntityTooLarge", f"events[{index}] is larger than 64 KB.")
+        self.estate.add_events(events)
+        return web.Response(status=200)
+
+    async def teams_post(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        if not request.query.get("sig"):
+            return _error(401, "Unauthorized", "The workflow URL signature (sig) is missing.")
+        try:
+            message = json.loads(await request.read())
+        except ValueError as err:
+            return _error(400, "InvalidRequestContent", f"Body is not JSON: {err}")
+        if not isinstance(message, dict) or message.get("type") != "message":
+            return _error(400, "InvalidRequestContent", "Expected {'type': 'message', 'attachments': [...]}.")
+        self.estate.add_teams_message(m["workflow"], message)
+        return web.Response(status=202)
+
+    async def sim_teams(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        with self.estate.lock:
+            return web.json_response(list(self.estate.teams_messages))
+
+    async def sim_events(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        with self.estate.lock:
+            return web.json_response(list(self.estate.events))
+
+    async def sim_state(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        return web.json_response(self.estate.snapshot())
+
+
+class Simulator:
+    """Runs `SimulatorApp` over HTTPS on 127.0.0.1 in a background thread with its own event loop.
+
+    `ca_bundle` is the PEM file of the throwaway CA that clients pass as `connection_verify`.
+    """
+
+    def __init__(self, estate: Estate, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.estate = estate
+        self.app = SimulatorApp(estate)
+        self.host = host
+        self.port = port
+        self._dir = tempfile.TemporaryDirectory(prefix="failover-sim-")
+        self.ca_bundle = str(Path(self._dir.name) / "simulator-ca.pem")
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.host}:{self.port}"
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        ca = trustme.CA()
+        cert = ca.issue_cert("127.0.0.1", "localhost")
+        ca.cert_pem.write_to_path(self.ca_bundle)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        cert.configure_cert(context)
+        return context
+
+    def start(self) -> Simulator:
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            asyncio.set_event_loop(loop)
+            try:
+                app = web.Application(client_max_size=1024 * 1024)
+                app.router.add_route("*", "/{tail:.*}", self.app.dispatch)
+                self._runner = web.AppRunner(app, access_log=None)
+                loop.run_until_complete(self._runner.setup())
+                site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self._ssl_context())
+                loop.run_until_complete(site.start())
+                sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
+                self.port = sockets[0].getsockname()[1]
+                self.app.base_url = self.url
+            except BaseException as err:  # reported to start()'s caller
+                failure.append(err)
+                ready.set()
+                return
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self._runner.cleanup())
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name="azure-simulator", daemon=True)
+        self._thread.start()
+        ready.wait(30)
+        if failure:
+            raise failure[0]
+        return self
+
+    def stop(self) -> None:
+        if self._loop and self._thread:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+        self._dir.cleanup()
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
