@@ -1,0 +1,17 @@
+"""Activities: plain functions of one JSON input, one module per Azure service.
+
+Each module registers its functions on its own `df.Blueprint` for Azure Functions; the local host
+registers the same functions on durabletask. `ALL` maps activity name → function for both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from activities import asr, avd, dns, notify
+
+MODULES = (avd, asr, dns, notify)
+ALL: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    fn.__name__: fn for module in MODULES for fn in module.ACTIVITIES
+}

@@ -118,6 +118,7 @@ class RecordSet:
     ttl: int
     values: list[str]
     etag: str = field(default_factory=lambda: str(uuid.uuid4()))
+    metadata: dict[str, str] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -385,6 +386,7 @@ class Estate:
             record.history.append({"from": list(record.values), "to": values, "at": utcnow()})
             record.values = values
             record.ttl = int(ttl)
+            record.metadata = {str(k): str(v) for k, v in (props.get("metadata") or {}).items()}
             record.etag = str(uuid.uuid4())
             self.record_sets[key] = record
             return record, created

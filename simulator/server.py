@@ -438,7 +438,7 @@ class SimulatorApp:
             "TTL": record.ttl,
             "fqdn": f"{record.name}.{record.zone}.",
             "provisioningState": "Succeeded",
-            "metadata": {},
+            "metadata": dict(record.metadata),
         }
         if record.record_type == "CNAME":
             props["CNAMERecord"] = {"cname": record.values[0]}

@@ -1,0 +1,30 @@
+"""Shared plumbing for activities: the client factory for the configured settings, and logging."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from failover.clients import ClientFactory, factory_for
+from failover.settings import current
+
+
+def clients() -> ClientFactory:
+    return factory_for(current())
+
+
+def require(payload: Any, *names: str) -> dict[str, Any]:
+    """Fail fast, naming the field, when an activity input lacks what it needs."""
+    if not isinstance(payload, dict):
+        raise TypeError(f"activity input must be an object, got {type(payload).__name__}")
+    missing = [n for n in names if payload.get(n) in (None, "")]
+    if missing:
+        raise ValueError(f"activity input is missing {', '.join(missing)}")
+    return payload
+
+
+def log(payload: dict[str, Any], step: str) -> Any:
+    return structlog.get_logger("failover.activity").bind(
+        instance_id=payload.get("instance_id"), plan=payload.get("plan"), step=step
+    )

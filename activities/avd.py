@@ -1,0 +1,99 @@
+"""Azure Virtual Desktop activities: drain a host pool, message its users, log off their sessions.
+
+Granularity keeps durable history small: one activity per host pool (drain) and one per session
+host (message, log off), never one per session. Each reads current state first, so a retry converges.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import azure.durable_functions as df
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.mgmt.desktopvirtualization.models import SendMessage, SessionHostPatch
+
+from activities._common import clients, log, require
+
+MESSAGE_STATES = {"active", "disconnected"}
+
+
+def _short(name: str) -> str:
+    """Session host and session resources are named `pool/host[/id]`; the path wants the last part."""
+    return name.rsplit("/", 1)[-1]
+
+
+def avd_drain_host_pool(payload: dict[str, Any]) -> dict[str, Any]:
+    """Put every session host of a host pool in drain mode (allowNewSession=false); count sessions."""
+    require(payload, "subscription_id", "resource_group", "host_pool")
+    client = clients().desktop_virtualization(payload["subscription_id"])
+    rg, pool = payload["resource_group"], payload["host_pool"]
+    hosts = list(client.session_hosts.list(rg, pool))
+    drained = 0
+    for host in hosts:
+        if host.allow_new_session is not False:
+            client.session_hosts.update(
+                rg, pool, _short(host.name or ""), session_host=SessionHostPatch(allow_new_session=False)
+            )
+            drained += 1
+    sessions = sum(1 for _ in client.user_sessions.list_by_host_pool(rg, pool))
+    log(payload, "avd.drain").info("host pool drained", host_pool=pool, drained=drained, sessions=sessions)
+    return {
+        "host_pool": pool,
+        "session_hosts": [_short(h.name or "") for h in hosts],
+        "drained": drained,
+        "sessions": sessions,
+    }
+
+
+def avd_message_sessions(payload: dict[str, Any]) -> dict[str, Any]:
+    """Send the plan's message to every active or disconnected session on one session host."""
+    require(payload, "subscription_id", "resource_group", "host_pool", "session_host", "title", "body")
+    client = clients().desktop_virtualization(payload["subscription_id"])
+    rg, pool, host = payload["resource_group"], payload["host_pool"], payload["session_host"]
+    message = SendMessage(message_title=payload["title"], message_body=payload["body"])
+    messaged = 0
+    for session in client.user_sessions.list(rg, pool, host):
+        if str(session.session_state or "").lower() not in MESSAGE_STATES:
+            continue
+        try:
+            client.user_sessions.send_message(rg, pool, host, _short(session.name or ""), send_message=message)
+            messaged += 1
+        except ResourceNotFoundError:
+            continue  # the user signed out meanwhile
+    return {"session_host": host, "messaged": messaged}
+
+
+def avd_log_off_sessions(payload: dict[str, Any]) -> dict[str, Any]:
+    """Log off (force delete) every session left on one session host, `concurrency` at a time.
+
+    Sessions that will not go are reported by session id and user, not hidden: the orchestration
+    lists them in the run's errors. A session already gone (404 / 204) counts as logged off.
+    """
+    require(payload, "subscription_id", "resource_group", "host_pool", "session_host")
+    client = clients().desktop_virtualization(payload["subscription_id"])
+    rg, pool, host = payload["resource_group"], payload["host_pool"], payload["session_host"]
+    sessions = [(_short(s.name or ""), s.user_principal_name or "") for s in client.user_sessions.list(rg, pool, host)]
+
+    def log_off(session: tuple[str, str]) -> dict[str, str] | None:
+        session_id, user = session
+        try:
+            client.user_sessions.delete(rg, pool, host, session_id, force=True)
+        except ResourceNotFoundError:
+            return None
+        except HttpResponseError as err:
+            return {"session_host": host, "session_id": session_id, "user": user, "error": str(err.message)}
+        return None
+
+    with ThreadPoolExecutor(max_workers=int(payload.get("concurrency") or 8)) as pool_executor:
+        failures = [f for f in pool_executor.map(log_off, sessions) if f]
+    logged_off = len(sessions) - len(failures)
+    log(payload, "avd.logoff").info("sessions logged off", session_host=host, logged_off=logged_off, failed=len(failures))
+    return {"session_host": host, "logged_off": logged_off, "failed": failures}
+
+
+ACTIVITIES = [avd_drain_host_pool, avd_message_sessions, avd_log_off_sessions]
+
+bp = df.Blueprint()
+for _activity in ACTIVITIES:
+    bp.activity_trigger(input_name="payload")(_activity)

@@ -1,0 +1,51 @@
+"""Azure DNS activity: point a record set at its recovery value, safely (If-Match on the etag)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import azure.durable_functions as df
+from azure.mgmt.dns.models import ARecord, CnameRecord, RecordSet
+
+from activities._common import clients, log, require
+
+
+# Record-set metadata keeps the value before the switch, for failback and for idempotent reruns.
+PREVIOUS_KEY = "failoverPrevious"
+
+
+def _values(record: Any, record_type: str) -> list[str]:
+    if record_type == "CNAME":
+        return [record.cname_record.cname] if record.cname_record else []
+    return [a.ipv4_address for a in record.a_records or []]
+
+
+def dns_switch_record(payload: dict[str, Any]) -> dict[str, Any]:
+    """Switch one record to `target`. Already there → no write. Returns the previous value for failback."""
+    require(payload, "subscription_id", "resource_group", "zone", "name", "type", "target")
+    client = clients().dns(payload["subscription_id"]).record_sets
+    rg, zone, name, record_type = payload["resource_group"], payload["zone"], payload["name"], payload["type"]
+    current = client.get(rg, zone, name, record_type)
+    before = _values(current, record_type)
+    label = f"{name}.{zone} {record_type}"
+    metadata = dict(current.metadata or {})
+    if before == [payload["target"]]:
+        # Already switched (a retry, or a rerun): report the value recorded by the switch itself.
+        previous = metadata.get(PREVIOUS_KEY) or ",".join(before)
+        return {"record": label, "from": previous, "to": payload["target"], "changed": False}
+    ttl = int(payload.get("ttl") or current.ttl or 60)
+    metadata[PREVIOUS_KEY] = ",".join(before)
+    if record_type == "CNAME":
+        body = RecordSet(ttl=ttl, metadata=metadata, cname_record=CnameRecord(cname=payload["target"]))
+    else:
+        body = RecordSet(ttl=ttl, metadata=metadata, a_records=[ARecord(ipv4_address=payload["target"])])
+    client.create_or_update(rg, zone, name, record_type, body, if_match=current.etag)
+    log(payload, "dns.switch").info("dns record switched", record=label, before=before, after=payload["target"])
+    return {"record": label, "from": ",".join(before), "to": payload["target"], "changed": True}
+
+
+ACTIVITIES = [dns_switch_record]
+
+bp = df.Blueprint()
+for _activity in ACTIVITIES:
+    bp.activity_trigger(input_name="payload")(_activity)

@@ -1,0 +1,98 @@
+"""Notification activities: CloudEvents to Event Grid, cards to a Teams Workflows webhook.
+
+Neither secret (webhook URL, signing key) leaves this module: not in inputs, outputs or logs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import azure.durable_functions as df
+import requests
+from azure.core.messaging import CloudEvent
+
+from activities._common import clients, log, require
+from failover import approval, cards
+from failover.run import parse_iso
+from failover.settings import current
+
+
+def publish_event(payload: dict[str, Any]) -> dict[str, Any]:
+    """Publish one CloudEvent. The id is chosen by the orchestration, so a retry repeats the same event."""
+    require(payload, "id", "type", "source", "subject")
+    event = CloudEvent(
+        source=payload["source"],
+        type=payload["type"],
+        subject=payload["subject"],
+        data=payload.get("data") or {},
+        id=payload["id"],
+        time=parse_iso(payload["time"]) if payload.get("time") else None,
+    )
+    clients().event_grid().send([event])
+    return {"published": 1, "id": payload["id"]}
+
+
+def _post_to_teams(message: dict[str, Any]) -> None:
+    url = current().teams_webhook_url
+    if not url:
+        raise RuntimeError("FAILOVER_TEAMS_WEBHOOK_URL is not configured")
+    response = requests.post(url, json=message, timeout=15, verify=clients().https_verify())
+    if response.status_code >= 300:
+        # The URL carries a signature: name the status, never the URL.
+        raise RuntimeError(f"Teams webhook answered HTTP {response.status_code}")
+
+
+def _link(instance_id: str, decision: approval.Decision, expires_at: datetime, nonce: str) -> str:
+    settings = current()
+    token = approval.sign(
+        settings.approval_signing_key,
+        approval.TokenClaims(instance_id, decision, int(expires_at.timestamp()), nonce),
+    )
+    return f"{settings.public_base_url}/api/approvals/{quote(instance_id)}?token={token}"
+
+
+def teams_post_approval_card(payload: dict[str, Any]) -> dict[str, Any]:
+    """Sign the approve/reject links for this run and post the approval card."""
+    require(payload, "instance_id", "plan", "expires_at", "nonce")
+    expires = parse_iso(payload["expires_at"])
+    card = cards.approval_card(
+        plan=payload["plan"],
+        mode=payload.get("mode", "unplanned"),
+        trigger=payload.get("trigger"),
+        primary_region=payload.get("primary_region", ""),
+        recovery_region=payload.get("recovery_region", ""),
+        vms=int(payload.get("vms", 0)),
+        recovery_plans=int(payload.get("recovery_plans", 0)),
+        batches=int(payload.get("batches", 0)),
+        sessions=payload.get("sessions"),
+        expected_seconds=float(payload.get("expected_seconds", 0)),
+        expires_at=payload["expires_at"],
+        approvers=list(payload.get("approvers") or []),
+        approve_url=_link(payload["instance_id"], "approve", expires, payload["nonce"]),
+        reject_url=_link(payload["instance_id"], "reject", expires, payload["nonce"]),
+    )
+    _post_to_teams(cards.teams_message(card))
+    log(payload, "teams.approval").info("approval card posted")
+    return {"posted": True}
+
+
+def teams_post_decision(payload: dict[str, Any]) -> dict[str, Any]:
+    """Post the follow-up saying who decided what, when."""
+    require(payload, "plan", "outcome")
+    card = cards.decision_card(
+        plan=payload["plan"],
+        outcome=payload["outcome"],
+        decisions=list(payload.get("decisions") or []),
+        note=payload.get("note", ""),
+    )
+    _post_to_teams(cards.teams_message(card))
+    return {"posted": True}
+
+
+ACTIVITIES = [publish_event, teams_post_approval_card, teams_post_decision]
+
+bp = df.Blueprint()
+for _activity in ACTIVITIES:
+    bp.activity_trigger(input_name="payload")(_activity)

@@ -1,0 +1,85 @@
+"""Approval links: HMAC-SHA256 tokens over (instance id, decision, expiry, nonce), and the timeout policy.
+
+A token is `base64url(claims JSON) "." base64url(signature)`. Verification is constant-time; a
+forged token is refused with 403, an expired one with 410. Single use is enforced by the run: the
+nonce of every decision is recorded in its status and a reused nonce is refused with 409.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Decision = Literal["approve", "reject"]
+DECISIONS: tuple[Decision, ...] = ("approve", "reject")
+
+
+class ApprovalTokenError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    instance_id: str
+    decision: Decision
+    expires_at: int  # epoch seconds
+    nonce: str
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def sign(key: str, claims: TokenClaims) -> str:
+    if not key:
+        raise ValueError("the approval signing key is not configured (FAILOVER_APPROVAL_SIGNING_KEY)")
+    body = json.dumps(
+        {"i": claims.instance_id, "d": claims.decision, "e": claims.expires_at, "n": claims.nonce},
+        separators=(",", ":"),
+        sort_keys=True,
+    ).encode()
+    signature = hmac.new(key.encode(), body, hashlib.sha256).digest()
+    return f"{_b64(body)}.{_b64(signature)}"
+
+
+def verify(key: str, token: str, instance_id: str, now_epoch: float) -> TokenClaims:
+    """Check signature, instance and expiry. 403 for anything forged or foreign, 410 when expired."""
+    forged = ApprovalTokenError(403, "InvalidToken", "the approval token is not valid for this run")
+    if not key or not isinstance(token, str) or token.count(".") != 1:
+        raise forged
+    body_part, signature_part = token.split(".")
+    try:
+        body = _unb64(body_part)
+        signature = _unb64(signature_part)
+    except (ValueError, TypeError):
+        raise forged from None
+    expected = hmac.new(key.encode(), body, hashlib.sha256).digest()
+    if not hmac.compare_digest(expected, signature):
+        raise forged
+    try:
+        raw: dict[str, Any] = json.loads(body)
+        claims = TokenClaims(str(raw["i"]), raw["d"], int(raw["e"]), str(raw["n"]))
+    except (ValueError, KeyError, TypeError):
+        raise forged from None
+    if claims.instance_id != instance_id or claims.decision not in DECISIONS:
+        raise forged
+    if now_epoch >= claims.expires_at:
+        raise ApprovalTokenError(410, "TokenExpired", "the approval link has expired")
+    return claims
+
+
+def timeout_outcome(on_timeout: str) -> Decision:
+    """What an unanswered approval gate decides: the plan's `approval.on_timeout` policy."""
+    return "approve" if on_timeout == "proceed" else "reject"

@@ -1,0 +1,77 @@
+"""Batch planning: recovery plans → ordered batches of at most `batch_size` VMs. Pure, unit tested.
+
+Groups run in plan order and never overlap. Inside a group, recovery plans are bin-packed
+first-fit-decreasing (largest first, ties by name) so a group needs as few batches as possible.
+Batches start `batch_interval` apart (ASR guidance: at most 100 VMs at a time, 10 minutes apart).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+class BatchPlanningError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class RecoveryPlanRef:
+    name: str
+    vms: int
+
+
+@dataclass(frozen=True)
+class Batch:
+    group: str
+    index: int  # 1-based across the whole run
+    recovery_plans: tuple[RecoveryPlanRef, ...]
+
+    @property
+    def vms(self) -> int:
+        return sum(p.vms for p in self.recovery_plans)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "group": self.group,
+            "index": self.index,
+            "recovery_plans": [{"name": p.name, "vms": p.vms} for p in self.recovery_plans],
+            "vms": self.vms,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Batch:
+        return cls(
+            group=data["group"],
+            index=int(data["index"]),
+            recovery_plans=tuple(RecoveryPlanRef(p["name"], int(p["vms"])) for p in data["recovery_plans"]),
+        )
+
+
+def plan_batches(groups: list[tuple[str, list[RecoveryPlanRef]]], batch_size: int) -> list[Batch]:
+    """Pack each group's recovery plans into batches of at most `batch_size` VMs, groups in order."""
+    if batch_size < 1:
+        raise BatchPlanningError("batch_size must be at least 1")
+    batches: list[Batch] = []
+    for group, plans in groups:
+        too_big = [p for p in plans if p.vms > batch_size]
+        if too_big:
+            names = ", ".join(f"{p.name} ({p.vms} VMs)" for p in too_big)
+            raise BatchPlanningError(
+                f"group '{group}': recovery plan(s) {names} exceed batch_size {batch_size}; split the plan in ASR"
+            )
+        bins: list[list[RecoveryPlanRef]] = []
+        for plan in sorted(plans, key=lambda p: (-p.vms, p.name)):
+            target = next((b for b in bins if sum(p.vms for p in b) + plan.vms <= batch_size), None)
+            if target is None:
+                bins.append([plan])
+            else:
+                target.append(plan)
+        for members in bins:
+            batches.append(Batch(group=group, index=len(batches) + 1, recovery_plans=tuple(members)))
+    return batches
+
+
+def schedule_offsets(batches: list[Batch], batch_interval: float) -> list[float]:
+    """Earliest start of each batch, in seconds from the first, if every group finished in time."""
+    return [i * batch_interval for i in range(len(batches))]

@@ -1,0 +1,265 @@
+"""Failover plans: YAML files validated by pydantic, with errors that name the field and the line.
+
+A plan names what to move and how: the regions, who approves, the AVD host pools to empty, the ASR
+recovery plans in dependency groups (identity before data before apps), batch size and spacing,
+and the DNS records to switch. See docs/plan-reference.md for every field.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+_DURATION = re.compile(r"^\s*(?:(?P<h>\d+(?:\.\d+)?)h)?\s*(?:(?P<m>\d+(?:\.\d+)?)m)?\s*(?:(?P<s>\d+(?:\.\d+)?)s)?\s*$")
+_ISO_DURATION = re.compile(r"^P(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)$")
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from `90`, `"90s"`, `"10m"`, `"1h30m"` or ISO 8601 `"PT10M"`."""
+    if isinstance(value, bool):
+        raise ValueError("a duration is a number of seconds or a string like '10m', '30s', 'PT10M'")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and value.strip():
+        text = value.strip()
+        match = _ISO_DURATION.match(text.upper()) if text.upper().startswith("P") else _DURATION.match(text)
+        if not match or not any(match.groupdict().values()):
+            raise ValueError(f"'{value}' is not a duration (use e.g. '10m', '30s', '1h', 'PT10M' or seconds)")
+        parts = {k: float(v) if v else 0.0 for k, v in match.groupdict().items()}
+        seconds = parts["h"] * 3600 + parts["m"] * 60 + parts["s"]
+    else:
+        raise ValueError("a duration is a number of seconds or a string like '10m', '30s', 'PT10M'")
+    if seconds < 0:
+        raise ValueError("a duration cannot be negative")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+Region = Annotated[str, BeforeValidator(lambda v: normalize_region(v) if isinstance(v, str) else v)]
+
+
+def normalize_region(name: str) -> str:
+    """ARM region name from either form: 'West Europe' and 'westeurope' both give 'westeurope'."""
+    return re.sub(r"[\s_-]+", "", name.strip().lower())
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Triggers(_Model):
+    """Which alerts start this plan. Empty lists match anything; regions default to the primary."""
+
+    regions: list[Region] = Field(default_factory=list)
+    services: list[str] = Field(default_factory=list)
+    alert_rule_ids: list[str] = Field(default_factory=list)
+    resource_scopes: list[str] = Field(default_factory=list)
+    include_maintenance: bool = False
+
+
+class Approval(_Model):
+    required: int = Field(default=1, ge=0, le=10)
+    approvers: list[str] = Field(default_factory=list)
+    timeout: Duration = 1800.0
+    on_timeout: Literal["abort", "proceed"] = "abort"
+
+    @model_validator(mode="after")
+    def _enough_approvers(self) -> Approval:
+        if self.required > len({a.lower() for a in self.approvers}):
+            raise ValueError(f"approval.required is {self.required} but only {len(self.approvers)} approvers are listed")
+        return self
+
+
+class HostPoolRef(_Model):
+    resource_group: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    subscription_id: str | None = None
+
+
+class UserMessage(_Model):
+    title: str = "Planned maintenance: please save your work"
+    body: str = (
+        "Your desktop is moving to our recovery region. Save your work and sign out; "
+        "you will be signed out automatically in a few minutes."
+    )
+
+
+class Avd(_Model):
+    host_pools: list[HostPoolRef] = Field(default_factory=list)
+    message: UserMessage = Field(default_factory=UserMessage)
+    grace_period: Duration = 300.0
+    logoff_concurrency: int = Field(default=8, ge=1, le=64)
+
+
+class Asr(_Model):
+    resource_group: str = Field(min_length=1)
+    vault: str = Field(min_length=1)
+    subscription_id: str | None = None
+    mode: Literal["planned", "unplanned"] = "unplanned"
+    recovery_point_type: Literal["Latest", "LatestProcessed", "LatestApplicationConsistent", "LatestCrashConsistent"] = (
+        "Latest"
+    )
+    source_site_operations: Literal["Required", "NotRequired"] = "NotRequired"
+    job_poll_interval: Duration = 30.0
+    job_timeout: Duration = 3600.0
+    expected_job_duration: Duration = 900.0  # for the approval card's estimate and previews
+
+
+class Group(_Model):
+    """A dependency group: every recovery plan of a group finishes before the next group starts."""
+
+    name: str = Field(min_length=1)
+    recovery_plans: list[str] = Field(min_length=1)
+    on_failure: Literal["stop", "continue"] = "stop"
+
+    def matches(self, recovery_plan: str) -> bool:
+        return any(fnmatch.fnmatchcase(recovery_plan.lower(), p.lower()) for p in self.recovery_plans)
+
+
+class DnsRecord(_Model):
+    resource_group: str = Field(min_length=1)
+    zone: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    type: Literal["A", "CNAME"] = "CNAME"
+    target: str = Field(min_length=1, description="The value in the recovery region (CNAME target or IPv4).")
+    ttl: int = Field(default=60, ge=1, le=86400)
+    subscription_id: str | None = None
+
+    @model_validator(mode="after")
+    def _ipv4_for_a(self) -> DnsRecord:
+        if self.type == "A" and not re.fullmatch(r"(\d{1,3}\.){3}\d{1,3}", self.target):
+            raise ValueError(f"target '{self.target}' is not an IPv4 address (record type A)")
+        return self
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}.{self.zone} {self.type}"
+
+
+class Dns(_Model):
+    records: list[DnsRecord] = Field(default_factory=list)
+
+
+class Plan(_Model):
+    """A failover plan."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    description: str = ""
+    subscription_id: str = Field(min_length=1)
+    primary_region: Region
+    recovery_region: Region
+    rto_target: Duration = 3600.0
+    triggers: Triggers = Field(default_factory=Triggers)
+    approval: Approval = Field(default_factory=Approval)
+    avd: Avd = Field(default_factory=Avd)
+    asr: Asr
+    batch_size: int = Field(default=100, ge=1, le=100)
+    batch_interval: Duration = 600.0
+    groups: list[Group] = Field(min_length=1)
+    dns: Dns = Field(default_factory=Dns)
+
+    @field_validator("groups")
+    @classmethod
+    def _unique_groups(cls, groups: list[Group]) -> list[Group]:
+        names = [g.name for g in groups]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"group names must be unique; repeated: {', '.join(duplicates)}")
+        return groups
+
+    @model_validator(mode="after")
+    def _regions_differ(self) -> Plan:
+        if self.primary_region == self.recovery_region:
+            raise ValueError("primary_region and recovery_region must differ")
+        return self
+
+    @property
+    def trigger_regions(self) -> list[str]:
+        return self.triggers.regions or [self.primary_region]
+
+    def group_of(self, recovery_plan: str) -> Group | None:
+        """The first group whose names or patterns match this recovery plan."""
+        return next((g for g in self.groups if g.matches(recovery_plan)), None)
+
+
+class PlanError(ValueError):
+    """A plan file failed validation. `errors` are `file:line: field: message` lines."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+def _line_of(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """Walk the composed YAML node tree along a pydantic error location; 1-based line."""
+    node = root
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            found = next(((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == part), None)
+            if found is None:
+                break
+            key, node = found
+            line = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def parse_plan(text: str, source: str = "<plan>") -> Plan:
+    """Validate plan YAML text. Raises PlanError naming the file, line and field of each problem."""
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = f"{mark.line + 1}" if mark is not None else "?"
+        raise PlanError([f"{source}:{line}: not valid YAML: {getattr(err, 'problem', err)}"]) from err
+    if not isinstance(data, dict):
+        raise PlanError([f"{source}:1: a plan must be a YAML mapping"])
+    try:
+        return Plan.model_validate(data)
+    except ValidationError as err:
+        lines = []
+        for error in err.errors():
+            loc = tuple(error["loc"])
+            field = ".".join(str(p) for p in loc) or "(plan)"
+            line = _line_of(root, loc)
+            message = error["msg"].removeprefix("Value error, ")
+            lines.append(f"{source}:{line or '?'}: {field}: {message}")
+        raise PlanError(lines) from err
+
+
+def load_plan(path: str | Path) -> Plan:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise PlanError([f"{path}: cannot read plan: {err.strerror}"]) from err
+    return parse_plan(text, str(path))
+
+
+def load_plans(directory: str | Path) -> dict[str, Plan]:
+    """Every `*.yaml` / `*.yml` plan in a folder, by plan name. One bad file fails the whole load."""
+    plans: dict[str, Plan] = {}
+    errors: list[str] = []
+    for path in sorted(Path(directory).glob("*.y*ml")):
+        try:
+            plan = load_plan(path)
+        except PlanError as err:
+            errors.extend(err.errors)
+            continue
+        if plan.name in plans:
+            errors.append(f"{path}:1: name: plan name '{plan.name}' is used by another file")
+        plans[plan.name] = plan
+    if errors:
+        raise PlanError(errors)
+    return plans

@@ -1,0 +1,273 @@
+"""The local host's engine: Microsoft's durabletask in-memory backend running the *same* orchestrators.
+
+`DfContext` presents the azure-functions-durable orchestration context API on a durabletask context
+(durabletask tasks already have `.result` and timers `.cancel()`, so it only renames calls).
+`LocalDurableClient` presents the df client API (`start_new`, `get_status`, `raise_event`,
+`terminate`) over durabletask's `TaskHubGrpcClient`, so one set of HTTP handlers serves both hosts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import uuid
+from collections.abc import Callable, Generator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import azure.durable_functions as df
+import grpc
+from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
+from durabletask import client as dt_client
+from durabletask import task as dt_task
+from durabletask.internal import orchestrator_service_pb2 as pb
+from durabletask.testing import create_test_backend
+from durabletask.worker import ConcurrencyOptions, TaskHubGrpcWorker
+
+# durabletask status → df's OrchestrationRuntimeStatus names
+_STATUS = {
+    dt_client.OrchestrationStatus.RUNNING: "Running",
+    dt_client.OrchestrationStatus.COMPLETED: "Completed",
+    dt_client.OrchestrationStatus.FAILED: "Failed",
+    dt_client.OrchestrationStatus.TERMINATED: "Terminated",
+    dt_client.OrchestrationStatus.CONTINUED_AS_NEW: "ContinuedAsNew",
+    dt_client.OrchestrationStatus.PENDING: "Pending",
+    dt_client.OrchestrationStatus.SUSPENDED: "Suspended",
+}
+# A finished instance id may be reused by a new run (df's start_new replaces it too).
+_REUSABLE = pb.OrchestrationIdReusePolicy(
+    replaceableStatus=[
+        pb.ORCHESTRATION_STATUS_COMPLETED,
+        pb.ORCHESTRATION_STATUS_FAILED,
+        pb.ORCHESTRATION_STATUS_TERMINATED,
+    ]
+)
+
+
+def retry_policy(options: df.RetryOptions) -> dt_task.RetryPolicy:
+    """df RetryOptions → durabletask RetryPolicy (same first interval and attempt count)."""
+    return dt_task.RetryPolicy(
+        first_retry_interval=timedelta(milliseconds=options.first_retry_interval_in_milliseconds),
+        max_number_of_attempts=options.max_number_of_attempts,
+    )
+
+
+class DfContext:
+    """The df orchestration context API over a durabletask `OrchestrationContext`."""
+
+    def __init__(self, ctx: dt_task.OrchestrationContext, orchestration_input: Any) -> None:
+        self._ctx = ctx
+        self._input = orchestration_input
+
+    # identity and time
+    @property
+    def instance_id(self) -> str:
+        return self._ctx.instance_id
+
+    @property
+    def is_replaying(self) -> bool:
+        return self._ctx.is_replaying
+
+    @property
+    def current_utc_datetime(self) -> datetime:
+        now = self._ctx.current_utc_datetime
+        return now.replace(tzinfo=UTC) if now.tzinfo is None else now
+
+    def get_input(self) -> Any:
+        return self._input
+
+    def new_uuid(self) -> str:
+        return self._ctx.new_uuid()
+
+    def set_custom_status(self, status: Any) -> None:
+        self._ctx.set_custom_status(status)
+
+    # tasks
+    def call_activity(self, name: str, input_: Any = None) -> dt_task.Task[Any]:
+        return self._ctx.call_activity(name, input=input_)
+
+    def call_activity_with_retry(self, name: str, retry_options: df.RetryOptions, input_: Any = None) -> Any:
+        return self._ctx.call_activity(name, input=input_, retry_policy=retry_policy(retry_options))
+
+    def call_sub_orchestrator(self, name: str, input_: Any = None, instance_id: str | None = None) -> Any:
+        return self._ctx.call_sub_orchestrator(name, input=input_, instance_id=instance_id)
+
+    def call_sub_orchestrator_with_retry(
+        self, name: str, retry_options: df.RetryOptions, input_: Any = None, instance_id: str | None = None
+    ) -> Any:
+        return self._ctx.call_sub_orchestrator(
+            name, input=input_, instance_id=instance_id, retry_policy=retry_policy(retry_options)
+        )
+
+    def create_timer(self, fire_at: datetime) -> Any:
+        return self._ctx.create_timer(fire_at)
+
+    def wait_for_external_event(self, name: str) -> Any:
+        return self._ctx.wait_for_external_event(name)
+
+    def task_all(self, tasks: list[Any]) -> Any:
+        return dt_task.when_all(tasks)
+
+    def task_any(self, tasks: list[Any]) -> Any:
+        return dt_task.when_any(tasks)
+
+    def continue_as_new(self, input_: Any) -> None:
+        self._ctx.continue_as_new(input_)
+
+
+def adapt_orchestrator(workflow: Callable[[Any], Generator[Any, Any, Any]]) -> Callable[..., Any]:
+    """A durabletask orchestrator running a df-style workflow generator unchanged."""
+
+    def orchestrator(ctx: dt_task.OrchestrationContext, orchestration_input: Any) -> Any:
+        return (yield from workflow(DfContext(ctx, orchestration_input)))
+
+    orchestrator.__name__ = workflow.__name__
+    return orchestrator
+
+
+def adapt_activity(activity: Callable[[Any], Any]) -> Callable[..., Any]:
+    def run(ctx: dt_task.ActivityContext, activity_input: Any) -> Any:
+        return activity(activity_input)
+
+    run.__name__ = activity.__name__
+    return run
+
+
+def _status(state: dt_client.OrchestrationState | None, show_input: bool) -> DurableOrchestrationStatus:
+    """durabletask state → df DurableOrchestrationStatus (falsy when the instance does not exist)."""
+    if state is None:
+        return DurableOrchestrationStatus()
+
+    def load(text: str | None) -> Any:
+        return json.loads(text) if text else None
+
+    output = load(state.serialized_output)
+    if state.failure_details is not None:
+        output = f"{state.failure_details.error_type}: {state.failure_details.message}"
+    return DurableOrchestrationStatus(
+        name=state.name,
+        instanceId=state.instance_id,
+        createdTime=state.created_at.isoformat(),
+        lastUpdatedTime=state.last_updated_at.isoformat(),
+        input=load(state.serialized_input) if show_input else None,
+        output=output,
+        runtimeStatus=_STATUS.get(state.runtime_status, "Pending"),
+        customStatus=load(state.serialized_custom_status),
+    )
+
+
+class InstanceExistsError(RuntimeError):
+    """start_new on an instance id that is still running (the in-memory engine's ALREADY_EXISTS)."""
+
+
+class LocalDurableClient:
+    """The df `DurableOrchestrationClient` API (async) over durabletask's gRPC client."""
+
+    def __init__(self, client: dt_client.TaskHubGrpcClient) -> None:
+        self._client = client
+
+    async def start_new(
+        self, orchestration_function_name: str, instance_id: str | None = None, client_input: Any = None
+    ) -> str:
+        def schedule() -> str:
+            try:
+                return self._client.schedule_new_orchestration(
+                    orchestration_function_name,
+                    input=client_input,
+                    instance_id=instance_id or uuid.uuid4().hex,
+                    reuse_id_policy=_REUSABLE,
+                )
+            except grpc.RpcError as err:
+                if err.code() == grpc.StatusCode.ALREADY_EXISTS:  # type: ignore[attr-defined]
+                    raise InstanceExistsError(f"instance {instance_id} is already running") from err
+                raise
+
+        return await asyncio.to_thread(schedule)
+
+    async def get_status(
+        self, instance_id: str, show_history: bool = False, show_history_output: bool = False, show_input: bool = False
+    ) -> DurableOrchestrationStatus:
+        state = await asyncio.to_thread(self._client.get_orchestration_state, instance_id)
+        return _status(state, show_input)
+
+    async def raise_event(self, instance_id: str, event_name: str, event_data: Any = None) -> None:
+        await asyncio.to_thread(self._client.raise_orchestration_event, instance_id, event_name, data=event_data)
+
+    async def terminate(self, instance_id: str, reason: str) -> None:
+        await asyncio.to_thread(self._client.terminate_orchestration, instance_id, output=reason)
+
+    def wait_for_completion(self, instance_id: str, timeout: float) -> DurableOrchestrationStatus:
+        state = self._client.wait_for_orchestration_completion(instance_id, timeout=int(timeout) + 1)
+        return _status(state, show_input=False)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LocalEngine:
+    """In-memory durabletask backend + a worker running the product's orchestrators and activities."""
+
+    def __init__(
+        self,
+        orchestrators: dict[str, Callable[..., Any]],
+        activities: dict[str, Callable[[Any], Any]],
+        *,
+        max_activities: int = 16,
+    ) -> None:
+        self.orchestrators = orchestrators
+        self.activities = activities
+        self.max_activities = max_activities
+        self.port = free_port()
+        self.address = f"localhost:{self.port}"
+        self.backend: Any = None
+        self.worker: TaskHubGrpcWorker | None = None
+        self._grpc_client: dt_client.TaskHubGrpcClient | None = None
+
+    def start(self) -> LocalEngine:
+        self.backend = create_test_backend(port=self.port)
+        self.start_worker()
+        self._grpc_client = dt_client.TaskHubGrpcClient(host_address=self.address)
+        return self
+
+    def start_worker(self) -> None:
+        """(Re)start the worker: runs in flight carry on from their history."""
+        worker = TaskHubGrpcWorker(
+            host_address=self.address,
+            concurrency_options=ConcurrencyOptions(
+                maximum_concurrent_activity_work_items=self.max_activities,
+                maximum_concurrent_orchestration_work_items=4,
+            ),
+        )
+        for name, fn in self.orchestrators.items():
+            worker.add_named_orchestrator(name, adapt_orchestrator(fn))
+        for name, fn in self.activities.items():
+            worker.add_named_activity(name, adapt_activity(fn))
+        worker.start()
+        self.worker = worker
+
+    def stop_worker(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
+
+    @property
+    def client(self) -> LocalDurableClient:
+        assert self._grpc_client is not None, "engine not started"
+        return LocalDurableClient(self._grpc_client)
+
+    def stop(self) -> None:
+        self.stop_worker()
+        if self._grpc_client is not None:
+            self._grpc_client.close()
+        if self.backend is not None:
+            self.backend.stop()
+
+    def __enter__(self) -> LocalEngine:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

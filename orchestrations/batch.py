@@ -1,0 +1,112 @@
+"""The batch orchestration: fail over the recovery plans of one batch and watch their jobs to the end.
+
+One sub-orchestration per batch keeps each history small. Jobs are started by one activity each
+(idempotent: attach to a running job, skip a plan already failed over) and watched with durable
+timers; no activity blocks on a job. Deterministic: no I/O, no clock but the context's.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import azure.durable_functions as df
+
+from orchestrations.common import ARM_RETRY, as_utc, isoformat
+
+
+def batch_orchestrator(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    """Input: {batch, asr, mode, poll_seconds, timeout_seconds}. Output: the batch's summary entry."""
+    spec: dict[str, Any] = context.get_input()
+    batch, asr = spec["batch"], spec["asr"]
+    started = as_utc(context.current_utc_datetime)
+    deadline = started + timedelta(seconds=spec["timeout_seconds"])
+    common = {
+        "instance_id": context.instance_id,
+        "plan": spec.get("plan"),
+        "subscription_id": asr["subscription_id"],
+        "resource_group": asr["resource_group"],
+        "vault": asr["vault"],
+    }
+
+    results: dict[str, dict[str, Any]] = {
+        p["name"]: {"name": p["name"], "vms": p["vms"], "job": None, "action": None, "state": "NotStarted", "errors": []}
+        for p in batch["recovery_plans"]
+    }
+    def start(plan: dict[str, Any]) -> Any:
+        return context.call_activity_with_retry(
+            "asr_start_failover",
+            ARM_RETRY,
+            {
+                **common,
+                "recovery_plan": plan["name"],
+                "mode": spec["mode"],
+                "recovery_point_type": asr.get("recovery_point_type"),
+                "source_site_operations": asr.get("source_site_operations"),
+            },
+        )
+
+    # Start every plan of the batch at once. If one cannot be started, start them again one by one:
+    # the activity is idempotent (it attaches to running jobs), so only the failing plan fails.
+    starts: list[dict[str, Any]]
+    try:
+        starts = yield context.task_all([start(p) for p in batch["recovery_plans"]])
+    except Exception:  # durabletask raises TaskFailedError, df a plain Exception
+        starts = []
+        for p in batch["recovery_plans"]:
+            try:
+                starts.append((yield start(p)))
+            except Exception as err:
+                starts.append({"recovery_plan": p["name"], "error": f"failover could not be started: {err}"})
+    for started_job in starts:
+        entry = results[started_job["recovery_plan"]]
+        if "error" in started_job:
+            entry.update(state="Failed", errors=[started_job["error"]])
+            continue
+        entry.update(job=started_job["job"], action=started_job["action"])
+        if started_job["action"] == "skipped":
+            entry.update(state="Succeeded", note=started_job.get("reason", "already failed over"))
+        else:
+            entry["state"] = "InProgress"
+
+    # Monitor pattern: durable timer, then one job read per running plan, until all end or the deadline.
+    while any(r["state"] == "InProgress" for r in results.values()):
+        now = as_utc(context.current_utc_datetime)
+        if now >= deadline:
+            for r in results.values():
+                if r["state"] == "InProgress":
+                    r["state"] = "TimedOut"
+                    r["errors"].append(f"job {r['job']} did not finish within {spec['timeout_seconds']:.0f}s")
+            break
+        yield context.create_timer(min(deadline, now + timedelta(seconds=spec["poll_seconds"])))
+        running = [r for r in results.values() if r["state"] == "InProgress"]
+        reads = yield context.task_all(
+            [
+                context.call_activity_with_retry(
+                    "asr_get_job", ARM_RETRY, {**common, "job": r["job"], "recovery_plan": r["name"]}
+                )
+                for r in running
+            ]
+        )
+        for r, job in zip(running, reads, strict=True):
+            if job["terminal"]:
+                r["state"] = job["state"]
+                r["errors"].extend(job["errors"])
+                r["job_started_at"], r["job_ended_at"] = job["started_at"], job["ended_at"]
+
+    finished = as_utc(context.current_utc_datetime)
+    ok = all(r["state"] == "Succeeded" for r in results.values())
+    return {
+        "group": batch["group"],
+        "index": batch["index"],
+        "recovery_plans": [p["name"] for p in batch["recovery_plans"]],
+        "vms": batch["vms"],
+        "started_at": isoformat(started),
+        "finished_at": isoformat(finished),
+        "status": "Succeeded" if ok else "Failed",
+        "plans": list(results.values()),
+    }
+
+
+bp = df.Blueprint()
+bp.orchestration_trigger(context_name="context")(batch_orchestrator)

@@ -1,0 +1,54 @@
+"""Helpers the orchestrations share: retry options, time, and replay-safe event publishing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import azure.durable_functions as df
+
+from failover.run import isoformat
+
+__all__ = ["ARM_RETRY", "NOTIFY_RETRY", "EventLog", "as_utc", "isoformat"]
+
+# Durable retries for steps that call ARM (activities are idempotent, so a retry converges).
+ARM_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=2000, max_number_of_attempts=4)
+# Event Grid / Teams: retried, and a final failure is counted, never fatal to the run.
+NOTIFY_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=1000, max_number_of_attempts=3)
+
+EVENT_TYPE_PREFIX = "Contoso.Failover."
+
+
+def as_utc(ts: datetime) -> datetime:
+    """The context's clock, timezone-aware (df may hand out naive UTC datetimes)."""
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+
+
+class EventLog:
+    """Builds CloudEvents with deterministic ids (`{instance}:{sequence}`) and counts what was sent."""
+
+    def __init__(self, context: Any, plan: str) -> None:
+        self.context = context
+        self.plan = plan
+        self.sequence = 0
+        self.published = 0
+        self.failed = 0
+
+    def publish(self, event_type: str, subject: str, data: dict[str, Any]):  # type: ignore[no-untyped-def]
+        """Generator: `yield from events.publish(...)`. A failed publish is counted, not raised."""
+        self.sequence += 1
+        payload = {
+            "instance_id": self.context.instance_id,
+            "plan": self.plan,
+            "id": f"{self.context.instance_id}:{self.sequence}",
+            "type": EVENT_TYPE_PREFIX + event_type,
+            "source": f"/failover/plans/{self.plan}/runs/{self.context.instance_id}",
+            "subject": subject,
+            "time": isoformat(as_utc(self.context.current_utc_datetime)),
+            "data": {"instance_id": self.context.instance_id, "plan": self.plan, **data},
+        }
+        try:
+            yield self.context.call_activity_with_retry("publish_event", NOTIFY_RETRY, payload)
+            self.published += 1
+        except Exception:  # a status event must never fail the failover itself
+            self.failed += 1
