@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 import uuid
 from collections.abc import Callable, Generator
@@ -202,6 +203,13 @@ class LocalDurableClient:
         return _status(state, show_input=False)
 
 
+def _quiet_logger(name: str, level: int) -> logging.Logger:
+    """durabletask logs every orchestrator episode at INFO; the local host keeps its errors only."""
+    logger = logging.getLogger(name)
+    logger.setLevel(level)
+    return logger
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -217,7 +225,9 @@ class LocalEngine:
         activities: dict[str, Callable[[Any], Any]],
         *,
         max_activities: int = 16,
+        log_level: int = logging.ERROR,
     ) -> None:
+        self.log_level = log_level
         self.orchestrators = orchestrators
         self.activities = activities
         self.max_activities = max_activities
@@ -230,22 +240,30 @@ class LocalEngine:
     def start(self) -> LocalEngine:
         self.backend = create_test_backend(port=self.port)
         self.start_worker()
-        self._grpc_client = dt_client.TaskHubGrpcClient(host_address=self.address)
+        self._grpc_client = dt_client.TaskHubGrpcClient(
+            host_address=self.address, logger=_quiet_logger("durabletask-client", self.log_level)
+        )
         return self
 
     def start_worker(self) -> None:
         """(Re)start the worker: runs in flight carry on from their history."""
         worker = TaskHubGrpcWorker(
             host_address=self.address,
+            logger=_quiet_logger("durabletask-worker", self.log_level),
             concurrency_options=ConcurrencyOptions(
                 maximum_concurrent_activity_work_items=self.max_activities,
                 maximum_concurrent_orchestration_work_items=4,
             ),
         )
+        # durabletask registers by __name__; the adapters carry the workflow's own name.
         for name, fn in self.orchestrators.items():
-            worker.add_named_orchestrator(name, adapt_orchestrator(fn))
+            adapted = adapt_orchestrator(fn)
+            adapted.__name__ = name
+            worker.add_orchestrator(adapted)
         for name, fn in self.activities.items():
-            worker.add_named_activity(name, adapt_activity(fn))
+            adapted = adapt_activity(fn)
+            adapted.__name__ = name
+            worker.add_activity(adapted)
         worker.start()
         self.worker = worker
 

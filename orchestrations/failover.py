@@ -305,6 +305,7 @@ def _fail_over(run: _Run, batches: list[Batch]):  # type: ignore[no-untyped-def]
         "source_site_operations": plan.asr.source_site_operations,
     }
     last_start: datetime | None = None
+    dispatched: dict[int, str] = {}
     for group in plan.groups:
         group_batches = [b for b in batches if b.group == group.name]
         pending: dict[int, Any] = {}
@@ -312,7 +313,8 @@ def _fail_over(run: _Run, batches: list[Batch]):  # type: ignore[no-untyped-def]
         def finish(task: Any, running: dict[int, Any] = pending) -> Any:
             index = next(i for i, t in running.items() if t is task)
             del running[index]
-            result = task.result
+            # A batch started when this orchestration dispatched it (the spacing rule's clock).
+            result = {**task.result, "started_at": dispatched[index]}
             run.batch_results[index] = result
             for failed in (p for p in result["plans"] if p["state"] != "Succeeded"):
                 reason = "; ".join(failed["errors"]) or failed["state"]
@@ -321,7 +323,8 @@ def _fail_over(run: _Run, batches: list[Batch]):  # type: ignore[no-untyped-def]
             return result
 
         for batch in group_batches:
-            if last_start is not None and run.now() < last_start + interval:
+            # Batches start batch_interval apart; meanwhile, record batches that finish.
+            while last_start is not None and run.now() < last_start + interval:
                 timer = context.create_timer(last_start + interval)
                 while True:
                     winner = yield context.task_any([timer, *pending.values()])
@@ -330,6 +333,7 @@ def _fail_over(run: _Run, batches: list[Batch]):  # type: ignore[no-untyped-def]
                     result = finish(winner)
                     yield from run.events.publish("BatchCompleted", f"batch/{result['index']}", _batch_event(result))
             last_start = run.now()
+            dispatched[batch.index] = isoformat(last_start)
             spec = {
                 "plan": plan.name,
                 "batch": batch.to_dict(),

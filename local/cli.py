@@ -1,0 +1,232 @@
+"""`failover`: the local host's command line.
+
+`failover demo [--json] [--time-scale X] [--vms N] [--sessions N]` starts the simulator, the local
+engine and the local API; posts a real-shaped Service Health alert (an Active incident in West
+Europe) to `POST /api/alerts`; approves the run as a demo approver would (reads the Teams card the
+simulator received, opens the Approve link, confirms by POST); shows progress; prints the summary.
+With `--json` the last stdout line is the summary object (contract, see README).
+
+`failover plan check FILE...` validates plan files, naming file, line and field of each problem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any, TextIO
+
+import requests
+
+from failover.logs import configure_logging
+from failover.plan import PlanError, load_plan
+from local.stack import DEMO_PLAN, ROOT, LocalStack
+
+DEMO_ALERT = ROOT / "examples" / "alerts" / "service-health-incident-westeurope.json"
+TERMINAL = {"Completed", "Failed", "Terminated"}
+
+
+class _FormReader(HTMLParser):
+    """Reads the confirm page's form as a browser would: its action and hidden inputs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.action = ""
+        self.fields: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.action = values.get("action", "")
+        elif tag == "input" and values.get("type") == "hidden":
+            self.fields[values.get("name", "")] = values.get("value", "")
+
+
+def find_approval_link(messages: list[dict[str, Any]], instance_id: str, title: str = "Approve") -> str | None:
+    """The card's Action.OpenUrl with this title whose link belongs to this run."""
+    for entry in reversed(messages):
+        for attachment in entry["message"].get("attachments", []):
+            for action in attachment.get("content", {}).get("actions", []):
+                url = action.get("url", "")
+                if action.get("title") == title and f"/api/approvals/{instance_id}?" in url:
+                    return str(url)
+    return None
+
+
+def approve_as(approver: str, link: str, comment: str = "") -> requests.Response:
+    """Open the link (confirm page, changes nothing), then submit its form signed in as `approver`."""
+    page = requests.get(link, timeout=10)
+    page.raise_for_status()
+    form = _FormReader()
+    form.feed(page.text)
+    base = re.match(r"^https?://[^/]+", link)
+    assert base is not None
+    return requests.post(
+        base.group(0) + form.action,
+        data={**form.fields, "comment": comment},
+        headers={"X-MS-CLIENT-PRINCIPAL-NAME": approver},
+        timeout=10,
+    )
+
+
+class Progress:
+    """Prints a line whenever the run's stage or batch progress changes."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.last = ""
+        self.t0 = time.monotonic()
+
+    def show(self, status: dict[str, Any]) -> None:
+        custom = status.get("custom_status") or {}
+        progress = custom.get("progress") or {}
+        line = (
+            f"{custom.get('stage', status.get('runtime_status'))}: "
+            f"batches {progress.get('batches_done', 0)}/{progress.get('batches_total', 0)} done "
+            f"({progress.get('batches_started', 0)} started), "
+            f"VMs {progress.get('vms_failed_over', 0)}/{progress.get('vms_total', 0)}, "
+            f"sessions logged off {progress.get('sessions_logged_off', 0)}/{progress.get('sessions_found', 0)}"
+        )
+        if line != self.last:
+            self.last = line
+            print(f"[{time.monotonic() - self.t0:6.1f}s] {line}", file=self.out, flush=True)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    out = sys.stderr if args.json else sys.stdout
+    configure_logging("WARNING", json_output=False)
+    alert = json.loads(Path(args.alert).read_text(encoding="utf-8"))
+    with LocalStack(
+        plan_path=Path(args.plan), vms=args.vms, sessions=args.sessions, time_scale=args.time_scale
+    ) as stack:
+        print(f"simulator: {stack.simulator.url}", file=out)
+        print(f"api: {stack.api_url}", file=out)
+        print(f"plan: {stack.plan.name} ({args.vms} VMs, {args.sessions} sessions, time scale x{args.time_scale:g})", file=out)
+        answer = requests.post(f"{stack.api_url}/api/alerts", json=alert, timeout=30)
+        if answer.status_code != 202:
+            print(f"alert was not accepted: HTTP {answer.status_code} {answer.text}", file=sys.stderr)
+            return 1
+        instance_id = answer.json()["instance_id"]
+        print(f"alert accepted: run {instance_id}", file=out)
+
+        progress = Progress(out)
+        approver = stack.plan.approval.approvers[0] if stack.plan.approval.approvers else None
+        approved = stack.plan.approval.required == 0
+        deadline = time.monotonic() + args.timeout
+        status: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            status = requests.get(f"{stack.api_url}/api/failovers/{instance_id}", timeout=10).json()
+            progress.show(status)
+            if status["runtime_status"] in TERMINAL:
+                break
+            if not approved and approver and (status.get("custom_status") or {}).get("approval", {}).get("waiting"):
+                messages = requests.get(
+                    f"{stack.simulator.url}/_sim/teams/messages", verify=stack.simulator.ca_bundle, timeout=10
+                ).json()
+                link = find_approval_link(messages, instance_id)
+                if link:
+                    decision = approve_as(approver, link, comment="demo approval")
+                    print(f"approved by {approver}: HTTP {decision.status_code}", file=out)
+                    approved = decision.ok
+            time.sleep(0.2)
+        else:
+            print(f"the run did not finish within {args.timeout}s", file=sys.stderr)
+            return 1
+        summary = status.get("output")
+        if status["runtime_status"] != "Completed" or not isinstance(summary, dict):
+            print(f"run ended {status['runtime_status']}: {summary}", file=sys.stderr)
+            return 1
+        if args.json:
+            print(json.dumps(summary))
+        else:
+            print_summary(summary, out)
+        return 0 if summary["status"] == "Completed" else 2
+
+
+def print_summary(summary: dict[str, Any], out: TextIO) -> None:
+    print("", file=out)
+    print(f"Run {summary['instance_id']} ({summary['plan']}, {summary['mode']}): {summary['status']}", file=out)
+    for decision in summary["approvals"]:
+        print(f"  approval: {decision['decision']} by {decision['approver']} at {decision['at']}", file=out)
+    sessions = summary["sessions"]
+    print(f"  sessions: {sessions['logged_off']} of {sessions['found']} logged off", file=out)
+    for batch in summary["batches"]:
+        print(
+            f"  batch {batch['index']} [{batch['group']}] {batch['vms']:>3} VMs "
+            f"{batch['started_at']} → {batch['finished_at']} {batch['status']} ({', '.join(batch['recovery_plans'])})",
+            file=out,
+        )
+    print(f"  VMs failed over: {summary['vms_failed_over']}", file=out)
+    for change in summary["dns"]:
+        print(f"  dns: {change['record']}: {change['from']} → {change['to']}", file=out)
+    print(f"  events published: {summary['events_published']}", file=out)
+    scale = summary.get("time_scale", 1)
+    print(
+        f"  recovery time: {summary['rto_seconds']:.1f}s at time scale x{scale:g} "
+        f"(≈ {summary['rto_seconds'] * scale / 60:.0f} min unscaled; target {summary['rto_target_seconds'] * scale / 60:.0f} min)",
+        file=out,
+    )
+    for error in summary["errors"]:
+        print(f"  error: {error}", file=out)
+
+
+def run_plan_check(args: argparse.Namespace) -> int:
+    failed = False
+    for path in args.files:
+        try:
+            plan = load_plan(path)
+        except PlanError as err:
+            failed = True
+            for line in err.errors:
+                print(line, file=sys.stderr)
+            continue
+        print(f"{path}: ok (plan '{plan.name}', {len(plan.groups)} groups)")
+    return 1 if failed else 0
+
+
+def _positive(value: str) -> float:
+    number = float(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError("must be > 0")
+    return number
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="failover", description=__doc__.split("\n\n")[0] if __doc__ else None)
+    commands = root.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="run a whole failover against the simulator")
+    demo.add_argument("--json", action="store_true", help="print the summary as one JSON line (last stdout line)")
+    demo.add_argument("--time-scale", type=_positive, default=120.0,
+                      help="divide every plan duration and simulated job time by this (default 120)")
+    demo.add_argument("--vms", type=int, default=260, help="VMs in the simulated estate (default 260)")
+    demo.add_argument("--sessions", type=int, default=220, help="AVD user sessions (default 220)")
+    demo.add_argument("--plan", default=str(DEMO_PLAN), help="plan file (default plans/demo.yaml)")
+    demo.add_argument("--alert", default=str(DEMO_ALERT), help="alert payload to post")
+    demo.add_argument("--timeout", type=float, default=300.0, help="give up after this many seconds")
+    demo.set_defaults(handler=run_demo)
+    plan = commands.add_parser("plan", help="plan files")
+    plan_commands = plan.add_subparsers(dest="plan_command", required=True)
+    check = plan_commands.add_parser("check", help="validate plan files")
+    check.add_argument("files", nargs="+")
+    check.set_defaults(handler=run_plan_check)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except PlanError as err:
+        print("\n".join(err.errors), file=sys.stderr)
+        return 2
+    except (ValueError, OSError) as err:
+        print(f"failover: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
