@@ -36,7 +36,11 @@ def _scenario(plan: Any) -> tuple[str, str | None, str | None]:
     if not current:
         return "", None, None
     job_id = current.job_id or ""
-    return (current.scenario_name or "").lower(), job_id.rsplit("/", 1)[-1] or None, plan.properties.current_scenario_status
+    return (
+        (current.scenario_name or "").lower(),
+        job_id.rsplit("/", 1)[-1] or None,
+        plan.properties.current_scenario_status,
+    )
 
 
 def _is_failed_over(plan: Any) -> bool:

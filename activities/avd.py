@@ -88,7 +88,9 @@ def avd_log_off_sessions(payload: dict[str, Any]) -> dict[str, Any]:
     with ThreadPoolExecutor(max_workers=int(payload.get("concurrency") or 8)) as pool_executor:
         failures = [f for f in pool_executor.map(log_off, sessions) if f]
     logged_off = len(sessions) - len(failures)
-    log(payload, "avd.logoff").info("sessions logged off", session_host=host, logged_off=logged_off, failed=len(failures))
+    log(payload, "avd.logoff").info(
+        "sessions logged off", session_host=host, logged_off=logged_off, failed=len(failures)
+    )
     return {"session_host": host, "logged_off": logged_off, "failed": failures}
 
 

@@ -9,7 +9,6 @@ from azure.mgmt.dns.models import ARecord, CnameRecord, RecordSet
 
 from activities._common import clients, log, require
 
-
 # Record-set metadata keeps the value before the switch, for failback and for idempotent reruns.
 PREVIOUS_KEY = "failoverPrevious"
 

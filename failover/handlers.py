@@ -51,8 +51,9 @@ class DurableClient(Protocol):
         self, orchestration_function_name: str, instance_id: str | None = None, client_input: Any = None
     ) -> str: ...
 
-    async def get_status(self, instance_id: str, show_history: bool = False,
-                         show_history_output: bool = False, show_input: bool = False) -> Any: ...
+    async def get_status(
+        self, instance_id: str, show_history: bool = False, show_history_output: bool = False, show_input: bool = False
+    ) -> Any: ...
 
     async def raise_event(self, instance_id: str, event_name: str, event_data: Any = None) -> None: ...
 
@@ -201,7 +202,7 @@ class Api:
             approver = (req.headers.get(PRINCIPAL_HEADER) or "").strip().lower()
             if not approver:
                 raise HttpError(401, "Unauthenticated", f"sign-in required ({PRINCIPAL_HEADER} is missing)")
-            status, gate = await self._waiting_run(client, instance_id)
+            _, gate = await self._waiting_run(client, instance_id)
             allowed = {a.lower() for a in gate.get("approvers") or []}
             if approver not in allowed:
                 raise HttpError(403, "NotAnApprover", f"{approver} is not an approver of this plan")
@@ -219,7 +220,9 @@ class Api:
         await client.raise_event(instance_id, "approval", event)
         log.info("approval recorded", instance_id=instance_id, approver=approver, decision=decision)
         if req.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
-            return _html(_page("Decision recorded", f"<p>Recorded: {html.escape(decision)} by {html.escape(approver)}.</p>"))
+            return _html(
+                _page("Decision recorded", f"<p>Recorded: {html.escape(decision)} by {html.escape(approver)}.</p>")
+            )
         return json_response({"instance_id": instance_id, "recorded": event}, 200)
 
 

@@ -71,7 +71,9 @@ class Approval(_Model):
     @model_validator(mode="after")
     def _enough_approvers(self) -> Approval:
         if self.required > len({a.lower() for a in self.approvers}):
-            raise ValueError(f"approval.required is {self.required} but only {len(self.approvers)} approvers are listed")
+            raise ValueError(
+                f"approval.required is {self.required} but only {len(self.approvers)} approvers are listed"
+            )
         return self
 
 
@@ -101,9 +103,9 @@ class Asr(_Model):
     vault: str = Field(min_length=1)
     subscription_id: str | None = None
     mode: Literal["planned", "unplanned"] = "unplanned"
-    recovery_point_type: Literal["Latest", "LatestProcessed", "LatestApplicationConsistent", "LatestCrashConsistent"] = (
-        "Latest"
-    )
+    recovery_point_type: Literal[
+        "Latest", "LatestProcessed", "LatestApplicationConsistent", "LatestCrashConsistent"
+    ] = "Latest"
     source_site_operations: Literal["Required", "NotRequired"] = "NotRequired"
     job_poll_interval: Duration = 30.0
     job_timeout: Duration = 3600.0

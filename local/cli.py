@@ -105,7 +105,10 @@ def run_demo(args: argparse.Namespace) -> int:
     ) as stack:
         print(f"simulator: {stack.simulator.url}", file=out)
         print(f"api: {stack.api_url}", file=out)
-        print(f"plan: {stack.plan.name} ({args.vms} VMs, {args.sessions} sessions, time scale x{args.time_scale:g})", file=out)
+        print(
+            f"plan: {stack.plan.name} ({args.vms} VMs, {args.sessions} sessions, time scale x{args.time_scale:g})",
+            file=out,
+        )
         answer = requests.post(f"{stack.api_url}/api/alerts", json=alert, timeout=30)
         if answer.status_code != 202:
             print(f"alert was not accepted: HTTP {answer.status_code} {answer.text}", file=sys.stderr)
@@ -165,9 +168,11 @@ def print_summary(summary: dict[str, Any], out: TextIO) -> None:
         print(f"  dns: {change['record']}: {change['from']} → {change['to']}", file=out)
     print(f"  events published: {summary['events_published']}", file=out)
     scale = summary.get("time_scale", 1)
+    unscaled_min = summary["rto_seconds"] * scale / 60
+    target_min = summary["rto_target_seconds"] * scale / 60
     print(
         f"  recovery time: {summary['rto_seconds']:.1f}s at time scale x{scale:g} "
-        f"(≈ {summary['rto_seconds'] * scale / 60:.0f} min unscaled; target {summary['rto_target_seconds'] * scale / 60:.0f} min)",
+        f"(≈ {unscaled_min:.0f} min unscaled; target {target_min:.0f} min)",
         file=out,
     )
     for error in summary["errors"]:
@@ -200,8 +205,12 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="run a whole failover against the simulator")
     demo.add_argument("--json", action="store_true", help="print the summary as one JSON line (last stdout line)")
-    demo.add_argument("--time-scale", type=_positive, default=120.0,
-                      help="divide every plan duration and simulated job time by this (default 120)")
+    demo.add_argument(
+        "--time-scale",
+        type=_positive,
+        default=120.0,
+        help="divide every plan duration and simulated job time by this (default 120)",
+    )
     demo.add_argument("--vms", type=int, default=260, help="VMs in the simulated estate (default 260)")
     demo.add_argument("--sessions", type=int, default=220, help="AVD user sessions (default 220)")
     demo.add_argument("--plan", default=str(DEMO_PLAN), help="plan file (default plans/demo.yaml)")

@@ -30,9 +30,17 @@ def batch_orchestrator(context: df.DurableOrchestrationContext):  # type: ignore
     }
 
     results: dict[str, dict[str, Any]] = {
-        p["name"]: {"name": p["name"], "vms": p["vms"], "job": None, "action": None, "state": "NotStarted", "errors": []}
+        p["name"]: {
+            "name": p["name"],
+            "vms": p["vms"],
+            "job": None,
+            "action": None,
+            "state": "NotStarted",
+            "errors": [],
+        }
         for p in batch["recovery_plans"]
     }
+
     def start(plan: dict[str, Any]) -> Any:
         return context.call_activity_with_retry(
             "asr_start_failover",

@@ -103,9 +103,7 @@ class _Run:
                 for r in results
             ],
             "recovery_plans": [p for r in results for p in r.get("plans", [])],
-            "vms_failed_over": sum(
-                p["vms"] for r in results for p in r.get("plans", []) if p["state"] == "Succeeded"
-            ),
+            "vms_failed_over": sum(p["vms"] for r in results for p in r.get("plans", []) if p["state"] == "Succeeded"),
             "dns": [{"record": d["record"], "from": d["from"], "to": d["to"]} for d in self.dns],
             "events_published": self.events.published,
             "events_failed": self.events.failed,
@@ -350,14 +348,20 @@ def _fail_over(run: _Run, batches: list[Batch]):  # type: ignore[no-untyped-def]
             yield from run.events.publish(
                 "BatchStarted",
                 f"batch/{batch.index}",
-                {"group": batch.group, "index": batch.index, "vms": batch.vms,
-                 "recovery_plans": [p.name for p in batch.recovery_plans]},
+                {
+                    "group": batch.group,
+                    "index": batch.index,
+                    "vms": batch.vms,
+                    "recovery_plans": [p.name for p in batch.recovery_plans],
+                },
             )
         while pending:
             winner = yield context.task_any(list(pending.values()))
             result = finish(winner)
             yield from run.events.publish("BatchCompleted", f"batch/{result['index']}", _batch_event(result))
-        failed = [run.batch_results[b.index] for b in group_batches if run.batch_results[b.index]["status"] != "Succeeded"]
+        failed = [
+            run.batch_results[b.index] for b in group_batches if run.batch_results[b.index]["status"] != "Succeeded"
+        ]
         if failed and group.on_failure == "stop":
             run.errors.append(f"group '{group.name}' failed; later groups were not started (on_failure: stop)")
             return False

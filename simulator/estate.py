@@ -248,8 +248,7 @@ class Estate:
                 raise SimError(
                     400,
                     "InvalidParameterValue",
-                    f"properties.failoverDirection '{direction}' is not one of PrimaryToRecovery, "
-                    "RecoveryToPrimary.",
+                    f"properties.failoverDirection '{direction}' is not one of PrimaryToRecovery, RecoveryToPrimary.",
                 )
             plan.failover_calls += 1
             if plan.state == "FailoverInProgress":

@@ -256,7 +256,9 @@ class SimulatorApp:
         with self.estate.lock:
             pool = self.estate.host_pool(m["rg"], m["hp"])
             items = [
-                self._session_json(self._pool_id(m), s) for h in pool.session_hosts.values() for s in h.sessions.values()
+                self._session_json(self._pool_id(m), s)
+                for h in pool.session_hosts.values()
+                for s in h.sessions.values()
             ]
         return self._page(request, items)
 
