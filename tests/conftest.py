@@ -1,0 +1,90 @@
+"""Shared fixtures: paths to the shared references, and a whole local stack on a small estate."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import yaml
+
+from local.cli import approve_as, find_approval_link
+from local.stack import DEMO_PLAN, ROOT, LocalStack
+
+SHARED = ROOT.parent / "shared" / "reference"
+ALERTS = sorted((SHARED / "alerts").glob("*.json")) + sorted((ROOT / "examples" / "alerts").glob("*.json"))
+DEMO_ALERT = ROOT / "examples" / "alerts" / "service-health-incident-westeurope.json"
+
+
+def write_plan(tmp_path: Path, **overrides: Any) -> Path:
+    """The demo plan with top-level fields replaced (e.g. batch_size=30)."""
+    data = yaml.safe_load(DEMO_PLAN.read_text())
+    data.update(overrides)
+    path = tmp_path / "plan.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+@pytest.fixture
+def make_stack(tmp_path: Path) -> Iterator[Callable[..., LocalStack]]:
+    """Start a LocalStack (simulator + engine + API) on a small estate; stopped after the test."""
+    stacks: list[LocalStack] = []
+
+    def make(vms: int = 60, sessions: int = 30, time_scale: float = 600.0, **plan: Any) -> LocalStack:
+        stack = LocalStack(
+            plan_path=write_plan(tmp_path, **plan), vms=vms, sessions=sessions, time_scale=time_scale
+        ).start()
+        stacks.append(stack)
+        return stack
+
+    yield make
+    for stack in stacks:
+        stack.stop()
+
+
+def post_alert(stack: LocalStack, path: Path = DEMO_ALERT) -> requests.Response:
+    return requests.post(
+        f"{stack.api_url}/api/alerts",
+        data=path.read_bytes(),
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+
+
+def run_status(stack: LocalStack, instance_id: str) -> dict[str, Any]:
+    return requests.get(f"{stack.api_url}/api/failovers/{instance_id}", timeout=10).json()
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 60, interval: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+def teams_messages(stack: LocalStack) -> list[dict[str, Any]]:
+    return requests.get(f"{stack.simulator.url}/_sim/teams/messages", verify=stack.simulator.ca_bundle, timeout=10).json()
+
+
+def approval_link(stack: LocalStack, instance_id: str, title: str = "Approve") -> str:
+    return wait_for(lambda: find_approval_link(teams_messages(stack), instance_id, title))
+
+
+def wait_waiting(stack: LocalStack, instance_id: str) -> dict[str, Any]:
+    return wait_for(
+        lambda: (s := run_status(stack, instance_id)).get("custom_status", {}).get("approval", {}).get("waiting") and s
+    )
+
+
+def finish(stack: LocalStack, instance_id: str, timeout: float = 90) -> dict[str, Any]:
+    status = wait_for(lambda: (s := run_status(stack, instance_id))["runtime_status"] != "Running" and s, timeout)
+    return status
+
+
+__all__ = ["approve_as"]

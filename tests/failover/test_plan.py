@@ -1,0 +1,79 @@
+"""Plan files: the demo plan is valid; errors name the file, the line and the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from failover.plan import PlanError, load_plan, load_plans, parse_duration, parse_plan
+from local.stack import DEMO_PLAN
+
+GOOD = DEMO_PLAN.read_text()
+
+
+class TestDemoPlan:
+    def test_demo_plan_loads(self) -> None:
+        """plans/demo.yaml: three groups in order, batch size 100, 10 minutes apart, two approvers."""
+        plan = load_plan(DEMO_PLAN)
+        assert [g.name for g in plan.groups] == ["identity", "data", "apps"]
+        assert plan.batch_size == 100
+        assert plan.batch_interval == 600
+        assert plan.approval.required >= 1 and len(plan.approval.approvers) >= 2
+        assert plan.primary_region == "westeurope" and plan.recovery_region == "northeurope"
+
+    def test_folder_load(self) -> None:
+        assert "demo" in load_plans(DEMO_PLAN.parent)
+
+
+class TestErrors:
+    def test_field_and_line_named(self) -> None:
+        """A bad value's error names file:line: field."""
+        bad = GOOD.replace("batch_size: 100", "batch_size: 250")
+        line = next(i for i, text in enumerate(bad.splitlines(), 1) if text.startswith("batch_size"))
+        with pytest.raises(PlanError) as err:
+            parse_plan(bad, "demo.yaml")
+        assert err.value.errors[0].startswith(f"demo.yaml:{line}: batch_size:")
+
+    def test_nested_field(self) -> None:
+        bad = GOOD.replace("grace_period: 5m", "grace_period: soon")
+        line = next(i for i, text in enumerate(bad.splitlines(), 1) if "grace_period" in text)
+        with pytest.raises(PlanError) as err:
+            parse_plan(bad, "p.yaml")
+        assert err.value.errors == [f"p.yaml:{line}: avd.grace_period: 'soon' is not a duration (use e.g. "
+                                    "'10m', '30s', '1h', 'PT10M' or seconds)"]
+
+    def test_unknown_field_refused(self) -> None:
+        with pytest.raises(PlanError, match=r"p.yaml:\d+: batch_sise: Extra inputs"):
+            parse_plan(GOOD + "batch_sise: 10\n", "p.yaml")
+
+    def test_missing_required(self) -> None:
+        text = "\n".join(line for line in GOOD.splitlines() if not line.startswith("subscription_id"))
+        with pytest.raises(PlanError, match=r"subscription_id: Field required"):
+            parse_plan(text, "p.yaml")
+
+    def test_quorum_needs_approvers(self) -> None:
+        with pytest.raises(PlanError, match="approval: approval.required is 3"):
+            parse_plan(GOOD.replace("required: 1", "required: 3"), "p.yaml")
+
+    def test_invalid_yaml_names_line(self) -> None:
+        with pytest.raises(PlanError, match=r"p.yaml:\d+: not valid YAML"):
+            parse_plan("name: [unclosed\n", "p.yaml")
+
+    def test_unreadable_file(self, tmp_path: Path) -> None:
+        with pytest.raises(PlanError, match="cannot read plan"):
+            load_plan(tmp_path / "missing.yaml")
+
+
+class TestDurations:
+    @pytest.mark.parametrize(
+        ("text", "seconds"),
+        [("10m", 600), ("30s", 30), ("1h30m", 5400), ("PT10M", 600), ("PT1H", 3600), (45, 45), ("2.5m", 150)],
+    )
+    def test_forms(self, text: object, seconds: float) -> None:
+        assert parse_duration(text) == seconds
+
+    @pytest.mark.parametrize("text", ["", "ten", "-5", True, None, "10x"])
+    def test_refused(self, text: object) -> None:
+        with pytest.raises(ValueError):
+            parse_duration(text)
