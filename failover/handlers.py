@@ -11,6 +11,7 @@ Routes: `POST /api/alerts`, `GET /api/failovers/{instance_id}`,
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import time
@@ -160,6 +161,10 @@ class Api:
             raise HttpError(409, "NotWaitingForApproval", "this run is not waiting for an approval")
         return status, gate
 
+    async def _acknowledged(self, client: DurableClient, instance_id: str, used: str) -> bool:
+        """Wait (up to ~10 s) until the run lists this nonce:approver as used or stops waiting."""
+        return await _poll_used(client, instance_id, used, attempts=100, pause=0.1)
+
     def _verify(self, token: str, instance_id: str) -> approval.TokenClaims:
         try:
             return approval.verify(self.settings.approval_signing_key, token, instance_id, self.clock())
@@ -218,12 +223,28 @@ class Api:
             "at": isoformat(datetime.fromtimestamp(self.clock(), UTC)),
         }
         await client.raise_event(instance_id, "approval", event)
-        log.info("approval recorded", instance_id=instance_id, approver=approver, decision=decision)
+        # The run is the single-use record: answer once it has taken the decision, so a replay of the
+        # same link sees it as used. (Two requests racing inside this window are both accepted here;
+        # the orchestration records the first and ignores the second, so nothing is decided twice.)
+        recorded = await self._acknowledged(client, instance_id, f"{claims.nonce}:{approver}")
+        log.info("approval recorded", instance_id=instance_id, approver=approver, decision=decision, acked=recorded)
+        if not recorded:
+            return json_response({"instance_id": instance_id, "accepted": event}, 202)
         if req.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
             return _html(
                 _page("Decision recorded", f"<p>Recorded: {html.escape(decision)} by {html.escape(approver)}.</p>")
             )
         return json_response({"instance_id": instance_id, "recorded": event}, 200)
+
+
+async def _poll_used(client: DurableClient, instance_id: str, used: str, attempts: int, pause: float) -> bool:
+    for _ in range(attempts):
+        status = await client.get_status(instance_id)
+        gate = (status.custom_status or {}).get("approval") or {} if status else {}
+        if used in (gate.get("used") or []) or not gate.get("waiting", False):
+            return True
+        await asyncio.sleep(pause)
+    return False
 
 
 def _public_status(custom: Any) -> Any:

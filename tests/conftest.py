@@ -69,7 +69,9 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 60, interval: float 
 
 
 def teams_messages(stack: LocalStack) -> list[dict[str, Any]]:
-    return requests.get(f"{stack.simulator.url}/_sim/teams/messages", verify=stack.simulator.ca_bundle, timeout=10).json()
+    return requests.get(
+        f"{stack.simulator.url}/_sim/teams/messages", verify=stack.simulator.ca_bundle, timeout=10
+    ).json()
 
 
 def approval_link(stack: LocalStack, instance_id: str, title: str = "Approve") -> str:
@@ -78,7 +80,9 @@ def approval_link(stack: LocalStack, instance_id: str, title: str = "Approve") -
 
 def wait_waiting(stack: LocalStack, instance_id: str) -> dict[str, Any]:
     return wait_for(
-        lambda: (s := run_status(stack, instance_id)).get("custom_status", {}).get("approval", {}).get("waiting") and s
+        lambda: (
+            ((s := run_status(stack, instance_id)).get("custom_status") or {}).get("approval", {}).get("waiting") and s
+        )
     )
 
 

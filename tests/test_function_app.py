@@ -51,6 +51,12 @@ class TestRegistration:
         assert found["durableClient"].name == "client"
 
     def test_nothing_else(self, functions: dict[str, Any]) -> None:
-        expected = {*orchestrations.ALL, *activities.ALL, "alerts", "failover_status", "approval_page",
-                    "approval_decision"}
+        expected = {
+            *orchestrations.ALL,
+            *activities.ALL,
+            "alerts",
+            "failover_status",
+            "approval_page",
+            "approval_decision",
+        }
         assert set(functions) == expected

@@ -93,8 +93,10 @@ class TestErrors:
             (lambda p: p.pop("schemaId"), "schemaId"),
             (lambda p: p["data"].pop("essentials"), "data.essentials"),
             (lambda p: p["data"]["essentials"].update(monitorCondition="Maybe"), "data.essentials.monitorCondition"),
-            (lambda p: p["data"]["alertContext"]["properties"].update(impactedServices="[not json"),
-             "data.alertContext.properties.impactedServices"),
+            (
+                lambda p: p["data"]["alertContext"]["properties"].update(impactedServices="[not json"),
+                "data.alertContext.properties.impactedServices",
+            ),
         ],
     )
     def test_field_named(self, mutate: Any, field: str) -> None:
@@ -105,7 +107,8 @@ class TestErrors:
         assert err.value.field == field
 
 
-@pytest.mark.parametrize(("name", "arm"), [("West Europe", "westeurope"), ("northeurope", "northeurope"),
-                                          ("East US 2", "eastus2")])
+@pytest.mark.parametrize(
+    ("name", "arm"), [("West Europe", "westeurope"), ("northeurope", "northeurope"), ("East US 2", "eastus2")]
+)
 def test_region_names(name: str, arm: str) -> None:
     assert normalize_region(name) == arm

@@ -22,12 +22,20 @@ def validate(card: dict[str, Any]) -> None:
 @pytest.fixture
 def card() -> dict[str, Any]:
     return approval_card(
-        plan="demo", mode="unplanned", trigger={"title": "West Europe degraded", "regions": ["westeurope"],
-                                               "tracking_id": "7KQ9-LZ8"},
-        primary_region="westeurope", recovery_region="northeurope", vms=260, recovery_plans=9, batches=5,
-        sessions=None, expected_seconds=3300, expires_at="2026-11-23T03:00:00Z",
+        plan="demo",
+        mode="unplanned",
+        trigger={"title": "West Europe degraded", "regions": ["westeurope"], "tracking_id": "7KQ9-LZ8"},
+        primary_region="westeurope",
+        recovery_region="northeurope",
+        vms=260,
+        recovery_plans=9,
+        batches=5,
+        sessions=None,
+        expected_seconds=3300,
+        expires_at="2026-11-23T03:00:00Z",
         approvers=["a@contoso.com", "b@contoso.com"],
-        approve_url="https://f.example/api/approvals/x?token=a", reject_url="https://f.example/api/approvals/x?token=r",
+        approve_url="https://f.example/api/approvals/x?token=a",
+        reject_url="https://f.example/api/approvals/x?token=r",
     )
 
 
@@ -38,8 +46,15 @@ def test_approval_card_is_valid(card: dict[str, Any]) -> None:
 
 
 def test_decision_card_is_valid() -> None:
-    validate(decision_card(plan="demo", outcome="approved", decisions=[
-        {"approver": "a@contoso.com", "decision": "approve", "at": "2026-11-23T02:30:00Z", "comment": "go"}]))
+    validate(
+        decision_card(
+            plan="demo",
+            outcome="approved",
+            decisions=[
+                {"approver": "a@contoso.com", "decision": "approve", "at": "2026-11-23T02:30:00Z", "comment": "go"}
+            ],
+        )
+    )
 
 
 def test_message_envelope(card: dict[str, Any]) -> None:

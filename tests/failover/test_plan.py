@@ -40,8 +40,10 @@ class TestErrors:
         line = next(i for i, text in enumerate(bad.splitlines(), 1) if "grace_period" in text)
         with pytest.raises(PlanError) as err:
             parse_plan(bad, "p.yaml")
-        assert err.value.errors == [f"p.yaml:{line}: avd.grace_period: 'soon' is not a duration (use e.g. "
-                                    "'10m', '30s', '1h', 'PT10M' or seconds)"]
+        assert err.value.errors == [
+            f"p.yaml:{line}: avd.grace_period: 'soon' is not a duration (use e.g. "
+            "'10m', '30s', '1h', 'PT10M' or seconds)"
+        ]
 
     def test_unknown_field_refused(self) -> None:
         with pytest.raises(PlanError, match=r"p.yaml:\d+: batch_sise: Extra inputs"):
@@ -53,7 +55,7 @@ class TestErrors:
             parse_plan(text, "p.yaml")
 
     def test_quorum_needs_approvers(self) -> None:
-        with pytest.raises(PlanError, match="approval: approval.required is 3"):
+        with pytest.raises(PlanError, match=r"approval: approval\.required is 3"):
             parse_plan(GOOD.replace("required: 1", "required: 3"), "p.yaml")
 
     def test_invalid_yaml_names_line(self) -> None:
