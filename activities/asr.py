@@ -128,6 +128,8 @@ def asr_get_job(payload: dict[str, Any]) -> dict[str, Any]:
     client = clients().site_recovery(payload["subscription_id"])
     job = client.replication_jobs.get(payload["resource_group"], payload["vault"], payload["job"])
     props = job.properties
+    if props is None:
+        raise RuntimeError(f"ASR job {payload['job']} came back without properties")
     errors = []
     for error in props.errors or []:
         details = error.service_error_details
