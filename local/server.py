@@ -7,8 +7,6 @@ machine can reach the server (in Azure, App Service Authentication sets it).
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,6 +15,7 @@ from aiohttp import web
 
 from failover.handlers import Api
 from local.engine import LocalDurableClient, free_port
+from simulator.background import BackgroundServer
 
 Route = Callable[[func.HttpRequest, Any], Awaitable[func.HttpResponse]]
 
@@ -40,8 +39,7 @@ class LocalServer:
         self.client = client
         self.host = host
         self.port = port or free_port()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._server: BackgroundServer | None = None
 
     @property
     def url(self) -> str:
@@ -77,34 +75,9 @@ class LocalServer:
         return app
 
     def start(self) -> LocalServer:
-        ready = threading.Event()
-        errors: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            asyncio.set_event_loop(loop)
-            runner = web.AppRunner(self.app(), access_log=None)
-            try:
-                loop.run_until_complete(runner.setup())
-                loop.run_until_complete(web.TCPSite(runner, self.host, self.port).start())
-            except BaseException as err:  # reported to start()'s caller
-                errors.append(err)
-                ready.set()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(runner.cleanup())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="failover-api", daemon=True)
-        self._thread.start()
-        ready.wait(30)
-        if errors:
-            raise errors[0]
+        self._server = BackgroundServer(self.app(), self.host, self.port, name="failover-api").start()
         return self
 
     def stop(self) -> None:
-        if self._loop and self._thread:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
+        if self._server is not None:
+            self._server.stop()

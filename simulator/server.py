@@ -13,12 +13,10 @@ Routes (paths compared case-insensitively, as ARM does; every ARM route needs a 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import ssl
 import tempfile
-import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from typing import Any
 import trustme
 from aiohttp import web
 
+from simulator.background import BackgroundServer
 from simulator.estate import (
     Estate,
     HostPool,
@@ -530,9 +529,7 @@ class Simulator:
         self.port = port
         self._dir = tempfile.TemporaryDirectory(prefix="failover-sim-")
         self.ca_bundle = str(Path(self._dir.name) / "simulator-ca.pem")
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
+        self._server: BackgroundServer | None = None
 
     @property
     def url(self) -> str:
@@ -547,43 +544,17 @@ class Simulator:
         return context
 
     def start(self) -> Simulator:
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            asyncio.set_event_loop(loop)
-            try:
-                app = web.Application(client_max_size=1024 * 1024)
-                app.router.add_route("*", "/{tail:.*}", self.app.dispatch)
-                self._runner = web.AppRunner(app, access_log=None)
-                loop.run_until_complete(self._runner.setup())
-                site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self._ssl_context())
-                loop.run_until_complete(site.start())
-                sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
-                self.port = sockets[0].getsockname()[1]
-                self.app.base_url = self.url
-            except BaseException as err:  # reported to start()'s caller
-                failure.append(err)
-                ready.set()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self._runner.cleanup())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="azure-simulator", daemon=True)
-        self._thread.start()
-        ready.wait(30)
-        if failure:
-            raise failure[0]
+        app = web.Application(client_max_size=1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self.app.dispatch)
+        server = BackgroundServer(app, self.host, self.port, ssl_context=self._ssl_context(), name="azure-simulator")
+        self._server = server.start()
+        self.port = server.port
+        self.app.base_url = self.url
         return self
 
     def stop(self) -> None:
-        if self._loop and self._thread:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
+        if self._server is not None:
+            self._server.stop()
         self._dir.cleanup()
 
     def __enter__(self) -> Simulator:
