@@ -14,16 +14,14 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from failover.errors import ServiceError
+
 Decision = Literal["approve", "reject"]
 DECISIONS: tuple[Decision, ...] = ("approve", "reject")
 
 
-class ApprovalTokenError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
+class ApprovalTokenError(ServiceError):
+    """403 for a forged or foreign token, 410 for an expired one."""
 
 
 @dataclass(frozen=True)

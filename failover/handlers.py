@@ -26,6 +26,7 @@ import structlog
 
 from failover import approval
 from failover.alerts import AlertError, parse_alert
+from failover.errors import ServiceError
 from failover.plan import Plan
 from failover.policy import decide, instance_id_for
 from failover.run import build_run_input, isoformat
@@ -57,14 +58,6 @@ class DurableClient(Protocol):
     ) -> Any: ...
 
     async def raise_event(self, instance_id: str, event_name: str, event_data: Any = None) -> None: ...
-
-
-class HttpError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
 
 def json_response(body: Any, status: int = 200) -> func.HttpResponse:
@@ -100,7 +93,7 @@ class Api:
         try:
             payload = _read_json(req)
             alert = parse_alert(payload)
-        except HttpError as err:
+        except ServiceError as err:
             return error_response(err.status, err.code, err.message)
         except AlertError as err:
             return error_response(422, "InvalidAlert", str(err))
@@ -154,22 +147,25 @@ class Api:
     async def _waiting_run(self, client: DurableClient, instance_id: str) -> tuple[Any, dict[str, Any]]:
         status = await client.get_status(instance_id, show_input=True)
         if not status:
-            raise HttpError(404, "RunNotFound", f"no failover run with id '{instance_id}'")
+            raise ServiceError(404, "RunNotFound", f"no failover run with id '{instance_id}'")
         custom = status.custom_status or {}
         gate = custom.get("approval") or {}
         if _runtime_status(status) not in ACTIVE or not gate.get("waiting"):
-            raise HttpError(409, "NotWaitingForApproval", "this run is not waiting for an approval")
+            raise ServiceError(409, "NotWaitingForApproval", "this run is not waiting for an approval")
         return status, gate
 
     async def _acknowledged(self, client: DurableClient, instance_id: str, used: str) -> bool:
         """Wait (up to ~10 s) until the run lists this nonce:approver as used or stops waiting."""
-        return await _poll_used(client, instance_id, used, attempts=100, pause=0.1)
+        for _ in range(100):
+            status = await client.get_status(instance_id)
+            gate = ((status.custom_status or {}).get("approval") or {}) if status else {}
+            if used in (gate.get("used") or []) or not gate.get("waiting", False):
+                return True
+            await asyncio.sleep(0.1)
+        return False
 
     def _verify(self, token: str, instance_id: str) -> approval.TokenClaims:
-        try:
-            return approval.verify(self.settings.approval_signing_key, token, instance_id, self.clock())
-        except approval.ApprovalTokenError as err:
-            raise HttpError(err.status, err.code, err.message) from err
+        return approval.verify(self.settings.approval_signing_key, token, instance_id, self.clock())
 
     async def get_approval(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         """The confirm page behind the card's link. Link scanners open it: it changes nothing."""
@@ -178,7 +174,7 @@ class Api:
         try:
             claims = self._verify(token, instance_id)
             status, gate = await self._waiting_run(client, instance_id)
-        except HttpError as err:
+        except ServiceError as err:
             return _html(_page("Approval", f"<p>{html.escape(err.message)}.</p>"), err.status)
         verb = "Approve" if claims.decision == "approve" else "Reject"
         plan = html.escape(str((status.custom_status or {}).get("plan", "")))
@@ -200,20 +196,20 @@ class Api:
             fields = _read_fields(req)
             token, decision = fields.get("token", ""), fields.get("decision", "")
             if decision not in approval.DECISIONS:
-                raise HttpError(422, "InvalidDecision", "field 'decision' must be 'approve' or 'reject'")
+                raise ServiceError(422, "InvalidDecision", "field 'decision' must be 'approve' or 'reject'")
             claims = self._verify(token, instance_id)
             if claims.decision != decision:
-                raise HttpError(403, "InvalidToken", f"this link is for '{claims.decision}', not '{decision}'")
+                raise ServiceError(403, "InvalidToken", f"this link is for '{claims.decision}', not '{decision}'")
             approver = (req.headers.get(PRINCIPAL_HEADER) or "").strip().lower()
             if not approver:
-                raise HttpError(401, "Unauthenticated", f"sign-in required ({PRINCIPAL_HEADER} is missing)")
+                raise ServiceError(401, "Unauthenticated", f"sign-in required ({PRINCIPAL_HEADER} is missing)")
             _, gate = await self._waiting_run(client, instance_id)
             allowed = {a.lower() for a in gate.get("approvers") or []}
             if approver not in allowed:
-                raise HttpError(403, "NotAnApprover", f"{approver} is not an approver of this plan")
+                raise ServiceError(403, "NotAnApprover", f"{approver} is not an approver of this plan")
             if f"{claims.nonce}:{approver}" in (gate.get("used") or []) or claims.nonce != gate.get("nonce"):
-                raise HttpError(409, "TokenUsed", "this approval link was already used")
-        except HttpError as err:
+                raise ServiceError(409, "TokenUsed", "this approval link was already used")
+        except ServiceError as err:
             return error_response(err.status, err.code, err.message)
         event = {
             "decision": decision,
@@ -237,16 +233,6 @@ class Api:
         return json_response({"instance_id": instance_id, "recorded": event}, 200)
 
 
-async def _poll_used(client: DurableClient, instance_id: str, used: str, attempts: int, pause: float) -> bool:
-    for _ in range(attempts):
-        status = await client.get_status(instance_id)
-        gate = (status.custom_status or {}).get("approval") or {} if status else {}
-        if used in (gate.get("used") or []) or not gate.get("waiting", False):
-            return True
-        await asyncio.sleep(pause)
-    return False
-
-
 def _public_status(custom: Any) -> Any:
     """Custom status without the gate's nonce and used-token list (they are not for display)."""
     if not isinstance(custom, dict) or not isinstance(custom.get("approval"), dict):
@@ -264,18 +250,18 @@ def _page(title: str, body: str) -> str:
 def _body(req: func.HttpRequest) -> bytes:
     body = req.get_body() or b""
     if len(body) > MAX_BODY:
-        raise HttpError(413, "PayloadTooLarge", f"request body is {len(body)} bytes; the limit is {MAX_BODY}")
+        raise ServiceError(413, "PayloadTooLarge", f"request body is {len(body)} bytes; the limit is {MAX_BODY}")
     return body
 
 
 def _read_json(req: func.HttpRequest) -> Any:
     content_type = (req.headers.get("Content-Type") or "application/json").split(";")[0].strip().lower()
     if content_type != "application/json":
-        raise HttpError(415, "UnsupportedMediaType", f"content type '{content_type}' is not application/json")
+        raise ServiceError(415, "UnsupportedMediaType", f"content type '{content_type}' is not application/json")
     try:
         return json.loads(_body(req))
     except ValueError as err:
-        raise HttpError(400, "MalformedJson", f"request body is not valid JSON: {err}") from err
+        raise ServiceError(400, "MalformedJson", f"request body is not valid JSON: {err}") from err
 
 
 def _read_fields(req: func.HttpRequest) -> dict[str, str]:
@@ -286,5 +272,5 @@ def _read_fields(req: func.HttpRequest) -> dict[str, str]:
         return {k: v[0] for k, v in parsed.items()}
     data = _read_json(req)
     if not isinstance(data, dict):
-        raise HttpError(422, "InvalidBody", "the request body must be a JSON object")
+        raise ServiceError(422, "InvalidBody", "the request body must be a JSON object")
     return {k: str(v) for k, v in data.items() if v is not None}
