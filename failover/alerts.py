@@ -9,7 +9,7 @@ action; `signalType` is spelled `ActivityLog` or `Activity Log`; regions come as
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from failover.plan import normalize_region
@@ -81,11 +81,6 @@ class Alert:
             "complete",
             "canceled",
         )
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["regions"] = self.regions
-        return data
 
     def summary(self) -> dict[str, Any]:
         """The small trigger record kept in the run (history stays small)."""

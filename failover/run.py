@@ -7,12 +7,9 @@ output and the `failover demo --json` contract.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from failover.plan import Plan
-
-Mode = Literal["planned", "unplanned"]
-TERMINAL_STATUSES = ("Completed", "CompletedWithErrors", "Failed", "Rejected", "Cancelled")
 
 
 def isoformat(ts: datetime) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_ARM_ENDPOINT = "https://management.azure.com"
@@ -71,9 +71,6 @@ class Settings:
             log_level=get("FAILOVER_LOG_LEVEL") or "INFO",
             log_json=(get("FAILOVER_LOG_FORMAT") or "json") == "json",
         )
-
-    def with_(self, **changes: object) -> Settings:
-        return replace(self, **changes)  # type: ignore[arg-type]
 
     def plans_path(self) -> Path:
         return Path(self.plans_dir)
