@@ -1,12 +1,9 @@
 """HTTP handlers, written once against `azure.functions.HttpRequest` / `HttpResponse` and the df client API.
 
 Azure Functions passes its durable client; the local server passes `LocalDurableClient`. Same paths,
-status codes and JSON on both hosts. Every error body is `{"error": {"code", "message"}}`; bad input
-gets a 4xx and changes nothing.
-
-Routes: `POST /api/alerts`, `GET /api/failovers/{instance_id}`,
-`GET /api/approvals/{instance_id}?token=` (confirm page, decides nothing),
-`POST /api/approvals/{instance_id}` (`token`, `decision`, `comment`: raises the `approval` event).
+status codes and JSON on both hosts: `ROUTES` is the one route table both register. Every error body is
+`{"error": {"code", "message"}}`; bad input gets a 4xx and changes nothing. See docs/api.md and
+docs/openapi.yaml.
 """
 
 from __future__ import annotations
@@ -15,18 +12,26 @@ import asyncio
 import html
 import json
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 from urllib.parse import parse_qs, quote
 
 import azure.functions as func
 import structlog
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from failover import approval
-from failover.alerts import AlertError, parse_alert
+from failover.alerts import Alert, AlertError, parse_alert
 from failover.errors import ServiceError
+from failover.events import (
+    is_validation_request,
+    parse_event_delivery,
+    subscription_validation_code,
+    validation_response_headers,
+)
 from failover.plan import Plan
 from failover.policy import decide, instance_id_for
 from failover.run import build_run_input, isoformat
@@ -34,7 +39,14 @@ from failover.settings import Settings
 
 MAX_BODY = 256 * 1024  # Azure Monitor alert payloads are at most 256 KB
 ACTIVE = {"Running", "Pending", "Suspended"}
+ORCHESTRATOR = "failover_orchestrator"
 PRINCIPAL_HEADER = "X-MS-CLIENT-PRINCIPAL-NAME"
+RUN_STATUSES = {
+    # runtime statuses of the durable engine
+    "running", "pending", "suspended", "completed", "failed", "terminated",
+    # run outcomes (the summary's status)
+    "completedwitherrors", "rejected", "cancelled",
+}  # fmt: skip
 HTML_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
     "X-Content-Type-Options": "nosniff",
@@ -44,6 +56,39 @@ HTML_HEADERS = {
 }
 
 log = structlog.get_logger("failover.http")
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Route:
+    """One HTTP route: `path` is under /api; `auth` follows Azure Functions' auth levels."""
+
+    name: str  # the Azure function name
+    method: str
+    path: str
+    handler: str  # the Api method
+    auth: Literal["function", "anonymous"] = "function"
+
+
+ROUTES: list[Route] = [
+    Route("health", "GET", "health", "get_health", "anonymous"),
+    Route("alerts", "POST", "alerts", "post_alert"),
+    Route("events", "POST", "events", "post_events"),
+    Route("events_validation", "OPTIONS", "events", "options_events"),
+    Route("plans_list", "GET", "plans", "list_plans"),
+    Route("plan_get", "GET", "plans/{name}", "get_plan"),
+    Route("failover_start", "POST", "failovers", "post_failover"),
+    Route("failovers_list", "GET", "failovers", "list_failovers"),
+    Route("failover_status", "GET", "failovers/{instance_id}", "get_failover"),
+    Route("failover_cancel", "POST", "failovers/{instance_id}/cancel", "post_cancel"),
+    Route("failover_plan_retry", "POST", "failovers/{instance_id}/plans/{recovery_plan}/retry", "post_retry"),
+    Route("failover_plan_skip", "POST", "failovers/{instance_id}/plans/{recovery_plan}/skip", "post_skip"),
+    Route("failover_approve", "POST", "failovers/{instance_id}/approvals", "post_api_approval"),
+    # Approval links are opened from Teams by people signed in through App Service Authentication
+    # (which sets X-MS-CLIENT-PRINCIPAL-NAME); the signed token is the authorization, not a function key.
+    Route("approval_page", "GET", "approvals/{instance_id}", "get_approval", "anonymous"),
+    Route("approval_decision", "POST", "approvals/{instance_id}", "post_approval", "anonymous"),
+]
 
 
 class DurableClient(Protocol):
@@ -57,11 +102,13 @@ class DurableClient(Protocol):
         self, instance_id: str, show_history: bool = False, show_history_output: bool = False, show_input: bool = False
     ) -> Any: ...
 
+    async def get_status_all(self) -> list[Any]: ...
+
     async def raise_event(self, instance_id: str, event_name: str, event_data: Any = None) -> None: ...
 
 
-def json_response(body: Any, status: int = 200) -> func.HttpResponse:
-    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json")
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
+    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json", headers=headers)
 
 
 def error_response(status: int, code: str, message: str) -> func.HttpResponse:
@@ -77,6 +124,51 @@ def _runtime_status(status: Any) -> str | None:
     return getattr(value, "value", value)
 
 
+def _principal(req: func.HttpRequest) -> str:
+    return (req.headers.get(PRINCIPAL_HEADER) or "").strip().lower()
+
+
+class StartRequest(BaseModel):
+    """`POST /api/failovers` body."""
+
+    model_config = ConfigDict(extra="forbid")
+    plan: str = Field(min_length=1, max_length=63)
+    mode: Literal["planned", "unplanned", "test"] | None = None
+    reason: str | None = Field(default=None, max_length=500)
+    requested_by: str | None = Field(default=None, max_length=256)
+
+
+class CancelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str | None = Field(default=None, max_length=500)
+    requested_by: str | None = Field(default=None, max_length=256)
+
+
+class DecisionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decision: Literal["approve", "reject"]
+    comment: str | None = Field(default=None, max_length=500)
+
+
+def _validated(model: type[M], data: Any) -> M:
+    """422 naming the field's path for a body that does not fit the schema."""
+    if not isinstance(data, dict):
+        raise ServiceError(422, "InvalidBody", "$: the request body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        path = ".".join(str(p) for p in first["loc"]) or "$"
+        raise ServiceError(422, "InvalidBody", f"{path}: {first['msg']}") from None
+
+
+def _optional_json(req: func.HttpRequest) -> Any:
+    """A JSON body that may be empty (control requests)."""
+    if not (req.get_body() or b"").strip():
+        return {}
+    return _read_json(req)
+
+
 @dataclass
 class Api:
     """The handler set. `plans` by name; `clock` returns epoch seconds (tests move it)."""
@@ -88,65 +180,251 @@ class Api:
     def status_url(self, instance_id: str) -> str:
         return f"{self.settings.public_base_url}/api/failovers/{quote(instance_id)}"
 
+    def _now(self) -> str:
+        return isoformat(datetime.fromtimestamp(self.clock(), UTC))
+
+    # ---- starting runs ----------------------------------------------------------------------
+    async def _start_or_attach(
+        self,
+        client: DurableClient,
+        plan: Plan,
+        *,
+        trigger: dict[str, Any] | None = None,
+        mode: str | None = None,
+        requested_by: str | None = None,
+        reason: str | None = None,
+    ) -> dict[str, Any]:
+        """One active run per plan: start one, or attach this trigger to the run already going."""
+        instance_id = instance_id_for(plan.name)
+        existing = await client.get_status(instance_id)
+        deduplicated = bool(existing) and _runtime_status(existing) in ACTIVE
+        if not deduplicated:
+            run_input = build_run_input(
+                plan,
+                mode=mode,
+                trigger=trigger,
+                time_scale=self.settings.time_scale,
+                requested_by=requested_by,
+                reason=reason,
+            )
+            try:
+                await client.start_new(ORCHESTRATOR, instance_id, run_input)
+            except Exception:
+                # A concurrent request started it first (local: InstanceExistsError; Azure: the
+                # extension refuses a running id). Anything else is a real failure.
+                again = await client.get_status(instance_id)
+                if not again or _runtime_status(again) not in ACTIVE:
+                    raise
+                deduplicated = True
+        if deduplicated and trigger is not None:
+            listed = {t.get("alert_id") for t in ((existing and existing.custom_status) or {}).get("triggers") or []}
+            if trigger.get("alert_id") not in listed:
+                await client.raise_event(instance_id, "control", {"action": "trigger", "trigger": trigger})
+        log.info("run requested", plan=plan.name, instance_id=instance_id, deduplicated=deduplicated)
+        return {"instance_id": instance_id, "status_url": self.status_url(instance_id), "deduplicated": deduplicated}
+
+    async def _record_resolution(self, client: DurableClient, alert: Alert, plan_names: list[str]) -> list[str]:
+        """A Resolved alert for the incident a running run started from is recorded on that run."""
+        recorded = []
+        key = alert.incident_key
+        for name in plan_names:
+            instance_id = instance_id_for(name)
+            status = await client.get_status(instance_id)
+            if not status or _runtime_status(status) not in ACTIVE:
+                continue
+            triggers = (status.custom_status or {}).get("triggers") or []
+            if any(t.get("incident_key") == key for t in triggers):
+                await client.raise_event(instance_id, "control", {"action": "resolved", "trigger": alert.summary()})
+                recorded.append(instance_id)
+        return recorded
+
+    async def _handle_alerts(self, client: DurableClient, alerts: list[Alert]) -> func.HttpResponse:
+        runs: list[dict[str, Any]] = []
+        reasons: list[str] = []
+        recorded: list[str] = []
+        for alert in alerts:
+            decision = decide(alert, list(self.plans.values()))
+            if decision.resolved_plans:
+                recorded += await self._record_resolution(client, alert, decision.resolved_plans)
+            if decision.ignored:
+                log.info("alert ignored", alert_rule=alert.alert_rule, reason=decision.reason)
+                reasons.append(decision.reason)
+                continue
+            for plan_name in decision.plans:
+                runs.append(await self._start_or_attach(client, self.plans[plan_name], trigger=alert.summary()))
+        if not runs:
+            body: dict[str, Any] = {"ignored": True, "reason": "; ".join(dict.fromkeys(reasons)) or "no alerts"}
+            if recorded:
+                body["recorded_on"] = recorded
+            return json_response(body)
+        return json_response({**runs[0], "runs": runs}, 202)
+
     # ---- POST /api/alerts -----------------------------------------------------------------
     async def post_alert(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         try:
-            payload = _read_json(req)
-            alert = parse_alert(payload)
+            alert = parse_alert(_read_json(req))
         except ServiceError as err:
             return error_response(err.status, err.code, err.message)
         except AlertError as err:
             return error_response(422, "InvalidAlert", str(err))
-        decision = decide(alert, list(self.plans.values()))
-        if decision.ignored:
-            log.info("alert ignored", alert_rule=alert.alert_rule, reason=decision.reason)
-            return json_response({"ignored": True, "reason": decision.reason})
-        runs = []
-        for plan_name in decision.plans:
-            plan = self.plans[plan_name]
-            instance_id = instance_id_for(plan.name)
-            deduplicated = await self._start_once(client, plan, instance_id, alert.summary())
-            runs.append(
-                {"instance_id": instance_id, "status_url": self.status_url(instance_id), "deduplicated": deduplicated}
-            )
-            log.info("alert accepted", plan=plan.name, instance_id=instance_id, deduplicated=deduplicated)
-        return json_response({**runs[0], "runs": runs}, 202)
+        return await self._handle_alerts(client, [alert])
 
-    async def _start_once(self, client: DurableClient, plan: Plan, instance_id: str, trigger: dict[str, Any]) -> bool:
-        """Singleton per plan: start unless a run of this plan is active. Returns True if deduplicated."""
-        existing = await client.get_status(instance_id)
-        if existing and _runtime_status(existing) in ACTIVE:
-            return True
-        run_input = build_run_input(plan, trigger=trigger, time_scale=self.settings.time_scale)
+    # ---- /api/events (Event Grid, CloudEvents) ---------------------------------------------
+    async def options_events(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        """The CloudEvents webhook validation handshake (abuse protection)."""
+        if not is_validation_request(req.method, req.headers):
+            return error_response(400, "NotAValidationRequest", "OPTIONS needs the WebHook-Request-Origin header")
+        return func.HttpResponse(status_code=200, headers=validation_response_headers(req.headers))
+
+    async def post_events(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         try:
-            await client.start_new("failover_orchestrator", instance_id, run_input)
-        except Exception as err:  # the local engine refuses a running id; a concurrent alert won the race
-            if type(err).__name__ == "InstanceExistsError":
-                return True
-            raise
-        return False
+            body = _read_json(
+                req, ("application/json", "application/cloudevents+json", "application/cloudevents-batch+json")
+            )
+            code = subscription_validation_code(body)
+            if code is not None:
+                return json_response({"validationResponse": code})
+            delivery = parse_event_delivery(body)
+        except ServiceError as err:
+            return error_response(err.status, err.code, err.message)
+        except AlertError as err:
+            return error_response(422, "InvalidEvent", str(err))
+        if not delivery.alerts:
+            types = ", ".join(sorted(set(delivery.ignored))) or "none"
+            return json_response({"ignored": True, "reason": f"no health events in this delivery (types: {types})"})
+        return await self._handle_alerts(client, delivery.alerts)
 
-    # ---- GET /api/failovers/{instance_id} -------------------------------------------------
-    async def get_failover(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
-        instance_id = req.route_params.get("instance_id", "")
-        status = await client.get_status(instance_id)
-        if not status:
-            return error_response(404, "RunNotFound", f"no failover run with id '{instance_id}'")
+    # ---- plans and health ---------------------------------------------------------------------
+    async def get_health(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        return json_response({"status": "ok", "plans": sorted(self.plans), "time": self._now()})
+
+    async def list_plans(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         return json_response(
             {
-                "instance_id": instance_id,
-                "runtime_status": _runtime_status(status),
-                "custom_status": _public_status(status.custom_status),
-                "output": status.output,
-                "created_at": isoformat(status.created_time) if status.created_time else None,
-                "last_updated_at": isoformat(status.last_updated_time) if status.last_updated_time else None,
+                "plans": [
+                    {
+                        "name": p.name,
+                        "description": p.description,
+                        "primary_region": p.primary_region,
+                        "recovery_region": p.recovery_region,
+                        "mode": p.asr.mode,
+                        "groups": [g.name for g in p.groups],
+                    }
+                    for p in sorted(self.plans.values(), key=lambda p: p.name)
+                ]
             }
         )
 
+    async def get_plan(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        name = req.route_params.get("name", "")
+        plan = self.plans.get(name)
+        if plan is None:
+            return error_response(404, "PlanNotFound", f"no plan named '{name}'")
+        return json_response(plan.model_dump(mode="json"))
+
+    # ---- POST /api/failovers (planned failovers, drills) -------------------------------------
+    async def post_failover(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        try:
+            body = _validated(StartRequest, _read_json(req))
+            plan = self.plans.get(body.plan)
+            if plan is None:
+                raise ServiceError(404, "PlanNotFound", f"plan: no plan named '{body.plan}'")
+            if body.mode == "test":
+                raise ServiceError(
+                    422, "ModeNotAvailable", "mode: drills (mode 'test') are not available in this version yet"
+                )
+        except ServiceError as err:
+            return error_response(err.status, err.code, err.message)
+        requested_by = _principal(req) or (body.requested_by or "").strip().lower() or None
+        run = await self._start_or_attach(client, plan, mode=body.mode, requested_by=requested_by, reason=body.reason)
+        return json_response(run, 202)
+
+    # ---- GET /api/failovers[/{id}] -----------------------------------------------------------
+    async def get_failover(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        instance_id = req.route_params.get("instance_id", "")
+        status = await client.get_status(instance_id)
+        if not status or (getattr(status, "name", None) or ORCHESTRATOR) != ORCHESTRATOR:
+            return error_response(404, "RunNotFound", f"no failover run with id '{instance_id}'")
+        return json_response(_run_view(instance_id, status, full=True))
+
+    async def list_failovers(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        plan = req.params.get("plan")
+        wanted = (req.params.get("status") or "").strip().lower()
+        if wanted and wanted not in RUN_STATUSES:
+            return error_response(422, "InvalidParameter", f"status: '{wanted}' is not one of {sorted(RUN_STATUSES)}")
+        if plan is not None and plan not in self.plans:
+            return error_response(404, "PlanNotFound", f"plan: no plan named '{plan}'")
+        runs = []
+        for status in await client.get_status_all():
+            if getattr(status, "name", None) != ORCHESTRATOR or not status.instance_id:
+                continue
+            view = _run_view(status.instance_id, status, full=False)
+            if plan and view["plan"] != plan:
+                continue
+            if wanted and wanted not in {str(view["runtime_status"]).lower(), str(view["status"]).lower()}:
+                continue
+            runs.append(view)
+        runs.sort(key=lambda r: r["created_at"] or "", reverse=True)
+        return json_response({"runs": runs})
+
+    # ---- control: cancel, retry, skip ---------------------------------------------------------
+    async def _active_run(self, client: DurableClient, instance_id: str) -> Any:
+        status = await client.get_status(instance_id)
+        if not status or (getattr(status, "name", None) or ORCHESTRATOR) != ORCHESTRATOR:
+            raise ServiceError(404, "RunNotFound", f"no failover run with id '{instance_id}'")
+        if _runtime_status(status) not in ACTIVE:
+            raise ServiceError(409, "RunNotActive", f"run '{instance_id}' has ended ({_runtime_status(status)})")
+        return status
+
+    async def post_cancel(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        instance_id = req.route_params.get("instance_id", "")
+        try:
+            body = _validated(CancelRequest, _optional_json(req))
+            status = await self._active_run(client, instance_id)
+            if ((status.custom_status or {}).get("operator") or {}).get("cancel"):
+                raise ServiceError(409, "AlreadyCancelling", f"run '{instance_id}' is already being cancelled")
+        except ServiceError as err:
+            return error_response(err.status, err.code, err.message)
+        by = _principal(req) or (body.requested_by or "").strip().lower() or "api"
+        await client.raise_event(instance_id, "control", {"action": "cancel", "by": by, "reason": body.reason})
+        log.info("cancel requested", instance_id=instance_id, by=by)
+        return json_response(
+            {"instance_id": instance_id, "status_url": self.status_url(instance_id), "cancel_requested": True}, 202
+        )
+
+    async def _plan_action(self, req: func.HttpRequest, client: DurableClient, action: str) -> func.HttpResponse:
+        instance_id = req.route_params.get("instance_id", "")
+        name = req.route_params.get("recovery_plan", "")
+        try:
+            body = _validated(CancelRequest, _optional_json(req))
+            status = await self._active_run(client, instance_id)
+            blocked = ((status.custom_status or {}).get("operator") or {}).get("blocked") or []
+            if name not in blocked:
+                raise ServiceError(
+                    409,
+                    "PlanNotBlocked",
+                    f"recovery plan '{name}' is not waiting for an operator in run '{instance_id}'"
+                    + (f" (waiting: {', '.join(blocked)})" if blocked else ""),
+                )
+        except ServiceError as err:
+            return error_response(err.status, err.code, err.message)
+        by = _principal(req) or (body.requested_by or "").strip().lower() or "api"
+        await client.raise_event(instance_id, "control", {"action": action, "recovery_plan": name, "by": by})
+        log.info("operator action", instance_id=instance_id, action=action, recovery_plan=name, by=by)
+        return json_response(
+            {"instance_id": instance_id, "recovery_plan": name, "action": action, "accepted": True}, 202
+        )
+
+    async def post_retry(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        return await self._plan_action(req, client, "retry")
+
+    async def post_skip(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        return await self._plan_action(req, client, "skip")
+
     # ---- approvals --------------------------------------------------------------------------
     async def _waiting_run(self, client: DurableClient, instance_id: str) -> tuple[Any, dict[str, Any]]:
-        status = await client.get_status(instance_id, show_input=True)
-        if not status:
+        status = await client.get_status(instance_id)
+        if not status or (getattr(status, "name", None) or ORCHESTRATOR) != ORCHESTRATOR:
             raise ServiceError(404, "RunNotFound", f"no failover run with id '{instance_id}'")
         custom = status.custom_status or {}
         gate = custom.get("approval") or {}
@@ -154,15 +432,66 @@ class Api:
             raise ServiceError(409, "NotWaitingForApproval", "this run is not waiting for an approval")
         return status, gate
 
-    async def _acknowledged(self, client: DurableClient, instance_id: str, used: str) -> bool:
-        """Wait (up to ~10 s) until the run lists this nonce:approver as used or stops waiting."""
+    def _check_approver(self, gate: dict[str, Any], approver: str, nonce: str) -> None:
+        if not approver:
+            raise ServiceError(401, "Unauthenticated", f"sign-in required ({PRINCIPAL_HEADER} is missing)")
+        if approver not in {a.lower() for a in gate.get("approvers") or []}:
+            raise ServiceError(403, "NotAnApprover", f"{approver} is not an approver of this plan")
+        requester = (gate.get("requested_by") or "").lower()
+        if requester and approver == requester and not gate.get("allow_requester"):
+            raise ServiceError(403, "RequesterCannotApprove", f"{approver} requested this run and cannot approve it")
+        if nonce != gate.get("nonce") or f"{nonce}:{approver}" in (gate.get("used") or {}):
+            raise ServiceError(409, "TokenUsed", "this approval link was already used")
+
+    async def _decide(
+        self, req: func.HttpRequest, client: DurableClient, instance_id: str, approver: str, nonce: str, fields: dict
+    ) -> func.HttpResponse:
+        """Raise the `approval` event, then answer once the run has recorded it (or not)."""
+        request_id = uuid.uuid4().hex
+        event = {
+            "decision": fields["decision"],
+            "approver": approver,
+            "comment": str(fields.get("comment") or "")[:500] or None,
+            "nonce": nonce,
+            "request_id": request_id,
+            "at": self._now(),
+        }
+        await client.raise_event(instance_id, "approval", event)
+        key = f"{nonce}:{approver}"
+        # The run is the single-use record: of two requests racing with one link, the run records
+        # exactly one request id under nonce:approver; the other is answered 409.
+        recorded_by = await self._recorded(client, instance_id, key)
+        public = {k: v for k, v in event.items() if k not in ("nonce", "request_id")}
+        log.info("approval", instance_id=instance_id, approver=approver, decision=event["decision"])
+        if recorded_by is None:
+            return json_response({"instance_id": instance_id, "accepted": public}, 202)
+        if recorded_by != request_id:
+            return error_response(
+                409, "TokenUsed" if recorded_by else "NotWaitingForApproval",
+                "this approval link was already used" if recorded_by else "the run stopped waiting for approval",
+            )  # fmt: skip
+        if req.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+            return _html(
+                _page(
+                    "Decision recorded",
+                    f"<p>Recorded: {html.escape(event['decision'])} by {html.escape(approver)}.</p>",
+                )
+            )
+        return json_response({"instance_id": instance_id, "recorded": public}, 200)
+
+    async def _recorded(self, client: DurableClient, instance_id: str, key: str) -> str | None:
+        """Wait (up to ~10 s) for the run to record a decision under `key`. Returns the request id it
+        recorded, "" if the run stopped waiting without it, None if it has not answered yet."""
         for _ in range(100):
             status = await client.get_status(instance_id)
             gate = ((status.custom_status or {}).get("approval") or {}) if status else {}
-            if used in (gate.get("used") or []) or not gate.get("waiting", False):
-                return True
+            used = gate.get("used") or {}
+            if key in used:
+                return str(used[key])
+            if not gate.get("waiting", False):
+                return ""
             await asyncio.sleep(0.1)
-        return False
+        return None
 
     def _verify(self, token: str, instance_id: str) -> approval.TokenClaims:
         return approval.verify(self.settings.approval_signing_key, token, instance_id, self.clock())
@@ -177,10 +506,13 @@ class Api:
         except ServiceError as err:
             return _html(_page("Approval", f"<p>{html.escape(err.message)}.</p>"), err.status)
         verb = "Approve" if claims.decision == "approve" else "Reject"
-        plan = html.escape(str((status.custom_status or {}).get("plan", "")))
+        custom = status.custom_status or {}
+        plan = html.escape(str(custom.get("plan", "")))
+        mode = html.escape(str(custom.get("mode", "")))
         body = f"""
-<p>{verb} the failover of plan <b>{plan}</b> (run <code>{html.escape(instance_id)}</code>)?</p>
-<p>This link expires at {html.escape(gate.get("expires_at") or "")}.</p>
+<p>{verb} the <b>{mode}</b> failover of plan <b>{plan}</b> (run <code>{html.escape(instance_id)}</code>)?</p>
+<p>Approvals needed: {int(gate.get("required") or 0)}.
+This link expires at {html.escape(gate.get("expires_at") or "")}.</p>
 <form method="post" action="/api/approvals/{html.escape(quote(instance_id))}">
   <input type="hidden" name="token" value="{html.escape(token)}">
   <input type="hidden" name="decision" value="{claims.decision}">
@@ -190,51 +522,77 @@ class Api:
         return _html(_page(f"{verb} failover", body))
 
     async def post_approval(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
-        """Record a decision: verify token, identity and state, then raise the `approval` event."""
+        """Record a decision from a signed link: verify token, identity and state, raise `approval`."""
         instance_id = req.route_params.get("instance_id", "")
         try:
             fields = _read_fields(req)
             token, decision = fields.get("token", ""), fields.get("decision", "")
             if decision not in approval.DECISIONS:
-                raise ServiceError(422, "InvalidDecision", "field 'decision' must be 'approve' or 'reject'")
+                raise ServiceError(422, "InvalidDecision", "decision: must be 'approve' or 'reject'")
             claims = self._verify(token, instance_id)
             if claims.decision != decision:
                 raise ServiceError(403, "InvalidToken", f"this link is for '{claims.decision}', not '{decision}'")
-            approver = (req.headers.get(PRINCIPAL_HEADER) or "").strip().lower()
-            if not approver:
-                raise ServiceError(401, "Unauthenticated", f"sign-in required ({PRINCIPAL_HEADER} is missing)")
+            approver = _principal(req)
             _, gate = await self._waiting_run(client, instance_id)
-            allowed = {a.lower() for a in gate.get("approvers") or []}
-            if approver not in allowed:
-                raise ServiceError(403, "NotAnApprover", f"{approver} is not an approver of this plan")
-            if f"{claims.nonce}:{approver}" in (gate.get("used") or []) or claims.nonce != gate.get("nonce"):
-                raise ServiceError(409, "TokenUsed", "this approval link was already used")
+            self._check_approver(gate, approver, claims.nonce)
         except ServiceError as err:
             return error_response(err.status, err.code, err.message)
-        event = {
-            "decision": decision,
-            "approver": approver,
-            "comment": str(fields.get("comment", ""))[:500] or None,
-            "nonce": claims.nonce,
-            "at": isoformat(datetime.fromtimestamp(self.clock(), UTC)),
-        }
-        await client.raise_event(instance_id, "approval", event)
-        # The run is the single-use record: answer once it has taken the decision, so a replay of the
-        # same link sees it as used. (Two requests racing inside this window are both accepted here;
-        # the orchestration records the first and ignores the second, so nothing is decided twice.)
-        recorded = await self._acknowledged(client, instance_id, f"{claims.nonce}:{approver}")
-        log.info("approval recorded", instance_id=instance_id, approver=approver, decision=decision, acked=recorded)
-        if not recorded:
-            return json_response({"instance_id": instance_id, "accepted": event}, 202)
-        if req.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
-            return _html(
-                _page("Decision recorded", f"<p>Recorded: {html.escape(decision)} by {html.escape(approver)}.</p>")
-            )
-        return json_response({"instance_id": instance_id, "recorded": event}, 200)
+        return await self._decide(req, client, instance_id, approver, claims.nonce, fields)
+
+    async def post_api_approval(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        """Approve or reject through the API (function key + signed-in identity): the way in when
+        Teams is down. The same approver list, quorum and single-decision rule apply."""
+        instance_id = req.route_params.get("instance_id", "")
+        try:
+            body = _validated(DecisionRequest, _read_json(req))
+            approver = _principal(req)
+            _, gate = await self._waiting_run(client, instance_id)
+            self._check_approver(gate, approver, str(gate.get("nonce") or ""))
+        except ServiceError as err:
+            return error_response(err.status, err.code, err.message)
+        fields = {"decision": body.decision, "comment": body.comment}
+        return await self._decide(req, client, instance_id, approver, str(gate.get("nonce")), fields)
+
+
+def _run_view(instance_id: str, status: Any, full: bool) -> dict[str, Any]:
+    """The run as the API shows it: its live status while running, its summary once finished."""
+    custom = _public_status(status.custom_status) or {}
+    output = status.output if isinstance(status.output, dict) else None
+    source = output or custom
+    gate = custom.get("approval") or {}
+    view: dict[str, Any] = {
+        "instance_id": instance_id,
+        "plan": source.get("plan"),
+        "mode": source.get("mode"),
+        "runtime_status": _runtime_status(status),
+        "status": (output or {}).get("status") or _runtime_status(status),
+        "stage": custom.get("stage"),
+        "created_at": isoformat(status.created_time) if status.created_time else None,
+        "last_updated_at": isoformat(status.last_updated_time) if status.last_updated_time else None,
+    }
+    if not full:
+        return view
+    return {
+        **view,
+        "requested_by": source.get("requested_by"),
+        "reason": source.get("reason"),
+        "progress": custom.get("progress"),
+        "approval": gate or None,
+        "approvals": (output or {}).get("approvals")
+        or [{k: d.get(k) for k in ("approver", "decision", "at", "comment")} for d in gate.get("decisions") or []],
+        "triggers": source.get("triggers") or [],
+        "resolved": source.get("resolved"),
+        "batches": custom.get("batches") or [],
+        "operator": custom.get("operator"),
+        "steps": source.get("steps") or [],
+        "errors": source.get("errors") or [],
+        "custom_status": custom,
+        "output": status.output,
+    }
 
 
 def _public_status(custom: Any) -> Any:
-    """Custom status without the gate's nonce and used-token list (they are not for display)."""
+    """Custom status without the gate's nonce and used-decision record (they are not for display)."""
     if not isinstance(custom, dict) or not isinstance(custom.get("approval"), dict):
         return custom
     gate = {k: v for k, v in custom["approval"].items() if k not in ("nonce", "used")}
@@ -254,10 +612,10 @@ def _body(req: func.HttpRequest) -> bytes:
     return body
 
 
-def _read_json(req: func.HttpRequest) -> Any:
+def _read_json(req: func.HttpRequest, accepted: tuple[str, ...] = ("application/json",)) -> Any:
     content_type = (req.headers.get("Content-Type") or "application/json").split(";")[0].strip().lower()
-    if content_type != "application/json":
-        raise ServiceError(415, "UnsupportedMediaType", f"content type '{content_type}' is not application/json")
+    if content_type not in accepted:
+        raise ServiceError(415, "UnsupportedMediaType", f"content type '{content_type}' is not {' or '.join(accepted)}")
     try:
         return json.loads(_body(req))
     except ValueError as err:

@@ -53,28 +53,79 @@ class _Model(BaseModel):
 
 
 class Triggers(_Model):
-    """Which alerts start this plan. Empty lists match anything; regions default to the primary."""
+    """Which alerts start this plan (failover/policy.py, docs/triggers.md).
+
+    Service Health notices match by region (default: the plan's primary region) and, if `services`
+    is not empty, by impacted service; only incidents start a run unless an `include_*` flag opts in.
+    Metric, log and Resource Health alerts match by `alert_rule_ids` or by a target resource inside one
+    of `resource_scopes` (ARM ids, compared case-insensitively, path-prefix aware).
+    """
 
     regions: list[Region] = Field(default_factory=list)
     services: list[str] = Field(default_factory=list)
     alert_rule_ids: list[str] = Field(default_factory=list)
     resource_scopes: list[str] = Field(default_factory=list)
-    include_maintenance: bool = False
+    include_maintenance: bool = False  # Service Health Maintenance and Informational notices
+    include_action_required: bool = False  # Service Health ActionRequired notices
+    include_security: bool = False  # Service Health Security advisories
+
+    @field_validator("alert_rule_ids", "resource_scopes")
+    @classmethod
+    def _arm_ids(cls, values: list[str]) -> list[str]:
+        cleaned = [v.strip().rstrip("/") for v in values]
+        wrong = [v for v in cleaned if not v.lower().startswith("/subscriptions/") or "//" in v]
+        if wrong:
+            raise ValueError(f"'{wrong[0]}' is not an ARM id (expected '/subscriptions/<id>/...')")
+        return cleaned
+
+
+Mode = Literal["planned", "unplanned", "test", "failback"]
+OnTimeout = Literal["abort", "proceed", "escalate"]
+
+
+class ApprovalOverride(_Model):
+    """Per-mode overrides of the approval policy (e.g. two approvers for an unplanned failover)."""
+
+    required: int | None = Field(default=None, ge=0, le=10)
+    timeout: Duration | None = None
+    on_timeout: OnTimeout | None = None
+    allow_requester: bool | None = None
 
 
 class Approval(_Model):
+    """Who must approve a run before anything changes, and what an unanswered gate decides.
+
+    `on_timeout`: `abort` (the run ends Rejected), `proceed` (the run goes on), or `escalate`
+    (a reminder goes to the escalation webhook, the gate is extended once by `escalation_extension`,
+    then aborts). `modes` overrides `required`, `timeout`, `on_timeout`, `allow_requester` per mode.
+    """
+
     required: int = Field(default=1, ge=0, le=10)
     approvers: list[str] = Field(default_factory=list)
     timeout: Duration = 1800.0
-    on_timeout: Literal["abort", "proceed"] = "abort"
+    on_timeout: OnTimeout = "abort"
+    escalation_extension: Duration | None = None  # default: the gate's timeout again
+    allow_requester: bool = False  # may the person who requested a run approve it?
+    cancel_on_resolved: bool = True  # a Resolved alert for the incident cancels a run still awaiting approval
+    modes: dict[Mode, ApprovalOverride] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _enough_approvers(self) -> Approval:
-        if self.required > len({a.lower() for a in self.approvers}):
-            raise ValueError(
-                f"approval.required is {self.required} but only {len(self.approvers)} approvers are listed"
-            )
+        distinct = len({a.lower() for a in self.approvers})
+        for label, required in [("approval.required", self.required)] + [
+            (f"approval.modes.{mode}.required", o.required) for mode, o in self.modes.items() if o.required is not None
+        ]:
+            if required > distinct:
+                raise ValueError(f"{label} is {required} but only {distinct} distinct approvers are listed")
         return self
+
+    def for_mode(self, mode: str) -> Approval:
+        """The effective policy of one mode: the plan's values with that mode's overrides applied."""
+        override = self.modes.get(mode)  # type: ignore[call-overload]
+        if override is None:
+            return self.model_copy(update={"modes": {}})
+        changes = {k: v for k, v in override.model_dump().items() if v is not None}
+        return self.model_copy(update={**changes, "modes": {}})
 
 
 class HostPoolRef(_Model):
@@ -162,6 +213,7 @@ class Plan(_Model):
     asr: Asr
     batch_size: int = Field(default=100, ge=1, le=100)
     batch_interval: Duration = 600.0
+    operator_wait: Duration = 1800.0  # how long a stopped group waits for an operator's retry or skip
     groups: list[Group] = Field(min_length=1)
     dns: Dns = Field(default_factory=Dns)
 

@@ -1,19 +1,23 @@
-"""The HTTP routes as an Azure Functions blueprint: each route hands its request and durable client to
-`failover.handlers.Api`, the same handler set the local server uses.
+"""The HTTP routes as an Azure Functions blueprint, generated from `failover.handlers.ROUTES`: each route
+hands its request and durable client to `failover.handlers.Api`, the same handler set the local server
+uses. Function-level routes need a function key (`x-functions-key` header or `code` query parameter).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from functools import lru_cache
 
 import azure.durable_functions as df
 import azure.functions as func
 
-from failover.handlers import Api
+from failover.handlers import ROUTES, Api, Route
 from failover.plan import load_plans
 from failover.settings import current
 
 bp = df.Blueprint()
+
+_AUTH = {"function": func.AuthLevel.FUNCTION, "anonymous": func.AuthLevel.ANONYMOUS}
 
 
 @lru_cache(maxsize=1)
@@ -22,27 +26,21 @@ def api() -> Api:
     return Api(settings=settings, plans=load_plans(settings.plans_path()))
 
 
-@bp.route(route="alerts", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
-@bp.durable_client_input(client_name="client")
-async def alerts(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    return await api().post_alert(req, client)
+Handler = Callable[[func.HttpRequest, df.DurableOrchestrationClient], Awaitable[func.HttpResponse]]
 
 
-@bp.route(route="failovers/{instance_id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
-@bp.durable_client_input(client_name="client")
-async def failover_status(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    return await api().get_failover(req, client)
+def _function(route: Route) -> Handler:
+    async def handler(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+        return await getattr(api(), route.handler)(req, client)
+
+    handler.__name__ = route.name
+    handler.__qualname__ = route.name
+    return handler
 
 
-# Approval links are opened from Teams by people signed in through App Service Authentication
-# (which sets X-MS-CLIENT-PRINCIPAL-NAME); the signed token is the authorization, not a function key.
-@bp.route(route="approvals/{instance_id}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
-@bp.durable_client_input(client_name="client")
-async def approval_page(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    return await api().get_approval(req, client)
-
-
-@bp.route(route="approvals/{instance_id}", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@bp.durable_client_input(client_name="client")
-async def approval_decision(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    return await api().post_approval(req, client)
+for _route in ROUTES:
+    bp.function_name(_route.name)(
+        bp.route(route=_route.path, methods=[_route.method], auth_level=_AUTH[_route.auth])(
+            bp.durable_client_input(client_name="client")(_function(_route))
+        )
+    )

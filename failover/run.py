@@ -30,6 +30,7 @@ def build_run_input(
     trigger: dict[str, Any] | None = None,
     time_scale: float = 1.0,
     requested_by: str | None = None,
+    reason: str | None = None,
 ) -> dict[str, Any]:
     """The failover orchestration's input. `time_scale` divides every plan duration (demo, tests)."""
     if time_scale <= 0:
@@ -39,6 +40,7 @@ def build_run_input(
         "mode": mode or plan.asr.mode,
         "triggers": [trigger] if trigger else [],
         "requested_by": requested_by,
+        "reason": reason,
         "time_scale": time_scale,
     }
 

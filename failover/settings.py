@@ -33,6 +33,8 @@ class Settings:
     eventgrid_key: str | None = field(default=None, repr=False)
     teams_webhook_url: str | None = field(default=None, repr=False)
     approval_signing_key: str = field(default="", repr=False)
+    escalation_webhook_url: str | None = field(default=None, repr=False)
+    api_key: str | None = field(default=None, repr=False)  # the local host's function key (Azure has its own)
     public_base_url: str = "http://127.0.0.1:7071"
     plans_dir: str = "plans"
     time_scale: float = 1.0
@@ -65,6 +67,8 @@ class Settings:
             eventgrid_key=get("FAILOVER_EVENTGRID_KEY"),
             teams_webhook_url=get("FAILOVER_TEAMS_WEBHOOK_URL"),
             approval_signing_key=get("FAILOVER_APPROVAL_SIGNING_KEY") or "",
+            escalation_webhook_url=get("FAILOVER_ESCALATION_WEBHOOK_URL"),
+            api_key=get("FAILOVER_API_KEY"),
             public_base_url=(get("FAILOVER_PUBLIC_BASE_URL") or "http://127.0.0.1:7071").rstrip("/"),
             plans_dir=get("FAILOVER_PLANS_DIR") or "plans",
             time_scale=time_scale,

@@ -6,6 +6,13 @@ Europe) to `POST /api/alerts`; approves the run as a demo approver would (reads 
 simulator received, opens the Approve link, confirms by POST); shows progress; prints the summary.
 With `--json` the last stdout line is the summary object (contract, see README).
 
+`failover serve [--host 127.0.0.1] [--port 7071] [--plan FILE ...] [--api-key KEY]` serves the HTTP API
+on the local engine; with no Azure settings (FAILOVER_ARM_ENDPOINT unset) it starts the simulator with
+the demo estate. Startup lines (contract): `api: URL`, `simulator: URL`, `api key: KEY` (when generated).
+
+`failover start|status|list|cancel|retry|skip|approve ...`: thin clients of that API (`--api URL`,
+`--api-key KEY`; or FAILOVER_API_URL, FAILOVER_API_KEY). They print the API's JSON answer.
+
 `failover plan check FILE...` validates plan files, naming file, line and field of each problem.
 """
 
@@ -13,8 +20,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import signal
 import sys
+import threading
 import time
 from html.parser import HTMLParser
 from pathlib import Path
@@ -23,7 +33,8 @@ from typing import Any, TextIO
 import requests
 
 from failover.logs import configure_logging
-from failover.plan import PlanError, load_plan
+from failover.plan import PlanError, load_plan, load_plans
+from failover.settings import Settings, configure
 from local.stack import DEMO_PLAN, ROOT, LocalStack
 
 DEMO_ALERT = ROOT / "examples" / "alerts" / "service-health-incident-westeurope.json"
@@ -109,7 +120,7 @@ def run_demo(args: argparse.Namespace) -> int:
             f"plan: {stack.plan.name} ({args.vms} VMs, {args.sessions} sessions, time scale x{args.time_scale:g})",
             file=out,
         )
-        answer = requests.post(f"{stack.api_url}/api/alerts", json=alert, timeout=30)
+        answer = stack.http.post(f"{stack.api_url}/api/alerts", json=alert, timeout=30)
         if answer.status_code != 202:
             print(f"alert was not accepted: HTTP {answer.status_code} {answer.text}", file=sys.stderr)
             return 1
@@ -122,7 +133,7 @@ def run_demo(args: argparse.Namespace) -> int:
         deadline = time.monotonic() + args.timeout
         status: dict[str, Any] = {}
         while time.monotonic() < deadline:
-            status = requests.get(f"{stack.api_url}/api/failovers/{instance_id}", timeout=10).json()
+            status = stack.http.get(f"{stack.api_url}/api/failovers/{instance_id}", timeout=10).json()
             progress.show(status)
             if status["runtime_status"] in TERMINAL:
                 break
@@ -179,6 +190,138 @@ def print_summary(summary: dict[str, Any], out: TextIO) -> None:
         print(f"  error: {error}", file=out)
 
 
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.wait(0.5):
+        pass
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """The API on the local engine: against the simulator (default) or Azure (FAILOVER_ARM_ENDPOINT set)."""
+    configure_logging("WARNING", json_output=False)
+    plans = [Path(p) for p in args.plan] or [DEMO_PLAN]
+    generated = not (args.api_key or os.environ.get("FAILOVER_API_KEY"))
+    api_key = args.api_key or os.environ.get("FAILOVER_API_KEY") or None
+    if os.environ.get("FAILOVER_ARM_ENDPOINT"):
+        return _serve_azure(args, plans, api_key)
+    with LocalStack(
+        plan_path=plans[0],
+        extra_plans=plans[1:],
+        vms=args.vms,
+        sessions=args.sessions,
+        time_scale=args.time_scale,
+        api_key=api_key,
+        port=args.port,
+    ) as stack:
+        print(f"api: {stack.api_url}", flush=True)
+        print(f"simulator: {stack.simulator.url}", flush=True)
+        if generated:
+            print(f"api key: {stack.api_key}", flush=True)
+        print(f"plans: {', '.join(sorted(stack.api.plans))}", flush=True)
+        print("press Ctrl-C to stop", flush=True)
+        _wait_for_signal()
+    return 0
+
+
+def _serve_azure(args: argparse.Namespace, plan_files: list[Path], api_key: str | None) -> int:
+    """Local engine and API, real Azure APIs (settings from FAILOVER_* variables)."""
+    import secrets
+
+    from activities import ALL as ACTIVITIES
+    from failover.handlers import Api
+    from local.engine import LocalEngine
+    from local.server import LocalServer
+    from orchestrations import ALL as ORCHESTRATORS
+
+    key = api_key or secrets.token_urlsafe(24)
+    settings = Settings.from_env()
+    configure(settings)
+    plans = {}
+    for path in plan_files:
+        plans.update(load_plans(path) if path.is_dir() else {load_plan(path).name: load_plan(path)})
+    with LocalEngine(ORCHESTRATORS, ACTIVITIES) as engine:
+        server = LocalServer(Api(settings, plans), engine.client, host=args.host, port=args.port, api_key=key)
+        server.start()
+        try:
+            print(f"api: {server.url}", flush=True)
+            if not api_key:
+                print(f"api key: {key}", flush=True)
+            print(f"arm: {settings.arm_endpoint}", flush=True)
+            _wait_for_signal()
+        finally:
+            server.stop()
+    return 0
+
+
+class ApiError(Exception):
+    """The API refused a request: its error envelope."""
+
+
+def _call(args: argparse.Namespace, method: str, path: str, body: Any = None, **params: Any) -> dict[str, Any]:
+    base = (args.api or os.environ.get("FAILOVER_API_URL") or "http://127.0.0.1:7071").rstrip("/")
+    key = args.api_key or os.environ.get("FAILOVER_API_KEY") or ""
+    headers = {"x-functions-key": key} if key else {}
+    if getattr(args, "as_user", None):
+        headers["X-MS-CLIENT-PRINCIPAL-NAME"] = args.as_user
+    try:
+        answer = requests.request(
+            method,
+            f"{base}/api/{path}",
+            json=body,
+            params={k: v for k, v in params.items() if v is not None},
+            headers=headers,
+            timeout=30,
+        )
+    except requests.ConnectionError as err:
+        raise ApiError(f"cannot reach the API at {base} (is `failover serve` running?): {err}") from None
+    try:
+        data = answer.json()
+    except ValueError:
+        raise ApiError(f"HTTP {answer.status_code} from {base}: {answer.text[:200]}") from None
+    if answer.status_code >= 400:
+        error = (data or {}).get("error") or {}
+        raise ApiError(f"HTTP {answer.status_code} {error.get('code', '')}: {error.get('message', answer.text)}")
+    return dict(data)
+
+
+def _print(data: dict[str, Any]) -> int:
+    print(json.dumps(data, indent=2))
+    return 0
+
+
+def run_start(args: argparse.Namespace) -> int:
+    body = {"plan": args.plan, "mode": args.mode, "reason": args.reason, "requested_by": args.requested_by}
+    return _print(_call(args, "POST", "failovers", {k: v for k, v in body.items() if v is not None}))
+
+
+def run_status(args: argparse.Namespace) -> int:
+    return _print(_call(args, "GET", f"failovers/{args.id}"))
+
+
+def run_list(args: argparse.Namespace) -> int:
+    data = _call(args, "GET", "failovers", plan=args.plan, status=args.status)
+    if args.json:
+        return _print(data)
+    for run in data["runs"]:
+        print(f"{run['instance_id']:<32} {run['plan'] or '':<16} {run['status'] or '':<20} {run['stage'] or ''}")
+    return 0
+
+
+def run_cancel(args: argparse.Namespace) -> int:
+    return _print(_call(args, "POST", f"failovers/{args.id}/cancel", {"reason": args.reason} if args.reason else {}))
+
+
+def run_plan_action(args: argparse.Namespace) -> int:
+    return _print(_call(args, "POST", f"failovers/{args.id}/plans/{args.recovery_plan}/{args.command}", {}))
+
+
+def run_approve(args: argparse.Namespace) -> int:
+    body = {"decision": "reject" if args.reject else "approve", "comment": args.comment}
+    return _print(_call(args, "POST", f"failovers/{args.id}/approvals", body))
+
+
 def run_plan_check(args: argparse.Namespace) -> int:
     failed = False
     for path in args.files:
@@ -217,6 +360,52 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--alert", default=str(DEMO_ALERT), help="alert payload to post")
     demo.add_argument("--timeout", type=float, default=300.0, help="give up after this many seconds")
     demo.set_defaults(handler=run_demo)
+    serve = commands.add_parser("serve", help="serve the HTTP API on the local engine")
+    serve.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=7071, help="port (default 7071, as `func start`)")
+    serve.add_argument("--plan", action="append", default=[], help="plan file (repeatable; default plans/demo.yaml)")
+    serve.add_argument("--api-key", help="the function key clients must send (default: generated and printed)")
+    serve.add_argument("--time-scale", type=_positive, default=120.0, help="simulator time scale (default 120)")
+    serve.add_argument("--vms", type=int, default=260, help="VMs in the simulated estate (default 260)")
+    serve.add_argument("--sessions", type=int, default=220, help="AVD sessions in the simulated estate (default 220)")
+    serve.set_defaults(handler=run_serve)
+
+    def client(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("--api", help="API base URL (default FAILOVER_API_URL or http://127.0.0.1:7071)")
+        sub.add_argument("--api-key", help="function key (default FAILOVER_API_KEY)")
+        sub.add_argument("--as", dest="as_user", help="identity to act as (local only: X-MS-CLIENT-PRINCIPAL-NAME)")
+        return sub
+
+    start = client("start", "start a failover of a plan (planned, unplanned or test)")
+    start.add_argument("--plan", required=True)
+    start.add_argument("--mode", choices=["planned", "unplanned", "test"], required=True)
+    start.add_argument("--reason")
+    start.add_argument("--requested-by")
+    start.set_defaults(handler=run_start)
+    status = client("status", "show a run")
+    status.add_argument("id")
+    status.set_defaults(handler=run_status)
+    listing = client("list", "list runs")
+    listing.add_argument("--plan")
+    listing.add_argument("--status")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=run_list)
+    cancel = client("cancel", "cancel a run (no new batch starts; running jobs are watched to their end)")
+    cancel.add_argument("id")
+    cancel.add_argument("--reason")
+    cancel.set_defaults(handler=run_cancel)
+    for action in ("retry", "skip"):
+        sub = client(action, f"{action} a failed recovery plan of a stopped group")
+        sub.add_argument("id")
+        sub.add_argument("recovery_plan")
+        sub.set_defaults(handler=run_plan_action)
+    approve = client("approve", "approve (or --reject) a run through the API, as --as USER")
+    approve.add_argument("id")
+    approve.add_argument("--reject", action="store_true")
+    approve.add_argument("--comment")
+    approve.set_defaults(handler=run_approve)
+
     plan = commands.add_parser("plan", help="plan files")
     plan_commands = plan.add_subparsers(dest="plan_command", required=True)
     check = plan_commands.add_parser("check", help="validate plan files")
@@ -232,6 +421,9 @@ def main(argv: list[str] | None = None) -> int:
     except PlanError as err:
         print("\n".join(err.errors), file=sys.stderr)
         return 2
+    except ApiError as err:
+        print(f"failover: {err}", file=sys.stderr)
+        return 1
     except (ValueError, OSError) as err:
         print(f"failover: {err}", file=sys.stderr)
         return 2

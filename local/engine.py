@@ -192,6 +192,10 @@ class LocalDurableClient:
         state = await asyncio.to_thread(self._client.get_orchestration_state, instance_id)
         return _status(state, show_input)
 
+    async def get_status_all(self) -> list[DurableOrchestrationStatus]:
+        states = await asyncio.to_thread(self._client.get_all_orchestration_states)
+        return [_status(state, show_input=False) for state in states]
+
     async def raise_event(self, instance_id: str, event_name: str, event_data: Any = None) -> None:
         await asyncio.to_thread(self._client.raise_orchestration_event, instance_id, event_name, data=event_data)
 
@@ -208,6 +212,15 @@ def _quiet_logger(name: str, level: int) -> logging.Logger:
     logger = logging.getLogger(name)
     logger.setLevel(level)
     return logger
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
 
 
 def free_port() -> int:

@@ -6,11 +6,13 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import requests
+
 from activities import ALL as ACTIVITIES
 from failover.handlers import Api
 from failover.plan import Plan, load_plan
 from failover.settings import Settings, configure
-from local.engine import LocalEngine, free_port
+from local.engine import LocalEngine, free_port, port_free
 from local.server import LocalServer
 from orchestrations import ALL as ORCHESTRATORS
 from simulator import Estate, EstateConfig, Simulator, seed_demo_estate
@@ -24,20 +26,28 @@ class LocalStack:
     """Start with `with LocalStack(...) as stack:`; `stack.api_url`, `stack.simulator.url`, `stack.plan`."""
 
     plan_path: Path = DEMO_PLAN
+    extra_plans: list[Path] = field(default_factory=list)  # more plan files the API serves
     vms: int = 260
     sessions: int = 220
     time_scale: float = 120.0
     estate_config: EstateConfig | None = None
+    api_key: str | None = None  # generated when not given
+    port: int = 0
+    escalation_webhook: bool = True  # a second Teams sink on the simulator for approval reminders
     settings: Settings = field(init=False)
     plan: Plan = field(init=False)
 
     def start(self) -> LocalStack:
+        if self.port and not port_free(self.port):
+            raise ValueError(f"port {self.port} is in use (choose another with --port)")
         self.plan = load_plan(self.plan_path)
         config = self.estate_config or EstateConfig()
         config.time_scale = self.time_scale
         self.estate = seed_demo_estate(Estate(config), vms=self.vms, sessions=self.sessions)
         self.simulator = Simulator(self.estate).start()
-        port = free_port()
+        port = self.port or free_port()
+        self.api_key = self.api_key or secrets.token_urlsafe(24)
+        teams = f"{self.simulator.url}/teams/workflows"
         self.settings = Settings(
             arm_endpoint=self.simulator.url,
             ca_bundle=self.simulator.ca_bundle,
@@ -45,18 +55,33 @@ class LocalStack:
             eventgrid_endpoint=f"{self.simulator.url}/eventgrid/api/events",
             eventgrid_key=config.eventgrid_key,
             teams_webhook_url=(
-                f"{self.simulator.url}/teams/workflows/failover-approvals/triggers/manual/paths/invoke"
+                f"{teams}/failover-approvals/triggers/manual/paths/invoke"
                 f"?api-version=2016-06-01&sig={secrets.token_urlsafe(16)}"
             ),
+            escalation_webhook_url=(
+                f"{teams}/failover-escalation/triggers/manual/paths/invoke"
+                f"?api-version=2016-06-01&sig={secrets.token_urlsafe(16)}"
+                if self.escalation_webhook
+                else None
+            ),
             approval_signing_key=secrets.token_urlsafe(32),
+            api_key=self.api_key,
             public_base_url=f"http://127.0.0.1:{port}",
             plans_dir=str(self.plan_path.parent),
             time_scale=self.time_scale,
         )
         configure(self.settings)
         self.engine = LocalEngine(ORCHESTRATORS, ACTIVITIES).start()
-        self.api = Api(settings=self.settings, plans={self.plan.name: self.plan})
-        self.server = LocalServer(self.api, self.engine.client, port=port).start()
+        plans = {self.plan.name: self.plan}
+        for path in self.extra_plans:
+            extra = load_plan(path)
+            if extra.name in plans:
+                raise ValueError(f"{path}: plan name '{extra.name}' is used by another plan file")
+            plans[extra.name] = extra
+        self.api = Api(settings=self.settings, plans=plans)
+        self.server = LocalServer(self.api, self.engine.client, port=port, api_key=self.api_key).start()
+        self.http = requests.Session()
+        self.http.headers["x-functions-key"] = self.api_key
         return self
 
     @property

@@ -16,11 +16,20 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from failover.approval import timeout_outcome
 from failover.batching import Batch, BatchPlanningError, RecoveryPlanRef, plan_batches
 from failover.plan import Plan
 from failover.run import overall_status, rto_seconds
 from orchestrations.common import ARM_RETRY, NOTIFY_RETRY, EventLog, as_utc, isoformat
+
+CONTROL_EVENT = "control"  # operator and trigger events: cancel, retry, skip, trigger, resolved
+APPROVAL_EVENT = "approval"
+
+
+class _Interrupted:
+    """What `_Run.wait_any` returns when a control event changed what the caller must do."""
+
+
+INTERRUPTED = _Interrupted()
 
 
 class _Run:
@@ -32,23 +41,39 @@ class _Run:
         self.mode: str = spec.get("mode") or plan.asr.mode
         self.scale = float(spec.get("time_scale") or 1.0)
         self.triggers: list[dict[str, Any]] = list(spec.get("triggers") or [])
+        self.requested_by: str | None = spec.get("requested_by")
+        self.reason: str | None = spec.get("reason")
         self.started_at = isoformat(self.now())
         self.stage = "starting"
+        self.policy = plan.approval.for_mode(self.mode)
         self.approval: dict[str, Any] = {
-            "required": plan.approval.required,
-            "approvers": plan.approval.approvers,
+            "required": self.policy.required,
+            "approvers": self.policy.approvers,
+            "on_timeout": self.policy.on_timeout,
+            "allow_requester": self.policy.allow_requester,
+            "requested_by": self.requested_by,
             "waiting": False,
+            "escalated": False,
             "decisions": [],
-            "used": [],
+            "used": {},  # "nonce:approver" -> request id of the accepted decision (single use)
             "expires_at": None,
         }
         self.sessions = {"found": 0, "logged_off": 0}
-        self.batches: list[dict[str, Any]] = []  # planned batches (Batch.to_dict)
+        self.batches: list[dict[str, Any]] = []  # planned batches (Batch.to_dict), retries appended
         self.batch_results: dict[int, dict[str, Any]] = {}
         self.batches_started = 0
         self.dns: list[dict[str, Any]] = []
         self.errors: list[str] = []
+        self.plan_errors: dict[str, str] = {}  # recovery plan -> why it failed (cleared by a successful retry)
+        self.blocked: list[str] = []  # failed plans of a stopped group, waiting for retry or skip
+        self.retry_queue: list[str] = []
+        self.skipped: list[dict[str, Any]] = []
+        self.operator_actions: list[dict[str, Any]] = []
+        self.cancel: dict[str, Any] | None = None
+        self.resolved: dict[str, Any] | None = None
+        self.steps: list[dict[str, Any]] = []
         self.events = EventLog(context, plan.name)
+        self._control: Any = None
 
     def now(self) -> datetime:
         return as_utc(self.context.current_utc_datetime)
@@ -58,6 +83,92 @@ class _Run:
 
     def at(self, plan_seconds: float) -> datetime:
         return self.now() + timedelta(seconds=self.seconds(plan_seconds))
+
+    # ---- steps ---------------------------------------------------------------------------------
+    def begin(self, name: str) -> None:
+        self.steps.append({"name": name, "status": "Running", "started_at": isoformat(self.now()), "finished_at": None})
+
+    def end(self, name: str, status: str = "Succeeded") -> None:
+        for step in reversed(self.steps):
+            if step["name"] == name and step["finished_at"] is None:
+                step.update(status=status, finished_at=isoformat(self.now()))
+                return
+
+    def all_errors(self) -> list[str]:
+        return self.errors + list(self.plan_errors.values())
+
+    # ---- control channel ---------------------------------------------------------------------
+    def control_task(self) -> Any:
+        if self._control is None:
+            self._control = self.context.wait_for_external_event(CONTROL_EVENT)
+        return self._control
+
+    def wait_any(self, tasks: list[Any]):  # type: ignore[no-untyped-def]
+        """task_any over `tasks` and the control channel. Records triggers and resolutions as they come;
+        returns INTERRUPTED after a cancel, retry or skip (the caller looks at the run's state), else the
+        task that finished."""
+        while True:
+            control = self.control_task()
+            winner = yield self.context.task_any([*tasks, control])
+            if winner is not control:
+                return winner
+            self._control = None
+            if (yield from self.on_control(control.result or {})):
+                return INTERRUPTED
+
+    def on_control(self, event: dict[str, Any]):  # type: ignore[no-untyped-def]
+        """Apply one control event. Returns True when the caller must look at the run's state."""
+        action = event.get("action")
+        at = isoformat(self.now())
+        if action == "trigger" and isinstance(event.get("trigger"), dict):
+            trigger = event["trigger"]
+            known = {(t.get("alert_id"), t.get("monitor_condition")) for t in self.triggers}
+            if (trigger.get("alert_id"), trigger.get("monitor_condition")) not in known:
+                self.triggers.append({**trigger, "attached_at": at})
+                self.publish_status()
+            return False
+        if action == "resolved" and isinstance(event.get("trigger"), dict) and self.resolved is None:
+            self.resolved = {**event["trigger"], "received_at": at}
+            self.publish_status()
+            yield from self.events.publish("IncidentResolved", "run", {"trigger": event["trigger"]})
+            waiting = self.approval["waiting"]
+            cancels = waiting and self.policy.cancel_on_resolved
+            try:
+                yield self.context.call_activity_with_retry(
+                    "teams_post_decision",
+                    NOTIFY_RETRY,
+                    {
+                        "instance_id": self.context.instance_id,
+                        "plan": self.plan.name,
+                        "outcome": "the incident was resolved"
+                        + ("; the run is cancelled, nothing was changed" if cancels else "; the run goes on"),
+                        "decisions": [],
+                        "note": str(event["trigger"].get("title") or ""),
+                    },
+                )
+            except Exception as err:
+                self.errors.append(f"resolution message not delivered to Teams: {err}")
+            if cancels:
+                self.cancel = {"by": "alert", "reason": "the incident was resolved before approval", "at": at}
+                return True
+            return False
+        if action == "cancel" and self.cancel is None:
+            self.cancel = {"by": event.get("by"), "reason": event.get("reason"), "at": at}
+            self.operator_actions.append({"action": "cancel", "by": event.get("by"), "at": at})
+            self.publish_status()
+            return True
+        if action in ("retry", "skip") and event.get("recovery_plan") in self.blocked:
+            name = event["recovery_plan"]
+            self.operator_actions.append({"action": action, "recovery_plan": name, "by": event.get("by"), "at": at})
+            self.blocked.remove(name)
+            if action == "retry":
+                self.retry_queue.append(name)
+            else:
+                self.skipped.append({"name": name, "by": event.get("by"), "at": at})
+                self.plan_errors[name] = f"{self.plan_errors.get(name, name)} (skipped by {event.get('by')})"
+            self.publish_status()
+            return True
+        return False
 
     def publish_status(self, stage: str | None = None) -> None:
         if stage:
@@ -69,30 +180,51 @@ class _Run:
                 "plan": self.plan.name,
                 "mode": self.mode,
                 "started_at": self.started_at,
+                "requested_by": self.requested_by,
+                "reason": self.reason,
                 "triggers": self.triggers,
+                "resolved": self.resolved,
                 "approval": self.approval,
                 "progress": {
                     "batches_total": len(self.batches),
                     "batches_started": self.batches_started,
                     "batches_done": len(self.batch_results),
-                    "vms_total": sum(b["vms"] for b in self.batches),
+                    "vms_total": sum(b["vms"] for b in self.batches if not b.get("retry_of")),
                     "vms_failed_over": vms_done,
                     "sessions_found": self.sessions["found"],
                     "sessions_logged_off": self.sessions["logged_off"],
                 },
                 "batches": [self.batch_results.get(b["index"], {**b, "status": "Pending"}) for b in self.batches],
-                "errors": self.errors,
+                "operator": {
+                    "blocked": self.blocked,
+                    "skipped": self.skipped,
+                    "actions": self.operator_actions,
+                    "cancel": self.cancel,
+                },
+                "steps": self.steps,
+                "errors": self.all_errors(),
             }
         )
+
+    def final_plans(self) -> list[dict[str, Any]]:
+        """Each recovery plan's last attempt (a retry replaces the failed attempt)."""
+        latest: dict[str, dict[str, Any]] = {}
+        for index in sorted(self.batch_results):
+            for entry in self.batch_results[index].get("plans", []):
+                latest[entry["name"]] = entry
+        return list(latest.values())
 
     def summary(self, status: str) -> dict[str, Any]:
         finished = isoformat(self.now())
         results = [self.batch_results[b["index"]] for b in self.batches if b["index"] in self.batch_results]
+        plans = self.final_plans()
         return {
             "instance_id": self.context.instance_id,
             "plan": self.plan.name,
             "mode": self.mode,
             "status": status,
+            "requested_by": self.requested_by,
+            "reason": self.reason,
             "approvals": [
                 {"approver": d["approver"], "decision": d["decision"], "at": d["at"], "comment": d.get("comment")}
                 for d in self.approval["decisions"]
@@ -102,18 +234,21 @@ class _Run:
                 {k: r[k] for k in ("group", "index", "recovery_plans", "vms", "started_at", "finished_at", "status")}
                 for r in results
             ],
-            "recovery_plans": [p for r in results for p in r.get("plans", [])],
-            "vms_failed_over": sum(p["vms"] for r in results for p in r.get("plans", []) if p["state"] == "Succeeded"),
+            "recovery_plans": plans,
+            "vms_failed_over": sum(p["vms"] for p in plans if p["state"] == "Succeeded"),
             "dns": [{"record": d["record"], "from": d["from"], "to": d["to"]} for d in self.dns],
+            "operator": {"skipped": self.skipped, "actions": self.operator_actions, "cancel": self.cancel},
+            "steps": self.steps,
             "events_published": self.events.published,
             "events_failed": self.events.failed,
             "triggers": self.triggers,
+            "resolved": self.resolved,
             "started_at": self.started_at,
             "finished_at": finished,
             "rto_seconds": rto_seconds(self.started_at, finished),
             "rto_target_seconds": self.seconds(self.plan.rto_target),
             "time_scale": self.scale,
-            "errors": list(self.errors),
+            "errors": self.all_errors(),
         }
 
 
@@ -141,23 +276,20 @@ def _resolve(run: _Run):  # type: ignore[no-untyped-def]
     return plan_batches(groups, plan.batch_size)
 
 
-def _approval_gate(run: _Run, batches: list[Batch]):  # type: ignore[no-untyped-def]
-    """Post the card, then wait for decisions or the timeout. Returns True when approved."""
-    context, plan = run.context, run.plan
-    nonce = str(context.new_uuid())
-    expires = run.at(plan.approval.timeout)
-    run.approval.update(waiting=True, expires_at=isoformat(expires), nonce=nonce)
-    run.publish_status("awaiting approval")
+def _card(run: _Run, batches: list[Batch], expires: datetime, nonce: str) -> dict[str, Any]:
+    plan, policy = run.plan, run.policy
     expected = (
         run.seconds(plan.avd.grace_period)
         + run.seconds(plan.batch_interval) * max(0, len(batches) - 1)
         + run.seconds(plan.asr.expected_job_duration)
     )
-    card = {
-        "instance_id": context.instance_id,
+    return {
+        "instance_id": run.context.instance_id,
         "plan": plan.name,
         "mode": run.mode,
         "trigger": run.triggers[0] if run.triggers else None,
+        "requested_by": run.requested_by,
+        "reason": run.reason,
         "primary_region": plan.primary_region,
         "recovery_region": plan.recovery_region,
         "vms": sum(b.vms for b in batches),
@@ -166,62 +298,135 @@ def _approval_gate(run: _Run, batches: list[Batch]):  # type: ignore[no-untyped-
         "sessions": None,
         "expected_seconds": expected * run.scale,  # the card speaks in plan (real) time
         "expires_at": isoformat(expires),
-        "approvers": plan.approval.approvers,
+        "approvers": policy.approvers,
+        "required": policy.required,
         "nonce": nonce,
     }
+
+
+def _decision_outcome(outcome: str, decisions: list[dict[str, Any]]) -> str:
+    deciders = ", ".join(d["approver"] for d in decisions if d.get("approver") and d["decision"] == outcome)
+    return {
+        "approve": f"approved by {deciders or 'timeout policy (proceed)'}; failover starting",
+        "reject": f"rejected by {deciders}; nothing was changed" if deciders else "timed out; nothing was changed",
+        "cancelled": "cancelled; nothing was changed",
+    }[outcome]
+
+
+def _approval_gate(run: _Run, batches: list[Batch]):  # type: ignore[no-untyped-def]
+    """Post the card, then wait for a quorum of distinct approvers, a reject, a cancel or the timeout.
+
+    Returns "approve", "reject" or "cancelled". Every accepted decision is recorded under its
+    `nonce:approver` key with the request id that carried it: the HTTP handler reads that back, so of
+    two requests racing with one link exactly one is answered as recorded.
+    """
+    context, policy = run.context, run.policy
+    nonce = str(context.new_uuid())
+    expires = run.at(policy.timeout)
+    run.approval.update(waiting=True, expires_at=isoformat(expires), nonce=nonce)
+    run.begin("approval")
+    run.publish_status("awaiting approval")
+    card = _card(run, batches, expires, nonce)
     try:
         yield context.call_activity_with_retry("teams_post_approval_card", NOTIFY_RETRY, card)
     except Exception as err:  # Teams down: the gate still waits; an approver can use the API
         run.errors.append(f"approval card not delivered to Teams: {err}")
-    yield from run.events.publish("ApprovalRequested", "approval", {"expires_at": isoformat(expires)})
+    yield from run.events.publish(
+        "ApprovalRequested",
+        "approval",
+        {"expires_at": isoformat(expires), "required": policy.required, "approvers": policy.approvers},
+    )
 
-    allowed = {a.lower() for a in plan.approval.approvers}
+    allowed = {a.lower() for a in policy.approvers}
+    requester = (run.requested_by or "").lower()
     approved_by: set[str] = set()
-    outcome = None
+    outcome: str | None = None
     timer = context.create_timer(expires)
+    decision_task = None
+    winner = None
     while outcome is None:
-        decision_task = context.wait_for_external_event("approval")
-        winner = yield context.task_any([decision_task, timer])
+        if decision_task is None:
+            decision_task = context.wait_for_external_event(APPROVAL_EVENT)
+        winner = yield from run.wait_any([decision_task, timer])
+        if winner is INTERRUPTED:
+            if run.cancel:
+                outcome = "cancelled"
+            continue
         if winner is timer:
-            outcome = timeout_outcome(plan.approval.on_timeout)
+            if policy.on_timeout == "escalate" and not run.approval["escalated"]:
+                extension = policy.escalation_extension or policy.timeout
+                expires = run.at(extension)
+                timer = context.create_timer(expires)
+                run.approval.update(escalated=True, expires_at=isoformat(expires))
+                run.approval["decisions"].append(
+                    {
+                        "approver": None,
+                        "decision": "escalated",
+                        "at": isoformat(run.now()),
+                        "comment": f"no quorum in time; reminder sent, gate extended until {isoformat(expires)}",
+                    }
+                )
+                run.publish_status()
+                try:
+                    yield context.call_activity_with_retry(
+                        "teams_post_reminder", NOTIFY_RETRY, {**card, "expires_at": isoformat(expires)}
+                    )
+                except Exception as err:
+                    run.errors.append(f"escalation reminder not delivered: {err}")
+                yield from run.events.publish("ApprovalEscalated", "approval", {"expires_at": isoformat(expires)})
+                continue
+            outcome = "approve" if policy.on_timeout == "proceed" else "reject"
             run.approval["decisions"].append(
-                {"approver": None, "decision": outcome, "at": isoformat(run.now()), "comment": "approval timed out"}
+                {
+                    "approver": None,
+                    "decision": "timeout",
+                    "at": isoformat(run.now()),
+                    "comment": f"approval timed out; on_timeout {policy.on_timeout}: "
+                    + ("proceeding" if outcome == "approve" else "aborting"),
+                }
             )
             break
         decision = decision_task.result or {}
+        decision_task = None
         approver = str(decision.get("approver") or "").lower()
-        used = f"{decision.get('nonce')}:{approver}"
-        if approver not in allowed or used in run.approval["used"] or decision.get("nonce") != nonce:
+        key = f"{decision.get('nonce')}:{approver}"
+        if (
+            approver not in allowed
+            or key in run.approval["used"]
+            or decision.get("nonce") != nonce
+            or decision.get("decision") not in ("approve", "reject")
+            or (approver == requester and not policy.allow_requester)
+        ):
             continue  # the HTTP handler refuses these; an event raised some other way is ignored
-        run.approval["used"].append(used)
+        run.approval["used"][key] = str(decision.get("request_id") or "")
         run.approval["decisions"].append(
             {
                 "approver": approver,
-                "decision": decision.get("decision"),
+                "decision": decision["decision"],
                 "at": isoformat(run.now()),
                 "comment": decision.get("comment"),
             }
         )
-        if decision.get("decision") == "reject":
+        if decision["decision"] == "reject":
             outcome = "reject"
         else:
             approved_by.add(approver)
-            if len(approved_by) >= plan.approval.required:
+            if len(approved_by) >= policy.required:
                 outcome = "approve"
         run.publish_status()
     if winner is not timer:
         timer.cancel()  # decided before the deadline: the pending timer must not keep the run alive
     run.approval["waiting"] = False
+    run.end("approval", {"approve": "Succeeded", "reject": "Rejected", "cancelled": "Cancelled"}[outcome])
     run.publish_status()
-    approved = outcome == "approve"
     try:
         yield context.call_activity_with_retry(
             "teams_post_decision",
             NOTIFY_RETRY,
             {
                 "instance_id": context.instance_id,
-                "plan": plan.name,
-                "outcome": "approved, failover starting" if approved else "rejected, nothing was changed",
+                "plan": run.plan.name,
+                "outcome": _decision_outcome(outcome, run.approval["decisions"]),
                 "decisions": run.approval["decisions"],
             },
         )
@@ -230,7 +435,7 @@ def _approval_gate(run: _Run, batches: list[Batch]):  # type: ignore[no-untyped-
     yield from run.events.publish(
         "ApprovalDecided", "approval", {"outcome": outcome, "decisions": run.approval["decisions"]}
     )
-    return approved
+    return outcome
 
 
 def _evacuate_avd(run: _Run):  # type: ignore[no-untyped-def]
@@ -238,6 +443,7 @@ def _evacuate_avd(run: _Run):  # type: ignore[no-untyped-def]
     context, plan = run.context, run.plan
     if not plan.avd.host_pools:
         return
+    run.begin("avd")
     run.publish_status("draining host pools")
     pools = []
     for pool in plan.avd.host_pools:
@@ -266,7 +472,15 @@ def _evacuate_avd(run: _Run):  # type: ignore[no-untyped-def]
         ]
     )
     run.publish_status("grace period")
-    yield context.create_timer(run.at(plan.avd.grace_period))
+    grace = context.create_timer(run.at(plan.avd.grace_period))
+    while (yield from run.wait_any([grace])) is INTERRUPTED:
+        if run.cancel:
+            grace.cancel()
+            run.errors.append(
+                "cancelled during the grace period: host pools stay drained, sessions were not logged off"
+            )
+            run.end("avd", "Cancelled")
+            return
 
     run.publish_status("logging off sessions")
     results = yield context.task_all(
@@ -287,84 +501,177 @@ def _evacuate_avd(run: _Run):  # type: ignore[no-untyped-def]
                 f"session {failure['session_id']} of {failure['user']} on {failure['session_host']} "
                 f"was not logged off: {failure['error']}"
             )
+    run.end("avd", "Succeeded" if run.sessions["logged_off"] >= run.sessions["found"] else "CompletedWithErrors")
     yield from run.events.publish("SessionsLoggedOff", "avd", dict(run.sessions))
 
 
-def _fail_over(run: _Run, batches: list[Batch]):  # type: ignore[no-untyped-def]
-    """Groups in order; batches of a group started batch_interval apart. Returns False if a group stopped."""
-    context, plan = run.context, run.plan
-    run.publish_status("failing over")
-    interval = timedelta(seconds=run.seconds(plan.batch_interval))
-    asr = {
-        "subscription_id": plan.asr.subscription_id or plan.subscription_id,
-        "resource_group": plan.asr.resource_group,
-        "vault": plan.asr.vault,
-        "recovery_point_type": plan.asr.recovery_point_type,
-        "source_site_operations": plan.asr.source_site_operations,
-    }
-    last_start: datetime | None = None
-    dispatched: dict[int, str] = {}
-    for group in plan.groups:
-        group_batches = [b for b in batches if b.group == group.name]
-        pending: dict[int, Any] = {}
+class _Dispatcher:
+    """Starts batches batch_interval apart (the spacing rule's clock is the dispatch time) and records
+    the ones that finish. Shared by the planned batches and the operator's retries."""
 
-        def finish(task: Any, running: dict[int, Any] = pending) -> Any:
-            index = next(i for i, t in running.items() if t is task)
-            del running[index]
-            # A batch started when this orchestration dispatched it (the spacing rule's clock).
-            result = {**task.result, "started_at": dispatched[index]}
-            run.batch_results[index] = result
-            for failed in (p for p in result["plans"] if p["state"] != "Succeeded"):
-                reason = "; ".join(failed["errors"]) or failed["state"]
-                run.errors.append(f"recovery plan {failed['name']} ({result['group']}): {failed['state']}: {reason}")
-            run.publish_status()
-            return result
+    def __init__(self, run: _Run) -> None:
+        plan = run.plan
+        self.run = run
+        self.interval = timedelta(seconds=run.seconds(plan.batch_interval))
+        self.last_start: datetime | None = None
+        self.pending: dict[int, Any] = {}
+        self.dispatched: dict[int, str] = {}
+        self.asr = {
+            "subscription_id": plan.asr.subscription_id or plan.subscription_id,
+            "resource_group": plan.asr.resource_group,
+            "vault": plan.asr.vault,
+            "recovery_point_type": plan.asr.recovery_point_type,
+            "source_site_operations": plan.asr.source_site_operations,
+        }
 
-        for batch in group_batches:
-            # Batches start batch_interval apart; meanwhile, record batches that finish.
-            while last_start is not None and run.now() < last_start + interval:
-                timer = context.create_timer(last_start + interval)
-                while True:
-                    winner = yield context.task_any([timer, *pending.values()])
-                    if winner is timer:
-                        break
-                    result = finish(winner)
-                    yield from run.events.publish("BatchCompleted", f"batch/{result['index']}", _batch_event(result))
-            last_start = run.now()
-            dispatched[batch.index] = isoformat(last_start)
-            spec = {
-                "plan": plan.name,
-                "batch": batch.to_dict(),
-                "asr": asr,
-                "mode": run.mode,
-                "poll_seconds": run.seconds(plan.asr.job_poll_interval),
-                "timeout_seconds": run.seconds(plan.asr.job_timeout),
-            }
-            pending[batch.index] = context.call_sub_orchestrator(
-                "batch_orchestrator", spec, f"{context.instance_id}:batch-{batch.index}"
-            )
-            run.batches_started += 1
-            run.publish_status()
-            yield from run.events.publish(
-                "BatchStarted",
-                f"batch/{batch.index}",
-                {
-                    "group": batch.group,
-                    "index": batch.index,
-                    "vms": batch.vms,
-                    "recovery_plans": [p.name for p in batch.recovery_plans],
-                },
-            )
-        while pending:
-            winner = yield context.task_any(list(pending.values()))
-            result = finish(winner)
-            yield from run.events.publish("BatchCompleted", f"batch/{result['index']}", _batch_event(result))
-        failed = [
-            run.batch_results[b.index] for b in group_batches if run.batch_results[b.index]["status"] != "Succeeded"
-        ]
-        if failed and group.on_failure == "stop":
-            run.errors.append(f"group '{group.name}' failed; later groups were not started (on_failure: stop)")
+    def _finish(self, task: Any):  # type: ignore[no-untyped-def]
+        run = self.run
+        index = next(i for i, t in self.pending.items() if t is task)
+        del self.pending[index]
+        result = {**task.result, "started_at": self.dispatched[index]}
+        run.batch_results[index] = result
+        for entry in result["plans"]:
+            if entry["state"] == "Succeeded":
+                run.plan_errors.pop(entry["name"], None)
+            else:
+                reason = "; ".join(entry["errors"]) or entry["state"]
+                run.plan_errors[entry["name"]] = (
+                    f"recovery plan {entry['name']} ({result['group']}): {entry['state']}: {reason}"
+                )
+        run.publish_status()
+        yield from run.events.publish("BatchCompleted", f"batch/{index}", _batch_event(result))
+
+    def wait_one(self, extra: list[Any] | None = None):  # type: ignore[no-untyped-def]
+        """Wait for a running batch (or an `extra` task). Returns the winner, or INTERRUPTED."""
+        winner = yield from self.run.wait_any([*self.pending.values(), *(extra or [])])
+        if winner is not INTERRUPTED and winner in self.pending.values():
+            yield from self._finish(winner)
+        return winner
+
+    def dispatch(self, batch: dict[str, Any]):  # type: ignore[no-untyped-def]
+        """Start one batch once the spacing allows. Returns False if the run was cancelled meanwhile."""
+        run, context = self.run, self.run.context
+        while self.last_start is not None and run.now() < self.last_start + self.interval and not run.cancel:
+            timer = context.create_timer(self.last_start + self.interval)
+            while not run.cancel and (yield from self.wait_one([timer])) is not timer:
+                pass
+            if run.cancel:
+                timer.cancel()
+        if run.cancel:
             return False
+        self.last_start = run.now()
+        self.dispatched[batch["index"]] = isoformat(self.last_start)
+        spec = {
+            "plan": run.plan.name,
+            "batch": batch,
+            "asr": self.asr,
+            "mode": run.mode,
+            "poll_seconds": run.seconds(run.plan.asr.job_poll_interval),
+            "timeout_seconds": run.seconds(run.plan.asr.job_timeout),
+        }
+        self.pending[batch["index"]] = context.call_sub_orchestrator(
+            "batch_orchestrator", spec, f"{context.instance_id}:batch-{batch['index']}"
+        )
+        run.batches_started += 1
+        run.publish_status()
+        yield from run.events.publish(
+            "BatchStarted",
+            f"batch/{batch['index']}",
+            {k: batch[k] for k in ("group", "index", "vms")}
+            | {"recovery_plans": [p["name"] for p in batch["recovery_plans"]], "retry_of": batch.get("retry_of")},
+        )
+        return True
+
+    def drain(self):  # type: ignore[no-untyped-def]
+        """Watch every running batch to its end (also after a cancel: jobs in flight are not abandoned)."""
+        while self.pending:
+            yield from self.wait_one()
+
+
+def _still_failed(run: _Run, dispatcher: _Dispatcher, group: Any) -> list[str]:
+    """The group's plans whose last attempt failed, not being retried and not skipped."""
+    in_flight = {p["name"] for b in run.batches if b["index"] in dispatcher.pending for p in b["recovery_plans"]}
+    skipped = {s["name"] for s in run.skipped}
+    return sorted(
+        p["name"]
+        for p in run.final_plans()
+        if p["state"] != "Succeeded"
+        and group.matches(p["name"])
+        and p["name"] not in in_flight | skipped
+        and p["name"] not in run.retry_queue
+    )
+
+
+def _operator_wait(run: _Run, dispatcher: _Dispatcher, group: Any):  # type: ignore[no-untyped-def]
+    """A stopped group's failed plans wait for an operator's retry or skip, up to plan.operator_wait.
+    Returns True when every failed plan was retried successfully or skipped."""
+    context = run.context
+    run.blocked = _still_failed(run, dispatcher, group)
+    if not run.blocked:
+        return True
+    deadline = context.create_timer(run.at(run.plan.operator_wait))
+    timed_out = False
+    run.begin(f"operator wait: {group.name}")
+    run.publish_status("awaiting operator")
+    yield from run.events.publish(
+        "OperatorActionRequired", f"group/{group.name}", {"group": group.name, "failed": list(run.blocked)}
+    )
+    while (run.blocked or run.retry_queue or dispatcher.pending) and not run.cancel:
+        while run.retry_queue and not run.cancel:
+            name = run.retry_queue.pop(0)
+            vms = next(p["vms"] for p in run.final_plans() if p["name"] == name)
+            batch = {
+                "group": group.name,
+                "index": len(run.batches),
+                "vms": vms,
+                "recovery_plans": [{"name": name, "vms": vms}],
+                "retry_of": name,
+            }
+            run.batches.append(batch)
+            run.publish_status("retrying")
+            yield from dispatcher.dispatch(batch)
+        if not (run.blocked or dispatcher.pending):
+            break
+        winner = yield from dispatcher.wait_one([deadline])
+        if winner is deadline:
+            timed_out = True
+            break
+        run.blocked = _still_failed(run, dispatcher, group)  # a retry that failed again is blocked again
+        run.publish_status("awaiting operator" if run.blocked else "retrying" if dispatcher.pending else None)
+    if not timed_out:
+        deadline.cancel()
+    yield from dispatcher.drain()
+    run.blocked = _still_failed(run, dispatcher, group)
+    stopped = bool(run.blocked) or bool(run.cancel)
+    run.end(f"operator wait: {group.name}", "Cancelled" if run.cancel else "TimedOut" if run.blocked else "Succeeded")
+    run.blocked = []
+    run.publish_status()
+    return not stopped
+
+
+def _fail_over(run: _Run, batches: list[Batch]):  # type: ignore[no-untyped-def]
+    """Groups in order; batches of a group started batch_interval apart. Returns False if a group stopped
+    the run or it was cancelled."""
+    plan = run.plan
+    run.begin("failover")
+    run.publish_status("failing over")
+    dispatcher = _Dispatcher(run)
+    for group in plan.groups:
+        for batch in (b for b in batches if b.group == group.name):
+            if not (yield from dispatcher.dispatch(batch.to_dict())):
+                break
+        yield from dispatcher.drain()
+        if run.cancel:
+            run.end("failover", "Cancelled")
+            return False
+        failed = [p for p in run.final_plans() if p["state"] != "Succeeded" and group.matches(p["name"])]
+        if failed and group.on_failure == "stop" and not (yield from _operator_wait(run, dispatcher, group)):
+            if not run.cancel:
+                run.errors.append(f"group '{group.name}' failed; later groups were not started (on_failure: stop)")
+            run.end("failover", "Cancelled" if run.cancel else "Failed")
+            return False
+        run.publish_status("failing over")
+    run.end("failover", "Succeeded" if not run.plan_errors else "CompletedWithErrors")
     return True
 
 
@@ -376,6 +683,7 @@ def _switch_dns(run: _Run):  # type: ignore[no-untyped-def]
     context, plan = run.context, run.plan
     if not plan.dns.records:
         return
+    run.begin("dns")
     run.publish_status("switching dns")
     for record in plan.dns.records:
         result = yield context.call_activity_with_retry(
@@ -394,7 +702,17 @@ def _switch_dns(run: _Run):  # type: ignore[no-untyped-def]
             },
         )
         run.dns.append(result)
+    run.end("dns")
     yield from run.events.publish("DnsSwitched", "dns", {"records": run.dns})
+
+
+def _end_run(run: _Run, status: str, stage: str, event: str, data: dict[str, Any]):  # type: ignore[no-untyped-def]
+    run.publish_status(stage)
+    summary = run.summary(status)
+    yield from run.events.publish(event, "run", {"status": status, **data})
+    summary["events_published"] = run.events.published
+    summary["events_failed"] = run.events.failed
+    return summary
 
 
 def failover_orchestrator(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
@@ -402,45 +720,55 @@ def failover_orchestrator(context: df.DurableOrchestrationContext):  # type: ign
     spec: dict[str, Any] = context.get_input()
     plan = Plan.model_validate(spec["plan"])
     run = _Run(context, plan, spec)
+    run.begin("resolve")
     run.publish_status("reading recovery plans")
-    yield from run.events.publish("RunStarted", "run", {"mode": run.mode, "triggers": run.triggers})
+    yield from run.events.publish(
+        "RunStarted", "run", {"mode": run.mode, "triggers": run.triggers, "requested_by": run.requested_by}
+    )
 
     try:
         batches: list[Batch] = yield from _resolve(run)
     except Exception as err:  # a plan that does not match the vault: nothing was touched
         run.errors.append(f"cannot plan batches: {err}")
-        run.publish_status("failed")
-        yield from run.events.publish("RunFailed", "run", {"errors": run.errors})
-        return run.summary("Failed")
+        run.end("resolve", "Failed")
+        return (yield from _end_run(run, "Failed", "failed", "RunFailed", {"errors": run.all_errors()}))
+    run.end("resolve")
     run.batches = [b.to_dict() for b in batches]
     run.publish_status()
 
-    if plan.approval.required > 0:
-        approved = yield from _approval_gate(run, batches)
-        if not approved:
-            run.publish_status("rejected")
-            yield from run.events.publish("RunRejected", "run", {"decisions": run.approval["decisions"]})
-            return run.summary("Rejected")
+    if run.policy.required > 0:
+        outcome = yield from _approval_gate(run, batches)
+        if outcome == "cancelled":
+            return (yield from _end_run(run, "Cancelled", "cancelled", "RunCancelled", {"cancel": run.cancel}))
+        if outcome != "approve":
+            decisions = {"decisions": run.approval["decisions"]}
+            return (yield from _end_run(run, "Rejected", "rejected", "RunRejected", decisions))
 
     yield from _evacuate_avd(run)
-    completed_groups = yield from _fail_over(run, batches)
-    if completed_groups:
+    completed_groups = False
+    if not run.cancel:
+        completed_groups = yield from _fail_over(run, batches)
+    if completed_groups and not run.cancel:
         yield from _switch_dns(run)
-    else:
+    elif not run.cancel:
         run.errors.append("DNS was not switched because a group stopped the failover")
+    if run.cancel:
+        run.errors.append(f"cancelled by {run.cancel.get('by')}: no batch was started after the cancel; DNS unchanged")
+        return (yield from _end_run(run, "Cancelled", "cancelled", "RunCancelled", {"cancel": run.cancel}))
 
     results = [run.batch_results[i] for i in sorted(run.batch_results)]
-    status = overall_status(results, run.errors) if completed_groups else "CompletedWithErrors"
-    run.publish_status("completed" if status == "Completed" else "completed with errors")
+    final = [{"status": p["state"]} for p in run.final_plans()] or results
+    status = overall_status(final, run.all_errors()) if completed_groups else "CompletedWithErrors"
     summary = run.summary(status)
-    yield from run.events.publish(
-        "RunCompleted",
-        "run",
-        {"status": status, "rto_seconds": summary["rto_seconds"], "vms_failed_over": summary["vms_failed_over"]},
+    return (
+        yield from _end_run(
+            run,
+            status,
+            "completed" if status == "Completed" else "completed with errors",
+            "RunCompleted",
+            {"rto_seconds": summary["rto_seconds"], "vms_failed_over": summary["vms_failed_over"]},
+        )
     )
-    summary["events_published"] = run.events.published
-    summary["events_failed"] = run.events.failed
-    return summary
 
 
 bp = df.Blueprint()

@@ -46,7 +46,7 @@ def make_stack(tmp_path: Path) -> Iterator[Callable[..., LocalStack]]:
 
 
 def post_alert(stack: LocalStack, path: Path = DEMO_ALERT) -> requests.Response:
-    return requests.post(
+    return stack.http.post(
         f"{stack.api_url}/api/alerts",
         data=path.read_bytes(),
         headers={"Content-Type": "application/json"},
@@ -55,7 +55,7 @@ def post_alert(stack: LocalStack, path: Path = DEMO_ALERT) -> requests.Response:
 
 
 def run_status(stack: LocalStack, instance_id: str) -> dict[str, Any]:
-    return requests.get(f"{stack.api_url}/api/failovers/{instance_id}", timeout=10).json()
+    return stack.http.get(f"{stack.api_url}/api/failovers/{instance_id}", timeout=10).json()
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 60, interval: float = 0.1) -> Any:

@@ -136,6 +136,6 @@ class TestDemoCommand:
 
 def test_status_route_unknown_run(make_stack: Any) -> None:
     stack = make_stack(vms=10, sessions=2)
-    answer = requests.get(f"{stack.api_url}/api/failovers/nope", timeout=10)
+    answer = stack.http.get(f"{stack.api_url}/api/failovers/nope", timeout=10)
     assert answer.status_code == 404 and answer.json()["error"]["code"] == "RunNotFound"
     assert run_status(stack, "nope")["error"]

@@ -38,15 +38,15 @@ class TestAlerts:
     def test_bad_input_is_4xx(self, make_stack: Any) -> None:
         stack = make_stack(vms=10, sessions=2)
         url = f"{stack.api_url}/api/alerts"
-        malformed = requests.post(url, data=b"{not json", headers={"Content-Type": "application/json"}, timeout=10)
+        malformed = stack.http.post(url, data=b"{not json", headers={"Content-Type": "application/json"}, timeout=10)
         assert malformed.status_code == 400 and malformed.json()["error"]["code"] == "MalformedJson"
-        wrong_type = requests.post(url, data=b"x", headers={"Content-Type": "text/plain"}, timeout=10)
+        wrong_type = stack.http.post(url, data=b"x", headers={"Content-Type": "text/plain"}, timeout=10)
         assert wrong_type.status_code == 415
-        too_big = requests.post(
+        too_big = stack.http.post(
             url, data=b" " * (256 * 1024 + 1), headers={"Content-Type": "application/json"}, timeout=10
         )
         assert too_big.status_code == 413
-        schema = requests.post(url, json={"schemaId": "azureMonitorCommonAlertSchema", "data": {}}, timeout=10)
+        schema = stack.http.post(url, json={"schemaId": "azureMonitorCommonAlertSchema", "data": {}}, timeout=10)
         assert schema.status_code == 422 and "data.essentials" in schema.json()["error"]["message"]
         assert stack.estate.snapshot()["requests"] == {}  # nothing reached Azure
 
@@ -133,5 +133,6 @@ class TestApprovalGate:
         )
         instance_id = started(stack)
         output = finish(stack, instance_id, timeout=30)["output"]
-        assert output["status"] == "Rejected" and output["approvals"][0]["comment"] == "approval timed out"
+        assert output["status"] == "Rejected" and output["approvals"][0]["decision"] == "timeout"
+        assert output["approvals"][0]["comment"].startswith("approval timed out")
         assert all(p["failover_calls"] == 0 for p in stack.estate.snapshot()["recovery_plans"])

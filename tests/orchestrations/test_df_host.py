@@ -83,7 +83,8 @@ def drive(
         seen = len(scheduled)
         now += timedelta(seconds=1)
         history.append({"EventType": 12, "EventId": -1, "IsPlayed": False, "Timestamp": _ts(now)})
-        for action in new:
+        # Raise control events before approvals, so the control channel is exercised in replay.
+        for action in sorted(new, key=lambda a: a.get("externalEventName") != "control"):
             kind = action["actionType"]
             if kind in (0, 1):
                 name = action["functionName"]
@@ -150,6 +151,8 @@ class TestDurableFunctionsReplay:
             return {"posted": True, "published": 1}
 
         def events(name: str) -> Any:
+            if name == "control":  # a second alert attaches to the run while it waits
+                return {"action": "trigger", "trigger": {"alert_id": "second-alert", "title": "West Europe again"}}
             assert name == "approval"
             return {
                 "decision": "reject",
@@ -164,6 +167,7 @@ class TestDurableFunctionsReplay:
             output = json.loads(output)
         assert output["status"] == "Rejected"
         assert output["approvals"][0]["approver"] == plan.approval.approvers[1]
+        assert [t.get("alert_id") for t in output["triggers"]] == [None, "second-alert"]
         assert [b for b in output["batches"]] == []
         assert not [n for n in called if n.startswith(("avd_", "asr_start", "dns_"))]
         assert called[:3] == ["publish_event", "asr_resolve_recovery_plans", "teams_post_approval_card"]
