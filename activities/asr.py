@@ -1,13 +1,15 @@
-"""Azure Site Recovery activities: resolve recovery plans, start a failover, read a job.
+"""Azure Site Recovery activities: resolve recovery plans, start a failover, read a job, check replication.
 
 `asr_start_failover` is idempotent: it reads the recovery plan first and attaches to a failover
 job already running, skips a plan already failed over, and only then starts one. Jobs are watched
-by the orchestration with durable timers, never by blocking here.
+by the orchestration with durable timers, never by blocking here. `asr_replication_health` only
+reads, so it may run any number of times.
 """
 
 from __future__ import annotations
 
 import fnmatch
+from datetime import UTC, datetime
 from typing import Any
 
 import azure.durable_functions as df
@@ -146,7 +148,115 @@ def asr_get_job(payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-ACTIVITIES = [asr_resolve_recovery_plans, asr_start_failover, asr_get_job]
+# Bounds that keep the activity's output (and so the orchestration history) small.
+UNHEALTHY_LISTED = 50
+ERRORS_PER_ITEM = 3
+ERROR_CHARS = 300
+_SEVERITY = {"critical": 0, "missing": 1, "warning": 2}
+
+
+def _health_errors(props: Any) -> list[str]:
+    texts = []
+    for error in props.health_errors or []:
+        text = error.error_message or error.summary_message
+        if text:
+            text = f"{error.error_code}: {text}" if error.error_code else text
+            texts.append(text[:ERROR_CHARS])
+    return texts[:ERRORS_PER_ITEM]
+
+
+def _rpo_seconds(details: Any) -> float | None:
+    """The item's RPO from its provider details: A2A `rpoInSeconds`, InMage-style `lastRpoInSeconds`."""
+    for attribute in ("rpo_in_seconds", "last_rpo_in_seconds"):
+        value = getattr(details, attribute, None) if details is not None else None
+        if value is not None:
+            return float(value)
+    return None
+
+
+def asr_replication_health(payload: dict[str, Any]) -> dict[str, Any]:
+    """Replication readiness of the vault's protected items, for the approval card.
+
+    Input: subscription_id, resource_group, vault, and optionally recovery_plans (names): then only
+    the items those plans list in `groups[].replicationProtectedItems[].id` count, and an item a plan
+    lists that the vault does not is reported unhealthy with health "Missing".
+    Output: protected_items (items counted), healthy (replicationHealth Normal and active on the
+    primary), failed_over (already active in the recovery region: neither healthy nor unhealthy),
+    unhealthy (worst first, at most 50: name, health, errors), unhealthy_total, max_rpo_seconds
+    (highest RPO among items still replicating; None when none reports one) and checked_at.
+    """
+    require(payload, "subscription_id", "resource_group", "vault")
+    client = clients().site_recovery(payload["subscription_id"])
+    rg, vault = payload["resource_group"], payload["vault"]
+    wanted: dict[str, str] | None = None  # lower-cased item id -> name, when limited to some plans
+    names = payload.get("recovery_plans")
+    if names is not None:
+        if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+            raise ValueError("activity input recovery_plans must be a list of recovery plan names")
+        wanted = {}
+        for name in names:
+            plan = client.replication_recovery_plans.get(rg, vault, name).properties
+            if plan is None:
+                raise RuntimeError(f"recovery plan {name} came back without properties")
+            for group in plan.groups or []:
+                for ref in group.replication_protected_items or []:
+                    if ref.id:
+                        wanted.setdefault(ref.id.lower(), ref.id.rsplit("/", 1)[-1])
+    seen: set[str] = set()
+    healthy = failed_over = 0
+    unhealthy: list[dict[str, Any]] = []
+    rpos: list[float] = []
+    for item in client.replication_protected_items.list(rg, vault):
+        key = (item.id or "").lower()
+        if (wanted is not None and key not in wanted) or key in seen:
+            continue
+        seen.add(key)
+        props = item.properties
+        if props is None:
+            unhealthy.append({"name": item.name, "health": "Unknown", "errors": ["ASR returned no properties"]})
+            continue
+        name = props.friendly_name or item.name
+        if (props.active_location or "").lower() == "recovery":
+            failed_over += 1
+            continue
+        rpo = _rpo_seconds(props.provider_specific_details)
+        if rpo is not None:
+            rpos.append(rpo)
+        health = props.replication_health or "Unknown"
+        if health.lower() == "normal":
+            healthy += 1
+        else:
+            unhealthy.append({"name": name, "health": health, "errors": _health_errors(props)})
+    for key in sorted(set(wanted or {}) - seen):
+        unhealthy.append(
+            {
+                "name": (wanted or {})[key],
+                "health": "Missing",
+                "errors": ["listed in a recovery plan but not a replication protected item of the vault"],
+            }
+        )
+    unhealthy.sort(key=lambda u: (_SEVERITY.get(u["health"].lower(), 3), u["name"]))
+    result = {
+        "protected_items": len(seen) + len(set(wanted or {}) - seen),
+        "healthy": healthy,
+        "failed_over": failed_over,
+        "unhealthy": unhealthy[:UNHEALTHY_LISTED],
+        "unhealthy_total": len(unhealthy),
+        "max_rpo_seconds": max(rpos) if rpos else None,
+        "checked_at": datetime.now(UTC).isoformat(),
+    }
+    log(payload, "asr.health").info(
+        "replication health",
+        vault=vault,
+        protected_items=result["protected_items"],
+        healthy=healthy,
+        unhealthy=len(unhealthy),
+        max_rpo_seconds=result["max_rpo_seconds"],
+    )
+    return result
+
+
+ACTIVITIES = [asr_resolve_recovery_plans, asr_start_failover, asr_get_job, asr_replication_health]
 
 bp = df.Blueprint()
 for _activity in ACTIVITIES:

@@ -34,8 +34,8 @@ def publish_event(payload: dict[str, Any]) -> dict[str, Any]:
     return {"published": 1, "id": payload["id"]}
 
 
-def _post_to_teams(message: dict[str, Any]) -> None:
-    url = current().teams_webhook_url
+def _post_to_teams(message: dict[str, Any], url: str | None = None) -> None:
+    url = url or current().teams_webhook_url
     if not url:
         raise RuntimeError("FAILOVER_TEAMS_WEBHOOK_URL is not configured")
     response = requests.post(url, json=message, timeout=15, verify=clients().https_verify())
@@ -57,25 +57,31 @@ def teams_post_approval_card(payload: dict[str, Any]) -> dict[str, Any]:
     """Sign the approve/reject links for this run and post the approval card."""
     require(payload, "instance_id", "plan", "expires_at", "nonce")
     expires = parse_iso(payload["expires_at"])
-    card = cards.approval_card(
-        plan=payload["plan"],
-        mode=payload.get("mode", "unplanned"),
-        trigger=payload.get("trigger"),
-        primary_region=payload.get("primary_region", ""),
-        recovery_region=payload.get("recovery_region", ""),
-        vms=int(payload.get("vms", 0)),
-        recovery_plans=int(payload.get("recovery_plans", 0)),
-        batches=int(payload.get("batches", 0)),
-        sessions=payload.get("sessions"),
-        expected_seconds=float(payload.get("expected_seconds", 0)),
-        expires_at=payload["expires_at"],
-        approvers=list(payload.get("approvers") or []),
+    card = cards.approval_card_from_input(
+        payload,
         approve_url=_link(payload["instance_id"], "approve", expires, payload["nonce"]),
         reject_url=_link(payload["instance_id"], "reject", expires, payload["nonce"]),
     )
     _post_to_teams(cards.teams_message(card))
     log(payload, "teams.approval").info("approval card posted")
     return {"posted": True}
+
+
+def teams_post_reminder(payload: dict[str, Any]) -> dict[str, Any]:
+    """Escalation: the gate had no quorum in time and was extended once. Post a reminder with fresh links
+    (valid until the new deadline) to the escalation webhook, or to the approvers' channel without one."""
+    require(payload, "instance_id", "plan", "expires_at", "nonce")
+    expires = parse_iso(payload["expires_at"])
+    message = cards.reminder_message(
+        payload,
+        payload["expires_at"],
+        approve_url=_link(payload["instance_id"], "approve", expires, payload["nonce"]),
+        reject_url=_link(payload["instance_id"], "reject", expires, payload["nonce"]),
+    )
+    escalation = current().escalation_webhook_url
+    _post_to_teams(message, escalation)
+    log(payload, "teams.reminder").info("approval reminder posted", escalation_webhook=bool(escalation))
+    return {"posted": True, "escalation_webhook": bool(escalation)}
 
 
 def teams_post_decision(payload: dict[str, Any]) -> dict[str, Any]:
@@ -91,7 +97,7 @@ def teams_post_decision(payload: dict[str, Any]) -> dict[str, Any]:
     return {"posted": True}
 
 
-ACTIVITIES = [publish_event, teams_post_approval_card, teams_post_decision]
+ACTIVITIES = [publish_event, teams_post_approval_card, teams_post_reminder, teams_post_decision]
 
 bp = df.Blueprint()
 for _activity in ACTIVITIES:

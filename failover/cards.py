@@ -1,8 +1,11 @@
-"""Teams messages: the approval Adaptive Card and the follow-up note. Pure builders, schema-tested.
+"""Teams messages: the approval Adaptive Card, its reminder and the follow-up note. Pure builders, schema-tested.
 
 Posted through a Teams Workflows webhook as `{"type": "message", "attachments": [{contentType:
 application/vnd.microsoft.card.adaptive, content: card}]}`. Webhook cards cannot call back, so the
 buttons are `Action.OpenUrl` links to the service's own confirm page (a GET never decides).
+
+Optional card inputs (`readiness`, `required`, `requested_by`, `reason`) render only when present; a
+missing or malformed one renders nothing rather than failing the post.
 """
 
 from __future__ import annotations
@@ -16,9 +19,94 @@ def teams_message(card: dict[str, Any]) -> dict[str, Any]:
     return {"type": "message", "attachments": [{"contentType": CARD_CONTENT_TYPE, "contentUrl": None, "content": card}]}
 
 
+UNHEALTHY_SHOWN = 5
+
+
 def _duration(seconds: float) -> str:
     minutes = round(seconds / 60)
     return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _lag(seconds: float) -> str:
+    return f"{round(seconds)} s" if seconds < 120 else _duration(seconds)
+
+
+def _approvers_fact(approvers: list[str], required: Any) -> dict[str, str]:
+    names = ", ".join(approvers) or "-"
+    count = _number(required)
+    if count is None or count < 1:
+        return {"title": "Approvers", "value": names}
+    return {"title": "Approvals needed", "value": f"{int(count)} of {names}"}
+
+
+def _readiness(readiness: Any) -> list[dict[str, Any]]:
+    """The readiness lines: `Replication: 118/120 healthy, RPO lag max 95 s`, then up to five unhealthy items."""
+    if not isinstance(readiness, dict) or not readiness:
+        return []
+    if readiness.get("error"):
+        text, color = f"Replication: not checked ({readiness['error']})", "warning"
+        return [{"type": "TextBlock", "text": text, "wrap": True, "color": color, "separator": True}]
+    total = int(_number(readiness.get("protected_items")) or 0)
+    healthy = int(_number(readiness.get("healthy")) or 0)
+    failed_over = int(_number(readiness.get("failed_over")) or 0)
+    unhealthy = [u for u in readiness.get("unhealthy") or [] if isinstance(u, dict) and u.get("name")]
+    unhealthy_total = max(
+        int(_number(readiness.get("unhealthy_total")) or 0), len(unhealthy), total - failed_over - healthy
+    )
+    if total <= 0:
+        text = "Replication: no protected items found"
+    else:
+        text = f"Replication: {healthy}/{total - failed_over} healthy"
+        if failed_over:
+            text += f", {failed_over} already failed over"
+        rpo = _number(readiness.get("max_rpo_seconds"))
+        text += f", RPO lag max {_lag(rpo)}" if rpo is not None else ", RPO lag unknown"
+    worst = {str(u.get("health", "")).lower() for u in unhealthy}
+    color = "attention" if worst & {"critical", "missing", "unknown"} else "warning" if unhealthy_total else "good"
+    if total <= 0:
+        color = "warning"  # nothing replicates: nothing would fail over
+    blocks: list[dict[str, Any]] = [
+        {"type": "TextBlock", "text": text, "wrap": True, "weight": "Bolder", "color": color, "separator": True}
+    ]
+    for entry in unhealthy[:UNHEALTHY_SHOWN]:
+        errors = [str(e) for e in entry.get("errors") or [] if e]
+        line = f"- {entry['name']} ({entry.get('health') or 'unknown'})" + (f": {errors[0]}" if errors else "")
+        blocks.append({"type": "TextBlock", "text": line, "wrap": True, "spacing": "Small"})
+    more = unhealthy_total - min(len(unhealthy), UNHEALTHY_SHOWN)
+    if more > 0:
+        blocks.append({"type": "TextBlock", "text": f"… and {more} more unhealthy", "wrap": True, "isSubtle": True})
+    if readiness.get("checked_at"):
+        blocks.append(
+            {"type": "TextBlock", "text": f"Checked at {readiness['checked_at']}", "isSubtle": True, "size": "Small"}
+        )
+    return blocks
+
+
+def _buttons(approve_url: str | None, reject_url: str | None) -> list[dict[str, Any]]:
+    actions = []
+    if approve_url:
+        actions.append({"type": "Action.OpenUrl", "title": "Approve", "url": approve_url, "style": "positive"})
+    if reject_url:
+        actions.append({"type": "Action.OpenUrl", "title": "Reject", "url": reject_url, "style": "destructive"})
+    return actions
+
+
+def _card(body: list[dict[str, Any]], actions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    card: dict[str, Any] = {
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": "1.5",
+        "body": body,
+    }
+    if actions:
+        card["actions"] = actions
+    return card
 
 
 def approval_card(
@@ -37,27 +125,33 @@ def approval_card(
     approvers: list[str],
     approve_url: str,
     reject_url: str,
+    readiness: dict[str, Any] | None = None,
+    required: int | None = None,
+    requested_by: str | None = None,
+    reason: str | None = None,
 ) -> dict[str, Any]:
-    """The card an approver sees: what moves, why, how long it should take, and two links."""
-    trigger = trigger or {}
+    """The card an approver sees: what moves, why, how ready it is, how long it should take, and two links.
+
+    `readiness` is `asr_replication_health`'s output; `required` the number of distinct approvals needed;
+    `requested_by` who started a planned failover or drill through the API; `reason` their stated reason.
+    """
+    trigger = trigger if isinstance(trigger, dict) else {}
     facts = [
         {"title": "Plan", "value": plan},
         {"title": "Mode", "value": mode},
         {"title": "From → to", "value": f"{primary_region} → {recovery_region}"},
         {"title": "Trigger", "value": str(trigger.get("title") or "requested by API")},
+        *([{"title": "Requested by", "value": str(requested_by)}] if requested_by else []),
         {"title": "Regions", "value": ", ".join(trigger.get("regions") or []) or "-"},
         {"title": "Tracking id", "value": str(trigger.get("tracking_id") or "-")},
         {"title": "Scope", "value": f"{vms} VMs in {recovery_plans} recovery plans, {batches} batches"},
         {"title": "User sessions", "value": "counted after approval" if sessions is None else str(sessions)},
         {"title": "Expected duration", "value": _duration(expected_seconds)},
         {"title": "Link expires", "value": expires_at},
-        {"title": "Approvers", "value": ", ".join(approvers) or "-"},
+        _approvers_fact(approvers, required),
     ]
-    return {
-        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-        "type": "AdaptiveCard",
-        "version": "1.5",
-        "body": [
+    return _card(
+        [
             {
                 "type": "TextBlock",
                 "text": f"Approval needed: fail over '{plan}' to {recovery_region}",
@@ -71,13 +165,84 @@ def approval_card(
                 "wrap": True,
                 "isSubtle": True,
             },
+            *([{"type": "TextBlock", "text": f"Reason: {reason}", "wrap": True}] if reason else []),
             {"type": "FactSet", "facts": facts},
+            *_readiness(readiness),
         ],
-        "actions": [
-            {"type": "Action.OpenUrl", "title": "Approve", "url": approve_url, "style": "positive"},
-            {"type": "Action.OpenUrl", "title": "Reject", "url": reject_url, "style": "destructive"},
+        _buttons(approve_url, reject_url),
+    )
+
+
+def approval_card_from_input(card_input: dict[str, Any], *, approve_url: str, reject_url: str) -> dict[str, Any]:
+    """`approval_card` from the orchestration's card input dict (see `_approval_gate`), with signed links."""
+    return approval_card(
+        plan=str(card_input.get("plan", "")),
+        mode=str(card_input.get("mode") or "unplanned"),
+        trigger=card_input.get("trigger"),
+        primary_region=str(card_input.get("primary_region") or ""),
+        recovery_region=str(card_input.get("recovery_region") or ""),
+        vms=int(card_input.get("vms") or 0),
+        recovery_plans=int(card_input.get("recovery_plans") or 0),
+        batches=int(card_input.get("batches") or 0),
+        sessions=card_input.get("sessions"),
+        expected_seconds=float(card_input.get("expected_seconds") or 0),
+        expires_at=str(card_input.get("expires_at") or "-"),
+        approvers=[str(a) for a in card_input.get("approvers") or []],
+        approve_url=approve_url,
+        reject_url=reject_url,
+        readiness=card_input.get("readiness"),
+        required=card_input.get("required"),
+        requested_by=card_input.get("requested_by"),
+        reason=card_input.get("reason"),
+    )
+
+
+def reminder_message(
+    card_input: dict[str, Any],
+    extended_until: str,
+    *,
+    approve_url: str | None = None,
+    reject_url: str | None = None,
+) -> dict[str, Any]:
+    """The Teams message for the escalation webhook when the gate is extended: still pending, until when.
+
+    Carries the approval card's Approve/Reject `Action.OpenUrl` buttons: pass the signed links (they must
+    be valid until `extended_until`), or put them in `card_input` as `approve_url` / `reject_url`.
+    """
+    plan = str(card_input.get("plan") or "?")
+    approvers = [str(a) for a in card_input.get("approvers") or []]
+    facts = [
+        {"title": "Plan", "value": plan},
+        *([{"title": "Mode", "value": str(card_input["mode"])}] if card_input.get("mode") else []),
+        *(
+            [{"title": "From → to", "value": f"{card_input['primary_region']} → {card_input['recovery_region']}"}]
+            if card_input.get("primary_region") and card_input.get("recovery_region")
+            else []
+        ),
+        *(
+            [{"title": "Requested by", "value": str(card_input["requested_by"])}]
+            if card_input.get("requested_by")
+            else []
+        ),
+        _approvers_fact(approvers, card_input.get("required")),
+        {"title": "Gate extended until", "value": extended_until},
+    ]
+    reason = card_input.get("reason")
+    card = _card(
+        [
+            {
+                "type": "TextBlock",
+                "text": f"Approval still pending for plan '{plan}'; the gate was extended until {extended_until}",
+                "weight": "Bolder",
+                "wrap": True,
+            },
+            *([{"type": "TextBlock", "text": f"Reason: {reason}", "wrap": True}] if reason else []),
+            {"type": "FactSet", "facts": facts},
+            *_readiness(card_input.get("readiness")),
         ],
-    }
+        _buttons(approve_url or card_input.get("approve_url"), reject_url or card_input.get("reject_url")),
+    )
+    return teams_message(card)
 
 
 def decision_card(*, plan: str, outcome: str, decisions: list[dict[str, Any]], note: str = "") -> dict[str, Any]:
@@ -91,13 +256,10 @@ def decision_card(*, plan: str, outcome: str, decisions: list[dict[str, Any]], n
         }
         for d in decisions
     ]
-    return {
-        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-        "type": "AdaptiveCard",
-        "version": "1.5",
-        "body": [
+    return _card(
+        [
             {"type": "TextBlock", "text": f"Failover '{plan}': {outcome}", "weight": "Bolder", "wrap": True},
             *lines,
             *([{"type": "TextBlock", "text": note, "wrap": True, "isSubtle": True}] if note else []),
-        ],
-    }
+        ]
+    )

@@ -327,10 +327,28 @@ def _approval_gate(run: _Run, batches: list[Batch]):  # type: ignore[no-untyped-
     run.begin("approval")
     run.publish_status("awaiting approval")
     card = _card(run, batches, expires, nonce)
+    try:  # readiness for the card: replication health and RPO lag of the plans about to move
+        card["readiness"] = yield context.call_activity_with_retry(
+            "asr_replication_health",
+            ARM_RETRY,
+            {
+                "instance_id": context.instance_id,
+                "plan": run.plan.name,
+                "subscription_id": run.plan.asr.subscription_id or run.plan.subscription_id,
+                "resource_group": run.plan.asr.resource_group,
+                "vault": run.plan.asr.vault,
+                "recovery_plans": [p.name for b in batches for p in b.recovery_plans],
+            },
+        )
+    except Exception as err:  # the card goes out without it; approvers see why
+        card["readiness"] = {"error": str(err)[:300]}
+    run.approval["readiness"] = {k: v for k, v in card["readiness"].items() if k != "unhealthy"}
+    run.publish_status()
     try:
         yield context.call_activity_with_retry("teams_post_approval_card", NOTIFY_RETRY, card)
     except Exception as err:  # Teams down: the gate still waits; an approver can use the API
         run.errors.append(f"approval card not delivered to Teams: {err}")
+        run.publish_status()
     yield from run.events.publish(
         "ApprovalRequested",
         "approval",

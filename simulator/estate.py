@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import threading
 import uuid
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -70,8 +71,20 @@ class HostPool:
 
 @dataclass
 class ProtectedItem:
+    """An A2A replication protected item (one VM). Its name is the VM name.
+
+    `protection_state` follows what ASR reports for an Azure-to-Azure item: `Protected`, then after a
+    failover job `{Planned|Unplanned}FailoverCommitPendingStatesBegin` (active in the recovery region)
+    or `{Planned|Unplanned}FailoverFailed` (still on the primary), then `...FailoverCommitted`.
+    """
+
     vm_name: str
     vm_id: str
+    protection_state: str = "Protected"
+    active_location: str = "Primary"  # Primary | Recovery
+    failover_kind: str | None = None  # Planned | Unplanned: the last failover's kind
+    last_failover_at: datetime | None = None
+    recovery_point_id: str | None = None  # the recovery point the VM was failed over to (a uuid)
 
 
 @dataclass
@@ -132,6 +145,14 @@ class EstateConfig:
     commit_seconds: float = 30.0
     # recovery plan name -> error text: its failover job ends Failed with that error.
     failing_plans: dict[str, str] = field(default_factory=dict)
+    # Replication health of protected items (VM names): `unhealthy_items` report replicationHealth
+    # Critical (replication not progressing), `warning_items` Warning (RPO higher than usual), each
+    # with one health error. `rpo_seconds` overrides a VM's RPO; by default it is 30-120 s, fixed per
+    # VM name (Warning items x10, Critical items +1800 s).
+    unhealthy_items: tuple[str, ...] = ()
+    warning_items: tuple[str, ...] = ()
+    rpo_seconds: dict[str, float] = field(default_factory=dict)
+    protected_items_page_size: int = 100  # items per page of the vault-wide list (then nextLink)
     eventgrid_key: str = "sim-eventgrid-key"
 
 
@@ -234,6 +255,60 @@ class Estate:
             (p for (r, v, _), p in self.recovery_plans.items() if r == rg.lower() and v == vault.lower()),
             key=lambda p: p.name,
         )
+
+    def protected_items(self, rg: str, vault: str) -> list[tuple[RecoveryPlan, ProtectedItem]]:
+        """The vault's protected items, each with the recovery plan it belongs to (plans by name)."""
+        return [(plan, item) for plan in self.plans_in_vault(rg, vault) for _, items in plan.groups for item in items]
+
+    def protected_item(self, rg: str, vault: str, name: str) -> tuple[RecoveryPlan, ProtectedItem]:
+        for plan, item in self.protected_items(rg, vault):
+            if item.vm_name.lower() == name.lower():
+                return plan, item
+        raise SimError(
+            404,
+            "ReplicationProtectedItemNotFound",
+            f"Replication protected item '{name}' was not found in vault '{vault}'.",
+        )
+
+    def item_rpo_seconds(self, item: ProtectedItem) -> int | None:
+        """The item's current RPO; None once it is active in the recovery region (replication stopped)."""
+        if item.active_location != "Primary":
+            return None
+        override = self.config.rpo_seconds.get(item.vm_name)
+        if override is not None:
+            return int(override)
+        base = 30 + zlib.crc32(item.vm_name.encode()) % 91  # 30..120 s, the same for a VM every run
+        if item.vm_name in self.config.unhealthy_items:
+            return base + 1800
+        if item.vm_name in self.config.warning_items:
+            return base * 10
+        return base
+
+    def item_health(self, item: ProtectedItem) -> tuple[str, list[dict[str, str]]]:
+        """(replicationHealth, health errors as {level, code, message, causes, action})."""
+        if item.active_location != "Primary":
+            return "None", []  # failed over: nothing replicates until reprotect
+        if item.vm_name in self.config.unhealthy_items:
+            return "Critical", [
+                {
+                    "level": "Error",
+                    "code": "SimReplicationNotProgressing",
+                    "message": f"Site Recovery replication is not progressing for virtual machine '{item.vm_name}'.",
+                    "causes": "The VM cannot reach the cache storage account or the Site Recovery service endpoints.",
+                    "action": "Check the VM's outbound connectivity to the Site Recovery endpoints.",
+                }
+            ]
+        if item.vm_name in self.config.warning_items:
+            return "Warning", [
+                {
+                    "level": "Warning",
+                    "code": "SimRpoHigh",
+                    "message": f"The RPO of virtual machine '{item.vm_name}' is higher than usual.",
+                    "causes": "High data change rate on the source disks.",
+                    "action": "Check the churn of the VM's disks against the limits of the target disk type.",
+                }
+            ]
+        return "Normal", []
 
     def start_failover(self, rg: str, vault: str, name: str, scenario: str, body: dict[str, Any]) -> Job:
         """Start a planned or unplanned failover job. ASR refuses a second one: 409."""
@@ -343,6 +418,25 @@ class Estate:
                 else:
                     job.state = "Succeeded"
                     plan.state = "Committed" if job.scenario == "CommitFailover" else "FailedOver"
+                self._move_items(plan, job)
+
+    def _move_items(self, plan: RecoveryPlan, job: Job) -> None:
+        """A finished job moves its plan's protected items on, as ASR reports them for A2A."""
+        for _, items in plan.groups:
+            for item in items:
+                if job.scenario == "CommitFailover":
+                    if job.state == "Succeeded" and item.active_location == "Recovery":
+                        item.protection_state = f"{item.failover_kind or 'Unplanned'}FailoverCommitted"
+                    continue
+                kind = "Planned" if job.scenario == "PlannedFailover" else "Unplanned"
+                item.failover_kind = kind
+                if job.state == "Succeeded":
+                    item.protection_state = f"{kind}FailoverCommitPendingStatesBegin"
+                    item.active_location = "Recovery"
+                    item.last_failover_at = job.due_at
+                    item.recovery_point_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{job.name}/{item.vm_name}"))
+                else:
+                    item.protection_state = f"{kind}FailoverFailed"
 
     # ---- DNS ------------------------------------------------------------------------------
     def record_set(self, rg: str, zone: str, record_type: str, name: str) -> RecordSet:

@@ -4,7 +4,8 @@ Routes (paths compared case-insensitively, as ARM does; every ARM route needs a 
 - AVD (Microsoft.DesktopVirtualization): host pool get; session hosts list/get/update (drain);
   user sessions list by host pool / by session host, get, delete (log off), sendMessage, disconnect.
 - ASR (Microsoft.RecoveryServices): recovery plans list/get, plannedFailover / unplannedFailover /
-  failoverCommit (202 + Azure-AsyncOperation + Location + Retry-After), operation status, jobs get/list.
+  failoverCommit (202 + Azure-AsyncOperation + Location + Retry-After), operation status, jobs get/list,
+  replication protected items (A2A) list by vault (paged by `skipToken`) / by protection container, get.
 - Azure DNS: record set get / create_or_update with If-Match.
 - Event Grid topic: `POST /eventgrid/api/events` (CloudEvents batch, `aeg-sas-key` or bearer).
 - Teams Workflows webhook: `POST /teams/workflows/{id}/...?sig=...` records the message.
@@ -17,6 +18,7 @@ import json
 import re
 import ssl
 import tempfile
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -29,12 +31,14 @@ from simulator.estate import (
     Estate,
     HostPool,
     Job,
+    ProtectedItem,
     RecordSet,
     RecoveryPlan,
     SessionHost,
     SimError,
     UserSession,
     iso,
+    utcnow,
 )
 
 Handler = Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]
@@ -44,6 +48,14 @@ _HP = _SUB + r"/microsoft\.desktopvirtualization/hostpools/(?P<hp>[^/]+)"
 _SH = _HP + r"/sessionhosts/(?P<sh>[^/]+)"
 _VAULT = _SUB + r"/microsoft\.recoveryservices/vaults/(?P<vault>[^/]+)"
 _ZONE = _SUB + r"/microsoft\.network/dnszones/(?P<zone>[^/]+)"
+_CONTAINER = _VAULT + r"/replicationfabrics/(?P<fabric>[^/]+)/replicationprotectioncontainers/(?P<container>[^/]+)"
+
+# The A2A fabrics and protection containers ASR creates by default for a West → North Europe pair.
+PRIMARY_FABRIC = "asr-a2a-default-westeurope"
+PRIMARY_CONTAINER = "asr-a2a-default-westeurope-container"
+RECOVERY_FABRIC = "asr-a2a-default-northeurope"
+RECOVERY_CONTAINER = "asr-a2a-default-northeurope-container"
+A2A_POLICY = "24-hour-retention-policy"
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -102,6 +114,14 @@ class SimulatorApp:
         )
         add("GET", _VAULT + r"/replicationjobs$", "asr.jobs.list", self.jobs_list)
         add("GET", _VAULT + r"/replicationjobs/(?P<job>[^/]+)$", "asr.jobs.get", self.job_get)
+        add("GET", _VAULT + r"/replicationprotecteditems$", "asr.protecteditems.list", self.items_list)
+        add(
+            "GET",
+            _CONTAINER + r"/replicationprotecteditems$",
+            "asr.protecteditems.list_by_container",
+            self.items_by_container,
+        )
+        add("GET", _CONTAINER + r"/replicationprotecteditems/(?P<item>[^/]+)$", "asr.protecteditems.get", self.item_get)
         # DNS
         add("GET", _ZONE + r"/(?P<type>a|cname)/(?P<name>[^/]+)$", "dns.recordsets.get", self.record_get)
         add("PUT", _ZONE + r"/(?P<type>a|cname)/(?P<name>[^/]+)$", "dns.recordsets.put", self.record_put)
@@ -307,21 +327,15 @@ class SimulatorApp:
             "allowedOperations": allowed,
             "failoverDeploymentModel": "ResourceManager",
             "primaryFabricFriendlyName": "West Europe",
-            "primaryFabricId": f"{vault_id}/replicationFabrics/asr-a2a-default-westeurope",
+            "primaryFabricId": f"{vault_id}/replicationFabrics/{PRIMARY_FABRIC}",
             "recoveryFabricFriendlyName": "North Europe",
-            "recoveryFabricId": f"{vault_id}/replicationFabrics/asr-a2a-default-northeurope",
+            "recoveryFabricId": f"{vault_id}/replicationFabrics/{RECOVERY_FABRIC}",
             "replicationProviders": ["A2A"],
             "groups": [
                 {
                     "groupType": group_type,
                     "replicationProtectedItems": [
-                        {
-                            "id": f"{vault_id}/replicationFabrics/asr-a2a-default-westeurope/"
-                            f"replicationProtectionContainers/asr-a2a-default-westeurope-container/"
-                            f"replicationProtectedItems/{item.vm_name}",
-                            "virtualMachineId": item.vm_id,
-                        }
-                        for item in items
+                        {"id": self._item_id(vault_id, item), "virtualMachineId": item.vm_id} for item in items
                     ],
                     "startGroupActions": [],
                     "endGroupActions": [],
@@ -371,6 +385,192 @@ class SimulatorApp:
                 "customDetails": {"instanceType": "AsrJobDetails"},
             },
         }
+
+    def _item_id(self, vault_id: str, item: ProtectedItem) -> str:
+        return (
+            f"{vault_id}/replicationFabrics/{PRIMARY_FABRIC}/replicationProtectionContainers/{PRIMARY_CONTAINER}"
+            f"/replicationProtectedItems/{item.vm_name}"
+        )
+
+    def _item_json(self, vault_id: str, plan: RecoveryPlan, item: ProtectedItem) -> dict[str, Any]:
+        """An A2A replication protected item in ASR's shape (ReplicationProtectedItems_Get, 2025-08-01).
+
+        A running job of the item's recovery plan (failover or commit) shows as the item's
+        `currentScenario`; with none, ASR's placeholder (`None`, job `None`, 1753-01-01) is returned.
+        """
+        sub = vault_id.split("/")[2]
+        item_id = self._item_id(vault_id, item)
+        health, errors = self.estate.item_health(item)
+        state = item.protection_state
+        job = self.estate.jobs.get((plan.resource_group, plan.vault, plan.current_job or ""))
+        running = job is not None and job.state == "InProgress"
+        if running:
+            allowed: list[str] = []
+        elif state.endswith("CommitPendingStatesBegin"):
+            allowed = ["Commit", "ChangePit", "DisableProtection"]
+        elif state.endswith("Committed"):
+            allowed = ["ReverseReplicate", "DisableProtection"]
+        elif state.endswith("FailoverFailed"):
+            allowed = ["UnplannedFailover", "DisableProtection", "TestFailover"]
+        else:
+            allowed = ["PlannedFailover", "UnplannedFailover", "DisableProtection", "TestFailover"]
+        if running and job is not None:
+            scenario = {
+                "scenarioName": job.scenario,
+                "jobId": f"{vault_id}/replicationJobs/{job.name}",
+                "startTime": iso(job.started_at),
+            }
+        else:
+            scenario = {
+                "scenarioName": "None",
+                "jobId": f"{vault_id}/replicationJobs/None",
+                "startTime": "1753-01-01T01:01:01Z",
+            }
+        description = next(
+            text
+            for suffix, text in (
+                ("Protected", "Protected"),
+                ("FailoverFailed", "Failover failed"),
+                ("CommitPendingStatesBegin", "Failover commit pending"),
+                ("Committed", "Failover committed"),
+                ("", state),
+            )
+            if state.endswith(suffix)
+        )
+        now = utcnow()
+        vm_arm_id = (
+            f"/subscriptions/{sub}/resourceGroups/rg-workloads-weu/providers/Microsoft.Compute/virtualMachines/"
+            f"{item.vm_name}"
+        )
+        rpo = self.estate.item_rpo_seconds(item)
+        details: dict[str, Any] = {
+            "instanceType": "A2A",
+            "fabricObjectId": vm_arm_id,
+            "primaryFabricLocation": "westeurope",
+            "recoveryFabricLocation": "northeurope",
+            "osType": "Windows",
+            "recoveryAzureVMName": item.vm_name,
+            "recoveryAzureVMSize": "Standard_D4s_v5",
+            "recoveryAzureResourceGroupId": f"/subscriptions/{sub}/resourceGroups/rg-workloads-neu",
+            "selectedRecoveryAzureNetworkId": f"/subscriptions/{sub}/resourceGroups/rg-network-neu/providers/"
+            "Microsoft.Network/virtualNetworks/vnet-neu",
+            "monitoringPercentageCompletion": None,
+            "monitoringJobType": None,
+            "lastHeartbeat": iso(now),
+            "agentVersion": "9.62.7096.1",
+            "isReplicationAgentUpdateRequired": False,
+            "vmProtectionState": state,
+            "vmProtectionStateDescription": description,
+            "lifecycleId": str(uuid.uuid5(uuid.NAMESPACE_URL, item_id.lower())),
+            "rpoInSeconds": rpo,
+            "lastRpoCalculatedTime": iso(now if rpo is not None else item.last_failover_at),
+        }
+        props: dict[str, Any] = {
+            "friendlyName": item.vm_name,
+            "protectedItemType": None,
+            "protectableItemId": None,
+            "recoveryServicesProviderId": None,
+            "primaryFabricFriendlyName": "West Europe",
+            "primaryFabricProvider": "Azure",
+            "recoveryFabricFriendlyName": "North Europe",
+            "recoveryFabricId": f"{vault_id}/replicationFabrics/{RECOVERY_FABRIC}",
+            "primaryProtectionContainerFriendlyName": PRIMARY_CONTAINER,
+            "recoveryProtectionContainerFriendlyName": RECOVERY_CONTAINER,
+            "protectionState": state,
+            "protectionStateDescription": description,
+            "activeLocation": item.active_location,
+            "testFailoverState": "None",
+            "testFailoverStateDescription": "None",
+            "allowedOperations": allowed,
+            "replicationHealth": health,
+            "failoverHealth": "Normal",
+            "healthErrors": [
+                {
+                    "innerHealthErrors": [],
+                    "errorSource": "ReplicationUnit",
+                    "errorType": error["code"],
+                    "errorLevel": error["level"],
+                    "errorCategory": "Replication",
+                    "errorCode": error["code"],
+                    "summaryMessage": error["message"],
+                    "errorMessage": error["message"],
+                    "possibleCauses": error["causes"],
+                    "recommendedAction": error["action"],
+                    "creationTimeUtc": iso(now),
+                    "recoveryProviderErrorMessage": None,
+                    "entityId": item.vm_id,
+                    "errorId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{item_id.lower()}/{error['code']}")),
+                    "customerResolvability": "Allowed",
+                }
+                for error in errors
+            ],
+            "policyId": f"{vault_id}/replicationPolicies/{A2A_POLICY}",
+            "policyFriendlyName": A2A_POLICY,
+            "lastSuccessfulFailoverTime": iso(item.last_failover_at),
+            "currentScenario": scenario,
+            "failoverRecoveryPointId": f"{item_id}/recoveryPoints/{item.recovery_point_id}"
+            if item.recovery_point_id
+            else None,
+            "providerSpecificDetails": details,
+            "recoveryContainerId": f"{vault_id}/replicationFabrics/{RECOVERY_FABRIC}"
+            f"/replicationProtectionContainers/{RECOVERY_CONTAINER}",
+        }
+        return {
+            "id": item_id,
+            "name": item.vm_name,
+            "type": "Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/"
+            "replicationProtectedItems",
+            "properties": props,
+        }
+
+    def _page_by_token(self, request: web.Request, items: list[dict[str, Any]], size: int) -> web.Response:
+        """ASR paging: the server picks the page size; `nextLink` carries an opaque `skipToken`."""
+        try:
+            skip = int(request.query.get("skipToken", "0"))
+        except ValueError:
+            return _error(400, "InvalidParameterValue", f"skipToken '{request.query['skipToken']}' is not valid.")
+        size = max(1, size)
+        body: dict[str, Any] = {"value": items[skip : skip + size], "nextLink": None}
+        if skip + size < len(items):
+            query = dict(request.query)
+            query["skipToken"] = str(skip + size)
+            body["nextLink"] = str(request.url.with_scheme("https").with_query(query))
+        return web.json_response(body)
+
+    async def items_list(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        # `$filter` (e.g. by source fabric) is not simulated: every item of the vault is listed.
+        with self.estate.lock:
+            self.estate.refresh_jobs()
+            vault_id = self._vault_id(m)
+            items = [self._item_json(vault_id, p, i) for p, i in self.estate.protected_items(m["rg"], m["vault"])]
+            size = self.estate.config.protected_items_page_size
+        return self._page_by_token(request, items, size)
+
+    def _check_container(self, m: dict[str, str]) -> None:
+        if m["fabric"].lower() != PRIMARY_FABRIC:
+            raise SimError(404, "FabricNotFound", f"Fabric '{m['fabric']}' was not found in vault '{m['vault']}'.")
+        if m["container"].lower() != PRIMARY_CONTAINER:
+            raise SimError(
+                404,
+                "ProtectionContainerNotFound",
+                f"Protection container '{m['container']}' was not found in fabric '{m['fabric']}'.",
+            )
+
+    async def items_by_container(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        self._check_container(m)
+        with self.estate.lock:
+            self.estate.refresh_jobs()
+            vault_id = self._vault_id(m)
+            items = [self._item_json(vault_id, p, i) for p, i in self.estate.protected_items(m["rg"], m["vault"])]
+            size = self.estate.config.protected_items_page_size
+        return self._page_by_token(request, items, size)
+
+    async def item_get(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        self._check_container(m)
+        with self.estate.lock:
+            self.estate.refresh_jobs()
+            plan, item = self.estate.protected_item(m["rg"], m["vault"], m["item"])
+            return web.json_response(self._item_json(self._vault_id(m), plan, item))
 
     async def plans_list(self, request: web.Request, m: dict[str, str]) -> web.Response:
         with self.estate.lock:

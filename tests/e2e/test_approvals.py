@@ -1,0 +1,246 @@
+"""The approval gate on the real local engine with the simulator's Teams sink: quorum, requester rule,
+timeout policies, the API path when Teams is down, racing replays, expired links, and no secret in logs."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import threading
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import requests
+from structlog.testing import capture_logs
+
+from failover.approval import TokenClaims, sign
+from failover.settings import configure
+from local.stack import LocalStack
+from tests.conftest import approval_link, approve_as, finish, post_alert, run_status, wait_for, wait_waiting
+
+A, B, C = "oncall-lead@contoso.com", "platform-owner@contoso.com", "dr-manager@contoso.com"
+
+
+def started(stack: LocalStack) -> str:
+    answer = post_alert(stack)
+    assert answer.status_code == 202, answer.text
+    instance_id = str(answer.json()["instance_id"])
+    wait_waiting(stack, instance_id)
+    return instance_id
+
+
+def token_of(link: str) -> str:
+    return parse_qs(urlparse(link).query)["token"][0]
+
+
+def claims_of(token: str) -> dict[str, Any]:
+    body = token.split(".")[0]
+    return dict(json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))))
+
+
+def post_decision(stack: LocalStack, instance_id: str, token: str, decision: str, who: str | None) -> requests.Response:
+    headers = {"X-MS-CLIENT-PRINCIPAL-NAME": who} if who else {}
+    return requests.post(
+        f"{stack.api_url}/api/approvals/{instance_id}",
+        json={"token": token, "decision": decision},
+        headers=headers,
+        timeout=15,
+    )
+
+
+def api_decision(stack: LocalStack, instance_id: str, decision: str, who: str | None) -> requests.Response:
+    headers = {"X-MS-CLIENT-PRINCIPAL-NAME": who} if who else {}
+    return stack.http.post(
+        f"{stack.api_url}/api/failovers/{instance_id}/approvals",
+        json={"decision": decision, "comment": "via API"},
+        headers=headers,
+        timeout=15,
+    )
+
+
+def failover_calls(stack: LocalStack) -> int:
+    return sum(p["failover_calls"] for p in stack.estate.snapshot()["recovery_plans"])
+
+
+def gate(stack: LocalStack, instance_id: str) -> dict[str, Any]:
+    return dict(run_status(stack, instance_id)["approval"])
+
+
+class TestQuorum:
+    def test_two_distinct_approvers(self, make_stack: Any) -> None:
+        stack = make_stack(vms=10, sessions=2, approval={"required": 2, "approvers": [A, B, C], "timeout": "30m"})
+        instance_id = started(stack)
+        link = approval_link(stack, instance_id)
+        assert approve_as(A, link, "first").status_code == 200
+        state = gate(stack, instance_id)
+        assert state["waiting"] is True and [d["approver"] for d in state["decisions"]] == [A]
+        assert "nonce" not in state and "used" not in state  # not for display
+        assert post_decision(stack, instance_id, token_of(link), "approve", A).status_code == 409  # A again
+        assert failover_calls(stack) == 0  # one approval of two changes nothing
+        assert approve_as(B, link, "second").status_code == 200
+        output = finish(stack, instance_id)["output"]
+        assert output["status"] == "Completed"
+        assert [(d["approver"], d["decision"]) for d in output["approvals"]] == [(A, "approve"), (B, "approve")]
+
+    def test_one_reject_ends_the_gate(self, make_stack: Any) -> None:
+        stack = make_stack(vms=10, sessions=2, approval={"required": 2, "approvers": [A, B, C]})
+        instance_id = started(stack)
+        assert approve_as(A, approval_link(stack, instance_id)).status_code == 200
+        assert approve_as(B, approval_link(stack, instance_id, "Reject"), "not a real outage").status_code == 200
+        output = finish(stack, instance_id)["output"]
+        assert output["status"] == "Rejected" and failover_calls(stack) == 0
+        assert output["approvals"][-1]["comment"] == "not a real outage"
+        follow_up = json.dumps(stack.estate.teams_messages[-1])
+        assert "rejected by platform-owner@contoso.com" in follow_up
+
+    def test_per_mode_override(self, make_stack: Any) -> None:
+        """`approval.modes.unplanned.required: 2` applies to an unplanned run; the card says so."""
+        stack = make_stack(
+            vms=10, sessions=2, approval={"required": 1, "approvers": [A, B], "modes": {"unplanned": {"required": 2}}}
+        )
+        instance_id = started(stack)
+        assert gate(stack, instance_id)["required"] == 2
+        card = json.dumps(stack.estate.teams_messages[0])
+        assert "2 of" in card or "Approvals needed" in card
+
+
+class TestRequester:
+    def test_requester_cannot_approve_own_planned_failover(self, make_stack: Any) -> None:
+        stack = make_stack(vms=10, sessions=2)
+        answer = stack.http.post(
+            f"{stack.api_url}/api/failovers",
+            json={"plan": "demo", "mode": "planned", "reason": "drill of the real thing", "requested_by": A},
+            timeout=15,
+        )
+        assert answer.status_code == 202, answer.text
+        instance_id = answer.json()["instance_id"]
+        wait_waiting(stack, instance_id)
+        link = approval_link(stack, instance_id)
+        refused = post_decision(stack, instance_id, token_of(link), "approve", A)
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "RequesterCannotApprove"
+        assert approve_as(B, link).status_code == 200
+        output = finish(stack, instance_id)["output"]
+        assert output["status"] == "Completed" and output["mode"] == "planned" and output["requested_by"] == A
+
+    def test_allowed_when_the_plan_says_so(self, make_stack: Any) -> None:
+        stack = make_stack(vms=10, sessions=2, approval={"required": 1, "approvers": [A, B], "allow_requester": True})
+        answer = stack.http.post(
+            f"{stack.api_url}/api/failovers", json={"plan": "demo", "mode": "planned", "requested_by": A}, timeout=15
+        )
+        instance_id = answer.json()["instance_id"]
+        wait_waiting(stack, instance_id)
+        assert approve_as(A, approval_link(stack, instance_id)).status_code == 200
+        assert finish(stack, instance_id)["output"]["status"] == "Completed"
+
+
+class TestTimeoutPolicies:
+    def test_proceed(self, make_stack: Any) -> None:
+        stack = make_stack(vms=10, sessions=2, approval={"approvers": [A, B], "timeout": "5m", "on_timeout": "proceed"})
+        instance_id = started(stack)
+        output = finish(stack, instance_id)["output"]
+        assert output["status"] == "Completed" and output["approvals"][0]["decision"] == "timeout"
+        assert failover_calls(stack) > 0
+
+    def test_escalate_then_abort(self, make_stack: Any) -> None:
+        stack = make_stack(
+            vms=10,
+            sessions=2,
+            approval={"approvers": [A, B], "timeout": "5m", "on_timeout": "escalate", "escalation_extension": "5m"},
+        )
+        instance_id = started(stack)
+        output = finish(stack, instance_id)["output"]
+        assert output["status"] == "Rejected" and failover_calls(stack) == 0
+        assert [d["decision"] for d in output["approvals"]] == ["escalated", "timeout"]
+        reminders = [m for m in stack.estate.teams_messages if m["workflow"] == "failover-escalation"]
+        assert len(reminders) == 1 and "extended until" in json.dumps(reminders[0])
+
+    def test_escalation_reminder_links_work(self, make_stack: Any) -> None:
+        stack = make_stack(
+            vms=10,
+            sessions=2,
+            approval={"approvers": [A, B], "timeout": "2m", "on_timeout": "escalate", "escalation_extension": "30m"},
+        )
+        instance_id = started(stack)
+        wait_for(lambda: gate(stack, instance_id).get("escalated"), timeout=30)
+        reminder = next(m for m in stack.estate.teams_messages if m["workflow"] == "failover-escalation")
+        link = next(
+            a["url"]
+            for att in reminder["message"]["attachments"]
+            for a in att["content"].get("actions", [])
+            if a.get("title") == "Approve"
+        )
+        assert approve_as(B, link).status_code == 200
+        assert finish(stack, instance_id)["output"]["status"] == "Completed"
+
+
+class TestTokens:
+    def test_expired_and_foreign_tokens(self, make_stack: Any) -> None:
+        stack = make_stack(vms=10, sessions=2)
+        instance_id = started(stack)
+        nonce = claims_of(token_of(approval_link(stack, instance_id)))["n"]
+        key = stack.settings.approval_signing_key
+        expired = sign(key, TokenClaims(instance_id, "approve", 1_000_000_000, nonce))
+        answer = post_decision(stack, instance_id, expired, "approve", A)
+        assert answer.status_code == 410 and answer.json()["error"]["code"] == "TokenExpired"
+        other_run = sign(key, TokenClaims("failover-other", "approve", 4_000_000_000, nonce))
+        assert post_decision(stack, instance_id, other_run, "approve", A).status_code == 403
+        stale_nonce = sign(key, TokenClaims(instance_id, "approve", 4_000_000_000, "an-old-gate"))
+        assert post_decision(stack, instance_id, stale_nonce, "approve", A).status_code == 409
+        for _ in range(3):  # link scanners and previews
+            assert requests.get(approval_link(stack, instance_id), timeout=10).status_code == 200
+        assert gate(stack, instance_id)["decisions"] == [] and failover_calls(stack) == 0
+
+    def test_racing_replays_record_one(self, make_stack: Any) -> None:
+        """Eight simultaneous POSTs of one link by one approver: exactly one is recorded (200), the rest 409."""
+        stack = make_stack(vms=10, sessions=2, approval={"required": 2, "approvers": [A, B]})
+        instance_id = started(stack)
+        token = token_of(approval_link(stack, instance_id))
+        answers: list[int] = []
+        barrier = threading.Barrier(8)
+
+        def post() -> None:
+            barrier.wait()
+            answers.append(post_decision(stack, instance_id, token, "approve", A).status_code)
+
+        threads = [threading.Thread(target=post) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(answers) == [200] + [409] * 7
+        assert [d["approver"] for d in gate(stack, instance_id)["decisions"]] == [A]
+        assert run_status(stack, instance_id)["approval"]["waiting"] is True  # still needs B
+
+
+class TestTeamsDown:
+    def test_approve_through_the_api(self, make_stack: Any) -> None:
+        stack = make_stack(vms=10, sessions=2, approval={"approvers": [A, B], "timeout": "4h"})
+        configure(dataclasses.replace(stack.settings, teams_webhook_url=f"{stack.simulator.url}/nowhere"))
+        instance_id = started(stack)
+        status = wait_for(lambda: (s := run_status(stack, instance_id))["errors"] and s, timeout=30)
+        assert "approval card not delivered to Teams" in status["errors"][0]
+        assert "sig=" not in json.dumps(status)
+        assert api_decision(stack, instance_id, "approve", None).status_code == 401
+        assert api_decision(stack, instance_id, "approve", "mallory@contoso.com").status_code == 403
+        assert api_decision(stack, instance_id, "approve", B).status_code == 200
+        assert api_decision(stack, instance_id, "approve", B).status_code == 409
+        output = finish(stack, instance_id)["output"]
+        assert output["approvals"][0]["approver"] == B and output["approvals"][0]["comment"] == "via API"
+        assert output["vms_failed_over"] == 10
+
+
+class TestSecrets:
+    def test_no_secret_in_logs_or_status(self, make_stack: Any) -> None:
+        with capture_logs() as logs:
+            stack = make_stack(vms=10, sessions=2)
+            instance_id = started(stack)
+            link = approval_link(stack, instance_id)
+            assert approve_as(A, link).status_code == 200
+            finish(stack, instance_id)
+        text = json.dumps(logs, default=str) + json.dumps(run_status(stack, instance_id))
+        assert logs, "nothing was logged: the check would be empty"
+        assert stack.settings.approval_signing_key not in text
+        assert token_of(link) not in text
+        teams_url = stack.settings.teams_webhook_url
+        assert teams_url and teams_url.split("sig=")[1] not in text
+        assert str(stack.settings.escalation_webhook_url).split("sig=")[1] not in text
