@@ -170,5 +170,10 @@ class TestDurableFunctionsReplay:
         assert [t.get("alert_id") for t in output["triggers"]] == [None, "second-alert"]
         assert [b for b in output["batches"]] == []
         assert not [n for n in called if n.startswith(("avd_", "asr_start", "dns_"))]
-        assert called[:3] == ["publish_event", "asr_resolve_recovery_plans", "teams_post_approval_card"]
+        assert called[:4] == [
+            "publish_event",
+            "asr_resolve_recovery_plans",
+            "asr_replication_health",
+            "teams_post_approval_card",
+        ]
         assert "teams_post_decision" in called
