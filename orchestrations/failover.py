@@ -304,12 +304,13 @@ def _card(run: _Run, batches: list[Batch], expires: datetime, nonce: str) -> dic
     }
 
 
-def _decision_outcome(outcome: str, decisions: list[dict[str, Any]]) -> str:
+def _decision_outcome(outcome: str, decisions: list[dict[str, Any]], cancel: dict[str, Any] | None) -> str:
     deciders = ", ".join(d["approver"] for d in decisions if d.get("approver") and d["decision"] == outcome)
     return {
         "approve": f"approved by {deciders or 'timeout policy (proceed)'}; failover starting",
         "reject": f"rejected by {deciders}; nothing was changed" if deciders else "timed out; nothing was changed",
-        "cancelled": "cancelled; nothing was changed",
+        "cancelled": f"cancelled by {(cancel or {}).get('by')} ({(cancel or {}).get('reason') or 'no reason given'}); "
+        "nothing was changed",
     }[outcome]
 
 
@@ -444,7 +445,7 @@ def _approval_gate(run: _Run, batches: list[Batch]):  # type: ignore[no-untyped-
             {
                 "instance_id": context.instance_id,
                 "plan": run.plan.name,
-                "outcome": _decision_outcome(outcome, run.approval["decisions"]),
+                "outcome": _decision_outcome(outcome, run.approval["decisions"], run.cancel),
                 "decisions": run.approval["decisions"],
             },
         )
@@ -640,7 +641,7 @@ def _operator_wait(run: _Run, dispatcher: _Dispatcher, group: Any):  # type: ign
             vms = next(p["vms"] for p in run.final_plans() if p["name"] == name)
             batch = {
                 "group": group.name,
-                "index": len(run.batches),
+                "index": max(b["index"] for b in run.batches) + 1,
                 "vms": vms,
                 "recovery_plans": [{"name": name, "vms": vms}],
                 "retry_of": name,
