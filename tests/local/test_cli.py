@@ -1,0 +1,99 @@
+"""`failover serve` as a user starts it (a subprocess, its startup lines are a contract) and the thin
+client commands against it: start, status, list, approve, cancel."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from local.cli import main
+from local.engine import free_port
+from tests.conftest import wait_for
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[dict[str, str]]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAILOVER_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.cli", "serve", "--port", str(port), "--time-scale", "600", "--vms", "20"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    lines: dict[str, str] = {}
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + 60
+        while "plans" not in lines and time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            key, _, value = line.strip().partition(": ")
+            lines[key] = value
+        assert lines.get("api") == f"http://127.0.0.1:{port}", (lines, process.stderr and process.stderr.read())
+        assert lines["simulator"].startswith("https://127.0.0.1:") and lines["api key"]
+        yield lines
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def cli(served: dict[str, str], capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any]:
+    code = main([*args[:1], "--api", served["api"], "--api-key", served["api key"], *args[1:]])
+    out = capsys.readouterr()
+    try:
+        return code, json.loads(out.out)
+    except ValueError:
+        return code, out.out + out.err
+
+
+def test_serve_and_client_commands(served: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    health = requests.get(f"{served['api']}/api/health", timeout=10).json()
+    assert health["plans"] == ["demo"]
+    plan = requests.get(f"{served['api']}/api/plans/demo", headers={"x-functions-key": served["api key"]}, timeout=10)
+    assert plan.json()["primary_region"] == "westeurope" and len(plan.json()["approval"]["approvers"]) >= 2
+
+    code, started = cli(served, capsys, "start", "--plan", "demo", "--mode", "planned", "--reason", "cli test")
+    assert code == 0 and started["instance_id"] == "failover-demo" and started["deduplicated"] is False
+    instance_id = started["instance_id"]
+
+    def waiting() -> bool:
+        code, status = cli(served, capsys, "status", instance_id)
+        return code == 0 and bool((status.get("approval") or {}).get("waiting"))
+
+    wait_for(waiting, timeout=30)
+    code, listing = cli(served, capsys, "list", "--json", "--status", "running")
+    assert code == 0 and [r["instance_id"] for r in listing["runs"]] == [instance_id]
+
+    code, refused = cli(served, capsys, "approve", instance_id, "--as", "mallory@contoso.com")
+    assert code == 1 and "NotAnApprover" in refused
+    code, cancelled = cli(served, capsys, "cancel", instance_id, "--reason", "only a test")
+    assert code == 0 and cancelled["cancel_requested"] is True
+
+    def ended() -> Any:
+        code, status = cli(served, capsys, "status", instance_id)
+        return status if status["runtime_status"] == "Completed" else None
+
+    final = wait_for(ended, timeout=30)
+    assert final["status"] == "Cancelled" and final["output"]["operator"]["cancel"]["reason"] == "only a test"
+    code, again = cli(served, capsys, "cancel", instance_id)
+    assert code == 1 and "RunNotActive" in again
+
+
+def test_client_without_a_server(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["status", "x", "--api", f"http://127.0.0.1:{free_port()}"])
+    assert code == 1 and "cannot reach the API" in capsys.readouterr().err
