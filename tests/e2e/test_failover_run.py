@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import time
 from contextlib import redirect_stdout
 from datetime import timedelta
 from typing import Any
@@ -17,7 +18,16 @@ import requests
 from failover.run import parse_iso
 from local.cli import main
 from local.stack import LocalStack
-from tests.conftest import approval_link, approve_as, finish, post_alert, run_status, teams_messages, wait_waiting
+from tests.conftest import (
+    approval_link,
+    approve_as,
+    finish,
+    post_alert,
+    run_status,
+    teams_messages,
+    wait_for,
+    wait_waiting,
+)
 
 SCALE = 600.0
 
@@ -139,3 +149,24 @@ def test_status_route_unknown_run(make_stack: Any) -> None:
     answer = stack.http.get(f"{stack.api_url}/api/failovers/nope", timeout=10)
     assert answer.status_code == 404 and answer.json()["error"]["code"] == "RunNotFound"
     assert run_status(stack, "nope")["error"]
+
+
+class TestWorkerRestart:
+    def test_worker_restarted_mid_batch(self, make_stack: Any) -> None:
+        """The local worker stops while a batch's jobs run and starts again: the run carries on from its
+        history, finishes, and no recovery plan got two failover calls."""
+        stack = make_stack(vms=60, sessions=4, time_scale=240.0, batch_size=30)
+        answer = post_alert(stack)
+        instance_id = answer.json()["instance_id"]
+        wait_waiting(stack, instance_id)
+        assert approve_as(stack.plan.approval.approvers[0], approval_link(stack, instance_id)).status_code == 200
+        wait_for(lambda: run_status(stack, instance_id)["progress"]["batches_started"] >= 2, timeout=60)
+        stack.engine.stop_worker()
+        running = [p for p in stack.estate.snapshot()["recovery_plans"] if p["failover_calls"]]
+        assert running, "the restart must happen with failovers in flight"
+        time.sleep(1.0)
+        stack.engine.start_worker()
+        status = finish(stack, instance_id, timeout=120)
+        assert status["output"]["status"] == "Completed", status["output"]["errors"]
+        calls = {p["name"]: p["failover_calls"] for p in stack.estate.snapshot()["recovery_plans"]}
+        assert set(calls.values()) == {1}, calls
