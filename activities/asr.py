@@ -48,7 +48,13 @@ def _scenario(plan: Any) -> tuple[str, str | None, str | None]:
 def _is_failed_over(plan: Any) -> bool:
     allowed = {op.lower() for op in plan.properties.allowed_operations or []}
     scenario, _, status = _scenario(plan)
-    return "commit" in allowed or (scenario in FAILOVER_SCENARIOS and status == "Succeeded")
+    committed = scenario == "commitfailover" and status == "Succeeded"
+    return (
+        "commit" in allowed
+        or "reversereplicate" in allowed
+        or committed
+        or (scenario in FAILOVER_SCENARIOS and status == "Succeeded")
+    )
 
 
 def asr_resolve_recovery_plans(payload: dict[str, Any]) -> dict[str, Any]:
@@ -256,7 +262,49 @@ def asr_replication_health(payload: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-ACTIVITIES = [asr_resolve_recovery_plans, asr_start_failover, asr_get_job, asr_replication_health]
+def asr_commit(payload: dict[str, Any]) -> dict[str, Any]:
+    """Commit a recovery plan's failover (start, attach to, or skip the commit job). Returns the job name.
+
+    Reads the plan first: a commit job running → `attached`; a commit that succeeded, or a plan whose
+    `allowedOperations` offer `ReverseReplicate` but no `Commit` (ASR's committed state) → `skipped`;
+    `Commit` allowed (failed over, or an earlier commit failed) → `started`. A plan that is not failed over
+    (or whose failover still runs) cannot be committed: that raises, naming the plan's allowed operations.
+    Watch the job with `asr_get_job`.
+    """
+    require(payload, "subscription_id", "resource_group", "vault", "recovery_plan")
+    client = clients().site_recovery(payload["subscription_id"]).replication_recovery_plans
+    rg, vault, name = payload["resource_group"], payload["vault"], payload["recovery_plan"]
+    plan = client.get(rg, vault, name)
+    if plan.properties is None:
+        raise RuntimeError(f"recovery plan {name} came back without properties")
+    scenario, job, status = _scenario(plan)
+    allowed_operations = plan.properties.allowed_operations or []
+    allowed = {op.lower() for op in allowed_operations}
+    is_commit = scenario == "commitfailover"
+    if is_commit and status == "InProgress":
+        return {"recovery_plan": name, "action": "attached", "job": job}
+    if is_commit and status == "Succeeded":
+        return {"recovery_plan": name, "action": "skipped", "job": job, "reason": "already committed"}
+    if "commit" not in allowed:
+        if "reversereplicate" in allowed:
+            return {"recovery_plan": name, "action": "skipped", "job": None, "reason": "already committed"}
+        raise RuntimeError(
+            f"recovery plan {name} cannot be committed now: allowed operations are "
+            f"{sorted(allowed_operations) or 'none'}" + (f" ({scenario} {status})" if scenario else "")
+        )
+    try:
+        client.begin_failover_commit(rg, vault, name, polling=False)
+        action = "started"
+    except ResourceExistsError:
+        action = "attached"  # another caller started it between our read and our POST
+    scenario, job, _ = _scenario(client.get(rg, vault, name))
+    if scenario != "commitfailover" or not job:
+        raise RuntimeError(f"recovery plan {name}: commit accepted but no commit job is reported in currentScenario")
+    log(payload, "asr.commit").info("commit job", recovery_plan=name, job=job, action=action)
+    return {"recovery_plan": name, "action": action, "job": job}
+
+
+ACTIVITIES = [asr_resolve_recovery_plans, asr_start_failover, asr_get_job, asr_replication_health, asr_commit]
 
 bp = df.Blueprint()
 for _activity in ACTIVITIES:

@@ -94,7 +94,46 @@ def avd_log_off_sessions(payload: dict[str, Any]) -> dict[str, Any]:
     return {"session_host": host, "logged_off": logged_off, "failed": failures}
 
 
-ACTIVITIES = [avd_drain_host_pool, avd_message_sessions, avd_log_off_sessions]
+def _matches(host_name: str, wanted: str) -> bool:
+    """A session host `vm-avd-neu-0.contoso.local` is named by that FQDN or by its VM name `vm-avd-neu-0`."""
+    host, wanted = host_name.lower(), wanted.lower()
+    return host == wanted or host.split(".", 1)[0] == wanted
+
+
+def avd_allow_new_sessions(payload: dict[str, Any]) -> dict[str, Any]:
+    """Open (allow=true, the default) or close a host pool's session hosts to new sessions; all of them, or
+    only `session_hosts` (FQDNs or VM names). Hosts already so are left alone; an unknown name raises."""
+    require(payload, "subscription_id", "resource_group", "host_pool")
+    allow = payload.get("allow", True)
+    if not isinstance(allow, bool):
+        raise ValueError("activity input allow must be true or false")
+    wanted = payload.get("session_hosts")
+    if wanted is not None and (not isinstance(wanted, list) or not all(isinstance(n, str) and n for n in wanted)):
+        raise ValueError("activity input session_hosts must be a list of session host names")
+    client = clients().desktop_virtualization(payload["subscription_id"])
+    rg, pool = payload["resource_group"], payload["host_pool"]
+    current = {_short(h.name or ""): h.allow_new_session for h in client.session_hosts.list(rg, pool)}
+    hosts = list(current)
+    if wanted is not None:
+        unknown = [n for n in wanted if not any(_matches(h, n) for h in hosts)]
+        if unknown:
+            raise ValueError(f"host pool {pool} has no session host {', '.join(unknown)}")
+        hosts = [h for h in hosts if any(_matches(h, n) for n in wanted)]
+    changed = 0
+    for host in hosts:
+        if current[host] is not allow:
+            client.session_hosts.update(rg, pool, host, session_host=SessionHostPatch(allow_new_session=allow))
+            changed += 1
+    log(payload, "avd.allow").info(
+        "session hosts opened" if allow else "session hosts closed",
+        host_pool=pool,
+        session_hosts=len(hosts),
+        changed=changed,
+    )
+    return {"host_pool": pool, "session_hosts": len(hosts), "changed": changed}
+
+
+ACTIVITIES = [avd_drain_host_pool, avd_message_sessions, avd_log_off_sessions, avd_allow_new_sessions]
 
 bp = df.Blueprint()
 for _activity in ACTIVITIES:

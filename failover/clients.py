@@ -13,9 +13,14 @@ from typing import Any
 from azure.core.credentials import AccessToken, AccessTokenInfo, AzureKeyCredential, TokenCredential
 from azure.core.messaging import CloudEvent
 from azure.eventgrid._legacy import EventGridPublisherClient as BasicTopicPublisher
+from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.desktopvirtualization import DesktopVirtualizationMgmtClient
 from azure.mgmt.dns import DnsManagementClient
 from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
+from azure.mgmt.sql import SqlManagementClient
+from azure.mgmt.storage import StorageManagementClient
+from azure.mgmt.trafficmanager import TrafficManagerManagementClient
+from azure.monitor.query import LogsQueryClient
 
 from failover.settings import Settings
 
@@ -87,6 +92,30 @@ class ClientFactory:
     @lru_cache(maxsize=16)  # noqa: B019
     def dns(self, subscription_id: str) -> DnsManagementClient:
         return DnsManagementClient(self.credential(), subscription_id, **self._arm())
+
+    @lru_cache(maxsize=16)  # noqa: B019
+    def traffic_manager(self, subscription_id: str) -> TrafficManagerManagementClient:
+        return TrafficManagerManagementClient(self.credential(), subscription_id, **self._arm())
+
+    @lru_cache(maxsize=1)  # noqa: B019
+    def logs(self) -> LogsQueryClient:
+        """Azure Monitor Logs (`POST {endpoint}/v1/workspaces/{id}/query`); the token audience is the endpoint."""
+        options = self._common()
+        if self.settings.logs_endpoint:
+            options["endpoint"] = self.settings.logs_endpoint
+        return LogsQueryClient(self.credential(), **options)
+
+    @lru_cache(maxsize=16)  # noqa: B019
+    def sql(self, subscription_id: str) -> SqlManagementClient:
+        return SqlManagementClient(self.credential(), subscription_id, **self._arm())
+
+    @lru_cache(maxsize=16)  # noqa: B019
+    def storage(self, subscription_id: str) -> StorageManagementClient:
+        return StorageManagementClient(self.credential(), subscription_id, **self._arm())
+
+    @lru_cache(maxsize=16)  # noqa: B019
+    def compute(self, subscription_id: str) -> ComputeManagementClient:
+        return ComputeManagementClient(self.credential(), subscription_id, **self._arm())
 
     @lru_cache(maxsize=1)  # noqa: B019
     def event_grid(self) -> EventPublisher:

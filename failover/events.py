@@ -152,7 +152,7 @@ def _availability_alert(
     operational = _object(data, ("operationalInfo", "operationalDetails"), data_path)
     occurred = (
         _optional_str(props, "occurredTime", props_path)
-        or (operational[1].get("resourceEventTime") if operational else None)
+        or (_optional_str(operational[1], "resourceEventTime", operational[0]) if operational else None)
         or (time if isinstance(time, str) else None)
     )
     name = target.rstrip("/").rsplit("/", 1)[-1]

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from failover import approval
 from failover.alerts import Alert, AlertError, parse_alert
+from failover.callbacks import verify_callback
 from failover.errors import ServiceError
 from failover.events import (
     is_validation_request,
@@ -84,6 +85,9 @@ ROUTES: list[Route] = [
     Route("failover_plan_retry", "POST", "failovers/{instance_id}/plans/{recovery_plan}/retry", "post_retry"),
     Route("failover_plan_skip", "POST", "failovers/{instance_id}/plans/{recovery_plan}/skip", "post_skip"),
     Route("failover_approve", "POST", "failovers/{instance_id}/approvals", "post_api_approval"),
+    # A custom action's completion callback (e.g. an Automation runbook on a hybrid worker): the signed
+    # token in the URL the action received is the authorization.
+    Route("failover_callback", "POST", "failovers/{instance_id}/callbacks/{step}", "post_callback", "anonymous"),
     # Approval links are opened from Teams by people signed in through App Service Authentication
     # (which sets X-MS-CLIENT-PRINCIPAL-NAME); the signed token is the authorization, not a function key.
     Route("approval_page", "GET", "approvals/{instance_id}", "get_approval", "anonymous"),
@@ -142,6 +146,14 @@ class CancelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: str | None = Field(default=None, max_length=500)
     requested_by: str | None = Field(default=None, max_length=256)
+
+
+class CallbackRequest(BaseModel):
+    """`POST /api/failovers/{id}/callbacks/{step}` body: how the custom action ended."""
+
+    model_config = ConfigDict(extra="ignore")
+    status: Literal["Succeeded", "Failed"]
+    output: str | None = Field(default=None, max_length=4000)
 
 
 class DecisionRequest(BaseModel):
@@ -421,6 +433,23 @@ class Api:
     async def post_skip(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         return await self._plan_action(req, client, "skip")
 
+    async def post_callback(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        """A custom action reports completion; raises the `callback` event its step waits for."""
+        instance_id = req.route_params.get("instance_id", "")
+        step = req.route_params.get("step", "")
+        try:
+            if not verify_callback(self.settings.approval_signing_key, req.params.get("token", ""), instance_id, step):
+                raise ServiceError(403, "InvalidToken", "the callback token is not valid for this run and step")
+            body = _validated(CallbackRequest, _read_json(req))
+            await self._active_run(client, instance_id)
+        except ServiceError as err:
+            return error_response(err.status, err.code, err.message)
+        await client.raise_event(
+            instance_id, "callback", {"step": step, "status": body.status, "output": body.output, "at": self._now()}
+        )
+        log.info("callback received", instance_id=instance_id, step=step, status=body.status)
+        return json_response({"instance_id": instance_id, "step": step, "accepted": True}, 202)
+
     # ---- approvals --------------------------------------------------------------------------
     async def _waiting_run(self, client: DurableClient, instance_id: str) -> tuple[Any, dict[str, Any]]:
         status = await client.get_status(instance_id)
@@ -615,11 +644,14 @@ def _body(req: func.HttpRequest) -> bytes:
 def _read_json(req: func.HttpRequest, accepted: tuple[str, ...] = ("application/json",)) -> Any:
     content_type = (req.headers.get("Content-Type") or "application/json").split(";")[0].strip().lower()
     if content_type not in accepted:
-        raise ServiceError(415, "UnsupportedMediaType", f"content type '{content_type}' is not {' or '.join(accepted)}")
+        shown = content_type.encode("utf-8", "replace").decode("ascii", "replace")
+        raise ServiceError(415, "UnsupportedMediaType", f"content type '{shown}' is not {' or '.join(accepted)}")
     try:
         return json.loads(_body(req))
     except ValueError as err:
         raise ServiceError(400, "MalformedJson", f"request body is not valid JSON: {err}") from err
+    except RecursionError:
+        raise ServiceError(400, "MalformedJson", "request body is nested too deeply") from None
 
 
 def _read_fields(req: func.HttpRequest) -> dict[str, str]:

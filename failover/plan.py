@@ -158,9 +158,11 @@ class Asr(_Model):
         "Latest", "LatestProcessed", "LatestApplicationConsistent", "LatestCrashConsistent"
     ] = "Latest"
     source_site_operations: Literal["Required", "NotRequired"] = "NotRequired"
-    job_poll_interval: Duration = 30.0
-    job_timeout: Duration = 3600.0
+    job_poll_interval: Duration = 15.0  # first job read; then doubling up to job_poll_max
+    job_poll_max: Duration = 60.0
+    job_timeout: Duration = 3600.0  # per batch: a job still running then is reported TimedOut
     expected_job_duration: Duration = 900.0  # for the approval card's estimate and previews
+    commit: bool = True  # commit each recovery plan after its failover succeeded
 
 
 class Group(_Model):
@@ -194,8 +196,95 @@ class DnsRecord(_Model):
         return f"{self.name}.{self.zone} {self.type}"
 
 
+class TrafficManagerEndpoint(_Model):
+    """A Traffic Manager endpoint to change after failover (e.g. disable the primary's, promote the recovery's)."""
+
+    resource_group: str = Field(min_length=1)
+    profile: str = Field(min_length=1)
+    endpoint: str = Field(min_length=1)
+    endpoint_type: Literal["azureEndpoints", "externalEndpoints", "nestedEndpoints"] = "externalEndpoints"
+    status: Literal["Enabled", "Disabled"] | None = None
+    priority: int | None = Field(default=None, ge=1, le=1000)
+    subscription_id: str | None = None
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> TrafficManagerEndpoint:
+        if self.status is None and self.priority is None:
+            raise ValueError("set status and/or priority")
+        return self
+
+    @property
+    def label(self) -> str:
+        return f"{self.profile}/{self.endpoint}"
+
+
 class Dns(_Model):
     records: list[DnsRecord] = Field(default_factory=list)
+    traffic_manager: list[TrafficManagerEndpoint] = Field(default_factory=list)
+
+
+class _Dependency(_Model):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+    before_group: str | None = None  # run before this ASR group starts (default: before the first group)
+    resource_group: str = ""
+    subscription_id: str | None = None
+    timeout: Duration = 1800.0
+
+
+class SqlFailoverGroup(_Dependency):
+    """Fail over an Azure SQL failover group ("if one of the apps is dependent on the SQL backend...")."""
+
+    kind: Literal["sql_failover_group"]
+    resource_group: str = Field(min_length=1)
+    server: str = Field(min_length=1, description="the server in the recovery region (the secondary)")
+    failover_group: str = Field(min_length=1)
+    allow_data_loss: bool = False
+
+
+class StorageAccountFailover(_Dependency):
+    """Fail over a geo-redundant storage account (FSLogix profile containers on Azure Files)."""
+
+    kind: Literal["storage_account"]
+    resource_group: str = Field(min_length=1)
+    account: str = Field(min_length=1)
+
+
+class WebhookAction(_Dependency):
+    """A custom action: call a webhook (e.g. an Automation runbook on a hybrid worker driving Hyper-V
+    Replica on Azure Local) and wait for its completion callback or the timeout."""
+
+    kind: Literal["webhook"]
+    webhook: str = Field(min_length=1, description="settings name: FAILOVER_WEBHOOK_<NAME> holds the URL")
+    body: dict[str, Any] = Field(default_factory=dict)
+
+
+Dependency = Annotated[SqlFailoverGroup | StorageAccountFailover | WebhookAction, Field(discriminator="kind")]
+
+
+class VmSet(_Model):
+    resource_group: str = Field(min_length=1)
+    names: list[str] = Field(min_length=1)
+    subscription_id: str | None = None
+
+
+class Standby(_Model):
+    """Start deallocated session hosts in the recovery region and let them take new sessions."""
+
+    vms: VmSet
+    host_pool: HostPoolRef
+
+
+class Verify(_Model):
+    """Health after failover, from Azure Monitor Logs: Heartbeat of the failed-over VMs and domain
+    controllers, AVD agent health of the recovery host pool; polled until healthy or the deadline."""
+
+    workspace_id: str = Field(min_length=1)
+    domain_controllers: list[str] = Field(default_factory=list)
+    host_pool: HostPoolRef | None = None
+    heartbeat_minutes: int = Field(default=15, ge=1, le=1440)
+    poll_interval: Duration = 60.0
+    timeout: Duration = 900.0
+    required_for_dns: bool = True  # an unhealthy verify leaves DNS and Traffic Manager untouched
 
 
 class Plan(_Model):
@@ -216,6 +305,9 @@ class Plan(_Model):
     operator_wait: Duration = 1800.0  # how long a stopped group waits for an operator's retry or skip
     groups: list[Group] = Field(min_length=1)
     dns: Dns = Field(default_factory=Dns)
+    dependencies: list[Dependency] = Field(default_factory=list)
+    standby: Standby | None = None
+    verify: Verify | None = None
 
     @field_validator("groups")
     @classmethod
@@ -230,6 +322,17 @@ class Plan(_Model):
     def _regions_differ(self) -> Plan:
         if self.primary_region == self.recovery_region:
             raise ValueError("primary_region and recovery_region must differ")
+        return self
+
+    @model_validator(mode="after")
+    def _dependencies_name_groups(self) -> Plan:
+        groups = {g.name for g in self.groups}
+        names = [d.name for d in self.dependencies]
+        if len(set(names)) != len(names):
+            raise ValueError("dependencies: names must be unique")
+        for dep in self.dependencies:
+            if dep.before_group is not None and dep.before_group not in groups:
+                raise ValueError(f"dependencies: '{dep.name}' names before_group '{dep.before_group}', not a group")
         return self
 
     @property

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_ARM_ENDPOINT = "https://management.azure.com"
+WEBHOOK_PREFIX = "FAILOVER_WEBHOOK_"  # FAILOVER_WEBHOOK_<NAME>=<url>: Settings.webhooks["<name>"]
 
 
 class SettingsError(ValueError):
@@ -31,9 +32,13 @@ class Settings:
     managed_identity_client_id: str | None = None
     eventgrid_endpoint: str | None = None
     eventgrid_key: str | None = field(default=None, repr=False)
+    logs_endpoint: str | None = None  # Azure Monitor Logs query API base; None: https://api.loganalytics.io
     teams_webhook_url: str | None = field(default=None, repr=False)
     approval_signing_key: str = field(default="", repr=False)
     escalation_webhook_url: str | None = field(default=None, repr=False)
+    # Custom-action webhooks (e.g. an Azure Automation runbook): name -> URL, the URL carrying its token (secret).
+    # From every FAILOVER_WEBHOOK_<NAME>, keyed by <name> lower-cased. Not hashed: Settings stays hashable.
+    webhooks: dict[str, str] = field(default_factory=dict, repr=False, hash=False)
     api_key: str | None = field(default=None, repr=False)  # the local host's function key (Azure has its own)
     public_base_url: str = "http://127.0.0.1:7071"
     plans_dir: str = "plans"
@@ -65,9 +70,15 @@ class Settings:
             managed_identity_client_id=get("AZURE_CLIENT_ID"),
             eventgrid_endpoint=get("FAILOVER_EVENTGRID_ENDPOINT"),
             eventgrid_key=get("FAILOVER_EVENTGRID_KEY"),
+            logs_endpoint=(get("FAILOVER_LOGS_ENDPOINT") or "").rstrip("/") or None,
             teams_webhook_url=get("FAILOVER_TEAMS_WEBHOOK_URL"),
             approval_signing_key=get("FAILOVER_APPROVAL_SIGNING_KEY") or "",
             escalation_webhook_url=get("FAILOVER_ESCALATION_WEBHOOK_URL"),
+            webhooks={
+                name[len(WEBHOOK_PREFIX) :].lower(): value
+                for name, value in env.items()
+                if name.upper().startswith(WEBHOOK_PREFIX) and len(name) > len(WEBHOOK_PREFIX) and value
+            },
             api_key=get("FAILOVER_API_KEY"),
             public_base_url=(get("FAILOVER_PUBLIC_BASE_URL") or "http://127.0.0.1:7071").rstrip("/"),
             plans_dir=get("FAILOVER_PLANS_DIR") or "plans",

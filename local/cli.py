@@ -175,8 +175,21 @@ def print_summary(summary: dict[str, Any], out: TextIO) -> None:
             file=out,
         )
     print(f"  VMs failed over: {summary['vms_failed_over']}", file=out)
+    for dep in summary.get("dependencies") or []:
+        detail = dep.get("details") or {}
+        synced = detail.get("last_sync_time")
+        extra = f" (last sync {synced}: later writes may be lost)" if synced else ""
+        print(f"  dependency {dep['name']} ({dep['kind']}): {dep['status']}{extra}", file=out)
+    if summary.get("standby"):
+        print(f"  standby session hosts started: {', '.join(summary['standby']['vms'])}", file=out)
+    verify = summary.get("verify") or {}
+    for check in verify.get("checks", []):
+        print(f"  verify {check['name']}: {'healthy' if check['healthy'] else 'NOT healthy'}", file=out)
     for change in summary["dns"]:
-        print(f"  dns: {change['record']}: {change['from']} → {change['to']}", file=out)
+        before, after = change["from"], change["to"]
+        if isinstance(before, dict):  # a Traffic Manager endpoint
+            before, after = f"{before['status']} p{before['priority']}", f"{after['status']} p{after['priority']}"
+        print(f"  dns: {change['record']}: {before} → {after}", file=out)
     print(f"  events published: {summary['events_published']}", file=out)
     scale = summary.get("time_scale", 1)
     unscaled_min = summary["rto_seconds"] * scale / 60

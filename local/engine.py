@@ -108,6 +108,10 @@ class DfContext:
         return self._ctx.wait_for_external_event(name)
 
     def task_all(self, tasks: list[Any]) -> Any:
+        if not tasks:  # durabletask's when_all([]) never completes; df's completes with []
+            done: dt_task.CompletableTask[list[Any]] = dt_task.CompletableTask()
+            done.complete([])
+            return done
         return dt_task.when_all(tasks)
 
     def task_any(self, tasks: list[Any]) -> Any:

@@ -31,8 +31,12 @@ async def _json_errors(request: web.Request, handler: Callable[[web.Request], Aw
     """Unknown paths and methods answer with the API's error envelope too."""
     try:
         return await handler(request)
-    except web.HTTPMethodNotAllowed:
-        return LocalServer._web(error_response(405, "MethodNotAllowed", f"{request.method} is not allowed here"))
+    except web.HTTPMethodNotAllowed as err:
+        response = LocalServer._web(error_response(405, "MethodNotAllowed", f"{request.method} is not allowed here"))
+        response.headers["Allow"] = ", ".join(sorted(err.allowed_methods))
+        return response
+    except web.HTTPRequestEntityTooLarge:
+        return LocalServer._web(error_response(413, "PayloadTooLarge", f"the limit is {MAX_REQUEST} bytes"))
     except web.HTTPNotFound:
         return LocalServer._web(error_response(404, "NotFound", f"no route {request.method} {request.path}"))
 
@@ -60,7 +64,7 @@ class LocalServer:
         if not self.api_key:
             return True
         given = request.headers.get(KEY_HEADER) or request.query.get("code") or ""
-        return hmac.compare_digest(given.encode(), self.api_key.encode())
+        return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), self.api_key.encode())
 
     def _handler(self, route: Route) -> Callable[[web.Request], Awaitable[web.Response]]:
         handler: Handler = getattr(self.api, route.handler)

@@ -16,6 +16,7 @@ from local.engine import LocalEngine, free_port, port_free
 from local.server import LocalServer
 from orchestrations import ALL as ORCHESTRATORS
 from simulator import Estate, EstateConfig, Simulator, seed_demo_estate
+from simulator.dependencies import DEMO_WEBHOOK, webhook_url
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_PLAN = ROOT / "plans" / "demo.yaml"
@@ -54,6 +55,7 @@ class LocalStack:
             credential="simulator",
             eventgrid_endpoint=f"{self.simulator.url}/eventgrid/api/events",
             eventgrid_key=config.eventgrid_key,
+            logs_endpoint=self.simulator.url,  # POST {url}/v1/workspaces/{id}/query
             teams_webhook_url=(
                 f"{teams}/failover-approvals/triggers/manual/paths/invoke"
                 f"?api-version=2016-06-01&sig={secrets.token_urlsafe(16)}"
@@ -65,6 +67,8 @@ class LocalStack:
                 else None
             ),
             approval_signing_key=secrets.token_urlsafe(32),
+            # The demo Azure Automation webhook (Hyper-V Replica on Azure Local), as FAILOVER_WEBHOOK_HYPERV_REPLICA.
+            webhooks={"hyperv_replica": webhook_url(self.simulator.url, self.estate, DEMO_WEBHOOK)},
             api_key=self.api_key,
             public_base_url=f"http://127.0.0.1:{port}",
             plans_dir=str(self.plan_path.parent),

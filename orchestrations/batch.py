@@ -77,30 +77,53 @@ def batch_orchestrator(context: df.DurableOrchestrationContext):  # type: ignore
         else:
             entry["state"] = "InProgress"
 
-    # Monitor pattern: durable timer, then one job read per running plan, until all end or the deadline.
-    while any(r["state"] == "InProgress" for r in results.values()):
-        now = as_utc(context.current_utc_datetime)
-        if now >= deadline:
-            for r in results.values():
-                if r["state"] == "InProgress":
-                    r["state"] = "TimedOut"
-                    r["errors"].append(f"job {r['job']} did not finish within {spec['timeout_seconds']:.0f}s")
-            break
-        yield context.create_timer(min(deadline, now + timedelta(seconds=spec["poll_seconds"])))
-        running = [r for r in results.values() if r["state"] == "InProgress"]
-        reads = yield context.task_all(
+    def watch(field: str, label: str):  # type: ignore[no-untyped-def]
+        """Monitor pattern: durable timer, then one job read per running plan, until all end or the
+        deadline. The poll interval backs off from poll_seconds to poll_max_seconds."""
+        poll = spec["poll_seconds"]
+        while any(r["state"] == "InProgress" for r in results.values()):
+            now = as_utc(context.current_utc_datetime)
+            if now >= deadline:
+                for r in results.values():
+                    if r["state"] == "InProgress":
+                        r["state"] = "TimedOut"
+                        r["errors"].append(
+                            f"{label} job {r[field]} did not finish within {spec['timeout_seconds']:.0f}s"
+                        )
+                break
+            yield context.create_timer(min(deadline, now + timedelta(seconds=poll)))
+            poll = min(poll * 2, spec.get("poll_max_seconds") or poll)
+            running = [r for r in results.values() if r["state"] == "InProgress"]
+            reads = yield context.task_all(
+                [
+                    context.call_activity_with_retry(
+                        "asr_get_job", ARM_RETRY, {**common, "job": r[field], "recovery_plan": r["name"]}
+                    )
+                    for r in running
+                ]
+            )
+            for r, job in zip(running, reads, strict=True):
+                if job["terminal"]:
+                    r["state"] = job["state"]
+                    r["errors"].extend(f"{label}: {e}" if label != "failover" else e for e in job["errors"])
+                    r[f"{field}_started_at"], r[f"{field}_ended_at"] = job["started_at"], job["ended_at"]
+
+    yield from watch("job", "failover")
+
+    # Commit after a successful failover (plan.asr.commit): the commit is an ASR job watched the same way.
+    committing = [r for r in results.values() if r["state"] == "Succeeded"] if spec.get("commit") else []
+    if committing:
+        commits = yield context.task_all(
             [
-                context.call_activity_with_retry(
-                    "asr_get_job", ARM_RETRY, {**common, "job": r["job"], "recovery_plan": r["name"]}
-                )
-                for r in running
+                context.call_activity_with_retry("asr_commit", ARM_RETRY, {**common, "recovery_plan": r["name"]})
+                for r in committing
             ]
         )
-        for r, job in zip(running, reads, strict=True):
-            if job["terminal"]:
-                r["state"] = job["state"]
-                r["errors"].extend(job["errors"])
-                r["job_started_at"], r["job_ended_at"] = job["started_at"], job["ended_at"]
+        for r, commit in zip(committing, commits, strict=True):
+            r["commit"] = commit.get("action")
+            if commit.get("job") and commit.get("action") != "skipped":
+                r.update(state="InProgress", commit_job=commit["job"])
+        yield from watch("commit_job", "commit")
 
     finished = as_utc(context.current_utc_datetime)
     ok = all(r["state"] == "Succeeded" for r in results.values())

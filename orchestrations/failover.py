@@ -19,6 +19,7 @@ import azure.durable_functions as df
 from failover.batching import Batch, BatchPlanningError, RecoveryPlanRef, plan_batches
 from failover.plan import Plan
 from failover.run import overall_status, rto_seconds
+from orchestrations import runbook
 from orchestrations.common import ARM_RETRY, NOTIFY_RETRY, EventLog, as_utc, isoformat
 
 CONTROL_EVENT = "control"  # operator and trigger events: cancel, retry, skip, trigger, resolved
@@ -72,6 +73,9 @@ class _Run:
         self.cancel: dict[str, Any] | None = None
         self.resolved: dict[str, Any] | None = None
         self.steps: list[dict[str, Any]] = []
+        self.dependencies: list[dict[str, Any]] = []
+        self.standby: dict[str, Any] | None = None
+        self.verify: dict[str, Any] | None = None
         self.events = EventLog(context, plan.name)
         self._control: Any = None
 
@@ -202,6 +206,8 @@ class _Run:
                     "cancel": self.cancel,
                 },
                 "steps": self.steps,
+                "dependencies": self.dependencies,
+                "verify": self.verify,
                 "errors": self.all_errors(),
             }
         )
@@ -237,6 +243,9 @@ class _Run:
             "recovery_plans": plans,
             "vms_failed_over": sum(p["vms"] for p in plans if p["state"] == "Succeeded"),
             "dns": [{"record": d["record"], "from": d["from"], "to": d["to"]} for d in self.dns],
+            "dependencies": self.dependencies,
+            "standby": self.standby,
+            "verify": self.verify or {"healthy": False, "checks": [], "note": "verify did not run"},
             "operator": {"skipped": self.skipped, "actions": self.operator_actions, "cancel": self.cancel},
             "steps": self.steps,
             "events_published": self.events.published,
@@ -479,6 +488,11 @@ def _evacuate_avd(run: _Run):  # type: ignore[no-untyped-def]
     yield from run.events.publish("SessionsDrained", "avd", {"sessions": run.sessions["found"]})
 
     run.publish_status("messaging users")
+    hosts_found = [host for _, hosts in pools for host in hosts]
+    if not hosts_found:  # nobody to message or log off
+        run.end("avd")
+        yield from run.events.publish("SessionsLoggedOff", "avd", dict(run.sessions))
+        return
     yield context.task_all(
         [
             context.call_activity_with_retry(
@@ -559,6 +573,12 @@ class _Dispatcher:
                 )
         run.publish_status()
         yield from run.events.publish("BatchCompleted", f"batch/{index}", _batch_event(result))
+        for entry in (e for e in result["plans"] if e["state"] != "Succeeded"):
+            yield from run.events.publish(
+                "PlanFailed",
+                f"batch/{index}",
+                {"recovery_plan": entry["name"], "state": entry["state"], "errors": entry["errors"]},
+            )
 
     def wait_one(self, extra: list[Any] | None = None):  # type: ignore[no-untyped-def]
         """Wait for a running batch (or an `extra` task). Returns the winner, or INTERRUPTED."""
@@ -586,6 +606,8 @@ class _Dispatcher:
             "asr": self.asr,
             "mode": run.mode,
             "poll_seconds": run.seconds(run.plan.asr.job_poll_interval),
+            "poll_max_seconds": run.seconds(run.plan.asr.job_poll_max),
+            "commit": run.plan.asr.commit,
             "timeout_seconds": run.seconds(run.plan.asr.job_timeout),
         }
         self.pending[batch["index"]] = context.call_sub_orchestrator(
@@ -675,7 +697,12 @@ def _fail_over(run: _Run, batches: list[Batch]):  # type: ignore[no-untyped-def]
     run.begin("failover")
     run.publish_status("failing over")
     dispatcher = _Dispatcher(run)
-    for group in plan.groups:
+    for position, group in enumerate(plan.groups):
+        if not (yield from runbook.dependencies_before(run, group.name, first=position == 0)):
+            yield from dispatcher.drain()
+            run.end("failover", "Cancelled" if run.cancel else "Failed")
+            return False
+        run.publish_status("failing over")
         for batch in (b for b in batches if b.group == group.name):
             if not (yield from dispatcher.dispatch(batch.to_dict())):
                 break
@@ -768,7 +795,14 @@ def failover_orchestrator(context: df.DurableOrchestrationContext):  # type: ign
     if not run.cancel:
         completed_groups = yield from _fail_over(run, batches)
     if completed_groups and not run.cancel:
-        yield from _switch_dns(run)
+        yield from runbook.start_standby(run)
+        yield from runbook.verify(run)
+        assert run.verify is not None
+        if run.verify["healthy"] or not (plan.verify and plan.verify.required_for_dns):
+            yield from _switch_dns(run)
+            yield from runbook.switch_traffic_manager(run)
+        else:
+            run.errors.append("DNS and Traffic Manager were not switched: verify found the recovery region unhealthy")
     elif not run.cancel:
         run.errors.append("DNS was not switched because a group stopped the failover")
     if run.cancel:

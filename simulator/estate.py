@@ -15,7 +15,11 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from simulator.dependencies import Dependencies, DependencyConfig
+    from simulator.network import Network, NetworkConfig
 
 SUBSCRIPTION_ID = "5d3c0f34-7a2b-4e53-9d0e-1f2a3b4c5d6e"
 PRIMARY_REGION = "westeurope"
@@ -154,6 +158,8 @@ class EstateConfig:
     rpo_seconds: dict[str, float] = field(default_factory=dict)
     protected_items_page_size: int = 100  # items per page of the vault-wide list (then nextLink)
     eventgrid_key: str = "sim-eventgrid-key"
+    network: NetworkConfig | None = None  # Traffic Manager and Logs knobs (simulator.network); None: defaults
+    dependencies: DependencyConfig | None = None  # SQL, storage, VM and webhook knobs (simulator.dependencies)
 
 
 class Estate:
@@ -171,6 +177,12 @@ class Estate:
         self.teams_messages: list[dict[str, Any]] = []
         self.requests: Counter[str] = Counter()
         self.lock = threading.RLock()
+        from simulator.network import Network  # here: simulator.network builds on this module
+
+        self.network: Network = Network(self)  # Traffic Manager profiles, Logs workspaces
+        from simulator.dependencies import Dependencies
+
+        self.dependencies: Dependencies = Dependencies(self)  # SQL failover groups, storage, VMs, webhooks
 
     # ---- time -----------------------------------------------------------------------------
     def scaled(self, simulated_seconds: float) -> timedelta:
@@ -363,6 +375,14 @@ class Estate:
         with self.lock:
             self.refresh_jobs()
             plan = self.recovery_plan(rg, vault, name)
+            running = self.jobs.get((plan.resource_group, plan.vault, plan.current_job or ""))
+            if running is not None and running.state == "InProgress":
+                raise SimError(
+                    409,
+                    "RecoveryPlanOperationInProgress",
+                    f"A {running.friendly_name.lower()} job of recovery plan '{name}' is already in progress "
+                    f"(job {running.name}).",
+                )
             if plan.state != "FailedOver":
                 raise SimError(409, "OperationNotAllowed", f"Recovery plan '{name}' is not failed over.")
             now = utcnow()
@@ -628,4 +648,6 @@ def seed_demo_estate(estate: Estate, vms: int = 260, sessions: int = 220) -> Est
             RecordSet(DEMO_DNS_RG, DEMO_ZONE, "A", "portal", 60, ["20.50.10.10"]),
         ):
             estate.record_sets[(record.resource_group, record.zone, record.record_type, record.name)] = record
+        estate.network.seed_demo()  # Traffic Manager profile tm-contoso-app, the Log Analytics workspace
+        estate.dependencies.seed_demo()  # fg-contoso, stcontosofslogix, hp-neu-pooled standby VMs, webhook
     return estate

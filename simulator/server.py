@@ -26,6 +26,7 @@ from typing import Any
 import trustme
 from aiohttp import web
 
+from simulator import dependencies, network
 from simulator.background import BackgroundServer
 from simulator.estate import (
     Estate,
@@ -131,6 +132,8 @@ class SimulatorApp:
         add("GET", r"/_sim/teams/messages$", "sim.teams", self.sim_teams)
         add("GET", r"/_sim/events$", "sim.events", self.sim_events)
         add("GET", r"/_sim/state$", "sim.state", self.sim_state)
+        network.add_routes(add, self)  # Traffic Manager, Logs query API, GET /_sim/network
+        dependencies.add_routes(add, self)  # SQL failover groups, storage, VMs, Automation webhooks, /_sim/webhooks
 
     def _add(self, method: str, pattern: str, name: str, handler: Handler) -> None:
         self.routes.append((method, re.compile(pattern, re.IGNORECASE), name, handler))

@@ -70,10 +70,32 @@ class TestFailoverRun:
         assert summary["sessions"] == {"found": 30, "logged_off": 30}
         assert state["sessions_remaining"] == 0
         assert max(parse_iso(s["at"]) for s in state["logged_off"]) < starts[0]
-        assert all(not h["allow_new_session"] for h in state["session_hosts"])
+        hosts = state["session_hosts"]
+        assert all(not h["allow_new_session"] for h in hosts if h["host_pool"] == "hp-weu-pooled")
+        # The recovery region's standby session hosts were started and take new sessions.
+        assert all(h["allow_new_session"] for h in hosts if h["host_pool"] == "hp-neu-pooled")
+        assert summary["verify"]["healthy"] is True and {c["name"] for c in summary["verify"]["checks"]} == {
+            "heartbeat",
+            "domain_controllers",
+            "avd_agent_health",
+        }
+        assert [s["name"] for s in summary["steps"]] == [
+            "resolve",
+            "approval",
+            "avd",
+            "failover",
+            "dependency: sql",
+            "dependency: fslogix",
+            "standby",
+            "verify",
+            "dns",
+            "traffic manager",
+        ]
+        assert all(s["status"] == "Succeeded" for s in summary["steps"])
 
-        # Exactly one failover call per recovery plan; every plan failed over.
-        assert all(p["failover_calls"] == 1 and p["state"] == "FailedOver" for p in state["recovery_plans"])
+        # Exactly one failover call per recovery plan; every plan failed over and was committed.
+        assert all(p["failover_calls"] == 1 and p["state"] == "Committed" for p in state["recovery_plans"])
+        assert all(p["commit"] == "started" for p in summary["recovery_plans"])
 
         # DNS points at the recovery targets; the summary keeps the previous values.
         records = {(r["name"], r["type"]): r["values"] for r in state["record_sets"]}
@@ -103,7 +125,8 @@ class TestFailoverRun:
         assert any("rp-apps-02" in e and "could not be started" in e for e in summary["errors"])
         assert summary["vms_failed_over"] == 60 - 24
         assert [b["status"] for b in summary["batches"]].count("Failed") == 1
-        assert len(summary["dns"]) == 2  # apps is on_failure: continue, so DNS still switches
+        # apps is on_failure: continue, so DNS still switches
+        assert [d["record"] for d in summary["dns"]][:2] == ["app.contoso.com CNAME", "portal.contoso.com A"]
 
 
 class TestDemoCommand:

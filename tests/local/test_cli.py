@@ -85,7 +85,7 @@ def test_serve_and_client_commands(served: dict[str, str], capsys: pytest.Captur
     assert code == 0 and cancelled["cancel_requested"] is True
 
     def ended() -> Any:
-        code, status = cli(served, capsys, "status", instance_id)
+        _, status = cli(served, capsys, "status", instance_id)
         return status if status["runtime_status"] == "Completed" else None
 
     final = wait_for(ended, timeout=30)

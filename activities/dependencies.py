@@ -1,0 +1,391 @@
+"""The runbook's other Azure steps: SQL failover groups, the FSLogix storage account, standby session host VMs,
+and custom-action webhooks (e.g. an Azure Automation runbook that drives Hyper-V Replica on Azure Local).
+
+A long operation is started by one activity, which sends the request and returns after Azure's first answer
+(`polling=False`), and is watched by the orchestration with durable timers through the matching status activity.
+Every start reads the current state first and converges: a failover group already primary on the recovery
+server, a storage account already failed over, a VM already running are left alone. The start activities also
+return `operation`, the URL Azure gave to watch the request (`Azure-AsyncOperation` or `Location`); passing it
+back to the status activity lets it report a failed operation with Azure's error instead of waiting for a
+timeout. Webhook URLs are secrets: they are never logged, returned or put in an error message.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import azure.durable_functions as df
+import requests
+from azure.core.exceptions import ResourceExistsError
+from azure.core.rest import HttpRequest
+
+from activities._common import clients, log, require
+from failover.callbacks import callback_url
+from failover.settings import WEBHOOK_PREFIX, current
+
+VM_CONCURRENCY = 8
+RESERVED_WEBHOOK_KEYS = ("instance_id", "plan", "step", "callback_url")
+
+
+class RedactQuery(logging.Filter):
+    """urllib3 logs every request line, query string included, at DEBUG: a webhook's token (or a callback's
+    signature) would reach the logs of a host running at that level. Keep the path, drop the query."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(re.sub(r"\?\S*", "?<redacted>", a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+_urllib3 = logging.getLogger("urllib3.connectionpool")
+if not any(isinstance(f, RedactQuery) for f in _urllib3.filters):
+    _urllib3.addFilter(RedactQuery())
+
+
+def _flag(payload: dict[str, Any], name: str, default: bool) -> bool:
+    value = payload.get(name, default)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise ValueError(f"activity input {name} must be true or false")
+    return value
+
+
+def _names(payload: dict[str, Any], name: str) -> list[str]:
+    value = payload.get(name)
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise ValueError(f"activity input {name} must be a non-empty list of names")
+    return list(dict.fromkeys(value))  # once each, in the given order
+
+
+def _last(resource_id: str | None) -> str:
+    return (resource_id or "").rstrip("/").rsplit("/", 1)[-1]
+
+
+def _text(value: Any) -> str | None:
+    """SDK enums (`SkuName.STANDARD_LRS`) as their plain JSON string."""
+    return None if value is None else str(getattr(value, "value", value))
+
+
+def _same(a: str | None, b: str | None) -> bool:
+    """Azure locations compare without case and spaces (`North Europe` is `northeurope`)."""
+    return (a or "").replace(" ", "").lower() == (b or "").replace(" ", "").lower()
+
+
+class _Headers:
+    """A `raw_response_hook`: keeps the headers of the last response (the LRO's first answer)."""
+
+    def __init__(self) -> None:
+        self.headers: dict[str, str] = {}
+
+    def __call__(self, response: Any) -> None:
+        self.headers = {k.lower(): v for k, v in response.http_response.headers.items()}
+
+    def operation(self) -> str | None:
+        return self.headers.get("azure-asyncoperation") or self.headers.get("location")
+
+
+def _operation_state(client: Any, url: str | None) -> tuple[str | None, str | None]:
+    """(InProgress | Succeeded | Failed | None, error) of an LRO's status URL; None when it is not known
+    (no URL, or Azure no longer has the operation)."""
+    if not url:
+        return None, None
+    endpoint = current().arm_endpoint.rstrip("/")
+    if not url.startswith(endpoint + "/"):
+        # Only the configured ARM endpoint gets our bearer token.
+        raise ValueError("activity input operation must be a URL on the configured ARM endpoint")
+    response = client.send_request(HttpRequest("GET", url))
+    if response.status_code == 404:
+        return None, None
+    try:
+        body = response.json() if response.content else {}
+    except ValueError:
+        body = {}
+    body = body if isinstance(body, dict) else {}
+    if response.status_code >= 400:
+        error = body.get("error") or {}
+        return "Failed", f"{error.get('code', response.status_code)}: {error.get('message', 'operation failed')}"
+    if response.status_code == 202:
+        return "InProgress", None
+    status = body.get("status")
+    if isinstance(status, str):  # an Azure-AsyncOperation status body
+        if status.lower() in ("failed", "canceled", "cancelled"):
+            error = body.get("error") or {}
+            return "Failed", f"{error.get('code', status)}: {error.get('message', 'operation ' + status.lower())}"
+        return ("Succeeded" if status.lower() == "succeeded" else "InProgress"), None
+    return "Succeeded", None  # a Location URL answered 200
+
+
+# ---- Azure SQL failover groups ----------------------------------------------------------------
+def _primary_of(group: Any, server: str) -> str | None:
+    """The failover group's primary server, as `server` sees it."""
+    if (group.replication_role or "").lower() == "primary":
+        return server
+    for partner in group.partner_servers or []:
+        if (partner.replication_role or "").lower() == "primary":
+            return _last(partner.id)
+    return None
+
+
+def sql_failover_start(payload: dict[str, Any]) -> dict[str, Any]:
+    """Make `server` (the server in the recovery region) the primary of its failover group.
+
+    Azure takes the failover request on the secondary server. Skipped when `server` is already primary;
+    `allow_data_loss` uses forceFailoverAllowDataLoss (the primary region is down) instead of a friendly failover.
+    A failover already running answers 409: action `attached`.
+    """
+    require(payload, "subscription_id", "resource_group", "server", "failover_group")
+    allow_data_loss = _flag(payload, "allow_data_loss", False)
+    groups = clients().sql(payload["subscription_id"]).failover_groups
+    rg, server, name = payload["resource_group"], payload["server"], payload["failover_group"]
+    group = groups.get(rg, server, name)
+    primary = _primary_of(group, server)
+    if primary == server:
+        return {
+            "action": "skipped",
+            "primary_before": server,
+            "operation": None,
+            "reason": f"{server} is already the primary of failover group {name}",
+        }
+    hook = _Headers()
+    begin = groups.begin_force_failover_allow_data_loss if allow_data_loss else groups.begin_failover
+    try:
+        begin(rg, server, name, polling=False, raw_response_hook=hook)
+        action = "started"
+    except ResourceExistsError:
+        action = "attached"  # a failover of this group is already running
+    log(payload, "sql.failover").info(
+        "sql failover", failover_group=name, server=server, action=action, allow_data_loss=allow_data_loss
+    )
+    return {"action": action, "primary_before": primary, "operation": hook.operation() if action == "started" else None}
+
+
+def sql_failover_status(payload: dict[str, Any]) -> dict[str, Any]:
+    """Read the failover group from `server`. `done`: the failover is over, because `server` is primary, or
+    because it failed (`failed` true, `error` Azure's reason: known only with `operation` from the start)."""
+    require(payload, "subscription_id", "resource_group", "server", "failover_group")
+    client = clients().sql(payload["subscription_id"])
+    server = payload["server"]
+    group = client.failover_groups.get(payload["resource_group"], server, payload["failover_group"])
+    primary = _primary_of(group, server)
+    succeeded = primary == server
+    state, error = (None, None) if succeeded else _operation_state(client, payload.get("operation"))
+    return {
+        "done": succeeded or state == "Failed",
+        "primary": primary,
+        "replication_state": _text(group.replication_state),
+        "failed": state == "Failed",
+        "error": error,
+    }
+
+
+# ---- Storage account failover -----------------------------------------------------------------
+def storage_failover_start(payload: dict[str, Any]) -> dict[str, Any]:
+    """Fail a geo-redundant storage account over to its secondary region (customer-managed, unplanned: afterwards
+    the account is locally redundant in the new primary region, as Azure does). `planned: true` asks for a planned
+    failover instead (both regions must be up; the account stays geo-redundant).
+
+    Skipped when the account has no secondary (already failed over, or not geo-redundant) or, with
+    `recovery_location`, when its primary is already there. `last_sync_time` (read before the request) bounds the
+    data loss: writes after it, e.g. FSLogix profile changes, may be lost.
+    """
+    require(payload, "subscription_id", "resource_group", "account")
+    planned = _flag(payload, "planned", False)
+    accounts = clients().storage(payload["subscription_id"]).storage_accounts
+    rg, name, target = payload["resource_group"], payload["account"], payload.get("recovery_location")
+    account = accounts.get_properties(rg, name, expand="geoReplicationStats")
+    stats = account.geo_replication_stats
+    result: dict[str, Any] = {
+        "primary_location_before": account.primary_location,
+        "last_sync_time": stats.last_sync_time.isoformat() if stats and stats.last_sync_time else None,
+        "operation": None,
+    }
+    if account.failover_in_progress:
+        return {**result, "action": "attached", "reason": "a failover of the account is already in progress"}
+    if target and _same(account.primary_location, target):
+        return {**result, "action": "skipped", "reason": f"the primary location is already {target}"}
+    if not account.secondary_location:
+        if target:
+            raise RuntimeError(
+                f"storage account {name} has no secondary location to fail over to {target} "
+                f"(SKU {_text(account.sku.name) if account.sku else 'unknown'})"
+            )
+        return {**result, "action": "skipped", "reason": "the account has no secondary location (already failed over)"}
+    if target and not _same(account.secondary_location, target):
+        raise ValueError(f"storage account {name} replicates to {account.secondary_location}, not {target}")
+    if stats is not None and stats.can_failover is False:
+        raise RuntimeError(f"storage account {name}: Azure reports that the account cannot fail over now")
+    hook = _Headers()
+    try:
+        # failover_type None sends no failoverType: Azure's customer-managed (unplanned) failover. The SDK's
+        # default is "Planned", which needs both regions up.
+        accounts.begin_failover(
+            rg,
+            name,
+            failover_type="Planned" if planned else None,  # type: ignore[arg-type]
+            polling=False,
+            raw_response_hook=hook,
+        )
+        action = "started"
+    except ResourceExistsError:
+        action = "attached"
+    log(payload, "storage.failover").info(
+        "storage failover",
+        account=name,
+        action=action,
+        planned=planned,
+        primary_location_before=account.primary_location,
+        last_sync_time=result["last_sync_time"],
+    )
+    return {**result, "action": action, "operation": hook.operation() if action == "started" else None}
+
+
+def storage_failover_status(payload: dict[str, Any]) -> dict[str, Any]:
+    """Read the account. `done`: the failover is over: no failover in progress and the primary moved (given
+    `primary_location_before`), or it failed (`failed` true, `error` Azure's reason: known only with `operation`
+    from the start). Pass both from the start's result: without them, `done` only means nothing is in progress."""
+    require(payload, "subscription_id", "resource_group", "account")
+    client = clients().storage(payload["subscription_id"])
+    account = client.storage_accounts.get_properties(payload["resource_group"], payload["account"])
+    in_progress = bool(account.failover_in_progress)
+    state, error = _operation_state(client, payload.get("operation"))
+    before = payload.get("primary_location_before")
+    moved = not before or not _same(account.primary_location, before)
+    done = state == "Failed" or (not in_progress and (state == "Succeeded" or moved))
+    return {
+        "done": done,
+        "primary_location": account.primary_location,
+        "failover_in_progress": in_progress,
+        "sku": _text(account.sku.name) if account.sku else None,
+        "failed": state == "Failed",
+        "error": error,
+    }
+
+
+# ---- Compute: standby VMs ---------------------------------------------------------------------
+def _power_state(view: Any) -> tuple[str, str | None]:
+    """(power state, provisioning error) from a VM instance view's statuses."""
+    power, error = "unknown", None
+    for status in view.statuses or []:
+        code = status.code or ""
+        if code.startswith("PowerState/"):
+            power = code.split("/", 1)[1]
+        elif code.startswith("ProvisioningState/failed"):
+            error = status.message or status.display_status or code
+    return power, error
+
+
+def compute_start_vms(payload: dict[str, Any]) -> dict[str, Any]:
+    """Start the named VMs (e.g. standby session hosts) without waiting. A running VM is left alone and one
+    already starting is not started again; watch them with `compute_vm_states`."""
+    require(payload, "subscription_id", "resource_group", "vms")
+    names = _names(payload, "vms")
+    vms = clients().compute(payload["subscription_id"]).virtual_machines
+    rg = payload["resource_group"]
+
+    def start(name: str) -> str:
+        power, _ = _power_state(vms.instance_view(rg, name))
+        if power in ("running", "starting"):
+            return power
+        vms.begin_start(rg, name, polling=False)
+        return "started"
+
+    with ThreadPoolExecutor(max_workers=min(VM_CONCURRENCY, len(names))) as pool:
+        outcomes = dict(zip(names, pool.map(start, names), strict=True))
+    result = {
+        "started": [n for n in names if outcomes[n] == "started"],
+        "already_running": [n for n in names if outcomes[n] == "running"],
+        "starting": [n for n in names if outcomes[n] == "starting"],
+    }
+    log(payload, "compute.start").info("vms started", **{k: len(v) for k, v in result.items()})
+    return result
+
+
+def compute_vm_states(payload: dict[str, Any]) -> dict[str, Any]:
+    """Power state of the named VMs: `running`, and the others with their power state (and the provisioning
+    error of a start that failed, e.g. AllocationFailed)."""
+    require(payload, "subscription_id", "resource_group", "vms")
+    names = _names(payload, "vms")
+    vms = clients().compute(payload["subscription_id"]).virtual_machines
+    rg = payload["resource_group"]
+    with ThreadPoolExecutor(max_workers=min(VM_CONCURRENCY, len(names))) as pool:
+        states = dict(zip(names, pool.map(lambda n: _power_state(vms.instance_view(rg, n)), names), strict=True))
+    not_running = []
+    for name in names:
+        power, error = states[name]
+        if power != "running":
+            entry = {"name": name, "power_state": power}
+            if error:
+                entry["error"] = error
+            not_running.append(entry)
+    return {"running": [n for n in names if states[n][0] == "running"], "not_running": not_running}
+
+
+# ---- Custom-action webhooks -------------------------------------------------------------------
+def webhook_key(name: str) -> str:
+    """A webhook's key in `Settings.webhooks`: `hyperv-replica` and `HYPERV_REPLICA` are `hyperv_replica`."""
+    return name.strip().lower().replace("-", "_")
+
+
+def webhook_invoke(payload: dict[str, Any]) -> dict[str, Any]:
+    """POST `{"instance_id", "plan", "step", "callback_url", **body}` to the webhook `settings.webhooks[webhook]`.
+
+    The receiver (e.g. an Azure Automation runbook) reports completion by POSTing to `callback_url`, a URL signed
+    for this run and step. A receiver should treat a repeated (instance_id, step) as the same request: a retry of
+    this activity posts again. Non-2xx raises with the status only; the URL is a secret and never leaves here.
+    """
+    require(payload, "instance_id", "plan", "step", "webhook")
+    settings = current()
+    name = str(payload["webhook"])
+    key = webhook_key(name)
+    url = settings.webhooks.get(key)
+    if not url:
+        raise ValueError(f"webhook '{name}' is not configured: set {WEBHOOK_PREFIX}{key.upper()}")
+    extra = payload.get("body") or {}
+    if not isinstance(extra, dict):
+        raise ValueError("activity input body must be an object")
+    clashes = sorted(set(extra) & set(RESERVED_WEBHOOK_KEYS))
+    if clashes:
+        raise ValueError(f"activity input body may not set {', '.join(clashes)}")
+    instance_id, step = str(payload["instance_id"]), str(payload["step"])
+    body = {
+        "instance_id": instance_id,
+        "plan": payload["plan"],
+        "step": step,
+        "callback_url": callback_url(settings.public_base_url, settings.approval_signing_key, instance_id, step),
+        **extra,
+    }
+    try:
+        response = requests.post(url, json=body, timeout=30, verify=clients().https_verify())
+    except requests.RequestException as err:
+        # The exception text names the URL (and its token): report the kind of failure only.
+        raise RuntimeError(f"webhook '{name}' could not be reached ({type(err).__name__})") from None
+    if not 200 <= response.status_code < 300:
+        raise RuntimeError(f"webhook '{name}' answered HTTP {response.status_code}")
+    result: dict[str, Any] = {"status": response.status_code}
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if isinstance(answer, dict) and isinstance(answer.get("JobIds"), list):  # Azure Automation's answer
+        result["job_ids"] = [str(j) for j in answer["JobIds"]]
+    log(payload, "webhook").info("webhook invoked", webhook=name, status=response.status_code)
+    return result
+
+
+ACTIVITIES = [
+    sql_failover_start,
+    sql_failover_status,
+    storage_failover_start,
+    storage_failover_status,
+    compute_start_vms,
+    compute_vm_states,
+    webhook_invoke,
+]
+
+bp = df.Blueprint()
+for _activity in ACTIVITIES:
+    bp.activity_trigger(input_name="payload")(_activity)

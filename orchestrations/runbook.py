@@ -1,0 +1,327 @@
+"""Runbook steps around the recovery-plan failover: dependencies (SQL failover groups, storage account
+failover, custom webhook actions), standby session hosts, verify with Azure Monitor Logs, and the
+Traffic Manager switch. Generators used by `failover_orchestrator` (`yield from step(run, ...)`);
+deterministic like it: no I/O but activities, no clock but the context's.
+
+`run` is the orchestration's `_Run` (its state, timers, control channel and event log).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from failover.plan import Dependency, SqlFailoverGroup, StorageAccountFailover, WebhookAction
+from orchestrations.common import ARM_RETRY, isoformat
+
+CALLBACK_EVENT = "callback"
+
+
+def _poll(run: Any, activity: str, payload: dict[str, Any], deadline: datetime):  # type: ignore[no-untyped-def]
+    """Read a status activity until it says done or the deadline passes (durable timers in between;
+    control events are handled meanwhile). Returns the last status, or None at the deadline."""
+    context = run.context
+    poll = max(run.seconds(run.plan.asr.job_poll_interval), 0.05)
+    while True:
+        status = yield context.call_activity_with_retry(activity, ARM_RETRY, payload)
+        if status.get("done"):
+            return status
+        if run.now() >= deadline:
+            return None
+        wake = min(deadline, run.now() + timedelta(seconds=poll))
+        timer = context.create_timer(wake)
+        while (yield from run.wait_any([timer])) is not timer:
+            pass  # a control event was recorded; the step in flight is watched to its end
+        poll = min(poll * 2, max(run.seconds(run.plan.asr.job_poll_max), poll))
+
+
+def _dependency_payload(run: Any, dep: Dependency) -> dict[str, Any]:
+    common = {
+        "instance_id": run.context.instance_id,
+        "plan": run.plan.name,
+        "subscription_id": dep.subscription_id or run.plan.subscription_id,
+        "resource_group": dep.resource_group,
+    }
+    if isinstance(dep, SqlFailoverGroup):
+        return {
+            **common,
+            "server": dep.server,
+            "failover_group": dep.failover_group,
+            "allow_data_loss": dep.allow_data_loss,
+        }
+    if isinstance(dep, StorageAccountFailover):
+        return {**common, "account": dep.account}
+    return {**common, "step": dep.name, "webhook": dep.webhook, "body": dep.body}
+
+
+def run_dependency(run: Any, dep: Dependency):  # type: ignore[no-untyped-def]
+    """One dependency step. Returns True when it succeeded (or was already done)."""
+    context = run.context
+    step = f"dependency: {dep.name}"
+    run.begin(step)
+    run.publish_status(f"dependency {dep.name}")
+    payload = _dependency_payload(run, dep)
+    deadline = run.at(dep.timeout)
+    result: dict[str, Any] = {"name": dep.name, "kind": dep.kind, "status": "Failed", "details": {}}
+    try:
+        if isinstance(dep, WebhookAction):
+            yield from _webhook(run, dep, payload, deadline, result)
+        else:
+            start_activity, status_activity = (
+                ("sql_failover_start", "sql_failover_status")
+                if isinstance(dep, SqlFailoverGroup)
+                else ("storage_failover_start", "storage_failover_status")
+            )
+            started = yield context.call_activity_with_retry(start_activity, ARM_RETRY, payload)
+            result["details"] = dict(started)
+            if started.get("action") == "skipped":
+                result["status"] = "Succeeded"
+            else:
+                watch = {
+                    **payload,
+                    "operation": started.get("operation"),
+                    "primary_location_before": started.get("primary_location_before"),
+                }
+                final = yield from _poll(run, status_activity, watch, deadline)
+                if final is None:
+                    result["error"] = f"not finished within {run.seconds(dep.timeout):.0f}s"
+                elif final.get("failed") or final.get("error"):
+                    result["error"] = str(final.get("error") or "the failover failed")
+                else:
+                    result["status"] = "Succeeded"
+                    result["details"].update(final)
+    except Exception as err:  # an activity that failed after its retries
+        result["error"] = str(err)
+    run.dependencies.append(result)
+    if result["status"] != "Succeeded":
+        run.errors.append(f"dependency {dep.name} ({dep.kind}): {result.get('error') or 'failed'}")
+    run.end(step, result["status"])
+    run.publish_status()
+    yield from run.events.publish("DependencyCompleted", f"dependency/{dep.name}", result)
+    return result["status"] == "Succeeded"
+
+
+def _webhook(run: Any, dep: WebhookAction, payload: dict[str, Any], deadline: datetime, result: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """Call the webhook, then wait for `POST /api/failovers/{id}/callbacks/{step}` or the timeout."""
+    context = run.context
+    called = yield context.call_activity_with_retry("webhook_invoke", ARM_RETRY, payload)
+    result["details"] = {"http_status": called.get("status")}
+    timer = context.create_timer(deadline)
+    callback = None
+    while True:
+        if callback is None:
+            callback = context.wait_for_external_event(CALLBACK_EVENT)
+        winner = yield from run.wait_any([callback, timer])
+        if winner is timer:
+            result["error"] = f"no completion callback within {run.seconds(dep.timeout):.0f}s"
+            return
+        if winner is callback:
+            data = callback.result or {}
+            callback = None
+            if data.get("step") != dep.name:
+                continue  # a late callback of an earlier step
+            timer.cancel()
+            result["details"].update({"callback_status": data.get("status"), "output": data.get("output")})
+            if str(data.get("status", "")).lower() == "succeeded":
+                result["status"] = "Succeeded"
+            else:
+                result["error"] = f"the action reported {data.get('status')}: {data.get('output') or ''}".strip()
+            return
+
+
+def dependencies_before(run: Any, group: str, first: bool):  # type: ignore[no-untyped-def]
+    """The dependency steps due before this ASR group. Returns False if one failed (the run stops)."""
+    due = [d for d in run.plan.dependencies if d.before_group == group or (d.before_group is None and first)]
+    for dep in due:
+        if run.cancel:
+            return False
+        if not (yield from run_dependency(run, dep)):
+            run.errors.append(f"dependency {dep.name} failed: ASR group '{group}' and later steps were not started")
+            return False
+    return True
+
+
+def start_standby(run: Any):  # type: ignore[no-untyped-def]
+    """Start the recovery region's deallocated session hosts, wait until running, allow new sessions."""
+    context, standby = run.context, run.plan.standby
+    if standby is None or run.cancel:
+        return True
+    run.begin("standby")
+    run.publish_status("starting standby session hosts")
+    vms = {
+        "instance_id": context.instance_id,
+        "plan": run.plan.name,
+        "subscription_id": standby.vms.subscription_id or run.plan.subscription_id,
+        "resource_group": standby.vms.resource_group,
+        "vms": standby.vms.names,
+    }
+    ok = False
+    try:
+        yield context.call_activity_with_retry("compute_start_vms", ARM_RETRY, vms)
+        running = yield from _poll_vms(run, vms, run.at(900.0))
+        if running:
+            allowed = yield context.call_activity_with_retry(
+                "avd_allow_new_sessions",
+                ARM_RETRY,
+                {
+                    "instance_id": context.instance_id,
+                    "plan": run.plan.name,
+                    "subscription_id": standby.host_pool.subscription_id or run.plan.subscription_id,
+                    "resource_group": standby.host_pool.resource_group,
+                    "host_pool": standby.host_pool.name,
+                    "allow": True,
+                },
+            )
+            run.standby = {"vms": standby.vms.names, "session_hosts": allowed.get("session_hosts")}
+            ok = True
+        else:
+            run.errors.append(f"standby session hosts did not all start: {', '.join(standby.vms.names)}")
+    except Exception as err:
+        run.errors.append(f"standby session hosts: {err}")
+    run.end("standby", "Succeeded" if ok else "Failed")
+    yield from run.events.publish("StandbyReady", "avd", {"ok": ok, "standby": run.standby})
+    return ok
+
+
+def _poll_vms(run: Any, vms: dict[str, Any], deadline: datetime):  # type: ignore[no-untyped-def]
+    context = run.context
+    while True:
+        states = yield context.call_activity_with_retry("compute_vm_states", ARM_RETRY, vms)
+        if not states.get("not_running"):
+            return True
+        if run.now() >= deadline:
+            return False
+        timer = context.create_timer(min(deadline, run.now() + timedelta(seconds=run.seconds(30.0))))
+        while (yield from run.wait_any([timer])) is not timer:
+            pass
+
+
+def verify(run: Any):  # type: ignore[no-untyped-def]
+    """Heartbeat of the failed-over VMs and the domain controllers, AVD agent health of the recovery
+    host pool, polled until healthy or the deadline. Sets run.verify = {"healthy", "checks"}."""
+    context, spec = run.context, run.plan.verify
+    if spec is None:
+        run.verify = {"healthy": True, "checks": [], "note": "no verify section in the plan"}
+        return
+    run.begin("verify")
+    run.publish_status("verifying")
+    asr = run.plan.asr
+    succeeded = [p["name"] for p in run.final_plans() if p["state"] == "Succeeded"]
+    computers: list[str] = []
+    try:
+        if succeeded:
+            listed = yield context.call_activity_with_retry(
+                "asr_recovery_plan_vms",
+                ARM_RETRY,
+                {
+                    "subscription_id": asr.subscription_id or run.plan.subscription_id,
+                    "resource_group": asr.resource_group,
+                    "vault": asr.vault,
+                    "recovery_plans": succeeded,
+                },
+            )
+            computers = sorted({vm for names in listed["vms"].values() for vm in names})
+    except Exception as err:
+        run.errors.append(f"verify: cannot list the failed-over VMs: {err}")
+    deadline = run.at(spec.timeout)
+    checks: dict[str, dict[str, Any]] = {}
+    poll = run.seconds(spec.poll_interval)
+    while True:
+        try:
+            if computers:
+                beat = yield context.call_activity_with_retry(
+                    "logs_heartbeat",
+                    ARM_RETRY,
+                    {"workspace_id": spec.workspace_id, "computers": computers, "minutes": spec.heartbeat_minutes},
+                )
+                checks["heartbeat"] = {
+                    "name": "heartbeat",
+                    "healthy": not beat["missing"],
+                    "reporting": len(beat["reporting"]),
+                    "missing": beat["missing"][:50],
+                }
+            if spec.domain_controllers:
+                dcs = yield context.call_activity_with_retry(
+                    "logs_heartbeat",
+                    ARM_RETRY,
+                    {
+                        "workspace_id": spec.workspace_id,
+                        "computers": spec.domain_controllers,
+                        "minutes": spec.heartbeat_minutes,
+                    },
+                )
+                checks["domain_controllers"] = {
+                    "name": "domain_controllers",
+                    "healthy": bool(dcs["reporting"]),  # at least one DC answers in or from the recovery region
+                    "reporting": dcs["reporting"],
+                    "missing": dcs["missing"],
+                }
+            if spec.host_pool is not None:
+                agents = yield context.call_activity_with_retry(
+                    "logs_avd_agent_health",
+                    ARM_RETRY,
+                    {
+                        "workspace_id": spec.workspace_id,
+                        "host_pool": spec.host_pool.name,
+                        "minutes": spec.heartbeat_minutes,
+                    },
+                )
+                checks["avd_agent_health"] = {
+                    "name": "avd_agent_health",
+                    "healthy": bool(agents["healthy"]) and not agents["unhealthy"],
+                    "healthy_hosts": len(agents["healthy"]),
+                    "unhealthy": agents["unhealthy"][:50],
+                }
+        except Exception as err:
+            checks["logs"] = {"name": "logs", "healthy": False, "error": str(err)[:300]}
+            break
+        if all(c["healthy"] for c in checks.values()) or run.now() >= deadline:
+            break
+        timer = context.create_timer(min(deadline, run.now() + timedelta(seconds=poll)))
+        while (yield from run.wait_any([timer])) is not timer:
+            pass
+    healthy = all(c["healthy"] for c in checks.values())
+    run.verify = {"healthy": healthy, "checks": list(checks.values()), "checked_at": isoformat(run.now())}
+    if not healthy:
+        bad = ", ".join(c["name"] for c in checks.values() if not c["healthy"])
+        run.errors.append(f"verify: not healthy by the deadline ({bad})")
+    run.end("verify", "Succeeded" if healthy else "Failed")
+    run.publish_status()
+    yield from run.events.publish("VerifyCompleted", "verify", run.verify)
+
+
+def switch_traffic_manager(run: Any):  # type: ignore[no-untyped-def]
+    """Traffic Manager endpoint changes; the activity refuses a change that leaves no enabled endpoint
+    or promotes an endpoint whose monitor says it is unhealthy."""
+    context, plan = run.context, run.plan
+    if not plan.dns.traffic_manager:
+        return
+    run.begin("traffic manager")
+    run.publish_status("switching traffic manager")
+    ok = True
+    for endpoint in plan.dns.traffic_manager:
+        try:
+            result = yield context.call_activity_with_retry(
+                "tm_set_endpoint",
+                ARM_RETRY,
+                {
+                    "instance_id": context.instance_id,
+                    "plan": plan.name,
+                    "subscription_id": endpoint.subscription_id or plan.subscription_id,
+                    "resource_group": endpoint.resource_group,
+                    "profile": endpoint.profile,
+                    "endpoint": endpoint.endpoint,
+                    "endpoint_type": endpoint.endpoint_type,
+                    "status": endpoint.status,
+                    "priority": endpoint.priority,
+                    "unhealthy_targets": [],
+                },
+            )
+            run.dns.append({**result, "kind": "traffic_manager"})
+        except Exception as err:
+            ok = False
+            run.errors.append(f"traffic manager {endpoint.label}: {err}")
+    run.end("traffic manager", "Succeeded" if ok else "Failed")
+    yield from run.events.publish(
+        "TrafficManagerSwitched", "dns", {"endpoints": [d for d in run.dns if d.get("kind") == "traffic_manager"]}
+    )
