@@ -224,6 +224,7 @@ def verify(run: Any):  # type: ignore[no-untyped-def]
     except Exception as err:
         run.errors.append(f"verify: cannot list the failed-over VMs: {err}")
     deadline = run.at(spec.timeout)
+    ids = {"instance_id": context.instance_id, "plan": run.plan.name}
     checks: dict[str, dict[str, Any]] = {}
     poll = run.seconds(spec.poll_interval)
     while True:
@@ -232,7 +233,12 @@ def verify(run: Any):  # type: ignore[no-untyped-def]
                 beat = yield context.call_activity_with_retry(
                     "logs_heartbeat",
                     ARM_RETRY,
-                    {"workspace_id": spec.workspace_id, "computers": computers, "minutes": spec.heartbeat_minutes},
+                    {
+                        **ids,
+                        "workspace_id": spec.workspace_id,
+                        "computers": computers,
+                        "minutes": spec.heartbeat_minutes,
+                    },
                 )
                 checks["heartbeat"] = {
                     "name": "heartbeat",
@@ -245,6 +251,7 @@ def verify(run: Any):  # type: ignore[no-untyped-def]
                     "logs_heartbeat",
                     ARM_RETRY,
                     {
+                        **ids,
                         "workspace_id": spec.workspace_id,
                         "computers": spec.domain_controllers,
                         "minutes": spec.heartbeat_minutes,
@@ -261,6 +268,7 @@ def verify(run: Any):  # type: ignore[no-untyped-def]
                     "logs_avd_agent_health",
                     ARM_RETRY,
                     {
+                        **ids,
                         "workspace_id": spec.workspace_id,
                         "host_pool": spec.host_pool.name,
                         "minutes": spec.heartbeat_minutes,
