@@ -80,6 +80,7 @@ ROUTES: list[Route] = [
     Route("plan_get", "GET", "plans/{name}", "get_plan"),
     Route("failover_start", "POST", "failovers", "post_failover"),
     Route("failovers_list", "GET", "failovers", "list_failovers"),
+    Route("drill_start", "POST", "drills", "post_drill"),
     Route("failover_status", "GET", "failovers/{instance_id}", "get_failover"),
     Route("failover_cancel", "POST", "failovers/{instance_id}/cancel", "post_cancel"),
     Route("failover_plan_retry", "POST", "failovers/{instance_id}/plans/{recovery_plan}/retry", "post_retry"),
@@ -138,6 +139,16 @@ class StartRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     plan: str = Field(min_length=1, max_length=63)
     mode: Literal["planned", "unplanned", "test"] | None = None
+    reason: str | None = Field(default=None, max_length=500)
+    requested_by: str | None = Field(default=None, max_length=256)
+
+
+class DrillRequest(BaseModel):
+    """`POST /api/drills` body."""
+
+    model_config = ConfigDict(extra="forbid")
+    plan: str = Field(min_length=1, max_length=63)
+    force: bool = False  # run outside the plan's maintenance windows
     reason: str | None = Field(default=None, max_length=500)
     requested_by: str | None = Field(default=None, max_length=256)
 
@@ -342,14 +353,57 @@ class Api:
             if plan is None:
                 raise ServiceError(404, "PlanNotFound", f"plan: no plan named '{body.plan}'")
             if body.mode == "test":
-                raise ServiceError(
-                    422, "ModeNotAvailable", "mode: drills (mode 'test') are not available in this version yet"
-                )
+                self._check_drill(plan, force=False)
         except ServiceError as err:
             return error_response(err.status, err.code, err.message)
         requested_by = _principal(req) or (body.requested_by or "").strip().lower() or None
         run = await self._start_or_attach(client, plan, mode=body.mode, requested_by=requested_by, reason=body.reason)
         return json_response(run, 202)
+
+    # ---- drills ---------------------------------------------------------------------------------
+    def _check_drill(self, plan: Plan, force: bool) -> None:
+        if plan.drill is None:
+            raise ServiceError(422, "NoDrillSection", f"plan: '{plan.name}' has no drill section (drill.network_id)")
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        if not force and not plan.drill.allowed_at(now):
+            windows = "; ".join(f"{','.join(w.days)} {w.start}-{w.end} UTC" for w in plan.drill.windows)
+            raise ServiceError(
+                409,
+                "OutsideMaintenanceWindow",
+                f"plan '{plan.name}' allows drills only in its maintenance windows ({windows}); use force to override",
+            )
+
+    async def post_drill(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        """A test failover drill: isolated network, verify, guaranteed cleanup."""
+        try:
+            body = _validated(DrillRequest, _read_json(req))
+            plan = self.plans.get(body.plan)
+            if plan is None:
+                raise ServiceError(404, "PlanNotFound", f"plan: no plan named '{body.plan}'")
+            self._check_drill(plan, body.force)
+        except ServiceError as err:
+            return error_response(err.status, err.code, err.message)
+        requested_by = _principal(req) or (body.requested_by or "").strip().lower() or None
+        run = await self._start_or_attach(client, plan, mode="test", requested_by=requested_by, reason=body.reason)
+        return json_response(run, 202)
+
+    async def scheduled_drills(self, client: DurableClient) -> list[dict[str, Any]]:
+        """The monthly drill timer: a drill of every plan with `drill.scheduled`, inside its windows."""
+        started = []
+        for plan in sorted(self.plans.values(), key=lambda p: p.name):
+            if plan.drill is None or not plan.drill.scheduled:
+                continue
+            try:
+                self._check_drill(plan, force=False)
+            except ServiceError as err:
+                log.info("scheduled drill skipped", plan=plan.name, reason=err.message)
+                continue
+            started.append(
+                await self._start_or_attach(
+                    client, plan, mode="test", requested_by="schedule", reason="monthly drill (timer)"
+                )
+            )
+        return started
 
     # ---- GET /api/failovers[/{id}] -----------------------------------------------------------
     async def get_failover(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:

@@ -44,3 +44,12 @@ for _route in ROUTES:
             bp.durable_client_input(client_name="client")(_function(_route))
         )
     )
+
+
+# The monthly drill (seed guidance: "conduct a test failover at least once a month"). The schedule is
+# the app setting FAILOVER_DRILL_SCHEDULE (NCRONTAB, e.g. "0 0 2 1 * *": 02:00 UTC on the 1st).
+@bp.function_name("drill_timer")
+@bp.schedule(schedule="%FAILOVER_DRILL_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
+@bp.durable_client_input(client_name="client")
+async def drill_timer(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
+    await api().scheduled_drills(client)

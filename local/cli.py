@@ -120,12 +120,19 @@ def run_demo(args: argparse.Namespace) -> int:
             f"plan: {stack.plan.name} ({args.vms} VMs, {args.sessions} sessions, time scale x{args.time_scale:g})",
             file=out,
         )
-        answer = stack.http.post(f"{stack.api_url}/api/alerts", json=alert, timeout=30)
+        if args.mode == "test":  # a drill, as an operator or the monthly timer starts it
+            answer = stack.http.post(
+                f"{stack.api_url}/api/drills",
+                json={"plan": stack.plan.name, "force": True, "reason": "demo drill"},
+                timeout=30,
+            )
+        else:
+            answer = stack.http.post(f"{stack.api_url}/api/alerts", json=alert, timeout=30)
         if answer.status_code != 202:
-            print(f"alert was not accepted: HTTP {answer.status_code} {answer.text}", file=sys.stderr)
+            print(f"the run was not started: HTTP {answer.status_code} {answer.text}", file=sys.stderr)
             return 1
         instance_id = answer.json()["instance_id"]
-        print(f"alert accepted: run {instance_id}", file=out)
+        print(f"{'drill' if args.mode == 'test' else 'alert'} accepted: run {instance_id}", file=out)
 
         progress = Progress(out)
         approver = stack.plan.approval.approvers[0] if stack.plan.approval.approvers else None
@@ -199,6 +206,15 @@ def print_summary(summary: dict[str, Any], out: TextIO) -> None:
         f"(≈ {unscaled_min:.0f} min unscaled; target {target_min:.0f} min)",
         file=out,
     )
+    if summary.get("drill"):
+        drill = summary["drill"]
+        verdict = "met" if drill["rto_met"] else "MISSED"
+        print(
+            f"  drill: recovery time {drill['rto_seconds']:.1f}s, target {drill['rto_target_seconds']:.1f}s: {verdict}",
+            file=out,
+        )
+    if summary.get("cleanup") is not None:
+        print(f"  drill cleanup: {summary['cleanup']}", file=out)
     for error in summary["errors"]:
         print(f"  error: {error}", file=out)
 
@@ -372,6 +388,12 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--plan", default=str(DEMO_PLAN), help="plan file (default plans/demo.yaml)")
     demo.add_argument("--alert", default=str(DEMO_ALERT), help="alert payload to post")
     demo.add_argument("--timeout", type=float, default=300.0, help="give up after this many seconds")
+    demo.add_argument(
+        "--mode",
+        choices=["failover", "test"],
+        default="failover",
+        help="failover (an alert starts it, default) or test (a drill: test failover, verify, cleanup)",
+    )
     demo.set_defaults(handler=run_demo)
     serve = commands.add_parser("serve", help="serve the HTTP API on the local engine")
     serve.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")

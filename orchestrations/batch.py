@@ -51,6 +51,8 @@ def batch_orchestrator(context: df.DurableOrchestrationContext):  # type: ignore
                 "mode": spec["mode"],
                 "recovery_point_type": asr.get("recovery_point_type"),
                 "source_site_operations": asr.get("source_site_operations"),
+                # drills: the isolated network of this recovery plan
+                "network_id": (asr.get("drill_networks") or {}).get(plan["name"]) or asr.get("drill_network"),
             },
         )
 

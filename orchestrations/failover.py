@@ -76,6 +76,8 @@ class _Run:
         self.dependencies: list[dict[str, Any]] = []
         self.standby: dict[str, Any] | None = None
         self.verify: dict[str, Any] | None = None
+        self.cleanup: str | None = None  # drills: "done" | "failed"
+        self.drill: dict[str, Any] | None = None
         self.events = EventLog(context, plan.name)
         self._control: Any = None
 
@@ -246,6 +248,8 @@ class _Run:
             "dependencies": self.dependencies,
             "standby": self.standby,
             "verify": self.verify or {"healthy": False, "checks": [], "note": "verify did not run"},
+            "cleanup": self.cleanup,
+            "drill": self.drill,
             "operator": {"skipped": self.skipped, "actions": self.operator_actions, "cancel": self.cancel},
             "steps": self.steps,
             "events_published": self.events.published,
@@ -555,6 +559,8 @@ class _Dispatcher:
             "vault": plan.asr.vault,
             "recovery_point_type": plan.asr.recovery_point_type,
             "source_site_operations": plan.asr.source_site_operations,
+            "drill_network": plan.drill.network_id if plan.drill else None,
+            "drill_networks": dict(plan.drill.networks) if plan.drill else {},
         }
 
     def _finish(self, task: Any):  # type: ignore[no-untyped-def]
@@ -607,7 +613,7 @@ class _Dispatcher:
             "mode": run.mode,
             "poll_seconds": run.seconds(run.plan.asr.job_poll_interval),
             "poll_max_seconds": run.seconds(run.plan.asr.job_poll_max),
-            "commit": run.plan.asr.commit,
+            "commit": run.plan.asr.commit and run.mode in ("planned", "unplanned"),
             "timeout_seconds": run.seconds(run.plan.asr.job_timeout),
         }
         self.pending[batch["index"]] = context.call_sub_orchestrator(
@@ -752,6 +758,55 @@ def _switch_dns(run: _Run):  # type: ignore[no-untyped-def]
     yield from run.events.publish("DnsSwitched", "dns", {"records": run.dns})
 
 
+def _drill(run: _Run, batches: list[Batch]):  # type: ignore[no-untyped-def]
+    """Mode `test`: test failover of the recovery plans into their isolated networks, group by group
+    and batch by batch like a failover, verify the test VMs, then ALWAYS clean up (also after a failed
+    plan, a cancel or an error). Production is not touched: no AVD drain, no dependencies, no
+    standby, no DNS or Traffic Manager change."""
+    plan = run.plan
+    touched: list[str] = []
+    try:
+        run.begin("failover")
+        run.publish_status("test failover")
+        dispatcher = _Dispatcher(run)
+        for group in plan.groups:
+            group_batches = [b for b in batches if b.group == group.name]
+            for batch in group_batches:
+                touched.extend(p.name for p in batch.recovery_plans)
+                if not (yield from dispatcher.dispatch(batch.to_dict())):
+                    break
+            yield from dispatcher.drain()
+            failed = [p for p in run.final_plans() if p["state"] != "Succeeded" and group.matches(p["name"])]
+            if run.cancel or (failed and group.on_failure == "stop"):
+                if failed and not run.cancel:
+                    run.errors.append(f"group '{group.name}' failed; later groups were not tested (on_failure: stop)")
+                break
+        run.end("failover", "Cancelled" if run.cancel else "Failed" if run.plan_errors else "Succeeded")
+        if not run.cancel and not run.plan_errors:
+            yield from runbook.verify(run, drill=True)
+        achieved = rto_seconds(run.started_at, isoformat(run.now()))
+        target = run.seconds(plan.rto_target)
+        run.drill = {"rto_seconds": achieved, "rto_target_seconds": target, "rto_met": achieved <= target}
+    except Exception as err:  # whatever happened, the test VMs must not be left behind
+        run.errors.append(f"drill interrupted: {err}")
+    yield from runbook.test_cleanup(run, list(dict.fromkeys(touched)))
+    if run.cancel:
+        run.errors.append(f"drill cancelled by {run.cancel.get('by')}; test failover cleaned up: {run.cleanup}")
+        return (yield from _end_run(run, "Cancelled", "cancelled", "RunCancelled", {"cancel": run.cancel}))
+    final = [{"status": p["state"]} for p in run.final_plans()]
+    healthy = (run.verify or {}).get("healthy", True)
+    status = "Completed" if not run.all_errors() and healthy and final else "CompletedWithErrors"
+    return (
+        yield from _end_run(
+            run,
+            status,
+            "completed" if status == "Completed" else "completed with errors",
+            "DrillCompleted",
+            {"drill": run.drill, "cleanup": run.cleanup},
+        )
+    )
+
+
 def _end_run(run: _Run, status: str, stage: str, event: str, data: dict[str, Any]):  # type: ignore[no-untyped-def]
     run.publish_status(stage)
     summary = run.summary(status)
@@ -789,6 +844,9 @@ def failover_orchestrator(context: df.DurableOrchestrationContext):  # type: ign
         if outcome != "approve":
             decisions = {"decisions": run.approval["decisions"]}
             return (yield from _end_run(run, "Rejected", "rejected", "RunRejected", decisions))
+
+    if run.mode == "test":
+        return (yield from _drill(run, batches))
 
     yield from _evacuate_avd(run)
     completed_groups = False

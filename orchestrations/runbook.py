@@ -196,9 +196,10 @@ def _poll_vms(run: Any, vms: dict[str, Any], deadline: datetime):  # type: ignor
             pass
 
 
-def verify(run: Any):  # type: ignore[no-untyped-def]
+def verify(run: Any, drill: bool = False):  # type: ignore[no-untyped-def]
     """Heartbeat of the failed-over VMs and the domain controllers, AVD agent health of the recovery
-    host pool, polled until healthy or the deadline. Sets run.verify = {"healthy", "checks"}."""
+    host pool, polled until healthy or the deadline. Sets run.verify = {"healthy", "checks"}.
+    A drill checks the heartbeat of its test VMs only (they run in an isolated network)."""
     context, spec = run.context, run.plan.verify
     if spec is None:
         run.verify = {"healthy": True, "checks": [], "note": "no verify section in the plan"}
@@ -246,7 +247,7 @@ def verify(run: Any):  # type: ignore[no-untyped-def]
                     "reporting": len(beat["reporting"]),
                     "missing": beat["missing"][:50],
                 }
-            if spec.domain_controllers:
+            if spec.domain_controllers and not drill:
                 dcs = yield context.call_activity_with_retry(
                     "logs_heartbeat",
                     ARM_RETRY,
@@ -263,7 +264,7 @@ def verify(run: Any):  # type: ignore[no-untyped-def]
                     "reporting": dcs["reporting"],
                     "missing": dcs["missing"],
                 }
-            if spec.host_pool is not None:
+            if spec.host_pool is not None and not drill:
                 agents = yield context.call_activity_with_retry(
                     "logs_avd_agent_health",
                     ARM_RETRY,
@@ -333,3 +334,65 @@ def switch_traffic_manager(run: Any):  # type: ignore[no-untyped-def]
     yield from run.events.publish(
         "TrafficManagerSwitched", "dns", {"endpoints": [d for d in run.dns if d.get("kind") == "traffic_manager"]}
     )
+
+
+def test_cleanup(run: Any, recovery_plans: list[str]):  # type: ignore[no-untyped-def]
+    """Test failover cleanup of every recovery plan the drill touched; idempotent (a plan with nothing
+    to clean up is skipped). Returns "done" or "failed"; never raises."""
+    context, asr = run.context, run.plan.asr
+    run.begin("cleanup")
+    run.publish_status("cleaning up the drill")
+    common = {
+        "instance_id": context.instance_id,
+        "plan": run.plan.name,
+        "subscription_id": asr.subscription_id or run.plan.subscription_id,
+        "resource_group": asr.resource_group,
+        "vault": asr.vault,
+    }
+    comment = run.plan.drill.cleanup_comment if run.plan.drill else "drill cleanup"
+    outcome: dict[str, str] = {}
+    jobs: dict[str, str] = {}
+    for name in recovery_plans:
+        try:
+            started = yield context.call_activity_with_retry(
+                "asr_test_cleanup", ARM_RETRY, {**common, "recovery_plan": name, "comments": comment}
+            )
+        except Exception as err:
+            outcome[name] = f"Failed: {err}"
+            continue
+        if started.get("action") == "skipped" or not started.get("job"):
+            outcome[name] = "Skipped"
+        else:
+            jobs[name] = started["job"]
+    deadline = run.at(run.plan.asr.job_timeout)
+    poll = max(run.seconds(run.plan.asr.job_poll_interval), 0.05)
+    while jobs:
+        reads = yield context.task_all(
+            [
+                context.call_activity_with_retry(
+                    "asr_get_job", ARM_RETRY, {**common, "job": job, "recovery_plan": name}
+                )
+                for name, job in jobs.items()
+            ]
+        )
+        for (name, _), job in zip(list(jobs.items()), reads, strict=True):
+            if job["terminal"]:
+                del jobs[name]
+                outcome[name] = "Succeeded" if job["state"] == "Succeeded" else f"Failed: {'; '.join(job['errors'])}"
+        if not jobs:
+            break
+        if run.now() >= deadline:
+            for name in jobs:
+                outcome[name] = "Failed: cleanup job did not finish in time"
+            break
+        yield context.create_timer(min(deadline, run.now() + timedelta(seconds=poll)))
+        poll = min(poll * 2, max(run.seconds(run.plan.asr.job_poll_max), poll))
+    failed = {k: v for k, v in outcome.items() if v.startswith("Failed")}
+    for name, why in failed.items():
+        run.errors.append(f"drill cleanup of {name}: {why.removeprefix('Failed: ')}")
+    result = "failed" if failed else "done"
+    run.cleanup = result
+    run.end("cleanup", "Succeeded" if result == "done" else "Failed")
+    run.publish_status()
+    yield from run.events.publish("DrillCleanupCompleted", "drill", {"cleanup": result, "recovery_plans": outcome})
+    return result

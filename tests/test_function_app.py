@@ -43,8 +43,13 @@ class TestRegistration:
             assert str(getattr(trigger.auth_level, "name", trigger.auth_level)).upper() == auth, name
             assert found["durableClient"].name == "client", name
 
+    def test_drill_timer(self, functions: dict[str, Any]) -> None:
+        found = bindings(functions["drill_timer"])
+        assert found["timerTrigger"].schedule == "%FAILOVER_DRILL_SCHEDULE%"
+        assert found["durableClient"].name == "client"
+
     def test_nothing_else(self, functions: dict[str, Any]) -> None:
-        assert set(functions) == {*orchestrations.ALL, *activities.ALL, *CONTRACT}
+        assert set(functions) == {*orchestrations.ALL, *activities.ALL, *CONTRACT, "drill_timer"}
 
 
 CONTRACT = {
@@ -56,6 +61,7 @@ CONTRACT = {
     "plan_get": ("GET", "plans/{name}", "FUNCTION"),
     "failover_start": ("POST", "failovers", "FUNCTION"),
     "failovers_list": ("GET", "failovers", "FUNCTION"),
+    "drill_start": ("POST", "drills", "FUNCTION"),
     "failover_status": ("GET", "failovers/{instance_id}", "FUNCTION"),
     "failover_cancel": ("POST", "failovers/{instance_id}/cancel", "FUNCTION"),
     "failover_plan_retry": ("POST", "failovers/{instance_id}/plans/{recovery_plan}/retry", "FUNCTION"),
