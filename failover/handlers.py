@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from failover import approval
 from failover.alerts import Alert, AlertError, parse_alert
+from failover.batching import BatchPlanningError
 from failover.callbacks import verify_callback
 from failover.errors import ServiceError
 from failover.events import (
@@ -78,6 +79,7 @@ ROUTES: list[Route] = [
     Route("events_validation", "OPTIONS", "events", "options_events"),
     Route("plans_list", "GET", "plans", "list_plans"),
     Route("plan_get", "GET", "plans/{name}", "get_plan"),
+    Route("plan_preview", "GET", "plans/{name}/preview", "get_preview"),
     Route("failover_start", "POST", "failovers", "post_failover"),
     Route("failovers_list", "GET", "failovers", "list_failovers"),
     Route("drill_start", "POST", "drills", "post_drill"),
@@ -344,6 +346,30 @@ class Api:
         if plan is None:
             return error_response(404, "PlanNotFound", f"no plan named '{name}'")
         return json_response(plan.model_dump(mode="json"))
+
+    async def get_preview(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        """Dry run: batches, start offsets, DNS changes, expected recovery time vs the RTO target. Reads
+        VM counts from ASR; job durations measured by the plan's last run replace the plan's estimates."""
+        name = req.route_params.get("name", "")
+        plan = self.plans.get(name)
+        if plan is None:
+            return error_response(404, "PlanNotFound", f"no plan named '{name}'")
+        mode = req.params.get("mode") or plan.asr.mode
+        if mode not in ("planned", "unplanned", "test"):
+            return error_response(422, "InvalidParameter", "mode: must be planned, unplanned or test")
+        from activities.planning import read_groups
+        from failover.preview import measured_durations, preview
+
+        try:
+            groups = await asyncio.to_thread(read_groups, plan)
+        except BatchPlanningError as err:
+            return error_response(409, "PlanDoesNotMatchVault", str(err))
+        except Exception as err:  # ARM answered with an error: not the caller's fault
+            log.warning("preview: vault read failed", plan=name, error=str(err)[:300])
+            return error_response(502, "AzureReadFailed", f"reading the vault failed: {type(err).__name__}")
+        last = await client.get_status(instance_id_for(plan.name))
+        measured = measured_durations(last.output) if last and isinstance(last.output, dict) else {}
+        return json_response(preview(plan, groups, measured or None, mode))
 
     # ---- POST /api/failovers (planned failovers, drills) -------------------------------------
     async def post_failover(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:

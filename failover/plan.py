@@ -164,6 +164,8 @@ class Asr(_Model):
     job_timeout: Duration = 3600.0  # per batch: a job still running then is reported TimedOut
     expected_job_duration: Duration = 900.0  # for the approval card's estimate and previews
     commit: bool = True  # commit each recovery plan after its failover succeeded
+    expected_seconds_per_vm: Duration = 0.0  # preview: a job's estimate grows by this per VM
+    expected_commit_duration: Duration = 60.0  # preview
 
 
 class Group(_Model):

@@ -59,6 +59,7 @@ CONTRACT = {
     "events_validation": ("OPTIONS", "events", "FUNCTION"),
     "plans_list": ("GET", "plans", "FUNCTION"),
     "plan_get": ("GET", "plans/{name}", "FUNCTION"),
+    "plan_preview": ("GET", "plans/{name}/preview", "FUNCTION"),
     "failover_start": ("POST", "failovers", "FUNCTION"),
     "failovers_list": ("GET", "failovers", "FUNCTION"),
     "drill_start": ("POST", "drills", "FUNCTION"),

@@ -264,3 +264,26 @@ class TestAlertAnswers:
         assert [r["instance_id"] for r in runs] == ["failover-demo"]
         status = wait_waiting(stack, "failover-demo")
         assert len(status["triggers"]) == 1  # the same alert, attached once
+
+
+class TestPreview:
+    def test_preview_endpoint_and_cli(self, make_stack: Any, capsys: Any) -> None:
+        stack = make_stack(vms=60, sessions=2)
+        answer = api(stack, "GET", "plans/demo/preview")
+        assert answer.status_code == 200, answer.text
+        document = answer.json()
+        assert document["vms"] == 60 and document["estimates"] == "plan"
+        assert document["rto_target_seconds"] == 7200 and document["eta_seconds"] > 0
+        assert {b["group"] for b in document["batches"]} == {"identity", "data", "apps"}
+        drill = api(stack, "GET", "plans/demo/preview", params={"mode": "test"}).json()
+        assert drill["mode"] == "test" and drill["eta_seconds"] < document["eta_seconds"]
+        assert api(stack, "GET", "plans/demo/preview", params={"mode": "sideways"}).status_code == 422
+        assert api(stack, "GET", "plans/nope/preview").status_code == 404
+        assert stack.estate.snapshot()["recovery_plans"][0]["failover_calls"] == 0  # a dry run changes nothing
+
+        from local.cli import main
+
+        assert main(["plan", "preview", str(stack.plan_path), "--json", "--vms", "60"]) == 0
+        printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        assert {"batches", "eta_seconds", "rto_target_seconds"} <= set(printed)
+        assert printed["eta_seconds"] == document["eta_seconds"]

@@ -315,7 +315,7 @@ def test_answers_of_a_real_run_fit_the_document(make_stack: Any) -> None:
         http.post(f"{api}/api/failovers", json={"plan": "demo", "extra": 1}, timeout=10), "/api/failovers", "post", 422
     )
     fits(
-        http.post(f"{api}/api/failovers", json={"plan": "demo", "mode": "test"}, timeout=10),
+        http.post(f"{api}/api/failovers", json={"plan": "demo", "mode": "failback"}, timeout=10),
         "/api/failovers",
         "post",
         422,

@@ -1,0 +1,124 @@
+"""Dry-run preview of a plan: its batches, their start offsets, the DNS changes, and the expected
+recovery time against the plan's RTO target. Pure (the caller reads VM counts from ASR), unit tested.
+
+The timeline follows what the orchestration does, in plan seconds from the run's start (approval
+waiting is not included: a person decides it):
+AVD grace period → for each group: its dependencies, then batches started `batch_interval` apart, each
+ending when its slowest recovery plan's job (and commit) has ended → standby → verify → DNS.
+A recovery plan's job is estimated as `asr.expected_job_duration + asr.expected_seconds_per_vm * VMs`,
+replaced by the duration measured in the plan's last run (a drill or a failover) when there is one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from failover.batching import Batch, RecoveryPlanRef, plan_batches
+from failover.plan import Plan
+from failover.run import parse_iso
+
+DEPENDENCY_ESTIMATES = {"sql_failover_group": 60.0, "storage_account": 900.0, "webhook": 600.0}
+STANDBY_ESTIMATE = 120.0  # start deallocated session hosts, open the host pool
+
+
+def noticed_after(plan: Plan, seconds: float) -> float:
+    """When the orchestration notices a job of this duration has ended: it reads jobs after
+    job_poll_interval, then doubles the wait up to job_poll_max (the batch orchestration's backoff)."""
+    poll, t = plan.asr.job_poll_interval, 0.0
+    while True:
+        t += poll
+        if t >= seconds or poll <= 0:
+            return t
+        poll = min(poll * 2, max(plan.asr.job_poll_max, poll))
+
+
+def job_estimate(plan: Plan, vms: int, measured: dict[str, float] | None, name: str) -> tuple[float, str]:
+    if measured and name in measured:
+        return measured[name], "measured"
+    return plan.asr.expected_job_duration + plan.asr.expected_seconds_per_vm * vms, "plan"
+
+
+def preview(
+    plan: Plan,
+    groups: list[tuple[str, list[RecoveryPlanRef]]],
+    measured: dict[str, float] | None = None,
+    mode: str | None = None,
+) -> dict[str, Any]:
+    """`groups`: each group's recovery plans with VM counts (from ASR). `measured`: recovery plan →
+    seconds its job took last time. Returns the preview document (`failover plan preview --json`)."""
+    mode = mode or plan.asr.mode
+    drill = mode == "test"
+    batches: list[Batch] = plan_batches(groups, plan.batch_size)
+    commit = plan.asr.commit and not drill
+    t = plan.avd.grace_period if plan.avd.host_pools and not drill else 0.0
+    last_start: float | None = None
+    steps: list[dict[str, Any]] = []
+    if t:
+        steps.append({"name": "avd", "start_s": 0.0, "end_s": t})
+    out_batches = []
+    for group in plan.groups:
+        if not drill:
+            for dep in plan.dependencies:
+                if dep.before_group == group.name or (dep.before_group is None and group is plan.groups[0]):
+                    seconds = DEPENDENCY_ESTIMATES[dep.kind]
+                    seconds = seconds if dep.kind == "webhook" else noticed_after(plan, seconds)
+                    steps.append({"name": f"dependency: {dep.name}", "start_s": t, "end_s": t + seconds})
+                    t += seconds
+        group_end = t
+        for batch in (b for b in batches if b.group == group.name):
+            start = t if last_start is None else max(t, last_start + plan.batch_interval)
+            last_start = start
+            jobs = []
+            for ref in batch.recovery_plans:
+                seconds, source = job_estimate(plan, ref.vms, measured, ref.name)
+                jobs.append({"name": ref.name, "vms": ref.vms, "job_s": round(seconds, 1), "estimate": source})
+            longest = noticed_after(plan, max(j["job_s"] for j in jobs))
+            if commit:
+                longest += noticed_after(plan, plan.asr.expected_commit_duration)
+            end = start + longest
+            group_end = max(group_end, end)
+            out_batches.append(
+                {
+                    "group": batch.group,
+                    "index": batch.index,
+                    "vms": batch.vms,
+                    "recovery_plans": jobs,
+                    "start_offset_s": round(start, 1),
+                    "expected_end_s": round(end, 1),
+                }
+            )
+        t = group_end
+    if plan.standby is not None and not drill:
+        steps.append({"name": "standby", "start_s": t, "end_s": t + STANDBY_ESTIMATE})
+        t += STANDBY_ESTIMATE
+    dns = (
+        []
+        if drill
+        else [{"record": r.label, "to": r.target, "ttl": r.ttl} for r in plan.dns.records]
+        + [{"record": e.label, "to": {"status": e.status, "priority": e.priority}} for e in plan.dns.traffic_manager]
+    )
+    return {
+        "plan": plan.name,
+        "mode": mode,
+        "groups": [g.name for g in plan.groups],
+        "batches": out_batches,
+        "steps": steps,
+        "dns": dns,
+        "vms": sum(b.vms for b in batches),
+        "eta_seconds": round(t, 1),
+        "rto_target_seconds": plan.rto_target,
+        "within_rto": t <= plan.rto_target,
+        "estimates": "measured" if measured else "plan",
+        "excludes": "the time the approval waits for a person",
+    }
+
+
+def measured_durations(summary: Any) -> dict[str, float]:
+    """Recovery plan → seconds its failover (or test failover) job took, from a run's summary."""
+    found: dict[str, float] = {}
+    for entry in (summary or {}).get("recovery_plans") or []:
+        started, ended = entry.get("job_started_at"), entry.get("job_ended_at")
+        if entry.get("state") == "Succeeded" and started and ended:
+            seconds = (parse_iso(ended) - parse_iso(started)).total_seconds() * float(summary.get("time_scale") or 1)
+            found[entry["name"]] = round(seconds, 1)
+    return found

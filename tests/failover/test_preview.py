@@ -1,0 +1,75 @@
+"""The dry-run preview: the timeline model the orchestration follows, on the demo plan."""
+
+from __future__ import annotations
+
+import itertools
+
+from failover.batching import RecoveryPlanRef
+from failover.plan import load_plan
+from failover.preview import measured_durations, noticed_after, preview
+from local.stack import DEMO_PLAN
+
+PLAN = load_plan(DEMO_PLAN)
+GROUPS = [
+    ("identity", [RecoveryPlanRef("rp-identity", 4)]),
+    ("data", [RecoveryPlanRef("rp-data-01", 18), RecoveryPlanRef("rp-data-02", 18)]),
+    ("apps", [RecoveryPlanRef(f"rp-apps-0{i}", 40) for i in range(1, 6)]),
+]
+
+
+def test_noticed_after_follows_the_backoff() -> None:
+    # polls at 15, 45 (15+30), 105 (+60), 165, 225 s ...
+    assert [noticed_after(PLAN, s) for s in (1, 15, 16, 45, 46, 200)] == [15, 15, 45, 45, 105, 225]
+
+
+def test_timeline() -> None:
+    result = preview(PLAN, GROUPS)
+    batches = result["batches"]
+    assert [b["group"] for b in batches] == ["identity", "data", "apps", "apps", "apps"]
+    assert all(b["vms"] <= PLAN.batch_size for b in batches)
+    starts = [b["start_offset_s"] for b in batches]
+    assert starts[0] == PLAN.avd.grace_period  # users are signed out first
+    assert all(b - a >= PLAN.batch_interval for a, b in itertools.pairwise(starts))
+    for previous, current in itertools.pairwise(batches):
+        if previous["group"] != current["group"]:
+            assert current["start_offset_s"] >= previous["expected_end_s"]  # groups never overlap
+    # a job of 180 s + 2 s/VM, noticed at the next backed-off poll, then the commit (30 s, noticed at 45 s)
+    identity = batches[0]
+    assert identity["expected_end_s"] - identity["start_offset_s"] == noticed_after(PLAN, 188) + 45
+    steps = {s["name"]: s for s in result["steps"]}
+    assert steps["dependency: sql"]["start_s"] == batches[1]["expected_end_s"]  # before the apps group
+    assert batches[2]["start_offset_s"] == steps["dependency: fslogix"]["end_s"]
+    assert result["eta_seconds"] == steps["standby"]["end_s"]
+    assert result["within_rto"] is (result["eta_seconds"] <= PLAN.rto_target)
+    assert [d["record"] for d in result["dns"]] == [
+        "app.contoso.com CNAME",
+        "portal.contoso.com A",
+        "tm-contoso-app/weu",
+    ]
+
+
+def test_measured_durations_replace_estimates() -> None:
+    summary = {
+        "time_scale": 10,
+        "recovery_plans": [
+            {"name": "rp-identity", "state": "Succeeded", "job_started_at": "2026-01-01T00:00:00Z",
+             "job_ended_at": "2026-01-01T00:01:00Z"},
+            {"name": "rp-data-01", "state": "Failed", "job_started_at": "2026-01-01T00:00:00Z",
+             "job_ended_at": "2026-01-01T00:00:10Z"},
+        ],
+    }  # fmt: skip
+    measured = measured_durations(summary)
+    assert measured == {"rp-identity": 600.0}  # scaled back to plan time; failed jobs are not measurements
+    result = preview(PLAN, GROUPS, measured)
+    first = result["batches"][0]["recovery_plans"][0]
+    assert first == {"name": "rp-identity", "vms": 4, "job_s": 600.0, "estimate": "measured"}
+    assert result["batches"][1]["recovery_plans"][0]["estimate"] == "plan"
+
+
+def test_drill_touches_no_production_step() -> None:
+    result = preview(PLAN, GROUPS, mode="test")
+    assert result["mode"] == "test" and result["dns"] == [] and result["steps"] == []
+    assert result["batches"][0]["start_offset_s"] == 0.0  # no user sign-out in a drill
+    committed = preview(PLAN, GROUPS)["batches"][0]
+    drill = result["batches"][0]
+    assert drill["expected_end_s"] - drill["start_offset_s"] < committed["expected_end_s"] - committed["start_offset_s"]
