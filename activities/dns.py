@@ -43,7 +43,31 @@ def dns_switch_record(payload: dict[str, Any]) -> dict[str, Any]:
     return {"record": label, "from": ",".join(before), "to": payload["target"], "changed": True}
 
 
-ACTIVITIES = [dns_switch_record]
+def dns_restore_record(payload: dict[str, Any]) -> dict[str, Any]:
+    """Failback: put back the value the failover's switch recorded in the record's metadata, and forget
+    it. Nothing recorded → nothing to restore (changed False, `from` is the current value)."""
+    require(payload, "subscription_id", "resource_group", "zone", "name", "type")
+    client = clients().dns(payload["subscription_id"]).record_sets
+    rg, zone, name, record_type = payload["resource_group"], payload["zone"], payload["name"], payload["type"]
+    current = client.get(rg, zone, name, record_type)
+    now = _values(current, record_type)
+    label = f"{name}.{zone} {record_type}"
+    metadata = dict(current.metadata or {})
+    previous = metadata.pop(PREVIOUS_KEY, None)
+    if not previous:
+        return {"record": label, "from": ",".join(now), "to": ",".join(now), "changed": False}
+    values = [v for v in previous.split(",") if v]
+    ttl = int(current.ttl or 60)
+    if record_type == "CNAME":
+        body = RecordSet(ttl=ttl, metadata=metadata, cname_record=CnameRecord(cname=values[0]))
+    else:
+        body = RecordSet(ttl=ttl, metadata=metadata, a_records=[ARecord(ipv4_address=v) for v in values])
+    client.create_or_update(rg, zone, name, record_type, body, if_match=current.etag)
+    log(payload, "dns.restore").info("dns record restored", record=label, before=now, after=values)
+    return {"record": label, "from": ",".join(now), "to": previous, "changed": now != values}
+
+
+ACTIVITIES = [dns_switch_record, dns_restore_record]
 
 bp = df.Blueprint()
 for _activity in ACTIVITIES:

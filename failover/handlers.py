@@ -83,6 +83,7 @@ ROUTES: list[Route] = [
     Route("failover_start", "POST", "failovers", "post_failover"),
     Route("failovers_list", "GET", "failovers", "list_failovers"),
     Route("drill_start", "POST", "drills", "post_drill"),
+    Route("failback_start", "POST", "failbacks", "post_failback"),
     Route("failover_status", "GET", "failovers/{instance_id}", "get_failover"),
     Route("failover_cancel", "POST", "failovers/{instance_id}/cancel", "post_cancel"),
     Route("failover_plan_retry", "POST", "failovers/{instance_id}/plans/{recovery_plan}/retry", "post_retry"),
@@ -155,6 +156,15 @@ class DrillRequest(BaseModel):
     requested_by: str | None = Field(default=None, max_length=256)
 
 
+class FailbackRequest(BaseModel):
+    """`POST /api/failbacks` body."""
+
+    model_config = ConfigDict(extra="forbid")
+    plan: str = Field(min_length=1, max_length=63)
+    reason: str | None = Field(default=None, max_length=500)
+    requested_by: str | None = Field(default=None, max_length=256)
+
+
 class CancelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: str | None = Field(default=None, max_length=500)
@@ -218,6 +228,7 @@ class Api:
         mode: str | None = None,
         requested_by: str | None = None,
         reason: str | None = None,
+        restore: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """One active run per plan: start one, or attach this trigger to the run already going."""
         instance_id = instance_id_for(plan.name)
@@ -231,6 +242,7 @@ class Api:
                 time_scale=self.settings.time_scale,
                 requested_by=requested_by,
                 reason=reason,
+                restore=restore,
             )
             try:
                 await client.start_new(ORCHESTRATOR, instance_id, run_input)
@@ -411,6 +423,41 @@ class Api:
             return error_response(err.status, err.code, err.message)
         requested_by = _principal(req) or (body.requested_by or "").strip().lower() or None
         run = await self._start_or_attach(client, plan, mode="test", requested_by=requested_by, reason=body.reason)
+        return json_response(run, 202)
+
+    async def post_failback(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        """Fail back once the disaster is mitigated: reprotect, planned failover RecoveryToPrimary in
+        batches, DNS and Traffic Manager back to the values the failover recorded, reprotect again."""
+        try:
+            body = _validated(FailbackRequest, _read_json(req))
+            plan = self.plans.get(body.plan)
+            if plan is None:
+                raise ServiceError(404, "PlanNotFound", f"plan: no plan named '{body.plan}'")
+        except ServiceError as err:
+            return error_response(err.status, err.code, err.message)
+        last = await client.get_status(instance_id_for(plan.name))
+        output = last.output if last and isinstance(last.output, dict) else {}
+        restore: dict[str, Any] = {"traffic_manager": []}
+        if output.get("mode") in ("planned", "unplanned"):
+            changed = {d.get("record"): d for d in output.get("dns") or []}
+            for endpoint in plan.dns.traffic_manager:
+                before = (changed.get(endpoint.label) or {}).get("from")
+                if isinstance(before, dict):
+                    restore["traffic_manager"].append(
+                        {
+                            "resource_group": endpoint.resource_group,
+                            "subscription_id": endpoint.subscription_id,
+                            "profile": endpoint.profile,
+                            "endpoint": endpoint.endpoint,
+                            "endpoint_type": endpoint.endpoint_type,
+                            "status": before.get("status"),
+                            "priority": before.get("priority"),
+                        }
+                    )
+        requested_by = _principal(req) or (body.requested_by or "").strip().lower() or None
+        run = await self._start_or_attach(
+            client, plan, mode="failback", requested_by=requested_by, reason=body.reason, restore=restore
+        )
         return json_response(run, 202)
 
     async def scheduled_drills(self, client: DurableClient) -> list[dict[str, Any]]:

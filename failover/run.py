@@ -31,6 +31,7 @@ def build_run_input(
     time_scale: float = 1.0,
     requested_by: str | None = None,
     reason: str | None = None,
+    restore: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The failover orchestration's input. `time_scale` divides every plan duration (demo, tests)."""
     if time_scale <= 0:
@@ -41,6 +42,7 @@ def build_run_input(
         "triggers": [trigger] if trigger else [],
         "requested_by": requested_by,
         "reason": reason,
+        "restore": restore or {},
         "time_scale": time_scale,
     }
 

@@ -120,7 +120,17 @@ def run_demo(args: argparse.Namespace) -> int:
             f"plan: {stack.plan.name} ({args.vms} VMs, {args.sessions} sessions, time scale x{args.time_scale:g})",
             file=out,
         )
-        if args.mode == "test":  # a drill, as an operator or the monthly timer starts it
+        if args.mode == "failback":  # first the failover the failback undoes, in the same simulator
+            first = _demo_run(stack, args, out, stack.http.post(f"{stack.api_url}/api/alerts", json=alert, timeout=30))
+            if first is None:
+                return 1
+            print(f"failover {first['status']}; failing back", file=out)
+            answer = stack.http.post(
+                f"{stack.api_url}/api/failbacks",
+                json={"plan": stack.plan.name, "reason": "demo: the primary region is healthy again"},
+                timeout=30,
+            )
+        elif args.mode == "test":  # a drill, as an operator or the monthly timer starts it
             answer = stack.http.post(
                 f"{stack.api_url}/api/drills",
                 json={"plan": stack.plan.name, "force": True, "reason": "demo drill"},
@@ -128,44 +138,52 @@ def run_demo(args: argparse.Namespace) -> int:
             )
         else:
             answer = stack.http.post(f"{stack.api_url}/api/alerts", json=alert, timeout=30)
-        if answer.status_code != 202:
-            print(f"the run was not started: HTTP {answer.status_code} {answer.text}", file=sys.stderr)
-            return 1
-        instance_id = answer.json()["instance_id"]
-        print(f"{'drill' if args.mode == 'test' else 'alert'} accepted: run {instance_id}", file=out)
-
-        progress = Progress(out)
-        approver = stack.plan.approval.approvers[0] if stack.plan.approval.approvers else None
-        approved = stack.plan.approval.required == 0
-        deadline = time.monotonic() + args.timeout
-        status: dict[str, Any] = {}
-        while time.monotonic() < deadline:
-            status = stack.http.get(f"{stack.api_url}/api/failovers/{instance_id}", timeout=10).json()
-            progress.show(status)
-            if status["runtime_status"] in TERMINAL:
-                break
-            if not approved and approver and (status.get("custom_status") or {}).get("approval", {}).get("waiting"):
-                messages = requests.get(
-                    f"{stack.simulator.url}/_sim/teams/messages", verify=stack.simulator.ca_bundle, timeout=10
-                ).json()
-                link = find_approval_link(messages, instance_id)
-                if link:
-                    decision = approve_as(approver, link, comment="demo approval")
-                    print(f"approved by {approver}: HTTP {decision.status_code}", file=out)
-                    approved = decision.ok
-            time.sleep(0.2)
-        else:
-            print(f"the run did not finish within {args.timeout}s", file=sys.stderr)
-            return 1
-        summary = status.get("output")
-        if status["runtime_status"] != "Completed" or not isinstance(summary, dict):
-            print(f"run ended {status['runtime_status']}: {summary}", file=sys.stderr)
+        summary = _demo_run(stack, args, out, answer)
+        if summary is None:
             return 1
         if args.json:
             print(json.dumps(summary))
         else:
             print_summary(summary, out)
         return 0 if summary["status"] == "Completed" else 2
+
+
+def _demo_run(stack: LocalStack, args: argparse.Namespace, out: TextIO, answer: requests.Response) -> Any:
+    """Follow one run the demo started: approve it as the first approver, show progress, return its summary."""
+    if answer.status_code != 202:
+        print(f"the run was not started: HTTP {answer.status_code} {answer.text}", file=sys.stderr)
+        return None
+    instance_id = answer.json()["instance_id"]
+    print(f"run {instance_id} accepted", file=out)
+
+    progress = Progress(out)
+    approver = stack.plan.approval.approvers[0] if stack.plan.approval.approvers else None
+    approved = stack.plan.approval.required == 0
+    deadline = time.monotonic() + args.timeout
+    status: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        status = stack.http.get(f"{stack.api_url}/api/failovers/{instance_id}", timeout=10).json()
+        progress.show(status)
+        if status["runtime_status"] in TERMINAL:
+            break
+        if not approved and approver and (status.get("custom_status") or {}).get("approval", {}).get("waiting"):
+            messages = requests.get(
+                f"{stack.simulator.url}/_sim/teams/messages", verify=stack.simulator.ca_bundle, timeout=10
+            ).json()
+            link = find_approval_link(messages, instance_id)
+            if link:
+                decision = approve_as(approver, link, comment="demo approval")
+                print(f"approved by {approver}: HTTP {decision.status_code}", file=out)
+                approved = decision.ok
+        time.sleep(0.2)
+    else:
+        print(f"the run did not finish within {args.timeout}s", file=sys.stderr)
+        return None
+    summary = status.get("output")
+    if status["runtime_status"] != "Completed" or not isinstance(summary, dict):
+        print(f"run ended {status['runtime_status']}: {summary}", file=sys.stderr)
+        return None
+    return summary
 
 
 def print_summary(summary: dict[str, Any], out: TextIO) -> None:
@@ -427,9 +445,10 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--timeout", type=float, default=300.0, help="give up after this many seconds")
     demo.add_argument(
         "--mode",
-        choices=["failover", "test"],
+        choices=["failover", "test", "failback"],
         default="failover",
-        help="failover (an alert starts it, default) or test (a drill: test failover, verify, cleanup)",
+        help="failover (an alert starts it, default), test (a drill: test failover, verify, cleanup) or "
+        "failback (a failover, then the failback to the primary region)",
     )
     demo.set_defaults(handler=run_demo)
     serve = commands.add_parser("serve", help="serve the HTTP API on the local engine")

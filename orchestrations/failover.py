@@ -613,7 +613,7 @@ class _Dispatcher:
             "mode": run.mode,
             "poll_seconds": run.seconds(run.plan.asr.job_poll_interval),
             "poll_max_seconds": run.seconds(run.plan.asr.job_poll_max),
-            "commit": run.plan.asr.commit and run.mode in ("planned", "unplanned"),
+            "commit": run.plan.asr.commit and run.mode in ("planned", "unplanned", "failback"),
             "timeout_seconds": run.seconds(run.plan.asr.job_timeout),
         }
         self.pending[batch["index"]] = context.call_sub_orchestrator(
@@ -807,6 +807,141 @@ def _drill(run: _Run, batches: list[Batch]):  # type: ignore[no-untyped-def]
     )
 
 
+def _failback(run: _Run, batches: list[Batch], restore: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """Mode `failback`, once the disaster is mitigated: reprotect (replicate back to the primary), wait
+    until that replication is healthy, planned failover RecoveryToPrimary batch by batch (committed),
+    reopen the primary host pools, DNS and Traffic Manager back to the values the failover recorded,
+    then reprotect again (primary → recovery) so the estate is protected as before."""
+    context, plan = run.context, run.plan
+    names = [p.name for b in batches for p in b.recovery_plans]
+
+    def stop(step: str, outcome: dict[str, str]) -> bool:
+        failed = {k: v for k, v in outcome.items() if v.startswith("Failed")}
+        for name, why in failed.items():
+            run.errors.append(f"{step} of {name}: {why.removeprefix('Failed: ')}")
+        run.end(step, "Failed" if failed else "Succeeded")
+        return bool(failed)
+
+    run.begin("reprotect")
+    run.publish_status("reprotecting (replication back to the primary region)")
+    if stop("reprotect", (yield from runbook.plan_jobs(run, "asr_reprotect", names))):
+        return (yield from _end_run(run, "CompletedWithErrors", "stopped", "RunCompleted", {"stopped": "reprotect"}))
+
+    run.begin("replication health")
+    run.publish_status("waiting for healthy replication to the primary region")
+    asr = plan.asr
+    health_payload = {
+        "instance_id": context.instance_id,
+        "plan": plan.name,
+        "subscription_id": asr.subscription_id or plan.subscription_id,
+        "resource_group": asr.resource_group,
+        "vault": asr.vault,
+        "recovery_plans": names,
+        "direction": "RecoveryToPrimary",
+    }
+    deadline = run.at(asr.job_timeout)
+    healthy = False
+    while True:
+        health = yield context.call_activity_with_retry("asr_replication_health", ARM_RETRY, health_payload)
+        run.approval["readiness"] = {k: v for k, v in health.items() if k != "unhealthy"}
+        if health.get("protected_items") and not health.get("unhealthy_total") and health.get("healthy"):
+            healthy = True
+            break
+        if run.now() >= deadline:
+            break
+        timer = context.create_timer(min(deadline, run.now() + timedelta(seconds=run.seconds(asr.job_poll_max))))
+        while (yield from run.wait_any([timer])) is not timer:
+            pass
+    run.end("replication health", "Succeeded" if healthy else "TimedOut")
+    if not healthy or run.cancel:
+        run.errors.append("replication back to the primary region is not healthy: nothing was failed back")
+        return (yield from _end_run(run, "CompletedWithErrors", "stopped", "RunCompleted", {"stopped": "health"}))
+
+    run.begin("failover")
+    run.publish_status("failing back")
+    dispatcher = _Dispatcher(run)
+    stopped = False
+    for group in plan.groups:
+        for batch in (b for b in batches if b.group == group.name):
+            if not (yield from dispatcher.dispatch(batch.to_dict())):
+                break
+        yield from dispatcher.drain()
+        failed = [p for p in run.final_plans() if p["state"] != "Succeeded" and group.matches(p["name"])]
+        if run.cancel or (failed and group.on_failure == "stop"):
+            stopped = True
+            if failed:
+                run.errors.append(f"group '{group.name}' failed to fail back; later groups were not started")
+            break
+    run.end("failover", "Failed" if stopped else "Succeeded" if not run.plan_errors else "CompletedWithErrors")
+    if stopped:
+        return (yield from _end_run(run, "CompletedWithErrors", "stopped", "RunCompleted", {"stopped": "failover"}))
+
+    run.begin("avd")
+    ids = {"instance_id": context.instance_id, "plan": plan.name}
+    try:
+        for pool in plan.avd.host_pools:  # users come back to the primary region's session hosts
+            yield context.call_activity_with_retry(
+                "avd_allow_new_sessions",
+                ARM_RETRY,
+                {**ids, "subscription_id": pool.subscription_id or plan.subscription_id,
+                 "resource_group": pool.resource_group, "host_pool": pool.name, "allow": True},
+            )  # fmt: skip
+        if plan.standby is not None:  # the recovery region's standby hosts stop taking sessions
+            pool = plan.standby.host_pool
+            yield context.call_activity_with_retry(
+                "avd_allow_new_sessions",
+                ARM_RETRY,
+                {**ids, "subscription_id": pool.subscription_id or plan.subscription_id,
+                 "resource_group": pool.resource_group, "host_pool": pool.name, "allow": False},
+            )  # fmt: skip
+        run.end("avd")
+    except Exception as err:
+        run.errors.append(f"host pools not reopened: {err}")
+        run.end("avd", "Failed")
+
+    run.begin("dns")
+    run.publish_status("restoring dns")
+    for record in plan.dns.records:
+        try:
+            result = yield context.call_activity_with_retry(
+                "dns_restore_record",
+                ARM_RETRY,
+                {**ids, "subscription_id": record.subscription_id or plan.subscription_id,
+                 "resource_group": record.resource_group, "zone": record.zone, "name": record.name,
+                 "type": record.type},
+            )  # fmt: skip
+            run.dns.append(result)
+        except Exception as err:
+            run.errors.append(f"dns {record.label} not restored: {err}")
+    for previous in restore.get("traffic_manager") or []:
+        try:
+            result = yield context.call_activity_with_retry(
+                "tm_set_endpoint",
+                ARM_RETRY,
+                {**ids, **previous, "subscription_id": previous.get("subscription_id") or plan.subscription_id},
+            )
+            run.dns.append({**result, "kind": "traffic_manager"})
+        except Exception as err:
+            run.errors.append(f"traffic manager {previous.get('profile')}/{previous.get('endpoint')}: {err}")
+    run.end("dns", "Succeeded" if not any(e.startswith(("dns", "traffic")) for e in run.errors) else "Failed")
+    yield from run.events.publish("DnsSwitched", "dns", {"records": run.dns, "failback": True})
+
+    run.begin("reprotect again")
+    run.publish_status("reprotecting (replication to the recovery region)")
+    stop("reprotect again", (yield from runbook.plan_jobs(run, "asr_reprotect", names)))
+
+    status = overall_status([{"status": p["state"]} for p in run.final_plans()], run.all_errors())
+    return (
+        yield from _end_run(
+            run,
+            status,
+            "completed" if status == "Completed" else "completed with errors",
+            "RunCompleted",
+            {"rto_seconds": rto_seconds(run.started_at, isoformat(run.now())), "failback": True},
+        )
+    )
+
+
 def _end_run(run: _Run, status: str, stage: str, event: str, data: dict[str, Any]):  # type: ignore[no-untyped-def]
     run.publish_status(stage)
     summary = run.summary(status)
@@ -847,6 +982,8 @@ def failover_orchestrator(context: df.DurableOrchestrationContext):  # type: ign
 
     if run.mode == "test":
         return (yield from _drill(run, batches))
+    if run.mode == "failback":
+        return (yield from _failback(run, batches, spec.get("restore") or {}))
 
     yield from _evacuate_avd(run)
     completed_groups = False

@@ -336,27 +336,24 @@ def switch_traffic_manager(run: Any):  # type: ignore[no-untyped-def]
     )
 
 
-def test_cleanup(run: Any, recovery_plans: list[str]):  # type: ignore[no-untyped-def]
-    """Test failover cleanup of every recovery plan the drill touched; idempotent (a plan with nothing
-    to clean up is skipped). Returns "done" or "failed"; never raises."""
+def plan_jobs(run: Any, activity: str, recovery_plans: list[str], extra: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
+    """Run one ASR operation (`asr_test_cleanup`, `asr_reprotect`, ...) on each recovery plan and watch the
+    jobs it starts to their end (backed-off durable timers). Idempotent activities: a plan with nothing to
+    do is skipped. Returns {plan: "Succeeded" | "Skipped" | "Failed: why"}; never raises."""
     context, asr = run.context, run.plan.asr
-    run.begin("cleanup")
-    run.publish_status("cleaning up the drill")
     common = {
         "instance_id": context.instance_id,
         "plan": run.plan.name,
         "subscription_id": asr.subscription_id or run.plan.subscription_id,
         "resource_group": asr.resource_group,
         "vault": asr.vault,
+        **(extra or {}),
     }
-    comment = run.plan.drill.cleanup_comment if run.plan.drill else "drill cleanup"
     outcome: dict[str, str] = {}
     jobs: dict[str, str] = {}
     for name in recovery_plans:
         try:
-            started = yield context.call_activity_with_retry(
-                "asr_test_cleanup", ARM_RETRY, {**common, "recovery_plan": name, "comments": comment}
-            )
+            started = yield context.call_activity_with_retry(activity, ARM_RETRY, {**common, "recovery_plan": name})
         except Exception as err:
             outcome[name] = f"Failed: {err}"
             continue
@@ -367,6 +364,8 @@ def test_cleanup(run: Any, recovery_plans: list[str]):  # type: ignore[no-untype
     deadline = run.at(run.plan.asr.job_timeout)
     poll = max(run.seconds(run.plan.asr.job_poll_interval), 0.05)
     while jobs:
+        yield context.create_timer(min(deadline, run.now() + timedelta(seconds=poll)))
+        poll = min(poll * 2, max(run.seconds(run.plan.asr.job_poll_max), poll))
         reads = yield context.task_all(
             [
                 context.call_activity_with_retry(
@@ -379,14 +378,20 @@ def test_cleanup(run: Any, recovery_plans: list[str]):  # type: ignore[no-untype
             if job["terminal"]:
                 del jobs[name]
                 outcome[name] = "Succeeded" if job["state"] == "Succeeded" else f"Failed: {'; '.join(job['errors'])}"
-        if not jobs:
-            break
-        if run.now() >= deadline:
+        if jobs and run.now() >= deadline:
             for name in jobs:
-                outcome[name] = "Failed: cleanup job did not finish in time"
+                outcome[name] = "Failed: the job did not finish in time"
             break
-        yield context.create_timer(min(deadline, run.now() + timedelta(seconds=poll)))
-        poll = min(poll * 2, max(run.seconds(run.plan.asr.job_poll_max), poll))
+    return {name: outcome[name] for name in recovery_plans if name in outcome}
+
+
+def test_cleanup(run: Any, recovery_plans: list[str]):  # type: ignore[no-untyped-def]
+    """Test failover cleanup of every recovery plan the drill touched; idempotent (a plan with nothing
+    to clean up is skipped). Returns "done" or "failed"; never raises."""
+    run.begin("cleanup")
+    run.publish_status("cleaning up the drill")
+    comment = run.plan.drill.cleanup_comment if run.plan.drill else "drill cleanup"
+    outcome = yield from plan_jobs(run, "asr_test_cleanup", recovery_plans, {"comments": comment})
     failed = {k: v for k, v in outcome.items() if v.startswith("Failed")}
     for name, why in failed.items():
         run.errors.append(f"drill cleanup of {name}: {why.removeprefix('Failed: ')}")
