@@ -80,6 +80,7 @@ ROUTES: list[Route] = [
     Route("plans_list", "GET", "plans", "list_plans"),
     Route("plan_get", "GET", "plans/{name}", "get_plan"),
     Route("plan_preview", "GET", "plans/{name}/preview", "get_preview"),
+    Route("plan_readiness", "GET", "plans/{name}/readiness", "get_readiness"),
     Route("failover_start", "POST", "failovers", "post_failover"),
     Route("failovers_list", "GET", "failovers", "list_failovers"),
     Route("drill_start", "POST", "drills", "post_drill"),
@@ -382,6 +383,35 @@ class Api:
         last = await client.get_status(instance_id_for(plan.name))
         measured = measured_durations(last.output) if last and isinstance(last.output, dict) else {}
         return json_response(preview(plan, groups, measured or None, mode))
+
+    async def get_readiness(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        """Can this plan fail over now? Runs the readiness checks (read-only) and answers pass/warn/fail."""
+        name = req.route_params.get("name", "")
+        plan = self.plans.get(name)
+        if plan is None:
+            return error_response(404, "PlanNotFound", f"no plan named '{name}'")
+        from activities.readiness import check_plan
+
+        return json_response(await asyncio.to_thread(check_plan, plan))
+
+    async def scheduled_readiness(self, client: DurableClient) -> list[str]:
+        """The 30-minute readiness timer: one `readiness_orchestrator` per plan, given the last result so a
+        change publishes a CloudEvent. A check still running is left alone."""
+        started = []
+        for plan in sorted(self.plans.values(), key=lambda p: p.name):
+            instance_id = f"readiness-{plan.name}"
+            last = await client.get_status(instance_id)
+            if last and _runtime_status(last) in ACTIVE:
+                continue
+            previous = last.output if last and isinstance(last.output, dict) else None
+            try:
+                await client.start_new(
+                    "readiness_orchestrator", instance_id, {"plan": plan.model_dump(mode="json"), "previous": previous}
+                )
+                started.append(instance_id)
+            except Exception as err:  # a concurrent timer won: fine
+                log.info("readiness check not started", plan=plan.name, error=str(err)[:200])
+        return started
 
     # ---- POST /api/failovers (planned failovers, drills) -------------------------------------
     async def post_failover(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:

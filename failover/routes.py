@@ -53,3 +53,11 @@ for _route in ROUTES:
 @bp.durable_client_input(client_name="client")
 async def drill_timer(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     await api().scheduled_drills(client)
+
+
+# Readiness of every plan every 30 minutes; a change publishes Contoso.Failover.ReadinessChanged.
+@bp.function_name("readiness_timer")
+@bp.schedule(schedule="0 */30 * * * *", arg_name="timer", run_on_startup=False, use_monitor=True)
+@bp.durable_client_input(client_name="client")
+async def readiness_timer(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
+    await api().scheduled_readiness(client)

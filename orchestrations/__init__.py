@@ -8,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from orchestrations import batch, failover
+from orchestrations import batch, failover, readiness
 
-MODULES = (failover, batch)
+MODULES = (failover, batch, readiness)
 ALL: dict[str, Callable[..., Any]] = {
     "failover_orchestrator": failover.failover_orchestrator,
     "batch_orchestrator": batch.batch_orchestrator,
+    "readiness_orchestrator": readiness.readiness_orchestrator,
 }

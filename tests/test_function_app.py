@@ -47,9 +47,11 @@ class TestRegistration:
         found = bindings(functions["drill_timer"])
         assert found["timerTrigger"].schedule == "%FAILOVER_DRILL_SCHEDULE%"
         assert found["durableClient"].name == "client"
+        readiness = bindings(functions["readiness_timer"])
+        assert readiness["timerTrigger"].schedule == "0 */30 * * * *"
 
     def test_nothing_else(self, functions: dict[str, Any]) -> None:
-        assert set(functions) == {*orchestrations.ALL, *activities.ALL, *CONTRACT, "drill_timer"}
+        assert set(functions) == {*orchestrations.ALL, *activities.ALL, *CONTRACT, "drill_timer", "readiness_timer"}
 
 
 CONTRACT = {
@@ -60,6 +62,7 @@ CONTRACT = {
     "plans_list": ("GET", "plans", "FUNCTION"),
     "plan_get": ("GET", "plans/{name}", "FUNCTION"),
     "plan_preview": ("GET", "plans/{name}/preview", "FUNCTION"),
+    "plan_readiness": ("GET", "plans/{name}/readiness", "FUNCTION"),
     "failover_start": ("POST", "failovers", "FUNCTION"),
     "failovers_list": ("GET", "failovers", "FUNCTION"),
     "drill_start": ("POST", "drills", "FUNCTION"),

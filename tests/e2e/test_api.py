@@ -287,3 +287,35 @@ class TestPreview:
         printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
         assert {"batches", "eta_seconds", "rto_target_seconds"} <= set(printed)
         assert printed["eta_seconds"] == document["eta_seconds"]
+
+
+class TestReadiness:
+    def test_readiness_endpoint_and_schedule(self, make_stack: Any) -> None:
+        import asyncio
+
+        stack = make_stack(vms=20, sessions=2)
+        answer = api(stack, "GET", "plans/demo/readiness")
+        assert answer.status_code == 200, answer.text
+        checks = {c["name"]: c for c in answer.json()["checks"]}
+        assert answer.json()["status"] == "pass", checks
+        assert set(checks) == {"recovery_plans", "replication", "dns", "standby", "approvals", "permissions"}
+        assert "20/20 protected items healthy" in checks["replication"]["message"]
+        assert api(stack, "GET", "plans/nope/readiness").status_code == 404
+
+        # The 30-minute timer: the first result is a change (from nothing), the same result again is not.
+        client = stack.engine.client
+        assert asyncio.run(stack.api.scheduled_readiness(client)) == ["readiness-demo"]
+        first = client.wait_for_completion("readiness-demo", 30).output
+        assert first["status"] == "pass" and first["published"] is True
+        asyncio.run(stack.api.scheduled_readiness(client))
+        second = client.wait_for_completion("readiness-demo", 30).output
+        assert "published" not in second
+
+        # A protected item goes unhealthy: readiness fails and the change is published.
+        stack.estate.config.unhealthy_items = ("vm-dc-0001",)  # a domain controller of rp-identity
+        asyncio.run(stack.api.scheduled_readiness(client))
+        third = client.wait_for_completion("readiness-demo", 30).output
+        assert third["status"] == "fail" and third["published"] is True
+        assert "vm-dc-0001" in {c["name"]: c for c in third["checks"]}["replication"]["message"]
+        types = [e["type"] for e in stack.estate.events]
+        assert types.count("Contoso.Failover.ReadinessChanged") == 2

@@ -1,0 +1,187 @@
+"""Readiness: can this plan fail over right now? Read-only checks, each pass / warn / fail with a message.
+
+- replication: health and RPO lag of every protected item of the plan's recovery plans
+- recovery plans: every name and pattern resolves in the vault; none larger than batch_size
+- dns: every record set the plan switches exists; every Traffic Manager endpoint exists
+- permissions: each of the reads above succeeded (a 403 is reported as a failed read, by resource)
+- approvals: the Teams webhook and the signing key are configured; enough approvers are listed
+- standby: the standby session hosts exist (and their power state)
+
+`readiness_check` is a durable activity (the scheduled readiness orchestration calls it) and the function
+`GET /api/plans/{name}/readiness` runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import azure.durable_functions as df
+
+from activities._common import clients, log, require
+from failover.batching import BatchPlanningError
+from failover.plan import Plan
+from failover.run import isoformat
+from failover.settings import current
+
+RPO_WARN_SECONDS = 900.0  # an RPO lag above 15 minutes is worth a look before a failover
+
+
+def _check(name: str, status: str, message: str) -> dict[str, str]:
+    return {"name": name, "status": status, "message": message}
+
+
+def _read(name: str, action: Callable[[], dict[str, str]]) -> dict[str, str]:
+    """One check; an Azure error becomes a failed check that names what could not be read."""
+    try:
+        return action()
+    except BatchPlanningError as err:
+        return _check(name, "fail", str(err))
+    except Exception as err:
+        status = getattr(err, "status_code", None)
+        what = "permission denied" if status == 403 else f"{type(err).__name__}"
+        return _check(name, "fail", f"read failed ({what}): {str(err).splitlines()[0][:200] if str(err) else ''}")
+
+
+def check_plan(plan: Plan) -> dict[str, Any]:
+    from activities.asr import asr_replication_health
+    from activities.dependencies import compute_vm_states
+    from activities.planning import read_groups
+    from activities.traffic import tm_get_profile
+
+    asr = plan.asr
+    vault = {
+        "plan": plan.name,
+        "subscription_id": asr.subscription_id or plan.subscription_id,
+        "resource_group": asr.resource_group,
+        "vault": asr.vault,
+    }
+    names: list[str] = []
+
+    def recovery_plans() -> dict[str, str]:
+        groups = read_groups(plan)
+        for _, refs in groups:
+            names.extend(r.name for r in refs)
+        too_big = [f"{r.name} ({r.vms} VMs)" for _, refs in groups for r in refs if r.vms > plan.batch_size]
+        if too_big:
+            return _check("recovery_plans", "fail", f"larger than batch_size {plan.batch_size}: {', '.join(too_big)}")
+        vms = sum(r.vms for _, refs in groups for r in refs)
+        return _check("recovery_plans", "pass", f"{len(names)} recovery plans, {vms} VMs, all in the vault")
+
+    def replication() -> dict[str, str]:
+        if not names:
+            return _check("replication", "fail", "no recovery plans to check")
+        health = asr_replication_health({**vault, "recovery_plans": names})
+        lag = health.get("max_rpo_seconds")
+        text = f"{health['healthy']}/{health['protected_items']} protected items healthy" + (
+            f", RPO lag max {lag:.0f} s" if lag is not None else ""
+        )
+        if health.get("unhealthy_total"):
+            worst = ", ".join(f"{u['name']} ({u['health']})" for u in health["unhealthy"][:5])
+            return _check("replication", "fail", f"{text}; unhealthy: {worst}")
+        if lag is not None and lag > RPO_WARN_SECONDS:
+            return _check("replication", "warn", f"{text}; above {RPO_WARN_SECONDS:.0f} s")
+        return _check("replication", "pass", text)
+
+    def dns() -> dict[str, str]:
+        missing = []
+        for record in plan.dns.records:
+            sets = clients().dns(record.subscription_id or plan.subscription_id).record_sets
+            try:
+                sets.get(record.resource_group, record.zone, record.name, record.type)
+            except Exception as err:
+                if getattr(err, "status_code", None) != 404:
+                    raise
+                missing.append(record.label)
+        for endpoint in plan.dns.traffic_manager:
+            profile = tm_get_profile(
+                {
+                    "subscription_id": endpoint.subscription_id or plan.subscription_id,
+                    "resource_group": endpoint.resource_group,
+                    "profile": endpoint.profile,
+                }
+            )
+            if endpoint.endpoint not in {e["name"] for e in profile["endpoints"]}:
+                missing.append(endpoint.label)
+        if missing:
+            return _check("dns", "fail", f"missing: {', '.join(missing)}")
+        count = len(plan.dns.records) + len(plan.dns.traffic_manager)
+        return _check("dns", "pass", f"{count} DNS records and Traffic Manager endpoints present")
+
+    def standby() -> dict[str, str]:
+        if plan.standby is None:
+            return _check("standby", "pass", "no standby session hosts in this plan")
+        vms = plan.standby.vms
+        states = compute_vm_states(
+            {
+                "subscription_id": vms.subscription_id or plan.subscription_id,
+                "resource_group": vms.resource_group,
+                "vms": vms.names,
+            }
+        )
+        found = len(states["running"]) + len(states["not_running"])
+        if found < len(vms.names):
+            return _check("standby", "fail", f"{found} of {len(vms.names)} standby VMs exist")
+        return _check(
+            "standby",
+            "pass",
+            f"{len(vms.names)} standby VMs ready ({len(states['running'])} running, rest deallocated)",
+        )
+
+    def approvals() -> dict[str, str]:
+        settings = current()
+        missing = [
+            name
+            for name, value in (
+                ("FAILOVER_TEAMS_WEBHOOK_URL", settings.teams_webhook_url),
+                ("FAILOVER_APPROVAL_SIGNING_KEY", settings.approval_signing_key),
+            )
+            if not value
+        ]
+        if missing:
+            return _check("approvals", "fail", f"not configured: {', '.join(missing)}")
+        required = max([plan.approval.required] + [o.required or 0 for o in plan.approval.modes.values()])
+        if plan.approval.required and len(plan.approval.approvers) < 2:
+            return _check("approvals", "warn", "only one approver listed: nobody can stand in")
+        return _check(
+            "approvals", "pass", f"{len(plan.approval.approvers)} approvers, up to {required} needed; webhook set"
+        )
+
+    checks = [
+        _read("recovery_plans", recovery_plans),
+        _read("replication", replication),
+        _read("dns", dns),
+        _read("standby", standby),
+        _read("approvals", approvals),
+    ]
+    reads = [c for c in checks if c["message"].startswith("read failed")]
+    checks.append(
+        _check(
+            "permissions",
+            "fail" if reads else "pass",
+            "could not read: " + ", ".join(c["name"] for c in reads) if reads else "every resource could be read",
+        )
+    )
+    status = (
+        "fail"
+        if any(c["status"] == "fail" for c in checks)
+        else ("warn" if any(c["status"] == "warn" for c in checks) else "pass")
+    )
+    return {"plan": plan.name, "status": status, "checked_at": isoformat(datetime.now(UTC)), "checks": checks}
+
+
+def readiness_check(payload: dict[str, Any]) -> dict[str, Any]:
+    """Durable activity: `{"plan": <plan as JSON>}` → the readiness document."""
+    require(payload, "plan")
+    plan = Plan.model_validate(payload["plan"])
+    result = check_plan(plan)
+    log({"plan": plan.name}, "readiness").info("readiness checked", status=result["status"])
+    return result
+
+
+ACTIVITIES = [readiness_check]
+
+bp = df.Blueprint()
+for _activity in ACTIVITIES:
+    bp.activity_trigger(input_name="payload")(_activity)
