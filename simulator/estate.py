@@ -9,6 +9,7 @@ by `time_scale` once, when a job starts. The simulator imports nothing from the 
 from __future__ import annotations
 
 import math
+import re
 import threading
 import uuid
 import zlib
@@ -37,13 +38,23 @@ def iso(ts: datetime | None) -> str | None:
 
 
 class SimError(Exception):
-    """An Azure-style error answer: HTTP status plus the ARM error envelope's code and message."""
+    """An Azure-style error answer: HTTP status plus the ARM error envelope's code and message.
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    `extra` adds keys to the envelope's `error` object: ASR's errors carry `possibleCauses` and
+    `recommendedAction` next to `code` and `message`.
+    """
+
+    def __init__(self, status: int, code: str, message: str, extra: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.extra = dict(extra or {})
+
+
+def asr_error(status: int, code: str, message: str, causes: str, action: str) -> SimError:
+    """An ASR-style error: the ARM envelope plus `possibleCauses` and `recommendedAction`."""
+    return SimError(status, code, message, {"possibleCauses": causes, "recommendedAction": action})
 
 
 @dataclass
@@ -78,8 +89,13 @@ class ProtectedItem:
     """An A2A replication protected item (one VM). Its name is the VM name.
 
     `protection_state` follows what ASR reports for an Azure-to-Azure item: `Protected`, then after a
-    failover job `{Planned|Unplanned}FailoverCommitPendingStatesBegin` (active in the recovery region)
-    or `{Planned|Unplanned}FailoverFailed` (still on the primary), then `...FailoverCommitted`.
+    failover job `{Planned|Unplanned}FailoverCommitPendingStatesBegin` (active in the other region)
+    or `{Planned|Unplanned}FailoverFailed` (still where it was), then `...FailoverCommitted`, then
+    after reprotect `Protected` again, replicating from where it is active. A failback is a failover
+    in the other direction (active on `Recovery` → `Primary`) and moves the item the same way.
+    A test failover leaves the item where it is (replication goes on) and brings up a test VM:
+    `test_failover_state` `TestFailoverInProgress` → `TestFailoverCompleted` (or `TestFailoverFailed`)
+    → `MarkedForDeletion` while cleaned up → `None`.
     """
 
     vm_name: str
@@ -89,25 +105,96 @@ class ProtectedItem:
     failover_kind: str | None = None  # Planned | Unplanned: the last failover's kind
     last_failover_at: datetime | None = None
     recovery_point_id: str | None = None  # the recovery point the VM was failed over to (a uuid)
+    replicating: bool = True  # replication runs from the active location (False after a failover until reprotect)
+    test_failover_state: str = "None"
+    test_failover_at: datetime | None = None  # its test VM is up since (a test failover succeeded), until cleanup
+    last_test_failover_at: datetime | None = None
+    test_network_id: str | None = None  # the isolated network of the current test failover
 
 
 @dataclass
 class RecoveryPlan:
+    """A recovery plan and where it stands. `state` is one of `PLAN_STATES`; `active_location` says where
+    its VMs run (Primary, or Recovery after a failover until a failback), which tells e.g. a failover's
+    `FailedOver` from a failback's."""
+
     resource_group: str
     vault: str
     name: str
     groups: list[tuple[str, list[ProtectedItem]]]  # (groupType, items)
-    # Protected | FailoverInProgress | FailedOver | Committed
     state: str = "Protected"
+    active_location: str = "Primary"  # Primary | Recovery
     current_job: str | None = None
     current_scenario: str | None = None
     current_scenario_started: datetime | None = None
-    failover_calls: int = 0
+    failover_calls: int = 0  # planned/unplanned failover POSTs (failbacks included), accepted or not
+    test_failover_calls: int = 0  # testFailover POSTs, accepted or not
+    cleanup_calls: int = 0  # testFailoverCleanup POSTs, accepted or not
+    reprotect_calls: int = 0  # reProtect POSTs, accepted or not
     last_failover_at: datetime | None = None
+    last_planned_failover_at: datetime | None = None
+    last_unplanned_failover_at: datetime | None = None
+    last_test_failover_at: datetime | None = None
+    test_network_id: str | None = None
+    cleanup_comments: str | None = None  # of the last test failover cleanup
+    before_test: str = "Protected"  # the state a test failover cleanup returns the plan to
+
+    @property
+    def replication_direction(self) -> str | None:
+        """The direction the plan replicates (and so may fail over or test-fail over) in; None when it
+        does not replicate (failed over, committed, or a job that changes that is running)."""
+        if self.state not in ("Protected", "Reprotected", *TEST_STATES):
+            return None
+        return "PrimaryToRecovery" if self.active_location == "Primary" else "RecoveryToPrimary"
 
     @property
     def vm_count(self) -> int:
         return sum(len(items) for _, items in self.groups)
+
+    @property
+    def items(self) -> list[ProtectedItem]:
+        return [item for _, items in self.groups for item in items]
+
+
+# The states of a recovery plan, as `GET /_sim/state` shows them:
+#   Protected                      active on Primary, replicating Primary → Recovery (the start)
+#   FailoverInProgress             a planned/unplanned failover job runs (either direction)
+#   FailedOver                     failover done, commit pending (active_location says which side)
+#   Committed                      failover committed; reprotect (ReverseReplicate) allowed
+#   ReprotectInProgress            a reprotect job runs
+#   Reprotected                    active on Recovery, replicating Recovery → Primary (failback allowed)
+#   TestFailoverInProgress         a test failover job runs
+#   TestFailedOver                 test failover done (or failed), cleanup pending
+#   TestFailoverCleanupInProgress  a test failover cleanup job runs
+TEST_STATES = ("TestFailoverInProgress", "TestFailedOver", "TestFailoverCleanupInProgress")
+PLAN_STATES = (
+    "Protected",
+    "FailoverInProgress",
+    "FailedOver",
+    "Committed",
+    "ReprotectInProgress",
+    "Reprotected",
+    *TEST_STATES,
+)
+# The plan's `allowedOperations` in each state (ASR's names, as in the REST examples).
+PLAN_ALLOWED_OPERATIONS: dict[str, list[str]] = {
+    "Protected": ["PlannedFailover", "UnplannedFailover", "TestFailover"],
+    "FailoverInProgress": [],
+    "FailedOver": ["Commit", "ChangePit", "CancelFailover"],
+    "Committed": ["ReverseReplicate"],
+    "ReprotectInProgress": [],
+    "Reprotected": ["PlannedFailover", "UnplannedFailover", "TestFailover"],
+    "TestFailoverInProgress": [],
+    "TestFailedOver": ["TestFailoverCleanup"],
+    "TestFailoverCleanupInProgress": [],
+}
+DIRECTIONS = ("PrimaryToRecovery", "RecoveryToPrimary")
+# Test failover network types (Az PowerShell's Start-AzRecoveryServicesAsrTestFailoverJob sends the first
+# two; the SDK calls the field free text). VmNetworkAsInput and LogicalNetworkAsInput need a networkId.
+NETWORK_TYPES = ("VmNetworkAsInput", "NoNetworkAttachAsInput", "LogicalNetworkAsInput")
+_VNET_ID = re.compile(
+    r"^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.network/virtualnetworks/[^/]+$", re.IGNORECASE
+)
 
 
 @dataclass
@@ -115,7 +202,8 @@ class Job:
     name: str
     resource_group: str
     vault: str
-    scenario: str  # PlannedFailover | UnplannedFailover | CommitFailover
+    # PlannedFailover | UnplannedFailover | CommitFailover | TestFailover | TestFailoverCleanup | ReverseReplication
+    scenario: str
     friendly_name: str
     plan_name: str
     started_at: datetime
@@ -124,6 +212,8 @@ class Job:
     state: str = "InProgress"
     ended_at: datetime | None = None
     errors: list[dict[str, Any]] = field(default_factory=list)
+    from_state: str | None = None  # the plan's state when the job started (where a failed job leaves it)
+    direction: str | None = None  # failovers and test failovers: PrimaryToRecovery | RecoveryToPrimary
 
 
 @dataclass
@@ -147,8 +237,16 @@ class EstateConfig:
     job_base_seconds: float = 180.0  # an ASR recovery plan failover job: base time ...
     job_seconds_per_vm: float = 2.0  # ... plus this per VM
     commit_seconds: float = 30.0
-    # recovery plan name -> error text: its failover job ends Failed with that error.
+    # A test failover job takes as long as a failover; these are the other recovery plan jobs.
+    cleanup_seconds: float = 60.0  # a test failover cleanup job
+    reprotect_seconds: float = 300.0  # a reprotect job: base time ...
+    reprotect_seconds_per_vm: float = 2.0  # ... plus this per VM
+    # recovery plan name -> error text: its failover jobs (planned, unplanned, failback and test
+    # failover alike) end Failed with that error. A failed test failover still needs a cleanup.
     failing_plans: dict[str, str] = field(default_factory=dict)
+    # recovery plan name -> error text: its test failover cleanup jobs end Failed with that error (the
+    # test VMs stay up, the plan stays TestFailedOver and the cleanup may be run again).
+    failing_cleanups: dict[str, str] = field(default_factory=dict)
     # Replication health of protected items (VM names): `unhealthy_items` report replicationHealth
     # Critical (replication not progressing), `warning_items` Warning (RPO higher than usual), each
     # with one health error. `rpo_seconds` overrides a VM's RPO; by default it is 30-120 s, fixed per
@@ -283,8 +381,8 @@ class Estate:
         )
 
     def item_rpo_seconds(self, item: ProtectedItem) -> int | None:
-        """The item's current RPO; None once it is active in the recovery region (replication stopped)."""
-        if item.active_location != "Primary":
+        """The item's current RPO; None once it failed over (replication stopped until reprotect)."""
+        if not item.replicating:
             return None
         override = self.config.rpo_seconds.get(item.vm_name)
         if override is not None:
@@ -298,7 +396,7 @@ class Estate:
 
     def item_health(self, item: ProtectedItem) -> tuple[str, list[dict[str, str]]]:
         """(replicationHealth, health errors as {level, code, message, causes, action})."""
-        if item.active_location != "Primary":
+        if not item.replicating:
             return "None", []  # failed over: nothing replicates until reprotect
         if item.vm_name in self.config.unhealthy_items:
             return "Critical", [
@@ -322,84 +420,288 @@ class Estate:
             ]
         return "Normal", []
 
+    # ---- ASR jobs: failover, commit, test failover, cleanup, reprotect ---------------------------
+    def _running_job(self, plan: RecoveryPlan) -> Job | None:
+        job = self.jobs.get((plan.resource_group.lower(), plan.vault.lower(), plan.current_job or ""))
+        return job if job is not None and job.state == "InProgress" else None
+
+    def _refuse_if_busy(self, plan: RecoveryPlan) -> None:
+        running = self._running_job(plan)
+        if running is not None:
+            raise asr_error(
+                409,
+                "RecoveryPlanOperationInProgress",
+                f"A {running.friendly_name.lower()} job of recovery plan '{plan.name}' is already in progress "
+                f"(job {running.name}).",
+                "Another operation on the recovery plan has not finished.",
+                "Wait for the job to finish, then retry.",
+            )
+
+    def _new_job(
+        self,
+        plan: RecoveryPlan,
+        scenario: str,
+        friendly_name: str,
+        simulated_seconds: float,
+        fail_with: str | None = None,
+        direction: str | None = None,
+    ) -> Job:
+        """A job of the plan that takes `simulated_seconds`; it becomes the plan's current scenario."""
+        now = utcnow()
+        job = Job(
+            name=str(uuid.uuid4()),
+            resource_group=plan.resource_group.lower(),
+            vault=plan.vault.lower(),
+            scenario=scenario,
+            friendly_name=friendly_name,
+            plan_name=plan.name,
+            started_at=now,
+            due_at=now + self.scaled(simulated_seconds),
+            fail_with=fail_with,
+            from_state=plan.state,
+            direction=direction,
+        )
+        self.jobs[(job.resource_group, job.vault, job.name)] = job
+        plan.current_job = job.name
+        plan.current_scenario = scenario
+        plan.current_scenario_started = now
+        return job
+
+    def _failover_seconds(self, plan: RecoveryPlan) -> float:
+        return self.config.job_base_seconds + self.config.job_seconds_per_vm * plan.vm_count
+
+    @staticmethod
+    def _properties(body: dict[str, Any]) -> dict[str, Any]:
+        props = body.get("properties")
+        if not isinstance(props, dict):
+            raise SimError(400, "InvalidRequestFormat", "The request body must carry 'properties'.")
+        return props
+
+    @staticmethod
+    def _direction(props: dict[str, Any]) -> str:
+        direction = props.get("failoverDirection")
+        if direction not in DIRECTIONS:
+            raise SimError(
+                400,
+                "InvalidParameterValue",
+                f"properties.failoverDirection '{direction}' is not one of PrimaryToRecovery, RecoveryToPrimary.",
+            )
+        return str(direction)
+
+    @staticmethod
+    def _allowed(plan: RecoveryPlan) -> str:
+        return ", ".join(PLAN_ALLOWED_OPERATIONS[plan.state]) or "none"
+
     def start_failover(self, rg: str, vault: str, name: str, scenario: str, body: dict[str, Any]) -> Job:
-        """Start a planned or unplanned failover job. ASR refuses a second one: 409."""
+        """Start a planned or unplanned failover job: PrimaryToRecovery from `Protected`, RecoveryToPrimary
+        (a failback) from `Reprotected`. ASR refuses anything else, and a second job, with 409."""
         with self.lock:
             self.refresh_jobs()
             plan = self.recovery_plan(rg, vault, name)
-            props = body.get("properties")
-            if not isinstance(props, dict):
-                raise SimError(400, "InvalidRequestFormat", "The request body must carry 'properties'.")
-            direction = props.get("failoverDirection")
-            if direction not in ("PrimaryToRecovery", "RecoveryToPrimary"):
-                raise SimError(
-                    400,
-                    "InvalidParameterValue",
-                    f"properties.failoverDirection '{direction}' is not one of PrimaryToRecovery, RecoveryToPrimary.",
-                )
+            direction = self._direction(self._properties(body))
             plan.failover_calls += 1
-            if plan.state == "FailoverInProgress":
-                raise SimError(
+            self._refuse_if_busy(plan)
+            if plan.state == "TestFailedOver":
+                raise asr_error(
                     409,
-                    "RecoveryPlanOperationInProgress",
-                    f"A failover of recovery plan '{name}' is already in progress (job {plan.current_job}).",
+                    "RecoveryPlanTestFailoverCleanupPending",
+                    f"A test failover of recovery plan '{name}' awaits cleanup; a failover is not allowed "
+                    f"(allowed operations: {self._allowed(plan)}).",
+                    "A test failover of the recovery plan was not cleaned up.",
+                    "Clean up the test failover (testFailoverCleanup), then retry.",
                 )
             if plan.state in ("FailedOver", "Committed"):
-                raise SimError(
+                raise asr_error(
                     409,
                     "RecoveryPlanAlreadyFailedOver",
                     f"Recovery plan '{name}' is already failed over; the operation is not allowed.",
+                    "The recovery plan's failover was already done.",
+                    "Commit the failover, or reprotect a committed one.",
                 )
-            duration = self.config.job_base_seconds + self.config.job_seconds_per_vm * plan.vm_count
-            now = utcnow()
-            job = Job(
-                name=str(uuid.uuid4()),
-                resource_group=rg.lower(),
-                vault=vault.lower(),
-                scenario=scenario,
-                friendly_name=f"{'Planned' if scenario == 'PlannedFailover' else 'Unplanned'} failover",
-                plan_name=plan.name,
-                started_at=now,
-                due_at=now + self.scaled(duration),
+            if direction != plan.replication_direction:
+                if direction == "PrimaryToRecovery":
+                    raise asr_error(
+                        409,
+                        "RecoveryPlanAlreadyFailedOver",
+                        f"Recovery plan '{name}' is active in the recovery region and replicates RecoveryToPrimary; "
+                        "a PrimaryToRecovery failover is not allowed.",
+                        "The recovery plan was failed over, committed and reprotected.",
+                        "Fail back with failoverDirection RecoveryToPrimary.",
+                    )
+                raise asr_error(
+                    409,
+                    "RecoveryPlanNotReprotected",
+                    f"Recovery plan '{name}' does not replicate from the recovery region; a RecoveryToPrimary "
+                    f"failover is not allowed (allowed operations: {self._allowed(plan)}).",
+                    "A failback needs a committed failover of the recovery plan followed by reprotect.",
+                    "Fail over, commit and reprotect the recovery plan, then retry.",
+                )
+            job = self._new_job(
+                plan,
+                scenario,
+                f"{'Planned' if scenario == 'PlannedFailover' else 'Unplanned'} failover",
+                self._failover_seconds(plan),
                 fail_with=self.config.failing_plans.get(plan.name),
+                direction=direction,
             )
-            self.jobs[(job.resource_group, job.vault, job.name)] = job
             plan.state = "FailoverInProgress"
-            plan.current_job = job.name
-            plan.current_scenario = scenario
-            plan.current_scenario_started = now
-            plan.last_failover_at = now
+            plan.last_failover_at = job.started_at
+            if scenario == "PlannedFailover":
+                plan.last_planned_failover_at = job.started_at
+            else:
+                plan.last_unplanned_failover_at = job.started_at
             return job
 
     def commit(self, rg: str, vault: str, name: str) -> Job:
         with self.lock:
             self.refresh_jobs()
             plan = self.recovery_plan(rg, vault, name)
-            running = self.jobs.get((plan.resource_group, plan.vault, plan.current_job or ""))
-            if running is not None and running.state == "InProgress":
-                raise SimError(
-                    409,
-                    "RecoveryPlanOperationInProgress",
-                    f"A {running.friendly_name.lower()} job of recovery plan '{name}' is already in progress "
-                    f"(job {running.name}).",
-                )
+            self._refuse_if_busy(plan)
             if plan.state != "FailedOver":
                 raise SimError(409, "OperationNotAllowed", f"Recovery plan '{name}' is not failed over.")
-            now = utcnow()
-            job = Job(
-                name=str(uuid.uuid4()),
-                resource_group=rg.lower(),
-                vault=vault.lower(),
-                scenario="CommitFailover",
-                friendly_name="Commit",
-                plan_name=plan.name,
-                started_at=now,
-                due_at=now + self.scaled(self.config.commit_seconds),
+            return self._new_job(plan, "CommitFailover", "Commit", self.config.commit_seconds)
+
+    def start_test_failover(self, rg: str, vault: str, name: str, body: dict[str, Any]) -> Job:
+        """Start a test failover job into an isolated network. Allowed when the plan replicates, in the
+        direction it replicates; the plan then awaits cleanup (`TestFailedOver`), even when the job failed."""
+        with self.lock:
+            self.refresh_jobs()
+            plan = self.recovery_plan(rg, vault, name)
+            props = self._properties(body)
+            direction = self._direction(props)
+            network_type = props.get("networkType")
+            if network_type not in NETWORK_TYPES:
+                raise SimError(
+                    400,
+                    "InvalidParameterValue",
+                    f"properties.networkType '{network_type}' is not one of {', '.join(NETWORK_TYPES)}."
+                    if network_type
+                    else "properties.networkType is required.",
+                )
+            network_id = props.get("networkId")
+            if network_type != "NoNetworkAttachAsInput":
+                if not isinstance(network_id, str) or not network_id:
+                    raise SimError(
+                        400,
+                        "InvalidParameterValue",
+                        f"properties.networkId is required when networkType is {network_type}.",
+                    )
+                if network_type == "VmNetworkAsInput" and not _VNET_ID.match(network_id):
+                    raise SimError(
+                        400,
+                        "InvalidParameterValue",
+                        f"properties.networkId '{network_id}' is not the resource id of a virtual network "
+                        "(/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Network/virtualNetworks/{name}).",
+                    )
+            else:
+                network_id = None
+            plan.test_failover_calls += 1
+            self._refuse_if_busy(plan)
+            if plan.state == "TestFailedOver":
+                raise asr_error(
+                    409,
+                    "RecoveryPlanTestFailoverCleanupPending",
+                    f"A test failover of recovery plan '{name}' awaits cleanup; a new test failover is not allowed "
+                    f"(allowed operations: {self._allowed(plan)}).",
+                    "The previous test failover of the recovery plan was not cleaned up.",
+                    "Clean up the test failover (testFailoverCleanup), then retry.",
+                )
+            if plan.replication_direction is None:
+                raise asr_error(
+                    409,
+                    "RecoveryPlanNotProtected",
+                    f"Recovery plan '{name}' does not replicate; a test failover is not allowed "
+                    f"(allowed operations: {self._allowed(plan)}).",
+                    "The recovery plan was failed over and is not reprotected yet.",
+                    "Commit the failover and reprotect the recovery plan, then retry.",
+                )
+            if direction != plan.replication_direction:
+                raise asr_error(
+                    409,
+                    "InvalidFailoverDirection",
+                    f"Recovery plan '{name}' replicates {plan.replication_direction}; a {direction} test failover "
+                    "is not allowed.",
+                    "The failover direction is not the direction the recovery plan replicates in.",
+                    f"Use failoverDirection {plan.replication_direction}.",
+                )
+            job = self._new_job(
+                plan,
+                "TestFailover",
+                "Test failover",
+                self._failover_seconds(plan),
+                fail_with=self.config.failing_plans.get(plan.name),
+                direction=direction,
             )
-            self.jobs[(job.resource_group, job.vault, job.name)] = job
-            plan.current_job = job.name
-            plan.current_scenario = "CommitFailover"
-            plan.current_scenario_started = now
+            plan.before_test = plan.state
+            plan.state = "TestFailoverInProgress"
+            plan.last_test_failover_at = job.started_at
+            plan.test_network_id = network_id
+            for item in plan.items:
+                item.test_failover_state = "TestFailoverInProgress"
+                item.test_network_id = network_id
+            return job
+
+    def start_test_failover_cleanup(self, rg: str, vault: str, name: str, body: dict[str, Any]) -> Job:
+        """Start the cleanup of a plan's test failover (its test VMs are deleted). 409 when none awaits it."""
+        with self.lock:
+            self.refresh_jobs()
+            plan = self.recovery_plan(rg, vault, name)
+            comments = self._properties(body).get("comments")
+            if comments is not None and not isinstance(comments, str):
+                raise SimError(400, "InvalidParameterValue", "properties.comments must be a string.")
+            plan.cleanup_calls += 1
+            self._refuse_if_busy(plan)
+            if plan.state != "TestFailedOver":
+                raise asr_error(
+                    409,
+                    "RecoveryPlanNoTestFailoverToCleanUp",
+                    f"Recovery plan '{name}' has no test failover awaiting cleanup; test failover cleanup is not "
+                    f"allowed (allowed operations: {self._allowed(plan)}).",
+                    "No test failover of the recovery plan was done, or it was cleaned up already.",
+                    "None: there is nothing to clean up.",
+                )
+            job = self._new_job(
+                plan,
+                "TestFailoverCleanup",
+                "Cleanup test failover",
+                self.config.cleanup_seconds,
+                fail_with=self.config.failing_cleanups.get(plan.name),
+            )
+            plan.state = "TestFailoverCleanupInProgress"
+            plan.cleanup_comments = comments
+            for item in plan.items:
+                item.test_failover_state = "MarkedForDeletion"
+            return job
+
+    def start_reprotect(self, rg: str, vault: str, name: str) -> Job:
+        """Start reprotect (reverse replication) of a committed failover: the plan then replicates from where
+        it is active (Recovery → Primary after a failover, Primary → Recovery after a failback)."""
+        with self.lock:
+            self.refresh_jobs()
+            plan = self.recovery_plan(rg, vault, name)
+            plan.reprotect_calls += 1
+            self._refuse_if_busy(plan)
+            if plan.state == "FailedOver":
+                raise asr_error(
+                    409,
+                    "RecoveryPlanFailoverNotCommitted",
+                    f"The failover of recovery plan '{name}' is not committed; reprotect is not allowed "
+                    f"(allowed operations: {self._allowed(plan)}).",
+                    "Reprotect needs a committed failover.",
+                    "Commit the failover (failoverCommit), then retry.",
+                )
+            if plan.state != "Committed":
+                raise asr_error(
+                    409,
+                    "RecoveryPlanAlreadyProtected",
+                    f"Recovery plan '{name}' is already protected (it replicates {plan.replication_direction}); "
+                    f"reprotect is not allowed (allowed operations: {self._allowed(plan)}).",
+                    "Reprotect reverses the replication of a committed failover; this recovery plan replicates.",
+                    "None: the recovery plan is protected.",
+                )
+            seconds = self.config.reprotect_seconds + self.config.reprotect_seconds_per_vm * plan.vm_count
+            job = self._new_job(plan, "ReverseReplication", "Reprotect", seconds)
+            plan.state = "ReprotectInProgress"
             return job
 
     def job(self, rg: str, vault: str, name: str) -> Job:
@@ -433,30 +735,59 @@ class Estate:
                             "taskId": str(uuid.uuid5(uuid.NAMESPACE_URL, job.name)),
                         }
                     ]
-                    if job.scenario != "CommitFailover":
-                        plan.state = "Protected"
                 else:
                     job.state = "Succeeded"
-                    plan.state = "Committed" if job.scenario == "CommitFailover" else "FailedOver"
-                self._move_items(plan, job)
+                self._finish(plan, job)
 
-    def _move_items(self, plan: RecoveryPlan, job: Job) -> None:
-        """A finished job moves its plan's protected items on, as ASR reports them for A2A."""
-        for _, items in plan.groups:
-            for item in items:
-                if job.scenario == "CommitFailover":
-                    if job.state == "Succeeded" and item.active_location == "Recovery":
-                        item.protection_state = f"{item.failover_kind or 'Unplanned'}FailoverCommitted"
-                    continue
-                kind = "Planned" if job.scenario == "PlannedFailover" else "Unplanned"
+    def _finish(self, plan: RecoveryPlan, job: Job) -> None:
+        """A finished job moves its plan and the plan's protected items on, as ASR reports them for A2A."""
+        ok = job.state == "Succeeded"
+        if job.scenario in ("PlannedFailover", "UnplannedFailover"):
+            kind = "Planned" if job.scenario == "PlannedFailover" else "Unplanned"
+            target = "Primary" if job.direction == "RecoveryToPrimary" else "Recovery"
+            if ok:
+                plan.state, plan.active_location = "FailedOver", target
+            else:
+                plan.state = job.from_state or "Protected"
+            for item in plan.items:
                 item.failover_kind = kind
-                if job.state == "Succeeded":
+                if ok:
                     item.protection_state = f"{kind}FailoverCommitPendingStatesBegin"
-                    item.active_location = "Recovery"
+                    item.active_location = target
+                    item.replicating = False
                     item.last_failover_at = job.due_at
                     item.recovery_point_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{job.name}/{item.vm_name}"))
                 else:
                     item.protection_state = f"{kind}FailoverFailed"
+        elif job.scenario == "CommitFailover":
+            if ok:
+                plan.state = "Committed"
+                for item in plan.items:
+                    if item.protection_state.endswith("CommitPendingStatesBegin"):
+                        item.protection_state = f"{item.failover_kind or 'Unplanned'}FailoverCommitted"
+        elif job.scenario == "TestFailover":
+            plan.state = "TestFailedOver"  # a failed test failover is cleaned up too
+            for item in plan.items:
+                item.test_failover_state = "TestFailoverCompleted" if ok else "TestFailoverFailed"
+                if ok:
+                    item.test_failover_at = item.last_test_failover_at = job.due_at
+        elif job.scenario == "TestFailoverCleanup":
+            if ok:
+                plan.state, plan.test_network_id = plan.before_test, None
+                for item in plan.items:
+                    item.test_failover_state, item.test_failover_at, item.test_network_id = "None", None, None
+            else:
+                plan.state = "TestFailedOver"
+                for item in plan.items:
+                    up = item.test_failover_at is not None  # the test VMs stay up
+                    item.test_failover_state = "TestFailoverCompleted" if up else "TestFailoverFailed"
+        elif job.scenario == "ReverseReplication":
+            if ok:
+                plan.state = "Protected" if plan.active_location == "Primary" else "Reprotected"
+                for item in plan.items:
+                    item.protection_state, item.replicating = "Protected", True
+            else:
+                plan.state = job.from_state or "Committed"
 
     # ---- DNS ------------------------------------------------------------------------------
     def record_set(self, rg: str, zone: str, record_type: str, name: str) -> RecordSet:
@@ -537,8 +868,14 @@ class Estate:
                         "name": plan.name,
                         "vms": plan.vm_count,
                         "state": plan.state,
+                        "active_location": plan.active_location,
                         "failover_calls": plan.failover_calls,
+                        "test_failover_calls": plan.test_failover_calls,
+                        "cleanup_calls": plan.cleanup_calls,
+                        "reprotect_calls": plan.reprotect_calls,
                         "last_failover_at": iso(plan.last_failover_at),
+                        "last_test_failover_at": iso(plan.last_test_failover_at),
+                        "test_network_id": plan.test_network_id,
                     }
                     for plan in self.recovery_plans.values()
                 ],

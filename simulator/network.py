@@ -19,7 +19,8 @@ cannot run KQL. It recognises the two query shapes `activities.verify` sends and
 estate; any other query is a 400 in the Logs API's error shape:
 - `Heartbeat | where TimeGenerated > ago(Nm) | where Computer in~ ("a", ...) | summarize LastSeen =
   max(TimeGenerated) by Computer`: rows for the named computers that report: every VM active in the
-  recovery region (its recovery plan failed over successfully), every running VM of
+  recovery region (its recovery plan failed over successfully), every VM whose recovery plan is
+  test-failed-over (its test VM runs in the isolated network until the cleanup), every running VM of
   `estate.dependencies` (standby session hosts the service started), the `always_reporting` computers
   (an on-premises domain controller), every primary VM when `primary_reporting`; never the
   `silent_computers`.
@@ -322,6 +323,8 @@ class Network:
                     for item in items:
                         if item.active_location == "Recovery":
                             out[item.vm_name.lower()] = (item.vm_name, item.last_failover_at)
+                        elif item.test_failover_at is not None:  # a drill's test VM, up in the isolated network
+                            out[item.vm_name.lower()] = (item.vm_name, item.test_failover_at)
                         elif config.primary_reporting:
                             out[item.vm_name.lower()] = (item.vm_name, None)
             deps = self._dependencies()

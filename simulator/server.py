@@ -3,8 +3,9 @@
 Routes (paths compared case-insensitively, as ARM does; every ARM route needs a bearer token):
 - AVD (Microsoft.DesktopVirtualization): host pool get; session hosts list/get/update (drain);
   user sessions list by host pool / by session host, get, delete (log off), sendMessage, disconnect.
-- ASR (Microsoft.RecoveryServices): recovery plans list/get, plannedFailover / unplannedFailover /
-  failoverCommit (202 + Azure-AsyncOperation + Location + Retry-After), operation status, jobs get/list,
+- ASR (Microsoft.RecoveryServices): recovery plans list/get, plannedFailover / unplannedFailover (either
+  direction: RecoveryToPrimary is a failback) / failoverCommit / testFailover / testFailoverCleanup /
+  reProtect (202 + Azure-AsyncOperation + Location + Retry-After), operation status, jobs get/list,
   replication protected items (A2A) list by vault (paged by `skipToken`) / by protection container, get.
 - Azure DNS: record set get / create_or_update with If-Match.
 - Event Grid topic: `POST /eventgrid/api/events` (CloudEvents batch, `aeg-sas-key` or bearer).
@@ -29,6 +30,7 @@ from aiohttp import web
 from simulator import dependencies, network
 from simulator.background import BackgroundServer
 from simulator.estate import (
+    PLAN_ALLOWED_OPERATIONS,
     Estate,
     HostPool,
     Job,
@@ -57,10 +59,25 @@ PRIMARY_CONTAINER = "asr-a2a-default-westeurope-container"
 RECOVERY_FABRIC = "asr-a2a-default-northeurope"
 RECOVERY_CONTAINER = "asr-a2a-default-northeurope-container"
 A2A_POLICY = "24-hour-retention-policy"
+# A protected item's `testFailoverStateDescription` for each simulated `testFailoverState`.
+TEST_FAILOVER_DESCRIPTIONS = {
+    "None": "None",
+    "TestFailoverInProgress": "Test failover in progress",
+    "TestFailoverCompleted": "Test failover completed; cleanup pending",
+    "TestFailoverFailed": "Test failover failed; cleanup pending",
+    "MarkedForDeletion": "Cleaning up test environment",
+}
 
 
-def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status, headers=headers)
+def _error(
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, str] | None = None,
+) -> web.Response:
+    error = {"code": code, "message": message, **(extra or {})}
+    return web.json_response({"error": error}, status=status, headers=headers)
 
 
 class SimulatorApp:
@@ -106,6 +123,24 @@ class SimulatorApp:
             _VAULT + r"/replicationrecoveryplans/(?P<rp>[^/]+)/failovercommit$",
             "asr.recoveryplans.commit",
             self.plan_commit,
+        )
+        add(
+            "POST",
+            _VAULT + r"/replicationrecoveryplans/(?P<rp>[^/]+)/testfailover$",
+            "asr.recoveryplans.test_failover",
+            self.plan_test_failover,
+        )
+        add(
+            "POST",
+            _VAULT + r"/replicationrecoveryplans/(?P<rp>[^/]+)/testfailovercleanup$",
+            "asr.recoveryplans.test_failover_cleanup",
+            self.plan_test_failover_cleanup,
+        )
+        add(
+            "POST",
+            _VAULT + r"/replicationrecoveryplans/(?P<rp>[^/]+)/reprotect$",
+            "asr.recoveryplans.reprotect",
+            self.plan_reprotect,
         )
         add(
             "GET",
@@ -159,7 +194,7 @@ class SimulatorApp:
             try:
                 return await handler(request, match.groupdict())
             except SimError as err:
-                return _error(err.status, err.code, err.message)
+                return _error(err.status, err.code, err.message, extra=err.extra)
         if allowed:
             return _error(405, "MethodNotAllowed", f"{request.method} is not allowed on {path}.")
         return _error(404, "NotFound", f"No simulated route for {request.method} {path}.")
@@ -319,15 +354,9 @@ class SimulatorApp:
         )
 
     def _plan_json(self, vault_id: str, plan: RecoveryPlan) -> dict[str, Any]:
-        allowed = {
-            "Protected": ["PlannedFailover", "UnplannedFailover", "TestFailover"],
-            "FailoverInProgress": [],
-            "FailedOver": ["Commit", "ChangePit", "CancelFailover"],
-            "Committed": ["ReverseReplicate"],
-        }[plan.state]
         props: dict[str, Any] = {
             "friendlyName": plan.name,
-            "allowedOperations": allowed,
+            "allowedOperations": list(PLAN_ALLOWED_OPERATIONS[plan.state]),
             "failoverDeploymentModel": "ResourceManager",
             "primaryFabricFriendlyName": "West Europe",
             "primaryFabricId": f"{vault_id}/replicationFabrics/{PRIMARY_FABRIC}",
@@ -347,18 +376,26 @@ class SimulatorApp:
             ],
         }
         if plan.current_job:
-            job = self.estate.jobs[(plan.resource_group, plan.vault, plan.current_job)]
+            job = self.estate.jobs[(plan.resource_group.lower(), plan.vault.lower(), plan.current_job)]
             props["currentScenario"] = {
                 "scenarioName": plan.current_scenario,
                 "jobId": f"{vault_id}/replicationJobs/{job.name}",
                 "startTime": iso(plan.current_scenario_started),
             }
-            props["currentScenarioStatus"] = {"InProgress": "InProgress", "Succeeded": "Succeeded"}.get(
-                job.state, "Failed"
-            )
-            props["currentScenarioStatusDescription"] = job.state
-        if plan.last_failover_at:
-            props["lastUnplannedFailoverTime"] = iso(plan.last_failover_at)
+            status = {"InProgress": "InProgress", "Succeeded": "Succeeded"}.get(job.state, "Failed")
+            description = {"Succeeded": "Completed"}.get(job.state, job.state)
+            if job.scenario == "TestFailover" and job.state == "Succeeded" and plan.state == "TestFailedOver":
+                # as ReplicationRecoveryPlans_TestFailover shows: the test VMs wait for the cleanup
+                status, description = "Suspended", "WaitingForStopTestFailover"
+            props["currentScenarioStatus"] = status
+            props["currentScenarioStatusDescription"] = description
+        for key, at in (
+            ("lastPlannedFailoverTime", plan.last_planned_failover_at),
+            ("lastUnplannedFailoverTime", plan.last_unplanned_failover_at),
+            ("lastTestFailoverTime", plan.last_test_failover_at),
+        ):
+            if at:
+                props[key] = iso(at)
         return {
             "id": f"{vault_id}/replicationRecoveryPlans/{plan.name}",
             "name": plan.name,
@@ -405,10 +442,13 @@ class SimulatorApp:
         item_id = self._item_id(vault_id, item)
         health, errors = self.estate.item_health(item)
         state = item.protection_state
-        job = self.estate.jobs.get((plan.resource_group, plan.vault, plan.current_job or ""))
+        job = self.estate.jobs.get((plan.resource_group.lower(), plan.vault.lower(), plan.current_job or ""))
         running = job is not None and job.state == "InProgress"
+        test_vm = item.test_failover_at is not None
         if running:
             allowed: list[str] = []
+        elif item.test_failover_state in ("TestFailoverCompleted", "TestFailoverFailed"):
+            allowed = ["TestFailoverCleanup", "DisableProtection"]
         elif state.endswith("CommitPendingStatesBegin"):
             allowed = ["Commit", "ChangePit", "DisableProtection"]
         elif state.endswith("Committed"):
@@ -457,6 +497,8 @@ class SimulatorApp:
             "recoveryAzureResourceGroupId": f"/subscriptions/{sub}/resourceGroups/rg-workloads-neu",
             "selectedRecoveryAzureNetworkId": f"/subscriptions/{sub}/resourceGroups/rg-network-neu/providers/"
             "Microsoft.Network/virtualNetworks/vnet-neu",
+            "selectedTfoAzureNetworkId": item.test_network_id,
+            "tfoAzureVMName": f"{item.vm_name}-test" if test_vm else None,
             "monitoringPercentageCompletion": None,
             "monitoringJobType": None,
             "lastHeartbeat": iso(now),
@@ -482,8 +524,10 @@ class SimulatorApp:
             "protectionState": state,
             "protectionStateDescription": description,
             "activeLocation": item.active_location,
-            "testFailoverState": "None",
-            "testFailoverStateDescription": "None",
+            "testFailoverState": item.test_failover_state,
+            "testFailoverStateDescription": TEST_FAILOVER_DESCRIPTIONS.get(
+                item.test_failover_state, item.test_failover_state
+            ),
             "allowedOperations": allowed,
             "replicationHealth": health,
             "failoverHealth": "Normal",
@@ -510,6 +554,7 @@ class SimulatorApp:
             "policyId": f"{vault_id}/replicationPolicies/{A2A_POLICY}",
             "policyFriendlyName": A2A_POLICY,
             "lastSuccessfulFailoverTime": iso(item.last_failover_at),
+            "lastSuccessfulTestFailoverTime": iso(item.last_test_failover_at),
             "currentScenario": scenario,
             "failoverRecoveryPointId": f"{item_id}/recoveryPoints/{item.recovery_point_id}"
             if item.recovery_point_id
@@ -607,6 +652,21 @@ class SimulatorApp:
 
     async def plan_commit(self, request: web.Request, m: dict[str, str]) -> web.Response:
         job = self.estate.commit(m["rg"], m["vault"], m["rp"])
+        return self._accepted(m, job)
+
+    async def plan_test_failover(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        body = await self._json_body(request)
+        job = self.estate.start_test_failover(m["rg"], m["vault"], m["rp"], body)
+        return self._accepted(m, job)
+
+    async def plan_test_failover_cleanup(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        body = await self._json_body(request)
+        job = self.estate.start_test_failover_cleanup(m["rg"], m["vault"], m["rp"], body)
+        return self._accepted(m, job)
+
+    async def plan_reprotect(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        await self._json_body(request)  # the SDK sends none; a body, if any, must still be JSON
+        job = self.estate.start_reprotect(m["rg"], m["vault"], m["rp"])
         return self._accepted(m, job)
 
     async def operation_status(self, request: web.Request, m: dict[str, str]) -> web.Response:

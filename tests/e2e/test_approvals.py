@@ -14,6 +14,7 @@ import requests
 from structlog.testing import capture_logs
 
 from failover.approval import TokenClaims, sign
+from failover.logs import configure_logging
 from failover.settings import configure
 from local.stack import LocalStack
 from tests.conftest import approval_link, approve_as, finish, post_alert, run_status, wait_for, wait_waiting
@@ -231,6 +232,7 @@ class TestTeamsDown:
 
 class TestSecrets:
     def test_no_secret_in_logs_or_status(self, make_stack: Any) -> None:
+        configure_logging("DEBUG", json_output=False)  # every level, whatever an earlier test configured
         with capture_logs() as logs:
             stack = make_stack(vms=10, sessions=2)
             instance_id = started(stack)

@@ -1,0 +1,134 @@
+"""Drills (mode test) and failback on the real local engine against the simulator: a drill touches no
+production resource and always cleans up; a failback undoes a failover and leaves the estate protected
+as before."""
+
+from __future__ import annotations
+
+import io
+import json
+from contextlib import redirect_stdout
+from typing import Any
+
+from local.cli import main
+from local.stack import LocalStack
+from tests.conftest import approval_link, approve_as, finish, post_alert, run_status, wait_for, wait_waiting
+
+A = "oncall-lead@contoso.com"
+
+
+def approve_and_finish(stack: LocalStack, instance_id: str) -> dict[str, Any]:
+    wait_waiting(stack, instance_id)
+    wait_for(lambda: approve_as(A, approval_link(stack, instance_id)).status_code == 200, timeout=30)
+    status = finish(stack, instance_id, timeout=120)
+    assert status["runtime_status"] == "Completed", status
+    return dict(status["output"])
+
+
+def drill(stack: LocalStack, **body: Any) -> str:
+    answer = stack.http.post(f"{stack.api_url}/api/drills", json={"plan": "demo", **body}, timeout=30)
+    assert answer.status_code == 202, answer.text
+    return str(answer.json()["instance_id"])
+
+
+def plans(stack: LocalStack) -> dict[str, dict[str, Any]]:
+    return {p["name"]: p for p in stack.estate.snapshot()["recovery_plans"]}
+
+
+def records(stack: LocalStack) -> dict[tuple[str, str], list[str]]:
+    return {(r["name"], r["type"]): r["values"] for r in stack.estate.snapshot()["record_sets"]}
+
+
+class TestDrill:
+    def test_drill_touches_nothing_and_cleans_up(self, make_stack: Any) -> None:
+        stack = make_stack(vms=30, sessions=4)
+        summary = approve_and_finish(stack, drill(stack, reason="monthly drill"))
+        assert summary["mode"] == "test" and summary["status"] == "Completed", summary["errors"]
+        assert summary["cleanup"] == "done"
+        assert summary["drill"]["rto_met"] is True and summary["drill"]["rto_seconds"] > 0
+        assert summary["verify"]["healthy"] is True
+        state = plans(stack)
+        assert all(p["failover_calls"] == 0 for p in state.values())  # no real failover
+        assert all(p["test_failover_calls"] == 1 and p["cleanup_calls"] == 1 for p in state.values())
+        snapshot = stack.estate.snapshot()
+        assert snapshot["sessions_remaining"] == 4  # nobody signed out
+        assert records(stack)[("app", "CNAME")] == ["app-weu.contoso.com"] and summary["dns"] == []
+        assert summary["dependencies"] == []
+        assert [s["name"] for s in summary["steps"]] == ["resolve", "approval", "failover", "verify", "cleanup"]
+
+    def test_cleanup_after_a_failed_plan(self, make_stack: Any) -> None:
+        stack = make_stack(vms=30, sessions=2)
+        stack.estate.config.failing_plans["rp-data-01"] = "The test network is not reachable."
+        summary = approve_and_finish(stack, drill(stack))
+        assert summary["status"] == "CompletedWithErrors" and summary["cleanup"] == "done"
+        assert any("test network is not reachable" in e for e in summary["errors"])
+        state = plans(stack)
+        assert all(p["test_failover_calls"] == 0 for n, p in state.items() if n.startswith("rp-apps"))  # stopped
+        tested = [n for n, p in state.items() if p["test_failover_calls"]]
+        assert tested and all(state[n]["cleanup_calls"] == 1 for n in tested)
+
+    def test_cleanup_after_a_cancel(self, make_stack: Any) -> None:
+        stack = make_stack(vms=30, sessions=2, time_scale=300.0)
+        instance_id = drill(stack)
+        wait_waiting(stack, instance_id)
+        assert approve_as(A, approval_link(stack, instance_id)).status_code == 200
+        wait_for(lambda: run_status(stack, instance_id)["progress"]["batches_started"] >= 1, timeout=60)
+        stack.http.post(f"{stack.api_url}/api/failovers/{instance_id}/cancel", json={"reason": "stop"}, timeout=10)
+        output = finish(stack, instance_id, timeout=120)["output"]
+        assert output["status"] == "Cancelled" and output["cleanup"] == "done"
+        tested = [n for n, p in plans(stack).items() if p["test_failover_calls"]]
+        assert tested and all(plans(stack)[n]["cleanup_calls"] == 1 for n in tested)
+
+    def test_maintenance_windows(self, make_stack: Any) -> None:
+        never = {
+            "network_id": "/subscriptions/x/vnet",
+            "windows": [{"days": ["mon"], "start": "00:00", "end": "00:01"}],
+        }
+        stack = make_stack(vms=10, sessions=2, drill=never)
+        stack.api.clock = lambda: 1_795_000_000.0  # a Wednesday
+        refused = stack.http.post(f"{stack.api_url}/api/drills", json={"plan": "demo"}, timeout=10)
+        assert refused.status_code == 409 and refused.json()["error"]["code"] == "OutsideMaintenanceWindow"
+        by_mode = stack.http.post(f"{stack.api_url}/api/failovers", json={"plan": "demo", "mode": "test"}, timeout=10)
+        assert by_mode.status_code == 409
+        assert drill(stack, force=True) == "failover-demo"
+
+
+class TestFailback:
+    def test_failover_then_failback(self, make_stack: Any) -> None:
+        stack = make_stack(vms=30, sessions=2)
+        answer = post_alert(stack)
+        failover = approve_and_finish(stack, answer.json()["instance_id"])
+        assert failover["status"] == "Completed", failover["errors"]
+        assert records(stack)[("app", "CNAME")] == ["app-neu.contoso.com"]
+
+        started = stack.http.post(f"{stack.api_url}/api/failbacks", json={"plan": "demo"}, timeout=30)
+        assert started.status_code == 202, started.text
+        summary = approve_and_finish(stack, started.json()["instance_id"])
+        assert summary["mode"] == "failback" and summary["status"] == "Completed", summary["errors"]
+        steps = [s["name"] for s in summary["steps"]]
+        assert steps == [
+            "resolve",
+            "approval",
+            "reprotect",
+            "replication health",
+            "failover",
+            "avd",
+            "dns",
+            "reprotect again",
+        ]
+        assert records(stack)[("app", "CNAME")] == ["app-weu.contoso.com"]
+        assert records(stack)[("portal", "A")] == ["20.50.10.10"]
+        endpoints = {e["name"]: e["status"] for e in stack.estate.network.snapshot()["traffic_manager"][0]["endpoints"]}
+        assert endpoints["weu"] == "Enabled"
+        hosts = stack.estate.snapshot()["session_hosts"]
+        assert all(h["allow_new_session"] for h in hosts if h["host_pool"] == "hp-weu-pooled")
+        assert not any(h["allow_new_session"] for h in hosts if h["host_pool"] == "hp-neu-pooled")
+        assert all(p["failover_calls"] == 2 for p in plans(stack).values())  # one failover, one failback
+
+
+class TestDemoModes:
+    def test_demo_drill_json(self) -> None:
+        out = io.StringIO()
+        with redirect_stdout(out):
+            code = main(["demo", "--mode", "test", "--json", "--vms", "20", "--sessions", "2", "--time-scale", "600"])
+        summary = json.loads(out.getvalue().strip().splitlines()[-1])
+        assert code == 0 and summary["mode"] == "test" and summary["cleanup"] == "done"
