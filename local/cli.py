@@ -199,7 +199,8 @@ def print_summary(summary: dict[str, Any], out: TextIO) -> None:
             f"{batch['started_at']} → {batch['finished_at']} {batch['status']} ({', '.join(batch['recovery_plans'])})",
             file=out,
         )
-    print(f"  VMs failed over: {summary['vms_failed_over']}", file=out)
+    moved = "test-failed over (isolated network)" if summary.get("mode") == "test" else "failed over"
+    print(f"  VMs {moved}: {summary['vms_failed_over']}", file=out)
     for dep in summary.get("dependencies") or []:
         detail = dep.get("details") or {}
         synced = detail.get("last_sync_time")
@@ -227,10 +228,8 @@ def print_summary(summary: dict[str, Any], out: TextIO) -> None:
     if summary.get("drill"):
         drill = summary["drill"]
         verdict = "met" if drill["rto_met"] else "MISSED"
-        print(
-            f"  drill: recovery time {drill['rto_seconds']:.1f}s, target {drill['rto_target_seconds']:.1f}s: {verdict}",
-            file=out,
-        )
+        achieved, target = drill["rto_seconds"] * scale / 60, drill["rto_target_seconds"] * scale / 60
+        print(f"  drill: recovery time ≈ {achieved:.0f} min unscaled, target {target:.0f} min: {verdict}", file=out)
     if summary.get("cleanup") is not None:
         print(f"  drill cleanup: {summary['cleanup']}", file=out)
     for error in summary["errors"]:
