@@ -50,13 +50,7 @@ def check_plan(plan: Plan) -> dict[str, Any]:
     from activities.planning import read_groups
     from activities.traffic import tm_get_profile
 
-    asr = plan.asr
-    vault = {
-        "plan": plan.name,
-        "subscription_id": asr.subscription_id or plan.subscription_id,
-        "resource_group": asr.resource_group,
-        "vault": asr.vault,
-    }
+    vault = {"plan": plan.name, **plan.vault_ref()}
     names: list[str] = []
 
     def recovery_plans() -> dict[str, str]:

@@ -75,3 +75,14 @@ def plan_batches(groups: list[tuple[str, list[RecoveryPlanRef]]], batch_size: in
 def schedule_offsets(batches: list[Batch], batch_interval: float) -> list[float]:
     """Earliest start of each batch, in seconds from the first, if every group finished in time."""
     return [i * batch_interval for i in range(len(batches))]
+
+
+def groups_from_resolved(resolved: dict[str, Any], vault: str) -> list[tuple[str, list[RecoveryPlanRef]]]:
+    """`asr_resolve_recovery_plans`' answer → each group's recovery plans; a name or pattern that matched
+    nothing in the vault is a BatchPlanningError (nothing is touched)."""
+    if resolved["unmatched"]:
+        missing = ", ".join(f"{u['group']}: {u['pattern']}" for u in resolved["unmatched"])
+        raise BatchPlanningError(f"recovery plans not found in vault {vault}: {missing}")
+    return [
+        (g["name"], [RecoveryPlanRef(p["name"], p["vms"]) for p in g["recovery_plans"]]) for g in resolved["groups"]
+    ]

@@ -378,6 +378,19 @@ class Plan(_Model):
                 raise ValueError(f"dependencies: '{dep.name}' names before_group '{dep.before_group}', not a group")
         return self
 
+    def vault_ref(self) -> dict[str, str]:
+        """The Recovery Services vault, as every ASR activity's payload names it."""
+        return {
+            "subscription_id": self.asr.subscription_id or self.subscription_id,
+            "resource_group": self.asr.resource_group,
+            "vault": self.asr.vault,
+        }
+
+    def resolve_request(self) -> dict[str, Any]:
+        """`asr_resolve_recovery_plans`' payload: the vault and each group's names and patterns."""
+        groups = [{"name": g.name, "recovery_plans": g.recovery_plans} for g in self.groups]
+        return {"plan": self.name, **self.vault_ref(), "groups": groups}
+
     @property
     def trigger_regions(self) -> list[str]:
         return self.triggers.regions or [self.primary_region]

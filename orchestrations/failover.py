@@ -16,7 +16,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from failover.batching import Batch, BatchPlanningError, RecoveryPlanRef, plan_batches
+from failover.batching import Batch, groups_from_resolved, plan_batches
 from failover.plan import Plan
 from failover.run import overall_status, rto_seconds
 from orchestrations import runbook
@@ -269,23 +269,9 @@ def _resolve(run: _Run):  # type: ignore[no-untyped-def]
     """Read the vault's recovery plans and pack them into batches. Returns the batch list."""
     plan = run.plan
     resolved = yield run.context.call_activity_with_retry(
-        "asr_resolve_recovery_plans",
-        ARM_RETRY,
-        {
-            "instance_id": run.context.instance_id,
-            "plan": plan.name,
-            "subscription_id": plan.asr.subscription_id or plan.subscription_id,
-            "resource_group": plan.asr.resource_group,
-            "vault": plan.asr.vault,
-            "groups": [{"name": g.name, "recovery_plans": g.recovery_plans} for g in plan.groups],
-        },
+        "asr_resolve_recovery_plans", ARM_RETRY, {"instance_id": run.context.instance_id, **plan.resolve_request()}
     )
-    if resolved["unmatched"]:
-        missing = ", ".join(f"{u['group']}: {u['pattern']}" for u in resolved["unmatched"])
-        raise BatchPlanningError(f"recovery plans not found in vault {plan.asr.vault}: {missing}")
-    groups = [
-        (g["name"], [RecoveryPlanRef(p["name"], p["vms"]) for p in g["recovery_plans"]]) for g in resolved["groups"]
-    ]
+    groups = groups_from_resolved(resolved, plan.asr.vault)
     return plan_batches(groups, plan.batch_size)
 
 
@@ -348,9 +334,7 @@ def _approval_gate(run: _Run, batches: list[Batch]):  # type: ignore[no-untyped-
             {
                 "instance_id": context.instance_id,
                 "plan": run.plan.name,
-                "subscription_id": run.plan.asr.subscription_id or run.plan.subscription_id,
-                "resource_group": run.plan.asr.resource_group,
-                "vault": run.plan.asr.vault,
+                **run.plan.vault_ref(),
                 "recovery_plans": [p.name for b in batches for p in b.recovery_plans],
             },
         )
@@ -554,9 +538,7 @@ class _Dispatcher:
         self.pending: dict[int, Any] = {}
         self.dispatched: dict[int, str] = {}
         self.asr = {
-            "subscription_id": plan.asr.subscription_id or plan.subscription_id,
-            "resource_group": plan.asr.resource_group,
-            "vault": plan.asr.vault,
+            **plan.vault_ref(),
             "recovery_point_type": plan.asr.recovery_point_type,
             "source_site_operations": plan.asr.source_site_operations,
             "drill_network": plan.drill.network_id if plan.drill else None,
@@ -833,9 +815,7 @@ def _failback(run: _Run, batches: list[Batch], restore: dict[str, Any]):  # type
     health_payload = {
         "instance_id": context.instance_id,
         "plan": plan.name,
-        "subscription_id": asr.subscription_id or plan.subscription_id,
-        "resource_group": asr.resource_group,
-        "vault": asr.vault,
+        **plan.vault_ref(),
         "recovery_plans": names,
         "direction": "RecoveryToPrimary",
     }

@@ -206,7 +206,6 @@ def verify(run: Any, drill: bool = False):  # type: ignore[no-untyped-def]
         return
     run.begin("verify")
     run.publish_status("verifying")
-    asr = run.plan.asr
     succeeded = [p["name"] for p in run.final_plans() if p["state"] == "Succeeded"]
     computers: list[str] = []
     try:
@@ -214,12 +213,7 @@ def verify(run: Any, drill: bool = False):  # type: ignore[no-untyped-def]
             listed = yield context.call_activity_with_retry(
                 "asr_recovery_plan_vms",
                 ARM_RETRY,
-                {
-                    "subscription_id": asr.subscription_id or run.plan.subscription_id,
-                    "resource_group": asr.resource_group,
-                    "vault": asr.vault,
-                    "recovery_plans": succeeded,
-                },
+                {**run.plan.vault_ref(), "recovery_plans": succeeded},
             )
             computers = sorted({vm for names in listed["vms"].values() for vm in names})
     except Exception as err:
@@ -340,15 +334,8 @@ def plan_jobs(run: Any, activity: str, recovery_plans: list[str], extra: dict[st
     """Run one ASR operation (`asr_test_cleanup`, `asr_reprotect`, ...) on each recovery plan and watch the
     jobs it starts to their end (backed-off durable timers). Idempotent activities: a plan with nothing to
     do is skipped. Returns {plan: "Succeeded" | "Skipped" | "Failed: why"}; never raises."""
-    context, asr = run.context, run.plan.asr
-    common = {
-        "instance_id": context.instance_id,
-        "plan": run.plan.name,
-        "subscription_id": asr.subscription_id or run.plan.subscription_id,
-        "resource_group": asr.resource_group,
-        "vault": asr.vault,
-        **(extra or {}),
-    }
+    context = run.context
+    common = {"instance_id": context.instance_id, "plan": run.plan.name, **run.plan.vault_ref(), **(extra or {})}
     outcome: dict[str, str] = {}
     jobs: dict[str, str] = {}
     for name in recovery_plans:
