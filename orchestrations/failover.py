@@ -122,6 +122,13 @@ class _Run:
             if (yield from self.on_control(control.result or {})):
                 return INTERRUPTED
 
+    def sleep_until(self, when: datetime):  # type: ignore[no-untyped-def]
+        """A durable timer that keeps the control channel open: triggers, a cancel or an operator's action
+        arriving meanwhile are recorded (the caller looks at `run.cancel` afterwards)."""
+        timer = self.context.create_timer(when)
+        while (yield from self.wait_any([timer])) is not timer:
+            continue
+
     def on_control(self, event: dict[str, Any]):  # type: ignore[no-untyped-def]
         """Apply one control event. Returns True when the caller must look at the run's state."""
         action = event.get("action")
@@ -829,9 +836,7 @@ def _failback(run: _Run, batches: list[Batch], restore: dict[str, Any]):  # type
             break
         if run.now() >= deadline:
             break
-        timer = context.create_timer(min(deadline, run.now() + timedelta(seconds=run.seconds(asr.job_poll_max))))
-        while (yield from run.wait_any([timer])) is not timer:
-            pass
+        yield from run.sleep_until(min(deadline, run.now() + timedelta(seconds=run.seconds(asr.job_poll_max))))
     run.end("replication health", "Succeeded" if healthy else "TimedOut")
     if not healthy or run.cancel:
         run.errors.append("replication back to the primary region is not healthy: nothing was failed back")

@@ -28,10 +28,7 @@ def _poll(run: Any, activity: str, payload: dict[str, Any], deadline: datetime):
             return status
         if run.now() >= deadline:
             return None
-        wake = min(deadline, run.now() + timedelta(seconds=poll))
-        timer = context.create_timer(wake)
-        while (yield from run.wait_any([timer])) is not timer:
-            pass  # a control event was recorded; the step in flight is watched to its end
+        yield from run.sleep_until(min(deadline, run.now() + timedelta(seconds=poll)))  # the step is watched to its end
         poll = min(poll * 2, max(run.seconds(run.plan.asr.job_poll_max), poll))
 
 
@@ -191,9 +188,7 @@ def _poll_vms(run: Any, vms: dict[str, Any], deadline: datetime):  # type: ignor
             return True
         if run.now() >= deadline:
             return False
-        timer = context.create_timer(min(deadline, run.now() + timedelta(seconds=run.seconds(30.0))))
-        while (yield from run.wait_any([timer])) is not timer:
-            pass
+        yield from run.sleep_until(min(deadline, run.now() + timedelta(seconds=run.seconds(30.0))))
 
 
 def verify(run: Any, drill: bool = False):  # type: ignore[no-untyped-def]
@@ -280,9 +275,7 @@ def verify(run: Any, drill: bool = False):  # type: ignore[no-untyped-def]
             break
         if all(c["healthy"] for c in checks.values()) or run.now() >= deadline:
             break
-        timer = context.create_timer(min(deadline, run.now() + timedelta(seconds=poll)))
-        while (yield from run.wait_any([timer])) is not timer:
-            pass
+        yield from run.sleep_until(min(deadline, run.now() + timedelta(seconds=poll)))
     healthy = all(c["healthy"] for c in checks.values())
     run.verify = {"healthy": healthy, "checks": list(checks.values()), "checked_at": isoformat(run.now())}
     if not healthy:
