@@ -119,18 +119,18 @@ def avd_allow_new_sessions(payload: dict[str, Any]) -> dict[str, Any]:
         if unknown:
             raise ValueError(f"host pool {pool} has no session host {', '.join(unknown)}")
         hosts = [h for h in hosts if any(_matches(h, n) for n in wanted)]
-    changed = 0
+    changed: list[str] = []
     for host in hosts:
         if current[host] is not allow:
             client.session_hosts.update(rg, pool, host, session_host=SessionHostPatch(allow_new_session=allow))
-            changed += 1
+            changed.append(host)
     log(payload, "avd.allow").info(
         "session hosts opened" if allow else "session hosts closed",
         host_pool=pool,
         session_hosts=len(hosts),
-        changed=changed,
+        changed=len(changed),
     )
-    return {"host_pool": pool, "session_hosts": len(hosts), "changed": changed}
+    return {"host_pool": pool, "session_hosts": len(hosts), "changed": len(changed), "changed_hosts": changed}
 
 
 ACTIVITIES = [avd_drain_host_pool, avd_message_sessions, avd_log_off_sessions, avd_allow_new_sessions]

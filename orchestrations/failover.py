@@ -747,14 +747,42 @@ def _switch_dns(run: _Run):  # type: ignore[no-untyped-def]
     yield from run.events.publish("DnsSwitched", "dns", {"records": run.dns})
 
 
+def _call(run: _Run, activity: str, payload: dict[str, Any]) -> Any:
+    return run.context.call_activity_with_retry(activity, ARM_RETRY, payload)
+
+
+def _close_test_host_pool(run: _Run):  # type: ignore[no-untyped-def]
+    """Seed guidance: test-failed-over session hosts register with the recovery host pool and would take
+    new connections. Close that pool's session hosts to new sessions for the drill; returns what changed so
+    the drill reopens exactly those afterwards."""
+    standby = run.plan.standby
+    if standby is None:
+        return None
+    pool = standby.host_pool
+    ref = {
+        "instance_id": run.context.instance_id,
+        "plan": run.plan.name,
+        "subscription_id": pool.subscription_id or run.plan.subscription_id,
+        "resource_group": pool.resource_group,
+        "host_pool": pool.name,
+    }
+    run.begin("avd")
+    closed = yield _call(run, "avd_allow_new_sessions", {**ref, "allow": False})
+    run.end("avd")
+    return {"ref": ref, "changed_hosts": closed.get("changed_hosts") or []}
+
+
 def _drill(run: _Run, batches: list[Batch]):  # type: ignore[no-untyped-def]
     """Mode `test`: test failover of the recovery plans into their isolated networks, group by group
     and batch by batch like a failover, verify the test VMs, then ALWAYS clean up (also after a failed
-    plan, a cancel or an error). Production is not touched: no AVD drain, no dependencies, no
-    standby, no DNS or Traffic Manager change."""
+    plan, a cancel or an error). Production is not touched: no AVD drain of the primary, no
+    dependencies, no standby start, no DNS or Traffic Manager change; the recovery host pool is kept
+    closed to new sessions while test session hosts may be up."""
     plan = run.plan
     touched: list[str] = []
+    closed: dict[str, Any] | None = None
     try:
+        closed = yield from _close_test_host_pool(run)
         run.begin("failover")
         run.publish_status("test failover")
         dispatcher = _Dispatcher(run)
@@ -779,6 +807,12 @@ def _drill(run: _Run, batches: list[Batch]):  # type: ignore[no-untyped-def]
     except Exception as err:  # whatever happened, the test VMs must not be left behind
         run.errors.append(f"drill interrupted: {err}")
     yield from runbook.test_cleanup(run, list(dict.fromkeys(touched)))
+    if closed and closed.get("changed_hosts"):  # reopen what the drill closed, nothing else
+        try:
+            reopen = {**closed["ref"], "session_hosts": closed["changed_hosts"], "allow": True}
+            yield _call(run, "avd_allow_new_sessions", reopen)
+        except Exception as err:
+            run.errors.append(f"drill: session hosts {', '.join(closed['changed_hosts'])} not reopened: {err}")
     if run.cancel:
         run.errors.append(f"drill cancelled by {run.cancel.get('by')}; test failover cleaned up: {run.cleanup}")
         return (yield from _end_run(run, "Cancelled", "cancelled", "RunCancelled", {"cancel": run.cancel}))

@@ -41,7 +41,13 @@ def records(stack: LocalStack) -> dict[tuple[str, str], list[str]]:
 class TestDrill:
     def test_drill_touches_nothing_and_cleans_up(self, make_stack: Any) -> None:
         stack = make_stack(vms=30, sessions=4)
-        summary = approve_and_finish(stack, drill(stack, reason="monthly drill"))
+        # The recovery host pool takes sessions today: test session hosts would join it, so the drill keeps
+        # it closed while they may be up, and reopens it afterwards.
+        stack.estate.update_session_host(
+            "rg-avd-neu", "hp-neu-pooled", "vm-avd-neu-0.contoso.local", {"properties": {"allowNewSession": True}}
+        )
+        instance_id = drill(stack, reason="monthly drill")
+        summary = approve_and_finish(stack, instance_id)
         assert summary["mode"] == "test" and summary["status"] == "Completed", summary["errors"]
         assert summary["cleanup"] == "done"
         assert summary["drill"]["rto_met"] is True and summary["drill"]["rto_seconds"] > 0
@@ -53,7 +59,15 @@ class TestDrill:
         assert snapshot["sessions_remaining"] == 4  # nobody signed out
         assert records(stack)[("app", "CNAME")] == ["app-weu.contoso.com"] and summary["dns"] == []
         assert summary["dependencies"] == []
-        assert [s["name"] for s in summary["steps"]] == ["resolve", "approval", "failover", "verify", "cleanup"]
+        assert [s["name"] for s in summary["steps"]] == ["resolve", "approval", "avd", "failover", "verify", "cleanup"]
+        hosts = {
+            h["name"]: h["allow_new_session"] for h in snapshot["session_hosts"] if h["host_pool"] == "hp-neu-pooled"
+        }
+        assert hosts["vm-avd-neu-0.contoso.local"] is True and not any(
+            v for k, v in hosts.items() if k != "vm-avd-neu-0.contoso.local"
+        )  # reopened exactly what it closed
+        reopened = next(h for h in snapshot["session_hosts"] if h["name"] == "vm-avd-neu-0.contoso.local")
+        assert reopened["drained_at"] is not None  # it was closed during the drill
 
     def test_cleanup_after_a_failed_plan(self, make_stack: Any) -> None:
         stack = make_stack(vms=30, sessions=2)
