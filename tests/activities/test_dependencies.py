@@ -296,8 +296,14 @@ class TestAvdAllowNewSessions:
             "host_pool": "hp-neu-pooled",
             "session_hosts": 2,
             "changed": 2,
+            "changed_hosts": ["vm-avd-neu-0.contoso.local", "vm-avd-neu-1.contoso.local"],
         }
-        assert avd_allow_new_sessions(POOL) == {"host_pool": "hp-neu-pooled", "session_hosts": 4, "changed": 2}
+        assert avd_allow_new_sessions(POOL) == {
+            "host_pool": "hp-neu-pooled",
+            "session_hosts": 4,
+            "changed": 2,
+            "changed_hosts": ["vm-avd-neu-2.contoso.local", "vm-avd-neu-3.contoso.local"],
+        }
         assert avd_allow_new_sessions(POOL)["changed"] == 0
         assert all(h.allow_new_session for h in pool.session_hosts.values())
         assert avd_allow_new_sessions({**POOL, "allow": False})["changed"] == 4
