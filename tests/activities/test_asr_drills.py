@@ -7,7 +7,7 @@ while the job runs, skipped once done) and the simulator's call counters show no
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -24,10 +24,9 @@ from activities.asr import (
     asr_start_failover,
     asr_test_cleanup,
 )
-from failover import settings as settings_module
-from failover.settings import Settings
-from simulator import Estate, EstateConfig, Simulator, seed_demo_estate
+from simulator import EstateConfig, Simulator
 from simulator.estate import DEMO_ASR_RG, DEMO_VAULT, SUBSCRIPTION_ID, utcnow
+from tests.activities.conftest import StartSimulator
 
 COMMON = {
     "instance_id": "drill-test",
@@ -45,26 +44,15 @@ TEST = {**PLAN, "mode": "test", "network_id": VNET}
 
 
 @pytest.fixture
-def simulate(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Simulator]]:
+def simulate(start_simulator: StartSimulator) -> Callable[..., Simulator]:
     """A simulator on a 30-VM demo estate (rp-identity 4, rp-data-01 4, rp-apps-01 22 VMs) whose jobs run
-    in real time (time_scale 1: they stay InProgress until `finish_jobs`), with the activities' client
-    factory pointed at it."""
-    started: list[Simulator] = []
+    in real time (time_scale 1: they stay InProgress until `finish_jobs`)."""
 
     def make(**config: Any) -> Simulator:
         config.setdefault("time_scale", 1)
-        sim = Simulator(seed_demo_estate(Estate(EstateConfig(**config)), vms=30, sessions=2)).start()
-        started.append(sim)
-        monkeypatch.setattr(
-            settings_module,
-            "_current",
-            Settings(arm_endpoint=sim.url, ca_bundle=sim.ca_bundle, credential="simulator"),
-        )
-        return sim
+        return start_simulator(EstateConfig(**config), vms=30)
 
-    yield make
-    for sim in started:
-        sim.stop()
+    return make
 
 
 def finish_jobs(sim: Simulator) -> None:

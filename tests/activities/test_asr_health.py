@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,10 +11,9 @@ import requests
 
 import activities
 from activities.asr import asr_replication_health
-from failover import settings as settings_module
-from failover.settings import Settings
-from simulator import Estate, EstateConfig, Simulator, seed_demo_estate
+from simulator import EstateConfig, Simulator
 from simulator.estate import DEMO_ASR_RG, DEMO_VAULT, SUBSCRIPTION_ID, utcnow
+from tests.activities.conftest import StartSimulator
 
 PAYLOAD = {
     "instance_id": "test",
@@ -26,26 +25,15 @@ PAYLOAD = {
 
 
 @pytest.fixture
-def simulate(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Simulator]]:
-    """Start a simulator on a 30-VM demo estate (rp-identity 4, rp-data-01 4, rp-apps-01 22 VMs) and
-    point the activities' client factory at it, as a host's `configure()` would."""
-    started: list[Simulator] = []
+def simulate(start_simulator: StartSimulator) -> Callable[..., Simulator]:
+    """A simulator on a 30-VM demo estate (rp-identity 4, rp-data-01 4, rp-apps-01 22 VMs)."""
 
     def make(**config: Any) -> Simulator:
         config.setdefault("time_scale", 10_000)
         config.setdefault("protected_items_page_size", 7)  # several pages: the SDK follows nextLink
-        sim = Simulator(seed_demo_estate(Estate(EstateConfig(**config)), vms=30, sessions=2)).start()
-        started.append(sim)
-        monkeypatch.setattr(
-            settings_module,
-            "_current",
-            Settings(arm_endpoint=sim.url, ca_bundle=sim.ca_bundle, credential="simulator"),
-        )
-        return sim
+        return start_simulator(EstateConfig(**config), vms=30)
 
-    yield make
-    for sim in started:
-        sim.stop()
+    return make
 
 
 def test_registered_like_the_other_activities() -> None:

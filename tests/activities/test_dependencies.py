@@ -32,10 +32,11 @@ from activities.dependencies import (
 from failover import settings as settings_module
 from failover.callbacks import verify_callback
 from failover.settings import Settings
-from simulator import Estate, EstateConfig, Simulator, seed_demo_estate
+from simulator import EstateConfig, Simulator
 from simulator.background import BackgroundServer
 from simulator.dependencies import DEMO_WEBHOOK, DependencyConfig, webhook_url
 from simulator.estate import DEMO_ASR_RG, DEMO_VAULT, SUBSCRIPTION_ID, utcnow
+from tests.activities.conftest import StartSimulator
 from tests.conftest import wait_for
 
 SIGNING_KEY = "test-signing-key"
@@ -83,33 +84,22 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def simulate(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Simulator]]:
-    """A simulator on a small demo estate (ASR jobs of about a second, the rest a fraction), with the
-    activities' settings pointing at it as a host's `configure()` would."""
-    started: list[Simulator] = []
+def simulate(start_simulator: StartSimulator) -> Callable[..., Simulator]:
+    """A simulator on a small demo estate (ASR jobs of about a second, the rest a fraction)."""
 
     def make(public_base_url: str = "http://127.0.0.1:9", **knobs: Any) -> Simulator:
         deps = DependencyConfig(storage_failover_seconds=60.0, **knobs)
-        sim = Simulator(seed_demo_estate(Estate(EstateConfig(time_scale=200, dependencies=deps)), vms=10, sessions=2))
-        sim.start()
-        started.append(sim)
-        monkeypatch.setattr(
-            settings_module,
-            "_current",
-            Settings(
-                arm_endpoint=sim.url,
-                ca_bundle=sim.ca_bundle,
-                credential="simulator",
-                approval_signing_key=SIGNING_KEY,
-                public_base_url=public_base_url,
-                webhooks={"hyperv_replica": webhook_url(sim.url, sim.estate, DEMO_WEBHOOK)},
-            ),
+        return start_simulator(
+            EstateConfig(time_scale=200, dependencies=deps),
+            vms=10,
+            settings=lambda sim: {
+                "approval_signing_key": SIGNING_KEY,
+                "public_base_url": public_base_url,
+                "webhooks": {"hyperv_replica": webhook_url(sim.url, sim.estate, DEMO_WEBHOOK)},
+            },
         )
-        return sim
 
-    yield make
-    for sim in started:
-        sim.stop()
+    return make
 
 
 def test_registered_like_the_other_activities() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -10,11 +10,10 @@ from azure.core.exceptions import ResourceNotFoundError
 
 import activities
 from activities.traffic import tm_get_profile, tm_set_endpoint
-from failover import settings as settings_module
-from failover.settings import Settings
-from simulator import Estate, EstateConfig, Simulator, seed_demo_estate
+from simulator import EstateConfig, Simulator
 from simulator.estate import SUBSCRIPTION_ID
 from simulator.network import DEMO_TM_PROFILE, DEMO_TM_RG, NetworkConfig
+from tests.activities.conftest import StartSimulator
 
 PROFILE = {
     "instance_id": "test",
@@ -30,25 +29,13 @@ def endpoint(name: str, **change: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def simulate(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Simulator]]:
-    """A simulator on a small demo estate with the given Traffic Manager / Logs knobs, and the
-    activities' client factory pointed at it (as a host's `configure()` would)."""
-    started: list[Simulator] = []
+def simulate(start_simulator: StartSimulator) -> Callable[..., Simulator]:
+    """A simulator on a 10-VM demo estate with the given Traffic Manager / Logs knobs."""
 
     def make(**network: Any) -> Simulator:
-        config = EstateConfig(time_scale=10_000, network=NetworkConfig(**network))
-        sim = Simulator(seed_demo_estate(Estate(config), vms=10, sessions=2)).start()
-        started.append(sim)
-        monkeypatch.setattr(
-            settings_module,
-            "_current",
-            Settings(arm_endpoint=sim.url, ca_bundle=sim.ca_bundle, credential="simulator", logs_endpoint=sim.url),
-        )
-        return sim
+        return start_simulator(EstateConfig(time_scale=10_000, network=NetworkConfig(**network)), vms=10)
 
-    yield make
-    for sim in started:
-        sim.stop()
+    return make
 
 
 def states(sim: Simulator) -> dict[str, tuple[str, int | None]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,10 +21,10 @@ from activities.verify import (
 )
 from failover import settings as settings_module
 from failover.clients import factory_for
-from failover.settings import Settings
-from simulator import Estate, EstateConfig, Simulator, seed_demo_estate
+from simulator import EstateConfig, Simulator
 from simulator.estate import DEMO_ASR_RG, DEMO_VAULT, SUBSCRIPTION_ID, HostPool, SessionHost, utcnow
 from simulator.network import DEMO_WORKSPACE_ID, NetworkConfig
+from tests.activities.conftest import StartSimulator
 
 ASR = {
     "instance_id": "test",
@@ -37,25 +37,15 @@ DCS = ["vm-dc-0001", "vm-dc-0002", "vm-dc-0003", "vm-dc-0004"]
 
 
 @pytest.fixture
-def simulate(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Simulator]]:
+def simulate(start_simulator: StartSimulator) -> Callable[..., Simulator]:
     """A simulator on a 30-VM demo estate (rp-identity 4, rp-data-01 4, rp-apps-01 22 VMs) with the given
-    Logs knobs, and the activities' client factory pointed at it."""
-    started: list[Simulator] = []
+    Logs knobs."""
 
     def make(**network: Any) -> Simulator:
         config = EstateConfig(time_scale=10_000, protected_items_page_size=7, network=NetworkConfig(**network))
-        sim = Simulator(seed_demo_estate(Estate(config), vms=30, sessions=2)).start()
-        started.append(sim)
-        monkeypatch.setattr(
-            settings_module,
-            "_current",
-            Settings(arm_endpoint=sim.url, ca_bundle=sim.ca_bundle, credential="simulator", logs_endpoint=sim.url),
-        )
-        return sim
+        return start_simulator(config, vms=30)
 
-    yield make
-    for sim in started:
-        sim.stop()
+    return make
 
 
 def finish_jobs(sim: Simulator) -> None:
