@@ -386,6 +386,14 @@ class Plan(_Model):
             "vault": self.asr.vault,
         }
 
+    def host_pool_ref(self, pool: HostPoolRef) -> dict[str, str]:
+        """A host pool, as the AVD activities' payloads name it."""
+        return {
+            "subscription_id": pool.subscription_id or self.subscription_id,
+            "resource_group": pool.resource_group,
+            "host_pool": pool.name,
+        }
+
     def resolve_request(self) -> dict[str, Any]:
         """`asr_resolve_recovery_plans`' payload: the vault and each group's names and patterns."""
         groups = [{"name": g.name, "recovery_plans": g.recovery_plans} for g in self.groups]

@@ -470,13 +470,7 @@ def _evacuate_avd(run: _Run):  # type: ignore[no-untyped-def]
     run.publish_status("draining host pools")
     pools = []
     for pool in plan.avd.host_pools:
-        ref = {
-            "instance_id": context.instance_id,
-            "plan": plan.name,
-            "subscription_id": pool.subscription_id or plan.subscription_id,
-            "resource_group": pool.resource_group,
-            "host_pool": pool.name,
-        }
+        ref = {"instance_id": context.instance_id, "plan": plan.name, **plan.host_pool_ref(pool)}
         drained = yield context.call_activity_with_retry("avd_drain_host_pool", ARM_RETRY, ref)
         run.sessions["found"] += drained["sessions"]
         pools.append((ref, drained["session_hosts"]))
@@ -758,14 +752,7 @@ def _close_test_host_pool(run: _Run):  # type: ignore[no-untyped-def]
     standby = run.plan.standby
     if standby is None:
         return None
-    pool = standby.host_pool
-    ref = {
-        "instance_id": run.context.instance_id,
-        "plan": run.plan.name,
-        "subscription_id": pool.subscription_id or run.plan.subscription_id,
-        "resource_group": pool.resource_group,
-        "host_pool": pool.name,
-    }
+    ref = {"instance_id": run.context.instance_id, "plan": run.plan.name, **run.plan.host_pool_ref(standby.host_pool)}
     run.begin("avd")
     closed = yield _call(run, "avd_allow_new_sessions", {**ref, "allow": False})
     run.end("avd")
@@ -899,20 +886,10 @@ def _failback(run: _Run, batches: list[Batch], restore: dict[str, Any]):  # type
     ids = {"instance_id": context.instance_id, "plan": plan.name}
     try:
         for pool in plan.avd.host_pools:  # users come back to the primary region's session hosts
-            yield context.call_activity_with_retry(
-                "avd_allow_new_sessions",
-                ARM_RETRY,
-                {**ids, "subscription_id": pool.subscription_id or plan.subscription_id,
-                 "resource_group": pool.resource_group, "host_pool": pool.name, "allow": True},
-            )  # fmt: skip
+            yield _call(run, "avd_allow_new_sessions", {**ids, **plan.host_pool_ref(pool), "allow": True})
         if plan.standby is not None:  # the recovery region's standby hosts stop taking sessions
-            pool = plan.standby.host_pool
-            yield context.call_activity_with_retry(
-                "avd_allow_new_sessions",
-                ARM_RETRY,
-                {**ids, "subscription_id": pool.subscription_id or plan.subscription_id,
-                 "resource_group": pool.resource_group, "host_pool": pool.name, "allow": False},
-            )  # fmt: skip
+            closing = {**ids, **plan.host_pool_ref(plan.standby.host_pool), "allow": False}
+            yield _call(run, "avd_allow_new_sessions", closing)
         run.end("avd")
     except Exception as err:
         run.errors.append(f"host pools not reopened: {err}")

@@ -163,9 +163,7 @@ def start_standby(run: Any):  # type: ignore[no-untyped-def]
                 {
                     "instance_id": context.instance_id,
                     "plan": run.plan.name,
-                    "subscription_id": standby.host_pool.subscription_id or run.plan.subscription_id,
-                    "resource_group": standby.host_pool.resource_group,
-                    "host_pool": standby.host_pool.name,
+                    **run.plan.host_pool_ref(standby.host_pool),
                     "allow": True,
                 },
             )

@@ -543,7 +543,8 @@ def _timespan(value: Any) -> timedelta | None:
     return timedelta(**{unit: float(amount) for unit, amount in match.groupdict().items() if amount})
 
 
-async def _json_body(request: web.Request) -> dict[str, Any]:
+async def json_body(request: web.Request) -> dict[str, Any]:
+    """A request's JSON object body ({} when empty); anything else is ARM's 400 InvalidRequestContent."""
     raw = await request.read()
     if not raw:
         return {}
@@ -573,7 +574,7 @@ def add_routes(add: Add, app: Any) -> None:
             return web.json_response(endpoint_json(_profile_id(m, profile), endpoint, monitor))
 
     async def endpoint_write(request: web.Request, m: dict[str, str]) -> web.Response:
-        body = await _json_body(request)
+        body = await json_body(request)
         replace = request.method == "PUT"
         endpoint, created = estate.network.write_endpoint(
             m["rg"], m["profile"], m["etype"], m["endpoint"], body, replace=replace
@@ -592,7 +593,7 @@ def add_routes(add: Add, app: Any) -> None:
         if m["workspace"].lower() not in network.workspaces:
             return _logs_error(404, "WorkspaceNotFoundError", "The workspace could not be found")
         try:
-            body = await _json_body(request)
+            body = await json_body(request)
         except SimError as err:
             return _logs_error(400, "BadArgumentError", BAD_ARGUMENT, (err.code, err.message))
         query = body.get("query")

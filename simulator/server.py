@@ -43,6 +43,7 @@ from simulator.estate import (
     iso,
     utcnow,
 )
+from simulator.network import json_body
 
 Handler = Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]
 
@@ -199,18 +200,6 @@ class SimulatorApp:
             return _error(405, "MethodNotAllowed", f"{request.method} is not allowed on {path}.")
         return _error(404, "NotFound", f"No simulated route for {request.method} {path}.")
 
-    async def _json_body(self, request: web.Request) -> dict[str, Any]:
-        raw = await request.read()
-        if not raw:
-            return {}
-        try:
-            body = json.loads(raw)
-        except ValueError as err:
-            raise SimError(400, "InvalidRequestContent", f"The request body is not valid JSON: {err}") from err
-        if not isinstance(body, dict):
-            raise SimError(400, "InvalidRequestContent", "The request body must be a JSON object.")
-        return body
-
     def _arm_id(self, request: web.Request) -> str:
         return request.path
 
@@ -304,7 +293,7 @@ class SimulatorApp:
             return web.json_response(self._host_json(self._pool_id(m), host))
 
     async def session_host_update(self, request: web.Request, m: dict[str, str]) -> web.Response:
-        body = await self._json_body(request)
+        body = await json_body(request)
         host = self.estate.update_session_host(m["rg"], m["hp"], m["sh"], body)
         with self.estate.lock:
             return web.json_response(self._host_json(self._pool_id(m), host))
@@ -337,7 +326,7 @@ class SimulatorApp:
         return web.Response(status=200 if existed else 204)
 
     async def session_message(self, request: web.Request, m: dict[str, str]) -> web.Response:
-        body = await self._json_body(request)
+        body = await json_body(request)
         self.estate.send_message(m["rg"], m["hp"], m["sh"], m["id"], body)
         return web.Response(status=200)
 
@@ -645,7 +634,7 @@ class SimulatorApp:
         )
 
     async def plan_failover(self, request: web.Request, m: dict[str, str]) -> web.Response:
-        body = await self._json_body(request)
+        body = await json_body(request)
         scenario = "PlannedFailover" if m["op"].lower() == "plannedfailover" else "UnplannedFailover"
         job = self.estate.start_failover(m["rg"], m["vault"], m["rp"], scenario, body)
         return self._accepted(m, job)
@@ -655,17 +644,17 @@ class SimulatorApp:
         return self._accepted(m, job)
 
     async def plan_test_failover(self, request: web.Request, m: dict[str, str]) -> web.Response:
-        body = await self._json_body(request)
+        body = await json_body(request)
         job = self.estate.start_test_failover(m["rg"], m["vault"], m["rp"], body)
         return self._accepted(m, job)
 
     async def plan_test_failover_cleanup(self, request: web.Request, m: dict[str, str]) -> web.Response:
-        body = await self._json_body(request)
+        body = await json_body(request)
         job = self.estate.start_test_failover_cleanup(m["rg"], m["vault"], m["rp"], body)
         return self._accepted(m, job)
 
     async def plan_reprotect(self, request: web.Request, m: dict[str, str]) -> web.Response:
-        await self._json_body(request)  # the SDK sends none; a body, if any, must still be JSON
+        await json_body(request)  # the SDK sends none; a body, if any, must still be JSON
         job = self.estate.start_reprotect(m["rg"], m["vault"], m["rp"])
         return self._accepted(m, job)
 
@@ -723,7 +712,7 @@ class SimulatorApp:
             return web.json_response(self._record_json(m, record))
 
     async def record_put(self, request: web.Request, m: dict[str, str]) -> web.Response:
-        body = await self._json_body(request)
+        body = await json_body(request)
         record, created = self.estate.put_record_set(
             m["rg"], m["zone"], m["type"], m["name"], body, request.headers.get("If-Match")
         )
