@@ -277,13 +277,14 @@ class Standby(_Model):
     host_pool: HostPoolRef
 
 
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class MaintenanceWindow(_Model):
     """When drills may run: days of the week and a UTC time range (end may pass midnight)."""
 
-    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(default_factory=lambda: list(_DAYS))
+    days: list[Day] = Field(default_factory=lambda: list(_DAYS))
     start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     end: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -453,9 +454,9 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
         for error in err.errors():
             loc = tuple(error["loc"])
             field = ".".join(str(p) for p in loc) or "(plan)"
-            line = _line_of(root, loc)
+            number = _line_of(root, loc)
             message = error["msg"].removeprefix("Value error, ")
-            lines.append(f"{source}:{line or '?'}: {field}: {message}")
+            lines.append(f"{source}:{number or '?'}: {field}: {message}")
         raise PlanError(lines) from err
 
 

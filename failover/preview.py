@@ -68,11 +68,11 @@ def preview(
         for batch in (b for b in batches if b.group == group.name):
             start = t if last_start is None else max(t, last_start + plan.batch_interval)
             last_start = start
-            jobs = []
+            jobs: list[dict[str, Any]] = []
             for ref in batch.recovery_plans:
                 seconds, source = job_estimate(plan, ref.vms, measured, ref.name)
                 jobs.append({"name": ref.name, "vms": ref.vms, "job_s": round(seconds, 1), "estimate": source})
-            longest = noticed_after(plan, max(j["job_s"] for j in jobs))
+            longest = noticed_after(plan, max(float(j["job_s"]) for j in jobs))
             if commit:
                 longest += noticed_after(plan, plan.asr.expected_commit_duration)
             end = start + longest

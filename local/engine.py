@@ -184,7 +184,7 @@ class LocalDurableClient:
                     reuse_id_policy=_REUSABLE,
                 )
             except grpc.RpcError as err:
-                if err.code() == grpc.StatusCode.ALREADY_EXISTS:  # type: ignore[attr-defined]
+                if err.code() == grpc.StatusCode.ALREADY_EXISTS:
                     raise InstanceExistsError(f"instance {instance_id} is already running") from err
                 raise
 

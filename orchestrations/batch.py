@@ -15,7 +15,7 @@ import azure.durable_functions as df
 from orchestrations.common import ARM_RETRY, as_utc, isoformat
 
 
-def batch_orchestrator(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+def batch_orchestrator(context: df.DurableOrchestrationContext):
     """Input: {batch, asr, mode, poll_seconds, timeout_seconds}. Output: the batch's summary entry."""
     spec: dict[str, Any] = context.get_input()
     batch, asr = spec["batch"], spec["asr"]
@@ -79,7 +79,7 @@ def batch_orchestrator(context: df.DurableOrchestrationContext):  # type: ignore
         else:
             entry["state"] = "InProgress"
 
-    def watch(field: str, label: str):  # type: ignore[no-untyped-def]
+    def watch(field: str, label: str):
         """Monitor pattern: durable timer, then one job read per running plan, until all end or the
         deadline. The poll interval backs off from poll_seconds to poll_max_seconds."""
         poll = spec["poll_seconds"]

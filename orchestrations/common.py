@@ -34,7 +34,7 @@ class EventLog:
         self.published = 0
         self.failed = 0
 
-    def publish(self, event_type: str, subject: str, data: dict[str, Any]):  # type: ignore[no-untyped-def]
+    def publish(self, event_type: str, subject: str, data: dict[str, Any]):
         """Generator: `yield from events.publish(...)`. A failed publish is counted, not raised."""
         self.sequence += 1
         payload = {

@@ -109,7 +109,7 @@ class _Run:
             self._control = self.context.wait_for_external_event(CONTROL_EVENT)
         return self._control
 
-    def wait_any(self, tasks: list[Any]):  # type: ignore[no-untyped-def]
+    def wait_any(self, tasks: list[Any]):
         """task_any over `tasks` and the control channel. Records triggers and resolutions as they come;
         returns INTERRUPTED after a cancel, retry or skip (the caller looks at the run's state), else the
         task that finished."""
@@ -122,14 +122,14 @@ class _Run:
             if (yield from self.on_control(control.result or {})):
                 return INTERRUPTED
 
-    def sleep_until(self, when: datetime):  # type: ignore[no-untyped-def]
+    def sleep_until(self, when: datetime):
         """A durable timer that keeps the control channel open: triggers, a cancel or an operator's action
         arriving meanwhile are recorded (the caller looks at `run.cancel` afterwards)."""
         timer = self.context.create_timer(when)
         while (yield from self.wait_any([timer])) is not timer:
             continue
 
-    def on_control(self, event: dict[str, Any]):  # type: ignore[no-untyped-def]
+    def on_control(self, event: dict[str, Any]):
         """Apply one control event. Returns True when the caller must look at the run's state."""
         action = event.get("action")
         at = isoformat(self.now())
@@ -272,7 +272,7 @@ class _Run:
         }
 
 
-def _resolve(run: _Run):  # type: ignore[no-untyped-def]
+def _resolve(run: _Run):
     """Read the vault's recovery plans and pack them into batches. Returns the batch list."""
     plan = run.plan
     resolved = yield run.context.call_activity_with_retry(
@@ -320,7 +320,7 @@ def _decision_outcome(outcome: str, decisions: list[dict[str, Any]], cancel: dic
     }[outcome]
 
 
-def _approval_gate(run: _Run, batches: list[Batch]):  # type: ignore[no-untyped-def]
+def _approval_gate(run: _Run, batches: list[Batch]):
     """Post the card, then wait for a quorum of distinct approvers, a reject, a cancel or the timeout.
 
     Returns "approve", "reject" or "cancelled". Every accepted decision is recorded under its
@@ -461,7 +461,7 @@ def _approval_gate(run: _Run, batches: list[Batch]):  # type: ignore[no-untyped-
     return outcome
 
 
-def _evacuate_avd(run: _Run):  # type: ignore[no-untyped-def]
+def _evacuate_avd(run: _Run):
     """Drain every host pool, message users, wait the grace period, log off what is left."""
     context, plan = run.context, run.plan
     if not plan.avd.host_pools:
@@ -546,7 +546,7 @@ class _Dispatcher:
             "drill_networks": dict(plan.drill.networks) if plan.drill else {},
         }
 
-    def _finish(self, task: Any):  # type: ignore[no-untyped-def]
+    def _finish(self, task: Any):
         run = self.run
         index = next(i for i, t in self.pending.items() if t is task)
         del self.pending[index]
@@ -569,14 +569,14 @@ class _Dispatcher:
                 {"recovery_plan": entry["name"], "state": entry["state"], "errors": entry["errors"]},
             )
 
-    def wait_one(self, extra: list[Any] | None = None):  # type: ignore[no-untyped-def]
+    def wait_one(self, extra: list[Any] | None = None):
         """Wait for a running batch (or an `extra` task). Returns the winner, or INTERRUPTED."""
         winner = yield from self.run.wait_any([*self.pending.values(), *(extra or [])])
         if winner is not INTERRUPTED and winner in self.pending.values():
             yield from self._finish(winner)
         return winner
 
-    def dispatch(self, batch: dict[str, Any]):  # type: ignore[no-untyped-def]
+    def dispatch(self, batch: dict[str, Any]):
         """Start one batch once the spacing allows. Returns False if the run was cancelled meanwhile."""
         run, context = self.run, self.run.context
         while self.last_start is not None and run.now() < self.last_start + self.interval and not run.cancel:
@@ -612,7 +612,7 @@ class _Dispatcher:
         )
         return True
 
-    def drain(self):  # type: ignore[no-untyped-def]
+    def drain(self):
         """Watch every running batch to its end (also after a cancel: jobs in flight are not abandoned)."""
         while self.pending:
             yield from self.wait_one()
@@ -632,7 +632,7 @@ def _still_failed(run: _Run, dispatcher: _Dispatcher, group: Any) -> list[str]:
     )
 
 
-def _operator_wait(run: _Run, dispatcher: _Dispatcher, group: Any):  # type: ignore[no-untyped-def]
+def _operator_wait(run: _Run, dispatcher: _Dispatcher, group: Any):
     """A stopped group's failed plans wait for an operator's retry or skip, up to plan.operator_wait.
     Returns True when every failed plan was retried successfully or skipped."""
     context = run.context
@@ -679,7 +679,7 @@ def _operator_wait(run: _Run, dispatcher: _Dispatcher, group: Any):  # type: ign
     return not stopped
 
 
-def _fail_over(run: _Run, batches: list[Batch]):  # type: ignore[no-untyped-def]
+def _fail_over(run: _Run, batches: list[Batch]):
     """Groups in order; batches of a group started batch_interval apart. Returns False if a group stopped
     the run or it was cancelled."""
     plan = run.plan
@@ -714,7 +714,7 @@ def _batch_event(result: dict[str, Any]) -> dict[str, Any]:
     return {k: result[k] for k in ("group", "index", "vms", "status", "recovery_plans", "started_at", "finished_at")}
 
 
-def _switch_dns(run: _Run):  # type: ignore[no-untyped-def]
+def _switch_dns(run: _Run):
     context, plan = run.context, run.plan
     if not plan.dns.records:
         return
@@ -745,7 +745,7 @@ def _call(run: _Run, activity: str, payload: dict[str, Any]) -> Any:
     return run.context.call_activity_with_retry(activity, ARM_RETRY, payload)
 
 
-def _close_test_host_pool(run: _Run):  # type: ignore[no-untyped-def]
+def _close_test_host_pool(run: _Run):
     """Seed guidance: test-failed-over session hosts register with the recovery host pool and would take
     new connections. Close that pool's session hosts to new sessions for the drill; returns what changed so
     the drill reopens exactly those afterwards."""
@@ -759,7 +759,7 @@ def _close_test_host_pool(run: _Run):  # type: ignore[no-untyped-def]
     return {"ref": ref, "changed_hosts": closed.get("changed_hosts") or []}
 
 
-def _drill(run: _Run, batches: list[Batch]):  # type: ignore[no-untyped-def]
+def _drill(run: _Run, batches: list[Batch]):
     """Mode `test`: test failover of the recovery plans into their isolated networks, group by group
     and batch by batch like a failover, verify the test VMs, then ALWAYS clean up (also after a failed
     plan, a cancel or an error). Production is not touched: no AVD drain of the primary, no
@@ -817,7 +817,7 @@ def _drill(run: _Run, batches: list[Batch]):  # type: ignore[no-untyped-def]
     )
 
 
-def _failback(run: _Run, batches: list[Batch], restore: dict[str, Any]):  # type: ignore[no-untyped-def]
+def _failback(run: _Run, batches: list[Batch], restore: dict[str, Any]):
     """Mode `failback`, once the disaster is mitigated: reprotect (replicate back to the primary), wait
     until that replication is healthy, planned failover RecoveryToPrimary batch by batch (committed),
     reopen the primary host pools, DNS and Traffic Manager back to the values the failover recorded,
@@ -938,7 +938,7 @@ def _failback(run: _Run, batches: list[Batch], restore: dict[str, Any]):  # type
     )
 
 
-def _end_run(run: _Run, status: str, stage: str, event: str, data: dict[str, Any]):  # type: ignore[no-untyped-def]
+def _end_run(run: _Run, status: str, stage: str, event: str, data: dict[str, Any]):
     run.publish_status(stage)
     summary = run.summary(status)
     yield from run.events.publish(event, "run", {"status": status, **data})
@@ -947,7 +947,7 @@ def _end_run(run: _Run, status: str, stage: str, event: str, data: dict[str, Any
     return summary
 
 
-def failover_orchestrator(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+def failover_orchestrator(context: df.DurableOrchestrationContext):
     """Input: `failover.run.build_run_input(...)`. Output: the run summary (see failover.run)."""
     spec: dict[str, Any] = context.get_input()
     plan = Plan.model_validate(spec["plan"])

@@ -17,7 +17,7 @@ def _statuses(result: dict[str, Any] | None) -> dict[str, str]:
     return {"overall": result.get("status", ""), **{c["name"]: c["status"] for c in result.get("checks", [])}}
 
 
-def readiness_orchestrator(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+def readiness_orchestrator(context: df.DurableOrchestrationContext):
     """Input: {"plan": <plan JSON>, "previous": <last result or null>}. Output: the readiness document."""
     spec: dict[str, Any] = context.get_input()
     result = yield context.call_activity_with_retry("readiness_check", ARM_RETRY, {"plan": spec["plan"]})

@@ -17,7 +17,7 @@ from orchestrations.common import ARM_RETRY, isoformat
 CALLBACK_EVENT = "callback"
 
 
-def _poll(run: Any, activity: str, payload: dict[str, Any], deadline: datetime):  # type: ignore[no-untyped-def]
+def _poll(run: Any, activity: str, payload: dict[str, Any], deadline: datetime):
     """Read a status activity until it says done or the deadline passes (durable timers in between;
     control events are handled meanwhile). Returns the last status, or None at the deadline."""
     context = run.context
@@ -51,7 +51,7 @@ def _dependency_payload(run: Any, dep: Dependency) -> dict[str, Any]:
     return {**common, "step": dep.name, "webhook": dep.webhook, "body": dep.body}
 
 
-def run_dependency(run: Any, dep: Dependency):  # type: ignore[no-untyped-def]
+def run_dependency(run: Any, dep: Dependency):
     """One dependency step. Returns True when it succeeded (or was already done)."""
     context = run.context
     step = f"dependency: {dep.name}"
@@ -98,7 +98,7 @@ def run_dependency(run: Any, dep: Dependency):  # type: ignore[no-untyped-def]
     return result["status"] == "Succeeded"
 
 
-def _webhook(run: Any, dep: WebhookAction, payload: dict[str, Any], deadline: datetime, result: dict[str, Any]):  # type: ignore[no-untyped-def]
+def _webhook(run: Any, dep: WebhookAction, payload: dict[str, Any], deadline: datetime, result: dict[str, Any]):
     """Call the webhook, then wait for `POST /api/failovers/{id}/callbacks/{step}` or the timeout."""
     context = run.context
     called = yield context.call_activity_with_retry("webhook_invoke", ARM_RETRY, payload)
@@ -126,7 +126,7 @@ def _webhook(run: Any, dep: WebhookAction, payload: dict[str, Any], deadline: da
             return
 
 
-def dependencies_before(run: Any, group: str, first: bool):  # type: ignore[no-untyped-def]
+def dependencies_before(run: Any, group: str, first: bool):
     """The dependency steps due before this ASR group. Returns False if one failed (the run stops)."""
     due = [d for d in run.plan.dependencies if d.before_group == group or (d.before_group is None and first)]
     for dep in due:
@@ -138,7 +138,7 @@ def dependencies_before(run: Any, group: str, first: bool):  # type: ignore[no-u
     return True
 
 
-def start_standby(run: Any):  # type: ignore[no-untyped-def]
+def start_standby(run: Any):
     """Start the recovery region's deallocated session hosts, wait until running, allow new sessions."""
     context, standby = run.context, run.plan.standby
     if standby is None or run.cancel:
@@ -178,7 +178,7 @@ def start_standby(run: Any):  # type: ignore[no-untyped-def]
     return ok
 
 
-def _poll_vms(run: Any, vms: dict[str, Any], deadline: datetime):  # type: ignore[no-untyped-def]
+def _poll_vms(run: Any, vms: dict[str, Any], deadline: datetime):
     context = run.context
     while True:
         states = yield context.call_activity_with_retry("compute_vm_states", ARM_RETRY, vms)
@@ -189,7 +189,7 @@ def _poll_vms(run: Any, vms: dict[str, Any], deadline: datetime):  # type: ignor
         yield from run.sleep_until(min(deadline, run.now() + timedelta(seconds=run.seconds(30.0))))
 
 
-def verify(run: Any, drill: bool = False):  # type: ignore[no-untyped-def]
+def verify(run: Any, drill: bool = False):
     """Heartbeat of the failed-over VMs and the domain controllers, AVD agent health of the recovery
     host pool, polled until healthy or the deadline. Sets run.verify = {"healthy", "checks"}.
     A drill checks the heartbeat of its test VMs only (they run in an isolated network)."""
@@ -284,7 +284,7 @@ def verify(run: Any, drill: bool = False):  # type: ignore[no-untyped-def]
     yield from run.events.publish("VerifyCompleted", "verify", run.verify)
 
 
-def switch_traffic_manager(run: Any):  # type: ignore[no-untyped-def]
+def switch_traffic_manager(run: Any):
     """Traffic Manager endpoint changes; the activity refuses a change that leaves no enabled endpoint
     or promotes an endpoint whose monitor says it is unhealthy."""
     context, plan = run.context, run.plan
@@ -321,7 +321,7 @@ def switch_traffic_manager(run: Any):  # type: ignore[no-untyped-def]
     )
 
 
-def plan_jobs(run: Any, activity: str, recovery_plans: list[str], extra: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
+def plan_jobs(run: Any, activity: str, recovery_plans: list[str], extra: dict[str, Any] | None = None):
     """Run one ASR operation (`asr_test_cleanup`, `asr_reprotect`, ...) on each recovery plan and watch the
     jobs it starts to their end (backed-off durable timers). Idempotent activities: a plan with nothing to
     do is skipped. Returns {plan: "Succeeded" | "Skipped" | "Failed: why"}; never raises."""
@@ -363,7 +363,7 @@ def plan_jobs(run: Any, activity: str, recovery_plans: list[str], extra: dict[st
     return {name: outcome[name] for name in recovery_plans if name in outcome}
 
 
-def test_cleanup(run: Any, recovery_plans: list[str]):  # type: ignore[no-untyped-def]
+def test_cleanup(run: Any, recovery_plans: list[str]):
     """Test failover cleanup of every recovery plan the drill touched; idempotent (a plan with nothing
     to clean up is skipped). Returns "done" or "failed"; never raises."""
     run.begin("cleanup")

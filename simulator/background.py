@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import threading
+from typing import Any
 
 from aiohttp import web
 
@@ -40,7 +41,8 @@ class BackgroundServer:
                 loop.run_until_complete(runner.setup())
                 site = web.TCPSite(runner, self.host, self.port, ssl_context=self.ssl_context)
                 loop.run_until_complete(site.start())
-                sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
+                server: Any = site._server
+                sockets = server.sockets if server else []
                 self.port = sockets[0].getsockname()[1]
             except BaseException as err:  # reported to start()'s caller
                 failure.append(err)
