@@ -90,6 +90,7 @@ ROUTES: list[Route] = [
     Route("failover_plan_retry", "POST", "failovers/{instance_id}/plans/{recovery_plan}/retry", "post_retry"),
     Route("failover_plan_skip", "POST", "failovers/{instance_id}/plans/{recovery_plan}/skip", "post_skip"),
     Route("failover_approve", "POST", "failovers/{instance_id}/approvals", "post_api_approval"),
+    Route("failover_report", "GET", "failovers/{instance_id}/report", "get_report"),
     # A custom action's completion callback (e.g. an Automation runbook on a hybrid worker): the signed
     # token in the URL the action received is the authorization.
     Route("failover_callback", "POST", "failovers/{instance_id}/callbacks/{step}", "post_callback", "anonymous"),
@@ -515,6 +516,26 @@ class Api:
         if not status or (getattr(status, "name", None) or ORCHESTRATOR) != ORCHESTRATOR:
             return error_response(404, "RunNotFound", f"no failover run with id '{instance_id}'")
         return json_response(_run_view(instance_id, status, full=True))
+
+    async def get_report(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        """The run report of a finished run: one HTML page, or its facts with `?format=json`."""
+        from failover.report import report_data, report_html
+
+        instance_id = req.route_params.get("instance_id", "")
+        fmt = (req.params.get("format") or "html").strip().lower()
+        if fmt not in ("html", "json"):
+            return error_response(422, "InvalidParameter", "format: must be html or json")
+        status = await client.get_status(instance_id)
+        if not status or (getattr(status, "name", None) or ORCHESTRATOR) != ORCHESTRATOR:
+            return error_response(404, "RunNotFound", f"no failover run with id '{instance_id}'")
+        runtime = _runtime_status(status)
+        if runtime in ACTIVE:
+            return error_response(409, "RunNotFinished", f"run '{instance_id}' is still running ({runtime})")
+        if not isinstance(status.output, dict):
+            return error_response(409, "NoSummary", f"run '{instance_id}' ended {runtime} without a summary")
+        if fmt == "json":
+            return json_response(report_data(status.output))
+        return _html(report_html(status.output))
 
     async def list_failovers(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         plan = req.params.get("plan")

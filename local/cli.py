@@ -10,7 +10,7 @@ With `--json` the last stdout line is the summary object (contract, see README).
 on the local engine; with no Azure settings (FAILOVER_ARM_ENDPOINT unset) it starts the simulator with
 the demo estate. Startup lines (contract): `api: URL`, `simulator: URL`, `api key: KEY` (when generated).
 
-`failover start|status|list|cancel|retry|skip|approve ...`: thin clients of that API (`--api URL`,
+`failover start|status|list|cancel|retry|skip|approve|report ...`: thin clients of that API (`--api URL`,
 `--api-key KEY`; or FAILOVER_API_URL, FAILOVER_API_KEY). They print the API's JSON answer.
 
 `failover plan check FILE...` validates plan files, naming file, line and field of each problem.
@@ -141,6 +141,11 @@ def run_demo(args: argparse.Namespace) -> int:
         summary = _demo_run(stack, args, out, answer)
         if summary is None:
             return 1
+        if args.report:
+            from failover.report import report_html
+
+            Path(args.report).write_text(report_html(summary), encoding="utf-8")
+            print(f"report: {args.report}", file=out)
         if args.json:
             print(json.dumps(summary))
         else:
@@ -363,6 +368,36 @@ def run_plan_action(args: argparse.Namespace) -> int:
     return _print(_call(args, "POST", f"failovers/{args.id}/plans/{args.recovery_plan}/{args.command}", {}))
 
 
+def run_report(args: argparse.Namespace) -> int:
+    """The run report: the HTML page (to --html FILE, else stdout), or its facts as JSON (--json)."""
+    base = (args.api or os.environ.get("FAILOVER_API_URL") or "http://127.0.0.1:7071").rstrip("/")
+    if args.json:
+        data = _call(args, "GET", f"failovers/{args.id}/report", format="json")
+        if not args.html:
+            return _print(data)
+    key = args.api_key or os.environ.get("FAILOVER_API_KEY") or ""
+    try:
+        answer = requests.get(
+            f"{base}/api/failovers/{args.id}/report", headers={"x-functions-key": key} if key else {}, timeout=30
+        )
+    except requests.ConnectionError as err:
+        raise ApiError(f"cannot reach the API at {base} (is `failover serve` running?): {err}") from None
+    if answer.status_code >= 400:
+        try:
+            error = (answer.json() or {}).get("error") or {}
+        except ValueError:
+            error = {}
+        raise ApiError(f"HTTP {answer.status_code} {error.get('code', '')}: {error.get('message', answer.text[:200])}")
+    if not args.html:
+        sys.stdout.write(answer.text)
+        return 0
+    Path(args.html).write_text(answer.text, encoding="utf-8")
+    if args.json:
+        return _print(data)
+    print(f"report written to {args.html}")
+    return 0
+
+
 def run_approve(args: argparse.Namespace) -> int:
     body = {"decision": "reject" if args.reject else "approve", "comment": args.comment}
     return _print(_call(args, "POST", f"failovers/{args.id}/approvals", body))
@@ -449,6 +484,7 @@ def parser() -> argparse.ArgumentParser:
         help="failover (an alert starts it, default), test (a drill: test failover, verify, cleanup) or "
         "failback (a failover, then the failback to the primary region)",
     )
+    demo.add_argument("--report", metavar="FILE", help="write the run report (HTML) of the finished run to FILE")
     demo.set_defaults(handler=run_demo)
     serve = commands.add_parser("serve", help="serve the HTTP API on the local engine")
     serve.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
@@ -495,6 +531,11 @@ def parser() -> argparse.ArgumentParser:
     approve.add_argument("--reject", action="store_true")
     approve.add_argument("--comment")
     approve.set_defaults(handler=run_approve)
+    report = client("report", "the run report of a finished run (HTML, or --json)")
+    report.add_argument("id")
+    report.add_argument("--html", metavar="FILE", help="write the HTML page to FILE (default: stdout)")
+    report.add_argument("--json", action="store_true", help="print the report's facts as JSON")
+    report.set_defaults(handler=run_report)
 
     plan = commands.add_parser("plan", help="plan files")
     plan_commands = plan.add_subparsers(dest="plan_command", required=True)

@@ -1,0 +1,435 @@
+"""The run report: a finished run's summary (the failover orchestration's output) as facts and as one page.
+
+`report_data(summary)` returns the facts as JSON: the outcome, the recovery time achieved against the
+target in plan time (run seconds times `time_scale`), data-loss notes, a timeline (one entry per step and per
+batch, `start`/`end` in run seconds from the run's start, `plan_start`/`plan_end` in plan seconds), the
+approval audit, recovery plans, DNS and Traffic Manager changes, dependencies, verify checks, drill and
+cleanup, operator actions, event counts and errors.
+
+`report_html(summary)` renders the same facts as one self-contained HTML page: inline CSS, an inline SVG
+timeline, no scripts and no external assets; every value is escaped. `GET /api/failovers/{id}/report`,
+`failover report ID` and `failover demo --report FILE` serve it.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from typing import Any
+
+from failover.run import parse_iso
+
+# SVG geometry (px)
+LABEL_WIDTH = 200
+CHART_WIDTH = 640
+ROW_HEIGHT = 22
+BAR_HEIGHT = 14
+AXIS_HEIGHT = 28
+COLOURS = {
+    "Succeeded": "#2e7d32",
+    "Completed": "#2e7d32",
+    "Failed": "#c62828",
+    "TimedOut": "#c62828",
+    "Rejected": "#6d4c41",
+    "Cancelled": "#757575",
+    "Running": "#1565c0",
+    "CompletedWithErrors": "#ef6c00",
+}
+DETAIL_KEYS = (
+    "action",
+    "primary_before",
+    "primary",
+    "primary_location_before",
+    "primary_location",
+    "replication_state",
+    "last_sync_time",
+    "status_code",
+)
+
+
+def _time(text: Any) -> datetime | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return parse_iso(text)
+    except ValueError:
+        return None
+
+
+def _offset(start: datetime | None, text: Any) -> float | None:
+    at = _time(text)
+    if start is None or at is None:
+        return None
+    return round((at - start).total_seconds(), 3)
+
+
+def _timeline(summary: dict[str, Any], scale: float) -> list[dict[str, Any]]:
+    start = _time(summary.get("started_at"))
+    run_end = _offset(start, summary.get("finished_at"))
+    entries: list[dict[str, Any]] = []
+
+    def add(kind: str, label: str, status: Any, started: Any, finished: Any) -> None:
+        begin = _offset(start, started)
+        if begin is None:
+            return
+        end = _offset(start, finished)
+        if end is None:  # still running when the run ended
+            end = run_end if run_end is not None else begin
+        end = max(end, begin)
+        entries.append(
+            {
+                "kind": kind,
+                "label": label,
+                "status": status,
+                "start": begin,
+                "end": end,
+                "duration": round(end - begin, 3),
+                "plan_start": round(begin * scale, 3),
+                "plan_end": round(end * scale, 3),
+            }
+        )
+
+    for step in summary.get("steps") or []:
+        add("step", str(step.get("name")), step.get("status"), step.get("started_at"), step.get("finished_at"))
+    for batch in summary.get("batches") or []:
+        plans = ", ".join(str(p) for p in batch.get("recovery_plans") or [])
+        label = f"batch {batch.get('index')} [{batch.get('group')}] {batch.get('vms')} VMs: {plans}"
+        add("batch", label, batch.get("status"), batch.get("started_at"), batch.get("finished_at"))
+    return entries
+
+
+def _dns(change: dict[str, Any]) -> dict[str, Any]:
+    before, after = change.get("from"), change.get("to")
+    traffic_manager = isinstance(before, dict) or isinstance(after, dict)
+    return {
+        "record": change.get("record"),
+        "kind": "traffic_manager" if traffic_manager else "dns",
+        "from": before,
+        "to": after,
+    }
+
+
+def _dependency(dep: dict[str, Any]) -> dict[str, Any]:
+    raw = dep.get("details")
+    details: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    return {
+        "name": dep.get("name"),
+        "kind": dep.get("kind"),
+        "status": dep.get("status"),
+        "error": dep.get("error") or details.get("error"),
+        "details": {k: details[k] for k in DETAIL_KEYS if details.get(k) is not None},
+    }
+
+
+def report_data(summary: dict[str, Any]) -> dict[str, Any]:
+    """The report's facts as JSON (see the module docstring)."""
+    scale = float(summary.get("time_scale") or 1.0)
+    achieved = float(summary.get("rto_seconds") or 0.0)
+    target = float(summary.get("rto_target_seconds") or 0.0)
+    data_loss = []
+    for dep in summary.get("dependencies") or []:
+        synced = (dep.get("details") or {}).get("last_sync_time") if isinstance(dep.get("details"), dict) else None
+        if synced:
+            data_loss.append(
+                {
+                    "dependency": dep.get("name"),
+                    "kind": dep.get("kind"),
+                    "last_sync_time": synced,
+                    "note": f"writes to {dep.get('name')} after its last sync ({synced}) may be lost",
+                }
+            )
+    verify = summary.get("verify") or {}
+    sessions = summary.get("sessions") or {}
+    return {
+        "instance_id": summary.get("instance_id"),
+        "plan": summary.get("plan"),
+        "mode": summary.get("mode"),
+        "status": summary.get("status"),
+        "requested_by": summary.get("requested_by"),
+        "reason": summary.get("reason"),
+        "started_at": summary.get("started_at"),
+        "finished_at": summary.get("finished_at"),
+        "time_scale": scale,
+        "simulated": scale != 1,
+        "rto": {
+            "achieved_seconds": round(achieved * scale, 3),
+            "target_seconds": round(target * scale, 3),
+            "met": achieved <= target if target else None,
+            "run_seconds": achieved,
+        },
+        "data_loss": data_loss,
+        "vms_failed_over": summary.get("vms_failed_over"),
+        "sessions": {"found": sessions.get("found"), "logged_off": sessions.get("logged_off")},
+        "triggers": [
+            {k: t.get(k) for k in ("alert_rule", "title", "regions", "fired_at", "monitor_condition")}
+            for t in summary.get("triggers") or []
+        ],
+        "timeline": _timeline(summary, scale),
+        "approvals": [
+            {k: a.get(k) for k in ("approver", "decision", "at", "comment")} for a in summary.get("approvals") or []
+        ],
+        "batches": list(summary.get("batches") or []),
+        "recovery_plans": [
+            {k: p.get(k) for k in ("name", "vms", "state", "action", "job", "commit", "errors")}
+            | {"errors": list(p.get("errors") or [])}
+            for p in summary.get("recovery_plans") or []
+        ],
+        "dns": [_dns(c) for c in summary.get("dns") or []],
+        "dependencies": [_dependency(d) for d in summary.get("dependencies") or []],
+        "verify": {
+            "healthy": verify.get("healthy"),
+            "note": verify.get("note"),
+            "checks": list(verify.get("checks") or []),
+        },
+        "operator": summary.get("operator") or {"skipped": [], "actions": [], "cancel": None},
+        "drill": summary.get("drill"),
+        "cleanup": summary.get("cleanup"),
+        "events": {"published": summary.get("events_published", 0), "failed": summary.get("events_failed", 0)},
+        "errors": [str(e) for e in summary.get("errors") or []],
+    }
+
+
+# ---- HTML -------------------------------------------------------------------------------------
+def _e(value: Any) -> str:
+    """Escaped text of any value; None as a dash."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return html.escape(", ".join(str(v) for v in value)) or "—"
+    return html.escape(str(value))
+
+
+def duration(seconds: float) -> str:
+    """A plan-time duration for people: 45 s, 12 min, 2 h 05 min."""
+    seconds = max(0.0, float(seconds))
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.1f} min"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def _table(headers: list[str], rows: list[list[str]], empty: str = "none") -> str:
+    if not rows:
+        return f"<p class=muted>{html.escape(empty)}</p>"
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _status(value: Any) -> str:
+    colour = COLOURS.get(str(value), "#424242")
+    return f'<span class=status style="background:{colour}">{_e(value)}</span>'
+
+
+def _dns_value(value: Any) -> str:
+    if isinstance(value, dict):
+        return f"{_e(value.get('status'))}, priority {_e(value.get('priority'))}"
+    return _e(value)
+
+
+def timeline_svg(entries: list[dict[str, Any]], scale: float, total: float) -> str:
+    """One bar per entry, x proportional to the time from the run start; labelled rows, a plan-time axis."""
+    horizon = max([total, *(e["end"] for e in entries)]) or 1.0
+    per_second = CHART_WIDTH / horizon
+    height = AXIS_HEIGHT + ROW_HEIGHT * len(entries) + 8
+    width = LABEL_WIDTH + CHART_WIDTH + 20
+    parts = [
+        f'<svg role="img" aria-label="run timeline" '
+        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-size="11" font-family="sans-serif">'
+    ]
+    for tick in range(5):
+        seconds = horizon * tick / 4
+        x = LABEL_WIDTH + seconds * per_second
+        parts.append(f'<line x1="{x:.2f}" y1="16" x2="{x:.2f}" y2="{height}" stroke="#ddd"/>')
+        anchor = "start" if tick == 0 else "end" if tick == 4 else "middle"
+        parts.append(f'<text x="{x:.2f}" y="12" text-anchor="{anchor}">{_e(duration(seconds * scale))}</text>')
+    for row, entry in enumerate(entries):
+        y = AXIS_HEIGHT + row * ROW_HEIGHT
+        x = LABEL_WIDTH + entry["start"] * per_second
+        bar = entry["duration"] * per_second
+        colour = COLOURS.get(str(entry["status"]), "#424242")
+        title = f"{entry['label']}: {entry['status']}, {duration(entry['plan_start'])} → {duration(entry['plan_end'])}"
+        parts.append(
+            f'<text x="{LABEL_WIDTH - 6}" y="{y + BAR_HEIGHT - 3}" text-anchor="end">{_e(entry["label"][:34])}</text>'
+        )
+        parts.append(
+            f'<rect class="{entry["kind"]}" x="{x:.3f}" y="{y}" width="{bar:.3f}" height="{BAR_HEIGHT}" '
+            f'fill="{colour}"><title>{_e(title)}</title></rect>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+CSS = """
+body{font-family:system-ui,sans-serif;max-width:62rem;margin:2rem auto;padding:0 1rem;color:#212121}
+h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{text-align:left;padding:.25rem .5rem;
+border-bottom:1px solid #eee;vertical-align:top}th{background:#f5f5f5}.muted{color:#757575}
+.status{color:#fff;border-radius:3px;padding:0 .4rem}.err{color:#c62828}dl{display:grid;
+grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{font-weight:600}dd{margin:0}
+"""
+
+
+def report_html(summary: dict[str, Any]) -> str:
+    """The run report as one self-contained HTML page."""
+    data = report_data(summary)
+    scale = data["time_scale"]
+    rto = data["rto"]
+    verdict = "" if rto["met"] is None else (" — met" if rto["met"] else " — MISSED")
+    simulated = f" (simulated at time scale x{scale:g})" if data["simulated"] else ""
+    facts = [
+        ("Status", _status(data["status"])),
+        ("Plan", _e(data["plan"])),
+        ("Mode", _e(data["mode"])),
+        ("Run", f"<code>{_e(data['instance_id'])}</code>"),
+        ("Requested by", _e(data["requested_by"])),
+        ("Reason", _e(data["reason"])),
+        ("Started", _e(data["started_at"])),
+        ("Finished", _e(data["finished_at"])),
+        (
+            "Recovery time",
+            f"{_e(duration(rto['achieved_seconds']))} achieved, target {_e(duration(rto['target_seconds']))}"
+            f"{_e(verdict)}{_e(simulated)}",
+        ),
+        ("VMs failed over", _e(data["vms_failed_over"])),
+        ("AVD sessions logged off", f"{_e(data['sessions']['logged_off'])} of {_e(data['sessions']['found'])}"),
+        ("Events", f"{_e(data['events']['published'])} published, {_e(data['events']['failed'])} failed"),
+    ]
+    sections = [
+        "<dl>" + "".join(f"<dt>{html.escape(k)}</dt><dd>{v}</dd>" for k, v in facts) + "</dl>",
+        "<h2>Triggers</h2>"
+        + _table(
+            ["alert rule", "title", "regions", "fired at"],
+            [[_e(t["alert_rule"]), _e(t["title"]), _e(t["regions"]), _e(t["fired_at"])] for t in data["triggers"]],
+            "started by hand",
+        ),
+        "<h2>Data loss (RPO)</h2>"
+        + (
+            "<ul>" + "".join(f"<li>{_e(n['note'])}</li>" for n in data["data_loss"]) + "</ul>"
+            if data["data_loss"]
+            else "<p class=muted>no replication lag reported by the dependencies</p>"
+        ),
+        f"<h2>Timeline</h2><p class=muted>time from the run start, in plan time{_e(simulated)}</p>"
+        + timeline_svg(data["timeline"], scale, rto["run_seconds"]),
+        "<h2>Approvals</h2>"
+        + _table(
+            ["who", "decision", "when", "comment"],
+            [[_e(a["approver"]), _e(a["decision"]), _e(a["at"]), _e(a["comment"])] for a in data["approvals"]],
+            "no approval decisions",
+        ),
+        "<h2>Recovery plans</h2>"
+        + _table(
+            ["recovery plan", "VMs", "state", "action", "commit", "errors"],
+            [
+                [
+                    _e(p["name"]),
+                    _e(p["vms"]),
+                    _status(p["state"]),
+                    _e(p["action"]),
+                    _e(p["commit"]),
+                    "<br>".join(f"<span class=err>{_e(x)}</span>" for x in p["errors"]) or "—",
+                ]
+                for p in data["recovery_plans"]
+            ],
+        ),
+        "<h2>Batches</h2>"
+        + _table(
+            ["#", "group", "recovery plans", "VMs", "started", "finished", "status"],
+            [
+                [
+                    _e(b.get("index")),
+                    _e(b.get("group")),
+                    _e(b.get("recovery_plans")),
+                    _e(b.get("vms")),
+                    _e(b.get("started_at")),
+                    _e(b.get("finished_at")),
+                    _status(b.get("status")),
+                ]
+                for b in data["batches"]
+            ],
+        ),
+        "<h2>DNS and Traffic Manager</h2>"
+        + _table(
+            ["record / endpoint", "kind", "from", "to"],
+            [
+                [_e(c["record"]), _e(c["kind"].replace("_", " ")), _dns_value(c["from"]), _dns_value(c["to"])]
+                for c in data["dns"]
+            ],
+            "no DNS changes",
+        ),
+        "<h2>Dependencies</h2>"
+        + _table(
+            ["name", "kind", "status", "details", "error"],
+            [
+                [
+                    _e(d["name"]),
+                    _e(d["kind"]),
+                    _status(d["status"]),
+                    "<br>".join(f"{_e(k)}: {_e(v)}" for k, v in d["details"].items()) or "—",
+                    f"<span class=err>{_e(d['error'])}</span>" if d["error"] else "—",
+                ]
+                for d in data["dependencies"]
+            ],
+        ),
+        "<h2>Verify</h2>"
+        + f"<p>Healthy: {_e(data['verify']['healthy'])}"
+        + (f" — {_e(data['verify']['note'])}" if data["verify"]["note"] else "")
+        + "</p>"
+        + _table(
+            ["check", "healthy", "details"],
+            [
+                [
+                    _e(c.get("name")),
+                    _e(c.get("healthy")),
+                    "; ".join(f"{_e(k)}: {_e(v)}" for k, v in c.items() if k not in ("name", "healthy")) or "—",
+                ]
+                for c in data["verify"]["checks"]
+            ],
+            "no checks ran",
+        ),
+        "<h2>Operator</h2>" + _operator(data["operator"]),
+    ]
+    if data["drill"] or data["cleanup"] is not None:
+        drill = data["drill"] or {}
+        lines = []
+        if drill:
+            lines.append(
+                f"Recovery time {_e(duration(float(drill.get('rto_seconds') or 0) * scale))}, target "
+                f"{_e(duration(float(drill.get('rto_target_seconds') or 0) * scale))}: "
+                f"{'met' if drill.get('rto_met') else 'MISSED'}"
+            )
+        if data["cleanup"] is not None:
+            lines.append(f"Cleanup: {_e(data['cleanup'])}")
+        sections.append("<h2>Drill</h2>" + "".join(f"<p>{line}</p>" for line in lines))
+    sections.append(
+        "<h2>Errors</h2>"
+        + (
+            "<ul>" + "".join(f"<li class=err>{_e(e)}</li>" for e in data["errors"]) + "</ul>"
+            if data["errors"]
+            else "<p class=muted>none</p>"
+        )
+    )
+    title = f"Failover report: {data['plan']} ({data['mode']}) — {data['status']}"
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{CSS}</style></head>"
+        f"<body><h1>{html.escape(title)}</h1>{''.join(sections)}</body></html>"
+    )
+
+
+def _operator(operator: dict[str, Any]) -> str:
+    rows = [
+        [_e(a.get("action")), _e(a.get("recovery_plan")), _e(a.get("by")), _e(a.get("at"))]
+        for a in operator.get("actions") or []
+    ]
+    rows += [
+        [_e("skipped"), _e(s.get("name")), _e(s.get("by")), _e(s.get("at"))] for s in operator.get("skipped") or []
+    ]
+    cancel = operator.get("cancel")
+    if isinstance(cancel, dict):
+        rows.append([_e("cancel"), _e(cancel.get("reason")), _e(cancel.get("by")), _e(cancel.get("at"))])
+    return _table(["action", "recovery plan / reason", "by", "at"], rows, "no operator actions")

@@ -1,0 +1,175 @@
+"""The run report, on a real summary: `failover demo --json --vms 20 --sessions 2 --time-scale 600` (last line)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from failover.report import CHART_WIDTH, duration, report_data, report_html
+
+SUMMARY: dict[str, Any] = json.loads((Path(__file__).parent / "run_summary.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def summary() -> dict[str, Any]:
+    return copy.deepcopy(SUMMARY)
+
+
+class Page(HTMLParser):
+    """Tags with their attributes, and the page's text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def parse(page: str) -> Page:
+    parser = Page()
+    parser.feed(page)
+    return parser
+
+
+def rects(page: str, kind: str) -> list[dict[str, str | None]]:
+    return [attrs for tag, attrs in parse(page).tags if tag == "rect" and attrs.get("class") == kind]
+
+
+def test_one_rect_per_step_and_per_batch(summary: dict[str, Any]) -> None:
+    page = report_html(summary)
+    assert len(rects(page, "step")) == len(summary["steps"]) == 10
+    assert len(rects(page, "batch")) == len(summary["batches"]) == 3
+
+
+def test_bar_widths_are_proportional_to_durations(summary: dict[str, Any]) -> None:
+    page = report_html(summary)
+    timeline = report_data(summary)["timeline"]
+    bars = rects(page, "step") + rects(page, "batch")
+    assert [e["kind"] for e in timeline] == ["step"] * 10 + ["batch"] * 3
+    ordered = [*rects(page, "step"), *rects(page, "batch")]
+    assert ordered == bars
+    horizon = max([summary["rto_seconds"], *(e["end"] for e in timeline)])
+    for entry, bar in zip(timeline, bars, strict=True):
+        assert float(bar["width"] or 0) == pytest.approx(entry["duration"] * CHART_WIDTH / horizon, abs=0.01)
+    # x follows the time from the run start: the failover step starts where batch 1 starts
+    failover = next(b for e, b in zip(timeline, bars, strict=True) if e["label"] == "failover")
+    assert float(failover["x"] or 0) == pytest.approx(float(rects(page, "batch")[0]["x"] or 0), abs=0.01)
+
+
+def test_timeline_offsets(summary: dict[str, Any]) -> None:
+    timeline = report_data(summary)["timeline"]
+    first = timeline[0]
+    assert first == {
+        "kind": "step",
+        "label": "resolve",
+        "status": "Succeeded",
+        "start": 0.0,
+        "end": 0.042,
+        "duration": 0.042,
+        "plan_start": 0.0,
+        "plan_end": 25.2,
+    }
+    batch = timeline[10]
+    assert batch["label"].startswith("batch 1 [identity] 4 VMs")
+    assert batch["start"] == pytest.approx(0.807) and batch["duration"] == pytest.approx(0.449)
+    assert all(0 <= e["start"] <= e["end"] <= summary["rto_seconds"] for e in timeline)
+
+
+def test_a_running_step_ends_at_the_run_end(summary: dict[str, Any]) -> None:
+    summary["steps"][-1]["finished_at"] = None
+    summary["steps"][-1]["status"] = "Running"
+    assert report_data(summary)["timeline"][9]["end"] == summary["rto_seconds"]
+
+
+def test_rto_in_plan_time(summary: dict[str, Any]) -> None:
+    data = report_data(summary)
+    assert data["rto"] == {"achieved_seconds": 3072.6, "target_seconds": 7200.0, "met": True, "run_seconds": 5.121}
+    assert data["simulated"] is True
+    text = " ".join(parse(report_html(summary)).text)
+    assert "51.2 min achieved, target 2 h 00 min — met (simulated at time scale x600)" in text
+
+
+def test_real_time_runs_do_not_say_simulated(summary: dict[str, Any]) -> None:
+    summary["time_scale"] = 1.0
+    summary["rto_seconds"], summary["rto_target_seconds"] = 9000.0, 7200.0
+    page = report_html(summary)
+    assert "simulated" not in page
+    assert "2 h 30 min achieved, target 2 h 00 min — MISSED" in " ".join(parse(page).text)
+
+
+def test_values_are_escaped(summary: dict[str, Any]) -> None:
+    summary["approvals"][0]["comment"] = "<script>alert('x')</script>"
+    summary["errors"] = ["<img src=x onerror=alert(1)>"]
+    summary["dns"][0]["record"] = '"><svg onload=alert(1)>'
+    page = report_html(summary)
+    assert "<script" not in page
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert not [tag for tag, _ in parse(page).tags if tag in ("script", "img")]
+    assert [tag for tag, _ in parse(page).tags].count("svg") == 1
+
+
+def test_no_external_references(summary: dict[str, Any]) -> None:
+    page = report_html(summary)
+    assert not re.search(r"https?:|//", page.replace("</", "")), "the page references a URL"
+    for tag, attrs in parse(page).tags:
+        assert not {"src", "href"} & set(attrs), tag
+        assert tag not in ("script", "link", "iframe", "img")
+    # the dependency's ARM operation URL is in the summary but not on the page
+    assert "operation" in summary["dependencies"][0]["details"]
+
+
+def test_the_sections(summary: dict[str, Any]) -> None:
+    text = " ".join(parse(report_html(summary)).text)
+    for heading in ("Approvals", "Recovery plans", "DNS and Traffic Manager", "Dependencies", "Verify", "Errors"):
+        assert heading in text
+    assert "oncall-lead@contoso.com" in text and "demo approval" in text
+    assert "Enabled, priority 1" in text and "Disabled, priority 1" in text  # Traffic Manager from → to
+    assert "app-weu.contoso.com" in text and "app-neu.contoso.com" in text
+    assert "writes to fslogix after its last sync (2026-11-23T14:34:40+00:00) may be lost" in text
+    assert "18 published, 0 failed" in text
+    assert "Drill" not in text  # not a drill
+
+
+def test_drill_and_errors(summary: dict[str, Any]) -> None:
+    summary |= {
+        "mode": "test",
+        "status": "CompletedWithErrors",
+        "drill": {"rto_seconds": 5.0, "rto_target_seconds": 4.0, "rto_met": False},
+        "cleanup": "failed",
+        "errors": ["rp-apps-01: cleanup failed"],
+    }
+    summary["recovery_plans"][2] |= {"state": "Failed", "errors": ["The replication of VM vm-app-01 is not healthy."]}
+    text = " ".join(parse(report_html(summary)).text)
+    assert "Recovery time 50.0 min, target 40.0 min: MISSED" in text
+    assert "Cleanup: failed" in text
+    assert "The replication of VM vm-app-01 is not healthy." in text and "rp-apps-01: cleanup failed" in text
+    data = report_data(summary)
+    assert data["drill"]["rto_met"] is False and data["cleanup"] == "failed"
+    assert data["recovery_plans"][2]["errors"] == ["The replication of VM vm-app-01 is not healthy."]
+
+
+def test_data_is_json(summary: dict[str, Any]) -> None:
+    data = report_data(summary)
+    assert json.loads(json.dumps(data)) == data
+    assert [d["kind"] for d in data["dns"]] == ["dns", "dns", "traffic_manager"]
+    assert data["approvals"] == summary["approvals"]
+    assert data["events"] == {"published": 18, "failed": 0}
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(0, "0 s"), (45.4, "45 s"), (3072.6, "51.2 min"), (7200, "2 h 00 min"), (-1, "0 s")]
+)
+def test_duration(seconds: float, text: str) -> None:
+    assert duration(seconds) == text
