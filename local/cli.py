@@ -368,6 +368,33 @@ def run_plan_action(args: argparse.Namespace) -> int:
     return _print(_call(args, "POST", f"failovers/{args.id}/plans/{args.recovery_plan}/{args.command}", {}))
 
 
+def run_watch(args: argparse.Namespace) -> int:
+    """Follow a run line by line (stage, batches, VMs, sessions, new errors) until it ends, then print its
+    summary. Exit 0 when it completed without errors, 2 when it ended otherwise."""
+    progress = Progress(sys.stdout)
+    seen_errors = 0
+    deadline = time.monotonic() + args.timeout
+    while True:
+        status = _call(args, "GET", f"failovers/{args.id}")
+        progress.show(status)
+        errors = status.get("errors") or []
+        for error in errors[seen_errors:]:
+            print(f"  error: {error}", flush=True)
+        seen_errors = len(errors)
+        if status["runtime_status"] in TERMINAL:
+            break
+        if time.monotonic() > deadline:
+            print(f"failover: still running after {args.timeout:.0f}s; stopped watching", file=sys.stderr)
+            return 1
+        time.sleep(args.interval)
+    summary = status.get("output")
+    if not isinstance(summary, dict):
+        print(f"run ended {status['runtime_status']} without a summary", file=sys.stderr)
+        return 2
+    print_summary(summary, sys.stdout)
+    return 0 if summary["status"] == "Completed" else 2
+
+
 def run_report(args: argparse.Namespace) -> int:
     """The run report: the HTML page (to --html FILE, else stdout), or its facts as JSON (--json)."""
     base = (args.api or os.environ.get("FAILOVER_API_URL") or "http://127.0.0.1:7071").rstrip("/")
@@ -531,6 +558,11 @@ def parser() -> argparse.ArgumentParser:
     approve.add_argument("--reject", action="store_true")
     approve.add_argument("--comment")
     approve.set_defaults(handler=run_approve)
+    watch = client("watch", "follow a run line by line until it ends, then print its summary")
+    watch.add_argument("id")
+    watch.add_argument("--interval", type=_positive, default=2.0, help="seconds between reads (default 2)")
+    watch.add_argument("--timeout", type=_positive, default=86400.0, help="stop watching after this many seconds")
+    watch.set_defaults(handler=run_watch)
     report = client("report", "the run report of a finished run (HTML, or --json)")
     report.add_argument("id")
     report.add_argument("--html", metavar="FILE", help="write the HTML page to FILE (default: stdout)")

@@ -92,6 +92,8 @@ def test_serve_and_client_commands(served: dict[str, str], capsys: pytest.Captur
     assert final["status"] == "Cancelled" and final["output"]["operator"]["cancel"]["reason"] == "only a test"
     code, again = cli(served, capsys, "cancel", instance_id)
     assert code == 1 and "RunNotActive" in again
+    code, watched = cli(served, capsys, "watch", instance_id, "--interval", "0.1")
+    assert code == 2 and "cancelled" in watched and f"Run {instance_id} (demo, planned): Cancelled" in watched
 
 
 def test_client_without_a_server(capsys: pytest.CaptureFixture[str]) -> None:
