@@ -138,6 +138,11 @@ def _principal(req: func.HttpRequest) -> str:
     return (req.headers.get(PRINCIPAL_HEADER) or "").strip().lower()
 
 
+def _requester(req: func.HttpRequest, given: str | None) -> str | None:
+    """Who asks: the signed-in identity when present, else the body's `requested_by`."""
+    return _principal(req) or (given or "").strip().lower() or None
+
+
 class StartRequest(BaseModel):
     """`POST /api/failovers` body."""
 
@@ -213,6 +218,13 @@ class Api:
     settings: Settings
     plans: dict[str, Plan]
     clock: Callable[[], float] = field(default=time.time)
+
+    def _plan(self, name: str, field: str = "") -> Plan:
+        """The plan by name, or 404 PlanNotFound (`field` prefixes the message when a body named it)."""
+        plan = self.plans.get(name)
+        if plan is None:
+            raise ServiceError(404, "PlanNotFound", f"{field}no plan named '{name}'")
+        return plan
 
     def status_url(self, instance_id: str) -> str:
         return f"{self.settings.public_base_url}/api/failovers/{quote(instance_id)}"
@@ -356,18 +368,20 @@ class Api:
 
     async def get_plan(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         name = req.route_params.get("name", "")
-        plan = self.plans.get(name)
-        if plan is None:
-            return error_response(404, "PlanNotFound", f"no plan named '{name}'")
+        try:
+            plan = self._plan(name)
+        except ServiceError as err:
+            return error_response(err.status, err.code, err.message)
         return json_response(plan.model_dump(mode="json"))
 
     async def get_preview(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         """Dry run: batches, start offsets, DNS changes, expected recovery time vs the RTO target. Reads
         VM counts from ASR; job durations measured by the plan's last run replace the plan's estimates."""
         name = req.route_params.get("name", "")
-        plan = self.plans.get(name)
-        if plan is None:
-            return error_response(404, "PlanNotFound", f"no plan named '{name}'")
+        try:
+            plan = self._plan(name)
+        except ServiceError as err:
+            return error_response(err.status, err.code, err.message)
         mode = req.params.get("mode") or plan.asr.mode
         if mode not in ("planned", "unplanned", "test"):
             return error_response(422, "InvalidParameter", "mode: must be planned, unplanned or test")
@@ -388,9 +402,10 @@ class Api:
     async def get_readiness(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         """Can this plan fail over now? Runs the readiness checks (read-only) and answers pass/warn/fail."""
         name = req.route_params.get("name", "")
-        plan = self.plans.get(name)
-        if plan is None:
-            return error_response(404, "PlanNotFound", f"no plan named '{name}'")
+        try:
+            plan = self._plan(name)
+        except ServiceError as err:
+            return error_response(err.status, err.code, err.message)
         from activities.readiness import check_plan
 
         return json_response(await asyncio.to_thread(check_plan, plan))
@@ -418,14 +433,12 @@ class Api:
     async def post_failover(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         try:
             body = _validated(StartRequest, _read_json(req))
-            plan = self.plans.get(body.plan)
-            if plan is None:
-                raise ServiceError(404, "PlanNotFound", f"plan: no plan named '{body.plan}'")
+            plan = self._plan(body.plan, "plan: ")
             if body.mode == "test":
                 self._check_drill(plan, force=False)
         except ServiceError as err:
             return error_response(err.status, err.code, err.message)
-        requested_by = _principal(req) or (body.requested_by or "").strip().lower() or None
+        requested_by = _requester(req, body.requested_by)
         run = await self._start_or_attach(client, plan, mode=body.mode, requested_by=requested_by, reason=body.reason)
         return json_response(run, 202)
 
@@ -446,13 +459,11 @@ class Api:
         """A test failover drill: isolated network, verify, guaranteed cleanup."""
         try:
             body = _validated(DrillRequest, _read_json(req))
-            plan = self.plans.get(body.plan)
-            if plan is None:
-                raise ServiceError(404, "PlanNotFound", f"plan: no plan named '{body.plan}'")
+            plan = self._plan(body.plan, "plan: ")
             self._check_drill(plan, body.force)
         except ServiceError as err:
             return error_response(err.status, err.code, err.message)
-        requested_by = _principal(req) or (body.requested_by or "").strip().lower() or None
+        requested_by = _requester(req, body.requested_by)
         run = await self._start_or_attach(client, plan, mode="test", requested_by=requested_by, reason=body.reason)
         return json_response(run, 202)
 
@@ -461,9 +472,7 @@ class Api:
         batches, DNS and Traffic Manager back to the values the failover recorded, reprotect again."""
         try:
             body = _validated(FailbackRequest, _read_json(req))
-            plan = self.plans.get(body.plan)
-            if plan is None:
-                raise ServiceError(404, "PlanNotFound", f"plan: no plan named '{body.plan}'")
+            plan = self._plan(body.plan, "plan: ")
         except ServiceError as err:
             return error_response(err.status, err.code, err.message)
         last = await client.get_status(instance_id_for(plan.name))
@@ -485,7 +494,7 @@ class Api:
                             "priority": before.get("priority"),
                         }
                     )
-        requested_by = _principal(req) or (body.requested_by or "").strip().lower() or None
+        requested_by = _requester(req, body.requested_by)
         run = await self._start_or_attach(
             client, plan, mode="failback", requested_by=requested_by, reason=body.reason, restore=restore
         )
@@ -575,7 +584,7 @@ class Api:
                 raise ServiceError(409, "AlreadyCancelling", f"run '{instance_id}' is already being cancelled")
         except ServiceError as err:
             return error_response(err.status, err.code, err.message)
-        by = _principal(req) or (body.requested_by or "").strip().lower() or "api"
+        by = _requester(req, body.requested_by) or "api"
         await client.raise_event(instance_id, "control", {"action": "cancel", "by": by, "reason": body.reason})
         log.info("cancel requested", instance_id=instance_id, by=by)
         return json_response(
@@ -598,7 +607,7 @@ class Api:
                 )
         except ServiceError as err:
             return error_response(err.status, err.code, err.message)
-        by = _principal(req) or (body.requested_by or "").strip().lower() or "api"
+        by = _requester(req, body.requested_by) or "api"
         await client.raise_event(instance_id, "control", {"action": action, "recovery_plan": name, "by": by})
         log.info("operator action", instance_id=instance_id, action=action, recovery_plan=name, by=by)
         return json_response(

@@ -119,30 +119,14 @@ class SimulatorApp:
             "asr.recoveryplans.failover",
             self.plan_failover,
         )
-        add(
-            "POST",
-            _VAULT + r"/replicationrecoveryplans/(?P<rp>[^/]+)/failovercommit$",
-            "asr.recoveryplans.commit",
-            self.plan_commit,
-        )
-        add(
-            "POST",
-            _VAULT + r"/replicationrecoveryplans/(?P<rp>[^/]+)/testfailover$",
-            "asr.recoveryplans.test_failover",
-            self.plan_test_failover,
-        )
-        add(
-            "POST",
-            _VAULT + r"/replicationrecoveryplans/(?P<rp>[^/]+)/testfailovercleanup$",
-            "asr.recoveryplans.test_failover_cleanup",
-            self.plan_test_failover_cleanup,
-        )
-        add(
-            "POST",
-            _VAULT + r"/replicationrecoveryplans/(?P<rp>[^/]+)/reprotect$",
-            "asr.recoveryplans.reprotect",
-            self.plan_reprotect,
-        )
+        for operation, name, handler in (
+            ("failovercommit", "commit", self.plan_commit),
+            ("testfailover", "test_failover", self.plan_test_failover),
+            ("testfailovercleanup", "test_failover_cleanup", self.plan_test_failover_cleanup),
+            ("reprotect", "reprotect", self.plan_reprotect),
+        ):
+            route = _VAULT + rf"/replicationrecoveryplans/(?P<rp>[^/]+)/{operation}$"
+            add("POST", route, f"asr.recoveryplans.{name}", handler)
         add(
             "GET",
             _VAULT + r"/replicationoperationstatus/(?P<job>[^/]+)$",
