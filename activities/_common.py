@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import structlog
 
 from failover.clients import ClientFactory, factory_for
+from failover.retry import call_arm
 from failover.settings import current
+
+T = TypeVar("T")
 
 
 def clients() -> ClientFactory:
     return factory_for(current())
+
+
+def arm(fn: Callable[..., T], *args: Any, idempotent: bool, **kwargs: Any) -> T:
+    """An SDK call with the retries the SDK does not make (`failover.retry.call_arm`), in simulated time."""
+    return call_arm(fn, *args, idempotent=idempotent, time_scale=current().time_scale, **kwargs)
 
 
 def require(payload: Any, *names: str) -> dict[str, Any]:

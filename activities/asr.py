@@ -32,7 +32,7 @@ from azure.mgmt.recoveryservicessiterecovery.models import (
     RecoveryPlanUnplannedFailoverInputProperties,
 )
 
-from activities._common import clients, log, require
+from activities._common import arm, clients, log, require
 
 FAILOVER_SCENARIOS = {"plannedfailover", "unplannedfailover"}
 TEST_SCENARIO = "testfailover"
@@ -113,7 +113,9 @@ def _post(
     """
     refused: ResourceExistsError | None = None
     try:
-        post()
+        # Not idempotent: retried only when refused (429) or never sent; a lost answer goes up to the
+        # activity's durable retry, which re-reads the plan and attaches to the job it finds.
+        arm(post, idempotent=False)
         action = "started"
     except ResourceExistsError as err:
         action, refused = "attached", err  # another caller started it between our read and our POST?

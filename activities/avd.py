@@ -10,10 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import azure.durable_functions as df
-from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 from azure.mgmt.desktopvirtualization.models import SendMessage, SessionHostPatch
 
-from activities._common import clients, log, require
+from activities._common import arm, clients, log, require
 
 MESSAGE_STATES = {"active", "disconnected"}
 
@@ -32,8 +32,13 @@ def avd_drain_host_pool(payload: dict[str, Any]) -> dict[str, Any]:
     drained = 0
     for host in hosts:
         if host.allow_new_session is not False:
-            client.session_hosts.update(
-                rg, pool, _short(host.name or ""), session_host=SessionHostPatch(allow_new_session=False)
+            arm(
+                client.session_hosts.update,
+                rg,
+                pool,
+                _short(host.name or ""),
+                session_host=SessionHostPatch(allow_new_session=False),
+                idempotent=True,  # setting allowNewSession=false twice changes nothing
             )
             drained += 1
     sessions = sum(1 for _ in client.user_sessions.list_by_host_pool(rg, pool))
@@ -53,15 +58,26 @@ def avd_message_sessions(payload: dict[str, Any]) -> dict[str, Any]:
     rg, pool, host = payload["resource_group"], payload["host_pool"], payload["session_host"]
     message = SendMessage(message_title=payload["title"], message_body=payload["body"])
     messaged = 0
+    failed: list[dict[str, str]] = []
     for session in client.user_sessions.list(rg, pool, host):
         if str(session.session_state or "").lower() not in MESSAGE_STATES:
             continue
+        session_id = _short(session.name or "")
         try:
-            client.user_sessions.send_message(rg, pool, host, _short(session.name or ""), send_message=message)
+            # Not idempotent (a user would read it twice): retried only when refused (429) or never sent.
+            arm(client.user_sessions.send_message, rg, pool, host, session_id, send_message=message, idempotent=False)
             messaged += 1
         except ResourceNotFoundError:
             continue  # the user signed out meanwhile
-    return {"session_host": host, "messaged": messaged}
+        except AzureError as err:  # reported, not retried: the activity's retry would message everyone again
+            failed.append({"session_id": session_id, "user": session.user_principal_name or "", "error": _why(err)})
+    if failed:
+        log(payload, "avd.message").warning("messages not delivered", session_host=host, failed=len(failed))
+    return {"session_host": host, "messaged": messaged, "failed": failed}
+
+
+def _why(err: AzureError) -> str:
+    return str(err.message if isinstance(err, HttpResponseError) and err.message else err)
 
 
 def avd_log_off_sessions(payload: dict[str, Any]) -> dict[str, Any]:
@@ -78,11 +94,12 @@ def avd_log_off_sessions(payload: dict[str, Any]) -> dict[str, Any]:
     def log_off(session: tuple[str, str]) -> dict[str, str] | None:
         session_id, user = session
         try:
-            client.user_sessions.delete(rg, pool, host, session_id, force=True)
+            # Idempotent: a session already gone answers 204 (or 404), so a lost answer may be asked again.
+            arm(client.user_sessions.delete, rg, pool, host, session_id, force=True, idempotent=True)
         except ResourceNotFoundError:
             return None
-        except HttpResponseError as err:
-            return {"session_host": host, "session_id": session_id, "user": user, "error": str(err.message)}
+        except AzureError as err:
+            return {"session_host": host, "session_id": session_id, "user": user, "error": _why(err)}
         return None
 
     with ThreadPoolExecutor(max_workers=int(payload.get("concurrency") or 8)) as pool_executor:
@@ -122,7 +139,14 @@ def avd_allow_new_sessions(payload: dict[str, Any]) -> dict[str, Any]:
     changed: list[str] = []
     for host in hosts:
         if current[host] is not allow:
-            client.session_hosts.update(rg, pool, host, session_host=SessionHostPatch(allow_new_session=allow))
+            arm(
+                client.session_hosts.update,
+                rg,
+                pool,
+                host,
+                session_host=SessionHostPatch(allow_new_session=allow),
+                idempotent=True,
+            )
             changed.append(host)
     log(payload, "avd.allow").info(
         "session hosts opened" if allow else "session hosts closed",

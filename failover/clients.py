@@ -22,6 +22,7 @@ from azure.mgmt.storage import StorageManagementClient
 from azure.mgmt.trafficmanager import TrafficManagerManagementClient
 from azure.monitor.query import LogsQueryClient
 
+from failover.retry import throttle_gate
 from failover.settings import Settings
 
 
@@ -68,11 +69,15 @@ class ClientFactory:
         return self._credential
 
     def _common(self) -> dict[str, Any]:
+        scale = self.settings.time_scale
         options: dict[str, Any] = {
-            # azure-core's RetryPolicy: 3 retries on 408/429/5xx, honouring Retry-After, bounded.
-            "retry_total": 3,
-            "retry_backoff_factor": 0.5,
-            "retry_backoff_max": 30,
+            # azure-core's RetryPolicy (failover.retry, layer 1): up to 5 retries on 408/429/5xx and
+            # connection errors, honouring Retry-After; backoff 0.8 s doubling, at most 30 s (scaled
+            # down with simulated time). Then the process-wide ThrottleGate (layer 2) paces throttled lanes.
+            "retry_total": 5,
+            "retry_backoff_factor": 0.8 / scale,
+            "retry_backoff_max": 30 / scale,
+            "per_retry_policies": [throttle_gate()],
         }
         if self.settings.ca_bundle:
             options["connection_verify"] = self.settings.ca_bundle

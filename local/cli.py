@@ -36,6 +36,8 @@ from failover.logs import configure_logging
 from failover.plan import PlanError, load_plan, load_plans
 from failover.settings import Settings, configure
 from local.stack import DEMO_PLAN, ROOT, LocalStack
+from simulator import EstateConfig
+from simulator.faults import FaultConfig, RouteFaults
 
 DEMO_ALERT = ROOT / "examples" / "alerts" / "service-health-incident-westeurope.json"
 TERMINAL = {"Completed", "Failed", "Terminated"}
@@ -111,8 +113,15 @@ def run_demo(args: argparse.Namespace) -> int:
     out = sys.stderr if args.json else sys.stdout
     configure_logging("WARNING", json_output=False)
     alert = json.loads(Path(args.alert).read_text(encoding="utf-8"))
+    estate_config = EstateConfig()
+    if args.faults is not None:  # throttling and transient errors on every ARM route
+        estate_config.faults = FaultConfig(arm=RouteFaults.transient(args.faults))
     with LocalStack(
-        plan_path=Path(args.plan), vms=args.vms, sessions=args.sessions, time_scale=args.time_scale
+        plan_path=Path(args.plan),
+        vms=args.vms,
+        sessions=args.sessions,
+        time_scale=args.time_scale,
+        estate_config=estate_config,
     ) as stack:
         print(f"simulator: {stack.simulator.url}", file=out)
         print(f"api: {stack.api_url}", file=out)
@@ -146,6 +155,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
             Path(args.report).write_text(report_html(summary), encoding="utf-8")
             print(f"report: {args.report}", file=out)
+        summary["simulator"] = stack.simulator_stats()
         if args.json:
             print(json.dumps(summary))
         else:
@@ -161,29 +171,36 @@ def _demo_run(stack: LocalStack, args: argparse.Namespace, out: TextIO, answer: 
     instance_id = answer.json()["instance_id"]
     print(f"run {instance_id} accepted", file=out)
 
-    progress = Progress(out)
+    from contextlib import nullcontext
+
+    from local.live import live_view
+
+    live = live_view(out)  # a terminal: the live view (lines printed to `out` go above it); else line by line
+    out = live.out if live else out
+    progress = live or Progress(out)
     approver = stack.plan.approval.approvers[0] if stack.plan.approval.approvers else None
     approved = stack.plan.approval.required == 0
     deadline = time.monotonic() + args.timeout
     status: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        status = stack.http.get(f"{stack.api_url}/api/failovers/{instance_id}", timeout=10).json()
-        progress.show(status)
-        if status["runtime_status"] in TERMINAL:
-            break
-        if not approved and approver and (status.get("custom_status") or {}).get("approval", {}).get("waiting"):
-            messages = requests.get(
-                f"{stack.simulator.url}/_sim/teams/messages", verify=stack.simulator.ca_bundle, timeout=10
-            ).json()
-            link = find_approval_link(messages, instance_id)
-            if link:
-                decision = approve_as(approver, link, comment="demo approval")
-                print(f"approved by {approver}: HTTP {decision.status_code}", file=out)
-                approved = decision.ok
-        time.sleep(0.2)
-    else:
-        print(f"the run did not finish within {args.timeout}s", file=sys.stderr)
-        return None
+    with live or nullcontext():
+        while time.monotonic() < deadline:
+            status = stack.http.get(f"{stack.api_url}/api/failovers/{instance_id}", timeout=10).json()
+            progress.show(status)
+            if status["runtime_status"] in TERMINAL:
+                break
+            if not approved and approver and (status.get("custom_status") or {}).get("approval", {}).get("waiting"):
+                messages = requests.get(
+                    f"{stack.simulator.url}/_sim/teams/messages", verify=stack.simulator.ca_bundle, timeout=10
+                ).json()
+                link = find_approval_link(messages, instance_id)
+                if link:
+                    decision = approve_as(approver, link, comment="demo approval")
+                    print(f"approved by {approver}: HTTP {decision.status_code}", file=out)
+                    approved = decision.ok
+            time.sleep(0.2)
+        else:
+            print(f"the run did not finish within {args.timeout}s", file=sys.stderr)
+            return None
     summary = status.get("output")
     if status["runtime_status"] != "Completed" or not isinstance(summary, dict):
         print(f"run ended {status['runtime_status']}: {summary}", file=sys.stderr)
@@ -369,24 +386,31 @@ def run_plan_action(args: argparse.Namespace) -> int:
 
 
 def run_watch(args: argparse.Namespace) -> int:
-    """Follow a run line by line (stage, batches, VMs, sessions, new errors) until it ends, then print its
-    summary. Exit 0 when it completed without errors, 2 when it ended otherwise."""
-    progress = Progress(sys.stdout)
+    """Follow a run until it ends, then print its summary: a live view (local/live.py) when stdout is a
+    terminal, else line by line (stage, batches, VMs, sessions, new errors). Exit 0 when it completed
+    without errors, 2 when it ended otherwise."""
+    from contextlib import nullcontext
+
+    from local.live import live_view
+
+    live = live_view(sys.stdout)
+    progress = live or Progress(sys.stdout)
     seen_errors = 0
     deadline = time.monotonic() + args.timeout
-    while True:
-        status = _call(args, "GET", f"failovers/{args.id}")
-        progress.show(status)
-        errors = status.get("errors") or []
-        for error in errors[seen_errors:]:
-            print(f"  error: {error}", flush=True)
-        seen_errors = len(errors)
-        if status["runtime_status"] in TERMINAL:
-            break
-        if time.monotonic() > deadline:
-            print(f"failover: still running after {args.timeout:.0f}s; stopped watching", file=sys.stderr)
-            return 1
-        time.sleep(args.interval)
+    with live or nullcontext():
+        while True:
+            status = _call(args, "GET", f"failovers/{args.id}")
+            progress.show(status)
+            errors = status.get("errors") or []
+            for error in errors[seen_errors:] if live is None else []:  # the live view lists errors itself
+                print(f"  error: {error}", flush=True)
+            seen_errors = len(errors)
+            if status["runtime_status"] in TERMINAL:
+                break
+            if time.monotonic() > deadline:
+                print(f"failover: still running after {args.timeout:.0f}s; stopped watching", file=sys.stderr)
+                return 1
+            time.sleep(args.interval)
     summary = status.get("output")
     if not isinstance(summary, dict):
         print(f"run ended {status['runtime_status']} without a summary", file=sys.stderr)
@@ -481,6 +505,13 @@ def run_plan_check(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _probability(value: str) -> float:
+    number = float(value)
+    if not 0 <= number <= 1:
+        raise argparse.ArgumentTypeError("must be between 0 and 1")
+    return number
+
+
 def _positive(value: str) -> float:
     number = float(value)
     if number <= 0:
@@ -512,6 +543,13 @@ def parser() -> argparse.ArgumentParser:
         "failback (a failover, then the failback to the primary region)",
     )
     demo.add_argument("--report", metavar="FILE", help="write the run report (HTML) of the finished run to FILE")
+    demo.add_argument(
+        "--faults",
+        type=_probability,
+        metavar="RATE",
+        help="inject throttling (429) and transient errors (500, 503, connection resets) into this share of "
+        "ARM calls, e.g. 0.2; the summary's `simulator` object counts them",
+    )
     demo.set_defaults(handler=run_demo)
     serve = commands.add_parser("serve", help="serve the HTTP API on the local engine")
     serve.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
@@ -558,7 +596,7 @@ def parser() -> argparse.ArgumentParser:
     approve.add_argument("--reject", action="store_true")
     approve.add_argument("--comment")
     approve.set_defaults(handler=run_approve)
-    watch = client("watch", "follow a run line by line until it ends, then print its summary")
+    watch = client("watch", "follow a run (live view on a terminal, else line by line) until it ends, then its summary")
     watch.add_argument("id")
     watch.add_argument("--interval", type=_positive, default=2.0, help="seconds between reads (default 2)")
     watch.add_argument("--timeout", type=_positive, default=86400.0, help="stop watching after this many seconds")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -91,6 +92,20 @@ class LocalStack:
     @property
     def api_url(self) -> str:
         return self.server.url
+
+    def simulator_stats(self) -> dict[str, Any]:
+        """The simulator's counters for a run's summary (`failover demo --json`): requests served, faults
+        injected, 429s from the throttle buckets, and the most failover POSTs any one recovery plan received."""
+        with self.estate.lock:
+            faults = self.estate.faults.snapshot()
+            return {
+                "requests": sum(self.estate.requests.values()),
+                "faults_injected": faults["faults_injected"],  # by fault injection (`--faults`)
+                "throttled": faults["throttled"],  # 429s of ARM's token buckets
+                "max_failover_calls_per_plan": max(
+                    (plan.failover_calls for plan in self.estate.recovery_plans.values()), default=0
+                ),
+            }
 
     def stop(self) -> None:
         for part in ("server", "engine", "simulator"):

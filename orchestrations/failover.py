@@ -60,6 +60,7 @@ class _Run:
             "expires_at": None,
         }
         self.sessions = {"found": 0, "logged_off": 0}
+        self.messages: dict[str, Any] = {"sent": 0, "failed": []}  # the warning to users before log-off
         self.batches: list[dict[str, Any]] = []  # planned batches (Batch.to_dict), retries appended
         self.batch_results: dict[int, dict[str, Any]] = {}
         self.batches_started = 0
@@ -245,6 +246,7 @@ class _Run:
                 for d in self.approval["decisions"]
             ],
             "sessions": dict(self.sessions),
+            "messages": self.messages,
             "batches": [
                 {k: r[k] for k in ("group", "index", "recovery_plans", "vms", "started_at", "finished_at", "status")}
                 for r in results
@@ -482,7 +484,7 @@ def _evacuate_avd(run: _Run):
         run.end("avd")
         yield from run.events.publish("SessionsLoggedOff", "avd", dict(run.sessions))
         return
-    yield context.task_all(
+    sent = yield context.task_all(
         [
             context.call_activity_with_retry(
                 "avd_message_sessions",
@@ -493,6 +495,9 @@ def _evacuate_avd(run: _Run):
             for host in hosts
         ]
     )
+    for result in sent:  # an undelivered message is reported, not sent again: the session is logged off anyway
+        run.messages["sent"] += result["messaged"]
+        run.messages["failed"].extend(dict(f, session_host=result["session_host"]) for f in result.get("failed", []))
     run.publish_status("grace period")
     grace = context.create_timer(run.at(plan.avd.grace_period))
     while (yield from run.wait_any([grace])) is INTERRUPTED:

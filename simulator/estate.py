@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from simulator.faults import FaultConfig, FaultState, LatencyModel, ThrottleConfig
+
 if TYPE_CHECKING:
     from simulator.dependencies import Dependencies, DependencyConfig
     from simulator.network import Network, NetworkConfig
@@ -256,6 +258,12 @@ class EstateConfig:
     rpo_seconds: dict[str, float] = field(default_factory=dict)
     protected_items_page_size: int = 100  # items per page of the vault-wide list (then nextLink)
     eventgrid_key: str = "sim-eventgrid-key"
+    # Recovery plan names whose jobs of any kind never finish (stay InProgress): a hung ASR job.
+    hanging_plans: tuple[str, ...] = ()
+    # ARM throttling (on by default, Azure's bucket sizes), latency per route, injected faults: simulator.faults
+    throttle: ThrottleConfig = field(default_factory=ThrottleConfig)
+    latency: LatencyModel = field(default_factory=LatencyModel)
+    faults: FaultConfig = field(default_factory=FaultConfig)
     network: NetworkConfig | None = None  # Traffic Manager and Logs knobs (simulator.network); None: defaults
     dependencies: DependencyConfig | None = None  # SQL, storage, VM and webhook knobs (simulator.dependencies)
 
@@ -275,6 +283,7 @@ class Estate:
         self.teams_messages: list[dict[str, Any]] = []
         self.requests: Counter[str] = Counter()
         self.lock = threading.RLock()
+        self.faults = FaultState(self.config.time_scale, self.config.throttle, self.config.faults, self.config.latency)
         from simulator.network import Network  # here: simulator.network builds on this module
 
         self.network: Network = Network(self)  # Traffic Manager profiles, Logs workspaces
@@ -717,7 +726,7 @@ class Estate:
         now = utcnow()
         with self.lock:
             for job in self.jobs.values():
-                if job.state != "InProgress" or now < job.due_at:
+                if job.state != "InProgress" or now < job.due_at or job.plan_name in self.config.hanging_plans:
                     continue
                 job.ended_at = job.due_at
                 plan = self.recovery_plans[(job.resource_group, job.vault, job.plan_name.lower())]
@@ -902,6 +911,7 @@ class Estate:
                     for r in self.record_sets.values()
                 ],
                 "requests": dict(self.requests),
+                "faults": self.faults.snapshot(),
             }
 
 

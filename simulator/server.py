@@ -15,6 +15,7 @@ Routes (paths compared case-insensitively, as ARM does; every ARM route needs a 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import ssl
@@ -171,18 +172,53 @@ class SimulatorApp:
                 continue
             with self.estate.lock:
                 self.estate.requests[name] += 1
+            response = await self._answer(request, name, handler, match.groupdict())
             if path.lower().startswith("/subscriptions/"):
-                if not request.headers.get("Authorization", "").startswith("Bearer "):
-                    return _error(401, "AuthenticationFailed", "Authentication failed: no bearer token.")
-                if "api-version" not in request.query:
-                    return _error(400, "MissingApiVersionParameter", "The api-version query parameter is required.")
-            try:
-                return await handler(request, match.groupdict())
-            except SimError as err:
-                return _error(err.status, err.code, err.message, extra=err.extra)
+                response.headers.setdefault("x-ms-request-id", str(uuid.uuid4()))
+                response.headers.setdefault(
+                    "x-ms-correlation-request-id",
+                    request.headers.get("x-ms-correlation-request-id") or str(uuid.uuid4()),
+                )
+            return response
         if allowed:
             return _error(405, "MethodNotAllowed", f"{request.method} is not allowed on {path}.")
         return _error(404, "NotFound", f"No simulated route for {request.method} {path}.")
+
+    async def _answer(
+        self, request: web.Request, name: str, handler: Handler, params: dict[str, str]
+    ) -> web.StreamResponse:
+        """Authenticate an ARM request, pass it through the fault layer (throttling, latency, injected
+        faults: `simulator.faults`), then run its handler."""
+        arm = request.path.lower().startswith("/subscriptions/")
+        if arm:
+            if not request.headers.get("Authorization", "").startswith("Bearer "):
+                return _error(401, "AuthenticationFailed", "Authentication failed: no bearer token.")
+            if "api-version" not in request.query:
+                return _error(400, "MissingApiVersionParameter", "The api-version query parameter is required.")
+        subscription = request.path.split("/")[2] if arm else None
+        decision = self.estate.faults.decide(name, request.method, subscription)
+        if decision.delay > 0:
+            await asyncio.sleep(decision.delay)
+        if decision.reset:
+            return self._drop(request)
+        if decision.status is not None:
+            response: web.StreamResponse = _error(decision.status, decision.code, decision.message, decision.headers)
+        else:
+            try:
+                response = await handler(request, params)
+            except SimError as err:
+                response = _error(err.status, err.code, err.message, extra=err.extra)
+            if decision.reset_after:
+                return self._drop(request)
+        response.headers.update(decision.ratelimit)
+        return response
+
+    @staticmethod
+    def _drop(request: web.Request) -> web.StreamResponse:
+        """Drop the connection without an answer (a connection reset, as the client sees it)."""
+        if request.transport is not None:
+            request.transport.abort()
+        return web.Response(status=503)  # never reaches the client: its connection is gone
 
     def _arm_id(self, request: web.Request) -> str:
         return request.path
