@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 import azure.durable_functions as df
@@ -190,7 +191,9 @@ def storage_failover_start(payload: dict[str, Any]) -> dict[str, Any]:
 
     Skipped when the account has no secondary (already failed over, or not geo-redundant) or, with
     `recovery_location`, when its primary is already there. `last_sync_time` (read before the request) bounds the
-    data loss: writes after it, e.g. FSLogix profile changes, may be lost.
+    data loss: writes after it, e.g. FSLogix profile changes, may be lost; `data_loss_window_seconds` is that window
+    when the request was made (the orchestration runs this step before session hosts in the recovery region take
+    users, so no profile is opened on the old secondary before it is the primary).
     """
     require(payload, "subscription_id", "resource_group", "account")
     planned = _flag(payload, "planned", False)
@@ -198,9 +201,14 @@ def storage_failover_start(payload: dict[str, Any]) -> dict[str, Any]:
     rg, name, target = payload["resource_group"], payload["account"], payload.get("recovery_location")
     account = accounts.get_properties(rg, name, expand="geoReplicationStats")
     stats = account.geo_replication_stats
+    synced = stats.last_sync_time if stats else None
     result: dict[str, Any] = {
         "primary_location_before": account.primary_location,
-        "last_sync_time": stats.last_sync_time.isoformat() if stats and stats.last_sync_time else None,
+        "last_sync_time": synced.isoformat() if synced else None,
+        # the data-loss window: writes in the last this many seconds may not be in the secondary
+        "data_loss_window_seconds": round(max(0.0, (datetime.now(UTC) - synced).total_seconds()), 1)
+        if synced
+        else None,
         "operation": None,
     }
     if account.failover_in_progress:

@@ -132,7 +132,9 @@ class ClientFactory:
         # azure-eventgrid 4.22.1's public EventGridPublisherClient builds its basic-topic client from
         # endpoint and credential only, dropping connection_verify and retry options. That inner
         # client is the legacy publisher, which honours them: build it directly.
-        return EventPublisher(BasicTopicPublisher(self.settings.eventgrid_endpoint, credential, **self._common()))
+        # Status events must not hold a failover up: 2 quick retries here, the run's breaker does the rest.
+        options = {**self._common(), "retry_total": 2, "retry_backoff_max": 5 / self.settings.time_scale}
+        return EventPublisher(BasicTopicPublisher(self.settings.eventgrid_endpoint, credential, **options))
 
     def https_verify(self) -> str | bool:
         """The `verify` argument for plain HTTPS calls (the Teams webhook)."""

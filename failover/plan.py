@@ -17,6 +17,9 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 _DURATION = re.compile(r"^\s*(?:(?P<h>\d+(?:\.\d+)?)h)?\s*(?:(?P<m>\d+(?:\.\d+)?)m)?\s*(?:(?P<s>\d+(?:\.\d+)?)s)?\s*$")
+_VNET_ID = re.compile(
+    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Network/virtualNetworks/[^/]+$", re.IGNORECASE
+)
 _ISO_DURATION = re.compile(r"^P(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)$")
 
 
@@ -168,12 +171,41 @@ class Asr(_Model):
     expected_commit_duration: Duration = 60.0  # preview
 
 
+class GroupAction(_Model):
+    """A custom-action wave: call a webhook (e.g. an Automation runbook on a hybrid worker that fails a larger
+    Azure Local site over with Hyper-V Replica) and wait for its completion callback or the timeout."""
+
+    webhook: str = Field(min_length=1, description="settings name: FAILOVER_WEBHOOK_<NAME> holds the URL")
+    body: dict[str, Any] = Field(default_factory=dict)
+    timeout: Duration = 3600.0
+    expected_duration: Duration = 1800.0  # preview: how long the action usually takes
+
+
 class Group(_Model):
-    """A dependency group: every recovery plan of a group finishes before the next group starts."""
+    """A wave: every recovery plan of a group (or its custom action) finishes before the next group starts.
+
+    A group holds either ASR `recovery_plans` (names or glob patterns) or one custom `action`, so one plan can
+    sequence ASR recovery plans (e.g. remote sites) and Hyper-V Replica runbooks (larger locations) in one order.
+    """
 
     name: str = Field(min_length=1)
-    recovery_plans: list[str] = Field(min_length=1)
+    recovery_plans: list[str] = Field(default_factory=list)
+    action: GroupAction | None = None
     on_failure: Literal["stop", "continue"] = "stop"
+
+    @model_validator(mode="after")
+    def _plans_or_action(self) -> Group:
+        if self.action is None and not self.recovery_plans:
+            raise ValueError(f"group '{self.name}': list recovery_plans, or give a custom action")
+        if self.action is not None and self.recovery_plans:
+            raise ValueError(f"group '{self.name}': a group has recovery_plans or an action, not both")
+        if self.action is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}", self.name):
+            raise ValueError(f"group '{self.name}': an action group's name is its callback step: use A-Z a-z 0-9 . _ -")
+        return self
+
+    @property
+    def is_action(self) -> bool:
+        return self.action is not None
 
     def matches(self, recovery_plan: str) -> bool:
         return any(fnmatch.fnmatchcase(recovery_plan.lower(), p.lower()) for p in self.recovery_plans)
@@ -261,7 +293,21 @@ class WebhookAction(_Dependency):
     body: dict[str, Any] = Field(default_factory=dict)
 
 
-Dependency = Annotated[SqlFailoverGroup | StorageAccountFailover | WebhookAction, Field(discriminator="kind")]
+class NetAppReplication(_Dependency):
+    """Break Azure NetApp Files cross-region replication so the destination volume, in the recovery region, becomes
+    writable (FSLogix profile containers on Azure NetApp Files). Name the destination volume."""
+
+    kind: Literal["netapp_replication"]
+    resource_group: str = Field(min_length=1)
+    account: str = Field(min_length=1, description="the NetApp account of the destination volume")
+    pool: str = Field(min_length=1)
+    volume: str = Field(min_length=1, description="the destination (data protection) volume")
+    force: bool = False  # forceBreakReplication: break even while a transfer is running
+
+
+Dependency = Annotated[
+    SqlFailoverGroup | StorageAccountFailover | NetAppReplication | WebhookAction, Field(discriminator="kind")
+]
 
 
 class VmSet(_Model):
@@ -330,6 +376,74 @@ class Verify(_Model):
     required_for_dns: bool = True  # an unhealthy verify leaves DNS and Traffic Manager untouched
 
 
+class ResourceRef(_Model):
+    resource_group: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    subscription_id: str | None = None
+
+
+class NetworkReadiness(_Model):
+    """The recovery region's network, checked by readiness and before a failover is proposed: the recovery VNet
+    exists in the recovery region, each gateway (VPN or ExpressRoute) is provisioned with a Connected connection
+    to on-premises, and the vault has ASR network mappings to the recovery VNet."""
+
+    recovery_vnet: ResourceRef
+    gateways: list[ResourceRef] = Field(default_factory=list)
+    asr_network_mappings: bool = True  # the vault must map a primary network to recovery_vnet
+    primary_networks: list[str] = Field(default_factory=list)  # ARM ids: each must be mapped to recovery_vnet
+
+    @field_validator("primary_networks")
+    @classmethod
+    def _vnet_ids(cls, values: list[str]) -> list[str]:
+        wrong = [v for v in values if not _VNET_ID.match(v.strip())]
+        if wrong:
+            raise ValueError(f"'{wrong[0]}' is not a virtual network's ARM id")
+        return [v.strip() for v in values]
+
+
+def _dc(value: Any) -> Any:
+    return {"name": value} if isinstance(value, str) else value
+
+
+class DomainController(_Model):
+    name: str = Field(min_length=1, description="the computer name its Heartbeat reports")
+    location: Literal["recovery", "on_premises"] = "recovery"
+
+
+class Identity(_Model):
+    """Domain controllers that must be available in or from the recovery region: a DC in the recovery region
+    counts when it sends a Heartbeat; an on-premises DC when it sends a Heartbeat and a gateway of
+    `network.gateways` is connected (the recovery VNet reaches it)."""
+
+    domain_controllers: list[Annotated[DomainController, BeforeValidator(_dc)]] = Field(min_length=1)
+    workspace_id: str | None = None  # default: verify.workspace_id
+    heartbeat_minutes: int = Field(default=15, ge=1, le=1440)
+
+
+class BackupTest(_Model):
+    """A restore test (Azure Backup): restore a VM from its latest recovery point into an isolated network,
+    check its Heartbeat, delete it, and report the restore time against `target`. Never touches the source VM."""
+
+    vault: ResourceRef  # the Recovery Services vault that backs the VM up
+    vm: ResourceRef  # the protected (production) VM
+    network_id: str = Field(description="ARM id of the isolated virtual network for the restored VM")
+    subnet: str = "default"
+    staging_storage_account: str = Field(min_length=1, description="ARM id of the restore's staging storage account")
+    target_resource_group: str = Field(min_length=1, description="where the restored VM is created (and deleted)")
+    workspace_id: str | None = None  # default: verify.workspace_id
+    target: Duration = 14400.0  # restore time objective
+    timeout: Duration = 14400.0
+    heartbeat_minutes: int = Field(default=15, ge=1, le=1440)
+    scheduled: bool = True
+
+    @field_validator("network_id")
+    @classmethod
+    def _network(cls, value: str) -> str:
+        if not _VNET_ID.match(value.strip()):
+            raise ValueError(f"'{value}' is not a virtual network's ARM id")
+        return value.strip()
+
+
 class Plan(_Model):
     """A failover plan."""
 
@@ -352,6 +466,9 @@ class Plan(_Model):
     standby: Standby | None = None
     verify: Verify | None = None
     drill: Drill | None = None
+    network: NetworkReadiness | None = None
+    identity: Identity | None = None
+    backup_tests: list[BackupTest] = Field(default_factory=list)
 
     @field_validator("groups")
     @classmethod
@@ -377,7 +494,55 @@ class Plan(_Model):
         for dep in self.dependencies:
             if dep.before_group is not None and dep.before_group not in groups:
                 raise ValueError(f"dependencies: '{dep.name}' names before_group '{dep.before_group}', not a group")
+        steps = set(names) & {g.name for g in self.groups if g.is_action}
+        if steps:
+            raise ValueError(f"an action group and a dependency share the step name '{sorted(steps)[0]}'")
+        if all(g.is_action for g in self.groups):
+            raise ValueError("groups: at least one group must list ASR recovery_plans")
         return self
+
+    @model_validator(mode="after")
+    def _identity_reachable(self) -> Plan:
+        if self.identity is not None:
+            if not (self.identity.workspace_id or self.verify):
+                raise ValueError("identity: set identity.workspace_id (or a verify section with workspace_id)")
+            on_premises = [d.name for d in self.identity.domain_controllers if d.location == "on_premises"]
+            if on_premises and not (self.network and self.network.gateways):
+                raise ValueError(
+                    f"identity: on-premises domain controller {on_premises[0]} is reached through the recovery "
+                    "VNet's gateway: list it in network.gateways"
+                )
+        for test in self.backup_tests:
+            if not (test.workspace_id or self.verify):
+                raise ValueError("backup_tests: set workspace_id (or a verify section with workspace_id)")
+        return self
+
+    @property
+    def asr_groups(self) -> list[Group]:
+        return [g for g in self.groups if not g.is_action]
+
+    @property
+    def identity_workspace(self) -> str | None:
+        if self.identity is None:
+            return None
+        return self.identity.workspace_id or (self.verify.workspace_id if self.verify else None)
+
+    def identity_request(self) -> dict[str, Any] | None:
+        """`identity_status`' payload for the identity section (None without one)."""
+        if self.identity is None:
+            return None
+        gateways = [
+            {"subscription_id": g.subscription_id or self.subscription_id, "resource_group": g.resource_group,
+             "name": g.name}
+            for g in (self.network.gateways if self.network else [])
+        ]  # fmt: skip
+        return {
+            "plan": self.name,
+            "workspace_id": self.identity_workspace,
+            "minutes": self.identity.heartbeat_minutes,
+            "domain_controllers": [d.model_dump() for d in self.identity.domain_controllers],
+            "gateways": gateways,
+        }
 
     def vault_ref(self) -> dict[str, str]:
         """The Recovery Services vault, as every ASR activity's payload names it."""
@@ -397,7 +562,7 @@ class Plan(_Model):
 
     def resolve_request(self) -> dict[str, Any]:
         """`asr_resolve_recovery_plans`' payload: the vault and each group's names and patterns."""
-        groups = [{"name": g.name, "recovery_plans": g.recovery_plans} for g in self.groups]
+        groups = [{"name": g.name, "recovery_plans": g.recovery_plans} for g in self.asr_groups]
         return {"plan": self.name, **self.vault_ref(), "groups": groups}
 
     @property

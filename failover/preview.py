@@ -3,8 +3,9 @@ recovery time against the plan's RTO target. Pure (the caller reads VM counts fr
 
 The timeline follows what the orchestration does, in plan seconds from the run's start (approval
 waiting is not included: a person decides it):
-AVD grace period → for each group: its dependencies, then batches started `batch_interval` apart, each
-ending when its slowest recovery plan's job (and commit) has ended → standby → verify → DNS.
+preflight checks (network, identity) → AVD grace period → for each group: its dependencies, then either its
+custom action (`action.expected_duration`) or batches started `batch_interval` apart, each ending when its slowest
+recovery plan's job (and commit) has ended → standby → verify → DNS. `waves` lists the groups in that order.
 A recovery plan's job is estimated as `asr.expected_job_duration + asr.expected_seconds_per_vm * VMs`,
 replaced by the duration measured in the plan's last run (a drill or a failover) when there is one.
 """
@@ -14,10 +15,15 @@ from __future__ import annotations
 from typing import Any
 
 from failover.batching import Batch, RecoveryPlanRef, plan_batches
-from failover.plan import Plan
+from failover.plan import NetAppReplication, Plan, StorageAccountFailover
 from failover.run import parse_iso
 
-DEPENDENCY_ESTIMATES = {"sql_failover_group": 60.0, "storage_account": 900.0, "webhook": 600.0}
+DEPENDENCY_ESTIMATES = {
+    "sql_failover_group": 60.0,
+    "storage_account": 900.0,
+    "netapp_replication": 60.0,
+    "webhook": 600.0,
+}
 STANDBY_ESTIMATE = 120.0  # start deallocated session hosts, open the host pool
 
 
@@ -56,6 +62,7 @@ def preview(
     if t:
         steps.append({"name": "avd", "start_s": 0.0, "end_s": t})
     out_batches = []
+    waves: list[dict[str, Any]] = []
     for group in plan.groups:
         if not drill:
             for dep in plan.dependencies:
@@ -64,6 +71,17 @@ def preview(
                     seconds = seconds if dep.kind == "webhook" else noticed_after(plan, seconds)
                     steps.append({"name": f"dependency: {dep.name}", "start_s": t, "end_s": t + seconds})
                     t += seconds
+        if group.action is not None:
+            seconds = 0.0 if drill else group.action.expected_duration
+            if not drill:
+                steps.append({"name": f"action: {group.name}", "start_s": t, "end_s": t + seconds})
+            waves.append(
+                {"group": group.name, "kind": "custom_action", "webhook": group.action.webhook,
+                 "start_s": round(t, 1), "end_s": round(t + seconds, 1), "skipped": drill}
+            )  # fmt: skip
+            t += seconds
+            continue
+        group_start = t
         group_end = t
         for batch in (b for b in batches if b.group == group.name):
             start = t if last_start is None else max(t, last_start + plan.batch_interval)
@@ -87,6 +105,12 @@ def preview(
                     "expected_end_s": round(end, 1),
                 }
             )
+        mine = [b for b in out_batches if b["group"] == group.name]
+        waves.append(
+            {"group": group.name, "kind": "asr", "vms": sum(b["vms"] for b in mine),
+             "recovery_plans": sum(len(b["recovery_plans"]) for b in mine),
+             "start_s": round(mine[0]["start_offset_s"] if mine else group_start, 1), "end_s": round(group_end, 1)}
+        )  # fmt: skip
         t = group_end
     if plan.standby is not None and not drill:
         steps.append({"name": "standby", "start_s": t, "end_s": t + STANDBY_ESTIMATE})
@@ -102,7 +126,10 @@ def preview(
         "mode": mode,
         "groups": [g.name for g in plan.groups],
         "batches": out_batches,
+        "waves": waves,
         "steps": steps,
+        "checks": _checks(plan, drill),
+        "data_loss": [] if drill else _data_loss(plan),
         "dns": dns,
         "vms": sum(b.vms for b in batches),
         "eta_seconds": round(t, 1),
@@ -111,6 +138,35 @@ def preview(
         "estimates": "measured" if measured else "plan",
         "excludes": "the time the approval waits for a person",
     }
+
+
+def _checks(plan: Plan, drill: bool) -> list[str]:
+    """What the run checks before it proposes the failover (preflight) and in its verify step."""
+    out: list[str] = []
+    if plan.network is not None:
+        net = plan.network
+        gateways = ", ".join(g.name for g in net.gateways) or "none listed"
+        out.append(f"preflight network: recovery VNet {net.recovery_vnet.name}; gateways connected: {gateways}")
+        if net.asr_network_mappings or net.primary_networks:
+            out.append(f"preflight network_mappings: ASR maps {len(net.primary_networks) or 'a'} primary network(s) "
+                       f"to {net.recovery_vnet.name}")  # fmt: skip
+    if plan.identity is not None:
+        dcs = ", ".join(f"{d.name} ({d.location.replace('_', ' ')})" for d in plan.identity.domain_controllers)
+        out.append(f"preflight identity: {dcs}")
+        if plan.verify is not None and not drill:
+            out.append(f"verify identity: {dcs}")
+    return out
+
+
+def _data_loss(plan: Plan) -> list[dict[str, str]]:
+    out = []
+    for dep in plan.dependencies:
+        if isinstance(dep, StorageAccountFailover):
+            out.append({"dependency": dep.name, "bound": "writes after the account's last sync time (reported at "
+                        "failover) may be lost"})  # fmt: skip
+        elif isinstance(dep, NetAppReplication):
+            out.append({"dependency": dep.name, "bound": "up to one replication interval of writes may be lost"})
+    return out
 
 
 def measured_durations(summary: Any) -> dict[str, float]:

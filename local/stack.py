@@ -76,6 +76,14 @@ class LocalStack:
             time_scale=self.time_scale,
         )
         configure(self.settings)
+        self._port = port
+        self._start_host()
+        self.http = requests.Session()
+        self.http.headers["x-functions-key"] = self.api_key
+        return self
+
+    def _start_host(self) -> None:
+        """The service's process: the engine (in-memory history) and the API server."""
         self.engine = LocalEngine(ORCHESTRATORS, ACTIVITIES).start()
         plans = {self.plan.name: self.plan}
         for path in self.extra_plans:
@@ -84,10 +92,14 @@ class LocalStack:
                 raise ValueError(f"{path}: plan name '{extra.name}' is used by another plan file")
             plans[extra.name] = extra
         self.api = Api(settings=self.settings, plans=plans)
-        self.server = LocalServer(self.api, self.engine.client, port=port, api_key=self.api_key).start()
-        self.http = requests.Session()
-        self.http.headers["x-functions-key"] = self.api_key
-        return self
+        self.server = LocalServer(self.api, self.engine.client, port=self._port, api_key=self.api_key).start()
+
+    def restart_host(self) -> None:
+        """The service's process dies and starts again (the simulated Azure lives on): the in-memory engine's
+        history is gone, runs in flight with it. Starting the plan again must converge (docs/reliability.md)."""
+        self.server.stop()
+        self.engine.stop()
+        self._start_host()
 
     @property
     def api_url(self) -> str:

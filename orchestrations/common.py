@@ -33,6 +33,9 @@ class EventLog:
         self.sequence = 0
         self.published = 0
         self.failed = 0
+        # Open after a publish failed even with retries (Event Grid down): later events get one attempt
+        # each, so a sink outage costs the run seconds, not minutes; the next success closes it.
+        self.breaker_open = False
 
     def publish(self, event_type: str, subject: str, data: dict[str, Any]):
         """Generator: `yield from events.publish(...)`. A failed publish is counted, not raised."""
@@ -48,7 +51,12 @@ class EventLog:
             "data": {"instance_id": self.context.instance_id, "plan": self.plan, **data},
         }
         try:
-            yield self.context.call_activity_with_retry("publish_event", NOTIFY_RETRY, payload)
+            if self.breaker_open:
+                yield self.context.call_activity("publish_event", payload)
+            else:
+                yield self.context.call_activity_with_retry("publish_event", NOTIFY_RETRY, payload)
             self.published += 1
+            self.breaker_open = False
         except Exception:  # a status event must never fail the failover itself
             self.failed += 1
+            self.breaker_open = True

@@ -75,6 +75,8 @@ class _Run:
         self.resolved: dict[str, Any] | None = None
         self.steps: list[dict[str, Any]] = []
         self.dependencies: list[dict[str, Any]] = []
+        self.actions: list[dict[str, Any]] = []  # custom-action groups (waves that are not ASR recovery plans)
+        self.preflight: dict[str, Any] | None = None  # network and identity checks before the proposal
         self.standby: dict[str, Any] | None = None
         self.verify: dict[str, Any] | None = None
         self.cleanup: str | None = None  # drills: "done" | "failed"
@@ -217,6 +219,8 @@ class _Run:
                 },
                 "steps": self.steps,
                 "dependencies": self.dependencies,
+                "actions": self.actions,
+                "preflight": self.preflight,
                 "verify": self.verify,
                 "errors": self.all_errors(),
             }
@@ -229,6 +233,28 @@ class _Run:
             for entry in self.batch_results[index].get("plans", []):
                 latest[entry["name"]] = entry
         return list(latest.values())
+
+    def waves(self) -> list[dict[str, Any]]:
+        """The groups in order, ASR recovery plans and custom actions alike, with what became of each."""
+        out: list[dict[str, Any]] = []
+        plans = self.final_plans()
+        for group in self.plan.groups:
+            if group.action is not None:
+                done = next((a for a in self.actions if a["name"] == group.name), None)
+                status = done["status"] if done else ("Skipped" if self.mode in ("test", "failback") else "NotStarted")
+                out.append(
+                    {"group": group.name, "kind": "custom_action", "webhook": group.action.webhook, "status": status,
+                     "error": (done or {}).get("error")}
+                )  # fmt: skip
+                continue
+            mine = [p for p in plans if group.matches(p["name"])]
+            ok = [p for p in mine if p["state"] == "Succeeded"]
+            status = "NotStarted" if not mine else "Succeeded" if len(ok) == len(mine) else "Failed"
+            out.append(
+                {"group": group.name, "kind": "asr", "recovery_plans": len(mine), "vms": sum(p["vms"] for p in mine),
+                 "status": status}
+            )  # fmt: skip
+        return out
 
     def summary(self, status: str) -> dict[str, Any]:
         finished = isoformat(self.now())
@@ -255,6 +281,8 @@ class _Run:
             "vms_failed_over": sum(p["vms"] for p in plans if p["state"] == "Succeeded"),
             "dns": [{"record": d["record"], "from": d["from"], "to": d["to"]} for d in self.dns],
             "dependencies": self.dependencies,
+            "waves": self.waves(),
+            "preflight": self.preflight,
             "standby": self.standby,
             "verify": self.verify or {"healthy": False, "checks": [], "note": "verify did not run"},
             "cleanup": self.cleanup,
@@ -290,14 +318,23 @@ def _card(run: _Run, batches: list[Batch], expires: datetime, nonce: str) -> dic
         run.seconds(plan.avd.grace_period)
         + run.seconds(plan.batch_interval) * max(0, len(batches) - 1)
         + run.seconds(plan.asr.expected_job_duration)
+        + sum(run.seconds(g.action.expected_duration) for g in plan.groups if g.action and run.mode != "test")
     )
+    reason = run.reason
+    preflight = run.preflight or {}
+    if preflight.get("status") in ("warn", "fail"):  # approvers see what is not ready before they decide
+        lines = "; ".join(
+            f"{c['name']} {c['status']}: {c['message']}" for c in preflight["checks"] if c["status"] != "pass"
+        )
+        reason = f"{reason + ' — ' if reason else ''}NOT READY: {lines}"
     return {
         "instance_id": run.context.instance_id,
         "plan": plan.name,
         "mode": run.mode,
         "trigger": run.triggers[0] if run.triggers else None,
         "requested_by": run.requested_by,
-        "reason": run.reason,
+        "reason": reason,
+        "preflight": run.preflight,
         "primary_region": plan.primary_region,
         "recovery_region": plan.recovery_region,
         "vms": sum(b.vms for b in batches),
@@ -310,6 +347,35 @@ def _card(run: _Run, batches: list[Batch], expires: datetime, nonce: str) -> dic
         "required": policy.required,
         "nonce": nonce,
     }
+
+
+def _preflight(run: _Run):
+    """Network (recovery VNet, gateways to on-premises, ASR network mappings) and identity (domain controllers in
+    or from the recovery region) checks, before the failover is proposed. A failed check does not stop the run (a
+    person decides, seeing it on the card); it is recorded as an error of the run."""
+    plan = run.plan
+    if (plan.network is None and plan.identity is None) or run.mode == "failback":
+        return
+    run.begin("preflight")
+    run.publish_status("checking network and identity")
+    try:
+        run.preflight = yield run.context.call_activity_with_retry(
+            "preflight_checks",
+            ARM_RETRY,
+            {"instance_id": run.context.instance_id, "plan": plan.model_dump(mode="json")},
+        )
+    except Exception as err:
+        run.preflight = {
+            "status": "fail",
+            "checks": [{"name": "preflight", "status": "fail", "message": str(err)[:300]}],
+        }
+    assert run.preflight is not None
+    for check in run.preflight["checks"]:
+        if check["status"] == "fail":
+            run.errors.append(f"preflight {check['name']}: {check['message']}")
+    run.approval["preflight"] = run.preflight["status"]
+    run.end("preflight", "Failed" if run.preflight["status"] == "fail" else "Succeeded")
+    run.publish_status()
 
 
 def _decision_outcome(outcome: str, decisions: list[dict[str, Any]], cancel: dict[str, Any] | None) -> str:
@@ -697,6 +763,18 @@ def _fail_over(run: _Run, batches: list[Batch]):
             run.end("failover", "Cancelled" if run.cancel else "Failed")
             return False
         run.publish_status("failing over")
+        if group.action is not None:  # a custom-action wave: its webhook and completion callback
+            ok = yield from runbook.run_action_group(run, group)
+            if run.cancel:
+                run.end("failover", "Cancelled")
+                return False
+            if not ok and group.on_failure == "stop":
+                run.errors.append(
+                    f"action group '{group.name}' failed; later groups were not started (on_failure: stop)"
+                )
+                run.end("failover", "Failed")
+                return False
+            continue
         for batch in (b for b in batches if b.group == group.name):
             if not (yield from dispatcher.dispatch(batch.to_dict())):
                 break
@@ -972,6 +1050,7 @@ def failover_orchestrator(context: df.DurableOrchestrationContext):
     run.end("resolve")
     run.batches = [b.to_dict() for b in batches]
     run.publish_status()
+    yield from _preflight(run)
 
     if run.policy.required > 0:
         outcome = yield from _approval_gate(run, batches)

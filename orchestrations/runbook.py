@@ -11,10 +11,23 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from failover.plan import Dependency, SqlFailoverGroup, StorageAccountFailover, WebhookAction
+from failover.plan import (
+    Dependency,
+    Group,
+    NetAppReplication,
+    SqlFailoverGroup,
+    StorageAccountFailover,
+    WebhookAction,
+)
 from orchestrations.common import ARM_RETRY, isoformat
 
 CALLBACK_EVENT = "callback"
+# kind -> (start activity, status activity) of the dependencies started by one call and watched to their end
+LONG_RUNNING = {
+    "sql_failover_group": ("sql_failover_start", "sql_failover_status"),
+    "storage_account": ("storage_failover_start", "storage_failover_status"),
+    "netapp_replication": ("netapp_break_start", "netapp_break_status"),
+}
 
 
 def _poll(run: Any, activity: str, payload: dict[str, Any], deadline: datetime):
@@ -48,15 +61,18 @@ def _dependency_payload(run: Any, dep: Dependency) -> dict[str, Any]:
         }
     if isinstance(dep, StorageAccountFailover):
         return {**common, "account": dep.account}
+    if isinstance(dep, NetAppReplication):
+        return {**common, "account": dep.account, "pool": dep.pool, "volume": dep.volume, "force": dep.force}
     return {**common, "step": dep.name, "webhook": dep.webhook, "body": dep.body}
 
 
-def run_dependency(run: Any, dep: Dependency):
-    """One dependency step. Returns True when it succeeded (or was already done)."""
+def run_dependency(run: Any, dep: Dependency, wave: bool = False):
+    """One dependency step (or, with `wave`, a custom-action group). Returns True when it succeeded (or was
+    already done)."""
     context = run.context
-    step = f"dependency: {dep.name}"
+    step = f"{'action' if wave else 'dependency'}: {dep.name}"
     run.begin(step)
-    run.publish_status(f"dependency {dep.name}")
+    run.publish_status(f"{'action' if wave else 'dependency'} {dep.name}")
     payload = _dependency_payload(run, dep)
     deadline = run.at(dep.timeout)
     result: dict[str, Any] = {"name": dep.name, "kind": dep.kind, "status": "Failed", "details": {}}
@@ -64,11 +80,7 @@ def run_dependency(run: Any, dep: Dependency):
         if isinstance(dep, WebhookAction):
             yield from _webhook(run, dep, payload, deadline, result)
         else:
-            start_activity, status_activity = (
-                ("sql_failover_start", "sql_failover_status")
-                if isinstance(dep, SqlFailoverGroup)
-                else ("storage_failover_start", "storage_failover_status")
-            )
+            start_activity, status_activity = LONG_RUNNING[dep.kind]
             started = yield context.call_activity_with_retry(start_activity, ARM_RETRY, payload)
             result["details"] = dict(started)
             if started.get("action") == "skipped":
@@ -89,12 +101,18 @@ def run_dependency(run: Any, dep: Dependency):
                     result["details"].update(final)
     except Exception as err:  # an activity that failed after its retries
         result["error"] = str(err)
-    run.dependencies.append(result)
+    if wave:
+        result["kind"] = "custom_action"
+        run.actions.append(result)
+    else:
+        run.dependencies.append(result)
     if result["status"] != "Succeeded":
-        run.errors.append(f"dependency {dep.name} ({dep.kind}): {result.get('error') or 'failed'}")
+        what = f"action group {dep.name}" if wave else f"dependency {dep.name} ({dep.kind})"
+        run.errors.append(f"{what}: {result.get('error') or 'failed'}")
     run.end(step, result["status"])
     run.publish_status()
-    yield from run.events.publish("DependencyCompleted", f"dependency/{dep.name}", result)
+    subject = f"group/{dep.name}" if wave else f"dependency/{dep.name}"
+    yield from run.events.publish("DependencyCompleted", subject, result)
     return result["status"] == "Succeeded"
 
 
@@ -124,6 +142,21 @@ def _webhook(run: Any, dep: WebhookAction, payload: dict[str, Any], deadline: da
             else:
                 result["error"] = f"the action reported {data.get('status')}: {data.get('output') or ''}".strip()
             return
+
+
+def run_action_group(run: Any, group: Group):
+    """A custom-action wave (e.g. Hyper-V Replica failover of an Azure Local site by an Automation runbook): the
+    webhook is called with the group's name as its step, and the wave waits for the completion callback or the
+    timeout. Returns True when it succeeded."""
+    assert group.action is not None
+    action = WebhookAction(
+        name=group.name,
+        kind="webhook",
+        webhook=group.action.webhook,
+        body=group.action.body,
+        timeout=group.action.timeout,
+    )
+    return (yield from run_dependency(run, action, wave=True))
 
 
 def dependencies_before(run: Any, group: str, first: bool):
@@ -250,6 +283,16 @@ def verify(run: Any, drill: bool = False):
                     "healthy": bool(dcs["reporting"]),  # at least one DC answers in or from the recovery region
                     "reporting": dcs["reporting"],
                     "missing": dcs["missing"],
+                }
+            identity = run.plan.identity_request()
+            if identity is not None and not drill:
+                state = yield context.call_activity_with_retry("identity_status", ARM_RETRY, {**ids, **identity})
+                checks["identity"] = {
+                    "name": "identity",
+                    "healthy": bool(state["available"]),  # a DC answers in or from the recovery region
+                    "available": state["available"],
+                    "unavailable": [f"{u['name']} ({u['reason']})" for u in state["unavailable"]],
+                    "gateways_connected": state["gateways_connected"],
                 }
             if spec.host_pool is not None and not drill:
                 agents = yield context.call_activity_with_retry(

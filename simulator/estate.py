@@ -282,6 +282,7 @@ class Estate:
         self.events: list[dict[str, Any]] = []
         self.teams_messages: list[dict[str, Any]] = []
         self.requests: Counter[str] = Counter()
+        self.created_at = utcnow()  # when the simulated resources were "created" (ARM systemData)
         self.lock = threading.RLock()
         self.faults = FaultState(self.config.time_scale, self.config.throttle, self.config.faults, self.config.latency)
         from simulator.network import Network  # here: simulator.network builds on this module
@@ -299,7 +300,8 @@ class Estate:
     def host_pool(self, rg: str, name: str) -> HostPool:
         pool = self.host_pools.get((rg.lower(), name.lower()))
         if pool is None:
-            raise SimError(404, "ResourceNotFound", f"HostPool '{name}' was not found in resource group '{rg}'.")
+            # the code and message of HostPool_Get's error example
+            raise SimError(404, "hostPoolDoesNotExist", "Host Pool Does Not Exist")
         return pool
 
     def session_host(self, rg: str, pool: str, name: str) -> SessionHost:
@@ -997,4 +999,7 @@ def seed_demo_estate(estate: Estate, vms: int = 260, sessions: int = 220) -> Est
             estate.record_sets[(record.resource_group, record.zone, record.record_type, record.name)] = record
         estate.network.seed_demo()  # Traffic Manager profile tm-contoso-app, the Log Analytics workspace
         estate.dependencies.seed_demo()  # fg-contoso, stcontosofslogix, hp-neu-pooled standby VMs, webhook
+        from simulator import sites  # here: simulator.sites builds on this module
+
+        sites.seed_demo(estate)  # recovery VNet and gateway, ASR network mappings, NetApp volume, Backup item
     return estate

@@ -231,9 +231,7 @@ class Network:
             existing = profile.endpoint(short_type, name)
             if existing is None and not replace:
                 self.endpoint(rg, profile_name, endpoint_type, name)  # raises the 404
-            props = body.get("properties")
-            if not isinstance(props, dict):
-                raise SimError(400, "BadRequest", "The request body must carry 'properties'.")
+            props = check_body(body, ENDPOINT_BODY, TM_ERRORS)["properties"]
             if existing is not None and not replace:
                 candidate = dataclasses.replace(existing)
             else:
@@ -491,11 +489,17 @@ def profile_json(profile_id: str, profile: TmProfile, network: Network) -> dict[
 BAD_ARGUMENT = "The request had some invalid properties"
 
 
+def _logs_headers(request_id: str) -> dict[str, str]:
+    """The Logs API's request ids (as in `la-get-example`): one id, in both headers and in an error's body."""
+    return {"x-ms-correlation-request-id": request_id, "x-ms-request-id": request_id}
+
+
 def _logs_error(status: int, code: str, message: str, inner: tuple[str, str] | None = None) -> web.Response:
-    error: dict[str, Any] = {"message": message, "code": code, "correlationId": str(uuid.uuid4())}
+    request_id = str(uuid.uuid4())
+    error: dict[str, Any] = {"message": message, "code": code, "correlationId": request_id}
     if inner:
         error["innererror"] = {"code": inner[0], "message": inner[1]}
-    return web.json_response({"error": error}, status=status)
+    return web.json_response({"error": error}, status=status, headers=_logs_headers(request_id))
 
 
 _LITERAL = r'"(?:[^"\\]|\\.)*"'
@@ -555,6 +559,137 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise SimError(400, "InvalidRequestContent", "The request body must be a JSON object.")
     return body
+
+
+@dataclass(frozen=True)
+class Field:
+    """One member of a request body schema, as the REST spec defines it: JSON type, required, enum values.
+
+    Objects list their known `members` (unknown members are ignored, as ARM resource providers do); a
+    polymorphic object picks its members by `instanceType` (`variants`: every known discriminator value,
+    its members; an unknown value is refused). Maps (`metadata`, `tags`) give `values`; arrays `items`.
+    """
+
+    kind: str  # string | boolean | integer | object | array
+    required: bool = False
+    enum: tuple[str, ...] = ()
+    members: dict[str, Field] | None = None
+    variants: dict[str, dict[str, Field]] | None = None
+    values: Field | None = None
+    items: Field | None = None
+
+
+@dataclass(frozen=True)
+class BodyErrors:
+    """The error codes a service answers a refused body with: missing member, wrong JSON type, bad value."""
+
+    missing: str
+    wrong_type: str
+    bad_value: str
+
+
+_KINDS: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "boolean": (bool,),
+    "integer": (int,),
+    "object": (dict,),
+    "array": (list,),
+}
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return {str: "string", list: "array", dict: "object"}.get(type(value), "null")
+
+
+def _at(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def check_body(value: Any, schema: Field, errors: BodyErrors, path: str = "") -> Any:
+    """Refuse (400, `errors`' codes) a body the schema does not allow; return it with enum values in their
+    canonical case (ARM resource providers read enums case-insensitively)."""
+    if value is None:
+        if schema.required:
+            raise SimError(400, errors.missing, f"{path} is required.")
+        return None
+    expected = _KINDS[schema.kind]
+    if not isinstance(value, expected) or (schema.kind == "integer" and isinstance(value, bool)):
+        where = path or "The request body"
+        raise SimError(400, errors.wrong_type, f"{where} must be a JSON {schema.kind}, not {_json_kind(value)}.")
+    if schema.enum:
+        canonical = next((e for e in schema.enum if e.lower() == value.lower()), None)
+        if canonical is None:
+            raise SimError(400, errors.bad_value, f"{path} '{value}' is not one of {', '.join(schema.enum)}.")
+        return canonical
+    if schema.kind == "array" and schema.items is not None:
+        return [check_body(item, schema.items, errors, f"{path}[{i}]") for i, item in enumerate(value)]
+    if schema.kind != "object":
+        return value
+    if schema.values is not None:
+        return {k: check_body(v, schema.values, errors, _at(path, k)) for k, v in value.items()}
+    members = dict(schema.members or {})
+    if schema.variants is not None:
+        kind = value.get("instanceType")
+        if kind is None:
+            raise SimError(400, errors.missing, f"{_at(path, 'instanceType')} is required.")
+        variant = next((k for k in schema.variants if isinstance(kind, str) and k.lower() == kind.lower()), None)
+        if variant is None:
+            raise SimError(
+                400, errors.bad_value, f"{_at(path, 'instanceType')} '{kind}' is not one of {', '.join(schema.variants)}."
+            )
+        members.update(schema.variants[variant])
+        value = {**value, "instanceType": variant}
+    checked = dict(value)
+    for name, member in members.items():
+        if name in value or member.required:
+            checked[name] = check_body(value.get(name), member, errors, _at(path, name))
+    return checked
+
+
+# Traffic Manager answers a body it cannot take with 400 BadRequest (the code this simulator already used).
+TM_ERRORS = BodyErrors("BadRequest", "BadRequest", "BadRequest")
+_ON_OFF = ("Enabled", "Disabled")
+# An endpoint (PUT, PATCH), as `EndpointProperties` of the Traffic Manager REST spec defines its members.
+ENDPOINT_BODY = Field(
+    "object",
+    members={
+        "id": Field("string"),
+        "name": Field("string"),
+        "type": Field("string"),
+        "properties": Field(
+            "object",
+            required=True,
+            members={
+                "targetResourceId": Field("string"),
+                "target": Field("string"),
+                "endpointStatus": Field("string", enum=_ON_OFF),
+                "weight": Field("integer"),
+                "priority": Field("integer"),
+                "endpointLocation": Field("string"),
+                "endpointMonitorStatus": Field("string", enum=(*MONITOR_STATUSES, "Disabled")),
+                "minChildEndpoints": Field("integer"),
+                "minChildEndpointsIPv4": Field("integer"),
+                "minChildEndpointsIPv6": Field("integer"),
+                "geoMapping": Field("array", items=Field("string")),
+                "subnets": Field(
+                    "array",
+                    items=Field(
+                        "object",
+                        members={"first": Field("string"), "last": Field("string"), "scope": Field("integer")},
+                    ),
+                ),
+                "customHeaders": Field(
+                    "array", items=Field("object", members={"name": Field("string"), "value": Field("string")})
+                ),
+                "alwaysServe": Field("string", enum=_ON_OFF),
+            },
+        ),
+    },
+)
 
 
 def add_routes(add: Add, app: Any) -> None:
@@ -637,7 +772,6 @@ def add_routes(add: Add, app: Any) -> None:
             rows = network.agent_health_rows(suffix.split("/", 2)[2], window)
         with estate.lock:
             network.queries.append({"workspace": m["workspace"], "kind": kind, "rows": len(rows), "at": utcnow()})
-        request_id = str(uuid.uuid4())
         return web.json_response(
             {
                 "tables": [
@@ -648,7 +782,7 @@ def add_routes(add: Add, app: Any) -> None:
                     }
                 ]
             },
-            headers={"x-ms-correlation-request-id": request_id, "x-ms-request-id": request_id},
+            headers=_logs_headers(str(uuid.uuid4())),
         )
 
     async def sim_network(request: web.Request, m: dict[str, str]) -> web.Response:

@@ -22,13 +22,14 @@ import ssl
 import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import trustme
 from aiohttp import web
 
-from simulator import dependencies, network
+from simulator import dependencies, network, sites
 from simulator.background import BackgroundServer
 from simulator.estate import (
     PLAN_ALLOWED_OPERATIONS,
@@ -61,6 +62,7 @@ PRIMARY_CONTAINER = "asr-a2a-default-westeurope-container"
 RECOVERY_FABRIC = "asr-a2a-default-northeurope"
 RECOVERY_CONTAINER = "asr-a2a-default-northeurope-container"
 A2A_POLICY = "24-hour-retention-policy"
+DOMAIN = "contoso.local"  # the AD domain the simulated session hosts are joined to
 # A protected item's `testFailoverStateDescription` for each simulated `testFailoverState`.
 TEST_FAILOVER_DESCRIPTIONS = {
     "None": "None",
@@ -155,6 +157,7 @@ class SimulatorApp:
         add("GET", r"/_sim/state$", "sim.state", self.sim_state)
         network.add_routes(add, self)  # Traffic Manager, Logs query API, GET /_sim/network
         dependencies.add_routes(add, self)  # SQL failover groups, storage, VMs, Automation webhooks, /_sim/webhooks
+        sites.add_routes(add, self)  # VNets, gateways, ASR network mappings, NetApp, Backup restores, /_sim/sites
 
     def _add(self, method: str, pattern: str, name: str, handler: Handler) -> None:
         self.routes.append((method, re.compile(pattern, re.IGNORECASE), name, handler))
@@ -224,36 +227,105 @@ class SimulatorApp:
         return request.path
 
     # ---- AVD ------------------------------------------------------------------------------
+    def _system_data(self, modified: datetime | None = None) -> dict[str, Any]:
+        """ARM's `systemData`: who created and last changed the resource (the simulated estate's operator)."""
+        created = iso(self.estate.created_at)
+        return {
+            "createdBy": "admin@contoso.com",
+            "createdByType": "User",
+            "createdAt": created,
+            "lastModifiedBy": "admin@contoso.com",
+            "lastModifiedByType": "User",
+            "lastModifiedAt": iso(modified) if modified else created,
+        }
+
     def _pool_json(self, pool: HostPool, arm_id: str) -> dict[str, Any]:
+        """A pooled host pool in the shape of `HostPool_Get` (no AD FS single sign-on: its `sso*` are null)."""
+        seeded = self.estate.created_at
         return {
             "id": arm_id,
             "name": pool.name,
             "type": "Microsoft.DesktopVirtualization/hostpools",
             "location": pool.location,
+            "tags": {},
+            "systemData": self._system_data(),
             "properties": {
+                "objectId": str(uuid.uuid5(uuid.NAMESPACE_URL, arm_id.lower())),
                 "friendlyName": pool.name,
+                "description": f"Pooled host pool {pool.name} ({pool.location})",
                 "hostPoolType": "Pooled",
-                "loadBalancerType": "BreadthFirst",
+                "personalDesktopAssignmentType": "Automatic",
+                "customRdpProperty": "drivestoredirect:s:;redirectclipboard:i:1;",
                 "maxSessionLimit": 999999,
-                "preferredAppGroupType": "Desktop",
+                "loadBalancerType": "BreadthFirst",
                 "validationEnvironment": False,
+                "ring": None,
+                "registrationInfo": {
+                    "expirationTime": iso(seeded + timedelta(days=27)),
+                    "token": None,  # ARM never returns the registration token on a GET
+                    "registrationTokenOperation": "None",
+                },
+                "vmTemplate": json.dumps(
+                    {"namePrefix": pool.name.removeprefix("hp-"), "vmSize": {"id": "Standard_D8s_v5"}}
+                ),
+                "ssoadfsAuthority": None,
+                "ssoClientId": None,
+                "ssoClientSecretKeyVaultPath": None,
+                "ssoSecretType": None,
+                "preferredAppGroupType": "Desktop",
+                "startVMOnConnect": False,
+                "cloudPcResource": False,
+                "publicNetworkAccess": "Enabled",
+                "agentUpdate": {
+                    "type": "Scheduled",
+                    "useSessionHostLocalTime": False,
+                    "maintenanceWindowTimeZone": "W. Europe Standard Time",
+                    "maintenanceWindows": [{"hour": 2, "dayOfWeek": "Saturday"}],
+                },
             },
         }
 
     def _host_json(self, pool_id: str, host: SessionHost) -> dict[str, Any]:
+        """A session host in the shape of `SessionHost_Get` / `_List` (a pooled host: no `assignedUser`)."""
+        host_id = f"{pool_id}/sessionHosts/{host.name}"
+        vm_name = host.name.split(".")[0]
+        now = iso(utcnow())
+        available = host.status == "Available"
+        check = {
+            "healthCheckName": "DomainJoinedCheck",
+            "healthCheckResult": "HealthCheckSucceeded" if available else "HealthCheckFailed",
+            "additionalFailureDetails": {
+                "message": f"SessionHost healthy: is joined to domain {DOMAIN}"
+                if available
+                else "SessionHost unhealthy: the session host does not report (its VM is not running)",
+                "errorCode": 0 if available else 1,
+                "lastHealthCheckDateTime": now,
+            },
+        }
         return {
-            "id": f"{pool_id}/sessionHosts/{host.name}",
+            "id": host_id,
             "name": f"{pool_id.rsplit('/', 1)[-1]}/{host.name}",
             "type": "Microsoft.DesktopVirtualization/hostPools/sessionhosts",
+            "systemData": self._system_data(host.drained_at),
             "properties": {
-                "allowNewSession": host.allow_new_session,
+                "objectId": str(uuid.uuid5(uuid.NAMESPACE_URL, host_id.lower())),
+                "lastHeartBeat": now,
                 "sessions": len(host.sessions),
-                "status": host.status,
                 "agentVersion": "1.0.0.1391",
+                "allowNewSession": host.allow_new_session,
+                "assignedUser": None,  # pooled: only personal host pools assign users
+                "status": host.status,
+                "statusTimestamp": now,
                 "osVersion": "10.0.22631",
+                "sxSStackVersion": "rdp-sxs240502700",
                 "updateState": "Succeeded",
+                "lastUpdateTime": iso(self.estate.created_at),
+                "updateErrorMessage": "",
+                "virtualMachineId": str(uuid.uuid5(uuid.NAMESPACE_DNS, vm_name)),
+                "friendlyName": vm_name,
                 "resourceId": f"/subscriptions/{self.estate.subscription_id}/resourceGroups/rg-avd-weu/providers/"
-                f"Microsoft.Compute/virtualMachines/{host.name.split('.')[0]}",
+                f"Microsoft.Compute/virtualMachines/{vm_name}",
+                "sessionHostHealthCheckResults": [check],
             },
         }
 
@@ -262,6 +334,7 @@ class SimulatorApp:
             "id": f"{pool_id}/sessionHosts/{session.session_host}/userSessions/{session.session_id}",
             "name": f"{pool_id.rsplit('/', 1)[-1]}/{session.session_host}/{session.session_id}",
             "type": "Microsoft.DesktopVirtualization/hostPools/sessionHosts/userSessions",
+            "systemData": {**self._system_data(), "createdAt": iso(session.created_at)},
             "properties": {
                 "objectId": session.session_id,
                 "userPrincipalName": session.user_principal_name,

@@ -1,0 +1,74 @@
+"""Fixtures for the fault suite: a local stack whose simulated Azure misbehaves.
+
+`RELIABILITY_FULL=1` raises the counts (more seeds, more kill points, a bigger storm); the default
+counts keep the suite fast enough for `make test`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local.cli import approve_as
+from local.stack import LocalStack
+from simulator import EstateConfig
+from simulator.faults import FaultConfig, RouteFaults
+from tests.conftest import approval_link, finish, post_alert, wait_waiting, write_plan
+
+FULL = os.environ.get("RELIABILITY_FULL") == "1"
+
+
+@pytest.fixture
+def fault_stack(tmp_path: Path) -> Iterator[Callable[..., LocalStack]]:
+    """`fault_stack(rate=0.2, seed=1, vms=60, sessions=30, **plan)`: a started stack whose ARM routes fail or
+    throttle `rate` of the time (RouteFaults.transient)."""
+    stacks: list[LocalStack] = []
+
+    def make(
+        rate: float = 0.0, seed: int = 1, vms: int = 60, sessions: int = 30, time_scale: float = 600.0, **plan: Any
+    ) -> LocalStack:
+        config = EstateConfig(faults=FaultConfig(arm=RouteFaults.transient(rate), seed=seed))
+        stack = LocalStack(
+            plan_path=write_plan(tmp_path, **plan),
+            vms=vms,
+            sessions=sessions,
+            time_scale=time_scale,
+            estate_config=config,
+        ).start()
+        stacks.append(stack)
+        return stack
+
+    yield make
+    for stack in stacks:
+        stack.stop()
+
+
+def start_approved(stack: LocalStack) -> str:
+    """Post the demo alert, approve the run as the plan's first approver; returns the instance id."""
+    answer = post_alert(stack)
+    assert answer.status_code == 202, answer.text
+    instance_id: str = answer.json()["instance_id"]
+    wait_waiting(stack, instance_id)
+    decision = approve_as(stack.plan.approval.approvers[0], approval_link(stack, instance_id))
+    assert decision.status_code == 200, decision.text
+    return instance_id
+
+
+def assert_converged(stack: LocalStack, summary: dict[str, Any]) -> None:
+    """What a run under trouble must still guarantee: every plan failed over by exactly one failover call,
+    every session logged off or reported, every VM active in the recovery region."""
+    snapshot = stack.estate.snapshot()
+    calls = {p["name"]: p["failover_calls"] for p in snapshot["recovery_plans"]}
+    assert set(calls.values()) == {1}, f"failover calls per recovery plan: {calls}"
+    assert {p["active_location"] for p in snapshot["recovery_plans"]} == {"Recovery"}
+    sessions = summary["sessions"]
+    reported = [e for e in summary["errors"] if "was not logged off" in e]
+    assert sessions["logged_off"] + len(reported) == sessions["found"], (sessions, reported)
+    assert snapshot["sessions_remaining"] == len(reported)
+
+
+__all__ = ["FULL", "assert_converged", "finish", "start_approved"]

@@ -1,0 +1,40 @@
+"""Alert storm: a thousand copies of one incident at once (every Action Group and region fires)."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import requests
+
+from tests.conftest import DEMO_ALERT
+from tests.reliability.conftest import FULL
+
+COPIES = 5000 if FULL else 1000
+
+
+def test_storm_of_one_incident_starts_one_run(fault_stack: Any) -> None:
+    stack = fault_stack(vms=10, sessions=2)
+    body = DEMO_ALERT.read_bytes()
+    url = f"{stack.api_url}/api/alerts"
+    local = requests.Session()
+    local.headers.update({"x-functions-key": stack.api_key or "", "Content-Type": "application/json"})
+    adapter = requests.adapters.HTTPAdapter(pool_connections=64, pool_maxsize=64)
+    local.mount("http://", adapter)
+
+    def post(_: int) -> tuple[int, float, str]:
+        started = time.perf_counter()
+        answer = local.post(url, data=body, timeout=60)
+        return answer.status_code, time.perf_counter() - started, answer.json().get("instance_id", "")
+
+    with ThreadPoolExecutor(max_workers=64) as pool:
+        results = list(pool.map(post, range(COPIES)))
+    statuses = {code for code, _, _ in results}
+    assert statuses == {202}, statuses
+    assert len({instance for _, _, instance in results}) == 1
+    runs = stack.http.get(f"{stack.api_url}/api/failovers", timeout=10).json()["runs"]
+    assert len(runs) == 1
+    latencies = sorted(seconds for _, seconds, _ in results)
+    p50, p99 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99) - 1]
+    print(f"\nalert storm: {COPIES} copies, 64 concurrent: p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")
