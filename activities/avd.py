@@ -57,20 +57,27 @@ def avd_message_sessions(payload: dict[str, Any]) -> dict[str, Any]:
     client = clients().desktop_virtualization(payload["subscription_id"])
     rg, pool, host = payload["resource_group"], payload["host_pool"], payload["session_host"]
     message = SendMessage(message_title=payload["title"], message_body=payload["body"])
-    messaged = 0
-    failed: list[dict[str, str]] = []
-    for session in client.user_sessions.list(rg, pool, host):
-        if str(session.session_state or "").lower() not in MESSAGE_STATES:
-            continue
-        session_id = _short(session.name or "")
+    targets = [
+        (_short(s.name or ""), s.user_principal_name or "")
+        for s in client.user_sessions.list(rg, pool, host)
+        if str(s.session_state or "").lower() in MESSAGE_STATES
+    ]
+
+    def send(target: tuple[str, str]) -> dict[str, str] | None:
+        session_id, user = target
         try:
             # Not idempotent (a user would read it twice): retried only when refused (429) or never sent.
             arm(client.user_sessions.send_message, rg, pool, host, session_id, send_message=message, idempotent=False)
-            messaged += 1
         except ResourceNotFoundError:
-            continue  # the user signed out meanwhile
+            return {}  # the user signed out meanwhile
         except AzureError as err:  # reported, not retried: the activity's retry would message everyone again
-            failed.append({"session_id": session_id, "user": session.user_principal_name or "", "error": _why(err)})
+            return {"session_id": session_id, "user": user, "error": _why(err)}
+        return None
+
+    with ThreadPoolExecutor(max_workers=int(payload.get("concurrency") or 8)) as pool_executor:
+        outcomes = list(pool_executor.map(send, targets))
+    messaged = sum(1 for o in outcomes if o is None)
+    failed = [o for o in outcomes if o]
     if failed:
         log(payload, "avd.message").warning("messages not delivered", session_host=host, failed=len(failed))
     return {"session_host": host, "messaged": messaged, "failed": failed}

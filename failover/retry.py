@@ -63,7 +63,7 @@ class _Lane:
     waited: float = 0.0  # seconds callers spent waiting for a slot
 
 
-class ThrottleGate(HTTPPolicy):  # type: ignore[type-arg]
+class ThrottleGate(HTTPPolicy):
     """Paces calls per (subscription, operation class) once ARM throttles them. Thread-safe; share one."""
 
     SPEED_UP = 0.95  # a call went through with tokens to spare: pace a little faster
@@ -78,13 +78,14 @@ class ThrottleGate(HTTPPolicy):  # type: ignore[type-arg]
 
     @staticmethod
     def _key(request: PipelineRequest[Any]) -> tuple[str, str] | None:
+        """(endpoint + subscription, operation class): ARM's throttling scope, per ARM endpoint."""
         url = request.http_request.url
         marker = "/subscriptions/"
         start = url.lower().find(marker)
         if start < 0:
             return None
         subscription = url[start + len(marker) :].split("/", 1)[0].split("?", 1)[0]
-        return subscription.lower(), operation_class(request.http_request.method)
+        return f"{url[:start]}/{subscription}".lower(), operation_class(request.http_request.method)
 
     def _wait_for_slot(self, key: tuple[str, str]) -> None:
         with self._lock:

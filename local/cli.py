@@ -551,6 +551,9 @@ def parser() -> argparse.ArgumentParser:
         "ARM calls, e.g. 0.2; the summary's `simulator` object counts them",
     )
     demo.set_defaults(handler=run_demo)
+    from local import bench
+
+    bench.add_parser(commands)
     serve = commands.add_parser("serve", help="serve the HTTP API on the local engine")
     serve.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=7071, help="port (default 7071, as `func start`)")

@@ -555,7 +555,13 @@ def _evacuate_avd(run: _Run):
             context.call_activity_with_retry(
                 "avd_message_sessions",
                 ARM_RETRY,
-                {**ref, "session_host": host, "title": plan.avd.message.title, "body": plan.avd.message.body},
+                {
+                    **ref,
+                    "session_host": host,
+                    "title": plan.avd.message.title,
+                    "body": plan.avd.message.body,
+                    "concurrency": plan.avd.logoff_concurrency,
+                },
             )
             for ref, hosts in pools
             for host in hosts
