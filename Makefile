@@ -3,20 +3,31 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# checkov pins packages the project also uses (packaging, pycep-parser) at other versions, so it gets its own
+# venv; inside .venv so that it is ignored, excluded from lint and removed by `make clean` like the rest.
+TOOLS       := $(VENV)/tools
+TOOLS_STAMP := $(TOOLS)/.installed
+CHECKOV     := checkov==3.3.30
 
-.PHONY: demo test lint typecheck clean
+.PHONY: demo test lint typecheck infra-check clean
 
 $(STAMP): pyproject.toml requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
+$(TOOLS_STAMP): Makefile
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check '$(CHECKOV)'
+	touch $(TOOLS_STAMP)
+
 demo: $(STAMP)
 	$(BIN)/failover demo $(ARGS)
 
-test: $(STAMP)
+test: $(STAMP) $(TOOLS_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(TOOLS)/bin/python tests/infra/checkov_gate.py infra
 	$(BIN)/pytest
 
 lint: $(STAMP)
@@ -24,6 +35,10 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+# Security scan of the Bicep (infra/): no failed check, every skip with its reason in the Bicep.
+infra-check: $(TOOLS_STAMP)
+	$(TOOLS)/bin/python tests/infra/checkov_gate.py infra
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache

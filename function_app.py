@@ -1,4 +1,6 @@
-"""Azure Functions host: composition only. Logging, settings, one df.DFApp, the blueprints."""
+"""Azure Functions host: composition only. Logging, telemetry, settings, one df.DFApp, the blueprints."""
+
+import os
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -7,11 +9,14 @@ from activities import MODULES as ACTIVITY_MODULES
 from failover import routes
 from failover.logs import configure_logging
 from failover.settings import Settings, configure
+from failover.telemetry import configure_telemetry
 from orchestrations import MODULES as ORCHESTRATION_MODULES
 
 settings = Settings.from_env()
 configure(settings)
 configure_logging(settings.log_level, json_output=settings.log_json)
+# OpenTelemetry to Application Insights when the app has a connection string (set by infra/app/function.bicep).
+configure_telemetry(os.environ, client_id=settings.managed_identity_client_id)
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(routes.bp)

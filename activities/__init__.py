@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from activities import asr, avd, dependencies, dns, netapp, network, notify, readiness, traffic, verify
+from activities import asr, avd, backup, dependencies, dns, netapp, network, notify, readiness, traffic, verify
 
-MODULES = (avd, asr, dns, notify, traffic, verify, dependencies, readiness, network, netapp)
+MODULES = (avd, asr, dns, notify, traffic, verify, dependencies, readiness, network, netapp, backup)
 ALL: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     fn.__name__: fn for module in MODULES for fn in module.ACTIVITIES
 }

@@ -9,8 +9,6 @@
 - network: the recovery VNet is in the recovery region; each gateway to on-premises is connected (plan `network`)
 - network_mappings: the vault maps the primary networks to the recovery VNet in ASR (plan `network`)
 - identity: the domain controllers are available in or from the recovery region (plan `identity`)
-- storage: each FSLogix dependency can fail over now (storage account: geo-replication live, last sync time;
-  NetApp: the destination volume is mirrored)
 
 `readiness_check` is a durable activity (the scheduled readiness orchestration calls it) and the function
 `GET /api/plans/{name}/readiness` runs in a worker thread.
@@ -26,7 +24,7 @@ import azure.durable_functions as df
 
 from activities._common import clients, log, require
 from failover.batching import BatchPlanningError
-from failover.plan import NetAppReplication, Plan, StorageAccountFailover
+from failover.plan import Plan
 from failover.run import isoformat
 from failover.settings import current
 
@@ -151,37 +149,6 @@ def check_plan(plan: Plan) -> dict[str, Any]:
             "approvals", "pass", f"{len(plan.approval.approvers)} approvers, up to {required} needed; webhook set"
         )
 
-    def storage() -> dict[str, str]:
-        from activities.netapp import netapp_break_status
-
-        notes, bad = [], []
-        for dep in plan.dependencies:
-            ref = {"subscription_id": dep.subscription_id or plan.subscription_id, "resource_group": dep.resource_group}
-            if isinstance(dep, StorageAccountFailover):
-                account = (
-                    clients()
-                    .storage(ref["subscription_id"])
-                    .storage_accounts.get_properties(dep.resource_group, dep.account, expand="geoReplicationStats")
-                )
-                stats = account.geo_replication_stats
-                if not account.secondary_location or stats is None or stats.can_failover is False:
-                    bad.append(f"{dep.account} cannot fail over (secondary {account.secondary_location or 'none'})")
-                else:
-                    synced = stats.last_sync_time
-                    lag = (datetime.now(UTC) - synced).total_seconds() if synced else None
-                    notes.append(f"{dep.account} last sync {lag:.0f} s ago" if lag is not None else dep.account)
-            elif isinstance(dep, NetAppReplication):
-                state = netapp_break_status({**ref, "account": dep.account, "pool": dep.pool, "volume": dep.volume})
-                if str(state["mirror_state"]).lower() != "mirrored":
-                    bad.append(f"{dep.volume} replication is {state['mirror_state']}")
-                else:
-                    notes.append(f"{dep.volume} mirrored")
-        if bad:
-            return _check("storage", "fail", "; ".join(bad + notes))
-        if not notes:
-            return _check("storage", "pass", "no profile storage in this plan")
-        return _check("storage", "pass", ", ".join(notes))
-
     def network_and_identity() -> list[dict[str, str]]:
         from activities.network import identity_check, network_checks
 
@@ -199,7 +166,6 @@ def check_plan(plan: Plan) -> dict[str, Any]:
         _read("dns", dns),
         _read("standby", standby),
         _read("approvals", approvals),
-        _read("storage", storage),
         *network_and_identity(),
     ]
     reads = [c for c in checks if c["message"].startswith("read failed")]

@@ -50,12 +50,17 @@ RUN_STATUSES = {
     "completedwitherrors", "rejected", "cancelled",
 }  # fmt: skip
 HTML_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
+    "Strict-Transport-Security": "max-age=31536000",  # ignored by browsers over the local host's plain http
 }
+# Run status, approvals and errors are never to be cached or sniffed as another type.
+JSON_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 
 log = structlog.get_logger("failover.http")
 M = TypeVar("M", bound=BaseModel)
@@ -118,7 +123,9 @@ class DurableClient(Protocol):
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
-    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json", headers=headers)
+    return func.HttpResponse(
+        json.dumps(body), status_code=status, mimetype="application/json", headers={**JSON_HEADERS, **(headers or {})}
+    )
 
 
 def error_response(status: int, code: str, message: str) -> func.HttpResponse:

@@ -61,7 +61,7 @@ def preview(
     steps: list[dict[str, Any]] = []
     if t:
         steps.append({"name": "avd", "start_s": 0.0, "end_s": t})
-    out_batches = []
+    out_batches: list[dict[str, Any]] = []
     waves: list[dict[str, Any]] = []
     for group in plan.groups:
         if not drill:

@@ -43,6 +43,10 @@ DETAIL_KEYS = (
     "primary_location",
     "replication_state",
     "last_sync_time",
+    "data_loss_window_seconds",
+    "mirror_state_before",
+    "mirror_state",
+    "replication_schedule",
     "status_code",
 )
 
@@ -128,14 +132,28 @@ def report_data(summary: dict[str, Any]) -> dict[str, Any]:
     target = float(summary.get("rto_target_seconds") or 0.0)
     data_loss = []
     for dep in summary.get("dependencies") or []:
-        synced = (dep.get("details") or {}).get("last_sync_time") if isinstance(dep.get("details"), dict) else None
+        details = dep.get("details") if isinstance(dep.get("details"), dict) else {}
+        synced, window = details.get("last_sync_time"), details.get("data_loss_window_seconds")
         if synced:
+            span = f", a window of {duration(float(window))}" if window is not None else ""
             data_loss.append(
                 {
                     "dependency": dep.get("name"),
                     "kind": dep.get("kind"),
                     "last_sync_time": synced,
-                    "note": f"writes to {dep.get('name')} after its last sync ({synced}) may be lost",
+                    "window_seconds": window,
+                    "note": f"writes to {dep.get('name')} after its last sync ({synced}{span}) may be lost",
+                }
+            )
+        elif dep.get("kind") == "netapp_replication" and window is not None:
+            data_loss.append(
+                {
+                    "dependency": dep.get("name"),
+                    "kind": dep.get("kind"),
+                    "last_sync_time": None,
+                    "window_seconds": window,
+                    "note": f"writes to {dep.get('name')} in up to one replication interval "
+                    f"({details.get('replication_schedule')}, {duration(float(window))}) may be lost",
                 }
             )
     verify = summary.get("verify") or {}
@@ -176,6 +194,8 @@ def report_data(summary: dict[str, Any]) -> dict[str, Any]:
         ],
         "dns": [_dns(c) for c in summary.get("dns") or []],
         "dependencies": [_dependency(d) for d in summary.get("dependencies") or []],
+        "waves": [dict(w) for w in summary.get("waves") or []],
+        "preflight": summary.get("preflight"),
         "verify": {
             "healthy": verify.get("healthy"),
             "note": verify.get("note"),
@@ -360,6 +380,34 @@ def report_html(summary: dict[str, Any]) -> str:
                 for c in data["dns"]
             ],
             "no DNS changes",
+        ),
+        "<h2>Waves</h2>"
+        + _table(
+            ["#", "group", "kind", "what", "status"],
+            [
+                [
+                    _e(i + 1),
+                    _e(w.get("group")),
+                    _e("ASR recovery plans" if w.get("kind") == "asr" else "custom action"),
+                    _e(
+                        f"{w.get('recovery_plans')} recovery plans, {w.get('vms')} VMs"
+                        if w.get("kind") == "asr"
+                        else f"webhook {w.get('webhook')}" + (f": {w['error']}" if w.get("error") else "")
+                    ),
+                    _status(w.get("status")),
+                ]
+                for i, w in enumerate(data["waves"])
+            ],
+            "no waves recorded",
+        ),
+        "<h2>Preflight</h2>"
+        + _table(
+            ["check", "status", "message"],
+            [
+                [_e(c.get("name")), _e(c.get("status")), _e(c.get("message"))]
+                for c in (data["preflight"] or {}).get("checks") or []
+            ],
+            "no network or identity checks in this plan",
         ),
         "<h2>Dependencies</h2>"
         + _table(

@@ -61,33 +61,22 @@ class _Lane:
     next_slot: float = 0.0  # monotonic time of the next free slot
     throttled: int = 0  # 429s seen
     waited: float = 0.0  # seconds callers spent waiting for a slot
+    slowed_at: float = 0.0  # monotonic time of the last slow-down
 
 
-class ThrottleGate(HTTPPolicy):
-    """Paces calls per (subscription, operation class) once ARM throttles them. Thread-safe; share one."""
+class ThrottleLanes:
+    """The pacing state of every (ARM endpoint + subscription, operation class) lane. Thread-safe; one per process."""
 
     SPEED_UP = 0.95  # a call went through with tokens to spare: pace a little faster
     SLOW_DOWN = 1.25  # a call was throttled while paced: pace slower
     RELEASE_REMAINING = 20  # this many tokens left: stop pacing
 
     def __init__(self, max_interval: float = 60.0) -> None:
-        super().__init__()
         self.max_interval = max_interval
         self._lanes: dict[tuple[str, str], _Lane] = {}
         self._lock = threading.Lock()
 
-    @staticmethod
-    def _key(request: PipelineRequest[Any]) -> tuple[str, str] | None:
-        """(endpoint + subscription, operation class): ARM's throttling scope, per ARM endpoint."""
-        url = request.http_request.url
-        marker = "/subscriptions/"
-        start = url.lower().find(marker)
-        if start < 0:
-            return None
-        subscription = url[start + len(marker) :].split("/", 1)[0].split("?", 1)[0]
-        return f"{url[:start]}/{subscription}".lower(), operation_class(request.http_request.method)
-
-    def _wait_for_slot(self, key: tuple[str, str]) -> None:
+    def wait_for_slot(self, key: tuple[str, str]) -> None:
         with self._lock:
             lane = self._lanes.get(key)
             if lane is None or lane.interval <= 0:
@@ -100,19 +89,21 @@ class ThrottleGate(HTTPPolicy):
         if delay > 0:
             time.sleep(delay)
 
-    def _learn(self, key: tuple[str, str], response: Any) -> None:
-        status = response.status_code
-        headers = response.headers
+    def learn(self, key: tuple[str, str], status: int, headers: Any) -> None:
         with self._lock:
             lane = self._lanes.setdefault(key, _Lane())
             if status == 429:
                 lane.throttled += 1
                 after = retry_after_seconds(headers) or 1.0
+                now = time.monotonic()
                 if lane.interval <= 0:
                     lane.interval = min(self.max_interval, max(after, 0.001))
-                else:
-                    lane.interval = min(self.max_interval, lane.interval * self.SLOW_DOWN)
-                lane.next_slot = max(lane.next_slot, time.monotonic() + after)
+                    lane.slowed_at = now
+                elif now - lane.slowed_at >= 5 * lane.interval:
+                    # Calls sent before the last adjustment come back 429 together: slow down once for them.
+                    lane.interval = min(self.max_interval, max(after, lane.interval * self.SLOW_DOWN))
+                    lane.slowed_at = now
+                lane.next_slot = max(lane.next_slot, now + after)
                 return
             if lane.interval <= 0:
                 return
@@ -130,15 +121,6 @@ class ThrottleGate(HTTPPolicy):
             elif remaining >= 1:
                 lane.interval *= self.SPEED_UP
 
-    def send(self, request: PipelineRequest[Any]) -> PipelineResponse[Any, Any]:
-        key = self._key(request)
-        if key is not None:
-            self._wait_for_slot(key)
-        response = self.next.send(request)
-        if key is not None:
-            self._learn(key, response.http_response)
-        return response
-
     def stats(self) -> dict[str, dict[str, float]]:
         with self._lock:
             return {
@@ -147,12 +129,42 @@ class ThrottleGate(HTTPPolicy):
             }
 
 
-_gate = ThrottleGate()
+_lanes = ThrottleLanes()
+
+
+class ThrottleGate(HTTPPolicy):
+    """Paces calls per (ARM endpoint + subscription, operation class) once ARM throttles them.
+
+    One instance per client pipeline (a policy's `next` belongs to its pipeline); the lanes are shared."""
+
+    def __init__(self, lanes: ThrottleLanes | None = None) -> None:
+        super().__init__()
+        self.lanes = lanes or _lanes
+
+    @staticmethod
+    def _key(request: PipelineRequest[Any]) -> tuple[str, str] | None:
+        """(endpoint + subscription, operation class): ARM's throttling scope, per ARM endpoint."""
+        url = request.http_request.url
+        marker = "/subscriptions/"
+        start = url.lower().find(marker)
+        if start < 0:
+            return None
+        subscription = url[start + len(marker) :].split("/", 1)[0].split("?", 1)[0]
+        return f"{url[:start]}/{subscription}".lower(), operation_class(request.http_request.method)
+
+    def send(self, request: PipelineRequest[Any]) -> PipelineResponse[Any, Any]:
+        key = self._key(request)
+        if key is not None:
+            self.lanes.wait_for_slot(key)
+        response = self.next.send(request)
+        if key is not None:
+            self.lanes.learn(key, response.http_response.status_code, response.http_response.headers)
+        return response
 
 
 def throttle_gate() -> ThrottleGate:
-    """The process-wide gate every ARM client shares."""
-    return _gate
+    """A gate for one client's pipeline, pacing with the process-wide lanes."""
+    return ThrottleGate()
 
 
 def _retryable(idempotent: bool) -> Callable[[BaseException], bool]:

@@ -105,3 +105,41 @@ def current() -> Settings:
     if _current is None:
         raise SettingsError("settings were not configured: the host must call failover.settings.configure()")
     return _current
+
+
+# ---- Every name, declared once: tests/infra/test_settings.py holds the Bicep (infra/app/function.bicep) to it ----
+
+#: Each variable `Settings.from_env` reads, with the field it fills. `FAILOVER_WEBHOOK_<NAME>` fills `webhooks`.
+ENV_SETTINGS: dict[str, str] = {
+    "FAILOVER_ARM_ENDPOINT": "arm_endpoint",
+    "FAILOVER_CA_BUNDLE": "ca_bundle",
+    "FAILOVER_CREDENTIAL": "credential",
+    "AZURE_CLIENT_ID": "managed_identity_client_id",
+    "FAILOVER_EVENTGRID_ENDPOINT": "eventgrid_endpoint",
+    "FAILOVER_EVENTGRID_KEY": "eventgrid_key",
+    "FAILOVER_LOGS_ENDPOINT": "logs_endpoint",
+    "FAILOVER_TEAMS_WEBHOOK_URL": "teams_webhook_url",
+    "FAILOVER_APPROVAL_SIGNING_KEY": "approval_signing_key",
+    "FAILOVER_ESCALATION_WEBHOOK_URL": "escalation_webhook_url",
+    WEBHOOK_PREFIX: "webhooks",
+    "FAILOVER_API_KEY": "api_key",
+    "FAILOVER_PUBLIC_BASE_URL": "public_base_url",
+    "FAILOVER_PLANS_DIR": "plans_dir",
+    "FAILOVER_TIME_SCALE": "time_scale",
+    "FAILOVER_LOG_LEVEL": "log_level",
+    "FAILOVER_LOG_FORMAT": "log_json",
+}
+
+#: Read in Azure outside `Settings`: by the Functions host (binding expressions) or at the edge by function_app.py.
+AZURE_HOST_SETTINGS: dict[str, str] = {
+    "FAILOVER_DRILL_SCHEDULE": "the drill timer's schedule, %FAILOVER_DRILL_SCHEDULE% in failover/routes.py",
+    "APPLICATIONINSIGHTS_CONNECTION_STRING": "failover.telemetry: OpenTelemetry export to Application Insights",
+}
+
+#: Used only by the local host, demos or tests: the Bicep must not set them.
+LOCAL_ONLY_SETTINGS: dict[str, str] = {
+    "FAILOVER_CA_BUNDLE": "the simulator's throwaway CA; Azure endpoints use public TLS",
+    "FAILOVER_EVENTGRID_KEY": "the topic's keys are disabled in Azure; the managed identity sends (EventGrid Data Sender)",
+    "FAILOVER_API_KEY": "the local host's function key; Azure Functions has its own keys",
+    "FAILOVER_TIME_SCALE": "compresses plan durations for demos and tests; Azure runs at the default, 1",
+}

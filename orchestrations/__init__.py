@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from orchestrations import batch, failover, readiness
+from orchestrations import backup_test, batch, failover, readiness
 
-MODULES = (failover, batch, readiness)
+MODULES = (failover, batch, readiness, backup_test)
 ALL: dict[str, Callable[..., Any]] = {
     "failover_orchestrator": failover.failover_orchestrator,
     "batch_orchestrator": batch.batch_orchestrator,
     "readiness_orchestrator": readiness.readiness_orchestrator,
+    "backup_test_orchestrator": backup_test.backup_test_orchestrator,
 }

@@ -29,6 +29,7 @@ import requests
 from aiohttp import web
 
 from simulator.estate import PRIMARY_REGION, RECOVERY_REGION, Estate, HostPool, SessionHost, SimError, iso, utcnow
+from simulator.network import json_body
 
 if TYPE_CHECKING:
     from simulator.server import SimulatorApp
@@ -762,6 +763,7 @@ class Routes:
             return web.json_response(self._group_json(m["sub"], group, server))
 
     async def sql_group_failover(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        await json_body(request)  # the operation takes no body; one, if sent, must still be JSON
         forced = m["op"].lower() == "forcefailoverallowdataloss"
         op = self.deps.sql_failover(m["rg"], m["server"], m["fg"], forced)
         return self._accepted(m["sub"], op)
@@ -859,6 +861,7 @@ class Routes:
             return web.json_response(self._account_json(m["sub"], account, expand))
 
     async def storage_failover(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        await json_body(request)  # the operation takes no body; one, if sent, must still be JSON
         failover_type = request.query.get("failoverType")
         if failover_type not in (None, "Planned"):
             raise SimError(400, "InvalidValuesForRequestParameters", f"failoverType '{failover_type}' is not valid.")
@@ -1020,6 +1023,7 @@ class Routes:
             return web.json_response(self._instance_view(vm))
 
     async def vm_power(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        await json_body(request)  # the operation takes no body; one, if sent, must still be JSON
         op = self.deps.vm_power(m["rg"], m["vm"], start=m["op"].lower() == "start")
         return self._accepted(m["sub"], op)
 

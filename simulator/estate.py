@@ -8,6 +8,7 @@ by `time_scale` once, when a job starts. The simulator imports nothing from the 
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 import threading
@@ -834,6 +835,11 @@ class Estate:
                 values = [r.get("ipv4Address") for r in props.get("ARecords") or []]
                 if not values or not all(values):
                     raise SimError(400, "BadRequest", "properties.ARecords[].ipv4Address is required.")
+                for value in values:
+                    try:
+                        ipaddress.IPv4Address(value)
+                    except ValueError as err:
+                        raise SimError(400, "BadRequest", f"'{value}' is not a valid IPv4 address.") from err
             else:
                 raise SimError(400, "BadRequest", f"Record type {record_type} is not simulated.")
             created = existing is None

@@ -588,21 +588,16 @@ class BodyErrors:
     bad_value: str
 
 
-_KINDS: dict[str, tuple[type, ...]] = {
-    "string": (str,),
-    "boolean": (bool,),
-    "integer": (int,),
-    "object": (dict,),
-    "array": (list,),
-}
-
-
 def _json_kind(value: Any) -> str:
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, int | float):
         return "number"
-    return {str: "string", list: "array", dict: "object"}.get(type(value), "null")
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object" if isinstance(value, dict) else "null"
 
 
 def _at(path: str, name: str) -> str:
@@ -616,8 +611,7 @@ def check_body(value: Any, schema: Field, errors: BodyErrors, path: str = "") ->
         if schema.required:
             raise SimError(400, errors.missing, f"{path} is required.")
         return None
-    expected = _KINDS[schema.kind]
-    if not isinstance(value, expected) or (schema.kind == "integer" and isinstance(value, bool)):
+    if _json_kind(value) != schema.kind and not (schema.kind == "integer" and type(value) is int):
         where = path or "The request body"
         raise SimError(400, errors.wrong_type, f"{where} must be a JSON {schema.kind}, not {_json_kind(value)}.")
     if schema.enum:
@@ -631,22 +625,22 @@ def check_body(value: Any, schema: Field, errors: BodyErrors, path: str = "") ->
         return value
     if schema.values is not None:
         return {k: check_body(v, schema.values, errors, _at(path, k)) for k, v in value.items()}
+    obj: dict[str, Any] = value
     members = dict(schema.members or {})
     if schema.variants is not None:
-        kind = value.get("instanceType")
+        kind = obj.get("instanceType")
         if kind is None:
             raise SimError(400, errors.missing, f"{_at(path, 'instanceType')} is required.")
         variant = next((k for k in schema.variants if isinstance(kind, str) and k.lower() == kind.lower()), None)
         if variant is None:
-            raise SimError(
-                400, errors.bad_value, f"{_at(path, 'instanceType')} '{kind}' is not one of {', '.join(schema.variants)}."
-            )
+            known = ", ".join(schema.variants)
+            raise SimError(400, errors.bad_value, f"{_at(path, 'instanceType')} '{kind}' is not one of {known}.")
         members.update(schema.variants[variant])
-        value = {**value, "instanceType": variant}
-    checked = dict(value)
+        obj = {**obj, "instanceType": variant}
+    checked = dict(obj)
     for name, member in members.items():
-        if name in value or member.required:
-            checked[name] = check_body(value.get(name), member, errors, _at(path, name))
+        if name in obj or member.required:
+            checked[name] = check_body(obj.get(name), member, errors, _at(path, name))
     return checked
 
 

@@ -45,7 +45,7 @@ from simulator.estate import (
     iso,
     utcnow,
 )
-from simulator.network import json_body
+from simulator.network import BodyErrors, Field, check_body, json_body
 
 Handler = Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]
 
@@ -71,6 +71,97 @@ TEST_FAILOVER_DESCRIPTIONS = {
     "TestFailoverFailed": "Test failover failed; cleanup pending",
     "MarkedForDeletion": "Cleaning up test environment",
 }
+
+
+# ---- request bodies, as the REST specs define them (simulator.network.check_body) --------------------------
+# ASR: a missing or mistyped member is an InvalidRequestFormat, a value outside an enum InvalidParameterValue.
+ASR_ERRORS = BodyErrors("InvalidRequestFormat", "InvalidRequestFormat", "InvalidParameterValue")
+_DIRECTION = Field("string", required=True, enum=("PrimaryToRecovery", "RecoveryToPrimary"))
+# `providerSpecificDetails[]` is polymorphic by instanceType; only the A2A input's members are checked.
+_PROVIDER_INPUTS = Field(
+    "array",
+    items=Field(
+        "object",
+        variants={
+            "A2A": {
+                "recoveryPointType": Field(
+                    "string",
+                    required=True,
+                    enum=("Latest", "LatestApplicationConsistent", "LatestCrashConsistent", "LatestProcessed"),
+                ),
+                "cloudServiceCreationOption": Field("string"),
+                "multiVmSyncPointOption": Field(
+                    "string", enum=("UseMultiVmSyncRecoveryPoint", "UsePerVmRecoveryPoint")
+                ),
+            },
+            **{
+                kind: {}
+                for kind in (
+                    "HyperVReplicaAzure",
+                    "HyperVReplicaAzureFailback",
+                    "InMage",
+                    "InMageAzureV2",
+                    "InMageRcm",
+                    "InMageRcmFailback",
+                )
+            },
+        },
+    ),
+)
+
+
+def _asr_input(**members: Field) -> Field:
+    return Field("object", members={"properties": Field("object", required=True, members=members)})
+
+
+PLANNED_FAILOVER_BODY = _asr_input(failoverDirection=_DIRECTION, providerSpecificDetails=_PROVIDER_INPUTS)
+UNPLANNED_FAILOVER_BODY = _asr_input(
+    failoverDirection=_DIRECTION,
+    sourceSiteOperations=Field("string", required=True, enum=("Required", "NotRequired")),
+    providerSpecificDetails=_PROVIDER_INPUTS,
+)
+TEST_FAILOVER_BODY = _asr_input(
+    failoverDirection=_DIRECTION,
+    networkType=Field("string", required=True),  # free text in the spec; the estate checks the known values
+    networkId=Field("string"),
+    providerSpecificDetails=_PROVIDER_INPUTS,
+)
+TEST_FAILOVER_CLEANUP_BODY = _asr_input(comments=Field("string"))
+# AVD
+AVD_ERRORS = BodyErrors("InvalidRequestFormat", "InvalidRequestFormat", "InvalidParameterValue")
+SESSION_HOST_PATCH_BODY = Field(
+    "object",
+    members={
+        "properties": Field(
+            "object",
+            members={
+                "allowNewSession": Field("boolean"),
+                "assignedUser": Field("string"),
+                "friendlyName": Field("string"),
+            },
+        )
+    },
+)
+SEND_MESSAGE_BODY = Field("object", members={"messageTitle": Field("string"), "messageBody": Field("string")})
+# Azure DNS (record sets A and CNAME; the other record types' members are not checked)
+DNS_ERRORS = BodyErrors("BadRequest", "BadRequest", "BadRequest")
+RECORD_SET_BODY = Field(
+    "object",
+    members={
+        "etag": Field("string"),
+        "properties": Field(
+            "object",
+            required=True,
+            members={
+                "TTL": Field("integer"),
+                "metadata": Field("object", values=Field("string")),
+                "ARecords": Field("array", items=Field("object", members={"ipv4Address": Field("string")})),
+                "CNAMERecord": Field("object", members={"cname": Field("string")}),
+                "targetResource": Field("object", members={"id": Field("string")}),
+            },
+        ),
+    },
+)
 
 
 def _error(
@@ -135,6 +226,12 @@ class SimulatorApp:
             _VAULT + r"/replicationoperationstatus/(?P<job>[^/]+)$",
             "asr.operationstatus.get",
             self.operation_status,
+        )
+        add(
+            "GET",
+            _VAULT + r"/replicationoperationresults/(?P<job>[^/]+)$",
+            "asr.operationresults.get",
+            self.operation_result,
         )
         add("GET", _VAULT + r"/replicationjobs$", "asr.jobs.list", self.jobs_list)
         add("GET", _VAULT + r"/replicationjobs/(?P<job>[^/]+)$", "asr.jobs.get", self.job_get)
@@ -386,7 +483,7 @@ class SimulatorApp:
             return web.json_response(self._host_json(self._pool_id(m), host))
 
     async def session_host_update(self, request: web.Request, m: dict[str, str]) -> web.Response:
-        body = await json_body(request)
+        body = check_body(await json_body(request), SESSION_HOST_PATCH_BODY, AVD_ERRORS)
         host = self.estate.update_session_host(m["rg"], m["hp"], m["sh"], body)
         with self.estate.lock:
             return web.json_response(self._host_json(self._pool_id(m), host))
@@ -413,13 +510,16 @@ class SimulatorApp:
             return web.json_response(self._session_json(self._pool_id(m), session))
 
     async def session_delete(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        force = request.query.get("force")
+        if force is not None and force.lower() not in ("true", "false"):
+            raise SimError(400, "InvalidParameterValue", f"The query parameter force '{force}' is not a boolean.")
         with self.estate.lock:
             self.estate.session_host(m["rg"], m["hp"], m["sh"])  # 404 for an unknown host
             existed = self.estate.log_off(m["rg"], m["hp"], m["sh"], m["id"])
         return web.Response(status=200 if existed else 204)
 
     async def session_message(self, request: web.Request, m: dict[str, str]) -> web.Response:
-        body = await json_body(request)
+        body = check_body(await json_body(request), SEND_MESSAGE_BODY, AVD_ERRORS)
         self.estate.send_message(m["rg"], m["hp"], m["sh"], m["id"], body)
         return web.Response(status=200)
 
@@ -436,9 +536,12 @@ class SimulatorApp:
         )
 
     def _plan_json(self, vault_id: str, plan: RecoveryPlan) -> dict[str, Any]:
+        job = self.estate.jobs.get((plan.resource_group.lower(), plan.vault.lower(), plan.current_job or ""))
+        running = job is not None and job.state == "InProgress"
         props: dict[str, Any] = {
             "friendlyName": plan.name,
-            "allowedOperations": list(PLAN_ALLOWED_OPERATIONS[plan.state]),
+            # no operation is allowed while a job of the plan runs (a commit too: the plan stays FailedOver)
+            "allowedOperations": [] if running else list(PLAN_ALLOWED_OPERATIONS[plan.state]),
             "failoverDeploymentModel": "ResourceManager",
             "primaryFabricFriendlyName": "West Europe",
             "primaryFabricId": f"{vault_id}/replicationFabrics/{PRIMARY_FABRIC}",
@@ -457,8 +560,7 @@ class SimulatorApp:
                 for group_type, items in plan.groups
             ],
         }
-        if plan.current_job:
-            job = self.estate.jobs[(plan.resource_group.lower(), plan.vault.lower(), plan.current_job)]
+        if job is not None:
             props["currentScenario"] = {
                 "scenarioName": plan.current_scenario,
                 "jobId": f"{vault_id}/replicationJobs/{job.name}",
@@ -486,6 +588,30 @@ class SimulatorApp:
         }
 
     def _job_json(self, vault_id: str, job: Job) -> dict[str, Any]:
+        """A recovery plan job in the shape of `ReplicationJobs_Get`: two tasks (the prerequisites check, then the
+        operation itself, which carries the job's state and errors)."""
+        description = {"Succeeded": "Completed"}.get(job.state, job.state)
+        check_done = job.started_at + min(self.estate.scaled(5), (job.due_at - job.started_at) / 10)
+        tasks: list[dict[str, Any]] = [
+            {
+                "name": "PreflightCheckTask",
+                "friendlyName": f"Prerequisites check for {job.friendly_name.lower()}",
+                "state": "Succeeded",
+                "stateDescription": "Completed",
+                "startTime": iso(job.started_at),
+                "endTime": iso(check_done),
+                "errors": [],
+            },
+            {
+                "name": f"{job.scenario}Task",
+                "friendlyName": f"{job.friendly_name} of recovery plan {job.plan_name}",
+                "state": job.state,
+                "stateDescription": description,
+                "startTime": iso(check_done),
+                "endTime": iso(job.ended_at),
+                "errors": job.errors,
+            },
+        ]
         return {
             "id": f"{vault_id}/replicationJobs/{job.name}",
             "name": job.name,
@@ -495,7 +621,7 @@ class SimulatorApp:
                 "scenarioName": job.scenario,
                 "friendlyName": job.friendly_name,
                 "state": job.state,
-                "stateDescription": {"Succeeded": "Completed"}.get(job.state, job.state),
+                "stateDescription": description,
                 "startTime": iso(job.started_at),
                 "endTime": iso(job.ended_at),
                 "targetObjectId": job.plan_name,
@@ -503,8 +629,26 @@ class SimulatorApp:
                 "targetInstanceType": "RecoveryPlan",
                 "allowedActions": ["Cancel"] if job.state == "InProgress" else [],
                 "errors": job.errors,
-                "tasks": [],
-                "customDetails": {"instanceType": "AsrJobDetails"},
+                "tasks": [
+                    {
+                        **task,
+                        "allowedActions": [],
+                        "customDetails": {"instanceType": "VirtualMachineTaskDetails"},
+                        "taskId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{job.name}/{task['name']}")),
+                        "taskType": "TaskDetails",
+                    }
+                    for task in tasks
+                ],
+                "customDetails": {
+                    "instanceType": "AsrJobDetails",
+                    "affectedObjectDetails": {
+                        "PrimaryFabricProviderId": "Azure",
+                        "PrimaryFabricName": PRIMARY_FABRIC,
+                        "RecoveryFabricProviderId": "Azure",
+                        "RecoveryFabricName": RECOVERY_FABRIC,
+                        "RecoveryPlanName": job.plan_name,
+                    },
+                },
             },
         }
 
@@ -594,7 +738,7 @@ class SimulatorApp:
         }
         props: dict[str, Any] = {
             "friendlyName": item.vm_name,
-            "protectedItemType": None,
+            "protectedItemType": "",  # as ASR reports a non-Hyper-V item (a public InMageRcm walkthrough)
             "protectableItemId": None,
             "recoveryServicesProviderId": None,
             "primaryFabricFriendlyName": "West Europe",
@@ -727,22 +871,25 @@ class SimulatorApp:
         )
 
     async def plan_failover(self, request: web.Request, m: dict[str, str]) -> web.Response:
-        body = await json_body(request)
-        scenario = "PlannedFailover" if m["op"].lower() == "plannedfailover" else "UnplannedFailover"
+        planned = m["op"].lower() == "plannedfailover"
+        schema = PLANNED_FAILOVER_BODY if planned else UNPLANNED_FAILOVER_BODY
+        body = check_body(await json_body(request), schema, ASR_ERRORS)
+        scenario = "PlannedFailover" if planned else "UnplannedFailover"
         job = self.estate.start_failover(m["rg"], m["vault"], m["rp"], scenario, body)
         return self._accepted(m, job)
 
     async def plan_commit(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        await json_body(request)  # the SDK sends none; a body, if any, must still be JSON
         job = self.estate.commit(m["rg"], m["vault"], m["rp"])
         return self._accepted(m, job)
 
     async def plan_test_failover(self, request: web.Request, m: dict[str, str]) -> web.Response:
-        body = await json_body(request)
+        body = check_body(await json_body(request), TEST_FAILOVER_BODY, ASR_ERRORS)
         job = self.estate.start_test_failover(m["rg"], m["vault"], m["rp"], body)
         return self._accepted(m, job)
 
     async def plan_test_failover_cleanup(self, request: web.Request, m: dict[str, str]) -> web.Response:
-        body = await json_body(request)
+        body = check_body(await json_body(request), TEST_FAILOVER_CLEANUP_BODY, ASR_ERRORS)
         job = self.estate.start_test_failover_cleanup(m["rg"], m["vault"], m["rp"], body)
         return self._accepted(m, job)
 
@@ -751,17 +898,40 @@ class SimulatorApp:
         job = self.estate.start_reprotect(m["rg"], m["vault"], m["rp"])
         return self._accepted(m, job)
 
+    @staticmethod
+    def _job_error(job: Job) -> dict[str, str]:
+        """A failed job's first error as ARM's `{code, message}`."""
+        details = (job.errors[0] if job.errors else {}).get("serviceErrorDetails") or {}
+        return {"code": details.get("code") or "OperationFailed", "message": details.get("message") or job.state}
+
     async def operation_status(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        """ARM's asynchronous operation status (`Azure-AsyncOperation`): InProgress, then Succeeded or Failed
+        with `error`."""
         job = self.estate.job(m["rg"], m["vault"], m["job"])
-        return web.json_response(
-            {
+        with self.estate.lock:
+            body: dict[str, Any] = {
                 "id": f"{self._vault_id(m)}/replicationOperationStatus/{job.name}",
                 "name": job.name,
                 "status": job.state,
                 "startTime": iso(job.started_at),
                 "endTime": iso(job.ended_at),
             }
-        )
+            if job.state == "Failed":
+                body["error"] = self._job_error(job)
+        return web.json_response(body)
+
+    async def operation_result(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        """The 202's `Location`: 202 (same headers) while the job runs, then the recovery plan it acted on (the
+        200 body of the operation's REST example), or the job's error."""
+        job = self.estate.job(m["rg"], m["vault"], m["job"])
+        with self.estate.lock:
+            if job.state == "InProgress":
+                return self._accepted(m, job)
+            if job.state == "Failed":
+                error = self._job_error(job)
+                return _error(400, error["code"], error["message"])
+            plan = self.estate.recovery_plan(m["rg"], m["vault"], job.plan_name)
+            return web.json_response(self._plan_json(self._vault_id(m), plan))
 
     async def jobs_list(self, request: web.Request, m: dict[str, str]) -> web.Response:
         with self.estate.lock:
@@ -805,7 +975,7 @@ class SimulatorApp:
             return web.json_response(self._record_json(m, record))
 
     async def record_put(self, request: web.Request, m: dict[str, str]) -> web.Response:
-        body = await json_body(request)
+        body = check_body(await json_body(request), RECORD_SET_BODY, DNS_ERRORS)
         record, created = self.estate.put_record_set(
             m["rg"], m["zone"], m["type"], m["name"], body, request.headers.get("If-Match")
         )

@@ -48,7 +48,9 @@ def drill_body(direction: str = "PrimaryToRecovery", **overrides: Any) -> dict[s
 
 
 def failover_body(direction: str = "PrimaryToRecovery") -> dict[str, Any]:
-    return {"properties": {"failoverDirection": direction, "providerSpecificDetails": A2A}}
+    """A planned or unplanned failover's input (`sourceSiteOperations` is required by unplannedFailover)."""
+    props = {"failoverDirection": direction, "sourceSiteOperations": "NotRequired", "providerSpecificDetails": A2A}
+    return {"properties": props}
 
 
 def start(config: EstateConfig | None = None) -> Simulator:

@@ -361,7 +361,13 @@ def test_asr_commit_twice_is_409(sim: Simulator) -> None:
     plan = (
         f"{SUB}/rg-dr-neu/providers/Microsoft.RecoveryServices/vaults/rsv-dr-neu/replicationRecoveryPlans/rp-identity"
     )
-    failover = {"properties": {"failoverDirection": "PrimaryToRecovery", "providerSpecificDetails": []}}
+    failover = {
+        "properties": {
+            "failoverDirection": "PrimaryToRecovery",
+            "sourceSiteOperations": "NotRequired",
+            "providerSpecificDetails": [],
+        }
+    }
     assert call(sim, "POST", plan + "/unplannedFailover", version="2025-08-01", json=failover).status_code == 202
     wait_for(
         lambda: (

@@ -16,6 +16,7 @@ AUTH = {"Authorization": "Bearer sim"}
 BODY = {
     "properties": {
         "failoverDirection": "PrimaryToRecovery",
+        "sourceSiteOperations": "NotRequired",  # required by unplannedFailover, ignored by plannedFailover
         "providerSpecificDetails": [{"instanceType": "A2A", "recoveryPointType": "Latest"}],
     }
 }

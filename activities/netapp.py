@@ -1,0 +1,95 @@
+"""Azure NetApp Files: break cross-region replication so the destination volume (in the recovery region) becomes
+writable, e.g. the FSLogix profile share, before session hosts in the recovery region take users.
+
+Started by `netapp_break_start` (reads the replication first: already broken is skipped, a break in progress is
+attached to) and watched by the orchestration through `netapp_break_status` (done when the mirror state is Broken,
+or when Azure's operation failed). The data-loss window is at most one replication interval (the schedule): writes
+to the source volume after the last transfer are not on the destination.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import azure.durable_functions as df
+from azure.core.exceptions import ResourceExistsError
+from azure.mgmt.netapp import NetAppManagementClient
+from azure.mgmt.netapp.models import BreakReplicationRequest
+
+from activities._common import log, require
+from activities.dependencies import _flag, _Headers, _operation_state, _text
+from activities.network import arm_client
+
+SCHEDULE_SECONDS = {"_10minutely": 600, "hourly": 3600, "daily": 86400}
+
+
+def _read(payload: dict[str, Any]) -> tuple[Any, Any, Any]:
+    require(payload, "subscription_id", "resource_group", "account", "pool", "volume")
+    client = arm_client(NetAppManagementClient, payload["subscription_id"])
+    args = (payload["resource_group"], payload["account"], payload["pool"], payload["volume"])
+    volume = client.volumes.get(*args)
+    status = client.volumes.replication_status(*args)
+    return client, volume, status
+
+
+def _replication(volume: Any) -> Any:
+    protection = getattr(volume.properties, "data_protection", None) if volume.properties else None
+    return getattr(protection, "replication", None) if protection else None
+
+
+def netapp_break_start(payload: dict[str, Any]) -> dict[str, Any]:
+    """Break the replication of the destination `volume`. Skipped when it is already broken; refuses a volume that
+    is not a replication destination (breaking on the source would not make the recovery copy writable)."""
+    force = _flag(payload, "force", False)
+    client, volume, status = _read(payload)
+    replication = _replication(volume)
+    if replication is None or str(_text(replication.endpoint_type) or "").lower() != "dst":
+        raise ValueError(f"volume {payload['volume']} is not the destination of a cross-region replication")
+    schedule = _text(replication.replication_schedule)
+    result: dict[str, Any] = {
+        "mirror_state_before": _text(status.mirror_state),
+        "relationship_status": _text(status.relationship_status),
+        "replication_schedule": schedule,
+        "data_loss_window_seconds": SCHEDULE_SECONDS.get(str(schedule)),
+        "remote_volume_region": replication.remote_volume_region,
+        "operation": None,
+    }
+    if str(_text(status.mirror_state)).lower() == "broken":
+        return {**result, "action": "skipped", "reason": "the replication is already broken: the volume is writable"}
+    hook = _Headers()
+    try:
+        client.volumes.begin_break_replication(
+            payload["resource_group"],
+            payload["account"],
+            payload["pool"],
+            payload["volume"],
+            body=BreakReplicationRequest(force_break_replication=force),
+            polling=False,
+            raw_response_hook=hook,
+        )
+        action = "started"
+    except ResourceExistsError:
+        action = "attached"  # a break is already running
+    log(payload, "netapp.break").info("netapp break", volume=payload["volume"], action=action, force=force)
+    return {**result, "action": action, "operation": hook.operation() if action == "started" else None}
+
+
+def netapp_break_status(payload: dict[str, Any]) -> dict[str, Any]:
+    """`done` when the mirror state is Broken (the volume is writable) or Azure's operation failed."""
+    client, _, status = _read(payload)
+    broken = str(_text(status.mirror_state)).lower() == "broken"
+    state, error = (None, None) if broken else _operation_state(client, payload.get("operation"))
+    return {
+        "done": broken or state == "Failed",
+        "mirror_state": _text(status.mirror_state),
+        "relationship_status": _text(status.relationship_status),
+        "failed": state == "Failed",
+        "error": error,
+    }
+
+
+ACTIVITIES = [netapp_break_start, netapp_break_status]
+
+bp = df.Blueprint()
+for _activity in ACTIVITIES:
+    bp.activity_trigger(input_name="payload")(_activity)

@@ -1,0 +1,233 @@
+"""Network and identity readiness of the recovery region (seed guidance: "make sure you've set up a virtual network in
+your secondary region"; "make sure your Active Directory Domain Controllers are available in or from the secondary
+location"). Read-only: every function here may run any number of times.
+
+- `network_checks(plan)`: the recovery VNet exists in the recovery region; each gateway (VPN or ExpressRoute) is
+  provisioned and has a Connected connection; the vault has ASR network mappings to the recovery VNet (for every
+  listed primary network).
+- `identity_status`: which domain controllers are available in or from the recovery region: a DC there that sends a
+  Heartbeat, or an on-premises DC that sends a Heartbeat while a gateway of the recovery VNet is connected.
+- `preflight_checks`: both, as the failover orchestration asks before it proposes a failover (the approval card).
+
+SDK clients are built from the one client factory's credential and options (`arm_client`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import azure.durable_functions as df
+from azure.mgmt.network import NetworkManagementClient
+
+from activities._common import clients, log, require
+from failover.plan import Plan
+
+_CACHE: dict[tuple[int, type, str], Any] = {}
+
+
+def arm_client(cls: type, subscription_id: str) -> Any:
+    """An ARM SDK client of `cls` with the client factory's credential, base URL, CA bundle and retry policy."""
+    factory = clients()
+    key = (id(factory), cls, subscription_id)
+    client = _CACHE.get(key)
+    if client is None:
+        client = _CACHE[key] = cls(factory.credential(), subscription_id, **factory._arm())
+    return client
+
+
+def _check(name: str, status: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "status": status, "message": message, **extra}
+
+
+def _text(value: Any, default: str = "") -> str:
+    """SDK enums (`VirtualNetworkGatewayType.VPN`) as their plain JSON string."""
+    return default if value is None else str(getattr(value, "value", value))
+
+
+def _same(a: str | None, b: str | None) -> bool:
+    return (a or "").replace(" ", "").lower() == (b or "").replace(" ", "").lower()
+
+
+def _vnet_id(sub: str, rg: str, name: str) -> str:
+    return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/virtualNetworks/{name}"
+
+
+def gateway_state(subscription_id: str, resource_group: str, name: str) -> dict[str, Any]:
+    """A virtual network gateway: type, provisioning state, its connections' status; `connected` when provisioned
+    and at least one connection is Connected. A missing gateway is `found: false`."""
+    network = arm_client(NetworkManagementClient, subscription_id)
+    try:
+        gateway = network.virtual_network_gateways.get(resource_group, name)
+    except Exception as err:
+        if getattr(err, "status_code", None) == 404:
+            return {"name": name, "found": False, "connected": False, "connections": []}
+        raise
+    connections = [
+        {"name": c.name, "type": _text(c.connection_type), "status": _text(c.connection_status, "Unknown")}
+        for c in network.virtual_network_gateways.list_connections(resource_group, name)
+    ]
+    provisioned = _text(gateway.provisioning_state).lower() == "succeeded"
+    return {
+        "name": name,
+        "found": True,
+        "type": _text(gateway.gateway_type),
+        "provisioning_state": _text(gateway.provisioning_state),
+        "connections": connections,
+        "connected": provisioned and any(c["status"].lower() == "connected" for c in connections),
+    }
+
+
+def network_checks(plan: Plan) -> list[dict[str, Any]]:
+    """`network` (recovery VNet and gateways) and `network_mappings` (ASR), each pass / warn / fail."""
+    spec = plan.network
+    if spec is None:
+        return []
+    checks: list[dict[str, Any]] = []
+    vnet = spec.recovery_vnet
+    sub = vnet.subscription_id or plan.subscription_id
+    problems: list[str] = []
+    parts: list[str] = []
+    try:
+        found = arm_client(NetworkManagementClient, sub).virtual_networks.get(vnet.resource_group, vnet.name)
+        if not _same(found.location, plan.recovery_region):
+            problems.append(f"recovery VNet {vnet.name} is in {found.location}, not {plan.recovery_region}")
+        else:
+            parts.append(f"VNet {vnet.name} in {found.location}")
+    except Exception as err:
+        if getattr(err, "status_code", None) != 404:
+            raise
+        problems.append(f"recovery VNet {vnet.name} not found in {vnet.resource_group}")
+    gateways = []
+    for ref in spec.gateways:
+        state = gateway_state(ref.subscription_id or plan.subscription_id, ref.resource_group, ref.name)
+        gateways.append(state)
+        if not state["found"]:
+            problems.append(f"gateway {ref.name} not found")
+        elif not state["connected"]:
+            statuses = ", ".join(f"{c['name']} {c['status']}" for c in state["connections"]) or "no connections"
+            problems.append(f"gateway {ref.name} ({state['type']}) not connected: {statuses}")
+        else:
+            parts.append(f"gateway {ref.name} ({state['type']}) connected")
+    if problems:
+        checks.append(_check("network", "fail", "; ".join(problems), gateways=gateways))
+    else:
+        checks.append(_check("network", "pass", ", ".join(parts), gateways=gateways))
+
+    if spec.asr_network_mappings or spec.primary_networks:
+        vault = plan.vault_ref()
+        site_recovery = clients().site_recovery(vault["subscription_id"])
+        target = _vnet_id(sub, vnet.resource_group, vnet.name).lower()
+        mappings: list[dict[str, str]] = [
+            {
+                "name": str(m.name or ""),
+                "primary": str((m.properties.primary_network_id if m.properties else None) or ""),
+                "recovery": str((m.properties.recovery_network_id if m.properties else None) or ""),
+                "state": str((m.properties.state if m.properties else None) or ""),
+            }
+            for m in site_recovery.replication_network_mappings.list(vault["resource_group"], vault["vault"])
+        ]
+        to_recovery = [m for m in mappings if m["recovery"].lower() == target]
+        mapped = {m["primary"].lower() for m in to_recovery}
+        unmapped = [p for p in spec.primary_networks if p.lower() not in mapped]
+        if not to_recovery:
+            checks.append(
+                _check(
+                    "network_mappings",
+                    "fail",
+                    f"vault {vault['vault']} has no ASR network mapping to {vnet.name} "
+                    f"({len(mappings)} mappings to other networks)",
+                )
+            )
+        elif unmapped:
+            names = ", ".join(p.rsplit("/", 1)[-1] for p in unmapped)
+            checks.append(_check("network_mappings", "fail", f"not mapped to {vnet.name} in ASR: {names}"))
+        else:
+            names = ", ".join(f"{m['primary'].rsplit('/', 1)[-1]} → {vnet.name}" for m in to_recovery)
+            checks.append(_check("network_mappings", "pass", f"ASR network mappings: {names}"))
+    return checks
+
+
+def identity_status(payload: dict[str, Any]) -> dict[str, Any]:
+    """Durable activity. Input: workspace_id, minutes, domain_controllers [{name, location: recovery | on_premises}],
+    gateways [{subscription_id, resource_group, name}]. Output: available, unavailable [{name, reason}],
+    gateways_connected (None when no gateway is listed), checked_at."""
+    from activities.verify import logs_heartbeat
+
+    require(payload, "workspace_id", "domain_controllers")
+    dcs = payload["domain_controllers"]
+    if not isinstance(dcs, list) or not dcs or not all(isinstance(d, dict) and d.get("name") for d in dcs):
+        raise ValueError("activity input domain_controllers must be a list of {name, location}")
+    beat = logs_heartbeat(
+        {
+            "instance_id": payload.get("instance_id"),
+            "plan": payload.get("plan"),
+            "workspace_id": payload["workspace_id"],
+            "computers": [d["name"] for d in dcs],
+            "minutes": payload.get("minutes", 15),
+        }
+    )
+    reporting = {c.lower() for c in beat["reporting"]}
+    connected: bool | None = None
+    if payload.get("gateways"):
+        states = [gateway_state(g["subscription_id"], g["resource_group"], g["name"]) for g in payload["gateways"]]
+        connected = any(s["connected"] for s in states)
+    available, unavailable = [], []
+    for dc in dcs:
+        name, where = dc["name"], dc.get("location") or "recovery"
+        if name.lower() not in reporting:
+            unavailable.append({"name": name, "location": where, "reason": "no Heartbeat"})
+        elif where == "on_premises" and not connected:
+            unavailable.append({"name": name, "location": where, "reason": "no connected gateway to on-premises"})
+        else:
+            available.append(name)
+    log(payload, "identity").info("identity", available=available, unavailable=[u["name"] for u in unavailable])
+    return {
+        "available": available,
+        "unavailable": unavailable,
+        "gateways_connected": connected,
+        "checked_at": beat["checked_at"],
+    }
+
+
+def identity_check(plan: Plan) -> list[dict[str, Any]]:
+    """`identity`: pass when every domain controller is available in or from the recovery region, warn when some
+    are, fail when none is."""
+    payload = plan.identity_request()
+    if payload is None:
+        return []
+    status = identity_status(payload)
+    total = len(status["available"]) + len(status["unavailable"])
+    missing = "; ".join(f"{u['name']} ({u['reason']})" for u in status["unavailable"])
+    if not status["available"]:
+        return [_check("identity", "fail", f"no domain controller available from {plan.recovery_region}: {missing}")]
+    text = f"{len(status['available'])}/{total} domain controllers available: {', '.join(status['available'])}"
+    return [_check("identity", "warn" if missing else "pass", text + (f"; unavailable: {missing}" if missing else ""))]
+
+
+def _guarded(name: str, run: Any) -> list[dict[str, Any]]:
+    try:
+        return list(run())
+    except Exception as err:
+        status = getattr(err, "status_code", None)
+        what = "permission denied" if status == 403 else type(err).__name__
+        first = str(err).splitlines()[0][:200] if str(err) else ""
+        return [_check(name, "fail", f"read failed ({what}): {first}")]
+
+
+def preflight_checks(payload: dict[str, Any]) -> dict[str, Any]:
+    """Durable activity: `{"plan": <plan JSON>}` → {"status": pass | warn | fail, "checks": [...]}, the network,
+    ASR network mapping and identity checks run before a failover is proposed."""
+    require(payload, "plan")
+    plan = Plan.model_validate(payload["plan"])
+    checks = _guarded("network", lambda: network_checks(plan)) + _guarded("identity", lambda: identity_check(plan))
+    statuses = {c["status"] for c in checks}
+    status = "fail" if "fail" in statuses else "warn" if "warn" in statuses else "pass"
+    log({"plan": plan.name, "instance_id": payload.get("instance_id")}, "preflight").info("preflight", status=status)
+    return {"status": status, "checks": [{k: c[k] for k in ("name", "status", "message")} for c in checks]}
+
+
+ACTIVITIES = [identity_status, preflight_checks]
+
+bp = df.Blueprint()
+for _activity in ACTIVITIES:
+    bp.activity_trigger(input_name="payload")(_activity)
