@@ -523,6 +523,26 @@ class Api:
                     client, plan, mode="test", requested_by="schedule", reason="monthly drill (timer)"
                 )
             )
+        started.extend(await self.scheduled_backup_tests(client))
+        return started
+
+    async def scheduled_backup_tests(self, client: DurableClient) -> list[dict[str, Any]]:
+        """The same monthly timer: a restore test of every `backup_tests[i]` with `scheduled`, as instance
+        `backup-test-{plan}-{i}`; one already running is left alone (never two restores of one VM at once)."""
+        started = []
+        for plan in sorted(self.plans.values(), key=lambda p: p.name):
+            for index, test in enumerate(plan.backup_tests):
+                if not test.scheduled:
+                    continue
+                instance_id = f"backup-test-{plan.name}-{index}"
+                existing = await client.get_status(instance_id)
+                if existing and _runtime_status(existing) in ACTIVE:
+                    started.append({"instance_id": instance_id, "plan": plan.name, "deduplicated": True})
+                    continue
+                spec = {"plan": plan.model_dump(mode="json"), "test": index, "time_scale": self.settings.time_scale}
+                await client.start_new("backup_test_orchestrator", instance_id, spec)
+                log.info("backup restore test started", plan=plan.name, instance_id=instance_id, vm=test.vm.name)
+                started.append({"instance_id": instance_id, "plan": plan.name, "deduplicated": False})
         return started
 
     # ---- GET /api/failovers[/{id}] -----------------------------------------------------------

@@ -139,7 +139,7 @@ AZURE_HOST_SETTINGS: dict[str, str] = {
 #: Used only by the local host, demos or tests: the Bicep must not set them.
 LOCAL_ONLY_SETTINGS: dict[str, str] = {
     "FAILOVER_CA_BUNDLE": "the simulator's throwaway CA; Azure endpoints use public TLS",
-    "FAILOVER_EVENTGRID_KEY": "the topic's keys are disabled in Azure; the managed identity sends (EventGrid Data Sender)",
+    "FAILOVER_EVENTGRID_KEY": "the topic's keys are disabled in Azure; the identity sends (EventGrid Data Sender)",
     "FAILOVER_API_KEY": "the local host's function key; Azure Functions has its own keys",
     "FAILOVER_TIME_SCALE": "compresses plan durations for demos and tests; Azure runs at the default, 1",
 }

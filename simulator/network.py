@@ -29,6 +29,9 @@ estate; any other query is a 400 in the Logs API's error shape:
   recovery host pool: the estate's host pool of that name (Status = the session host's status, which
   follows its VM's power state), else generated names reporting `Available`; `session_host_status`
   overrides a host's Status; `silent_computers` send nothing.
+
+Request bodies (every route's): `json_body` parses one (400 InvalidRequestContent unless a JSON object) and
+`check_body` holds it to a schema from the REST spec (`Field`: JSON type, required, enum values).
 """
 
 from __future__ import annotations

@@ -5,12 +5,17 @@ Routes (paths compared case-insensitively, as ARM does; every ARM route needs a 
   user sessions list by host pool / by session host, get, delete (log off), sendMessage, disconnect.
 - ASR (Microsoft.RecoveryServices): recovery plans list/get, plannedFailover / unplannedFailover (either
   direction: RecoveryToPrimary is a failback) / failoverCommit / testFailover / testFailoverCleanup /
-  reProtect (202 + Azure-AsyncOperation + Location + Retry-After), operation status, jobs get/list,
-  replication protected items (A2A) list by vault (paged by `skipToken`) / by protection container, get.
+  reProtect (202 + Azure-AsyncOperation + Location + Retry-After), operation status, operation results (the
+  Location: the recovery plan once the job is done), jobs get/list, replication protected items (A2A) list by
+  vault (paged by `skipToken`) / by protection container, get.
 - Azure DNS: record set get / create_or_update with If-Match.
 - Event Grid topic: `POST /eventgrid/api/events` (CloudEvents batch, `aeg-sas-key` or bearer).
 - Teams Workflows webhook: `POST /teams/workflows/{id}/...?sig=...` records the message.
 - Inspection (contract): `GET /_sim/teams/messages`, `GET /_sim/events`, `GET /_sim/state`.
+
+Shapes follow Microsoft's REST examples (`tests/simulator/test_conformance_examples.py` replays them); request
+bodies are checked against their REST spec (`*_BODY` below, `simulator.network.check_body`): a body Azure would
+refuse is a 400 in ARM's error envelope and changes nothing.
 """
 
 from __future__ import annotations

@@ -172,7 +172,7 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
     name: 'FC1'
   }
   properties: {
-    // checkov:skip=CKV_AZURE_225: zone redundancy is not a Flex Consumption plan property here; the service survives a region loss by running in the recovery region.
+    // checkov:skip=CKV_AZURE_225: zone redundancy is left off so the template deploys in any recovery region (Flex offers it in some); region loss is what this app is placed to survive.
     reserved: true
   }
 }
@@ -193,7 +193,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     // checkov:skip=CKV_AZURE_17: Action Group and Event Grid webhooks cannot present client certificates; callers are authenticated by function keys and Entra sign-in.
     // checkov:skip=CKV_AZURE_212: Flex Consumption scales from zero per function; always-ready instances are a cost decision left to the operator.
-    // checkov:skip=CKV_AZURE_213: Flex Consumption has no App Service health-check pinging; GET /api/health is there for external probes.
+    // checkov:skip=CKV_AZURE_213: the platform manages Flex Consumption instances (scale to zero); GET /api/health (anonymous) serves external probes instead.
     // checkov:skip=CKV_AZURE_222: Azure Monitor Action Groups, Event Grid and approvers' browsers call the app from the internet; function keys and Entra sign-in gate it.
     serverFarmId: plan.id
     httpsOnly: true

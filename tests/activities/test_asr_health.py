@@ -110,7 +110,7 @@ def test_failed_over_items_are_neither_healthy_nor_unhealthy(simulate: Callable[
         f"{sim.url}/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{DEMO_ASR_RG}/providers/"
         f"Microsoft.RecoveryServices/vaults/{DEMO_VAULT}/replicationRecoveryPlans/rp-identity/unplannedFailover",
         params={"api-version": "2025-08-01"},
-        json={"properties": {"failoverDirection": "PrimaryToRecovery"}},
+        json={"properties": {"failoverDirection": "PrimaryToRecovery", "sourceSiteOperations": "NotRequired"}},
         headers={"Authorization": "Bearer sim"},
         verify=sim.ca_bundle,
         timeout=10,

@@ -5,6 +5,8 @@ NetApp FSLogix volume made writable and the storage account's data-loss window i
 
 from __future__ import annotations
 
+import asyncio
+
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -151,10 +153,11 @@ def test_waves_netapp_and_storage_in_one_failover(stack: LocalStack) -> None:
 
 def test_backup_restore_test_run(stack: LocalStack) -> None:
     """The restore test restores into the isolated network, sees the Heartbeat, deletes the VM, reports the time."""
-    spec = {"plan": stack.plan.model_dump(mode="json"), "test": 0, "time_scale": stack.time_scale}
-    client = stack.engine.client._client
-    instance_id = client.schedule_new_orchestration("backup_test_orchestrator", input=spec)
-    state = client.wait_for_orchestration_completion(instance_id, timeout=60)
+    # started as the monthly timer starts it (the Azure host's drill_timer calls the same method)
+    started = asyncio.run(stack.api.scheduled_backup_tests(stack.engine.client))
+    instance_id = f"backup-test-{stack.plan.name}-0"
+    assert started == [{"instance_id": instance_id, "plan": stack.plan.name, "deduplicated": False}]
+    state = stack.engine.client._client.wait_for_orchestration_completion(instance_id, timeout=60)
     assert state is not None and state.serialized_output, state
     result = json.loads(state.serialized_output)
     assert result["status"] == "Succeeded", result["errors"]

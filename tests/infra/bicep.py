@@ -53,6 +53,11 @@ def modules(path: Path) -> dict[str, dict[str, Any]]:
     return dict(parse(path).get("modules", {}))
 
 
+def ref(symbol: str, prop: str) -> dict[str, Any]:
+    """How pycep writes `symbol.prop`."""
+    return {"operator": {"type": "property_accessor", "operands": {"operand_1": symbol, "operand_2": prop}}}
+
+
 def walk(node: Any) -> Iterator[Any]:
     """Every dict, list and scalar inside a parsed value, depth first."""
     yield node

@@ -76,7 +76,7 @@ def main(argv: list[str]) -> int:
 
     summary = (
         f"checkov gate: {len(results['passed_checks'])} checks passed; {len(results['failed_checks'])} checks failed; "
-        f"{len(results['skipped_checks'])} skipped, each with its reason; {len(parsing_errors)} files not parsed "
+        f"{len(results['skipped_checks'])} skipped; {len(parsing_errors)} files not parsed "
         f"({time.monotonic() - started:.1f}s)"
     )
     for problem in problems:

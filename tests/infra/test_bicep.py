@@ -12,7 +12,7 @@ import yaml
 from pycep import BicepParser
 
 from local.stack import ROOT
-from tests.infra.bicep import INFRA, bicep_files, body, modules, parse, resources, walk
+from tests.infra.bicep import INFRA, bicep_files, body, modules, parse, ref, resources, walk
 
 MAIN = INFRA / "main.bicep"
 APP = INFRA / "app"
@@ -43,6 +43,36 @@ class TestParses:
                 assert target.is_file(), f"{path.name} uses a missing module {target}"
         used = {(MAIN.parent / m["detail"]["path"]).resolve() for m in modules(MAIN).values()}
         assert used == {p.resolve() for p in bicep_files() if p != MAIN}, "every module is used by main.bicep"
+
+    @pytest.mark.parametrize("symbol", sorted(modules(MAIN)))
+    def test_module_parameters(self, symbol: str) -> None:
+        """A module gets every parameter it requires and none it does not declare (no Bicep compiler here)."""
+        module = modules(MAIN)[symbol]
+        declared = parse((MAIN.parent / module["detail"]["path"]).resolve())["parameters"]
+        given = set(body(module["config"])["params"])
+        assert given <= set(declared), f"{symbol}: unknown {sorted(given - set(declared))}"
+        required = {name for name, p in declared.items() if p["default"] is None}
+        assert required <= given, f"{symbol}: missing {sorted(required - given)}"
+
+    def test_module_outputs_used_exist(self) -> None:
+        """Every `<module>.outputs.<name>` main.bicep reads is an output of that module."""
+        used = 0
+        for node in walk(parse(MAIN)):
+            operator = node.get("operator") if isinstance(node, dict) else None
+            if not (isinstance(operator, dict) and operator.get("type") == "property_accessor"):
+                continue
+            symbol, rest = operator["operands"]["operand_1"], operator["operands"]["operand_2"]
+            inner = rest.get("operator", {}) if isinstance(rest, dict) else {}
+            if (
+                isinstance(symbol, str)
+                and symbol in modules(MAIN)
+                and inner.get("operands", {}).get("operand_1") == "outputs"
+            ):
+                name = inner["operands"]["operand_2"]
+                target = (MAIN.parent / modules(MAIN)[symbol]["detail"]["path"]).resolve()
+                assert name in parse(target)["outputs"], f"{symbol}.outputs.{name}"
+                used += 1
+        assert used >= 10
 
 
 class TestFunctionApp:
@@ -91,14 +121,16 @@ class TestDependencies:
     def test_monitoring(self) -> None:
         assert only(APP / "monitoring.bicep", "Microsoft.OperationalInsights/workspaces")
         insights = only(APP / "monitoring.bicep", "Microsoft.Insights/components")["properties"]
-        assert insights["WorkspaceResourceId"] == "workspace.id"
+        assert insights["WorkspaceResourceId"] == ref("workspace", "id")
         assert insights["DisableLocalAuth"] is True
 
     def test_key_vault(self) -> None:
         vault = only(APP / "keyvault.bicep", "Microsoft.KeyVault/vaults")["properties"]
         assert vault["enableRbacAuthorization"] is True
         assert vault["enablePurgeProtection"] is True
-        secrets = {config["name"] for _, _, config in resources(APP / "keyvault.bicep", "Microsoft.KeyVault/vaults/secrets")}
+        secrets = {
+            config["name"] for _, _, config in resources(APP / "keyvault.bicep", "Microsoft.KeyVault/vaults/secrets")
+        }
         assert secrets == {"approval-signing-key", "teams-webhook-url"}
         parameters = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
         # Stable across provisions: read back from Key Vault, generated only the first time.
@@ -132,7 +164,7 @@ class TestDependencies:
         assert region["field"] == "properties.impactedServices[*].ImpactedRegions[*].RegionName"
         assert region["containsAny"] == ["primaryRegionDisplayName"]
         assert variables["serviceCondition"]["value"]["field"] == "properties.impactedServices[*].ServiceName"
-        assert rule["actions"]["actionGroups"] == [{"actionGroupId": "actionGroup.id"}]
+        assert rule["actions"]["actionGroups"] == [{"actionGroupId": ref("actionGroup", "id")}]
 
     def test_optional_resource_health_events(self) -> None:
         topic = only(APP / "resource-health.bicep", "Microsoft.EventGrid/systemTopics")["properties"]

@@ -23,7 +23,9 @@ from local.stack import ROOT
 from tests.infra.bicep import INFRA, name_value_pairs, parse, resources
 
 FUNCTION = INFRA / "app" / "function.bicep"
-KEY_VAULT_REFERENCE = re.compile(r"^@Microsoft\.KeyVault\(SecretUri=\$\{secretsUri\}/[a-z0-9-]+(\$\{[^}]+\})?[a-z0-9-]*/\)$")
+KEY_VAULT_REFERENCE = re.compile(
+    r"^@Microsoft\.KeyVault\(SecretUri=\$\{secretsUri\}/[a-z0-9-]+(\$\{[^}]+\})?[a-z0-9-]*/\)$"
+)
 
 
 class RecordingEnv(dict[str, str]):
@@ -34,7 +36,7 @@ class RecordingEnv(dict[str, str]):
         self.asked: set[str] = set()
         self.listed = False
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         self.asked.add(key)
         return super().get(key, default)
 

@@ -602,8 +602,6 @@ def test_conformance_example_replayed(sim: Simulator, case: Case) -> None:
         assert differences == [], "\n".join(differences)
     elif documented == {}:
         assert answer.content == b"", f"the example answers {status} without a body; ours has {answer.text!r}"
-    for path in (*case.allow.nullable, *case.allow.empty, *case.allow.maps, *case.allow.extra):
-        assert path.startswith("$"), path
 
 
 def test_conformance_every_example_is_replayed_or_excused() -> None:

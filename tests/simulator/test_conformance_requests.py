@@ -49,6 +49,7 @@ class Sent:
     url: str
     body: bytes | None
     content_type: str | None
+    status: int  # the simulator's answer
 
 
 Mutation = Callable[[Any], Any]  # the parsed JSON body -> the malformed one (or bytes: sent as is)
@@ -422,10 +423,12 @@ def sent(sim: Simulator, monkeypatch: pytest.MonkeyPatch) -> list[Sent]:
     send = requests.Session.send
 
     def recording(self: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        response = send(self, request, **kwargs)
         if request.url and request.url.startswith(sim.url):
             body = request.body.encode() if isinstance(request.body, str) else request.body
-            captured.append(Sent(str(request.method), request.url, body, request.headers.get("Content-Type")))
-        return send(self, request, **kwargs)
+            content_type = request.headers.get("Content-Type")
+            captured.append(Sent(str(request.method), request.url, body, content_type, response.status_code))
+        return response
 
     monkeypatch.setattr(requests.Session, "send", recording)
     return captured
@@ -459,6 +462,7 @@ def test_conformance_activity_request_passes_and_malformed_one_is_refused(
     ]
     assert matching, f"{write.name} sent no {write.method} …{write.path_suffix}: {[(s.method, s.url) for s in sent]}"
     request = matching[0]
+    assert 200 <= request.status < 300, f"the simulator answered {write.name}'s own request {request.status}"
     body = json.loads(request.body) if request.body else None
     before = state(sim)
     for what, mutate, code in write.malformed:

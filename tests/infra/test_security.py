@@ -1,0 +1,239 @@
+"""Security posture of the code the infra deploys: no secret in logs or telemetry, security headers on every
+page and answer, request bodies size-limited before anything happens. Fast: handlers and activities are called
+directly, with a fake durable client (the e2e tests check the same on the running local host)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import azure.functions as func
+import pytest
+import requests
+import structlog
+from structlog.testing import capture_logs
+
+from activities import dependencies
+from failover import handlers, telemetry
+from failover.approval import TokenClaims, sign
+from failover.callbacks import callback_token
+from failover.handlers import HTML_HEADERS, MAX_BODY, ROUTES, Api, error_response, json_response
+from failover.logs import configure_logging
+from failover.plan import load_plans
+from failover.settings import Settings, configure
+from local.stack import ROOT
+
+SECRETS = {
+    "approval_signing_key": "sk-SIGNING-7f3a9c",
+    "teams_webhook_url": "https://prod.workflows.invalid/teams?sig=SIG-TEAMS-41be",
+    "escalation_webhook_url": "https://prod.workflows.invalid/escalate?sig=SIG-ESC-90aa",
+    "eventgrid_key": "EG-KEY-5d1c",
+    "api_key": "API-KEY-c0ffee",
+}
+WEBHOOK = "https://automation.invalid/webhooks?token=TOKEN-HOOK-3e77"
+INSTANCE = "failover-demo"
+
+
+class ListHandler(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def secret_values() -> list[str]:
+    values = [SECRETS["approval_signing_key"], SECRETS["eventgrid_key"], SECRETS["api_key"], "TOKEN-HOOK-3e77"]
+    return [*values, "SIG-TEAMS-41be", "SIG-ESC-90aa"]  # a webhook URL's secret part is its signature
+
+
+@pytest.fixture
+def settings() -> Iterator[Settings]:
+    value = Settings(**SECRETS, webhooks={"hyperv_replica": WEBHOOK})  # type: ignore[arg-type]
+    configure(value)
+    saved = structlog.get_config()
+    yield value
+    structlog.configure(**saved)
+
+
+class Status:
+    """What `get_status` answers for a run waiting for approval."""
+
+    name = handlers.ORCHESTRATOR
+    instance_id = INSTANCE
+    runtime_status = "Running"
+    output = None
+
+    def __init__(self) -> None:
+        self.custom_status = {
+            "plan": "demo",
+            "mode": "unplanned",
+            "approval": {"waiting": True, "approvers": ["a@contoso.com"], "nonce": "n1", "required": 1},
+        }
+
+
+class RecordingClient:
+    """A durable client that records every call; nothing it is asked changes anything."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    async def get_status(self, instance_id: str, *args: Any, **kwargs: Any) -> Any:
+        self.calls.append("get_status")
+        return Status()
+
+    async def get_status_all(self) -> list[Any]:
+        self.calls.append("get_status_all")
+        return []
+
+    async def start_new(self, *args: Any, **kwargs: Any) -> str:
+        self.calls.append("start_new")
+        return INSTANCE
+
+    async def raise_event(self, *args: Any, **kwargs: Any) -> None:
+        self.calls.append("raise_event")
+
+
+def request(method: str, path: str, body: bytes = b"", **params: str) -> func.HttpRequest:
+    return func.HttpRequest(
+        method=method,
+        url=f"http://127.0.0.1:7071/api/{path}",
+        headers={"Content-Type": "application/json"},
+        params=params,
+        route_params={"instance_id": INSTANCE, "recovery_plan": "rp-data-01", "step": "hyperv", "name": "demo"},
+        body=body,
+    )
+
+
+def call(api: Api, handler: str, req: func.HttpRequest, client: RecordingClient | None = None) -> func.HttpResponse:
+    response: func.HttpResponse = asyncio.run(getattr(api, handler)(req, client or RecordingClient()))
+    return response
+
+
+@pytest.fixture
+def api(settings: Settings) -> Api:
+    return Api(settings=settings, plans=load_plans(ROOT / "plans"))
+
+
+class TestNoSecretInLogs:
+    def test_webhook_approval_and_settings(self, settings: Settings, api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Custom-action webhooks (URL with its token), approval pages and a logged Settings object leak nothing:
+        not into structlog's events (capture_logs), not into the JSON lines, not into what telemetry exports."""
+        answers = iter([requests.ConnectionError(f"cannot reach {WEBHOOK}"), None])
+
+        def post(url: str, **kwargs: Any) -> Any:
+            answer = next(answers)
+            if isinstance(answer, Exception):
+                raise answer
+            response = requests.Response()
+            response.status_code, response._content = 202, b'{"JobIds": ["job-1"]}'
+            return response
+
+        monkeypatch.setattr(dependencies.requests, "post", post)
+        step = {"instance_id": INSTANCE, "plan": "demo", "step": "hyperv", "webhook": "hyperv-replica"}
+        token = sign(settings.approval_signing_key, TokenClaims(INSTANCE, "approve", 4_000_000_000, "n1"))
+
+        def scenario() -> list[str]:
+            texts = []
+            with pytest.raises(RuntimeError) as failed:
+                dependencies.webhook_invoke(step)
+            texts.append(str(failed.value))
+            texts.append(json.dumps(dependencies.webhook_invoke(step)))
+            page = call(api, "get_approval", request("GET", f"approvals/{INSTANCE}", token=token))
+            assert page.status_code == 200 and "<form" in page.get_body().decode()
+            texts.append(page.get_body().decode())
+            texts.append(
+                call(api, "get_approval", request("GET", f"approvals/{INSTANCE}", token="forged")).get_body().decode()
+            )
+            structlog.get_logger("failover.test").info("settings at startup", settings=settings)
+            return texts
+
+        with capture_logs() as logs:
+            texts = scenario()
+        assert logs, "nothing was logged: the check would be empty"
+        texts.append(json.dumps(logs, default=repr))
+
+        # Again through the real pipeline: JSON lines on stderr and the records telemetry would export.
+        stream = io.StringIO()
+        configure_logging("DEBUG", json_output=True, stream=stream)
+        exported = logging.getLogger("tests.security.exported")
+        handler = ListHandler()
+        records = handler.records
+        exported.addHandler(handler)
+        exported.setLevel(logging.DEBUG)
+        exported.propagate = False
+        try:
+            telemetry.forward_structlog_events(exported)
+            answers = iter([requests.ConnectionError(f"cannot reach {WEBHOOK}"), None])
+            texts += scenario()
+        finally:
+            exported.removeHandler(handler)
+        assert records and stream.getvalue()
+        texts.append(stream.getvalue())
+        texts += [json.dumps({k: str(v) for k, v in record.__dict__.items()}) for record in records]
+
+        everything = "\n".join(texts)
+        assert token in everything  # the confirm page carries its own link's token, as it must
+        for secret in secret_values():
+            assert secret not in everything, f"a secret leaked: {secret}"
+
+
+class TestHeaders:
+    def test_every_html_page_is_built_with_the_security_headers(self) -> None:
+        """handlers.py has one place that makes text/html, and it sets the headers."""
+        source = Path(handlers.__file__).read_text()
+        assert len(re.findall(r"text/html", source)) == 1
+        assert 'mimetype="text/html", charset="utf-8", headers=HTML_HEADERS' in source
+
+    def test_html_headers(self, api: Api, settings: Settings) -> None:
+        token = sign(settings.approval_signing_key, TokenClaims(INSTANCE, "reject", 4_000_000_000, "n1"))
+        for req in (
+            request("GET", f"approvals/{INSTANCE}", token=token),  # the confirm page
+            request("GET", f"approvals/{INSTANCE}", token="forged"),  # an error page
+        ):
+            page = call(api, "get_approval", req)
+            assert page.mimetype == "text/html"
+            csp = page.headers["Content-Security-Policy"]
+            assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp and "base-uri 'none'" in csp
+            assert "script-src" not in csp  # no script may run on these pages
+            assert page.headers["X-Content-Type-Options"] == "nosniff"
+            assert page.headers["X-Frame-Options"] == "DENY"
+            assert page.headers["Referrer-Policy"] == "no-referrer"  # the URL carries the token
+            assert page.headers["Cache-Control"] == "no-store"
+            assert page.headers["Strict-Transport-Security"].startswith("max-age=")
+            assert all(name in page.headers for name in HTML_HEADERS)
+
+    def test_json_answers(self) -> None:
+        for response in (json_response({"ok": True}), error_response(404, "RunNotFound", "no run")):
+            assert response.headers["X-Content-Type-Options"] == "nosniff"
+            assert response.headers["Cache-Control"] == "no-store"
+        extra = json_response({}, 202, headers={"Location": "/api/failovers/x"})
+        assert extra.headers["Location"] == "/api/failovers/x" and extra.headers["Cache-Control"] == "no-store"
+
+
+class TestBodyLimit:
+    @pytest.mark.parametrize("route", [r for r in ROUTES if r.method == "POST"], ids=lambda r: r.name)
+    def test_oversized_body_is_refused_before_anything_happens(self, api: Api, route: handlers.Route) -> None:
+        """Every POST route answers 413 to a JSON body over MAX_BODY without touching the engine."""
+        params = {}
+        if route.handler == "post_callback":  # anonymous: its signed token comes first
+            params["token"] = callback_token(api.settings.approval_signing_key, INSTANCE, "hyperv")
+        body = b'{"reason": "' + b"x" * MAX_BODY + b'"}'
+        client = RecordingClient()
+        response = call(api, route.handler, request("POST", route.path, body, **params), client)
+        assert response.status_code == 413, (route.name, response.get_body()[:200])
+        assert json.loads(response.get_body())["error"]["code"] == "PayloadTooLarge"
+        assert client.calls == []
+
+    def test_a_body_at_the_limit_is_read(self, api: Api) -> None:
+        body = b'{"reason": "' + b"x" * (MAX_BODY - 20) + b'"}'
+        assert len(body) <= MAX_BODY
+        response = call(api, "post_cancel", request("POST", f"failovers/{INSTANCE}/cancel", body))
+        assert response.status_code != 413
