@@ -6,7 +6,6 @@ NetApp FSLogix volume made writable and the storage account's data-loss window i
 from __future__ import annotations
 
 import asyncio
-
 import json
 from collections.abc import Iterator
 from pathlib import Path
