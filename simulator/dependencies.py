@@ -30,6 +30,7 @@ from aiohttp import web
 
 from simulator.estate import PRIMARY_REGION, RECOVERY_REGION, Estate, HostPool, SessionHost, SimError, iso, utcnow
 from simulator.network import json_body
+from simulator.operations import Operation, OperationBook
 
 if TYPE_CHECKING:
     from simulator.server import SimulatorApp
@@ -87,26 +88,6 @@ class DependencyConfig:
     vm_deallocate_seconds: float = 60.0
     # Resource name (failover group, storage account or VM) -> error text: its next operation ends Failed.
     failing: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class Operation:
-    """One long-running operation: a failover, a VM start or deallocate."""
-
-    id: str
-    kind: (
-        str  # sql.failover | sql.forcedfailover | storage.failover | storage.plannedfailover | vm.start | vm.deallocate
-    )
-    provider: str  # microsoft.sql | microsoft.storage | microsoft.compute
-    location: str
-    target: Any  # the FailoverGroup, StorageAccount or VirtualMachine it acts on
-    started_at: datetime
-    due_at: datetime
-    status: str = "InProgress"  # InProgress | Succeeded | Failed
-    ended_at: datetime | None = None
-    error: dict[str, str] | None = None
-    fail_with: str | None = None
-    server: str | None = None  # SQL: the server the failover was requested on (the new primary)
 
 
 @dataclass
@@ -187,11 +168,11 @@ class WebhookCall:
     callback: dict[str, Any] = field(default_factory=dict)  # what happened to the callback
 
 
-class Dependencies:
+class Dependencies(OperationBook):
     """SQL, storage, VMs and webhooks of one estate. Every method takes the estate's lock."""
 
     def __init__(self, estate: Estate) -> None:
-        self.estate = estate
+        super().__init__(estate)
         self.config = estate.config.dependencies or DependencyConfig()
         self.servers: dict[tuple[str, str], SqlServer] = {}
         self.failover_groups: dict[str, FailoverGroup] = {}
@@ -199,13 +180,8 @@ class Dependencies:
         self.vms: dict[tuple[str, str], VirtualMachine] = {}
         self.webhooks: dict[str, Webhook] = {}
         self.webhook_calls: list[WebhookCall] = []
-        self.operations: dict[str, Operation] = {}
         self.outages: dict[str, datetime] = {}  # region -> since when it is unreachable
         self._runbook_jobs: dict[tuple[str, str, str], str] = {}  # (webhook, instance, step) -> job id
-
-    @property
-    def lock(self) -> Any:
-        return self.estate.lock
 
     # ---- regions --------------------------------------------------------------------------
     def region_down(self, region: str) -> None:
@@ -221,40 +197,8 @@ class Dependencies:
     def _reachable(self, region: str | None) -> bool:
         return region is None or region.lower() not in self.outages
 
-    # ---- operations -----------------------------------------------------------------------
-    def _start(self, kind: str, provider: str, location: str, target: Any, seconds: float, name: str) -> Operation:
-        now = utcnow()
-        op = Operation(
-            id=str(uuid.uuid4()),
-            kind=kind,
-            provider=provider,
-            location=location,
-            target=target,
-            started_at=now,
-            due_at=now + self.estate.scaled(seconds),
-            fail_with=self.config.failing.get(name),
-        )
-        self.operations[op.id] = op
-        return op
-
-    def operation(self, provider: str, op_id: str) -> Operation:
-        with self.lock:
-            self.refresh()
-            op = self.operations.get(op_id.lower())
-            if op is None or op.provider != provider.lower():  # an id is only known to its own provider
-                raise SimError(404, "ResourceNotFound", f"The operation '{op_id}' was not found.")
-            return op
-
-    def refresh(self) -> None:
-        """Finish every operation whose simulated time is up and apply its effect."""
-        now = utcnow()
-        with self.lock:
-            for op in self.operations.values():
-                if op.status == "InProgress" and now >= op.due_at:
-                    self._finish(op)
-
+    # ---- operations (simulator.operations.OperationBook: start, refresh, look up) ----------------
     def _finish(self, op: Operation) -> None:
-        op.ended_at = op.due_at
         failure = op.fail_with
         if failure is None and op.kind == "sql.failover":
             group: FailoverGroup = op.target
@@ -365,7 +309,9 @@ class Dependencies:
                 )
             seconds = self.config.sql_forced_failover_seconds if forced else self.config.sql_failover_seconds
             kind = "sql.forcedfailover" if forced else "sql.failover"
-            op = self._start(kind, "microsoft.sql", sql_server.location, group, seconds, group.name)
+            op = self._start(
+                kind, "microsoft.sql", sql_server.location, group, seconds, self.config.failing.get(group.name)
+            )
             op.server = sql_server.name
             group.operation = op
             group.replication_state = "PENDING"
@@ -423,7 +369,7 @@ class Dependencies:
                 account.primary_location,
                 account,
                 self.config.storage_failover_seconds,
-                account.name,
+                self.config.failing.get(account.name),
             )
             account.operation = op
             return op
@@ -461,7 +407,7 @@ class Dependencies:
                 )
             done = vm.power_state == ("running" if start else "deallocated")
             seconds = 0.0 if done else (self.config.vm_start_seconds if start else self.config.vm_deallocate_seconds)
-            op = self._start(kind, "microsoft.compute", vm.location, vm, seconds, vm.name)
+            op = self._start(kind, "microsoft.compute", vm.location, vm, seconds, self.config.failing.get(vm.name))
             if done:
                 op.fail_with = None
                 op.status = "Succeeded"
@@ -680,7 +626,7 @@ class Routes:
 
     async def operation_status(self, request: web.Request, m: dict[str, str]) -> web.Response:
         """Azure-AsyncOperation: the status body. `?monitor=true` (Location): 202 while running, then 200."""
-        op = self.deps.operation(m["provider"], m["op"])
+        op = self.deps.operation(m["op"], m["provider"])
         if "monitor" not in request.query:
             with self.deps.lock:
                 return web.json_response(self._status_json(op))
@@ -770,7 +716,7 @@ class Routes:
 
     async def sql_operation_result(self, request: web.Request, m: dict[str, str]) -> web.Response:
         """The Location of a failover group failover: 202 while running, then the group from the new primary."""
-        op = self.deps.operation("microsoft.sql", m["op"])
+        op = self.deps.operation(m["op"], "microsoft.sql")
         with self.deps.lock:
             group: FailoverGroup = op.target
             server = group.server(op.server or group.primary) or group.servers[0]

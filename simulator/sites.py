@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from simulator.estate import PRIMARY_REGION, RECOVERY_REGION, Estate, SimError, iso, utcnow
+from simulator.operations import Operation, OperationBook
 
 if TYPE_CHECKING:
     from simulator.server import SimulatorApp
@@ -121,20 +122,6 @@ class NetworkMapping:
 
 
 @dataclass
-class Operation:
-    id: str
-    kind: str  # netapp.break | backup.restore
-    location: str
-    target: Any
-    started_at: datetime
-    due_at: datetime
-    status: str = "InProgress"
-    ended_at: datetime | None = None
-    error: str | None = None
-    fail_with: str | None = None
-
-
-@dataclass
 class Volume:
     """A destination (data protection) volume of a cross-region replication."""
 
@@ -192,11 +179,11 @@ class Restore:
     operation: Operation | None = None
 
 
-class Sites:
+class Sites(OperationBook):
     """Network, NetApp and Backup resources of one estate. Every method takes the estate's lock."""
 
     def __init__(self, estate: Estate) -> None:
-        self.estate = estate
+        super().__init__(estate)
         self.config = SitesConfig()
         self.vnets: dict[tuple[str, str], VirtualNetwork] = {}
         self.gateways: dict[tuple[str, str], Gateway] = {}
@@ -204,39 +191,13 @@ class Sites:
         self.volumes: dict[tuple[str, str, str, str], Volume] = {}
         self.backup_items: dict[tuple[str, str], BackupItem] = {}  # (vm rg, vm)
         self.restores: dict[str, Restore] = {}
-        self.operations: dict[str, Operation] = {}
         self.deleted_vms: list[str] = []
 
-    @property
-    def lock(self) -> Any:
-        return self.estate.lock
-
-    # ---- operations -----------------------------------------------------------------------
-    def _start(self, kind: str, location: str, target: Any, seconds: float, name: str) -> Operation:
-        now = utcnow()
-        op = Operation(
-            str(uuid.uuid4()),
-            kind,
-            location,
-            target,
-            now,
-            now + self.estate.scaled(seconds),
-            fail_with=self.config.failing.get(name),
-        )
-        self.operations[op.id] = op
-        return op
-
-    def refresh(self) -> None:
-        now = utcnow()
-        with self.lock:
-            for op in self.operations.values():
-                if op.status == "InProgress" and now >= op.due_at:
-                    self._finish(op)
-
+    # ---- operations (simulator.operations.OperationBook: start, refresh, look up) ----------------
     def _finish(self, op: Operation) -> None:
-        op.ended_at = op.due_at
         op.status = "Failed" if op.fail_with else "Succeeded"
-        op.error = op.fail_with
+        if op.fail_with:
+            op.error = {"code": "OperationFailed", "message": op.fail_with}
         if op.kind == "netapp.break":
             volume: Volume = op.target
             volume.operation = None
@@ -263,14 +224,6 @@ class Sites:
             )
         else:
             deps.vms.pop(key, None)
-
-    def operation(self, op_id: str) -> Operation:
-        with self.lock:
-            self.refresh()
-            op = self.operations.get(op_id.lower())
-            if op is None:
-                raise SimError(404, "ResourceNotFound", f"The operation '{op_id}' was not found.")
-            return op
 
     # ---- network --------------------------------------------------------------------------
     def vnet(self, rg: str, name: str) -> VirtualNetwork:
@@ -330,7 +283,14 @@ class Sites:
                     "VolumeReplicationTransferInProgress",
                     f"A transfer to volume '{name}' is in progress: wait, or set forceBreakReplication.",
                 )
-            op = self._start("netapp.break", volume.location, volume, self.config.netapp_break_seconds, volume.name)
+            op = self._start(
+                "netapp.break",
+                "microsoft.netapp",
+                volume.location,
+                volume,
+                self.config.netapp_break_seconds,
+                self.config.failing.get(volume.name),
+            )
             volume.operation = op
             return op
 
@@ -377,7 +337,12 @@ class Sites:
                 job_id, entry, point, target_rg, target_vm, str(props["virtualNetworkId"]), str(props["subnetId"]), body
             )
             restore.operation = self._start(
-                "backup.restore", entry.location, restore, self.config.restore_seconds, entry.vm
+                "backup.restore",
+                "microsoft.recoveryservices",
+                entry.location,
+                restore,
+                self.config.restore_seconds,
+                self.config.failing.get(entry.vm),
             )
             self.restores[job_id] = restore
             return restore
@@ -707,14 +672,14 @@ class Routes:
         return self._accepted(m["sub"], op, "Microsoft.NetApp", NETAPP_API)
 
     async def netapp_operation(self, request: web.Request, m: dict[str, str]) -> web.Response:
-        op = self.sites.operation(m["op"])
+        op = self.sites.operation(m["op"], "microsoft.netapp")
         with self.sites.lock:
             if request.query.get("operationResultResponseType") == "Location":
                 if op.status == "InProgress":
                     return self._accepted(m["sub"], op, "Microsoft.NetApp", NETAPP_API)
                 if op.status == "Failed":
                     return web.json_response(
-                        {"error": {"code": "OperationFailed", "message": op.error or "failed"}}, status=400
+                        {"error": {"code": "OperationFailed", "message": _message(op)}}, status=400
                     )
                 return web.Response(status=200)
             body: dict[str, Any] = {
@@ -727,7 +692,7 @@ class Routes:
             if op.ended_at:
                 body["endTime"] = iso(op.ended_at)
             if op.error:
-                body["error"] = {"code": "VolumeReplicationBreakFailed", "message": op.error}
+                body["error"] = {"code": "VolumeReplicationBreakFailed", "message": _message(op)}
             return web.json_response(body)
 
     # -- Backup
@@ -808,7 +773,7 @@ class Routes:
                 props["endTime"] = iso(op.ended_at)
                 props["duration"] = _timespan(op.ended_at - op.started_at)
             if op.error:
-                props["errorDetails"] = [{"errorCode": 400001, "errorString": op.error, "recommendations": []}]
+                props["errorDetails"] = [{"errorCode": 400001, "errorString": _message(op), "recommendations": []}]
             return web.json_response(
                 {
                     "id": request.path,
@@ -824,6 +789,10 @@ class Routes:
 
     async def sim_state(self, request: web.Request, m: dict[str, str]) -> web.Response:
         return web.json_response(self.sites.snapshot())
+
+
+def _message(op: Operation) -> str:
+    return (op.error or {}).get("message") or "The operation failed."
 
 
 def _timespan(delta: timedelta) -> str:
