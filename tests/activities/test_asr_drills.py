@@ -8,7 +8,6 @@ while the job runs, skipped once done) and the simulator's call counters show no
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -25,7 +24,7 @@ from activities.asr import (
     asr_test_cleanup,
 )
 from simulator import EstateConfig, Simulator
-from simulator.estate import DEMO_ASR_RG, DEMO_VAULT, SUBSCRIPTION_ID, utcnow
+from simulator.estate import DEMO_ASR_RG, DEMO_VAULT, SUBSCRIPTION_ID
 from tests.activities.conftest import StartSimulator
 
 COMMON = {
@@ -55,13 +54,6 @@ def simulate(start_simulator: StartSimulator) -> Callable[..., Simulator]:
     return make
 
 
-def finish_jobs(sim: Simulator) -> None:
-    with sim.estate.lock:
-        for job in sim.estate.jobs.values():
-            if job.state == "InProgress":
-                job.due_at = utcnow() - timedelta(seconds=1)
-
-
 def state(sim: Simulator, name: str = "rp-identity") -> dict[str, Any]:
     return next(p for p in sim.estate.snapshot()["recovery_plans"] if p["name"] == name)
 
@@ -89,7 +81,7 @@ class TestDrill:
         sim = simulate()
         started = twice(asr_start_failover, TEST)
         assert started["recovery_plan"] == "rp-identity"
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
         assert job_state(started["job"])["state"] == "Succeeded"  # what a drill's watch waits for
         done = asr_start_failover(dict(TEST))
         assert done == {
@@ -101,7 +93,7 @@ class TestDrill:
         assert (state(sim)["state"], state(sim)["test_network_id"]) == ("TestFailedOver", VNET)
 
         cleanup = twice(asr_test_cleanup, {**PLAN, "comments": "monthly drill"})
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
         assert job_state(cleanup["job"])["state"] == "Succeeded"
         assert asr_test_cleanup(dict(PLAN)) == {
             "recovery_plan": "rp-identity",
@@ -142,33 +134,33 @@ class TestDrill:
     def test_failed_test_failover_needs_cleanup_before_another(self, simulate: Callable[..., Simulator]) -> None:
         sim = simulate(failing_plans={"rp-identity": "The test VM could not be created."})
         started = asr_start_failover(dict(TEST))
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
         job = job_state(started["job"])
         assert job["state"] == "Failed" and "The test VM could not be created." in job["errors"][0]
         with pytest.raises(RuntimeError, match="last test failover failed"):
             asr_start_failover(dict(TEST))
         assert asr_test_cleanup(dict(PLAN))["action"] == "started"
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
         assert state(sim)["state"] == "Protected" and state(sim)["test_failover_calls"] == 1
 
     def test_failing_cleanup_can_be_run_again(self, simulate: Callable[..., Simulator]) -> None:
         sim = simulate(failing_cleanups={"rp-identity": "Deleting the test VM failed."})
         asr_start_failover(dict(TEST))
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
         first = asr_test_cleanup(dict(PLAN))
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
         assert job_state(first["job"])["state"] == "Failed"
         assert asr_start_failover(dict(TEST))["action"] == "skipped"  # the drill still awaits cleanup
         sim.estate.config.failing_cleanups.clear()
         second = asr_test_cleanup(dict(PLAN))
         assert second["action"] == "started" and second["job"] != first["job"]
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
         assert state(sim)["state"] == "Protected" and state(sim)["cleanup_calls"] == 2
 
     def test_real_failover_refused_while_a_drill_awaits_cleanup(self, simulate: Callable[..., Simulator]) -> None:
         sim = simulate()
         asr_start_failover(dict(TEST))
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
         for mode in ("planned", "unplanned"):
             with pytest.raises(RuntimeError, match="clean up the test failover first"):
                 asr_start_failover({**PLAN, "mode": mode})
@@ -182,9 +174,9 @@ class TestDrill:
 
 def fail_over_and_commit(sim: Simulator) -> None:
     assert asr_start_failover({**PLAN, "mode": "planned"})["action"] == "started"
-    finish_jobs(sim)
+    sim.estate.finish_running_jobs()
     assert asr_commit(dict(PLAN))["action"] == "started"
-    finish_jobs(sim)
+    sim.estate.finish_running_jobs()
 
 
 class TestFailback:
@@ -192,7 +184,7 @@ class TestFailback:
         sim = simulate()
         fail_over_and_commit(sim)
         reprotect = twice(asr_reprotect, {**PLAN, "direction": "RecoveryToPrimary"})
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
         assert job_state(reprotect["job"])["state"] == "Succeeded"
         assert asr_reprotect(dict(PLAN)) == {
             "recovery_plan": "rp-identity",
@@ -205,7 +197,7 @@ class TestFailback:
         assert asr_start_failover({**PLAN, "mode": "planned"})["reason"] == "already failed over"
 
         failback = twice(asr_start_failover, {**PLAN, "mode": "failback"})
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
         assert job_state(failback["job"])["state"] == "Succeeded"
         assert asr_start_failover({**PLAN, "mode": "failback"}) == {
             "recovery_plan": "rp-identity",
@@ -214,12 +206,12 @@ class TestFailback:
             "reason": ALREADY_ON_PRIMARY,
         }
         commit = twice(asr_commit, dict(PLAN))
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
         assert asr_commit(dict(PLAN)) == {**commit, "action": "skipped", "reason": "already committed"}
         assert (state(sim)["state"], state(sim)["active_location"]) == ("Committed", "Primary")
 
         twice(asr_reprotect, {**PLAN, "direction": "PrimaryToRecovery"})
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
         assert asr_reprotect(dict(PLAN))["reason"] == "already protected: replicating PrimaryToRecovery"
         plan = state(sim)
         assert (plan["state"], plan["active_location"]) == ("Protected", "Primary")
@@ -258,14 +250,14 @@ class TestFailback:
         sim = simulate()
         fail_over_and_commit(sim)
         asr_reprotect(dict(PLAN))
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
         asr_start_failover({**PLAN, "mode": "failback"})
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
         for _ in range(2):  # commit pending, then committed: the VMs are on the primary, not replicating
             with pytest.raises(RuntimeError, match="failed back to the primary region"):
                 asr_start_failover({**PLAN, "mode": "unplanned"})
             asr_commit(dict(PLAN))
-            finish_jobs(sim)
+            sim.estate.finish_running_jobs()
         assert state(sim)["failover_calls"] == 2  # the failover and the failback
 
     def test_reprotect_refusals(self, simulate: Callable[..., Simulator]) -> None:
@@ -276,11 +268,11 @@ class TestFailback:
         with pytest.raises(ValueError, match="direction"):
             asr_reprotect({**PLAN, "direction": "Sideways"})
         asr_start_failover({**PLAN, "mode": "planned"})
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
         with pytest.raises(RuntimeError, match="cannot be reprotected now"):
             asr_reprotect(dict(PLAN))  # failed over, not committed
         asr_commit(dict(PLAN))
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
         with pytest.raises(RuntimeError, match="would replicate after reprotect RecoveryToPrimary"):
             asr_reprotect({**PLAN, "direction": "PrimaryToRecovery"})
         assert state(sim)["reprotect_calls"] == 0
@@ -306,7 +298,7 @@ class TestReplicationHealthDirection:
         assert committed["max_rpo_seconds"] is None
 
         asr_reprotect(dict(PLAN))
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
         reprotected = asr_replication_health(dict(back))
         assert (reprotected["healthy"], reprotected["failed_over"], reprotected["unhealthy_total"]) == (3, 0, 1)
         assert reprotected["unhealthy"][0]["name"] == "vm-dc-0002" and reprotected["max_rpo_seconds"]

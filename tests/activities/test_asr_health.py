@@ -116,9 +116,7 @@ def test_failed_over_items_are_neither_healthy_nor_unhealthy(simulate: Callable[
         timeout=10,
     )
     assert answer.status_code == 202
-    with sim.estate.lock:
-        for job in sim.estate.jobs.values():
-            job.due_at = utcnow() - timedelta(seconds=1)
+    sim.estate.finish_running_jobs()
     result = asr_replication_health(dict(PAYLOAD))
     assert result["protected_items"] == 30 and result["failed_over"] == 4 and result["healthy"] == 26
     assert result["unhealthy"] == []

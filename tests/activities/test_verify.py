@@ -48,13 +48,6 @@ def simulate(start_simulator: StartSimulator) -> Callable[..., Simulator]:
     return make
 
 
-def finish_jobs(sim: Simulator) -> None:
-    with sim.estate.lock:
-        for job in sim.estate.jobs.values():
-            if job.state == "InProgress":
-                job.due_at = utcnow() - timedelta(seconds=1)
-
-
 def test_registered_like_the_other_activities() -> None:
     for fn in (asr_recovery_plan_vms, logs_heartbeat, logs_avd_agent_health):
         assert activities.ALL[fn.__name__] is fn
@@ -92,7 +85,7 @@ def test_heartbeat_before_and_after_failover(simulate: Callable[..., Simulator])
             job.due_at = utcnow() + timedelta(hours=1)
     running = logs_heartbeat({"workspace_id": workspace, "computers": computers, "minutes": 5})
     assert running["missing"] == DCS  # the job has not finished: the VMs are not up in the recovery region yet
-    finish_jobs(sim)
+    sim.estate.finish_running_jobs()
     after = logs_heartbeat({"workspace_id": workspace, "computers": computers})
     assert after == {"reporting": [*DCS, "dc-onprem-01"], "missing": [], "checked_at": after["checked_at"]}
     assert sim.estate.requests["logs.query"] == 3
@@ -107,7 +100,7 @@ def test_silent_computers_are_missing(simulate: Callable[..., Simulator]) -> Non
         "PlannedFailover",
         {"properties": {"failoverDirection": "PrimaryToRecovery"}},
     )
-    finish_jobs(sim)
+    sim.estate.finish_running_jobs()
     result = logs_heartbeat({"workspace_id": DEMO_WORKSPACE_ID, "computers": ["VM-DC-0004", *DCS[:3], "dc-onprem-01"]})
     assert result["reporting"] == ["VM-DC-0004", "vm-dc-0001", "vm-dc-0002"]  # as named in the input
     assert result["missing"] == ["vm-dc-0003", "dc-onprem-01"]

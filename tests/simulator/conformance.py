@@ -15,14 +15,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 
 from simulator import Simulator
-from simulator.estate import utcnow
 from tests.conftest import SHARED
 
 EXAMPLES = SHARED / "rest-examples"
@@ -157,14 +155,8 @@ def call(
 
 def finish_operations(sim: Simulator) -> None:
     """Make every running ASR job and SQL / storage / VM operation due now (they end on the next read)."""
-    due = utcnow() - timedelta(seconds=1)
-    with sim.estate.lock:
-        for job in sim.estate.jobs.values():
-            if job.state == "InProgress":
-                job.due_at = due
-        for op in sim.estate.dependencies.operations.values():
-            if op.status == "InProgress":
-                op.due_at = due
+    sim.estate.finish_running_jobs()
+    sim.estate.dependencies.finish_running()
 
 
 def arm_error(response: requests.Response) -> dict[str, Any]:

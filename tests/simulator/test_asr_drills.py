@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from simulator import Estate, EstateConfig, Simulator, seed_demo_estate
-from simulator.estate import DEMO_ASR_RG, DEMO_VAULT, utcnow
+from simulator.estate import DEMO_ASR_RG, DEMO_VAULT
 from tests.conftest import SHARED
 
 VAULT = (
@@ -102,13 +102,6 @@ def dc_items(sim: Simulator) -> list[dict[str, Any]]:
     return [all_items[name] for name in DC_VMS]
 
 
-def finish_jobs(sim: Simulator) -> None:
-    with sim.estate.lock:
-        for job in sim.estate.jobs.values():
-            if job.state == "InProgress":
-                job.due_at = utcnow() - timedelta(seconds=1)
-
-
 def accepted(answer: requests.Response) -> None:
     assert answer.status_code == 202, answer.text
     assert "/replicationOperationStatus/" in answer.headers["Azure-AsyncOperation"]
@@ -165,7 +158,7 @@ class TestShapes:
             ("reProtect", None),
         ):
             accepted(post(sim, op, body))
-            finish_jobs(sim)
+            sim.estate.finish_running_jobs()
         assert snapshot_plan(sim)["state"] == "Protected"
 
         # the test failover example's own request body (a Hyper-V provider entry; the simulator ignores it)
@@ -173,7 +166,7 @@ class TestShapes:
         accepted(started)
         status = call(sim, "GET", started.headers["Azure-AsyncOperation"]).json()
         assert status["status"] == "InProgress"
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
         assert call(sim, "GET", started.headers["Azure-AsyncOperation"]).json()["status"] == "Succeeded"
         props = assert_shape(sim, "TestFailover")
         assert props["allowedOperations"] == ["TestFailoverCleanup"]
@@ -184,23 +177,23 @@ class TestShapes:
         )
 
         accepted(post(sim, "testFailoverCleanup", example("TestFailoverCleanup")["parameters"]["input"]))
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
         props = assert_shape(sim, "TestFailoverCleanup")
         assert props["allowedOperations"] == ["PlannedFailover", "UnplannedFailover", "TestFailover"]
         assert props["currentScenario"]["scenarioName"] == "TestFailoverCleanup"
         assert (props["currentScenarioStatus"], props["currentScenarioStatusDescription"]) == ("Succeeded", "Completed")
 
         accepted(post(sim, "plannedFailover", example("PlannedFailover")["parameters"]["input"]))
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
         props = assert_shape(sim, "PlannedFailover")
         assert "Commit" in props["allowedOperations"]
 
         accepted(post(sim, "failoverCommit"))
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
         assert_shape(sim, "FailoverCommit")
 
         accepted(post(sim, "reProtect"))
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
         props = assert_shape(sim, "Reprotect")
         assert props["allowedOperations"] == ["PlannedFailover", "UnplannedFailover", "TestFailover"]
         assert props["currentScenario"]["scenarioName"] == "ReverseReplication"
@@ -229,7 +222,7 @@ class TestDrill:
         error(post(sim, "plannedFailover", failover_body()), 409, "RecoveryPlanOperationInProgress")
         error(post(sim, "testFailoverCleanup", {"properties": {}}), 409, "RecoveryPlanOperationInProgress")
 
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
         assert snapshot_plan(sim)["state"] == "TestFailedOver"
         for item in dc_items(sim):  # the VMs stay on the primary, replicating; a test VM runs
             assert item["activeLocation"] == "Primary" and item["protectionState"] == "Protected"
@@ -248,7 +241,7 @@ class TestDrill:
         assert snapshot_plan(sim)["state"] == "TestFailoverCleanupInProgress"
         assert all(i["testFailoverState"] == "MarkedForDeletion" for i in dc_items(sim))
         error(post(sim, "testFailoverCleanup", {"properties": {}}), 409, "RecoveryPlanOperationInProgress")
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
 
         state = snapshot_plan(sim)
         assert state["state"] == "Protected" and state["active_location"] == "Primary"
@@ -271,7 +264,7 @@ class TestDrill:
             accepted(post(sim, "testFailover", drill_body()))
             job = sim.estate.jobs[next(iter(sim.estate.jobs))]
             assert job.due_at - job.started_at == timedelta(seconds=(100 + 5 * 4) / 4)
-            finish_jobs(sim)
+            sim.estate.finish_running_jobs()
             accepted(post(sim, "testFailoverCleanup", {"properties": {}}))
             cleanup = next(j for j in sim.estate.jobs.values() if j.scenario == "TestFailoverCleanup")
             assert cleanup.due_at - cleanup.started_at == timedelta(seconds=10)
@@ -303,7 +296,7 @@ class TestDrill:
 
     def test_bad_cleanup_bodies(self, sim: Simulator) -> None:
         accepted(post(sim, "testFailover", drill_body()))
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
         assert post(sim, "testFailoverCleanup", {}).status_code == 400
         assert post(sim, "testFailoverCleanup", {"properties": {"comments": 7}}).status_code == 400
         assert snapshot_plan(sim)["state"] == "TestFailedOver"
@@ -312,7 +305,7 @@ class TestDrill:
         sim = start(EstateConfig(time_scale=1, failing_plans={"rp-identity": "The test VM could not be created."}))
         try:
             accepted(post(sim, "testFailover", drill_body()))
-            finish_jobs(sim)
+            sim.estate.finish_running_jobs()
             props = plan_props(sim)
             assert props["currentScenarioStatus"] == "Failed" and props["allowedOperations"] == ["TestFailoverCleanup"]
             job_id = props["currentScenario"]["jobId"]
@@ -322,7 +315,7 @@ class TestDrill:
             assert all(i["testFailoverState"] == "TestFailoverFailed" for i in dc_items(sim))
             assert sim.estate.network.heartbeat_rows(DC_VMS, timedelta(minutes=15)) == []
             accepted(post(sim, "testFailoverCleanup", {"properties": {}}))
-            finish_jobs(sim)
+            sim.estate.finish_running_jobs()
             assert snapshot_plan(sim)["state"] == "Protected"
         finally:
             sim.stop()
@@ -331,9 +324,9 @@ class TestDrill:
         sim = start(EstateConfig(time_scale=1, failing_cleanups={"rp-identity": "Deleting the test VM failed."}))
         try:
             accepted(post(sim, "testFailover", drill_body()))
-            finish_jobs(sim)
+            sim.estate.finish_running_jobs()
             accepted(post(sim, "testFailoverCleanup", {"properties": {}}))
-            finish_jobs(sim)
+            sim.estate.finish_running_jobs()
             props = plan_props(sim)
             assert props["currentScenario"]["scenarioName"] == "TestFailoverCleanup"
             assert props["currentScenarioStatus"] == "Failed" and props["allowedOperations"] == ["TestFailoverCleanup"]
@@ -351,11 +344,11 @@ class TestDrill:
         assert sim.estate.network.heartbeat_rows(DC_VMS, window) == []
         accepted(post(sim, "testFailover", drill_body()))
         assert sim.estate.network.heartbeat_rows(DC_VMS, window) == []  # not up before the job ends
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
         rows = sim.estate.network.heartbeat_rows([*DC_VMS, "vm-app-0006"], window)
         assert [row[0] for row in rows] == DC_VMS  # only the drill's VMs
         accepted(post(sim, "testFailoverCleanup", {"properties": {}}))
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
         assert sim.estate.network.heartbeat_rows(DC_VMS, window) == []
 
 
@@ -365,12 +358,12 @@ class TestFailback:
         error(post(sim, "reProtect"), 409, "RecoveryPlanAlreadyProtected")
 
         accepted(post(sim, "unplannedFailover", failover_body()))
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
         assert (snapshot_plan(sim)["state"], snapshot_plan(sim)["active_location"]) == ("FailedOver", "Recovery")
         error(post(sim, "reProtect"), 409, "RecoveryPlanFailoverNotCommitted")
         error(post(sim, "testFailover", drill_body()), 409, "RecoveryPlanNotProtected")
         accepted(post(sim, "failoverCommit"))
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
         assert snapshot_plan(sim)["state"] == "Committed"
         error(post(sim, "plannedFailover", failover_body("RecoveryToPrimary")), 409, "RecoveryPlanAlreadyFailedOver")
 
@@ -378,7 +371,7 @@ class TestFailback:
         assert snapshot_plan(sim)["state"] == "ReprotectInProgress"
         assert plan_props(sim)["currentScenario"]["scenarioName"] == "ReverseReplication"
         error(post(sim, "reProtect"), 409, "RecoveryPlanOperationInProgress")
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
         assert (snapshot_plan(sim)["state"], snapshot_plan(sim)["active_location"]) == ("Reprotected", "Recovery")
         for item in dc_items(sim):  # replicating back: Recovery → Primary
             assert item["activeLocation"] == "Recovery" and item["protectionState"] == "Protected"
@@ -390,18 +383,18 @@ class TestFailback:
 
         accepted(post(sim, "plannedFailover", failover_body("RecoveryToPrimary")))  # the failback
         assert snapshot_plan(sim)["state"] == "FailoverInProgress"
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
         assert (snapshot_plan(sim)["state"], snapshot_plan(sim)["active_location"]) == ("FailedOver", "Primary")
         for item in dc_items(sim):
             assert item["activeLocation"] == "Primary"
             assert item["protectionState"] == "PlannedFailoverCommitPendingStatesBegin"
             assert item["replicationHealth"] == "None" and "Commit" in item["allowedOperations"]
         accepted(post(sim, "failoverCommit"))
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
         assert snapshot_plan(sim)["state"] == "Committed"
         assert all(i["protectionState"] == "PlannedFailoverCommitted" for i in dc_items(sim))
         accepted(post(sim, "reProtect"))
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
 
         state = snapshot_plan(sim)
         assert (state["state"], state["active_location"]) == ("Protected", "Primary")
@@ -423,13 +416,13 @@ class TestFailback:
     def test_test_failover_of_a_reprotected_plan_goes_back_to_reprotected(self, sim: Simulator) -> None:
         for op, body in (("plannedFailover", failover_body()), ("failoverCommit", None), ("reProtect", None)):
             accepted(post(sim, op, body))
-            finish_jobs(sim)
+            sim.estate.finish_running_jobs()
         error(post(sim, "testFailover", drill_body()), 409, "InvalidFailoverDirection")
         accepted(post(sim, "testFailover", drill_body("RecoveryToPrimary")))
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
         assert snapshot_plan(sim)["state"] == "TestFailedOver"
         accepted(post(sim, "testFailoverCleanup", {"properties": {}}))
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
         assert (snapshot_plan(sim)["state"], snapshot_plan(sim)["active_location"]) == ("Reprotected", "Recovery")
 
     def test_failed_failback_stays_reprotected(self) -> None:
@@ -437,10 +430,10 @@ class TestFailback:
         try:
             for op, body in (("plannedFailover", failover_body()), ("failoverCommit", None), ("reProtect", None)):
                 accepted(post(sim, op, body))
-                finish_jobs(sim)
+                sim.estate.finish_running_jobs()
             sim.estate.config.failing_plans["rp-identity"] = "The primary region cannot host the VMs."
             accepted(post(sim, "plannedFailover", failover_body("RecoveryToPrimary")))
-            finish_jobs(sim)
+            sim.estate.finish_running_jobs()
             assert (snapshot_plan(sim)["state"], snapshot_plan(sim)["active_location"]) == ("Reprotected", "Recovery")
             for item in dc_items(sim):
                 assert item["activeLocation"] == "Recovery" and item["protectionState"] == "PlannedFailoverFailed"

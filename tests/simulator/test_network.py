@@ -114,16 +114,9 @@ def rest_names(model: type) -> set[str]:
     return {f._rest_name for f in model()._attr_to_rest_field.values()}
 
 
-def finish_jobs(sim: Simulator) -> None:
-    with sim.estate.lock:
-        for job in sim.estate.jobs.values():
-            if job.state == "InProgress":
-                job.due_at = utcnow() - timedelta(seconds=1)
-
-
 def fail_over(sim: Simulator, plan: str) -> None:
     sim.estate.start_failover(DEMO_ASR_RG, DEMO_VAULT, plan, "UnplannedFailover", FAILOVER)
-    finish_jobs(sim)
+    sim.estate.finish_running_jobs()
 
 
 class TestTrafficManagerShape:
@@ -267,7 +260,7 @@ class TestHeartbeat:
             job = running.estate.start_failover(DEMO_ASR_RG, DEMO_VAULT, "rp-identity", "UnplannedFailover", FAILOVER)
             job.due_at = utcnow() + timedelta(hours=1)
             assert heartbeat(running, "vm-dc-0001") == {}  # the job is still running
-            finish_jobs(running)
+            running.estate.finish_running_jobs()
             assert heartbeat(running, "vm-dc-0001") == {}  # and it failed
         finally:
             running.stop()

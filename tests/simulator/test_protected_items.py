@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,7 +11,6 @@ import requests
 from azure.mgmt.recoveryservicessiterecovery import models
 
 from simulator import Estate, EstateConfig, Simulator, seed_demo_estate
-from simulator.estate import utcnow
 from tests.conftest import SHARED
 
 VAULT = (
@@ -180,13 +178,6 @@ class TestHealth:
             other.stop()
 
 
-def finish_jobs(sim: Simulator) -> None:
-    with sim.estate.lock:
-        for job in sim.estate.jobs.values():
-            if job.state == "InProgress":
-                job.due_at = utcnow() - timedelta(seconds=1)
-
-
 class TestLifecycle:
     def post(self, sim: Simulator, path: str, body: dict[str, Any] | None = None) -> requests.Response:
         return requests.post(
@@ -207,7 +198,7 @@ class TestLifecycle:
         assert running["allowedOperations"] == [] and running["activeLocation"] == "Primary"
         assert by_name(sim)["vm-app-0006"]["properties"]["currentScenario"]["scenarioName"] == "None"
 
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
         items = by_name(sim)
         done = items["vm-dc-0001"]["properties"]
         assert done["activeLocation"] == "Recovery"
@@ -218,7 +209,7 @@ class TestLifecycle:
         assert items["vm-app-0006"]["properties"]["activeLocation"] == "Primary"  # other plans untouched
 
         assert self.post(sim, plan + "/failoverCommit").status_code == 202
-        finish_jobs(sim)
+        sim.estate.finish_running_jobs()
         committed = by_name(sim)["vm-dc-0004"]["properties"]
         assert committed["protectionState"] == "UnplannedFailoverCommitted"
         assert committed["activeLocation"] == "Recovery" and committed["allowedOperations"][0] == "ReverseReplicate"
@@ -228,7 +219,7 @@ class TestLifecycle:
         try:
             plan = VAULT + "/replicationRecoveryPlans/rp-identity"
             assert self.post(sim, plan + "/plannedFailover", BODY).status_code == 202
-            finish_jobs(sim)
+            sim.estate.finish_running_jobs()
             props = by_name(sim)["vm-dc-0002"]["properties"]
             assert props["protectionState"] == "PlannedFailoverFailed"
             assert props["protectionStateDescription"] == "Failover failed"
