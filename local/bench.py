@@ -28,7 +28,6 @@ import sys
 import tempfile
 import time
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +40,7 @@ from azure.mgmt.recoveryservicessiterecovery.models import (
 
 from failover.clients import ClientFactory
 from failover.plan import load_plan
+from failover.run import rto_seconds
 from local.stack import DEMO_PLAN, LocalStack
 from simulator import Estate, EstateConfig, Simulator, seed_demo_estate
 from simulator.estate import DEMO_ASR_RG, DEMO_AVD_RG, DEMO_HOST_POOL, DEMO_VAULT, SUBSCRIPTION_ID
@@ -67,14 +67,6 @@ def bench_plan(directory: Path, logoff_concurrency: int) -> Path:
 
 def estate_config(time_scale: float) -> EstateConfig:
     return EstateConfig(time_scale=time_scale, latency=LatencyModel.azure())
-
-
-def _seconds(start: str | None, end: str | None) -> float:
-    if not start or not end:
-        return 0.0
-    return (
-        datetime.fromisoformat(end.replace("Z", "+00:00")) - datetime.fromisoformat(start.replace("Z", "+00:00"))
-    ).total_seconds()
 
 
 def _arm_requests(estate: Estate) -> int:
@@ -151,7 +143,11 @@ def run_ours(vms: int, sessions: int, time_scale: float, concurrency: int, timeo
             summary = status.get("output")
             if not isinstance(summary, dict):
                 raise RuntimeError(f"the bench run ended {status['runtime_status']} without a summary")
-            steps = {s["name"]: _seconds(s["started_at"], s["finished_at"]) for s in summary["steps"]}
+            steps = {
+                s["name"]: rto_seconds(s["started_at"], s["finished_at"])
+                for s in summary["steps"]
+                if s.get("started_at") and s.get("finished_at")
+            }
             return {
                 "summary": summary,
                 "elapsed_s": float(summary["rto_seconds"]),

@@ -23,7 +23,7 @@ from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrc
 from durabletask import client as dt_client
 from durabletask import task as dt_task
 from durabletask.internal import orchestrator_service_pb2 as pb
-from durabletask.testing import create_test_backend
+from durabletask.testing.in_memory_backend import ActivityWorkItem, InMemoryOrchestrationBackend
 from durabletask.worker import ConcurrencyOptions, TaskHubGrpcWorker
 
 # durabletask status → df's OrchestrationRuntimeStatus names
@@ -137,6 +137,61 @@ def adapt_activity(activity: Callable[[Any], Any]) -> Callable[..., Any]:
 
     run.__name__ = activity.__name__
     return run
+
+
+class RestartableBackend(InMemoryOrchestrationBackend):
+    """durabletask's in-memory backend, plus what a durable backend does when a worker goes away: the work
+    items it was handed and did not complete are handed out again (Azure Storage and the Durable Task
+    Scheduler do this when the item's lease expires). The in-memory backend forgets an activity once it has
+    streamed it and keeps an orchestration marked in flight until it is completed, so a worker stopped at the
+    wrong moment stranded its run. Activities are idempotent, so running one again is safe."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(port=port)
+        # (instance id, task id) -> the activity work item handed to a worker and not completed yet
+        self._handed_out: dict[tuple[str, int], ActivityWorkItem] = {}
+
+    def GetWorkItems(self, request: pb.GetWorkItemsRequest, context: Any) -> Any:
+        for item in super().GetWorkItems(request, context):
+            if item.HasField("activityRequest"):
+                activity = item.activityRequest
+                with self._lock:
+                    self._handed_out[(activity.orchestrationInstance.instanceId, activity.taskId)] = ActivityWorkItem(
+                        instance_id=activity.orchestrationInstance.instanceId,
+                        name=activity.name,
+                        task_id=activity.taskId,
+                        input=activity.input.value if activity.HasField("input") else None,
+                        completion_token=int(item.completionToken),
+                    )
+            yield item
+
+    def CompleteActivityTask(self, request: pb.ActivityResponse, context: Any) -> pb.CompleteTaskResponse:
+        with self._lock:
+            handed = self._handed_out.get((request.instanceId, request.taskId))
+            if handed is None or str(handed.completion_token) != request.completionToken:
+                return pb.CompleteTaskResponse()  # handed out again since: the new attempt's answer counts
+            del self._handed_out[(request.instanceId, request.taskId)]
+        return super().CompleteActivityTask(request, context)
+
+    def release_unfinished(self) -> None:
+        """The worker is gone: queue again every activity it did not complete and every orchestration work
+        item it did not complete (with a new completion token, so a late answer is ignored as stale)."""
+        with self._lock:
+            for item in self._handed_out.values():
+                item.completion_token = self._next_completion_token  # a late answer of the old worker is stale
+                self._next_completion_token += 1
+                self._activity_queue.append(item)
+            for instance_id in list(self._orchestration_in_flight):
+                instance = self._instances.get(instance_id)
+                self._orchestration_in_flight.discard(instance_id)
+                if instance is None:
+                    continue
+                instance.pending_events = list(instance.dispatched_events) + list(instance.pending_events)
+                instance.dispatched_events.clear()
+                instance.completion_token = self._next_completion_token
+                self._next_completion_token += 1
+                self._enqueue_orchestration(instance_id)
+            self._work_available.set()
 
 
 def _status(state: dt_client.OrchestrationState | None, show_input: bool) -> DurableOrchestrationStatus:
@@ -255,7 +310,8 @@ class LocalEngine:
         self._grpc_client: dt_client.TaskHubGrpcClient | None = None
 
     def start(self) -> LocalEngine:
-        self.backend = create_test_backend(port=self.port)
+        self.backend = RestartableBackend(port=self.port)
+        self.backend.start()
         self.start_worker()
         self._grpc_client = dt_client.TaskHubGrpcClient(
             host_address=self.address, logger=_quiet_logger("durabletask-client", self.log_level)
@@ -285,9 +341,12 @@ class LocalEngine:
         self.worker = worker
 
     def stop_worker(self) -> None:
+        """Stop the worker; what it was handed and did not finish goes back to the queue for the next one."""
         if self.worker is not None:
             self.worker.stop()
             self.worker = None
+            if self.backend is not None:
+                self.backend.release_unfinished()
 
     @property
     def client(self) -> LocalDurableClient:

@@ -13,6 +13,7 @@ import yaml
 
 from local.cli import approve_as, find_approval_link
 from local.stack import DEMO_PLAN, ROOT, LocalStack
+from simulator import EstateConfig
 
 SHARED = ROOT.parent / "shared" / "reference"
 ALERTS = sorted((SHARED / "alerts").glob("*.json")) + sorted((ROOT / "examples" / "alerts").glob("*.json"))
@@ -33,9 +34,19 @@ def make_stack(tmp_path: Path) -> Iterator[Callable[..., LocalStack]]:
     """Start a LocalStack (simulator + engine + API) on a small estate; stopped after the test."""
     stacks: list[LocalStack] = []
 
-    def make(vms: int = 60, sessions: int = 30, time_scale: float = 600.0, **plan: Any) -> LocalStack:
+    def make(
+        vms: int = 60,
+        sessions: int = 30,
+        time_scale: float = 600.0,
+        estate_config: EstateConfig | None = None,
+        **plan: Any,
+    ) -> LocalStack:
         stack = LocalStack(
-            plan_path=write_plan(tmp_path, **plan), vms=vms, sessions=sessions, time_scale=time_scale
+            plan_path=write_plan(tmp_path, **plan),
+            vms=vms,
+            sessions=sessions,
+            time_scale=time_scale,
+            estate_config=estate_config,
         ).start()
         stacks.append(stack)
         return stack

@@ -7,8 +7,7 @@ counts keep the suite fast enough for `make test`.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,34 +16,21 @@ from local.cli import approve_as
 from local.stack import LocalStack
 from simulator import EstateConfig
 from simulator.faults import FaultConfig, RouteFaults
-from tests.conftest import approval_link, finish, post_alert, wait_waiting, write_plan
+from tests.conftest import approval_link, finish, post_alert, wait_waiting
 
 FULL = os.environ.get("RELIABILITY_FULL") == "1"
 
 
 @pytest.fixture
-def fault_stack(tmp_path: Path) -> Iterator[Callable[..., LocalStack]]:
-    """`fault_stack(rate=0.2, seed=1, vms=60, sessions=30, **plan)`: a started stack whose ARM routes fail or
-    throttle `rate` of the time (RouteFaults.transient)."""
-    stacks: list[LocalStack] = []
+def fault_stack(make_stack: Callable[..., LocalStack]) -> Callable[..., LocalStack]:
+    """`fault_stack(rate=0.2, seed=1, vms=60, sessions=30, **plan)`: `make_stack` with a simulated Azure whose
+    ARM routes fail or throttle `rate` of the time (RouteFaults.transient)."""
 
-    def make(
-        rate: float = 0.0, seed: int = 1, vms: int = 60, sessions: int = 30, time_scale: float = 600.0, **plan: Any
-    ) -> LocalStack:
+    def make(rate: float = 0.0, seed: int = 1, **options: Any) -> LocalStack:
         config = EstateConfig(faults=FaultConfig(arm=RouteFaults.transient(rate), seed=seed))
-        stack = LocalStack(
-            plan_path=write_plan(tmp_path, **plan),
-            vms=vms,
-            sessions=sessions,
-            time_scale=time_scale,
-            estate_config=config,
-        ).start()
-        stacks.append(stack)
-        return stack
+        return make_stack(estate_config=config, **options)
 
-    yield make
-    for stack in stacks:
-        stack.stop()
+    return make
 
 
 def start_approved(stack: LocalStack) -> str:
