@@ -18,13 +18,10 @@ from typing import Any
 
 import azure.durable_functions as df
 from azure.core.rest import HttpRequest
-from azure.mgmt.compute import ComputeManagementClient
-from azure.mgmt.recoveryservicesbackup import RecoveryServicesBackupClient
 from azure.mgmt.recoveryservicesbackup.models import IaasVMRestoreRequest, RestoreRequestResource
 
 from activities._common import clients, log, require
 from activities.dependencies import _Headers, _text
-from activities.network import arm_client
 
 
 def _item(payload: dict[str, Any]) -> tuple[str, str]:
@@ -33,7 +30,7 @@ def _item(payload: dict[str, Any]) -> tuple[str, str]:
 
 
 def _backup(payload: dict[str, Any]) -> Any:
-    return arm_client(RecoveryServicesBackupClient, payload["subscription_id"])
+    return clients().backup(payload["subscription_id"])
 
 
 def backup_latest_point(payload: dict[str, Any]) -> dict[str, Any]:
@@ -136,7 +133,7 @@ def backup_delete_vm(payload: dict[str, Any]) -> dict[str, Any]:
         str(payload.get("vm", "")).lower(),
     ):
         raise ValueError("refusing to delete the protected VM")
-    vms = arm_client(ComputeManagementClient, payload["subscription_id"]).virtual_machines
+    vms = clients().compute(payload["subscription_id"]).virtual_machines
     try:
         vms.get(payload["target_resource_group"], payload["target_vm"])
     except Exception as err:

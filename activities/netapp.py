@@ -13,19 +13,17 @@ from typing import Any
 
 import azure.durable_functions as df
 from azure.core.exceptions import ResourceExistsError
-from azure.mgmt.netapp import NetAppManagementClient
 from azure.mgmt.netapp.models import BreakReplicationRequest
 
-from activities._common import log, require
+from activities._common import clients, log, require
 from activities.dependencies import _flag, _Headers, _operation_state, _text
-from activities.network import arm_client
 
 SCHEDULE_SECONDS = {"_10minutely": 600, "hourly": 3600, "daily": 86400}
 
 
 def _read(payload: dict[str, Any]) -> tuple[Any, Any, Any]:
     require(payload, "subscription_id", "resource_group", "account", "pool", "volume")
-    client = arm_client(NetAppManagementClient, payload["subscription_id"])
+    client = clients().netapp(payload["subscription_id"])
     args = (payload["resource_group"], payload["account"], payload["pool"], payload["volume"])
     volume = client.volumes.get(*args)
     status = client.volumes.replication_status(*args)

@@ -9,7 +9,7 @@ location"). Read-only: every function here may run any number of times.
   Heartbeat, or an on-premises DC that sends a Heartbeat while a gateway of the recovery VNet is connected.
 - `preflight_checks`: both, as the failover orchestration asks before it proposes a failover (the approval card).
 
-SDK clients are built from the one client factory's credential and options (`arm_client`).
+SDK clients come from the one client factory (`failover.clients`).
 """
 
 from __future__ import annotations
@@ -17,22 +17,9 @@ from __future__ import annotations
 from typing import Any
 
 import azure.durable_functions as df
-from azure.mgmt.network import NetworkManagementClient
 
 from activities._common import clients, log, require
 from failover.plan import Plan
-
-_CACHE: dict[tuple[int, type, str], Any] = {}
-
-
-def arm_client(cls: type, subscription_id: str) -> Any:
-    """An ARM SDK client of `cls` with the client factory's credential, base URL, CA bundle and retry policy."""
-    factory = clients()
-    key = (id(factory), cls, subscription_id)
-    client = _CACHE.get(key)
-    if client is None:
-        client = _CACHE[key] = cls(factory.credential(), subscription_id, **factory._arm())
-    return client
 
 
 def _check(name: str, status: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -55,7 +42,7 @@ def _vnet_id(sub: str, rg: str, name: str) -> str:
 def gateway_state(subscription_id: str, resource_group: str, name: str) -> dict[str, Any]:
     """A virtual network gateway: type, provisioning state, its connections' status; `connected` when provisioned
     and at least one connection is Connected. A missing gateway is `found: false`."""
-    network = arm_client(NetworkManagementClient, subscription_id)
+    network = clients().network(subscription_id)
     try:
         gateway = network.virtual_network_gateways.get(resource_group, name)
     except Exception as err:
@@ -63,7 +50,7 @@ def gateway_state(subscription_id: str, resource_group: str, name: str) -> dict[
             return {"name": name, "found": False, "connected": False, "connections": []}
         raise
     connections = [
-        {"name": c.name, "type": _text(c.connection_type), "status": _text(c.connection_status, "Unknown")}
+        {"name": c.name or "", "type": _text(c.connection_type), "status": _text(c.connection_status, "Unknown")}
         for c in network.virtual_network_gateways.list_connections(resource_group, name)
     ]
     provisioned = _text(gateway.provisioning_state).lower() == "succeeded"
@@ -88,7 +75,7 @@ def network_checks(plan: Plan) -> list[dict[str, Any]]:
     problems: list[str] = []
     parts: list[str] = []
     try:
-        found = arm_client(NetworkManagementClient, sub).virtual_networks.get(vnet.resource_group, vnet.name)
+        found = clients().network(sub).virtual_networks.get(vnet.resource_group, vnet.name)
         if not _same(found.location, plan.recovery_region):
             problems.append(f"recovery VNet {vnet.name} is in {found.location}, not {plan.recovery_region}")
         else:

@@ -16,6 +16,9 @@ from azure.eventgrid._legacy import EventGridPublisherClient as BasicTopicPublis
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.desktopvirtualization import DesktopVirtualizationMgmtClient
 from azure.mgmt.dns import DnsManagementClient
+from azure.mgmt.netapp import NetAppManagementClient
+from azure.mgmt.network import NetworkManagementClient
+from azure.mgmt.recoveryservicesbackup import RecoveryServicesBackupClient
 from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
 from azure.mgmt.sql import SqlManagementClient
 from azure.mgmt.storage import StorageManagementClient
@@ -121,6 +124,18 @@ class ClientFactory:
     @lru_cache(maxsize=16)  # noqa: B019
     def compute(self, subscription_id: str) -> ComputeManagementClient:
         return ComputeManagementClient(self.credential(), subscription_id, **self._arm())
+
+    @lru_cache(maxsize=16)  # noqa: B019
+    def network(self, subscription_id: str) -> NetworkManagementClient:
+        return NetworkManagementClient(self.credential(), subscription_id, **self._arm())
+
+    @lru_cache(maxsize=16)  # noqa: B019
+    def netapp(self, subscription_id: str) -> NetAppManagementClient:
+        return NetAppManagementClient(self.credential(), subscription_id, **self._arm())
+
+    @lru_cache(maxsize=16)  # noqa: B019
+    def backup(self, subscription_id: str) -> RecoveryServicesBackupClient:
+        return RecoveryServicesBackupClient(self.credential(), subscription_id, **self._arm())
 
     @lru_cache(maxsize=1)  # noqa: B019
     def event_grid(self) -> EventPublisher:
