@@ -20,8 +20,8 @@ import azure.durable_functions as df
 from azure.core.rest import HttpRequest
 from azure.mgmt.recoveryservicesbackup.models import IaasVMRestoreRequest, RestoreRequestResource
 
+from activities._arm import LroHeaders, text
 from activities._common import clients, log, require
-from activities.dependencies import _Headers, _text
 
 
 def _item(payload: dict[str, Any]) -> tuple[str, str]:
@@ -89,7 +89,7 @@ def backup_restore_start(payload: dict[str, Any]) -> dict[str, Any]:
             original_storage_account_option=False,
         )
     )
-    hook = _Headers()
+    hook = LroHeaders()
     _backup(payload).restores.begin_trigger(
         payload["vault"], payload["vault_resource_group"], "Azure", container, item, payload["recovery_point"],
         request, polling=False, raw_response_hook=hook,
@@ -114,7 +114,7 @@ def backup_job_status(payload: dict[str, Any]) -> dict[str, Any]:
     require(payload, "subscription_id", "vault_resource_group", "vault", "job")
     job = _backup(payload).job_details.get(payload["vault"], payload["vault_resource_group"], payload["job"])
     props = job.properties
-    status = _text(getattr(props, "status", None)) or "Unknown"
+    status = text(getattr(props, "status", None)) or "Unknown"
     errors = [str(getattr(e, "error_string", "") or "") for e in getattr(props, "error_details", None) or []]
     return {
         "status": status,

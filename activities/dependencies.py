@@ -21,8 +21,8 @@ from typing import Any
 import azure.durable_functions as df
 import requests
 from azure.core.exceptions import ResourceExistsError
-from azure.core.rest import HttpRequest
 
+from activities._arm import LroHeaders, flag, operation_state, same_location, text
 from activities._common import clients, log, require
 from failover.callbacks import callback_url
 from failover.settings import WEBHOOK_PREFIX, current
@@ -46,15 +46,6 @@ if not any(isinstance(f, RedactQuery) for f in _urllib3.filters):
     _urllib3.addFilter(RedactQuery())
 
 
-def _flag(payload: dict[str, Any], name: str, default: bool) -> bool:
-    value = payload.get(name, default)
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        raise ValueError(f"activity input {name} must be true or false")
-    return value
-
-
 def _names(payload: dict[str, Any], name: str) -> list[str]:
     value = payload.get(name)
     if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
@@ -64,60 +55,6 @@ def _names(payload: dict[str, Any], name: str) -> list[str]:
 
 def _last(resource_id: str | None) -> str:
     return (resource_id or "").rstrip("/").rsplit("/", 1)[-1]
-
-
-def _text(value: Any) -> str | None:
-    """SDK enums (`SkuName.STANDARD_LRS`) as their plain JSON string."""
-    return None if value is None else str(getattr(value, "value", value))
-
-
-def _same(a: str | None, b: str | None) -> bool:
-    """Azure locations compare without case and spaces (`North Europe` is `northeurope`)."""
-    return (a or "").replace(" ", "").lower() == (b or "").replace(" ", "").lower()
-
-
-class _Headers:
-    """A `raw_response_hook`: keeps the headers of the last response (the LRO's first answer)."""
-
-    def __init__(self) -> None:
-        self.headers: dict[str, str] = {}
-
-    def __call__(self, response: Any) -> None:
-        self.headers = {k.lower(): v for k, v in response.http_response.headers.items()}
-
-    def operation(self) -> str | None:
-        return self.headers.get("azure-asyncoperation") or self.headers.get("location")
-
-
-def _operation_state(client: Any, url: str | None) -> tuple[str | None, str | None]:
-    """(InProgress | Succeeded | Failed | None, error) of an LRO's status URL; None when it is not known
-    (no URL, or Azure no longer has the operation)."""
-    if not url:
-        return None, None
-    endpoint = current().arm_endpoint.rstrip("/")
-    if not url.startswith(endpoint + "/"):
-        # Only the configured ARM endpoint gets our bearer token.
-        raise ValueError("activity input operation must be a URL on the configured ARM endpoint")
-    response = client.send_request(HttpRequest("GET", url))
-    if response.status_code == 404:
-        return None, None
-    try:
-        body = response.json() if response.content else {}
-    except ValueError:
-        body = {}
-    body = body if isinstance(body, dict) else {}
-    if response.status_code >= 400:
-        error = body.get("error") or {}
-        return "Failed", f"{error.get('code', response.status_code)}: {error.get('message', 'operation failed')}"
-    if response.status_code == 202:
-        return "InProgress", None
-    status = body.get("status")
-    if isinstance(status, str):  # an Azure-AsyncOperation status body
-        if status.lower() in ("failed", "canceled", "cancelled"):
-            error = body.get("error") or {}
-            return "Failed", f"{error.get('code', status)}: {error.get('message', 'operation ' + status.lower())}"
-        return ("Succeeded" if status.lower() == "succeeded" else "InProgress"), None
-    return "Succeeded", None  # a Location URL answered 200
 
 
 # ---- Azure SQL failover groups ----------------------------------------------------------------
@@ -139,7 +76,7 @@ def sql_failover_start(payload: dict[str, Any]) -> dict[str, Any]:
     A failover already running answers 409: action `attached`.
     """
     require(payload, "subscription_id", "resource_group", "server", "failover_group")
-    allow_data_loss = _flag(payload, "allow_data_loss", False)
+    allow_data_loss = flag(payload, "allow_data_loss", False)
     groups = clients().sql(payload["subscription_id"]).failover_groups
     rg, server, name = payload["resource_group"], payload["server"], payload["failover_group"]
     group = groups.get(rg, server, name)
@@ -151,7 +88,7 @@ def sql_failover_start(payload: dict[str, Any]) -> dict[str, Any]:
             "operation": None,
             "reason": f"{server} is already the primary of failover group {name}",
         }
-    hook = _Headers()
+    hook = LroHeaders()
     begin = groups.begin_force_failover_allow_data_loss if allow_data_loss else groups.begin_failover
     try:
         begin(rg, server, name, polling=False, raw_response_hook=hook)
@@ -173,11 +110,11 @@ def sql_failover_status(payload: dict[str, Any]) -> dict[str, Any]:
     group = client.failover_groups.get(payload["resource_group"], server, payload["failover_group"])
     primary = _primary_of(group, server)
     succeeded = primary == server
-    state, error = (None, None) if succeeded else _operation_state(client, payload.get("operation"))
+    state, error = (None, None) if succeeded else operation_state(client, payload.get("operation"))
     return {
         "done": succeeded or state == "Failed",
         "primary": primary,
-        "replication_state": _text(group.replication_state),
+        "replication_state": text(group.replication_state),
         "failed": state == "Failed",
         "error": error,
     }
@@ -196,7 +133,7 @@ def storage_failover_start(payload: dict[str, Any]) -> dict[str, Any]:
     users, so no profile is opened on the old secondary before it is the primary).
     """
     require(payload, "subscription_id", "resource_group", "account")
-    planned = _flag(payload, "planned", False)
+    planned = flag(payload, "planned", False)
     accounts = clients().storage(payload["subscription_id"]).storage_accounts
     rg, name, target = payload["resource_group"], payload["account"], payload.get("recovery_location")
     account = accounts.get_properties(rg, name, expand="geoReplicationStats")
@@ -213,20 +150,20 @@ def storage_failover_start(payload: dict[str, Any]) -> dict[str, Any]:
     }
     if account.failover_in_progress:
         return {**result, "action": "attached", "reason": "a failover of the account is already in progress"}
-    if target and _same(account.primary_location, target):
+    if target and same_location(account.primary_location, target):
         return {**result, "action": "skipped", "reason": f"the primary location is already {target}"}
     if not account.secondary_location:
         if target:
             raise RuntimeError(
                 f"storage account {name} has no secondary location to fail over to {target} "
-                f"(SKU {_text(account.sku.name) if account.sku else 'unknown'})"
+                f"(SKU {text(account.sku.name) if account.sku else 'unknown'})"
             )
         return {**result, "action": "skipped", "reason": "the account has no secondary location (already failed over)"}
-    if target and not _same(account.secondary_location, target):
+    if target and not same_location(account.secondary_location, target):
         raise ValueError(f"storage account {name} replicates to {account.secondary_location}, not {target}")
     if stats is not None and stats.can_failover is False:
         raise RuntimeError(f"storage account {name}: Azure reports that the account cannot fail over now")
-    hook = _Headers()
+    hook = LroHeaders()
     try:
         # failover_type None sends no failoverType: Azure's customer-managed (unplanned) failover. The SDK's
         # default is "Planned", which needs both regions up.
@@ -259,15 +196,15 @@ def storage_failover_status(payload: dict[str, Any]) -> dict[str, Any]:
     client = clients().storage(payload["subscription_id"])
     account = client.storage_accounts.get_properties(payload["resource_group"], payload["account"])
     in_progress = bool(account.failover_in_progress)
-    state, error = _operation_state(client, payload.get("operation"))
+    state, error = operation_state(client, payload.get("operation"))
     before = payload.get("primary_location_before")
-    moved = not before or not _same(account.primary_location, before)
+    moved = not before or not same_location(account.primary_location, before)
     done = state == "Failed" or (not in_progress and (state == "Succeeded" or moved))
     return {
         "done": done,
         "primary_location": account.primary_location,
         "failover_in_progress": in_progress,
-        "sku": _text(account.sku.name) if account.sku else None,
+        "sku": text(account.sku.name) if account.sku else None,
         "failed": state == "Failed",
         "error": error,
     }

@@ -15,8 +15,8 @@ import azure.durable_functions as df
 from azure.core.exceptions import ResourceExistsError
 from azure.mgmt.netapp.models import BreakReplicationRequest
 
+from activities._arm import LroHeaders, flag, operation_state, text
 from activities._common import clients, log, require
-from activities.dependencies import _flag, _Headers, _operation_state, _text
 
 SCHEDULE_SECONDS = {"_10minutely": 600, "hourly": 3600, "daily": 86400}
 
@@ -38,23 +38,23 @@ def _replication(volume: Any) -> Any:
 def netapp_break_start(payload: dict[str, Any]) -> dict[str, Any]:
     """Break the replication of the destination `volume`. Skipped when it is already broken; refuses a volume that
     is not a replication destination (breaking on the source would not make the recovery copy writable)."""
-    force = _flag(payload, "force", False)
+    force = flag(payload, "force", False)
     client, volume, status = _read(payload)
     replication = _replication(volume)
-    if replication is None or str(_text(replication.endpoint_type) or "").lower() != "dst":
+    if replication is None or str(text(replication.endpoint_type) or "").lower() != "dst":
         raise ValueError(f"volume {payload['volume']} is not the destination of a cross-region replication")
-    schedule = _text(replication.replication_schedule)
+    schedule = text(replication.replication_schedule)
     result: dict[str, Any] = {
-        "mirror_state_before": _text(status.mirror_state),
-        "relationship_status": _text(status.relationship_status),
+        "mirror_state_before": text(status.mirror_state),
+        "relationship_status": text(status.relationship_status),
         "replication_schedule": schedule,
         "data_loss_window_seconds": SCHEDULE_SECONDS.get(str(schedule)),
         "remote_volume_region": replication.remote_volume_region,
         "operation": None,
     }
-    if str(_text(status.mirror_state)).lower() == "broken":
+    if str(text(status.mirror_state)).lower() == "broken":
         return {**result, "action": "skipped", "reason": "the replication is already broken: the volume is writable"}
-    hook = _Headers()
+    hook = LroHeaders()
     try:
         client.volumes.begin_break_replication(
             payload["resource_group"],
@@ -75,12 +75,12 @@ def netapp_break_start(payload: dict[str, Any]) -> dict[str, Any]:
 def netapp_break_status(payload: dict[str, Any]) -> dict[str, Any]:
     """`done` when the mirror state is Broken (the volume is writable) or Azure's operation failed."""
     client, _, status = _read(payload)
-    broken = str(_text(status.mirror_state)).lower() == "broken"
-    state, error = (None, None) if broken else _operation_state(client, payload.get("operation"))
+    broken = str(text(status.mirror_state)).lower() == "broken"
+    state, error = (None, None) if broken else operation_state(client, payload.get("operation"))
     return {
         "done": broken or state == "Failed",
-        "mirror_state": _text(status.mirror_state),
-        "relationship_status": _text(status.relationship_status),
+        "mirror_state": text(status.mirror_state),
+        "relationship_status": text(status.relationship_status),
         "failed": state == "Failed",
         "error": error,
     }

@@ -18,21 +18,13 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from activities._arm import same_location, text
 from activities._common import clients, log, require
 from failover.plan import Plan
 
 
 def _check(name: str, status: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"name": name, "status": status, "message": message, **extra}
-
-
-def _text(value: Any, default: str = "") -> str:
-    """SDK enums (`VirtualNetworkGatewayType.VPN`) as their plain JSON string."""
-    return default if value is None else str(getattr(value, "value", value))
-
-
-def _same(a: str | None, b: str | None) -> bool:
-    return (a or "").replace(" ", "").lower() == (b or "").replace(" ", "").lower()
 
 
 def _vnet_id(sub: str, rg: str, name: str) -> str:
@@ -50,15 +42,19 @@ def gateway_state(subscription_id: str, resource_group: str, name: str) -> dict[
             return {"name": name, "found": False, "connected": False, "connections": []}
         raise
     connections = [
-        {"name": c.name or "", "type": _text(c.connection_type), "status": _text(c.connection_status, "Unknown")}
+        {
+            "name": c.name or "",
+            "type": text(c.connection_type) or "",
+            "status": text(c.connection_status) or "Unknown",
+        }
         for c in network.virtual_network_gateways.list_connections(resource_group, name)
     ]
-    provisioned = _text(gateway.provisioning_state).lower() == "succeeded"
+    provisioned = (text(gateway.provisioning_state) or "").lower() == "succeeded"
     return {
         "name": name,
         "found": True,
-        "type": _text(gateway.gateway_type),
-        "provisioning_state": _text(gateway.provisioning_state),
+        "type": text(gateway.gateway_type) or "",
+        "provisioning_state": text(gateway.provisioning_state) or "",
         "connections": connections,
         "connected": provisioned and any(c["status"].lower() == "connected" for c in connections),
     }
@@ -76,7 +72,7 @@ def network_checks(plan: Plan) -> list[dict[str, Any]]:
     parts: list[str] = []
     try:
         found = clients().network(sub).virtual_networks.get(vnet.resource_group, vnet.name)
-        if not _same(found.location, plan.recovery_region):
+        if not same_location(found.location, plan.recovery_region):
             problems.append(f"recovery VNet {vnet.name} is in {found.location}, not {plan.recovery_region}")
         else:
             parts.append(f"VNet {vnet.name} in {found.location}")
