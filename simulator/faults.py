@@ -28,9 +28,10 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
 OperationClass = Literal["reads", "writes", "deletes"]
+T = TypeVar("T")
 FaultKind = Literal["throttle", "error500", "error503", "reset", "reset_after", "slow"]
 
 
@@ -41,6 +42,12 @@ def operation_class(method: str) -> OperationClass:
     if method == "DELETE":
         return "deletes"
     return "writes"
+
+
+def _longest_prefix(by_prefix: dict[str, T], route: str) -> T | None:
+    """The value of the longest route-name prefix that `route` starts with, if any."""
+    matches = [prefix for prefix in by_prefix if route.startswith(prefix)]
+    return by_prefix[max(matches, key=len)] if matches else None
 
 
 @dataclass(frozen=True)
@@ -107,11 +114,8 @@ class LatencyModel:
     default: float = 0.0
 
     def seconds(self, route: str) -> float:
-        best, value = -1, self.default
-        for prefix, seconds in self.routes.items():
-            if route.startswith(prefix) and len(prefix) > best:
-                best, value = len(prefix), seconds
-        return value
+        seconds = _longest_prefix(self.routes, route)
+        return self.default if seconds is None else seconds
 
     @classmethod
     def azure(cls) -> LatencyModel:
@@ -140,12 +144,9 @@ class FaultConfig:
     seed: int = 20261123
 
     def for_route(self, route: str, is_arm: bool) -> RouteFaults | None:
-        best: tuple[int, RouteFaults] | None = None
-        for prefix, faults in self.routes.items():
-            if route.startswith(prefix) and (best is None or len(prefix) > best[0]):
-                best = (len(prefix), faults)
-        if best is not None:
-            return best[1]
+        faults = _longest_prefix(self.routes, route)
+        if faults is not None:
+            return faults
         return self.arm if is_arm else None
 
 
