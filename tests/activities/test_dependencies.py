@@ -261,7 +261,9 @@ class TestCompute:
     def test_failed_start_is_reported(self, simulate: Callable[..., Simulator]) -> None:
         simulate(failing={"vm-avd-neu-1": "Allocation failed: no capacity for Standard_D8s_v5 (simulated)."})
         compute_start_vms(VMS)
-        states = wait_for(lambda: (s := compute_vm_states(VMS))["running"] and s, timeout=10)
+        settled = lambda s: all(v["power_state"] != "starting" for v in s["not_running"])  # noqa: E731
+        # both starts must have ended (one ran, one failed); each VM's start ends on its own simulated clock
+        states = wait_for(lambda: (s := compute_vm_states(VMS))["running"] and settled(s) and s, timeout=10)
         assert states["running"] == ["vm-avd-neu-0"]
         assert states["not_running"] == [
             {
