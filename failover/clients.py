@@ -6,12 +6,16 @@ Local: the simulator's base URL, its throwaway CA (`connection_verify`), and a s
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from functools import lru_cache
 from typing import Any
 
 from azure.core.credentials import AccessToken, AccessTokenInfo, AzureKeyCredential, TokenCredential
 from azure.core.messaging import CloudEvent
+from azure.core.pipeline.transport import RequestsTransport
+from azure.core.pipeline.transport._bigger_block_size_http_adapters import BiggerBlockSizeHTTPAdapter
 from azure.eventgrid._legacy import EventGridPublisherClient as BasicTopicPublisher
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.desktopvirtualization import DesktopVirtualizationMgmtClient
@@ -24,6 +28,11 @@ from azure.mgmt.sql import SqlManagementClient
 from azure.mgmt.storage import StorageManagementClient
 from azure.mgmt.trafficmanager import TrafficManagerManagementClient
 from azure.monitor.query import LogsQueryClient
+from requests import PreparedRequest, Session
+from requests.auth import AuthBase
+from requests.sessions import merge_setting
+from requests.utils import get_environ_proxies
+from urllib3.util.retry import Retry
 
 from failover.retry import throttle_gate
 from failover.settings import Settings
@@ -40,6 +49,84 @@ class SimulatorCredential:
 
     def close(self) -> None:
         return None
+
+
+# Connections each client keeps open per host. requests keeps 10 by default: with more threads than that on
+# one client (activities run concurrently, each logging off `logoff_concurrency` sessions at a time) every
+# extra connection was dropped after its call and the next call paid a new TLS handshake (27% of the
+# calls in `failover bench --sessions 1500`; docs/performance.md). Sized for the hosts' concurrency:
+# 20 activities (host.json) x up to 8 log-offs, and the local engine's 16 activities.
+HTTP_POOL_MAXSIZE = 256
+
+
+class _BearerOnly(AuthBase):
+    """Session-level auth that leaves the request alone: azure-core's bearer token policy authenticates.
+
+    With no session auth, requests looks up ~/.netrc on every request (two file checks per call) and a
+    matching entry would replace the bearer token with Basic auth."""
+
+    def __call__(self, request: PreparedRequest) -> PreparedRequest:
+        return request
+
+
+class _ArmSession(Session):
+    """A requests session that reads the proxy environment once per host, not on every request.
+
+    requests (trust_env) scans the whole environment twice per request for *_proxy variables: 15% of the
+    CPU of the log-off path in the profile (docs/performance.md). The answer is the same for every call to
+    one host, so it is kept per (scheme, host, no_proxy); REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE are still read
+    per request, as requests does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.auth = _BearerOnly()
+        self._proxies: dict[tuple[str, str, str | None], dict[str, str]] = {}
+        self._proxies_lock = threading.Lock()
+
+    def _environ_proxies(self, url: str, no_proxy: str | None) -> dict[str, str]:
+        scheme, _, rest = url.partition("://")
+        key = (scheme.lower(), rest.split("/", 1)[0].lower(), no_proxy)
+        found = self._proxies.get(key)
+        if found is None:
+            found = get_environ_proxies(url, no_proxy=no_proxy)
+            with self._proxies_lock:
+                self._proxies[key] = found
+        return found
+
+    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
+        # requests.Session.merge_environment_settings (2.32), with the proxy lookup above.
+        if self.trust_env:
+            proxies = {} if proxies is None else proxies
+            for key, value in self._environ_proxies(url, proxies.get("no_proxy")).items():
+                proxies.setdefault(key, value)
+            if verify is True or verify is None:
+                verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or verify
+        return {
+            "proxies": merge_setting(proxies, self.proxies),
+            "stream": merge_setting(stream, self.stream),
+            "verify": merge_setting(verify, self.verify),
+            "cert": merge_setting(cert, self.cert),
+        }
+
+
+class PooledRequestsTransport(RequestsTransport):
+    """azure-core's requests transport with a connection pool sized for our concurrency (HTTP_POOL_MAXSIZE)
+    and a session that reads the environment once per host (`_ArmSession`)."""
+
+    def open(self) -> None:
+        if getattr(self, "session", None) is None and self._session_owner:
+            session = _ArmSession()
+            self._init_session(session)
+            self.session = session
+        super().open()
+
+    def _init_session(self, session: Session) -> None:
+        session.trust_env = self._use_env_settings  # proxies and CA bundle from the environment, as azure-core does
+        adapter = BiggerBlockSizeHTTPAdapter(
+            pool_maxsize=HTTP_POOL_MAXSIZE, max_retries=Retry(total=False, redirect=False, raise_on_status=False)
+        )
+        for protocol in self._protocols:
+            session.mount(protocol, adapter)
 
 
 class EventPublisher:
@@ -84,6 +171,10 @@ class ClientFactory:
         }
         if self.settings.ca_bundle:
             options["connection_verify"] = self.settings.ca_bundle
+        # One transport per client (its own session and pool); connection options go to the transport.
+        options["transport"] = PooledRequestsTransport(
+            **({"connection_verify": self.settings.ca_bundle} if self.settings.ca_bundle else {})
+        )
         return options
 
     def _arm(self) -> dict[str, Any]:
