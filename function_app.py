@@ -8,6 +8,7 @@ import azure.functions as func
 from activities import MODULES as ACTIVITY_MODULES
 from failover import routes
 from failover.logs import configure_logging
+from failover.process import freeze_startup_objects
 from failover.settings import Settings, configure
 from failover.telemetry import configure_telemetry
 from orchestrations import MODULES as ORCHESTRATION_MODULES
@@ -22,3 +23,6 @@ app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(routes.bp)
 for module in (*ORCHESTRATION_MODULES, *ACTIVITY_MODULES):
     app.register_functions(module.bp)
+
+# Everything above lives as long as the worker process: keep it out of the garbage collector's full walks.
+freeze_startup_objects()

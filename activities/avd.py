@@ -24,23 +24,31 @@ def _short(name: str) -> str:
 
 
 def avd_drain_host_pool(payload: dict[str, Any]) -> dict[str, Any]:
-    """Put every session host of a host pool in drain mode (allowNewSession=false); count sessions."""
+    """Put every session host of a host pool in drain mode (allowNewSession=false), `concurrency` at a time;
+    count sessions."""
     require(payload, "subscription_id", "resource_group", "host_pool")
     client = clients().desktop_virtualization(payload["subscription_id"])
     rg, pool = payload["resource_group"], payload["host_pool"]
     hosts = list(client.session_hosts.list(rg, pool))
-    drained = 0
-    for host in hosts:
-        if host.allow_new_session is not False:
-            arm(
-                client.session_hosts.update,
-                rg,
-                pool,
-                _short(host.name or ""),
-                session_host=SessionHostPatch(allow_new_session=False),
-                idempotent=True,  # setting allowNewSession=false twice changes nothing
-            )
-            drained += 1
+    open_hosts = [_short(h.name or "") for h in hosts if h.allow_new_session is not False]
+
+    def drain(host: str) -> None:
+        arm(
+            client.session_hosts.update,
+            rg,
+            pool,
+            host,
+            session_host=SessionHostPatch(allow_new_session=False),
+            idempotent=True,  # setting allowNewSession=false twice changes nothing
+        )
+
+    # `concurrency` PATCHes at a time: one after another, 250 session hosts took 22 s of ARM round trips.
+    if open_hosts:
+        with ThreadPoolExecutor(
+            max_workers=min(len(open_hosts), int(payload.get("concurrency") or 8))
+        ) as pool_executor:
+            list(pool_executor.map(drain, open_hosts))
+    drained = len(open_hosts)
     sessions = sum(1 for _ in client.user_sessions.list_by_host_pool(rg, pool))
     log(payload, "avd.drain").info("host pool drained", host_pool=pool, drained=drained, sessions=sessions)
     return {

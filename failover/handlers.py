@@ -41,6 +41,12 @@ from failover.settings import Settings
 
 MAX_BODY = 256 * 1024  # Azure Monitor alert payloads are at most 256 KB
 ACTIVE = {"Running", "Pending", "Suspended"}
+# A copy of an alert this process attached to a run less than this long ago is answered from memory, with
+# no call to the durable engine: in a storm every copy would otherwise read the run's status and raise an
+# event its orchestrator then replays and ignores (docs/performance.md). The orchestrator still
+# de-duplicates triggers itself, so another instance of the host answering a copy changes nothing.
+ATTACH_MEMO_SECONDS = 30.0
+ATTACH_MEMO_SIZE = 4096
 ORCHESTRATOR = "failover_orchestrator"
 PRINCIPAL_HEADER = "X-MS-CLIENT-PRINCIPAL-NAME"
 RUN_STATUSES = {
@@ -225,6 +231,10 @@ class Api:
     settings: Settings
     plans: dict[str, Plan]
     clock: Callable[[], float] = field(default=time.time)
+    # (instance id, alert id, monitor condition) -> when this process started or attached it (clock seconds)
+    _attached: dict[tuple[str, str, str], float] = field(default_factory=dict, init=False, repr=False)
+    # the same key -> done when the copy that is with the engine has finished (one event loop per host process)
+    _attaching: dict[tuple[str, str, str], asyncio.Future[None]] = field(default_factory=dict, init=False, repr=False)
 
     def _plan(self, name: str, field: str = "") -> Plan:
         """The plan by name, or 404 PlanNotFound (`field` prefixes the message when a body named it)."""
@@ -251,8 +261,49 @@ class Api:
         reason: str | None = None,
         restore: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """One active run per plan: start one, or attach this trigger to the run already going."""
+        """One active run per plan: start one, or attach this trigger to the run already going.
+
+        Copies of one alert (same alert id and condition) are answered from memory once this process has
+        started or attached it; copies arriving while the first is still with the engine wait for it."""
         instance_id = instance_id_for(plan.name)
+        answer = {"instance_id": instance_id, "status_url": self.status_url(instance_id), "deduplicated": True}
+        memo = (
+            (instance_id, str(trigger.get("alert_id") or ""), str(trigger.get("monitor_condition") or ""))
+            if trigger is not None and trigger.get("alert_id")
+            else None
+        )
+        options: dict[str, Any] = {"mode": mode, "requested_by": requested_by, "reason": reason, "restore": restore}
+        if memo is None:
+            return await self._start_or_attach_engine(client, plan, instance_id, trigger, **options)
+        while True:
+            if self.clock() - self._attached.get(memo, -ATTACH_MEMO_SECONDS) < ATTACH_MEMO_SECONDS:
+                return answer
+            first = self._attaching.get(memo)
+            if first is None:
+                break
+            await asyncio.shield(first)  # its outcome: remembered (answered above) or failed (we try ourselves)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._attaching[memo] = done
+        try:
+            started = await self._start_or_attach_engine(client, plan, instance_id, trigger, **options)
+            self._remember(memo)
+            return started
+        finally:
+            del self._attaching[memo]
+            done.set_result(None)
+
+    async def _start_or_attach_engine(
+        self,
+        client: DurableClient,
+        plan: Plan,
+        instance_id: str,
+        trigger: dict[str, Any] | None,
+        *,
+        mode: str | None,
+        requested_by: str | None,
+        reason: str | None,
+        restore: dict[str, Any] | None,
+    ) -> dict[str, Any]:
         existing = await client.get_status(instance_id)
         deduplicated = bool(existing) and _runtime_status(existing) in ACTIVE
         if not deduplicated:
@@ -280,6 +331,16 @@ class Api:
                 await client.raise_event(instance_id, "control", {"action": "trigger", "trigger": trigger})
         log.info("run requested", plan=plan.name, instance_id=instance_id, deduplicated=deduplicated)
         return {"instance_id": instance_id, "status_url": self.status_url(instance_id), "deduplicated": deduplicated}
+
+    def _remember(self, memo: tuple[str, str, str]) -> None:
+        now = self.clock()
+        if len(self._attached) >= ATTACH_MEMO_SIZE:  # forget what has expired, then the oldest
+            for key in [k for k, at in self._attached.items() if now - at >= ATTACH_MEMO_SECONDS]:
+                del self._attached[key]
+            while len(self._attached) >= ATTACH_MEMO_SIZE:
+                del self._attached[next(iter(self._attached))]
+        self._attached.pop(memo, None)
+        self._attached[memo] = now
 
     async def _record_resolution(self, client: DurableClient, alert: Alert, plan_names: list[str]) -> list[str]:
         """A Resolved alert for the incident a running run started from is recorded on that run."""

@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import socket
+import threading
 import uuid
 from collections.abc import Callable, Generator
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,8 @@ import grpc
 from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
 from durabletask import client as dt_client
 from durabletask import task as dt_task
+from durabletask.grpc_options import GrpcWorkerResiliencyOptions
+from durabletask.internal import helpers
 from durabletask.internal import orchestrator_service_pb2 as pb
 from durabletask.testing.in_memory_backend import ActivityWorkItem, InMemoryOrchestrationBackend
 from durabletask.worker import ConcurrencyOptions, TaskHubGrpcWorker
@@ -173,6 +176,39 @@ class RestartableBackend(InMemoryOrchestrationBackend):
             del self._handed_out[(request.instanceId, request.taskId)]
         return super().CompleteActivityTask(request, context)
 
+    # durabletask 1.12's watcher of a sub-orchestration asks `_wait_for_state` for "no timeout" (None), which
+    # waits 30 s and then gives up: a batch (sub-orchestration) running longer than 30 s of wall-clock time
+    # never reported its completion to the parent run, which then waited forever (every batch at time scale 1;
+    # a 10-minute spacing at time scale 5). This watcher waits in slices of this many seconds until the
+    # sub-orchestration ends, the parent ends or the backend stops.
+    SUB_ORCHESTRATION_WAIT = 30.0
+
+    def _watch_sub_orchestration(self, parent_instance_id: str, sub_instance_id: str, task_id: int) -> None:
+        def watch() -> None:
+            while True:
+                sub = self._wait_for_state(sub_instance_id, self._is_terminal_status_check, self.SUB_ORCHESTRATION_WAIT)
+                with self._lock:
+                    parent = self._instances.get(parent_instance_id)
+                    if parent is None or self._is_terminal_status(parent.status) or self._shutdown_event.is_set():
+                        return
+                    if sub is None:
+                        if sub_instance_id in self._instances:
+                            continue  # still running: wait another slice
+                        return
+                    if sub.status == pb.ORCHESTRATION_STATUS_COMPLETED:
+                        event = helpers.new_sub_orchestration_completed_event(task_id, sub.output)
+                    else:
+                        message = (
+                            sub.failure_details.errorMessage if sub.failure_details else "Sub-orchestration failed"
+                        )
+                        event = helpers.new_sub_orchestration_failed_event(task_id, Exception(message))
+                    parent.pending_events.append(event)
+                    parent.last_updated_at = datetime.now(UTC)
+                    self._enqueue_orchestration(parent_instance_id)
+                    return
+
+        threading.Thread(target=watch, name=f"watch-{sub_instance_id}", daemon=True).start()
+
     def release_unfinished(self) -> None:
         """The worker is gone: queue again every activity it did not complete and every orchestration work
         item it did not complete (with a new completion token, so a late answer is ignored as stale)."""
@@ -298,11 +334,17 @@ class LocalEngine:
         *,
         max_activities: int = 16,
         log_level: int = logging.ERROR,
+        silent_disconnect_timeout: float = 0.0,
     ) -> None:
         self.log_level = log_level
         self.orchestrators = orchestrators
         self.activities = activities
         self.max_activities = max_activities
+        # durabletask's worker reconnects when its work-item stream stays silent this long, expecting a remote
+        # sidecar's health pings. The in-memory backend sends none: a run idle for 120 s (a 10-minute batch
+        # spacing at time scale 5 or less) reconnected, and the item handed to the abandoned stream was lost
+        # with its run. In one process the stream cannot go silently dead: 0 turns the check off.
+        self.silent_disconnect_timeout = silent_disconnect_timeout
         self.port = free_port()
         self.address = f"localhost:{self.port}"
         self.backend: Any = None
@@ -326,6 +368,9 @@ class LocalEngine:
             concurrency_options=ConcurrencyOptions(
                 maximum_concurrent_activity_work_items=self.max_activities,
                 maximum_concurrent_orchestration_work_items=4,
+            ),
+            resiliency_options=GrpcWorkerResiliencyOptions(
+                silent_disconnect_timeout_seconds=self.silent_disconnect_timeout
             ),
         )
         # durabletask registers by __name__; the adapters carry the workflow's own name.

@@ -12,6 +12,7 @@ import requests
 from activities import ALL as ACTIVITIES
 from failover.handlers import Api
 from failover.plan import Plan, load_plan
+from failover.process import freeze_startup_objects
 from failover.settings import Settings, configure
 from local.engine import LocalEngine, free_port, port_free
 from local.server import LocalServer
@@ -93,6 +94,7 @@ class LocalStack:
             plans[extra.name] = extra
         self.api = Api(settings=self.settings, plans=plans)
         self.server = LocalServer(self.api, self.engine.client, port=self._port, api_key=self.api_key).start()
+        freeze_startup_objects()
 
     def restart_host(self) -> None:
         """The service's process dies and starts again (the simulated Azure lives on): the in-memory engine's

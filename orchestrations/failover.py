@@ -539,7 +539,9 @@ def _evacuate_avd(run: _Run):
     pools = []
     for pool in plan.avd.host_pools:
         ref = {"instance_id": context.instance_id, "plan": plan.name, **plan.host_pool_ref(pool)}
-        drained = yield context.call_activity_with_retry("avd_drain_host_pool", ARM_RETRY, ref)
+        drained = yield context.call_activity_with_retry(
+            "avd_drain_host_pool", ARM_RETRY, {**ref, "concurrency": plan.avd.logoff_concurrency}
+        )
         run.sessions["found"] += drained["sessions"]
         pools.append((ref, drained["session_hosts"]))
     yield from run.events.publish("SessionsDrained", "avd", {"sessions": run.sessions["found"]})

@@ -125,3 +125,44 @@ class TestDfContextAdapter:
         assert status and status.input_ == 5 and status.runtime_status.value == "Completed"
         await client.start_new("child", "c-1", 6)  # a finished id can be reused, as df's start_new replaces
         assert engine.client.wait_for_completion("c-1", timeout=30).output["child"] == {"echo": 6}
+
+
+def slow_child(context: Any):  # type: ignore[no-untyped-def]
+    yield context.create_timer(context.current_utc_datetime + timedelta(seconds=context.get_input()))
+    return "slow child done"
+
+
+def waits_for_slow_child(context: Any):  # type: ignore[no-untyped-def]
+    result = yield context.call_sub_orchestrator("slow_child", context.get_input(), f"{context.instance_id}:child")
+    return result
+
+
+class TestLongRunningWork:
+    """What a real-time run does: sub-orchestrations (batches) and idle gaps longer than the engine's waits."""
+
+    def test_a_sub_orchestration_outliving_the_watch_slice_reaches_its_parent(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """durabletask's watcher gave up after one 30 s wait and the parent run waited forever (a batch at
+        time scale 1). Scaled down here: a wait with no timeout lasts 0.3 s (30 s in durabletask), the child 1.5 s."""
+        from durabletask.testing.in_memory_backend import InMemoryOrchestrationBackend
+
+        from local.engine import RestartableBackend
+
+        wait = InMemoryOrchestrationBackend._wait_for_state
+
+        def short_wait(self: Any, instance_id: str, predicate: Any, timeout: float | None) -> Any:
+            return wait(self, instance_id, predicate, timeout or 0.3)
+
+        monkeypatch.setattr(InMemoryOrchestrationBackend, "_wait_for_state", short_wait)
+        monkeypatch.setattr(RestartableBackend, "SUB_ORCHESTRATION_WAIT", 0.3)
+        with LocalEngine({"parent": waits_for_slow_child, "slow_child": slow_child}, {}) as engine:
+            asyncio.run(engine.client.start_new("parent", "p-slow", 1.5))
+            done = engine.client.wait_for_completion("p-slow", timeout=8)
+        assert done.runtime_status.value == "Completed" and done.output == "slow child done"
+
+    def test_the_worker_does_not_reconnect_on_a_quiet_stream(self) -> None:
+        """The in-memory backend sends no health pings: a run idle for 120 s made the worker reconnect."""
+        with LocalEngine({"child": child}, {"echo": echo}) as engine:
+            assert engine.worker is not None
+            assert engine.worker._resiliency_options.silent_disconnect_timeout_seconds == 0

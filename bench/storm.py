@@ -1,0 +1,168 @@
+"""Alert storm benchmark: N copies of one alert against `POST /api/alerts`, `C` at a time, from another process.
+
+The load generator runs in its own process (an aiohttp client), as Azure Monitor's Action Groups call
+from outside: its CPU is not the endpoint's latency. The server under test is the local host (the same
+`failover.handlers.Api` as Azure, the durable engine and the simulator behind it) in this process.
+
+**floor**: the same load, same client, same server, on `GET /api/health` (a handler that does nothing):
+what the HTTP stack itself costs on this machine. The figures are printed as ratios to it.
+
+    python -m bench.storm [--copies N] [--concurrency C] [--json]
+
+The last stdout line with `--json`: {"copies", "concurrency", "runs", "statuses", "p50_ms", "p99_ms",
+"max_ms", "floor_p50_ms", "floor_p99_ms", "p99_ratio", "requests_per_s"}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_ALERT = ROOT / "examples" / "alerts" / "service-health-incident-westeurope.json"
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    """The nearest-rank percentile of sorted values."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, min(len(sorted_values), math.ceil(fraction * len(sorted_values))))
+    return sorted_values[rank - 1]
+
+
+# ---- the load generator (a separate process) ------------------------------------------------
+async def _load(method: str, url: str, key: str, body: bytes, copies: int, concurrency: int) -> dict[str, Any]:
+    import aiohttp
+
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    instances: set[str] = set()
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for index in range(copies):
+        queue.put_nowait(index)
+    headers = {"x-functions-key": key, "Content-Type": "application/json"}
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+
+        async def worker() -> None:
+            while True:
+                try:
+                    queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                started = time.perf_counter()
+                async with session.request(method, url, data=body if method == "POST" else None) as answer:
+                    payload = await answer.read()
+                latencies.append(time.perf_counter() - started)
+                statuses[str(answer.status)] = statuses.get(str(answer.status), 0) + 1
+                if method == "POST" and answer.status < 300:
+                    instances.add(str(json.loads(payload).get("instance_id", "")))
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return {"latencies": latencies, "statuses": statuses, "instances": sorted(instances), "elapsed": elapsed}
+
+
+def run_load(method: str, url: str, key: str, body: bytes, copies: int, concurrency: int) -> dict[str, Any]:
+    """Run the load generator in a child process; its JSON result."""
+    request: dict[str, Any] = {"method": method, "url": url, "key": key, "body": body.decode()}
+    request.update(copies=copies, concurrency=concurrency)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.storm", "--load"],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"the load generator failed: {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _summary(result: dict[str, Any]) -> dict[str, float]:
+    latencies = sorted(result["latencies"])
+    return {
+        "p50_ms": round(percentile(latencies, 0.50) * 1000, 2),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
+        "max_ms": round(latencies[-1] * 1000, 2) if latencies else float("nan"),
+        "requests_per_s": round(len(latencies) / result["elapsed"], 1) if result["elapsed"] else float("nan"),
+    }
+
+
+def storm(copies: int, concurrency: int, alert: Path) -> dict[str, Any]:
+    from failover.logs import configure_logging
+    from local.stack import LocalStack
+
+    configure_logging("WARNING", json_output=False)
+    body = alert.read_bytes()
+    with LocalStack(vms=10, sessions=2) as stack:
+        key = stack.api_key or ""
+        run_load("GET", f"{stack.api_url}/api/health", key, b"", min(200, copies), concurrency)  # warm up
+        floor = _summary(run_load("GET", f"{stack.api_url}/api/health", key, b"", copies, concurrency))
+        alerts = run_load("POST", f"{stack.api_url}/api/alerts", key, body, copies, concurrency)
+        runs = stack.http.get(f"{stack.api_url}/api/failovers", timeout=30).json()["runs"]
+    measured = _summary(alerts)
+    return {
+        "copies": copies,
+        "concurrency": concurrency,
+        "runs": len(runs),
+        "instances": alerts["instances"],
+        "statuses": alerts["statuses"],
+        **measured,
+        "floor_p50_ms": floor["p50_ms"],
+        "floor_p99_ms": floor["p99_ms"],
+        "floor_requests_per_s": floor["requests_per_s"],
+        "p99_ratio": round(measured["p99_ms"] / floor["p99_ms"], 2) if floor["p99_ms"] else None,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.storm", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--copies", type=int, default=1000, help="copies of the alert (default 1000)")
+    parser.add_argument("--concurrency", type=int, default=64, help="requests in flight (default 64)")
+    parser.add_argument("--alert", type=Path, default=DEFAULT_ALERT, help="the alert payload (a JSON file)")
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON line")
+    parser.add_argument("--load", action="store_true", help=argparse.SUPPRESS)  # the child process
+    args = parser.parse_args(argv)
+    if args.load:
+        request = json.loads(sys.stdin.read())
+        result = asyncio.run(
+            _load(
+                request["method"],
+                request["url"],
+                request["key"],
+                request["body"].encode(),
+                request["copies"],
+                request["concurrency"],
+            )
+        )
+        print(json.dumps(result))
+        return 0
+    if args.copies < 1 or args.concurrency < 1:
+        print("python -m bench.storm: --copies and --concurrency must be >= 1", file=sys.stderr)
+        return 2
+    if not args.alert.is_file():
+        print(f"python -m bench.storm: {args.alert}: no such file", file=sys.stderr)
+        return 2
+    result = storm(args.copies, args.concurrency, args.alert)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for name, value in result.items():
+            print(f"{name:<22} {value}")
+    ok = result["runs"] == 1 and set(result["statuses"]) == {"202"}
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

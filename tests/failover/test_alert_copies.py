@@ -1,0 +1,117 @@
+"""Copies of one alert (an alert storm): the first goes to the durable engine, the copies in flight with it
+wait for its outcome, later copies are answered from memory for ATTACH_MEMO_SECONDS. A failed start is
+never hidden: the copies that waited go to the engine themselves."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import azure.functions as func
+import pytest
+
+from failover.handlers import ATTACH_MEMO_SECONDS, Api
+from failover.plan import load_plans
+from failover.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+ALERT = (ROOT / "examples" / "alerts" / "service-health-incident-westeurope.json").read_bytes()
+
+
+class Engine:
+    """A durable client whose start takes a while (so copies overlap) and may fail the first `failures` times."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.calls: list[str] = []
+        self.failures = failures
+        self.running: dict[str, Any] = {}
+
+    async def get_status(self, instance_id: str, **_: Any) -> Any:
+        self.calls.append("get_status")
+        await asyncio.sleep(0.01)
+        return self.running.get(instance_id)
+
+    async def start_new(self, name: str, instance_id: str | None = None, client_input: Any = None) -> str:
+        self.calls.append("start_new")
+        await asyncio.sleep(0.02)
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("the task hub is not reachable")
+        assert instance_id is not None
+        trigger = client_input["triggers"][0]
+        self.running[instance_id] = SimpleNamespace(runtime_status="Running", custom_status={"triggers": [trigger]})
+        return instance_id
+
+    async def raise_event(self, instance_id: str, event_name: str, event_data: Any = None) -> None:
+        self.calls.append("raise_event")
+
+    async def get_status_all(self) -> list[Any]:
+        return list(self.running.values())
+
+
+def _request() -> func.HttpRequest:
+    return func.HttpRequest(
+        method="POST",
+        url="http://127.0.0.1:7071/api/alerts",
+        headers={"Content-Type": "application/json"},
+        params={},
+        body=ALERT,
+    )
+
+
+@pytest.fixture
+def api() -> Api:
+    now = [1_800_000_000.0]
+    settings = Settings(credential="simulator", approval_signing_key="k" * 32)
+    built = Api(settings=settings, plans=load_plans(ROOT / "plans"), clock=lambda: now[0])
+    built.now = now  # type: ignore[attr-defined]  # the test moves the clock
+    return built
+
+
+async def _storm(api: Api, engine: Engine, copies: int) -> list[func.HttpResponse]:
+    return list(await asyncio.gather(*(api.post_alert(_request(), engine) for _ in range(copies))))
+
+
+def test_copies_in_flight_wait_for_the_first_and_later_ones_are_answered_from_memory(api: Api) -> None:
+    engine = Engine()
+
+    async def scenario() -> tuple[list[func.HttpResponse], list[func.HttpResponse]]:
+        return await _storm(api, engine, 50), await _storm(api, engine, 50)
+
+    first, second = asyncio.run(scenario())
+    bodies = [json.loads(r.get_body()) for r in first + second]
+    assert {r.status_code for r in first + second} == {202}
+    assert {b["instance_id"] for b in bodies} == {"failover-demo"}
+    assert [b["deduplicated"] for b in bodies].count(False) == 1  # the copy that started the run
+    assert engine.calls == ["get_status", "start_new"]  # 100 copies, one start, nothing raised
+
+
+def test_after_the_memory_expires_a_copy_goes_to_the_engine_again(api: Api) -> None:
+    engine = Engine()
+    asyncio.run(_storm(api, engine, 3))
+    api.now[0] += ATTACH_MEMO_SECONDS + 1  # type: ignore[attr-defined]
+    answer = asyncio.run(api.post_alert(_request(), engine))
+    assert answer.status_code == 202 and json.loads(answer.get_body())["deduplicated"] is True
+    # the run already lists this alert: read, not raised again
+    assert engine.calls == ["get_status", "start_new", "get_status"]
+
+
+def test_a_failed_start_is_not_hidden_behind_the_copies(api: Api) -> None:
+    """The first copy's start fails: it answers 5xx (Azure Monitor retries it); the copies that waited try
+    themselves, and one of them starts the run."""
+    engine = Engine(failures=1)
+
+    async def scenario() -> list[Any]:
+        return list(
+            await asyncio.gather(*(api.post_alert(_request(), engine) for _ in range(5)), return_exceptions=True)
+        )
+
+    answers = asyncio.run(scenario())
+    failed = [a for a in answers if isinstance(a, Exception)]
+    assert len(failed) == 1 and "not reachable" in str(failed[0])
+    ok = [a for a in answers if not isinstance(a, Exception)]
+    assert len(ok) == 4 and {a.status_code for a in ok} == {202}
+    assert engine.calls.count("start_new") == 2 and "failover-demo" in engine.running
