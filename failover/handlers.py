@@ -41,12 +41,6 @@ from failover.settings import Settings
 
 MAX_BODY = 256 * 1024  # Azure Monitor alert payloads are at most 256 KB
 ACTIVE = {"Running", "Pending", "Suspended"}
-# A copy of an alert this process attached to a run less than this long ago is answered from memory, with
-# no call to the durable engine: in a storm every copy would otherwise read the run's status and raise an
-# event its orchestrator then replays and ignores (docs/performance.md). The orchestrator still
-# de-duplicates triggers itself, so another instance of the host answering a copy changes nothing.
-ATTACH_MEMO_SECONDS = 30.0
-ATTACH_MEMO_SIZE = 4096
 ORCHESTRATOR = "failover_orchestrator"
 PRINCIPAL_HEADER = "X-MS-CLIENT-PRINCIPAL-NAME"
 RUN_STATUSES = {
@@ -231,10 +225,9 @@ class Api:
     settings: Settings
     plans: dict[str, Plan]
     clock: Callable[[], float] = field(default=time.time)
-    # (instance id, alert id, monitor condition) -> when this process started or attached it (clock seconds)
-    _attached: dict[tuple[str, str, str], float] = field(default_factory=dict, init=False, repr=False)
-    # the same key -> done when the copy that is with the engine has finished (one event loop per host process)
-    _attaching: dict[tuple[str, str, str], asyncio.Future[None]] = field(default_factory=dict, init=False, repr=False)
+    # (instance id, alert id, monitor condition) -> the copy of that alert now with the durable engine: its
+    # result is True once it has started or attached the run (one event loop per host process)
+    _attaching: dict[tuple[str, str, str], asyncio.Future[bool]] = field(default_factory=dict, init=False, repr=False)
 
     def _plan(self, name: str, field: str = "") -> Plan:
         """The plan by name, or 404 PlanNotFound (`field` prefixes the message when a body named it)."""
@@ -263,34 +256,29 @@ class Api:
     ) -> dict[str, Any]:
         """One active run per plan: start one, or attach this trigger to the run already going.
 
-        Copies of one alert (same alert id and condition) are answered from memory once this process has
-        started or attached it; copies arriving while the first is still with the engine wait for it."""
+        Copies of one alert (same alert id and condition) that arrive while an earlier copy is with the durable
+        engine wait for it and share its outcome: in a storm every copy would otherwise read the run's status
+        and raise an event its orchestrator replays and ignores (docs/performance.md). If that copy failed,
+        each waiting copy goes to the engine itself: a failure is never hidden behind a 202."""
         instance_id = instance_id_for(plan.name)
-        answer = {"instance_id": instance_id, "status_url": self.status_url(instance_id), "deduplicated": True}
-        memo = (
-            (instance_id, str(trigger.get("alert_id") or ""), str(trigger.get("monitor_condition") or ""))
-            if trigger is not None and trigger.get("alert_id")
-            else None
-        )
         options: dict[str, Any] = {"mode": mode, "requested_by": requested_by, "reason": reason, "restore": restore}
-        if memo is None:
+        if trigger is None or not trigger.get("alert_id"):
             return await self._start_or_attach_engine(client, plan, instance_id, trigger, **options)
-        while True:
-            if self.clock() - self._attached.get(memo, -ATTACH_MEMO_SECONDS) < ATTACH_MEMO_SECONDS:
-                return answer
-            first = self._attaching.get(memo)
-            if first is None:
-                break
-            await asyncio.shield(first)  # its outcome: remembered (answered above) or failed (we try ourselves)
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._attaching[memo] = done
+        key = (instance_id, str(trigger["alert_id"]), str(trigger.get("monitor_condition") or ""))
+        while (first := self._attaching.get(key)) is not None:
+            if await asyncio.shield(first):
+                return {"instance_id": instance_id, "status_url": self.status_url(instance_id), "deduplicated": True}
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._attaching[key] = done
+        succeeded = False
         try:
-            started = await self._start_or_attach_engine(client, plan, instance_id, trigger, **options)
-            self._remember(memo)
-            return started
+            answer = await self._start_or_attach_engine(client, plan, instance_id, trigger, **options)
+            succeeded = True
+            return answer
         finally:
-            del self._attaching[memo]
-            done.set_result(None)
+            if self._attaching.get(key) is done:
+                del self._attaching[key]
+            done.set_result(succeeded)
 
     async def _start_or_attach_engine(
         self,
@@ -331,16 +319,6 @@ class Api:
                 await client.raise_event(instance_id, "control", {"action": "trigger", "trigger": trigger})
         log.info("run requested", plan=plan.name, instance_id=instance_id, deduplicated=deduplicated)
         return {"instance_id": instance_id, "status_url": self.status_url(instance_id), "deduplicated": deduplicated}
-
-    def _remember(self, memo: tuple[str, str, str]) -> None:
-        now = self.clock()
-        if len(self._attached) >= ATTACH_MEMO_SIZE:  # forget what has expired, then the oldest
-            for key in [k for k, at in self._attached.items() if now - at >= ATTACH_MEMO_SECONDS]:
-                del self._attached[key]
-            while len(self._attached) >= ATTACH_MEMO_SIZE:
-                del self._attached[next(iter(self._attached))]
-        self._attached.pop(memo, None)
-        self._attached[memo] = now
 
     async def _record_resolution(self, client: DurableClient, alert: Alert, plan_names: list[str]) -> list[str]:
         """A Resolved alert for the incident a running run started from is recorded on that run."""
