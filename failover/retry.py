@@ -67,8 +67,11 @@ class _Lane:
 class ThrottleLanes:
     """The pacing state of every (ARM endpoint + subscription, operation class) lane. Thread-safe; one per process."""
 
-    SPEED_UP = 0.95  # a call went through with tokens to spare: pace a little faster
+    SPEED_UP = 0.95  # a call went through with tokens banked: pace a little faster
     SLOW_DOWN = 1.25  # a call was throttled while paced: pace slower
+    # Tokens banked before pacing faster; below it the pace holds. Speeding up on every call with one token
+    # left (the first version) kept the lane faster than the refill: 1,189 429s for 4,000 log-off calls.
+    SPEED_UP_REMAINING = 5
     RELEASE_REMAINING = 20  # this many tokens left: stop pacing
 
     def __init__(self, max_interval: float = 60.0) -> None:
@@ -118,7 +121,7 @@ class ThrottleLanes:
                 return
             if remaining >= self.RELEASE_REMAINING:
                 lane.interval = 0.0
-            elif remaining >= 1:
+            elif remaining >= self.SPEED_UP_REMAINING:
                 lane.interval *= self.SPEED_UP
 
     def stats(self) -> dict[str, dict[str, float]]:
