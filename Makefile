@@ -9,7 +9,7 @@ TOOLS       := $(VENV)/tools
 TOOLS_STAMP := $(TOOLS)/.installed
 CHECKOV     := checkov==3.3.30
 
-.PHONY: demo test lint typecheck infra-check clean
+.PHONY: demo test bench lint typecheck infra-check clean
 
 $(STAMP): pyproject.toml requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ test: $(STAMP) $(TOOLS_STAMP)
 	$(BIN)/mypy
 	$(TOOLS)/bin/python tests/infra/checkov_gate.py infra
 	$(BIN)/pytest
+
+# Benchmarks (figures, not pass/fail; docs/performance.md has the large cases and how long they take).
+bench: $(STAMP)
+	$(BIN)/python -m bench.storm
+	$(BIN)/failover bench --vms 200 --sessions 2000 --time-scale 60
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -240,6 +240,8 @@ def bench(
         "failover_floor_s": round(floor["failover"], 3),
         "baseline_s": round(sequential["baseline_s"], 3) if sequential else None,
         "speedup_vs_sequential": round(sequential["baseline_s"] / ours["elapsed_s"], 2) if sequential else None,
+        # the most any automation could gain on this estate: the sequential runbook against the floor itself
+        "speedup_bound": round(sequential["baseline_s"] / floor["total"], 2) if sequential and floor["total"] else None,
         "logoff_speedup_vs_sequential": (
             round(sequential["baseline_logoff_s"] / ours["logoff_s"], 2) if sequential and ours["logoff_s"] else None
         ),
