@@ -87,9 +87,9 @@ class DfContext:
     def set_custom_status(self, status: Any) -> None:
         """durabletask serializes the status on every call, replay included: the run's status (which lists every
         batch) was encoded O(batches) times per episode, 54% of the CPU of a 10,000-VM run. While replaying,
-        the value is the one an earlier episode already stored (the backend keeps the last status it was sent
-        and the orchestrator is deterministic), so only calls on new events are passed on. df serializes once
-        per episode itself."""
+        the value is the one an earlier episode already stored (RestartableBackend keeps the last status an
+        episode set, and the orchestrator is deterministic), so only calls on new events are passed on. df
+        serializes once per episode itself."""
         if not self._ctx.is_replaying:
             self._ctx.set_custom_status(status)
 
@@ -173,6 +173,19 @@ class RestartableBackend(InMemoryOrchestrationBackend):
                         completion_token=int(item.completionToken),
                     )
             yield item
+
+    def CompleteOrchestratorTask(self, request: pb.OrchestratorResponse, context: Any) -> pb.CompleteTaskResponse:
+        """An episode that set no custom status keeps the one it had (as Durable Functions keeps it); the
+        in-memory backend stored an empty one. DfContext leaves the status unset while replaying."""
+        if request.HasField("customStatus"):
+            return super().CompleteOrchestratorTask(request, context)
+        with self._lock:  # re-entrant: the base takes it again
+            instance = self._instances.get(request.instanceId)
+            kept = instance.custom_status if instance is not None else None
+            response = super().CompleteOrchestratorTask(request, context)
+            if instance is not None and kept and not instance.custom_status:
+                instance.custom_status = kept
+            return response
 
     def CompleteActivityTask(self, request: pb.ActivityResponse, context: Any) -> pb.CompleteTaskResponse:
         with self._lock:
