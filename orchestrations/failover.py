@@ -189,6 +189,8 @@ class _Run:
     def publish_status(self, stage: str | None = None) -> None:
         if stage:
             self.stage = stage
+        if self.context.is_replaying and getattr(self.context, "drops_replayed_status", False):
+            return  # the local engine keeps the status an earlier episode set: building it again is wasted work
         vms_done = sum(r["vms"] for r in self.batch_results.values() if r["status"] == "Succeeded")
         self.context.set_custom_status(
             {
