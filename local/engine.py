@@ -362,9 +362,9 @@ class LocalEngine:
         self.activities = activities
         self.max_activities = max_activities
         # durabletask's worker reconnects when its work-item stream stays silent this long, expecting a remote
-        # sidecar's health pings. The in-memory backend sends none: a run idle for 120 s (a 10-minute batch
-        # spacing at time scale 5 or less) reconnected, and the item handed to the abandoned stream was lost
-        # with its run. In one process the stream cannot go silently dead: 0 turns the check off.
+        # sidecar's health pings. The in-memory backend sends none, so the worker reconnected every 120 s while
+        # a run waited on a timer (seen at time scale 5; no work item was shown to be lost). In one process the
+        # stream cannot go silently dead: 0 turns the check off.
         self.silent_disconnect_timeout = silent_disconnect_timeout
         self.port = free_port()
         self.address = f"localhost:{self.port}"
