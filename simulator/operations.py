@@ -6,6 +6,7 @@ finds them by id. ASR keeps its own jobs (`simulator.estate.Job`): its API repor
 from __future__ import annotations
 
 import uuid
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -34,7 +35,7 @@ class Operation:
     server: str | None = None  # SQL: the server the failover was requested on (the new primary)
 
 
-class OperationBook:
+class OperationBook(ABC):
     """The operations of one estate's providers. Subclasses apply an operation's effect in `_finish`.
     Callers hold the estate's lock (`lock`)."""
 
@@ -81,9 +82,9 @@ class OperationBook:
                 if op.status == "InProgress":
                     op.due_at = due
 
+    @abstractmethod
     def _finish(self, op: Operation) -> None:
         """Set the operation's status (and error) and apply its effect on its target."""
-        raise NotImplementedError
 
     def operation(self, op_id: str, provider: str | None = None) -> Operation:
         """An operation by id; with `provider`, only one of that provider (an id is only known to its own)."""
