@@ -28,6 +28,7 @@ from failover.logs import configure_logging
 from failover.plan import load_plans
 from failover.settings import Settings, configure
 from local.stack import ROOT
+from tests.infra.logcapture import ListHandler
 
 SECRETS = {
     "approval_signing_key": "sk-SIGNING-7f3a9c",
@@ -38,15 +39,6 @@ SECRETS = {
 }
 WEBHOOK = "https://automation.invalid/webhooks?token=TOKEN-HOOK-3e77"
 INSTANCE = "failover-demo"
-
-
-class ListHandler(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
 
 
 def secret_values() -> list[str]:

@@ -16,15 +16,7 @@ import structlog
 
 from failover import telemetry
 from failover.logs import configure_logging
-
-
-class ListHandler(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
+from tests.infra.logcapture import ListHandler
 
 
 @pytest.fixture(autouse=True)

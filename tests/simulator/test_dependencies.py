@@ -3,7 +3,6 @@ examples), LRO headers, simulated time, error envelopes, and the callback on loo
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Iterator
@@ -20,7 +19,8 @@ from failover.clients import SimulatorCredential
 from simulator import Estate, EstateConfig, Simulator, seed_demo_estate
 from simulator.background import BackgroundServer
 from simulator.dependencies import DEMO_WEBHOOK, DependencyConfig, webhook_url
-from tests.conftest import SHARED, wait_for
+from tests.conftest import wait_for
+from tests.simulator.conformance import example, json_type
 
 SUB_ID = "5d3c0f34-7a2b-4e53-9d0e-1f2a3b4c5d6e"
 SUB = f"/subscriptions/{SUB_ID}/resourceGroups"
@@ -30,23 +30,7 @@ ACCOUNT = f"{SUB}/rg-avd-weu/providers/Microsoft.Storage/storageAccounts/stconto
 VM = f"{SUB}/rg-avd-neu/providers/Microsoft.Compute/virtualMachines/vm-avd-neu-0"
 POOL = f"{SUB}/rg-avd-neu/providers/Microsoft.DesktopVirtualization/hostPools/hp-neu-pooled"
 AUTH = {"Authorization": "Bearer sim"}
-EXAMPLES = SHARED / "rest-examples"
 TIME_SCALE = 200  # a 60 s SQL failover takes 0.3 s
-
-
-def example(path: str) -> dict[str, Any]:
-    return json.loads((EXAMPLES / path).read_text())
-
-
-def json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    names: dict[type, str] = {str: "string", list: "array", dict: "object"}
-    return names[type(value)]
 
 
 def shape_problems(expected: Any, actual: Any, path: str = "$") -> list[str]:
