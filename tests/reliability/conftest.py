@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from local.cli import approve_as
+from local.cli import approve_as, find_approval_link
 from local.stack import LocalStack
 from simulator import EstateConfig
 from simulator.faults import FaultConfig, RouteFaults
-from tests.conftest import approval_link, finish, post_alert, wait_waiting
+from tests.conftest import finish, post_alert, teams_messages, wait_for, wait_waiting
 
 FULL = os.environ.get("RELIABILITY_FULL") == "1"
 
@@ -34,12 +34,17 @@ def fault_stack(make_stack: Callable[..., LocalStack]) -> Callable[..., LocalSta
 
 
 def start_approved(stack: LocalStack) -> str:
-    """Post the demo alert, approve the run as the plan's first approver; returns the instance id."""
+    """Post the demo alert, approve the run as the plan's first approver; returns the instance id.
+
+    The card is looked for among the messages posted after the alert: after a crash the instance id is
+    reused, and the card of the run that died (its link already used) may still be the latest one."""
+    before = len(teams_messages(stack))
     answer = post_alert(stack)
     assert answer.status_code == 202, answer.text
     instance_id: str = answer.json()["instance_id"]
     wait_waiting(stack, instance_id)
-    decision = approve_as(stack.plan.approval.approvers[0], approval_link(stack, instance_id))
+    link = wait_for(lambda: find_approval_link(teams_messages(stack)[before:], instance_id, "Approve"))
+    decision = approve_as(stack.plan.approval.approvers[0], link)
     assert decision.status_code == 200, decision.text
     return instance_id
 
