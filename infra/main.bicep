@@ -47,8 +47,8 @@ param durableBackend string = 'AzureStorage'
 @description('Durable Task Scheduler SKU (durableBackend = DurableTaskScheduler only).')
 param schedulerSku string = 'Consumption'
 
-@description('Python version of the Flex Consumption runtime (the project needs 3.11 or later).')
-param pythonVersion string = '3.11'
+@description('Python version of the Flex Consumption runtime: 3.13, the version tests/test_worker_load.py loads the app on (docs/deploy.md).')
+param pythonVersion string = '3.13'
 
 @minValue(40)
 @maxValue(1000)

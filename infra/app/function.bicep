@@ -21,7 +21,7 @@ param eventGridEndpoint string
 param durableBackend string
 param schedulerEndpoint string = ''
 
-param pythonVersion string = '3.11'
+param pythonVersion string = '3.13'
 param maximumInstanceCount int = 40
 param instanceMemoryMB int = 2048
 
