@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import structlog
 
 from failover.clients import ClientFactory, factory_for
+from failover.contracts import ActivityInput
 from failover.retry import call_arm
 from failover.settings import current
 
@@ -33,7 +34,10 @@ def require(payload: Any, *names: str) -> dict[str, Any]:
     return payload
 
 
-def log(payload: dict[str, Any], step: str) -> Any:
-    return structlog.get_logger("failover.activity").bind(
-        instance_id=payload.get("instance_id"), plan=payload.get("plan"), step=step
-    )
+def log(payload: ActivityInput | dict[str, Any], step: str) -> Any:
+    """The activity's logger, bound to its run, plan and step."""
+    if isinstance(payload, dict):
+        instance_id, plan = payload.get("instance_id"), payload.get("plan")
+    else:
+        instance_id, plan = payload.instance_id, payload.plan
+    return structlog.get_logger("failover.activity").bind(instance_id=instance_id, plan=plan, step=step)

@@ -26,8 +26,11 @@ from durabletask import task as dt_task
 from durabletask.grpc_options import GrpcWorkerResiliencyOptions
 from durabletask.internal import helpers
 from durabletask.internal import orchestrator_service_pb2 as pb
+from durabletask.serialization import DataConverter
 from durabletask.testing.in_memory_backend import ActivityWorkItem, InMemoryOrchestrationBackend
 from durabletask.worker import ConcurrencyOptions, TaskHubGrpcWorker
+
+from failover import contracts
 
 # durabletask status → df's OrchestrationRuntimeStatus names
 _STATUS = {
@@ -47,6 +50,26 @@ _REUSABLE = pb.OrchestrationIdReusePolicy(
         pb.ORCHESTRATION_STATUS_TERMINATED,
     ]
 )
+
+
+class DfCodec(DataConverter):
+    """durabletask's payload converter, set to azure-functions-durable's codec: every input, result, event and
+    status goes into the local history as the same JSON Durable Functions writes in Azure (contracts in their
+    `__class__`/`__module__`/`__data__` envelope, rebuilt by `from_json`), so one model serves both hosts."""
+
+    def serialize(self, value: Any) -> str | None:
+        return None if value is None else contracts.dumps(value)
+
+    def deserialize(self, data: str | None, target_type: type | None = None) -> Any:
+        return None if data is None or data == "" else contracts.loads(data)
+
+    def coerce(self, value: Any, target_type: type | None = None) -> Any:
+        if isinstance(value, dict) and value.keys() >= contracts.ENVELOPE_KEYS:
+            return contracts.loads(json.dumps(value))
+        return value
+
+
+CODEC = DfCodec()
 
 
 def retry_policy(options: df.RetryOptions) -> dt_task.RetryPolicy:
@@ -377,7 +400,7 @@ class LocalEngine:
         self.backend.start()
         self.start_worker()
         self._grpc_client = dt_client.TaskHubGrpcClient(
-            host_address=self.address, logger=_quiet_logger("durabletask-client", self.log_level)
+            host_address=self.address, logger=_quiet_logger("durabletask-client", self.log_level), data_converter=CODEC
         )
         return self
 
@@ -386,6 +409,7 @@ class LocalEngine:
         worker = TaskHubGrpcWorker(
             host_address=self.address,
             logger=_quiet_logger("durabletask-worker", self.log_level),
+            data_converter=CODEC,
             concurrency_options=ConcurrencyOptions(
                 maximum_concurrent_activity_work_items=self.max_activities,
                 maximum_concurrent_orchestration_work_items=4,

@@ -17,6 +17,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from failover.batching import Batch, groups_from_resolved, plan_batches
+from failover.contracts.dns import DnsRecordInput, DnsSwitchInput
 from failover.plan import Plan
 from failover.run import overall_status, rto_seconds
 from orchestrations import runbook
@@ -817,19 +818,19 @@ def _switch_dns(run: _Run):
         result = yield context.call_activity_with_retry(
             "dns_switch_record",
             ARM_RETRY,
-            {
-                "instance_id": context.instance_id,
-                "plan": plan.name,
-                "subscription_id": record.subscription_id or plan.subscription_id,
-                "resource_group": record.resource_group,
-                "zone": record.zone,
-                "name": record.name,
-                "type": record.type,
-                "target": record.target,
-                "ttl": record.ttl,
-            },
+            DnsSwitchInput(
+                instance_id=context.instance_id,
+                plan=plan.name,
+                subscription_id=record.subscription_id or plan.subscription_id,
+                resource_group=record.resource_group,
+                zone=record.zone,
+                name=record.name,
+                type=record.type,
+                target=record.target,
+                ttl=record.ttl,
+            ),
         )
-        run.dns.append(result)
+        run.dns.append(result.plain())
     run.end("dns")
     yield from run.events.publish("DnsSwitched", "dns", {"records": run.dns})
 
@@ -995,11 +996,16 @@ def _failback(run: _Run, batches: list[Batch], restore: dict[str, Any]):
             result = yield context.call_activity_with_retry(
                 "dns_restore_record",
                 ARM_RETRY,
-                {**ids, "subscription_id": record.subscription_id or plan.subscription_id,
-                 "resource_group": record.resource_group, "zone": record.zone, "name": record.name,
-                 "type": record.type},
-            )  # fmt: skip
-            run.dns.append(result)
+                DnsRecordInput(
+                    **ids,
+                    subscription_id=record.subscription_id or plan.subscription_id,
+                    resource_group=record.resource_group,
+                    zone=record.zone,
+                    name=record.name,
+                    type=record.type,
+                ),
+            )
+            run.dns.append(result.plain())
         except Exception as err:
             run.errors.append(f"dns {record.label} not restored: {err}")
     for previous in restore.get("traffic_manager") or []:

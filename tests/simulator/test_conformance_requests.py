@@ -27,6 +27,7 @@ from activities.notify import publish_event
 from activities.traffic import tm_set_endpoint
 from activities.verify import logs_heartbeat
 from failover import settings as settings_module
+from failover.contracts.dns import DnsSwitchInput
 from failover.settings import Settings
 from simulator import Estate, EstateConfig, Simulator, seed_demo_estate
 from simulator.estate import DEMO_ASR_RG, DEMO_VAULT, SUBSCRIPTION_ID
@@ -276,14 +277,14 @@ WRITES = [
     Write(
         "dns_switch_record CNAME",
         lambda: dns_switch_record(
-            {
-                "subscription_id": SUBSCRIPTION_ID,
-                "resource_group": "rg-dns-global",
-                "zone": "contoso.com",
-                "name": "app",
-                "type": "CNAME",
-                "target": "app-neu.contoso.com",
-            }
+            DnsSwitchInput(
+                subscription_id=SUBSCRIPTION_ID,
+                resource_group="rg-dns-global",
+                zone="contoso.com",
+                name="app",
+                type="CNAME",
+                target="app-neu.contoso.com",
+            )
         ),
         "PUT",
         "/CNAME/app",
@@ -297,14 +298,14 @@ WRITES = [
     Write(
         "dns_switch_record A",
         lambda: dns_switch_record(
-            {
-                "subscription_id": SUBSCRIPTION_ID,
-                "resource_group": "rg-dns-global",
-                "zone": "contoso.com",
-                "name": "portal",
-                "type": "A",
-                "target": "20.60.10.10",
-            }
+            DnsSwitchInput(
+                subscription_id=SUBSCRIPTION_ID,
+                resource_group="rg-dns-global",
+                zone="contoso.com",
+                name="portal",
+                type="A",
+                target="20.60.10.10",
+            )
         ),
         "PUT",
         "/A/portal",
