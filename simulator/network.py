@@ -2,7 +2,7 @@
 
 State lives here (`Network`, one per `Estate`, as `estate.network`); `add_routes` registers the HTTPS
 routes on the simulator's route table. Shapes follow Microsoft's REST examples
-(`rest-examples/trafficmanager`, `rest-examples/loganalytics`).
+(`tests/reference/rest-examples/trafficmanager`, `.../loganalytics`).
 
 Traffic Manager (Microsoft.Network, the SDK's api-version 2026-09-01; the examples are 2022-04-01):
 - `GET .../trafficmanagerprofiles/{profile}`: the profile with its endpoints.

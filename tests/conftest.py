@@ -1,4 +1,4 @@
-"""Shared fixtures: paths to the shared references, and a whole local stack on a small estate."""
+"""Shared fixtures: paths to the reference samples (tests/reference/), and a whole local stack on a small estate."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from local.cli import approve_as, find_approval_link
 from local.stack import DEMO_PLAN, ROOT, LocalStack
 from simulator import EstateConfig
 
-SHARED = ROOT.parent / "shared" / "reference"
-ALERTS = sorted((SHARED / "alerts").glob("*.json")) + sorted((ROOT / "examples" / "alerts").glob("*.json"))
+REFERENCE = ROOT / "tests" / "reference"  # Microsoft's samples the tests read, sources in its README.md
+ALERTS = sorted((REFERENCE / "alerts").glob("*.json")) + sorted((ROOT / "examples" / "alerts").glob("*.json"))
 DEMO_ALERT = ROOT / "examples" / "alerts" / "service-health-incident-westeurope.json"
 
 

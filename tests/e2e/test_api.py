@@ -14,7 +14,7 @@ import requests
 from local.stack import LocalStack
 from tests.conftest import (
     ROOT,
-    SHARED,
+    REFERENCE,
     approval_link,
     approve_as,
     finish,
@@ -230,10 +230,10 @@ class TestResolvedAndEvents:
 
 
 class TestAlertAnswers:
-    def test_shared_samples(self, make_stack: Any) -> None:
+    def test_reference_samples(self, make_stack: Any) -> None:
         """The reference samples: the portal's test action and a Resolved metric alert start nothing."""
         stack = make_stack(vms=10, sessions=2)
-        for path in sorted((SHARED / "alerts").glob("*.json")):
+        for path in sorted((REFERENCE / "alerts").glob("*.json")):
             answer = post_alert(stack, path)
             assert answer.status_code == 200 and answer.json()["ignored"] is True, (path.name, answer.text)
         for name in ("service-health-maintenance-eastus-westeurope.json", "legacy-service-health-incident-eastus.json"):

@@ -11,7 +11,7 @@ import requests
 from failover.approval import TokenClaims, sign
 from local.stack import LocalStack
 from tests.conftest import (
-    SHARED,
+    REFERENCE,
     approval_link,
     approve_as,
     finish,
@@ -52,7 +52,7 @@ class TestAlerts:
 
     def test_resolved_sample_ignored(self, make_stack: Any) -> None:
         stack = make_stack(vms=10, sessions=2)
-        answer = post_alert(stack, SHARED / "alerts" / "service-health-test-action.json")
+        answer = post_alert(stack, REFERENCE / "alerts" / "service-health-test-action.json")
         assert answer.status_code == 200 and answer.json()["ignored"] is True
 
     def test_second_alert_attaches(self, make_stack: Any) -> None:

@@ -15,7 +15,7 @@ from failover.events import parse_event_delivery, subscription_validation_code
 from failover.plan import Plan, load_plan, normalize_region
 from failover.policy import decide, instance_id_for
 from local.stack import DEMO_PLAN, ROOT
-from tests.conftest import ALERTS, DEMO_ALERT, SHARED
+from tests.conftest import ALERTS, DEMO_ALERT, REFERENCE
 
 PLAN = load_plan(DEMO_PLAN)  # westeurope → northeurope, any service, incidents only
 SUB = "5d3c0f34-7a2b-4e53-9d0e-1f2a3b4c5d6e"
@@ -55,7 +55,7 @@ class Expect:
 
 
 EXPECTED: dict[str, Expect] = {
-    # /work/shared/reference/alerts (Microsoft's samples)
+    # tests/reference/alerts (Microsoft's samples)
     "metric-alert-resolved.json": Expect(reason="resolved"),
     "service-health-test-action.json": Expect(reason="stage Resolved"),
     # examples/alerts: Service Health
@@ -112,13 +112,13 @@ class TestSamples:
 
     def test_test_action_is_resolved_and_ignored(self) -> None:
         """The portal's test action: array impactedServices, region Global, stage Resolved → no run."""
-        alert = parse_alert(load(SHARED / "alerts" / "service-health-test-action.json"))
+        alert = parse_alert(load(REFERENCE / "alerts" / "service-health-test-action.json"))
         assert alert.is_service_health and alert.regions == ["global"] and alert.is_resolved
         assert alert.monitor_condition == "Fired"  # activity-log alerts are stateless: the stage says it
         assert decide(alert, [PLAN]).ignored
 
     def test_metric_resolved_ignored(self) -> None:
-        alert = parse_alert(load(SHARED / "alerts" / "metric-alert-resolved.json"))
+        alert = parse_alert(load(REFERENCE / "alerts" / "metric-alert-resolved.json"))
         assert alert.signal_type == "Metric" and alert.is_resolved and alert.resolved_at
         assert alert.criteria[0].metric == "Percentage CPU" and alert.criteria[0].value == pytest.approx(7.727)
         assert "resolved" in decide(alert, [PLAN]).reason
@@ -306,9 +306,9 @@ class TestIncidentKey:
         assert common.incident_key == legacy_alert.incident_key == event.incident_key == back.incident_key == vm
 
     def test_metric_key_is_the_alert_id(self) -> None:
-        fired = load(SHARED / "alerts" / "metric-alert-resolved.json")
+        fired = load(REFERENCE / "alerts" / "metric-alert-resolved.json")
         fired["data"]["essentials"]["monitorCondition"] = "Fired"
-        resolved = parse_alert(load(SHARED / "alerts" / "metric-alert-resolved.json"))
+        resolved = parse_alert(load(REFERENCE / "alerts" / "metric-alert-resolved.json"))
         assert parse_alert(fired).incident_key == resolved.incident_key == resolved.alert_id
 
     def test_summary(self) -> None:

@@ -10,9 +10,9 @@ from jsonschema import Draft6Validator
 
 from failover.cards import approval_card, approval_card_from_input, decision_card, reminder_message, teams_message
 from local.cli import find_approval_link
-from tests.conftest import SHARED
+from tests.conftest import REFERENCE
 
-SCHEMA = json.loads((SHARED / "adaptive-card-1.5.schema.json").read_text())
+SCHEMA = json.loads((REFERENCE / "adaptive-card-1.5.schema.json").read_text())
 
 
 def validate(card: dict[str, Any]) -> None:

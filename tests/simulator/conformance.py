@@ -1,5 +1,5 @@
 """Helpers of the simulator's conformance tests (`test_conformance_*.py`): Microsoft's REST examples
-(`../shared/reference/rest-examples/`), the JSON shape comparison, ARM URLs, and driving simulated time.
+(`tests/reference/rest-examples/`), the JSON shape comparison, ARM URLs, and driving simulated time.
 
 The shape rule (issue 12): every key of the example is present with the same JSON type, recursively; a
 key the example does not show is a difference unless the case allows it, and a case allows only keys its
@@ -21,9 +21,9 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 
 from simulator import Simulator
-from tests.conftest import SHARED
+from tests.conftest import REFERENCE
 
-EXAMPLES = SHARED / "rest-examples"
+EXAMPLES = REFERENCE / "rest-examples"
 AUTH = {"Authorization": "Bearer simulator"}
 LRO_HEADERS = ("Azure-AsyncOperation", "Location", "Retry-After")
 

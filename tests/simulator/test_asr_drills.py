@@ -1,6 +1,6 @@
 """ASR drills and failback in the simulator: test failover, cleanup, reprotect, failover RecoveryToPrimary.
 
-Shapes are compared with Microsoft's REST examples (`rest-examples/asr`): every key of the example's
+Shapes are compared with Microsoft's REST examples (`tests/reference/rest-examples/asr`): every key of the example's
 final recovery plan is present with the same JSON type. The state machine is driven over HTTPS as the
 SDK would drive it; jobs are finished early by moving their due time, as in the other simulator tests.
 """
@@ -17,7 +17,7 @@ import requests
 
 from simulator import Estate, EstateConfig, Simulator, seed_demo_estate
 from simulator.estate import DEMO_ASR_RG, DEMO_VAULT
-from tests.conftest import SHARED
+from tests.conftest import REFERENCE
 
 VAULT = (
     "/subscriptions/5d3c0f34-7a2b-4e53-9d0e-1f2a3b4c5d6e/resourceGroups/rg-dr-neu/providers/"
@@ -31,7 +31,7 @@ VNET = (
     "Microsoft.Network/virtualNetworks/vnet-drill-neu"
 )
 A2A = [{"instanceType": "A2A", "recoveryPointType": "Latest"}]
-EXAMPLES = SHARED / "rest-examples" / "asr"
+EXAMPLES = REFERENCE / "rest-examples" / "asr"
 DC_VMS = [f"vm-dc-{n:04d}" for n in range(1, 5)]  # rp-identity's VMs
 PROTECTED_ITEM_OPERATIONS = ["PlannedFailover", "UnplannedFailover", "DisableProtection", "TestFailover"]
 

@@ -1,4 +1,4 @@
-"""Shape conformance: every Microsoft REST example (`../shared/reference/rest-examples/`) whose operation the
+"""Shape conformance: every Microsoft REST example (`tests/reference/rest-examples/`) whose operation the
 simulator serves is replayed against it, and the answer compared with the example's response.
 
 A replay sends the example's method, path (its parameters, with the names of the seeded estate in place of

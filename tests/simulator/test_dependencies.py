@@ -53,7 +53,7 @@ def shape_problems(expected: Any, actual: Any, path: str = "$") -> list[str]:
 
 
 # The shape of Microsoft's StorageAccountGetProperties example (Microsoft.Storage 2025-06-01; not in
-# shared/reference): its keys and JSON types, the values our own.
+# tests/reference/rest-examples): its keys and JSON types, the values our own.
 STORAGE_GET_SHAPE: dict[str, Any] = {
     "name": "",
     "type": "",

@@ -15,14 +15,14 @@ from azure.mgmt.trafficmanager import models
 from simulator import Estate, EstateConfig, Simulator, seed_demo_estate
 from simulator.estate import DEMO_ASR_RG, DEMO_VAULT, HostPool, SessionHost, utcnow
 from simulator.network import DEMO_WORKSPACE_ID, NetworkConfig
-from tests.conftest import SHARED
+from tests.conftest import REFERENCE
 
 SUB = "/subscriptions/5d3c0f34-7a2b-4e53-9d0e-1f2a3b4c5d6e"
 PROFILE = f"{SUB}/resourceGroups/rg-dns-global/providers/Microsoft.Network/trafficmanagerprofiles/tm-contoso-app"
 WEU = PROFILE + "/externalEndpoints/weu"
 NEU = PROFILE + "/ExternalEndpoints/neu"  # the SDK spells the type in PascalCase; ARM paths are case-insensitive
 AUTH = {"Authorization": "Bearer sim"}
-EXAMPLES = SHARED / "rest-examples"
+EXAMPLES = REFERENCE / "rest-examples"
 TM_PROFILE = json.loads((EXAMPLES / "trafficmanager" / "Profile-GET-WithEndpoints.json").read_text())
 TM_PATCH = json.loads((EXAMPLES / "trafficmanager" / "Endpoint-PATCH-External-Target.json").read_text())
 LOGS = json.loads((EXAMPLES / "loganalytics" / "oms-post-example.json").read_text())

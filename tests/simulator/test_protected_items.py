@@ -11,7 +11,7 @@ import requests
 from azure.mgmt.recoveryservicessiterecovery import models
 
 from simulator import Estate, EstateConfig, Simulator, seed_demo_estate
-from tests.conftest import SHARED
+from tests.conftest import REFERENCE
 
 VAULT = (
     "/subscriptions/5d3c0f34-7a2b-4e53-9d0e-1f2a3b4c5d6e/resourceGroups/rg-dr-neu/providers/"
@@ -30,7 +30,7 @@ BODY = {
         "providerSpecificDetails": [{"instanceType": "A2A", "recoveryPointType": "Latest"}],
     }
 }
-EXAMPLE = json.loads((SHARED / "rest-examples" / "asr" / "ReplicationProtectedItems_List.json").read_text())
+EXAMPLE = json.loads((REFERENCE / "rest-examples" / "asr" / "ReplicationProtectedItems_List.json").read_text())
 
 
 def start(config: EstateConfig) -> Simulator:
