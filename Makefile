@@ -9,7 +9,7 @@ TOOLS       := $(VENV)/tools
 TOOLS_STAMP := $(TOOLS)/.installed
 CHECKOV     := checkov==3.3.30
 
-.PHONY: demo test bench lint typecheck infra-check clean
+.PHONY: demo test bench lint typecheck infra-check worker-env worker-check clean
 
 $(STAMP): pyproject.toml requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,7 @@ test: $(STAMP) $(TOOLS_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(TOOLS)/bin/python tests/infra/checkov_gate.py infra
+	$(BIN)/python -m tests.worker.worker_env
 	$(BIN)/pytest
 
 # Benchmarks (figures, not pass/fail; docs/performance.md has the large cases and how long they take).
@@ -44,6 +45,15 @@ typecheck: $(STAMP)
 # Security scan of the Bicep (infra/): no failed check, every skip with its reason in the Bicep.
 infra-check: $(TOOLS_STAMP)
 	$(TOOLS)/bin/python tests/infra/checkov_gate.py infra
+
+# The venv of the Python 3.13 worker check (.venv/worker-3.13/, reused while requirements.txt is unchanged);
+# without Python 3.13 it says how to install it, and fails only on CI or with FAILOVER_REQUIRE_WORKER_CHECK=1.
+worker-env: $(STAMP)
+	$(BIN)/python -m tests.worker.worker_env
+
+# Load the app as Azure's Python 3.13 worker does (docs/deploy.md, "Python version and the load check").
+worker-check: worker-env
+	$(BIN)/pytest -p no:xdist -o addopts=-ra tests/test_worker_load.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache
