@@ -13,8 +13,8 @@ import requests
 
 from local.stack import LocalStack
 from tests.conftest import (
-    ROOT,
     REFERENCE,
+    ROOT,
     approval_link,
     approve_as,
     finish,
