@@ -32,6 +32,19 @@ class _Interrupted:
 
 
 INTERRUPTED = _Interrupted()
+STATUS_TRIGGERS = 3  # alert notifications listed in the custom status besides the first
+
+
+def _status_batch(entry: dict[str, Any]) -> dict[str, Any]:
+    """A batch as the custom status lists it: group, index, VMs, status, its plans' names, and each plan's VMs
+    and state only while they differ from the batch's (a partly failed batch); no job ids, times or errors
+    (those are in the summary, errors also in the status's `errors`). A 10,000-VM plan's 101 batches fit."""
+    slim = {k: entry[k] for k in ("group", "index", "vms", "status", "retry_of") if entry.get(k) is not None}
+    slim["recovery_plans"] = [p["name"] if isinstance(p, dict) else p for p in entry.get("recovery_plans") or []]
+    plans = entry.get("plans")
+    if isinstance(plans, list) and any(p.get("state") != "Succeeded" for p in plans):
+        slim["plans"] = [{k: p.get(k) for k in ("name", "vms", "state")} for p in plans]
+    return slim
 
 
 class _Run:
@@ -187,6 +200,12 @@ class _Run:
             return True
         return False
 
+    def status_triggers(self) -> list[dict[str, Any]]:
+        """The alert notifications the custom status lists (the summary keeps them all): the first, which
+        started the run and names its incident, and the last STATUS_TRIGGERS. Every copy of an alert would
+        otherwise add ~670 characters to a status Durable Functions caps at 16 KB of UTF-16 JSON."""
+        return self.triggers[:1] + self.triggers[max(1, len(self.triggers) - STATUS_TRIGGERS) :]
+
     def publish_status(self, stage: str | None = None) -> None:
         if stage:
             self.stage = stage
@@ -201,7 +220,8 @@ class _Run:
                 "started_at": self.started_at,
                 "requested_by": self.requested_by,
                 "reason": self.reason,
-                "triggers": self.triggers,
+                "triggers": self.status_triggers(),  # the first (it names the incident) and the latest
+                "triggers_total": len(self.triggers),
                 "resolved": self.resolved,
                 "approval": self.approval,
                 "progress": {
@@ -213,7 +233,9 @@ class _Run:
                     "sessions_found": self.sessions["found"],
                     "sessions_logged_off": self.sessions["logged_off"],
                 },
-                "batches": [self.batch_results.get(b["index"], {**b, "status": "Pending"}) for b in self.batches],
+                "batches": [
+                    _status_batch(self.batch_results.get(b["index"], {**b, "status": "Pending"})) for b in self.batches
+                ],
                 "operator": {
                     "blocked": self.blocked,
                     "skipped": self.skipped,
