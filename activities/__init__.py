@@ -1,4 +1,5 @@
-"""Activities: plain functions of one JSON input, one module per Azure service.
+"""Activities: one module per Azure service; each activity takes one typed input model and returns one typed
+result model (`failover.contracts.<service>`), serialised the same on both hosts.
 
 Each module registers its functions on its own `df.Blueprint` for Azure Functions; the local host
 registers the same functions on durabletask. `ALL` maps activity name → function for both.
@@ -10,8 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from activities import asr, avd, backup, dependencies, dns, netapp, network, notify, readiness, traffic, verify
+from failover.contracts import Contract
 
 MODULES = (avd, asr, dns, notify, traffic, verify, dependencies, readiness, network, netapp, backup)
-ALL: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-    fn.__name__: fn for module in MODULES for fn in module.ACTIVITIES
-}
+ALL: dict[str, Callable[[Any], Contract]] = {fn.__name__: fn for module in MODULES for fn in module.ACTIVITIES}

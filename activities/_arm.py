@@ -7,11 +7,14 @@ from typing import Any
 
 from azure.core.rest import HttpRequest
 
+from failover.contracts import Contract
 from failover.settings import current
 
 
-def flag(payload: dict[str, Any], name: str, default: bool) -> bool:
-    value = payload.get(name, default)
+def flag(payload: Contract | dict[str, Any], name: str, default: bool) -> bool:
+    """An optional true/false input: a contract's field or a plain input's key (absent or None: `default`).
+    A contract declares it strict (`Annotated[bool, Field(strict=True)]`), so "yes" or 1 is refused there."""
+    value = getattr(payload, name, default) if isinstance(payload, Contract) else payload.get(name, default)
     if value is None:
         return default
     if not isinstance(value, bool):

@@ -32,15 +32,31 @@ from azure.mgmt.recoveryservicessiterecovery.models import (
     RecoveryPlanUnplannedFailoverInputProperties,
 )
 
-from activities._common import arm, clients, log, require
+from activities._common import arm, clients, log
+from failover.contracts.asr import (
+    AsrJobInput,
+    AsrJobResult,
+    JobAction,
+    RecoveryPlanInput,
+    RecoveryPlanJob,
+    ReplicationHealthInput,
+    ReplicationHealthResult,
+    ReprotectInput,
+    ResolvedGroup,
+    ResolvedRecoveryPlan,
+    ResolveRecoveryPlansInput,
+    ResolveRecoveryPlansResult,
+    StartFailoverInput,
+    TestCleanupInput,
+    UnhealthyItem,
+    UnmatchedPattern,
+)
 
 FAILOVER_SCENARIOS = {"plannedfailover", "unplannedfailover"}
 TEST_SCENARIO = "testfailover"
 CLEANUP_SCENARIO = "testfailovercleanup"
 REPROTECT_SCENARIOS = {"reversereplication", "reversereplicate", "reprotect"}  # ASR's plans say ReverseReplication
 TERMINAL_JOB_STATES = {"Succeeded", "Failed", "Cancelled", "Suspended"}
-MODES = ("planned", "unplanned", "test", "failback")
-DIRECTIONS = ("PrimaryToRecovery", "RecoveryToPrimary")
 TEST_CLEANUP_PENDING = "test failover already done; cleanup pending"
 ALREADY_ON_PRIMARY = (
     "already on primary: the recovery plan's VMs are active in the primary region, nothing to fail back"
@@ -68,9 +84,9 @@ def _scenario(plan: Any) -> tuple[str, str | None, str | None]:
     )
 
 
-def _a2a_details(payload: dict[str, Any]) -> list[RecoveryPlanProviderSpecificFailoverInput]:
+def _a2a_details(payload: StartFailoverInput) -> list[RecoveryPlanProviderSpecificFailoverInput]:
     """The Azure-to-Azure provider input of a (test) failover: the recovery point to fail over to."""
-    return [RecoveryPlanA2AFailoverInput(recovery_point_type=payload.get("recovery_point_type") or "Latest")]
+    return [RecoveryPlanA2AFailoverInput(recovery_point_type=payload.recovery_point_type or "Latest")]
 
 
 def _allowed(plan: Any) -> set[str]:
@@ -105,13 +121,14 @@ class _Refused(RuntimeError):
 
 def _post(
     client: Any, rg: str, vault: str, name: str, post: Callable[[], Any], scenarios: set[str], what: str
-) -> tuple[str, str]:
+) -> tuple[JobAction, str]:
     """POST an operation (without polling), then read the plan's current job: (`started` | `attached`, job).
 
     A 409 means a job of that kind already runs (another caller) - attached - or ASR refused: then the
     plan's current scenario is of another kind and this raises with ASR's message and the allowed operations.
     """
     refused: ResourceExistsError | None = None
+    action: JobAction
     try:
         # Not idempotent: retried only when refused (429) or never sent; a lost answer goes up to the
         # activity's durable retry, which re-reads the plan and attaches to the job it finds.
@@ -141,32 +158,31 @@ def _is_failed_over(plan: Any) -> bool:
     )
 
 
-def asr_resolve_recovery_plans(payload: dict[str, Any]) -> dict[str, Any]:
+def asr_resolve_recovery_plans(payload: ResolveRecoveryPlansInput) -> ResolveRecoveryPlansResult:
     """List the vault's recovery plans and resolve each group's names and patterns to plans + VM counts."""
-    require(payload, "subscription_id", "resource_group", "vault", "groups")
-    client = clients().site_recovery(payload["subscription_id"])
-    plans = {
-        p.name: p for p in client.replication_recovery_plans.list(payload["resource_group"], payload["vault"]) if p.name
-    }
+    client = clients().site_recovery(payload.subscription_id)
+    plans = {p.name: p for p in client.replication_recovery_plans.list(payload.resource_group, payload.vault) if p.name}
     claimed: set[str] = set()
     groups = []
     unmatched = []
-    for group in payload["groups"]:
+    for group in payload.groups:
         members = []
-        for pattern in group["recovery_plans"]:
+        for pattern in group.recovery_plans:
             names = sorted(n for n in plans if fnmatch.fnmatchcase(n.lower(), pattern.lower()) and n not in claimed)
             if not names:
-                unmatched.append({"group": group["name"], "pattern": pattern})
+                unmatched.append(UnmatchedPattern(group=group.name, pattern=pattern))
             for name in names:
                 claimed.add(name)
                 members.append(
-                    {"name": name, "vms": _vm_count(plans[name]), "failed_over": _is_failed_over(plans[name])}
+                    ResolvedRecoveryPlan(
+                        name=name, vms=_vm_count(plans[name]), failed_over=_is_failed_over(plans[name])
+                    )
                 )
-        groups.append({"name": group["name"], "recovery_plans": members})
-    return {"groups": groups, "unmatched": unmatched}
+        groups.append(ResolvedGroup(name=group.name, recovery_plans=members))
+    return ResolveRecoveryPlansResult(groups=groups, unmatched=unmatched)
 
 
-def asr_start_failover(payload: dict[str, Any]) -> dict[str, Any]:
+def asr_start_failover(payload: StartFailoverInput) -> RecoveryPlanJob:
     """Start (or attach to, or skip) a failover of one recovery plan. Returns the job name.
 
     Input: subscription_id, resource_group, vault, recovery_plan, mode, and optionally recovery_point_type
@@ -182,13 +198,10 @@ def asr_start_failover(payload: dict[str, Any]) -> dict[str, Any]:
     a failover while a drill awaits cleanup, a failback before reprotect, a new drill after a failed one not
     cleaned up) raises, naming the plan's allowed operations.
     """
-    require(payload, "subscription_id", "resource_group", "vault", "recovery_plan", "mode")
-    mode = payload["mode"]
-    if mode not in MODES:
-        raise ValueError(f"activity input mode must be one of {', '.join(MODES)}, got {mode!r}")
-    site = clients().site_recovery(payload["subscription_id"])
+    mode = payload.mode
+    site = clients().site_recovery(payload.subscription_id)
     client = site.replication_recovery_plans
-    rg, vault, name = payload["resource_group"], payload["vault"], payload["recovery_plan"]
+    rg, vault, name = payload.resource_group, payload.vault, payload.recovery_plan
     plan = client.get(rg, vault, name)
     if mode == "test":
         return _start_test_failover(payload, client, plan)
@@ -196,11 +209,11 @@ def asr_start_failover(payload: dict[str, Any]) -> dict[str, Any]:
         return _start_failback(payload, site, plan)
     scenario, job, status = _scenario(plan)
     if scenario in FAILOVER_SCENARIOS and status == "InProgress":
-        return {"recovery_plan": name, "job": job, "action": "attached"}
+        return RecoveryPlanJob(recovery_plan=name, job=job, action="attached")
     if _is_failed_over(plan):
         # A failback awaiting commit or reprotect looks the same on the plan: its items say where the VMs are.
         if _active_location(site, rg, vault, plan) != "Primary":
-            return {"recovery_plan": name, "job": job, "action": "skipped", "reason": "already failed over"}
+            return RecoveryPlanJob(recovery_plan=name, job=job, action="skipped", reason="already failed over")
         raise RuntimeError(
             f"recovery plan {name} was failed back to the primary region and does not replicate yet: commit and "
             f"reprotect it before failing over again ({_describe(plan)})"
@@ -232,7 +245,7 @@ def asr_start_failover(payload: dict[str, Any]) -> dict[str, Any]:
             RecoveryPlanUnplannedFailoverInput(
                 properties=RecoveryPlanUnplannedFailoverInputProperties(
                     failover_direction="PrimaryToRecovery",
-                    source_site_operations=payload.get("source_site_operations") or "NotRequired",
+                    source_site_operations=payload.source_site_operations or "NotRequired",
                     provider_specific_details=details,
                 )
             ),
@@ -246,35 +259,35 @@ def asr_start_failover(payload: dict[str, Any]) -> dict[str, Any]:
         # Refused: a plan failed over, committed and reprotected offers the same operations as a protected one
         # but is active in the recovery region - that is "already failed over", not an error.
         if _active_location(site, rg, vault, plan) == "Recovery":
-            return {"recovery_plan": name, "job": None, "action": "skipped", "reason": "already failed over"}
+            return RecoveryPlanJob(recovery_plan=name, job=None, action="skipped", reason="already failed over")
         raise
     log(payload, "asr.failover").info("failover job", recovery_plan=name, job=job, action=action)
-    return {"recovery_plan": name, "job": job, "action": action}
+    return RecoveryPlanJob(recovery_plan=name, job=job, action=action)
 
 
-def _start_test_failover(payload: dict[str, Any], client: Any, plan: Any) -> dict[str, Any]:
-    rg, vault, name = payload["resource_group"], payload["vault"], payload["recovery_plan"]
-    network_type = payload.get("network_type") or "VmNetworkAsInput"
-    if network_type != "NoNetworkAttachAsInput":
-        require(payload, "network_id")
+def _start_test_failover(payload: StartFailoverInput, client: Any, plan: Any) -> RecoveryPlanJob:
+    rg, vault, name = payload.resource_group, payload.vault, payload.recovery_plan
+    network_type = payload.network_type or "VmNetworkAsInput"
+    if network_type != "NoNetworkAttachAsInput" and not payload.network_id:
+        raise ValueError("activity input is missing network_id")
     scenario, job, status = _scenario(plan)
     allowed = _allowed(plan)
     if scenario == TEST_SCENARIO and status == "InProgress":
-        return {"recovery_plan": name, "job": job, "action": "attached"}
+        return RecoveryPlanJob(recovery_plan=name, job=job, action="attached")
     if "testfailovercleanup" in allowed:
         if scenario == TEST_SCENARIO and status == "Failed":
             raise RuntimeError(
                 f"recovery plan {name}: its last test failover failed (job {job}); clean it up before a new one"
             )
         test_job = job if scenario == TEST_SCENARIO else None
-        return {"recovery_plan": name, "job": test_job, "action": "skipped", "reason": TEST_CLEANUP_PENDING}
+        return RecoveryPlanJob(recovery_plan=name, job=test_job, action="skipped", reason=TEST_CLEANUP_PENDING)
     if "testfailover" not in allowed:
         raise RuntimeError(f"recovery plan {name} cannot be test-failed over now: {_describe(plan)}")
     details = _a2a_details(payload)
     properties = RecoveryPlanTestFailoverInputProperties(
         failover_direction="PrimaryToRecovery",
         network_type=network_type,
-        network_id=payload.get("network_id") if network_type != "NoNetworkAttachAsInput" else None,
+        network_id=payload.network_id if network_type != "NoNetworkAttachAsInput" else None,
         provider_specific_details=details,
     )
     action, job = _post(
@@ -289,29 +302,29 @@ def _start_test_failover(payload: dict[str, Any], client: Any, plan: Any) -> dic
         "test failover",
     )
     log(payload, "asr.test_failover").info(
-        "test failover job", recovery_plan=name, job=job, action=action, network_id=payload.get("network_id")
+        "test failover job", recovery_plan=name, job=job, action=action, network_id=payload.network_id
     )
-    return {"recovery_plan": name, "job": job, "action": action}
+    return RecoveryPlanJob(recovery_plan=name, job=job, action=action)
 
 
-def _start_failback(payload: dict[str, Any], site: Any, plan: Any) -> dict[str, Any]:
+def _start_failback(payload: StartFailoverInput, site: Any, plan: Any) -> RecoveryPlanJob:
     client = site.replication_recovery_plans
-    rg, vault, name = payload["resource_group"], payload["vault"], payload["recovery_plan"]
+    rg, vault, name = payload.resource_group, payload.vault, payload.recovery_plan
     scenario, job, status = _scenario(plan)
     location = _active_location(site, rg, vault, plan)
     if scenario in FAILOVER_SCENARIOS and status == "InProgress":
         if location == "Recovery":  # items move when the job ends: active on Recovery, a failback runs
-            return {"recovery_plan": name, "job": job, "action": "attached"}
+            return RecoveryPlanJob(recovery_plan=name, job=job, action="attached")
         raise RuntimeError(
             f"recovery plan {name}: a failover to the recovery region is running (job {job}), not a failback"
         )
     if location != "Recovery":
-        return {
-            "recovery_plan": name,
-            "job": job if scenario in FAILOVER_SCENARIOS else None,
-            "action": "skipped",
-            "reason": ALREADY_ON_PRIMARY,
-        }
+        return RecoveryPlanJob(
+            recovery_plan=name,
+            job=job if scenario in FAILOVER_SCENARIOS else None,
+            action="skipped",
+            reason=ALREADY_ON_PRIMARY,
+        )
     if "plannedfailover" not in _allowed(plan):
         raise RuntimeError(
             f"recovery plan {name} cannot fail back now: it must be reprotected (replicating RecoveryToPrimary) "
@@ -333,10 +346,10 @@ def _start_failback(payload: dict[str, Any], site: Any, plan: Any) -> dict[str, 
         "failback",
     )
     log(payload, "asr.failback").info("failback job", recovery_plan=name, job=job, action=action)
-    return {"recovery_plan": name, "job": job, "action": action}
+    return RecoveryPlanJob(recovery_plan=name, job=job, action=action)
 
 
-def asr_test_cleanup(payload: dict[str, Any]) -> dict[str, Any]:
+def asr_test_cleanup(payload: TestCleanupInput) -> RecoveryPlanJob:
     """Clean up a recovery plan's test failover (start, attach to, or skip the cleanup job).
 
     Input: subscription_id, resource_group, vault, recovery_plan, and optionally comments (ASR keeps them
@@ -346,26 +359,25 @@ def asr_test_cleanup(payload: dict[str, Any]) -> dict[str, Any]:
     second run converges. A test failover still running raises (clean up once it ended, failed or not).
     Watch the job with `asr_get_job`.
     """
-    require(payload, "subscription_id", "resource_group", "vault", "recovery_plan")
-    client = clients().site_recovery(payload["subscription_id"]).replication_recovery_plans
-    rg, vault, name = payload["resource_group"], payload["vault"], payload["recovery_plan"]
+    client = clients().site_recovery(payload.subscription_id).replication_recovery_plans
+    rg, vault, name = payload.resource_group, payload.vault, payload.recovery_plan
     plan = client.get(rg, vault, name)
     scenario, job, status = _scenario(plan)
     if scenario == CLEANUP_SCENARIO and status == "InProgress":
-        return {"recovery_plan": name, "action": "attached", "job": job}
+        return RecoveryPlanJob(recovery_plan=name, action="attached", job=job)
     if scenario == TEST_SCENARIO and status == "InProgress":
         raise RuntimeError(f"recovery plan {name}: its test failover still runs (job {job}); clean up once it ended")
     if "testfailovercleanup" not in _allowed(plan):
         if scenario == CLEANUP_SCENARIO and status == "Succeeded":
-            return {"recovery_plan": name, "action": "skipped", "job": job, "reason": "already cleaned up"}
-        return {
-            "recovery_plan": name,
-            "action": "skipped",
-            "job": None,
-            "reason": "nothing to clean up: no test failover awaits cleanup",
-        }
+            return RecoveryPlanJob(recovery_plan=name, action="skipped", job=job, reason="already cleaned up")
+        return RecoveryPlanJob(
+            recovery_plan=name,
+            action="skipped",
+            job=None,
+            reason="nothing to clean up: no test failover awaits cleanup",
+        )
     cleanup = RecoveryPlanTestFailoverCleanupInput(
-        properties=RecoveryPlanTestFailoverCleanupInputProperties(comments=payload.get("comments"))
+        properties=RecoveryPlanTestFailoverCleanupInputProperties(comments=payload.comments)
     )
     action, job = _post(
         client,
@@ -377,10 +389,10 @@ def asr_test_cleanup(payload: dict[str, Any]) -> dict[str, Any]:
         "test failover cleanup",
     )
     log(payload, "asr.test_cleanup").info("test failover cleanup job", recovery_plan=name, job=job, action=action)
-    return {"recovery_plan": name, "action": action, "job": job}
+    return RecoveryPlanJob(recovery_plan=name, action=action, job=job)
 
 
-def asr_reprotect(payload: dict[str, Any]) -> dict[str, Any]:
+def asr_reprotect(payload: ReprotectInput) -> RecoveryPlanJob:
     """Reprotect a recovery plan after a committed failover or failback (start, attach to, or skip the job).
 
     Input: subscription_id, resource_group, vault, recovery_plan, and optionally direction
@@ -392,18 +404,15 @@ def asr_reprotect(payload: dict[str, Any]) -> dict[str, Any]:
     already (reason "already protected: replicating <direction>"). A failover not committed yet, or a job of
     another kind running, raises naming the allowed operations. Watch the job with `asr_get_job`.
     """
-    require(payload, "subscription_id", "resource_group", "vault", "recovery_plan")
-    wanted = payload.get("direction")
-    if wanted is not None and wanted not in DIRECTIONS:
-        raise ValueError(f"activity input direction must be one of {', '.join(DIRECTIONS)}, got {wanted!r}")
-    site = clients().site_recovery(payload["subscription_id"])
+    wanted = payload.direction
+    site = clients().site_recovery(payload.subscription_id)
     client = site.replication_recovery_plans
-    rg, vault, name = payload["resource_group"], payload["vault"], payload["recovery_plan"]
+    rg, vault, name = payload.resource_group, payload.vault, payload.recovery_plan
     plan = client.get(rg, vault, name)
     scenario, job, status = _scenario(plan)
     allowed = _allowed(plan)
     if scenario in REPROTECT_SCENARIOS and status == "InProgress":
-        return {"recovery_plan": name, "action": "attached", "job": job}
+        return RecoveryPlanJob(recovery_plan=name, action="attached", job=job)
     replicating = allowed & {"plannedfailover", "unplannedfailover", "testfailover", "testfailovercleanup"}
     if "reversereplicate" not in allowed and not replicating:
         raise RuntimeError(f"recovery plan {name} cannot be reprotected now: {_describe(plan)}")
@@ -414,12 +423,12 @@ def asr_reprotect(payload: dict[str, Any]) -> dict[str, Any]:
         state = "replicates" if replicating else "would replicate after reprotect"
         raise RuntimeError(f"recovery plan {name} {state} {direction}, not {wanted} ({_describe(plan)})")
     if replicating:
-        return {
-            "recovery_plan": name,
-            "action": "skipped",
-            "job": job if scenario in REPROTECT_SCENARIOS else None,
-            "reason": f"already protected: replicating {direction}",
-        }
+        return RecoveryPlanJob(
+            recovery_plan=name,
+            action="skipped",
+            job=job if scenario in REPROTECT_SCENARIOS else None,
+            reason=f"already protected: replicating {direction}",
+        )
     action, job = _post(
         client,
         rg,
@@ -430,31 +439,30 @@ def asr_reprotect(payload: dict[str, Any]) -> dict[str, Any]:
         "reprotect",
     )
     log(payload, "asr.reprotect").info("reprotect job", recovery_plan=name, job=job, action=action, direction=direction)
-    return {"recovery_plan": name, "action": action, "job": job}
+    return RecoveryPlanJob(recovery_plan=name, action=action, job=job)
 
 
-def asr_get_job(payload: dict[str, Any]) -> dict[str, Any]:
+def asr_get_job(payload: AsrJobInput) -> AsrJobResult:
     """Read an ASR job: state, times and ASR's own error text when it failed."""
-    require(payload, "subscription_id", "resource_group", "vault", "job")
-    client = clients().site_recovery(payload["subscription_id"])
-    job = client.replication_jobs.get(payload["resource_group"], payload["vault"], payload["job"])
+    client = clients().site_recovery(payload.subscription_id)
+    job = client.replication_jobs.get(payload.resource_group, payload.vault, payload.job)
     props = job.properties
     if props is None:
-        raise RuntimeError(f"ASR job {payload['job']} came back without properties")
+        raise RuntimeError(f"ASR job {payload.job} came back without properties")
     errors = []
     for error in props.errors or []:
         details = error.service_error_details
         if details and details.message:
             errors.append(f"{details.code}: {details.message}" if details.code else details.message)
-    return {
-        "job": payload["job"],
-        "recovery_plan": payload.get("recovery_plan"),
-        "state": props.state,
-        "terminal": props.state in TERMINAL_JOB_STATES,
-        "started_at": props.start_time.isoformat() if props.start_time else None,
-        "ended_at": props.end_time.isoformat() if props.end_time else None,
-        "errors": errors,
-    }
+    return AsrJobResult(
+        job=payload.job,
+        recovery_plan=payload.recovery_plan,
+        state=props.state,
+        terminal=props.state in TERMINAL_JOB_STATES,
+        started_at=props.start_time.isoformat() if props.start_time else None,
+        ended_at=props.end_time.isoformat() if props.end_time else None,
+        errors=errors,
+    )
 
 
 # Bounds that keep the activity's output (and so the orchestration history) small.
@@ -483,7 +491,7 @@ def _rpo_seconds(details: Any) -> float | None:
     return None
 
 
-def asr_replication_health(payload: dict[str, Any]) -> dict[str, Any]:
+def asr_replication_health(payload: ReplicationHealthInput) -> ReplicationHealthResult:
     """Replication readiness of the vault's protected items, for the approval card.
 
     Input: subscription_id, resource_group, vault, and optionally recovery_plans (names): then only
@@ -498,18 +506,13 @@ def asr_replication_health(payload: dict[str, Any]) -> dict[str, Any]:
     committed but not reprotected - is unhealthy), unhealthy_total, max_rpo_seconds (highest RPO among
     items on the source side; None when none reports one), direction and checked_at.
     """
-    require(payload, "subscription_id", "resource_group", "vault")
-    direction = payload.get("direction") or "PrimaryToRecovery"
-    if direction not in DIRECTIONS:
-        raise ValueError(f"activity input direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
+    direction = payload.direction
     target = "recovery" if direction == "PrimaryToRecovery" else "primary"
-    client = clients().site_recovery(payload["subscription_id"])
-    rg, vault = payload["resource_group"], payload["vault"]
+    client = clients().site_recovery(payload.subscription_id)
+    rg, vault = payload.resource_group, payload.vault
     wanted: dict[str, str] | None = None  # lower-cased item id -> name, when limited to some plans
-    names = payload.get("recovery_plans")
+    names = payload.recovery_plans
     if names is not None:
-        if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
-            raise ValueError("activity input recovery_plans must be a list of recovery plan names")
         wanted = {}
         for name in names:
             plan = client.replication_recovery_plans.get(rg, vault, name).properties
@@ -532,7 +535,7 @@ def asr_replication_health(payload: dict[str, Any]) -> dict[str, Any]:
         if props is None:
             unhealthy.append({"name": item.name, "health": "Unknown", "errors": ["ASR returned no properties"]})
             continue
-        name = props.friendly_name or item.name
+        label = props.friendly_name or item.name
         if (props.active_location or "").lower() == target:
             failed_over += 1
             continue
@@ -546,7 +549,7 @@ def asr_replication_health(payload: dict[str, Any]) -> dict[str, Any]:
             errors = _health_errors(props)
             if not errors and health.lower() == "none":
                 errors = [f"not replicating ({props.protection_state or 'unknown protection state'})"]
-            unhealthy.append({"name": name, "health": health, "errors": errors})
+            unhealthy.append({"name": label, "health": health, "errors": errors})
     for key in sorted(set(wanted or {}) - seen):
         unhealthy.append(
             {
@@ -556,29 +559,29 @@ def asr_replication_health(payload: dict[str, Any]) -> dict[str, Any]:
             }
         )
     unhealthy.sort(key=lambda u: (_SEVERITY.get(u["health"].lower(), 3), u["name"]))
-    result = {
-        "protected_items": len(seen) + len(set(wanted or {}) - seen),
-        "healthy": healthy,
-        "failed_over": failed_over,
-        "unhealthy": unhealthy[:UNHEALTHY_LISTED],
-        "unhealthy_total": len(unhealthy),
-        "max_rpo_seconds": max(rpos) if rpos else None,
-        "direction": direction,
-        "checked_at": datetime.now(UTC).isoformat(),
-    }
+    result = ReplicationHealthResult(
+        protected_items=len(seen) + len(set(wanted or {}) - seen),
+        healthy=healthy,
+        failed_over=failed_over,
+        unhealthy=[UnhealthyItem(**u) for u in unhealthy[:UNHEALTHY_LISTED]],
+        unhealthy_total=len(unhealthy),
+        max_rpo_seconds=max(rpos) if rpos else None,
+        direction=direction,
+        checked_at=datetime.now(UTC).isoformat(),
+    )
     log(payload, "asr.health").info(
         "replication health",
         vault=vault,
-        protected_items=result["protected_items"],
+        protected_items=result.protected_items,
         healthy=healthy,
         unhealthy=len(unhealthy),
-        max_rpo_seconds=result["max_rpo_seconds"],
+        max_rpo_seconds=result.max_rpo_seconds,
         direction=direction,
     )
     return result
 
 
-def asr_commit(payload: dict[str, Any]) -> dict[str, Any]:
+def asr_commit(payload: RecoveryPlanInput) -> RecoveryPlanJob:
     """Commit a recovery plan's failover (start, attach to, or skip the commit job). Returns the job name.
 
     Reads the plan first: a commit job running → `attached`; a commit that succeeded, or a plan whose
@@ -587,9 +590,8 @@ def asr_commit(payload: dict[str, Any]) -> dict[str, Any]:
     (or whose failover still runs) cannot be committed: that raises, naming the plan's allowed operations.
     A failback (planned failover RecoveryToPrimary) is committed the same way. Watch the job with `asr_get_job`.
     """
-    require(payload, "subscription_id", "resource_group", "vault", "recovery_plan")
-    client = clients().site_recovery(payload["subscription_id"]).replication_recovery_plans
-    rg, vault, name = payload["resource_group"], payload["vault"], payload["recovery_plan"]
+    client = clients().site_recovery(payload.subscription_id).replication_recovery_plans
+    rg, vault, name = payload.resource_group, payload.vault, payload.recovery_plan
     plan = client.get(rg, vault, name)
     if plan.properties is None:
         raise RuntimeError(f"recovery plan {name} came back without properties")
@@ -598,16 +600,17 @@ def asr_commit(payload: dict[str, Any]) -> dict[str, Any]:
     allowed = {op.lower() for op in allowed_operations}
     is_commit = scenario == "commitfailover"
     if is_commit and status == "InProgress":
-        return {"recovery_plan": name, "action": "attached", "job": job}
+        return RecoveryPlanJob(recovery_plan=name, action="attached", job=job)
     if is_commit and status == "Succeeded":
-        return {"recovery_plan": name, "action": "skipped", "job": job, "reason": "already committed"}
+        return RecoveryPlanJob(recovery_plan=name, action="skipped", job=job, reason="already committed")
     if "commit" not in allowed:
         if "reversereplicate" in allowed:
-            return {"recovery_plan": name, "action": "skipped", "job": None, "reason": "already committed"}
+            return RecoveryPlanJob(recovery_plan=name, action="skipped", job=None, reason="already committed")
         raise RuntimeError(
             f"recovery plan {name} cannot be committed now: allowed operations are "
             f"{sorted(allowed_operations) or 'none'}" + (f" ({scenario} {status})" if scenario else "")
         )
+    action: JobAction
     try:
         client.begin_failover_commit(rg, vault, name, polling=False)
         action = "started"
@@ -617,7 +620,7 @@ def asr_commit(payload: dict[str, Any]) -> dict[str, Any]:
     if scenario != "commitfailover" or not job:
         raise RuntimeError(f"recovery plan {name}: commit accepted but no commit job is reported in currentScenario")
     log(payload, "asr.commit").info("commit job", recovery_plan=name, job=job, action=action)
-    return {"recovery_plan": name, "action": action, "job": job}
+    return RecoveryPlanJob(recovery_plan=name, action=action, job=job)
 
 
 ACTIVITIES = [

@@ -7,13 +7,23 @@ host (message, log off), never one per session. Each reads current state first, 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import azure.durable_functions as df
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 from azure.mgmt.desktopvirtualization.models import SendMessage, SessionHostPatch
 
-from activities._common import arm, clients, log, require
+from activities._common import arm, clients, log
+from failover.contracts.avd import (
+    HostPoolDrainInput,
+    HostPoolDrainResult,
+    NewSessionsInput,
+    NewSessionsResult,
+    SessionFailure,
+    SessionHostInput,
+    SessionLogoffResult,
+    SessionMessageInput,
+    SessionMessageResult,
+)
 
 MESSAGE_STATES = {"active", "disconnected"}
 
@@ -23,12 +33,11 @@ def _short(name: str) -> str:
     return name.rsplit("/", 1)[-1]
 
 
-def avd_drain_host_pool(payload: dict[str, Any]) -> dict[str, Any]:
+def avd_drain_host_pool(payload: HostPoolDrainInput) -> HostPoolDrainResult:
     """Put every session host of a host pool in drain mode (allowNewSession=false), `concurrency` at a time;
     count sessions."""
-    require(payload, "subscription_id", "resource_group", "host_pool")
-    client = clients().desktop_virtualization(payload["subscription_id"])
-    rg, pool = payload["resource_group"], payload["host_pool"]
+    client = clients().desktop_virtualization(payload.subscription_id)
+    rg, pool = payload.resource_group, payload.host_pool
     hosts = list(client.session_hosts.list(rg, pool))
     open_hosts = [_short(h.name or "") for h in hosts if h.allow_new_session is not False]
 
@@ -44,69 +53,63 @@ def avd_drain_host_pool(payload: dict[str, Any]) -> dict[str, Any]:
 
     # `concurrency` PATCHes at a time: one after another, 250 session hosts took 22 s of ARM round trips.
     if open_hosts:
-        with ThreadPoolExecutor(
-            max_workers=min(len(open_hosts), int(payload.get("concurrency") or 8))
-        ) as pool_executor:
+        with ThreadPoolExecutor(max_workers=min(len(open_hosts), payload.concurrency)) as pool_executor:
             list(pool_executor.map(drain, open_hosts))
     drained = len(open_hosts)
     sessions = sum(1 for _ in client.user_sessions.list_by_host_pool(rg, pool))
     log(payload, "avd.drain").info("host pool drained", host_pool=pool, drained=drained, sessions=sessions)
-    return {
-        "host_pool": pool,
-        "session_hosts": [_short(h.name or "") for h in hosts],
-        "drained": drained,
-        "sessions": sessions,
-    }
+    return HostPoolDrainResult(
+        host_pool=pool, session_hosts=[_short(h.name or "") for h in hosts], drained=drained, sessions=sessions
+    )
 
 
-def avd_message_sessions(payload: dict[str, Any]) -> dict[str, Any]:
+def avd_message_sessions(payload: SessionMessageInput) -> SessionMessageResult:
     """Send the plan's message to every active or disconnected session on one session host."""
-    require(payload, "subscription_id", "resource_group", "host_pool", "session_host", "title", "body")
-    client = clients().desktop_virtualization(payload["subscription_id"])
-    rg, pool, host = payload["resource_group"], payload["host_pool"], payload["session_host"]
-    message = SendMessage(message_title=payload["title"], message_body=payload["body"])
+    client = clients().desktop_virtualization(payload.subscription_id)
+    rg, pool, host = payload.resource_group, payload.host_pool, payload.session_host
+    message = SendMessage(message_title=payload.title, message_body=payload.body)
     targets = [
         (_short(s.name or ""), s.user_principal_name or "")
         for s in client.user_sessions.list(rg, pool, host)
         if str(s.session_state or "").lower() in MESSAGE_STATES
     ]
 
-    def send(target: tuple[str, str]) -> dict[str, str] | None:
+    def send(target: tuple[str, str]) -> SessionFailure | bool:
+        """True: delivered; False: the user signed out meanwhile; a failure: not delivered."""
         session_id, user = target
         try:
             # Not idempotent (a user would read it twice): retried only when refused (429) or never sent.
             arm(client.user_sessions.send_message, rg, pool, host, session_id, send_message=message, idempotent=False)
         except ResourceNotFoundError:
-            return {}  # the user signed out meanwhile
+            return False  # the user signed out meanwhile
         except AzureError as err:  # reported, not retried: the activity's retry would message everyone again
-            return {"session_id": session_id, "user": user, "error": _why(err)}
-        return None
+            return SessionFailure(session_host=host, session_id=session_id, user=user, error=_why(err))
+        return True
 
-    with ThreadPoolExecutor(max_workers=int(payload.get("concurrency") or 8)) as pool_executor:
+    with ThreadPoolExecutor(max_workers=payload.concurrency) as pool_executor:
         outcomes = list(pool_executor.map(send, targets))
-    messaged = sum(1 for o in outcomes if o is None)
-    failed = [o for o in outcomes if o]
+    messaged = sum(1 for o in outcomes if o is True)
+    failed = [o for o in outcomes if isinstance(o, SessionFailure)]
     if failed:
         log(payload, "avd.message").warning("messages not delivered", session_host=host, failed=len(failed))
-    return {"session_host": host, "messaged": messaged, "failed": failed}
+    return SessionMessageResult(session_host=host, messaged=messaged, failed=failed)
 
 
 def _why(err: AzureError) -> str:
     return str(err.message if isinstance(err, HttpResponseError) and err.message else err)
 
 
-def avd_log_off_sessions(payload: dict[str, Any]) -> dict[str, Any]:
+def avd_log_off_sessions(payload: SessionHostInput) -> SessionLogoffResult:
     """Log off (force delete) every session left on one session host, `concurrency` at a time.
 
     Sessions that will not go are reported by session id and user, not hidden: the orchestration
     lists them in the run's errors. A session already gone (404 / 204) counts as logged off.
     """
-    require(payload, "subscription_id", "resource_group", "host_pool", "session_host")
-    client = clients().desktop_virtualization(payload["subscription_id"])
-    rg, pool, host = payload["resource_group"], payload["host_pool"], payload["session_host"]
+    client = clients().desktop_virtualization(payload.subscription_id)
+    rg, pool, host = payload.resource_group, payload.host_pool, payload.session_host
     sessions = [(_short(s.name or ""), s.user_principal_name or "") for s in client.user_sessions.list(rg, pool, host)]
 
-    def log_off(session: tuple[str, str]) -> dict[str, str] | None:
+    def log_off(session: tuple[str, str]) -> SessionFailure | None:
         session_id, user = session
         try:
             # Idempotent: a session already gone answers 204 (or 404), so a lost answer may be asked again.
@@ -114,16 +117,16 @@ def avd_log_off_sessions(payload: dict[str, Any]) -> dict[str, Any]:
         except ResourceNotFoundError:
             return None
         except AzureError as err:
-            return {"session_host": host, "session_id": session_id, "user": user, "error": _why(err)}
+            return SessionFailure(session_host=host, session_id=session_id, user=user, error=_why(err))
         return None
 
-    with ThreadPoolExecutor(max_workers=int(payload.get("concurrency") or 8)) as pool_executor:
+    with ThreadPoolExecutor(max_workers=payload.concurrency) as pool_executor:
         failures = [f for f in pool_executor.map(log_off, sessions) if f]
     logged_off = len(sessions) - len(failures)
     log(payload, "avd.logoff").info(
         "sessions logged off", session_host=host, logged_off=logged_off, failed=len(failures)
     )
-    return {"session_host": host, "logged_off": logged_off, "failed": failures}
+    return SessionLogoffResult(session_host=host, logged_off=logged_off, failed=failures)
 
 
 def _matches(host_name: str, wanted: str) -> bool:
@@ -132,18 +135,12 @@ def _matches(host_name: str, wanted: str) -> bool:
     return host == wanted or host.split(".", 1)[0] == wanted
 
 
-def avd_allow_new_sessions(payload: dict[str, Any]) -> dict[str, Any]:
+def avd_allow_new_sessions(payload: NewSessionsInput) -> NewSessionsResult:
     """Open (allow=true, the default) or close a host pool's session hosts to new sessions; all of them, or
     only `session_hosts` (FQDNs or VM names). Hosts already so are left alone; an unknown name raises."""
-    require(payload, "subscription_id", "resource_group", "host_pool")
-    allow = payload.get("allow", True)
-    if not isinstance(allow, bool):
-        raise ValueError("activity input allow must be true or false")
-    wanted = payload.get("session_hosts")
-    if wanted is not None and (not isinstance(wanted, list) or not all(isinstance(n, str) and n for n in wanted)):
-        raise ValueError("activity input session_hosts must be a list of session host names")
-    client = clients().desktop_virtualization(payload["subscription_id"])
-    rg, pool = payload["resource_group"], payload["host_pool"]
+    allow, wanted = payload.allow, payload.session_hosts
+    client = clients().desktop_virtualization(payload.subscription_id)
+    rg, pool = payload.resource_group, payload.host_pool
     current = {_short(h.name or ""): h.allow_new_session for h in client.session_hosts.list(rg, pool)}
     hosts = list(current)
     if wanted is not None:
@@ -169,7 +166,7 @@ def avd_allow_new_sessions(payload: dict[str, Any]) -> dict[str, Any]:
         session_hosts=len(hosts),
         changed=len(changed),
     )
-    return {"host_pool": pool, "session_hosts": len(hosts), "changed": len(changed), "changed_hosts": changed}
+    return NewSessionsResult(host_pool=pool, session_hosts=len(hosts), changed=len(changed), changed_hosts=changed)
 
 
 ACTIVITIES = [avd_drain_host_pool, avd_message_sessions, avd_log_off_sessions, avd_allow_new_sessions]

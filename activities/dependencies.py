@@ -22,9 +22,26 @@ import azure.durable_functions as df
 import requests
 from azure.core.exceptions import ResourceExistsError
 
-from activities._arm import LroHeaders, flag, operation_state, same_location, text
-from activities._common import clients, log, require
+from activities._arm import LroHeaders, operation_state, same_location, text
+from activities._common import clients, log
 from failover.callbacks import callback_url
+from failover.contracts.dependencies import (
+    SqlFailoverStartInput,
+    SqlFailoverStartResult,
+    SqlFailoverStatusInput,
+    SqlFailoverStatusResult,
+    StartAction,
+    StorageFailoverStartInput,
+    StorageFailoverStartResult,
+    StorageFailoverStatusInput,
+    StorageFailoverStatusResult,
+    VmsInput,
+    VmsStartResult,
+    VmState,
+    VmStatesResult,
+    WebhookInput,
+    WebhookResult,
+)
 from failover.settings import WEBHOOK_PREFIX, current
 
 VM_CONCURRENCY = 8
@@ -46,11 +63,8 @@ if not any(isinstance(f, RedactQuery) for f in _urllib3.filters):
     _urllib3.addFilter(RedactQuery())
 
 
-def _names(payload: dict[str, Any], name: str) -> list[str]:
-    value = payload.get(name)
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
-        raise ValueError(f"activity input {name} must be a non-empty list of names")
-    return list(dict.fromkeys(value))  # once each, in the given order
+def _names(payload: VmsInput) -> list[str]:
+    return list(dict.fromkeys(payload.vms))  # once each, in the given order
 
 
 def _last(resource_id: str | None) -> str:
@@ -68,60 +82,60 @@ def _primary_of(group: Any, server: str) -> str | None:
     return None
 
 
-def sql_failover_start(payload: dict[str, Any]) -> dict[str, Any]:
+def sql_failover_start(payload: SqlFailoverStartInput) -> SqlFailoverStartResult:
     """Make `server` (the server in the recovery region) the primary of its failover group.
 
     Azure takes the failover request on the secondary server. Skipped when `server` is already primary;
     `allow_data_loss` uses forceFailoverAllowDataLoss (the primary region is down) instead of a friendly failover.
     A failover already running answers 409: action `attached`.
     """
-    require(payload, "subscription_id", "resource_group", "server", "failover_group")
-    allow_data_loss = flag(payload, "allow_data_loss", False)
-    groups = clients().sql(payload["subscription_id"]).failover_groups
-    rg, server, name = payload["resource_group"], payload["server"], payload["failover_group"]
+    allow_data_loss = payload.allow_data_loss
+    groups = clients().sql(payload.subscription_id).failover_groups
+    rg, server, name = payload.resource_group, payload.server, payload.failover_group
     group = groups.get(rg, server, name)
     primary = _primary_of(group, server)
     if primary == server:
-        return {
-            "action": "skipped",
-            "primary_before": server,
-            "operation": None,
-            "reason": f"{server} is already the primary of failover group {name}",
-        }
+        return SqlFailoverStartResult(
+            action="skipped",
+            primary_before=server,
+            operation=None,
+            reason=f"{server} is already the primary of failover group {name}",
+        )
     hook = LroHeaders()
     begin = groups.begin_force_failover_allow_data_loss if allow_data_loss else groups.begin_failover
     try:
         begin(rg, server, name, polling=False, raw_response_hook=hook)
-        action = "started"
+        action: StartAction = "started"
     except ResourceExistsError:
         action = "attached"  # a failover of this group is already running
     log(payload, "sql.failover").info(
         "sql failover", failover_group=name, server=server, action=action, allow_data_loss=allow_data_loss
     )
-    return {"action": action, "primary_before": primary, "operation": hook.operation() if action == "started" else None}
+    return SqlFailoverStartResult(
+        action=action, primary_before=primary, operation=hook.operation() if action == "started" else None
+    )
 
 
-def sql_failover_status(payload: dict[str, Any]) -> dict[str, Any]:
+def sql_failover_status(payload: SqlFailoverStatusInput) -> SqlFailoverStatusResult:
     """Read the failover group from `server`. `done`: the failover is over, because `server` is primary, or
     because it failed (`failed` true, `error` Azure's reason: known only with `operation` from the start)."""
-    require(payload, "subscription_id", "resource_group", "server", "failover_group")
-    client = clients().sql(payload["subscription_id"])
-    server = payload["server"]
-    group = client.failover_groups.get(payload["resource_group"], server, payload["failover_group"])
+    client = clients().sql(payload.subscription_id)
+    server = payload.server
+    group = client.failover_groups.get(payload.resource_group, server, payload.failover_group)
     primary = _primary_of(group, server)
     succeeded = primary == server
-    state, error = (None, None) if succeeded else operation_state(client, payload.get("operation"))
-    return {
-        "done": succeeded or state == "Failed",
-        "primary": primary,
-        "replication_state": text(group.replication_state),
-        "failed": state == "Failed",
-        "error": error,
-    }
+    state, error = (None, None) if succeeded else operation_state(client, payload.operation)
+    return SqlFailoverStatusResult(
+        done=succeeded or state == "Failed",
+        primary=primary,
+        replication_state=text(group.replication_state),
+        failed=state == "Failed",
+        error=error,
+    )
 
 
 # ---- Storage account failover -----------------------------------------------------------------
-def storage_failover_start(payload: dict[str, Any]) -> dict[str, Any]:
+def storage_failover_start(payload: StorageFailoverStartInput) -> StorageFailoverStartResult:
     """Fail a geo-redundant storage account over to its secondary region (customer-managed, unplanned: afterwards
     the account is locally redundant in the new primary region, as Azure does). `planned: true` asks for a planned
     failover instead (both regions must be up; the account stays geo-redundant).
@@ -132,33 +146,37 @@ def storage_failover_start(payload: dict[str, Any]) -> dict[str, Any]:
     when the request was made (the orchestration runs this step before session hosts in the recovery region take
     users, so no profile is opened on the old secondary before it is the primary).
     """
-    require(payload, "subscription_id", "resource_group", "account")
-    planned = flag(payload, "planned", False)
-    accounts = clients().storage(payload["subscription_id"]).storage_accounts
-    rg, name, target = payload["resource_group"], payload["account"], payload.get("recovery_location")
+    planned = payload.planned
+    accounts = clients().storage(payload.subscription_id).storage_accounts
+    rg, name, target = payload.resource_group, payload.account, payload.recovery_location
     account = accounts.get_properties(rg, name, expand="geoReplicationStats")
     stats = account.geo_replication_stats
     synced = stats.last_sync_time if stats else None
-    result: dict[str, Any] = {
+    before: dict[str, Any] = {
         "primary_location_before": account.primary_location,
         "last_sync_time": synced.isoformat() if synced else None,
         # the data-loss window: writes in the last this many seconds may not be in the secondary
         "data_loss_window_seconds": round(max(0.0, (datetime.now(UTC) - synced).total_seconds()), 1)
         if synced
         else None,
-        "operation": None,
     }
     if account.failover_in_progress:
-        return {**result, "action": "attached", "reason": "a failover of the account is already in progress"}
+        return StorageFailoverStartResult(
+            **before, action="attached", reason="a failover of the account is already in progress"
+        )
     if target and same_location(account.primary_location, target):
-        return {**result, "action": "skipped", "reason": f"the primary location is already {target}"}
+        return StorageFailoverStartResult(
+            **before, action="skipped", reason=f"the primary location is already {target}"
+        )
     if not account.secondary_location:
         if target:
             raise RuntimeError(
                 f"storage account {name} has no secondary location to fail over to {target} "
                 f"(SKU {text(account.sku.name) if account.sku else 'unknown'})"
             )
-        return {**result, "action": "skipped", "reason": "the account has no secondary location (already failed over)"}
+        return StorageFailoverStartResult(
+            **before, action="skipped", reason="the account has no secondary location (already failed over)"
+        )
     if target and not same_location(account.secondary_location, target):
         raise ValueError(f"storage account {name} replicates to {account.secondary_location}, not {target}")
     if stats is not None and stats.can_failover is False:
@@ -174,7 +192,7 @@ def storage_failover_start(payload: dict[str, Any]) -> dict[str, Any]:
             polling=False,
             raw_response_hook=hook,
         )
-        action = "started"
+        action: StartAction = "started"
     except ResourceExistsError:
         action = "attached"
     log(payload, "storage.failover").info(
@@ -183,31 +201,32 @@ def storage_failover_start(payload: dict[str, Any]) -> dict[str, Any]:
         action=action,
         planned=planned,
         primary_location_before=account.primary_location,
-        last_sync_time=result["last_sync_time"],
+        last_sync_time=before["last_sync_time"],
     )
-    return {**result, "action": action, "operation": hook.operation() if action == "started" else None}
+    return StorageFailoverStartResult(
+        **before, action=action, operation=hook.operation() if action == "started" else None
+    )
 
 
-def storage_failover_status(payload: dict[str, Any]) -> dict[str, Any]:
+def storage_failover_status(payload: StorageFailoverStatusInput) -> StorageFailoverStatusResult:
     """Read the account. `done`: the failover is over: no failover in progress and the primary moved (given
     `primary_location_before`), or it failed (`failed` true, `error` Azure's reason: known only with `operation`
     from the start). Pass both from the start's result: without them, `done` only means nothing is in progress."""
-    require(payload, "subscription_id", "resource_group", "account")
-    client = clients().storage(payload["subscription_id"])
-    account = client.storage_accounts.get_properties(payload["resource_group"], payload["account"])
+    client = clients().storage(payload.subscription_id)
+    account = client.storage_accounts.get_properties(payload.resource_group, payload.account)
     in_progress = bool(account.failover_in_progress)
-    state, error = operation_state(client, payload.get("operation"))
-    before = payload.get("primary_location_before")
+    state, error = operation_state(client, payload.operation)
+    before = payload.primary_location_before
     moved = not before or not same_location(account.primary_location, before)
     done = state == "Failed" or (not in_progress and (state == "Succeeded" or moved))
-    return {
-        "done": done,
-        "primary_location": account.primary_location,
-        "failover_in_progress": in_progress,
-        "sku": text(account.sku.name) if account.sku else None,
-        "failed": state == "Failed",
-        "error": error,
-    }
+    return StorageFailoverStatusResult(
+        done=done,
+        primary_location=account.primary_location,
+        failover_in_progress=in_progress,
+        sku=text(account.sku.name) if account.sku else None,
+        failed=state == "Failed",
+        error=error,
+    )
 
 
 # ---- Compute: standby VMs ---------------------------------------------------------------------
@@ -223,13 +242,12 @@ def _power_state(view: Any) -> tuple[str, str | None]:
     return power, error
 
 
-def compute_start_vms(payload: dict[str, Any]) -> dict[str, Any]:
+def compute_start_vms(payload: VmsInput) -> VmsStartResult:
     """Start the named VMs (e.g. standby session hosts) without waiting. A running VM is left alone and one
     already starting is not started again; watch them with `compute_vm_states`."""
-    require(payload, "subscription_id", "resource_group", "vms")
-    names = _names(payload, "vms")
-    vms = clients().compute(payload["subscription_id"]).virtual_machines
-    rg = payload["resource_group"]
+    names = _names(payload)
+    vms = clients().compute(payload.subscription_id).virtual_machines
+    rg = payload.resource_group
 
     def start(name: str) -> str:
         power, _ = _power_state(vms.instance_view(rg, name))
@@ -240,33 +258,29 @@ def compute_start_vms(payload: dict[str, Any]) -> dict[str, Any]:
 
     with ThreadPoolExecutor(max_workers=min(VM_CONCURRENCY, len(names))) as pool:
         outcomes = dict(zip(names, pool.map(start, names), strict=True))
-    result = {
-        "started": [n for n in names if outcomes[n] == "started"],
-        "already_running": [n for n in names if outcomes[n] == "running"],
-        "starting": [n for n in names if outcomes[n] == "starting"],
-    }
-    log(payload, "compute.start").info("vms started", **{k: len(v) for k, v in result.items()})
+    result = VmsStartResult(
+        started=[n for n in names if outcomes[n] == "started"],
+        already_running=[n for n in names if outcomes[n] == "running"],
+        starting=[n for n in names if outcomes[n] == "starting"],
+    )
+    log(payload, "compute.start").info("vms started", **{k: len(v) for k, v in result.plain().items()})
     return result
 
 
-def compute_vm_states(payload: dict[str, Any]) -> dict[str, Any]:
+def compute_vm_states(payload: VmsInput) -> VmStatesResult:
     """Power state of the named VMs: `running`, and the others with their power state (and the provisioning
     error of a start that failed, e.g. AllocationFailed)."""
-    require(payload, "subscription_id", "resource_group", "vms")
-    names = _names(payload, "vms")
-    vms = clients().compute(payload["subscription_id"]).virtual_machines
-    rg = payload["resource_group"]
+    names = _names(payload)
+    vms = clients().compute(payload.subscription_id).virtual_machines
+    rg = payload.resource_group
     with ThreadPoolExecutor(max_workers=min(VM_CONCURRENCY, len(names))) as pool:
         states = dict(zip(names, pool.map(lambda n: _power_state(vms.instance_view(rg, n)), names), strict=True))
-    not_running = []
-    for name in names:
-        power, error = states[name]
-        if power != "running":
-            entry = {"name": name, "power_state": power}
-            if error:
-                entry["error"] = error
-            not_running.append(entry)
-    return {"running": [n for n in names if states[n][0] == "running"], "not_running": not_running}
+    not_running = [
+        VmState(name=name, power_state=power, error=error or None)
+        for name, (power, error) in states.items()
+        if power != "running"
+    ]
+    return VmStatesResult(running=[n for n in names if states[n][0] == "running"], not_running=not_running)
 
 
 # ---- Custom-action webhooks -------------------------------------------------------------------
@@ -275,30 +289,27 @@ def webhook_key(name: str) -> str:
     return name.strip().lower().replace("-", "_")
 
 
-def webhook_invoke(payload: dict[str, Any]) -> dict[str, Any]:
+def webhook_invoke(payload: WebhookInput) -> WebhookResult:
     """POST `{"instance_id", "plan", "step", "callback_url", **body}` to the webhook `settings.webhooks[webhook]`.
 
     The receiver (e.g. an Azure Automation runbook) reports completion by POSTing to `callback_url`, a URL signed
     for this run and step. A receiver should treat a repeated (instance_id, step) as the same request: a retry of
     this activity posts again. Non-2xx raises with the status only; the URL is a secret and never leaves here.
     """
-    require(payload, "instance_id", "plan", "step", "webhook")
     settings = current()
-    name = str(payload["webhook"])
+    name = payload.webhook
     key = webhook_key(name)
     url = settings.webhooks.get(key)
     if not url:
         raise ValueError(f"webhook '{name}' is not configured: set {WEBHOOK_PREFIX}{key.upper()}")
-    extra = payload.get("body") or {}
-    if not isinstance(extra, dict):
-        raise ValueError("activity input body must be an object")
+    extra = payload.body
     clashes = sorted(set(extra) & set(RESERVED_WEBHOOK_KEYS))
     if clashes:
         raise ValueError(f"activity input body may not set {', '.join(clashes)}")
-    instance_id, step = str(payload["instance_id"]), str(payload["step"])
+    instance_id, step = payload.instance_id, payload.step
     body = {
         "instance_id": instance_id,
-        "plan": payload["plan"],
+        "plan": payload.plan,
         "step": step,
         "callback_url": callback_url(settings.public_base_url, settings.approval_signing_key, instance_id, step),
         **extra,
@@ -310,15 +321,15 @@ def webhook_invoke(payload: dict[str, Any]) -> dict[str, Any]:
         raise RuntimeError(f"webhook '{name}' could not be reached ({type(err).__name__})") from None
     if not 200 <= response.status_code < 300:
         raise RuntimeError(f"webhook '{name}' answered HTTP {response.status_code}")
-    result: dict[str, Any] = {"status": response.status_code}
     try:
         answer = response.json()
     except ValueError:
         answer = None
+    job_ids = None
     if isinstance(answer, dict) and isinstance(answer.get("JobIds"), list):  # Azure Automation's answer
-        result["job_ids"] = [str(j) for j in answer["JobIds"]]
+        job_ids = [str(j) for j in answer["JobIds"]]
     log(payload, "webhook").info("webhook invoked", webhook=name, status=response.status_code)
-    return result
+    return WebhookResult(status=response.status_code, job_ids=job_ids)
 
 
 ACTIVITIES = [

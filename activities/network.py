@@ -19,7 +19,17 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities._arm import same_location, text
-from activities._common import clients, log, require
+from activities._common import clients, log
+from failover.contracts.network import (
+    CheckStatus,
+    IdentityStatusInput,
+    IdentityStatusResult,
+    PreflightCheck,
+    PreflightInput,
+    PreflightResult,
+    UnavailableDomainController,
+)
+from failover.contracts.verify import HeartbeatInput
 from failover.plan import Plan
 
 
@@ -130,46 +140,41 @@ def network_checks(plan: Plan) -> list[dict[str, Any]]:
     return checks
 
 
-def identity_status(payload: dict[str, Any]) -> dict[str, Any]:
-    """Durable activity. Input: workspace_id, minutes, domain_controllers [{name, location: recovery | on_premises}],
-    gateways [{subscription_id, resource_group, name}]. Output: available, unavailable [{name, reason}],
-    gateways_connected (None when no gateway is listed), checked_at."""
+def identity_status(payload: IdentityStatusInput) -> IdentityStatusResult:
+    """Durable activity: which domain controllers are available in or from the recovery region (a Heartbeat, and
+    for an on-premises one a connected gateway); `gateways_connected` None when no gateway is listed."""
     from activities.verify import logs_heartbeat
 
-    require(payload, "workspace_id", "domain_controllers")
-    dcs = payload["domain_controllers"]
-    if not isinstance(dcs, list) or not dcs or not all(isinstance(d, dict) and d.get("name") for d in dcs):
-        raise ValueError("activity input domain_controllers must be a list of {name, location}")
+    dcs = payload.domain_controllers
     beat = logs_heartbeat(
-        {
-            "instance_id": payload.get("instance_id"),
-            "plan": payload.get("plan"),
-            "workspace_id": payload["workspace_id"],
-            "computers": [d["name"] for d in dcs],
-            "minutes": payload.get("minutes", 15),
-        }
+        HeartbeatInput(
+            instance_id=payload.instance_id,
+            plan=payload.plan,
+            workspace_id=payload.workspace_id,
+            computers=[d.name for d in dcs],
+            minutes=payload.minutes,
+        )
     )
-    reporting = {c.lower() for c in beat["reporting"]}
+    reporting = {c.lower() for c in beat.reporting}
     connected: bool | None = None
-    if payload.get("gateways"):
-        states = [gateway_state(g["subscription_id"], g["resource_group"], g["name"]) for g in payload["gateways"]]
+    if payload.gateways:
+        states = [gateway_state(g.subscription_id, g.resource_group, g.name) for g in payload.gateways]
         connected = any(s["connected"] for s in states)
-    available, unavailable = [], []
+    available: list[str] = []
+    unavailable: list[UnavailableDomainController] = []
     for dc in dcs:
-        name, where = dc["name"], dc.get("location") or "recovery"
+        name, where = dc.name, dc.location
         if name.lower() not in reporting:
-            unavailable.append({"name": name, "location": where, "reason": "no Heartbeat"})
+            unavailable.append(UnavailableDomainController(name=name, location=where, reason="no Heartbeat"))
         elif where == "on_premises" and not connected:
-            unavailable.append({"name": name, "location": where, "reason": "no connected gateway to on-premises"})
+            reason = "no connected gateway to on-premises"
+            unavailable.append(UnavailableDomainController(name=name, location=where, reason=reason))
         else:
             available.append(name)
-    log(payload, "identity").info("identity", available=available, unavailable=[u["name"] for u in unavailable])
-    return {
-        "available": available,
-        "unavailable": unavailable,
-        "gateways_connected": connected,
-        "checked_at": beat["checked_at"],
-    }
+    log(payload, "identity").info("identity", available=available, unavailable=[u.name for u in unavailable])
+    return IdentityStatusResult(
+        available=available, unavailable=unavailable, gateways_connected=connected, checked_at=beat.checked_at
+    )
 
 
 def identity_check(plan: Plan) -> list[dict[str, Any]]:
@@ -179,11 +184,11 @@ def identity_check(plan: Plan) -> list[dict[str, Any]]:
     if payload is None:
         return []
     status = identity_status(payload)
-    total = len(status["available"]) + len(status["unavailable"])
-    missing = "; ".join(f"{u['name']} ({u['reason']})" for u in status["unavailable"])
-    if not status["available"]:
+    total = len(status.available) + len(status.unavailable)
+    missing = "; ".join(f"{u.name} ({u.reason})" for u in status.unavailable)
+    if not status.available:
         return [_check("identity", "fail", f"no domain controller available from {plan.recovery_region}: {missing}")]
-    text = f"{len(status['available'])}/{total} domain controllers available: {', '.join(status['available'])}"
+    text = f"{len(status.available)}/{total} domain controllers available: {', '.join(status.available)}"
     return [_check("identity", "warn" if missing else "pass", text + (f"; unavailable: {missing}" if missing else ""))]
 
 
@@ -197,16 +202,18 @@ def _guarded(name: str, run: Any) -> list[dict[str, Any]]:
         return [_check(name, "fail", f"read failed ({what}): {first}")]
 
 
-def preflight_checks(payload: dict[str, Any]) -> dict[str, Any]:
-    """Durable activity: `{"plan": <plan JSON>}` → {"status": pass | warn | fail, "checks": [...]}, the network,
-    ASR network mapping and identity checks run before a failover is proposed."""
-    require(payload, "plan")
-    plan = Plan.model_validate(payload["plan"])
+def preflight_checks(payload: PreflightInput) -> PreflightResult:
+    """Durable activity: the plan → its worst status (pass | warn | fail) and the checks, the network, ASR network
+    mapping and identity checks run before a failover is proposed."""
+    plan = payload.plan
     checks = _guarded("network", lambda: network_checks(plan)) + _guarded("identity", lambda: identity_check(plan))
     statuses = {c["status"] for c in checks}
-    status = "fail" if "fail" in statuses else "warn" if "warn" in statuses else "pass"
-    log({"plan": plan.name, "instance_id": payload.get("instance_id")}, "preflight").info("preflight", status=status)
-    return {"status": status, "checks": [{k: c[k] for k in ("name", "status", "message")} for c in checks]}
+    status: CheckStatus = "fail" if "fail" in statuses else "warn" if "warn" in statuses else "pass"
+    log({"plan": plan.name, "instance_id": payload.instance_id}, "preflight").info("preflight", status=status)
+    return PreflightResult(
+        status=status,
+        checks=[PreflightCheck(name=c["name"], status=c["status"], message=c["message"]) for c in checks],
+    )
 
 
 ACTIVITIES = [identity_status, preflight_checks]

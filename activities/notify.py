@@ -13,25 +13,32 @@ import azure.durable_functions as df
 import requests
 from azure.core.messaging import CloudEvent
 
-from activities._common import clients, log, require
+from activities._common import clients, log
 from failover import approval, cards
+from failover.contracts.notify import (
+    ApprovalCardInput,
+    PublishEventInput,
+    PublishEventResult,
+    TeamsDecisionInput,
+    TeamsPostResult,
+    TeamsReminderResult,
+)
 from failover.run import parse_iso
 from failover.settings import current
 
 
-def publish_event(payload: dict[str, Any]) -> dict[str, Any]:
+def publish_event(payload: PublishEventInput) -> PublishEventResult:
     """Publish one CloudEvent. The id is chosen by the orchestration, so a retry repeats the same event."""
-    require(payload, "id", "type", "source", "subject")
     event = CloudEvent(
-        source=payload["source"],
-        type=payload["type"],
-        subject=payload["subject"],
-        data=payload.get("data") or {},
-        id=payload["id"],
-        time=parse_iso(payload["time"]) if payload.get("time") else None,
+        source=payload.source,
+        type=payload.type,
+        subject=payload.subject,
+        data=payload.data,
+        id=payload.id,
+        time=parse_iso(payload.time) if payload.time else None,
     )
     clients().event_grid().send([event])
-    return {"published": 1, "id": payload["id"]}
+    return PublishEventResult(published=1, id=payload.id)
 
 
 def _post_to_teams(message: dict[str, Any], url: str | None = None) -> None:
@@ -53,48 +60,45 @@ def _link(instance_id: str, decision: approval.Decision, expires_at: datetime, n
     return f"{settings.public_base_url}/api/approvals/{quote(instance_id)}?token={token}"
 
 
-def teams_post_approval_card(payload: dict[str, Any]) -> dict[str, Any]:
+def teams_post_approval_card(payload: ApprovalCardInput) -> TeamsPostResult:
     """Sign the approve/reject links for this run and post the approval card."""
-    require(payload, "instance_id", "plan", "expires_at", "nonce")
-    expires = parse_iso(payload["expires_at"])
+    expires = parse_iso(payload.expires_at)
     card = cards.approval_card_from_input(
-        payload,
-        approve_url=_link(payload["instance_id"], "approve", expires, payload["nonce"]),
-        reject_url=_link(payload["instance_id"], "reject", expires, payload["nonce"]),
+        payload.plain(),
+        approve_url=_link(payload.instance_id, "approve", expires, payload.nonce),
+        reject_url=_link(payload.instance_id, "reject", expires, payload.nonce),
     )
     _post_to_teams(cards.teams_message(card))
     log(payload, "teams.approval").info("approval card posted")
-    return {"posted": True}
+    return TeamsPostResult(posted=True)
 
 
-def teams_post_reminder(payload: dict[str, Any]) -> dict[str, Any]:
+def teams_post_reminder(payload: ApprovalCardInput) -> TeamsReminderResult:
     """Escalation: the gate had no quorum in time and was extended once. Post a reminder with fresh links
     (valid until the new deadline) to the escalation webhook, or to the approvers' channel without one."""
-    require(payload, "instance_id", "plan", "expires_at", "nonce")
-    expires = parse_iso(payload["expires_at"])
+    expires = parse_iso(payload.expires_at)
     message = cards.reminder_message(
-        payload,
-        payload["expires_at"],
-        approve_url=_link(payload["instance_id"], "approve", expires, payload["nonce"]),
-        reject_url=_link(payload["instance_id"], "reject", expires, payload["nonce"]),
+        payload.plain(),
+        payload.expires_at,
+        approve_url=_link(payload.instance_id, "approve", expires, payload.nonce),
+        reject_url=_link(payload.instance_id, "reject", expires, payload.nonce),
     )
     escalation = current().escalation_webhook_url
     _post_to_teams(message, escalation)
     log(payload, "teams.reminder").info("approval reminder posted", escalation_webhook=bool(escalation))
-    return {"posted": True, "escalation_webhook": bool(escalation)}
+    return TeamsReminderResult(posted=True, escalation_webhook=bool(escalation))
 
 
-def teams_post_decision(payload: dict[str, Any]) -> dict[str, Any]:
+def teams_post_decision(payload: TeamsDecisionInput) -> TeamsPostResult:
     """Post the follow-up saying who decided what, when."""
-    require(payload, "plan", "outcome")
     card = cards.decision_card(
-        plan=payload["plan"],
-        outcome=payload["outcome"],
-        decisions=list(payload.get("decisions") or []),
-        note=payload.get("note", ""),
+        plan=payload.plan,
+        outcome=payload.outcome,
+        decisions=[d.plain() for d in payload.decisions],
+        note=payload.note,
     )
     _post_to_teams(cards.teams_message(card))
-    return {"posted": True}
+    return TeamsPostResult(posted=True)
 
 
 ACTIVITIES = [publish_event, teams_post_approval_card, teams_post_reminder, teams_post_decision]

@@ -22,8 +22,12 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from activities._common import clients, log, require
+from activities._common import clients, log
 from failover.batching import BatchPlanningError
+from failover.contracts.asr import ReplicationHealthInput
+from failover.contracts.dependencies import VmsInput
+from failover.contracts.readiness import ReadinessInput, ReadinessResult
+from failover.contracts.traffic import TmProfileInput
 from failover.plan import Plan
 from failover.run import isoformat
 from failover.settings import current
@@ -73,13 +77,15 @@ def check_plan(plan: Plan) -> dict[str, Any]:
     def replication() -> dict[str, str]:
         if not names:
             return _check("replication", "fail", "no recovery plans to check")
-        health = asr_replication_health({**vault, "recovery_plans": names})
-        lag = health.get("max_rpo_seconds")
-        text = f"{health['healthy']}/{health['protected_items']} protected items healthy" + (
+        health = asr_replication_health(
+            ReplicationHealthInput(**vault, recovery_plans=names, direction="PrimaryToRecovery")
+        )
+        lag = health.max_rpo_seconds
+        text = f"{health.healthy}/{health.protected_items} protected items healthy" + (
             f", RPO lag max {lag:.0f} s" if lag is not None else ""
         )
-        if health.get("unhealthy_total"):
-            worst = ", ".join(f"{u['name']} ({u['health']})" for u in health["unhealthy"][:5])
+        if health.unhealthy_total:
+            worst = ", ".join(f"{u.name} ({u.health})" for u in health.unhealthy[:5])
             return _check("replication", "fail", f"{text}; unhealthy: {worst}")
         if lag is not None and lag > RPO_WARN_SECONDS:
             return _check("replication", "warn", f"{text}; above {RPO_WARN_SECONDS:.0f} s")
@@ -97,13 +103,14 @@ def check_plan(plan: Plan) -> dict[str, Any]:
                 missing.append(record.label)
         for endpoint in plan.dns.traffic_manager:
             profile = tm_get_profile(
-                {
-                    "subscription_id": endpoint.subscription_id or plan.subscription_id,
-                    "resource_group": endpoint.resource_group,
-                    "profile": endpoint.profile,
-                }
+                TmProfileInput(
+                    plan=plan.name,
+                    subscription_id=endpoint.subscription_id or plan.subscription_id,
+                    resource_group=endpoint.resource_group,
+                    profile=endpoint.profile,
+                )
             )
-            if endpoint.endpoint not in {e["name"] for e in profile["endpoints"]}:
+            if endpoint.endpoint not in {e.name for e in profile.endpoints}:
                 missing.append(endpoint.label)
         if missing:
             return _check("dns", "fail", f"missing: {', '.join(missing)}")
@@ -115,19 +122,19 @@ def check_plan(plan: Plan) -> dict[str, Any]:
             return _check("standby", "pass", "no standby session hosts in this plan")
         vms = plan.standby.vms
         states = compute_vm_states(
-            {
-                "subscription_id": vms.subscription_id or plan.subscription_id,
-                "resource_group": vms.resource_group,
-                "vms": vms.names,
-            }
+            VmsInput(
+                subscription_id=vms.subscription_id or plan.subscription_id,
+                resource_group=vms.resource_group,
+                vms=vms.names,
+            )
         )
-        found = len(states["running"]) + len(states["not_running"])
+        found = len(states.running) + len(states.not_running)
         if found < len(vms.names):
             return _check("standby", "fail", f"{found} of {len(vms.names)} standby VMs exist")
         return _check(
             "standby",
             "pass",
-            f"{len(vms.names)} standby VMs ready ({len(states['running'])} running, rest deallocated)",
+            f"{len(vms.names)} standby VMs ready ({len(states.running)} running, rest deallocated)",
         )
 
     def approvals() -> dict[str, str]:
@@ -184,12 +191,13 @@ def check_plan(plan: Plan) -> dict[str, Any]:
     return {"plan": plan.name, "status": status, "checked_at": isoformat(datetime.now(UTC)), "checks": checks}
 
 
-def readiness_check(payload: dict[str, Any]) -> dict[str, Any]:
-    """Durable activity: `{"plan": <plan as JSON>}` → the readiness document."""
-    require(payload, "plan")
-    plan = Plan.model_validate(payload["plan"])
-    result = check_plan(plan)
-    log({"plan": plan.name}, "readiness").info("readiness checked", status=result["status"])
+def readiness_check(payload: ReadinessInput) -> ReadinessResult:
+    """Durable activity: the plan → the readiness document (`check_plan`'s, as a contract)."""
+    plan = payload.plan
+    result = ReadinessResult.model_validate(check_plan(plan))
+    log({"instance_id": payload.instance_id, "plan": plan.name}, "readiness").info(
+        "readiness checked", status=result.status
+    )
     return result
 
 

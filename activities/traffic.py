@@ -26,14 +26,17 @@ from typing import Any
 import azure.durable_functions as df
 from azure.mgmt.trafficmanager.models import Endpoint
 
-from activities._common import clients, log, require
+from activities._common import clients, log
+from failover.contracts.traffic import (
+    ENDPOINT_TYPES,
+    TmEndpoint,
+    TmEndpointInput,
+    TmEndpointResult,
+    TmEndpointState,
+    TmProfileInput,
+    TmProfileResult,
+)
 
-# Input spelling (any case) -> the ARM path segment / short type, as in the endpoint's `type`.
-ENDPOINT_TYPES = {
-    "azureendpoints": "azureEndpoints",
-    "externalendpoints": "externalEndpoints",
-    "nestedendpoints": "nestedEndpoints",
-}
 HEALTHY_MONITOR = {"online", "checkingendpoint", "unmonitored"}
 UNHEALTHY_MONITOR = {"degraded", "stopped", "inactive"}
 
@@ -62,24 +65,15 @@ def _endpoint_dict(endpoint: Any) -> dict[str, Any]:
     }
 
 
-def _endpoint_type(value: Any) -> str:
-    if not isinstance(value, str) or value.lower() not in ENDPOINT_TYPES:
-        raise ValueError(
-            f"endpoint_type must be one of azureEndpoints, externalEndpoints, nestedEndpoints; got {value!r}"
-        )
-    return ENDPOINT_TYPES[value.lower()]
-
-
-def tm_get_profile(payload: dict[str, Any]) -> dict[str, Any]:
+def tm_get_profile(payload: TmProfileInput) -> TmProfileResult:
     """A Traffic Manager profile's routing method and endpoints (status, priority, target, probe status)."""
-    require(payload, "subscription_id", "resource_group", "profile")
-    client = clients().traffic_manager(payload["subscription_id"])
-    profile = client.profiles.get(payload["resource_group"], payload["profile"])
-    return {
-        "profile": profile.name,
-        "routing_method": _str(profile.traffic_routing_method),
-        "endpoints": [_endpoint_dict(e) for e in profile.endpoints or []],
-    }
+    client = clients().traffic_manager(payload.subscription_id)
+    profile = client.profiles.get(payload.resource_group, payload.profile)
+    return TmProfileResult(
+        profile=profile.name or payload.profile,
+        routing_method=_str(profile.traffic_routing_method),
+        endpoints=[TmEndpoint.model_validate(_endpoint_dict(e)) for e in profile.endpoints or []],
+    )
 
 
 def _healthy(endpoint: dict[str, Any], unhealthy_targets: set[str]) -> bool:
@@ -92,7 +86,7 @@ def _check_safety(
     profile: str,
     endpoints: list[dict[str, Any]],
     current: dict[str, Any],
-    status: str,
+    status: str | None,
     priority: int | None,
     unhealthy_targets: set[str],
 ) -> None:
@@ -132,53 +126,45 @@ def _check_safety(
             )
 
 
-def tm_set_endpoint(payload: dict[str, Any]) -> dict[str, Any]:
+def tm_set_endpoint(payload: TmEndpointInput) -> TmEndpointResult:
     """Set one endpoint's status and/or priority, idempotently and under the safety rule.
 
-    Input: subscription_id, resource_group, profile, endpoint, endpoint_type, and optionally status
-    ("Enabled" | "Disabled"), priority (1-1000), unhealthy_targets (targets known to be down).
+    Input (`TmEndpointInput`): the endpoint, and optionally status ("Enabled" | "Disabled"), priority (1-1000),
+    unhealthy_targets (targets known to be down); the contract refuses anything else before any call.
     Output: record "{profile}/{endpoint}", from/to {status, priority}, changed.
     """
-    require(payload, "subscription_id", "resource_group", "profile", "endpoint", "endpoint_type")
-    endpoint_type = _endpoint_type(payload["endpoint_type"])
-    status = payload.get("status")
-    if status is not None and status not in ("Enabled", "Disabled"):
-        raise ValueError(f"status must be 'Enabled' or 'Disabled'; got {status!r}")
-    priority = payload.get("priority")
-    if priority is not None and (
-        isinstance(priority, bool) or not isinstance(priority, int) or not 1 <= priority <= 1000
-    ):
-        raise ValueError(f"priority must be an integer from 1 to 1000; got {priority!r}")
-    unhealthy = payload.get("unhealthy_targets") or []
-    if not isinstance(unhealthy, list) or not all(isinstance(t, str) for t in unhealthy):
-        raise ValueError("unhealthy_targets must be a list of target names")
-    unhealthy_targets = {t.lower() for t in unhealthy}
+    endpoint_type, status, priority = payload.endpoint_type, payload.status, payload.priority
+    unhealthy_targets = {t.lower() for t in payload.unhealthy_targets}
 
-    client = clients().traffic_manager(payload["subscription_id"])
-    rg, profile_name, name = payload["resource_group"], payload["profile"], payload["endpoint"]
+    client = clients().traffic_manager(payload.subscription_id)
+    rg, profile_name, name = payload.resource_group, payload.profile, payload.endpoint
     current = _endpoint_dict(client.endpoints.get(rg, profile_name, endpoint_type, name))  # 404: unknown
     profile = client.profiles.get(rg, profile_name)
     endpoints = [_endpoint_dict(e) for e in profile.endpoints or []]
     record = f"{profile_name}/{current['name']}"
-    before = {"status": current["status"], "priority": current["priority"]}
-    after = {
-        "status": status if status is not None else current["status"],
-        "priority": priority if priority is not None else current["priority"],
-    }
+    before = TmEndpointState(status=current["status"], priority=current["priority"])
+    after = TmEndpointState(
+        status=status if status is not None else before.status,
+        priority=priority if priority is not None else before.priority,
+    )
     if after == before:
-        return {"record": record, "from": before, "to": after, "changed": False}
-    _check_safety(profile_name, endpoints, current, after["status"], priority, unhealthy_targets)
+        return TmEndpointResult(record=record, from_=before, to=after, changed=False)
+    _check_safety(profile_name, endpoints, current, after.status, priority, unhealthy_targets)
     patch: dict[str, Any] = {}
-    if after["status"] != before["status"]:
-        patch["endpoint_status"] = after["status"]
-    if after["priority"] != before["priority"]:
-        patch["priority"] = after["priority"]
+    if after.status != before.status:
+        patch["endpoint_status"] = after.status
+    if after.priority != before.priority:
+        patch["priority"] = after.priority
     updated = client.endpoints.update(rg, profile_name, endpoint_type, name, Endpoint(**patch))
-    result = {"status": _str(updated.endpoint_status), "priority": updated.priority}
+    result = TmEndpointState(status=_str(updated.endpoint_status), priority=updated.priority)
     if result != after:
-        raise RuntimeError(f"Traffic Manager endpoint {record}: asked for {after}, the update answered {result}")
-    log(payload, "traffic.endpoint").info("traffic manager endpoint", record=record, before=before, after=result)
-    return {"record": record, "from": before, "to": result, "changed": True}
+        raise RuntimeError(
+            f"Traffic Manager endpoint {record}: asked for {after.plain()}, the update answered {result.plain()}"
+        )
+    log(payload, "traffic.endpoint").info(
+        "traffic manager endpoint", record=record, before=before.plain(), after=result.plain()
+    )
+    return TmEndpointResult(record=record, from_=before, to=result, changed=True)
 
 
 ACTIVITIES = [tm_get_profile, tm_set_endpoint]

@@ -20,7 +20,15 @@ from typing import Any
 import azure.durable_functions as df
 from azure.monitor.query import LogsQueryPartialResult
 
-from activities._common import clients, log, require
+from activities._common import clients, log
+from failover.contracts.verify import (
+    AvdAgentHealthInput,
+    AvdAgentHealthResult,
+    HeartbeatInput,
+    HeartbeatResult,
+    RecoveryPlanVmsInput,
+    RecoveryPlanVmsResult,
+)
 
 CHUNK = 200  # computer names per Heartbeat query: keeps each query small
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -31,13 +39,6 @@ def kql_string(value: str) -> str:
     if not isinstance(value, str) or not value or _CONTROL.search(value):
         raise ValueError(f"{value!r} cannot be used as a name in a Logs query (empty, or has control characters)")
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _minutes(payload: dict[str, Any]) -> int:
-    minutes = payload.get("minutes", 15)
-    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= 1440:
-        raise ValueError(f"minutes must be an integer from 1 to 1440; got {minutes!r}")
-    return minutes
 
 
 def heartbeat_query(computers: list[str], minutes: int) -> str:
@@ -67,33 +68,29 @@ def _rows(workspace_id: str, query: str, minutes: int) -> list[Any]:
     return [row for table in result.tables for row in table.rows]
 
 
-def logs_heartbeat(payload: dict[str, Any]) -> dict[str, Any]:
+def logs_heartbeat(payload: HeartbeatInput) -> HeartbeatResult:
     """Which `computers` sent a Heartbeat in the last `minutes` (default 15).
 
     Input: workspace_id (the Log Analytics workspace GUID), computers (names), minutes.
     Output: reporting and missing (names as given, in the given order), checked_at. Matching is
     case-insensitive and exact (`in~`): a VM whose agent reports its FQDN must be named so.
     """
-    require(payload, "workspace_id")
-    computers = payload.get("computers")
-    if not isinstance(computers, list) or not all(isinstance(c, str) for c in computers):
-        raise ValueError("activity input computers must be a list of computer names")
-    minutes = _minutes(payload)
-    unique = list(dict.fromkeys(computers))
+    minutes = payload.minutes
+    unique = list(dict.fromkeys(payload.computers))
     seen: set[str] = set()
     for start in range(0, len(unique), CHUNK):
         chunk = unique[start : start + CHUNK]
-        for row in _rows(payload["workspace_id"], heartbeat_query(chunk, minutes), minutes):
+        for row in _rows(payload.workspace_id, heartbeat_query(chunk, minutes), minutes):
             seen.add(str(row["Computer"]).lower())
     reporting = [c for c in unique if c.lower() in seen]
     missing = [c for c in unique if c.lower() not in seen]
     log(payload, "verify.heartbeat").info(
         "heartbeat", computers=len(unique), reporting=len(reporting), missing=missing[:20]
     )
-    return {"reporting": reporting, "missing": missing, "checked_at": datetime.now(UTC).isoformat()}
+    return HeartbeatResult(reporting=reporting, missing=missing, checked_at=datetime.now(UTC).isoformat())
 
 
-def logs_avd_agent_health(payload: dict[str, Any]) -> dict[str, Any]:
+def logs_avd_agent_health(payload: AvdAgentHealthInput) -> AvdAgentHealthResult:
     """The AVD agent health of `host_pool`'s session hosts in the last `minutes` (default 15).
 
     Input: workspace_id, host_pool, minutes, and optionally session_hosts (the names expected to
@@ -101,13 +98,10 @@ def logs_avd_agent_health(payload: dict[str, Any]) -> dict[str, Any]:
     expected session hosts that sent no row), missing (the expected ones that sent no row),
     statuses (session host → latest Status, for those not Available) and checked_at.
     """
-    require(payload, "workspace_id", "host_pool")
-    minutes = _minutes(payload)
-    expected = payload.get("session_hosts") or []
-    if not isinstance(expected, list) or not all(isinstance(h, str) for h in expected):
-        raise ValueError("activity input session_hosts must be a list of session host names")
+    minutes = payload.minutes
+    expected = payload.session_hosts
     latest: dict[str, tuple[str, Any, str]] = {}  # lower name -> (name, time, status)
-    for row in _rows(payload["workspace_id"], agent_health_query(payload["host_pool"], minutes), minutes):
+    for row in _rows(payload.workspace_id, agent_health_query(payload.host_pool, minutes), minutes):
         name, at, status = str(row["SessionHostName"]), row["TimeGenerated"], str(row["Status"])
         known = latest.get(name.lower())
         if known is None or (at is not None and (known[1] is None or at > known[1])):
@@ -115,31 +109,28 @@ def logs_avd_agent_health(payload: dict[str, Any]) -> dict[str, Any]:
     healthy = sorted(n for n, _, s in latest.values() if s == "Available")
     statuses = {n: s for n, _, s in sorted(latest.values()) if s != "Available"}
     missing = [h for h in dict.fromkeys(expected) if h.lower() not in latest]
-    result = {
-        "healthy": healthy,
-        "unhealthy": sorted(statuses) + missing,
-        "missing": missing,
-        "statuses": statuses,
-        "checked_at": datetime.now(UTC).isoformat(),
-    }
+    result = AvdAgentHealthResult(
+        healthy=healthy,
+        unhealthy=sorted(statuses) + missing,
+        missing=missing,
+        statuses=statuses,
+        checked_at=datetime.now(UTC).isoformat(),
+    )
     log(payload, "verify.avd").info(
-        "avd agent health", host_pool=payload["host_pool"], healthy=len(healthy), unhealthy=len(result["unhealthy"])
+        "avd agent health", host_pool=payload.host_pool, healthy=len(healthy), unhealthy=len(result.unhealthy)
     )
     return result
 
 
-def asr_recovery_plan_vms(payload: dict[str, Any]) -> dict[str, Any]:
+def asr_recovery_plan_vms(payload: RecoveryPlanVmsInput) -> RecoveryPlanVmsResult:
     """The VM names (protected items' friendlyName) of each named recovery plan, in group order.
 
     One plan GET per plan, then one vault-wide protected-item listing to resolve ids to names. An
     item a plan lists that the vault does not know is named by the last segment of its id.
     """
-    require(payload, "subscription_id", "resource_group", "vault")
-    plans = payload.get("recovery_plans")
-    if not isinstance(plans, list) or not all(isinstance(p, str) and p for p in plans):
-        raise ValueError("activity input recovery_plans must be a list of recovery plan names")
-    client = clients().site_recovery(payload["subscription_id"])
-    rg, vault = payload["resource_group"], payload["vault"]
+    plans = payload.recovery_plans
+    client = clients().site_recovery(payload.subscription_id)
+    rg, vault = payload.resource_group, payload.vault
     ids: dict[str, list[str]] = {}
     for name in dict.fromkeys(plans):
         props = client.replication_recovery_plans.get(rg, vault, name).properties
@@ -161,7 +152,7 @@ def asr_recovery_plan_vms(payload: dict[str, Any]) -> dict[str, Any]:
         plan: list(dict.fromkeys(names.get(i.lower(), i.rsplit("/", 1)[-1]) for i in refs))
         for plan, refs in ids.items()
     }
-    return {"vms": vms}
+    return RecoveryPlanVmsResult(vms=vms)
 
 
 ACTIVITIES = [asr_recovery_plan_vms, logs_heartbeat, logs_avd_agent_health]

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from failover.contracts.asr import ResolveRecoveryPlansResult
+
 
 class BatchPlanningError(ValueError):
     pass
@@ -77,9 +79,13 @@ def schedule_offsets(batches: list[Batch], batch_interval: float) -> list[float]
     return [i * batch_interval for i in range(len(batches))]
 
 
-def groups_from_resolved(resolved: dict[str, Any], vault: str) -> list[tuple[str, list[RecoveryPlanRef]]]:
-    """`asr_resolve_recovery_plans`' answer → each group's recovery plans; a name or pattern that matched
-    nothing in the vault is a BatchPlanningError (nothing is touched)."""
+def groups_from_resolved(
+    resolved: ResolveRecoveryPlansResult | dict[str, Any], vault: str
+) -> list[tuple[str, list[RecoveryPlanRef]]]:
+    """`asr_resolve_recovery_plans`' answer (the model or its `.plain()`) → each group's recovery plans; a name
+    or pattern that matched nothing in the vault is a BatchPlanningError (nothing is touched)."""
+    if isinstance(resolved, ResolveRecoveryPlansResult):
+        resolved = resolved.plain()
     if resolved["unmatched"]:
         missing = ", ".join(f"{u['group']}: {u['pattern']}" for u in resolved["unmatched"])
         raise BatchPlanningError(f"recovery plans not found in vault {vault}: {missing}")

@@ -27,6 +27,7 @@ from failover import approval
 from failover.alerts import Alert, AlertError, parse_alert
 from failover.batching import BatchPlanningError
 from failover.callbacks import verify_callback
+from failover.contracts import unwrap
 from failover.errors import ServiceError
 from failover.events import (
     is_validation_request,
@@ -442,7 +443,7 @@ class Api:
             log.warning("preview: vault read failed", plan=name, error=str(err)[:300])
             return error_response(502, "AzureReadFailed", f"reading the vault failed: {type(err).__name__}")
         last = await client.get_status(instance_id_for(plan.name))
-        measured = measured_durations(last.output) if last and isinstance(last.output, dict) else {}
+        measured = measured_durations(run_output(last)) if last and isinstance(run_output(last), dict) else {}
         return json_response(preview(plan, groups, measured or None, mode))
 
     async def get_readiness(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
@@ -465,7 +466,7 @@ class Api:
             last = await client.get_status(instance_id)
             if last and _runtime_status(last) in ACTIVE:
                 continue
-            previous = last.output if last and isinstance(last.output, dict) else None
+            previous = run_output(last) if last and isinstance(run_output(last), dict) else None
             try:
                 await client.start_new(
                     "readiness_orchestrator", instance_id, {"plan": plan.model_dump(mode="json"), "previous": previous}
@@ -522,7 +523,7 @@ class Api:
         except ServiceError as err:
             return error_response(err.status, err.code, err.message)
         last = await client.get_status(instance_id_for(plan.name))
-        output = last.output if last and isinstance(last.output, dict) else {}
+        output = run_output(last) if last and isinstance(run_output(last), dict) else {}
         restore: dict[str, Any] = {"traffic_manager": []}
         if output.get("mode") in ("planned", "unplanned"):
             changed = {d.get("record"): d for d in output.get("dns") or []}
@@ -606,11 +607,12 @@ class Api:
         runtime = _runtime_status(status)
         if runtime in ACTIVE:
             return error_response(409, "RunNotFinished", f"run '{instance_id}' is still running ({runtime})")
-        if not isinstance(status.output, dict):
+        summary = run_output(status)
+        if not isinstance(summary, dict):
             return error_response(409, "NoSummary", f"run '{instance_id}' ended {runtime} without a summary")
         if fmt == "json":
-            return json_response(report_data(status.output))
-        return _html(report_html(status.output))
+            return json_response(report_data(summary))
+        return _html(report_html(summary))
 
     async def list_failovers(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         plan = req.params.get("plan")
@@ -839,7 +841,8 @@ This link expires at {html.escape(gate.get("expires_at") or "")}.</p>
 def _run_view(instance_id: str, status: Any, full: bool) -> dict[str, Any]:
     """The run as the API shows it: its live status while running, its summary once finished."""
     custom = _public_status(status.custom_status) or {}
-    output = status.output if isinstance(status.output, dict) else None
+    output = run_output(status)
+    output = output if isinstance(output, dict) else None
     source = output or custom
     gate = custom.get("approval") or {}
     view: dict[str, Any] = {
@@ -869,8 +872,14 @@ def _run_view(instance_id: str, status: Any, full: bool) -> dict[str, Any]:
         "steps": source.get("steps") or [],
         "errors": source.get("errors") or [],
         "custom_status": custom,
-        "output": status.output,
+        "output": output if output is not None else status.output,
     }
+
+
+def run_output(status: Any) -> Any:
+    """An orchestration's output as plain JSON. Both hosts' clients return the JSON the orchestration wrote,
+    where a contract (`RunSummary`, ...) sits in azure-functions-durable's custom-object envelope."""
+    return unwrap(status.output)
 
 
 def _public_status(custom: Any) -> Any:

@@ -11,10 +11,15 @@ import fnmatch
 import re
 from datetime import UTC, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from failover.contracts.asr import RecoveryPlanPatterns, ResolveRecoveryPlansInput
+
+if TYPE_CHECKING:  # failover.contracts.network imports this module (PreflightInput carries a Plan)
+    from failover.contracts.network import IdentityStatusInput
 
 _DURATION = re.compile(r"^\s*(?:(?P<h>\d+(?:\.\d+)?)h)?\s*(?:(?P<m>\d+(?:\.\d+)?)m)?\s*(?:(?P<s>\d+(?:\.\d+)?)s)?\s*$")
 _VNET_ID = re.compile(
@@ -527,22 +532,26 @@ class Plan(_Model):
             return None
         return self.identity.workspace_id or (self.verify.workspace_id if self.verify else None)
 
-    def identity_request(self) -> dict[str, Any] | None:
-        """`identity_status`' payload for the identity section (None without one)."""
+    def identity_request(self, instance_id: str | None = None) -> IdentityStatusInput | None:
+        """`identity_status`' input for the identity section (None without one)."""
+        from failover.contracts.network import DomainControllerRef, GatewayRef, IdentityStatusInput
+
         if self.identity is None:
             return None
         gateways = [
-            {"subscription_id": g.subscription_id or self.subscription_id, "resource_group": g.resource_group,
-             "name": g.name}
+            GatewayRef(subscription_id=g.subscription_id or self.subscription_id, resource_group=g.resource_group,
+                       name=g.name)
             for g in (self.network.gateways if self.network else [])
         ]  # fmt: skip
-        return {
-            "plan": self.name,
-            "workspace_id": self.identity_workspace,
-            "minutes": self.identity.heartbeat_minutes,
-            "domain_controllers": [d.model_dump() for d in self.identity.domain_controllers],
-            "gateways": gateways,
-        }
+        return IdentityStatusInput(
+            instance_id=instance_id,
+            plan=self.name,
+            workspace_id=self.identity_workspace or "",
+            minutes=self.identity.heartbeat_minutes,
+            domain_controllers=[DomainControllerRef(name=d.name, location=d.location)
+                                for d in self.identity.domain_controllers],
+            gateways=gateways,
+        )  # fmt: skip
 
     def vault_ref(self) -> dict[str, str]:
         """The Recovery Services vault, as every ASR activity's payload names it."""
@@ -560,10 +569,10 @@ class Plan(_Model):
             "host_pool": pool.name,
         }
 
-    def resolve_request(self) -> dict[str, Any]:
-        """`asr_resolve_recovery_plans`' payload: the vault and each group's names and patterns."""
-        groups = [{"name": g.name, "recovery_plans": g.recovery_plans} for g in self.asr_groups]
-        return {"plan": self.name, **self.vault_ref(), "groups": groups}
+    def resolve_request(self, instance_id: str | None = None) -> ResolveRecoveryPlansInput:
+        """`asr_resolve_recovery_plans`' input: the vault and each group's names and patterns."""
+        groups = [RecoveryPlanPatterns(name=g.name, recovery_plans=g.recovery_plans) for g in self.asr_groups]
+        return ResolveRecoveryPlansInput(instance_id=instance_id, plan=self.name, **self.vault_ref(), groups=groups)
 
     @property
     def trigger_regions(self) -> list[str]:

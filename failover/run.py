@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from failover.contracts.run import RunInput
 from failover.plan import Plan
 
 
@@ -32,19 +33,19 @@ def build_run_input(
     requested_by: str | None = None,
     reason: str | None = None,
     restore: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> RunInput:
     """The failover orchestration's input. `time_scale` divides every plan duration (demo, tests)."""
     if time_scale <= 0:
         raise ValueError("time_scale must be > 0")
-    return {
-        "plan": plan.model_dump(mode="json"),
-        "mode": mode or plan.asr.mode,
-        "triggers": [trigger] if trigger else [],
-        "requested_by": requested_by,
-        "reason": reason,
-        "restore": restore or {},
-        "time_scale": time_scale,
-    }
+    return RunInput(
+        plan=plan,
+        mode=mode or plan.asr.mode,
+        triggers=[trigger] if trigger else [],
+        requested_by=requested_by,
+        reason=reason,
+        restore=restore or {},
+        time_scale=time_scale,
+    )
 
 
 def rto_seconds(started_at: str, finished_at: str) -> float:

@@ -12,6 +12,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from failover.contracts.asr import AsrJobInput, RecoveryPlanInput, RecoveryPlanJob, StartFailoverInput
 from orchestrations.common import ARM_RETRY, as_utc, isoformat
 
 
@@ -45,20 +46,20 @@ def batch_orchestrator(context: df.DurableOrchestrationContext):
         return context.call_activity_with_retry(
             "asr_start_failover",
             ARM_RETRY,
-            {
+            StartFailoverInput(
                 **common,
-                "recovery_plan": plan["name"],
-                "mode": spec["mode"],
-                "recovery_point_type": asr.get("recovery_point_type"),
-                "source_site_operations": asr.get("source_site_operations"),
+                recovery_plan=plan["name"],
+                mode=spec["mode"],
+                recovery_point_type=asr.get("recovery_point_type"),
+                source_site_operations=asr.get("source_site_operations"),
                 # drills: the isolated network of this recovery plan
-                "network_id": (asr.get("drill_networks") or {}).get(plan["name"]) or asr.get("drill_network"),
-            },
+                network_id=(asr.get("drill_networks") or {}).get(plan["name"]) or asr.get("drill_network"),
+            ),
         )
 
     # Start every plan of the batch at once. If one cannot be started, start them again one by one:
     # the activity is idempotent (it attaches to running jobs), so only the failing plan fails.
-    starts: list[dict[str, Any]]
+    starts: list[RecoveryPlanJob | dict[str, Any]]  # a dict: {recovery_plan, error} of a plan not started
     try:
         starts = yield context.task_all([start(p) for p in batch["recovery_plans"]])
     except Exception:  # durabletask raises TaskFailedError, df a plain Exception
@@ -69,13 +70,13 @@ def batch_orchestrator(context: df.DurableOrchestrationContext):
             except Exception as err:
                 starts.append({"recovery_plan": p["name"], "error": f"failover could not be started: {err}"})
     for started_job in starts:
-        entry = results[started_job["recovery_plan"]]
-        if "error" in started_job:
-            entry.update(state="Failed", errors=[started_job["error"]])
+        if isinstance(started_job, dict):
+            results[started_job["recovery_plan"]].update(state="Failed", errors=[started_job["error"]])
             continue
-        entry.update(job=started_job["job"], action=started_job["action"])
-        if started_job["action"] == "skipped":
-            entry.update(state="Succeeded", note=started_job.get("reason", "already failed over"))
+        entry = results[started_job.recovery_plan]
+        entry.update(job=started_job.job, action=started_job.action)
+        if started_job.action == "skipped":
+            entry.update(state="Succeeded", note=started_job.reason or "already failed over")
         else:
             entry["state"] = "InProgress"
 
@@ -99,16 +100,16 @@ def batch_orchestrator(context: df.DurableOrchestrationContext):
             reads = yield context.task_all(
                 [
                     context.call_activity_with_retry(
-                        "asr_get_job", ARM_RETRY, {**common, "job": r[field], "recovery_plan": r["name"]}
+                        "asr_get_job", ARM_RETRY, AsrJobInput(**common, job=r[field], recovery_plan=r["name"])
                     )
                     for r in running
                 ]
             )
             for r, job in zip(running, reads, strict=True):
-                if job["terminal"]:
-                    r["state"] = job["state"]
-                    r["errors"].extend(f"{label}: {e}" if label != "failover" else e for e in job["errors"])
-                    r[f"{field}_started_at"], r[f"{field}_ended_at"] = job["started_at"], job["ended_at"]
+                if job.terminal:
+                    r["state"] = job.state
+                    r["errors"].extend(f"{label}: {e}" if label != "failover" else e for e in job.errors)
+                    r[f"{field}_started_at"], r[f"{field}_ended_at"] = job.started_at, job.ended_at
 
     yield from watch("job", "failover")
 
@@ -117,14 +118,16 @@ def batch_orchestrator(context: df.DurableOrchestrationContext):
     if committing:
         commits = yield context.task_all(
             [
-                context.call_activity_with_retry("asr_commit", ARM_RETRY, {**common, "recovery_plan": r["name"]})
+                context.call_activity_with_retry(
+                    "asr_commit", ARM_RETRY, RecoveryPlanInput(**common, recovery_plan=r["name"])
+                )
                 for r in committing
             ]
         )
         for r, commit in zip(committing, commits, strict=True):
-            r["commit"] = commit.get("action")
-            if commit.get("job") and commit.get("action") != "skipped":
-                r.update(state="InProgress", commit_job=commit["job"])
+            r["commit"] = commit.action
+            if commit.job and commit.action != "skipped":
+                r.update(state="InProgress", commit_job=commit.job)
         yield from watch("commit_job", "commit")
 
     finished = as_utc(context.current_utc_datetime)

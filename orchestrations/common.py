@@ -7,6 +7,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from failover.contracts.notify import PublishEventInput
 from failover.run import isoformat
 
 __all__ = ["ARM_RETRY", "NOTIFY_RETRY", "EventLog", "as_utc", "isoformat"]
@@ -40,16 +41,16 @@ class EventLog:
     def publish(self, event_type: str, subject: str, data: dict[str, Any]):
         """Generator: `yield from events.publish(...)`. A failed publish is counted, not raised."""
         self.sequence += 1
-        payload = {
-            "instance_id": self.context.instance_id,
-            "plan": self.plan,
-            "id": f"{self.context.instance_id}:{self.sequence}",
-            "type": EVENT_TYPE_PREFIX + event_type,
-            "source": f"/failover/plans/{self.plan}/runs/{self.context.instance_id}",
-            "subject": subject,
-            "time": isoformat(as_utc(self.context.current_utc_datetime)),
-            "data": {"instance_id": self.context.instance_id, "plan": self.plan, **data},
-        }
+        payload = PublishEventInput(
+            instance_id=self.context.instance_id,
+            plan=self.plan,
+            id=f"{self.context.instance_id}:{self.sequence}",
+            type=EVENT_TYPE_PREFIX + event_type,
+            source=f"/failover/plans/{self.plan}/runs/{self.context.instance_id}",
+            subject=subject,
+            time=isoformat(as_utc(self.context.current_utc_datetime)),
+            data={"instance_id": self.context.instance_id, "plan": self.plan, **data},
+        )
         try:
             if self.breaker_open:
                 yield self.context.call_activity("publish_event", payload)

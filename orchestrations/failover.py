@@ -17,8 +17,15 @@ from typing import Any
 import azure.durable_functions as df
 
 from failover.batching import Batch, groups_from_resolved, plan_batches
+from failover.contracts import Contract
+from failover.contracts.asr import ReplicationHealthInput
+from failover.contracts.avd import HostPoolDrainInput, NewSessionsInput, SessionHostInput, SessionMessageInput
 from failover.contracts.dns import DnsRecordInput, DnsSwitchInput
-from failover.plan import Plan
+from failover.contracts.network import PreflightInput
+from failover.contracts.notify import ApprovalCardInput, ApprovalDecision, TeamsDecisionInput
+from failover.contracts.run import Mode, RunInput, RunSummary
+from failover.contracts.traffic import TmEndpointInput
+from failover.plan import HostPoolRef, Plan
 from failover.run import overall_status, rto_seconds
 from orchestrations import runbook
 from orchestrations.common import ARM_RETRY, NOTIFY_RETRY, EventLog, as_utc, isoformat
@@ -50,14 +57,14 @@ def _status_batch(entry: dict[str, Any]) -> dict[str, Any]:
 class _Run:
     """The run's visible state; `status()` is what `set_custom_status` publishes."""
 
-    def __init__(self, context: Any, plan: Plan, spec: dict[str, Any]) -> None:
+    def __init__(self, context: Any, plan: Plan, spec: RunInput) -> None:
         self.context = context
         self.plan = plan
-        self.mode: str = spec.get("mode") or plan.asr.mode
-        self.scale = float(spec.get("time_scale") or 1.0)
-        self.triggers: list[dict[str, Any]] = list(spec.get("triggers") or [])
-        self.requested_by: str | None = spec.get("requested_by")
-        self.reason: str | None = spec.get("reason")
+        self.mode: Mode = spec.mode
+        self.scale = spec.time_scale
+        self.triggers: list[dict[str, Any]] = list(spec.triggers)
+        self.requested_by: str | None = spec.requested_by
+        self.reason: str | None = spec.reason
         self.started_at = isoformat(self.now())
         self.stage = "starting"
         self.policy = plan.approval.for_mode(self.mode)
@@ -167,14 +174,14 @@ class _Run:
                 yield self.context.call_activity_with_retry(
                     "teams_post_decision",
                     NOTIFY_RETRY,
-                    {
-                        "instance_id": self.context.instance_id,
-                        "plan": self.plan.name,
-                        "outcome": "the incident was resolved"
+                    TeamsDecisionInput(
+                        instance_id=self.context.instance_id,
+                        plan=self.plan.name,
+                        outcome="the incident was resolved"
                         + ("; the run is cancelled, nothing was changed" if cancels else "; the run goes on"),
-                        "decisions": [],
-                        "note": str(event["trigger"].get("title") or ""),
-                    },
+                        decisions=[],
+                        note=str(event["trigger"].get("title") or ""),
+                    ),
                 )
             except Exception as err:
                 self.errors.append(f"resolution message not delivered to Teams: {err}")
@@ -331,13 +338,15 @@ def _resolve(run: _Run):
     """Read the vault's recovery plans and pack them into batches. Returns the batch list."""
     plan = run.plan
     resolved = yield run.context.call_activity_with_retry(
-        "asr_resolve_recovery_plans", ARM_RETRY, {"instance_id": run.context.instance_id, **plan.resolve_request()}
+        "asr_resolve_recovery_plans", ARM_RETRY, plan.resolve_request(run.context.instance_id)
     )
     groups = groups_from_resolved(resolved, plan.asr.vault)
     return plan_batches(groups, plan.batch_size)
 
 
-def _card(run: _Run, batches: list[Batch], expires: datetime, nonce: str) -> dict[str, Any]:
+def _card(
+    run: _Run, batches: list[Batch], expires: datetime, nonce: str, readiness: dict[str, Any]
+) -> ApprovalCardInput:
     plan, policy = run.plan, run.policy
     expected = (
         run.seconds(plan.avd.grace_period)
@@ -352,26 +361,27 @@ def _card(run: _Run, batches: list[Batch], expires: datetime, nonce: str) -> dic
             f"{c['name']} {c['status']}: {c['message']}" for c in preflight["checks"] if c["status"] != "pass"
         )
         reason = f"{reason + ' — ' if reason else ''}NOT READY: {lines}"
-    return {
-        "instance_id": run.context.instance_id,
-        "plan": plan.name,
-        "mode": run.mode,
-        "trigger": run.triggers[0] if run.triggers else None,
-        "requested_by": run.requested_by,
-        "reason": reason,
-        "preflight": run.preflight,
-        "primary_region": plan.primary_region,
-        "recovery_region": plan.recovery_region,
-        "vms": sum(b.vms for b in batches),
-        "recovery_plans": sum(len(b.recovery_plans) for b in batches),
-        "batches": len(batches),
-        "sessions": None,
-        "expected_seconds": expected * run.scale,  # the card speaks in plan (real) time
-        "expires_at": isoformat(expires),
-        "approvers": policy.approvers,
-        "required": policy.required,
-        "nonce": nonce,
-    }
+    return ApprovalCardInput(
+        instance_id=run.context.instance_id,
+        plan=plan.name,
+        mode=run.mode,
+        trigger=run.triggers[0] if run.triggers else None,
+        requested_by=run.requested_by,
+        reason=reason,
+        preflight=run.preflight,
+        primary_region=plan.primary_region,
+        recovery_region=plan.recovery_region,
+        vms=sum(b.vms for b in batches),
+        recovery_plans=sum(len(b.recovery_plans) for b in batches),
+        batches=len(batches),
+        sessions=None,
+        expected_seconds=expected * run.scale,  # the card speaks in plan (real) time
+        expires_at=isoformat(expires),
+        approvers=policy.approvers,
+        required=policy.required,
+        nonce=nonce,
+        readiness=readiness,
+    )
 
 
 def _preflight(run: _Run):
@@ -384,11 +394,10 @@ def _preflight(run: _Run):
     run.begin("preflight")
     run.publish_status("checking network and identity")
     try:
-        run.preflight = yield run.context.call_activity_with_retry(
-            "preflight_checks",
-            ARM_RETRY,
-            {"instance_id": run.context.instance_id, "plan": plan.model_dump(mode="json")},
+        checked = yield run.context.call_activity_with_retry(
+            "preflight_checks", ARM_RETRY, PreflightInput(instance_id=run.context.instance_id, plan=plan)
         )
+        run.preflight = checked.plain()
     except Exception as err:
         run.preflight = {
             "status": "fail",
@@ -426,21 +435,24 @@ def _approval_gate(run: _Run, batches: list[Batch]):
     run.approval.update(waiting=True, expires_at=isoformat(expires), nonce=nonce)
     run.begin("approval")
     run.publish_status("awaiting approval")
-    card = _card(run, batches, expires, nonce)
+    card_readiness: dict[str, Any]
     try:  # readiness for the card: replication health and RPO lag of the plans about to move
-        card["readiness"] = yield context.call_activity_with_retry(
+        readiness = yield context.call_activity_with_retry(
             "asr_replication_health",
             ARM_RETRY,
-            {
-                "instance_id": context.instance_id,
-                "plan": run.plan.name,
+            ReplicationHealthInput(
+                instance_id=context.instance_id,
+                plan=run.plan.name,
                 **run.plan.vault_ref(),
-                "recovery_plans": [p.name for b in batches for p in b.recovery_plans],
-            },
+                recovery_plans=[p.name for b in batches for p in b.recovery_plans],
+                direction="PrimaryToRecovery",
+            ),
         )
+        card_readiness = readiness.plain()
     except Exception as err:  # the card goes out without it; approvers see why
-        card["readiness"] = {"error": str(err)[:300]}
-    run.approval["readiness"] = {k: v for k, v in card["readiness"].items() if k != "unhealthy"}
+        card_readiness = {"error": str(err)[:300]}
+    run.approval["readiness"] = {k: v for k, v in card_readiness.items() if k != "unhealthy"}
+    card = _card(run, batches, expires, nonce, card_readiness)
     run.publish_status()
     try:
         yield context.call_activity_with_retry("teams_post_approval_card", NOTIFY_RETRY, card)
@@ -485,7 +497,7 @@ def _approval_gate(run: _Run, batches: list[Batch]):
                 run.publish_status()
                 try:
                     yield context.call_activity_with_retry(
-                        "teams_post_reminder", NOTIFY_RETRY, {**card, "expires_at": isoformat(expires)}
+                        "teams_post_reminder", NOTIFY_RETRY, card.model_copy(update={"expires_at": isoformat(expires)})
                     )
                 except Exception as err:
                     run.errors.append(f"escalation reminder not delivered: {err}")
@@ -539,12 +551,12 @@ def _approval_gate(run: _Run, batches: list[Batch]):
         yield context.call_activity_with_retry(
             "teams_post_decision",
             NOTIFY_RETRY,
-            {
-                "instance_id": context.instance_id,
-                "plan": run.plan.name,
-                "outcome": _decision_outcome(outcome, run.approval["decisions"], run.cancel),
-                "decisions": run.approval["decisions"],
-            },
+            TeamsDecisionInput(
+                instance_id=context.instance_id,
+                plan=run.plan.name,
+                outcome=_decision_outcome(outcome, run.approval["decisions"], run.cancel),
+                decisions=[ApprovalDecision.model_validate(d) for d in run.approval["decisions"]],
+            ),
         )
     except Exception as err:
         run.errors.append(f"decision message not delivered to Teams: {err}")
@@ -563,12 +575,12 @@ def _evacuate_avd(run: _Run):
     run.publish_status("draining host pools")
     pools = []
     for pool in plan.avd.host_pools:
-        ref = {"instance_id": context.instance_id, "plan": plan.name, **plan.host_pool_ref(pool)}
+        ref = _pool_ref(run, pool)
         drained = yield context.call_activity_with_retry(
-            "avd_drain_host_pool", ARM_RETRY, {**ref, "concurrency": plan.avd.logoff_concurrency}
+            "avd_drain_host_pool", ARM_RETRY, HostPoolDrainInput(**ref, concurrency=plan.avd.logoff_concurrency)
         )
-        run.sessions["found"] += drained["sessions"]
-        pools.append((ref, drained["session_hosts"]))
+        run.sessions["found"] += drained.sessions
+        pools.append((ref, drained.session_hosts))
     yield from run.events.publish("SessionsDrained", "avd", {"sessions": run.sessions["found"]})
 
     run.publish_status("messaging users")
@@ -582,21 +594,21 @@ def _evacuate_avd(run: _Run):
             context.call_activity_with_retry(
                 "avd_message_sessions",
                 ARM_RETRY,
-                {
+                SessionMessageInput(
                     **ref,
-                    "session_host": host,
-                    "title": plan.avd.message.title,
-                    "body": plan.avd.message.body,
-                    "concurrency": plan.avd.logoff_concurrency,
-                },
+                    session_host=host,
+                    title=plan.avd.message.title,
+                    body=plan.avd.message.body,
+                    concurrency=plan.avd.logoff_concurrency,
+                ),
             )
             for ref, hosts in pools
             for host in hosts
         ]
     )
     for result in sent:  # an undelivered message is reported, not sent again: the session is logged off anyway
-        run.messages["sent"] += result["messaged"]
-        run.messages["failed"].extend(dict(f, session_host=result["session_host"]) for f in result.get("failed", []))
+        run.messages["sent"] += result.messaged
+        run.messages["failed"].extend(f.plain() for f in result.failed)
     run.publish_status("grace period")
     grace = context.create_timer(run.at(plan.avd.grace_period))
     while (yield from run.wait_any([grace])) is INTERRUPTED:
@@ -614,18 +626,18 @@ def _evacuate_avd(run: _Run):
             context.call_activity_with_retry(
                 "avd_log_off_sessions",
                 ARM_RETRY,
-                {**ref, "session_host": host, "concurrency": plan.avd.logoff_concurrency},
+                SessionHostInput(**ref, session_host=host, concurrency=plan.avd.logoff_concurrency),
             )
             for ref, hosts in pools
             for host in hosts
         ]
     )
     for result in results:
-        run.sessions["logged_off"] += result["logged_off"]
-        for failure in result["failed"]:
+        run.sessions["logged_off"] += result.logged_off
+        for failure in result.failed:
             run.errors.append(
-                f"session {failure['session_id']} of {failure['user']} on {failure['session_host']} "
-                f"was not logged off: {failure['error']}"
+                f"session {failure.session_id} of {failure.user} on {failure.session_host} "
+                f"was not logged off: {failure.error}"
             )
     run.end("avd", "Succeeded" if run.sessions["logged_off"] >= run.sessions["found"] else "CompletedWithErrors")
     yield from run.events.publish("SessionsLoggedOff", "avd", dict(run.sessions))
@@ -857,8 +869,13 @@ def _switch_dns(run: _Run):
     yield from run.events.publish("DnsSwitched", "dns", {"records": run.dns})
 
 
-def _call(run: _Run, activity: str, payload: dict[str, Any]) -> Any:
+def _call(run: _Run, activity: str, payload: Contract) -> Any:
     return run.context.call_activity_with_retry(activity, ARM_RETRY, payload)
+
+
+def _pool_ref(run: _Run, pool: HostPoolRef) -> dict[str, Any]:
+    """A host pool with the run's ids: the keyword arguments every AVD activity input starts with."""
+    return {"instance_id": run.context.instance_id, "plan": run.plan.name, **run.plan.host_pool_ref(pool)}
 
 
 def _close_test_host_pool(run: _Run):
@@ -868,11 +885,11 @@ def _close_test_host_pool(run: _Run):
     standby = run.plan.standby
     if standby is None:
         return None
-    ref = {"instance_id": run.context.instance_id, "plan": run.plan.name, **run.plan.host_pool_ref(standby.host_pool)}
+    ref = _pool_ref(run, standby.host_pool)
     run.begin("avd")
-    closed = yield _call(run, "avd_allow_new_sessions", {**ref, "allow": False})
+    closed = yield _call(run, "avd_allow_new_sessions", NewSessionsInput(**ref, allow=False))
     run.end("avd")
-    return {"ref": ref, "changed_hosts": closed.get("changed_hosts") or []}
+    return {"ref": ref, "changed_hosts": closed.changed_hosts}
 
 
 def _drill(run: _Run, batches: list[Batch]):
@@ -912,7 +929,7 @@ def _drill(run: _Run, batches: list[Batch]):
     yield from runbook.test_cleanup(run, list(dict.fromkeys(touched)))
     if closed and closed.get("changed_hosts"):  # reopen what the drill closed, nothing else
         try:
-            reopen = {**closed["ref"], "session_hosts": closed["changed_hosts"], "allow": True}
+            reopen = NewSessionsInput(**closed["ref"], session_hosts=closed["changed_hosts"], allow=True)
             yield _call(run, "avd_allow_new_sessions", reopen)
         except Exception as err:
             run.errors.append(f"drill: session hosts {', '.join(closed['changed_hosts'])} not reopened: {err}")
@@ -956,19 +973,19 @@ def _failback(run: _Run, batches: list[Batch], restore: dict[str, Any]):
     run.begin("replication health")
     run.publish_status("waiting for healthy replication to the primary region")
     asr = plan.asr
-    health_payload = {
-        "instance_id": context.instance_id,
-        "plan": plan.name,
+    health_payload = ReplicationHealthInput(
+        instance_id=context.instance_id,
+        plan=plan.name,
         **plan.vault_ref(),
-        "recovery_plans": names,
-        "direction": "RecoveryToPrimary",
-    }
+        recovery_plans=names,
+        direction="RecoveryToPrimary",
+    )
     deadline = run.at(asr.job_timeout)
     healthy = False
     while True:
         health = yield context.call_activity_with_retry("asr_replication_health", ARM_RETRY, health_payload)
-        run.approval["readiness"] = {k: v for k, v in health.items() if k != "unhealthy"}
-        if health.get("protected_items") and not health.get("unhealthy_total") and health.get("healthy"):
+        run.approval["readiness"] = {k: v for k, v in health.plain().items() if k != "unhealthy"}
+        if health.protected_items and not health.unhealthy_total and health.healthy:
             healthy = True
             break
         if run.now() >= deadline:
@@ -1002,9 +1019,9 @@ def _failback(run: _Run, batches: list[Batch], restore: dict[str, Any]):
     ids = {"instance_id": context.instance_id, "plan": plan.name}
     try:
         for pool in plan.avd.host_pools:  # users come back to the primary region's session hosts
-            yield _call(run, "avd_allow_new_sessions", {**ids, **plan.host_pool_ref(pool), "allow": True})
+            yield _call(run, "avd_allow_new_sessions", NewSessionsInput(**_pool_ref(run, pool), allow=True))
         if plan.standby is not None:  # the recovery region's standby hosts stop taking sessions
-            closing = {**ids, **plan.host_pool_ref(plan.standby.host_pool), "allow": False}
+            closing = NewSessionsInput(**_pool_ref(run, plan.standby.host_pool), allow=False)
             yield _call(run, "avd_allow_new_sessions", closing)
         run.end("avd")
     except Exception as err:
@@ -1035,9 +1052,18 @@ def _failback(run: _Run, batches: list[Batch], restore: dict[str, Any]):
             result = yield context.call_activity_with_retry(
                 "tm_set_endpoint",
                 ARM_RETRY,
-                {**ids, **previous, "subscription_id": previous.get("subscription_id") or plan.subscription_id},
+                TmEndpointInput(
+                    **ids,
+                    subscription_id=previous.get("subscription_id") or plan.subscription_id,
+                    resource_group=previous.get("resource_group"),
+                    profile=previous.get("profile"),
+                    endpoint=previous.get("endpoint"),
+                    endpoint_type=previous.get("endpoint_type"),
+                    status=previous.get("status"),
+                    priority=previous.get("priority"),
+                ),
             )
-            run.dns.append({**result, "kind": "traffic_manager"})
+            run.dns.append({**result.plain(), "kind": "traffic_manager"})
         except Exception as err:
             run.errors.append(f"traffic manager {previous.get('profile')}/{previous.get('endpoint')}: {err}")
     run.end("dns", "Succeeded" if not any(e.startswith(("dns", "traffic")) for e in run.errors) else "Failed")
@@ -1069,9 +1095,18 @@ def _end_run(run: _Run, status: str, stage: str, event: str, data: dict[str, Any
 
 
 def failover_orchestrator(context: df.DurableOrchestrationContext):
-    """Input: `failover.run.build_run_input(...)`. Output: the run summary (see failover.run)."""
-    spec: dict[str, Any] = context.get_input()
-    plan = Plan.model_validate(spec["plan"])
+    """Input: `RunInput` (`failover.run.build_run_input(...)`). Output: `RunSummary`."""
+    spec = context.get_input()
+    if not isinstance(spec, RunInput):  # started with plain JSON (a script calling the Durable API directly)
+        spec = RunInput.model_validate(spec)
+    summary = yield from _failover(context, spec)
+    # Validated against the contract, returned as its JSON: azure-functions-durable 1.7's executor refuses a
+    # custom object as an orchestration's output (TaskOrchestrationExecutor checks it with a plain json.dumps).
+    return RunSummary.model_validate(summary).plain()
+
+
+def _failover(context: df.DurableOrchestrationContext, spec: RunInput):
+    plan = spec.plan
     run = _Run(context, plan, spec)
     run.begin("resolve")
     run.publish_status("reading recovery plans")
@@ -1101,7 +1136,7 @@ def failover_orchestrator(context: df.DurableOrchestrationContext):
     if run.mode == "test":
         return (yield from _drill(run, batches))
     if run.mode == "failback":
-        return (yield from _failback(run, batches, spec.get("restore") or {}))
+        return (yield from _failback(run, batches, dict(spec.restore)))
 
     yield from _evacuate_avd(run)
     completed_groups = False

@@ -8,6 +8,9 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from failover.contracts.notify import PublishEventInput
+from failover.contracts.readiness import ReadinessInput, ReadinessResult
+from failover.plan import Plan
 from orchestrations.common import ARM_RETRY, NOTIFY_RETRY, as_utc, isoformat
 
 
@@ -20,7 +23,12 @@ def _statuses(result: dict[str, Any] | None) -> dict[str, str]:
 def readiness_orchestrator(context: df.DurableOrchestrationContext):
     """Input: {"plan": <plan JSON>, "previous": <last result or null>}. Output: the readiness document."""
     spec: dict[str, Any] = context.get_input()
-    result = yield context.call_activity_with_retry("readiness_check", ARM_RETRY, {"plan": spec["plan"]})
+    report: ReadinessResult = yield context.call_activity_with_retry(
+        "readiness_check",
+        ARM_RETRY,
+        ReadinessInput(instance_id=context.instance_id, plan=Plan.model_validate(spec["plan"])),
+    )
+    result = report.plain()  # the orchestration's output stays the JSON document the timer hands back as `previous`
     before, after = _statuses(spec.get("previous")), _statuses(result)
     if before != after:
         name = spec["plan"]["name"]
@@ -29,14 +37,16 @@ def readiness_orchestrator(context: df.DurableOrchestrationContext):
             yield context.call_activity_with_retry(
                 "publish_event",
                 NOTIFY_RETRY,
-                {
-                    "id": f"{context.instance_id}:{isoformat(as_utc(context.current_utc_datetime))}",
-                    "type": "Contoso.Failover.ReadinessChanged",
-                    "source": f"/failover/plans/{name}/readiness",
-                    "subject": "readiness",
-                    "time": isoformat(as_utc(context.current_utc_datetime)),
-                    "data": {"plan": name, "status": result["status"], "changed": changed, "checks": result["checks"]},
-                },
+                PublishEventInput(
+                    instance_id=context.instance_id,
+                    plan=name,
+                    id=f"{context.instance_id}:{isoformat(as_utc(context.current_utc_datetime))}",
+                    type="Contoso.Failover.ReadinessChanged",
+                    source=f"/failover/plans/{name}/readiness",
+                    subject="readiness",
+                    time=isoformat(as_utc(context.current_utc_datetime)),
+                    data={"plan": name, "status": result["status"], "changed": changed, "checks": result["checks"]},
+                ),
             )
             result = {**result, "published": True}
         except Exception:  # a status event never fails the check

@@ -11,6 +11,21 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from failover.contracts import Contract
+from failover.contracts.asr import AsrJobInput, RecoveryPlanInput, ReprotectInput, TestCleanupInput
+from failover.contracts.avd import NewSessionsInput
+from failover.contracts.dependencies import (
+    SqlFailoverStartInput,
+    SqlFailoverStatusInput,
+    StorageFailoverStartInput,
+    StorageFailoverStatusInput,
+    VmsInput,
+    WebhookInput,
+)
+from failover.contracts.netapp import NetAppBreakInput, NetAppBreakStatusInput
+from failover.contracts.network import IdentityStatusInput
+from failover.contracts.traffic import TmEndpointInput
+from failover.contracts.verify import AvdAgentHealthInput, HeartbeatInput, RecoveryPlanVmsInput
 from failover.plan import (
     Dependency,
     Group,
@@ -30,13 +45,18 @@ LONG_RUNNING = {
 }
 
 
-def _poll(run: Any, activity: str, payload: dict[str, Any], deadline: datetime):
+def _json_of(value: Any) -> dict[str, Any]:
+    """An activity's result as a JSON dict: a contract's `.plain()` (a dict result as it is)."""
+    return value.plain() if isinstance(value, Contract) else dict(value)
+
+
+def _poll(run: Any, activity: str, payload: Any, deadline: datetime):
     """Read a status activity until it says done or the deadline passes (durable timers in between;
-    control events are handled meanwhile). Returns the last status, or None at the deadline."""
+    control events are handled meanwhile). Returns the last status (as JSON), or None at the deadline."""
     context = run.context
     poll = max(run.seconds(run.plan.asr.job_poll_interval), 0.05)
     while True:
-        status = yield context.call_activity_with_retry(activity, ARM_RETRY, payload)
+        status = _json_of((yield context.call_activity_with_retry(activity, ARM_RETRY, payload)))
         if status.get("done"):
             return status
         if run.now() >= deadline:
@@ -45,7 +65,8 @@ def _poll(run: Any, activity: str, payload: dict[str, Any], deadline: datetime):
         poll = min(poll * 2, max(run.seconds(run.plan.asr.job_poll_max), poll))
 
 
-def _dependency_payload(run: Any, dep: Dependency) -> dict[str, Any]:
+def _dependency_payload(run: Any, dep: Dependency) -> Any:
+    """The start activity's input: a dict, or the input model of a dependency whose activities are typed."""
     common = {
         "instance_id": run.context.instance_id,
         "plan": run.plan.name,
@@ -53,17 +74,30 @@ def _dependency_payload(run: Any, dep: Dependency) -> dict[str, Any]:
         "resource_group": dep.resource_group,
     }
     if isinstance(dep, SqlFailoverGroup):
-        return {
-            **common,
-            "server": dep.server,
-            "failover_group": dep.failover_group,
-            "allow_data_loss": dep.allow_data_loss,
-        }
+        return SqlFailoverStartInput(
+            **common, server=dep.server, failover_group=dep.failover_group, allow_data_loss=dep.allow_data_loss
+        )
     if isinstance(dep, StorageAccountFailover):
-        return {**common, "account": dep.account}
+        return StorageFailoverStartInput(**common, account=dep.account)
     if isinstance(dep, NetAppReplication):
-        return {**common, "account": dep.account, "pool": dep.pool, "volume": dep.volume, "force": dep.force}
-    return {**common, "step": dep.name, "webhook": dep.webhook, "body": dep.body}
+        return NetAppBreakInput(**common, account=dep.account, pool=dep.pool, volume=dep.volume, force=dep.force)
+    return WebhookInput(
+        instance_id=run.context.instance_id, plan=run.plan.name, step=dep.name, webhook=dep.webhook, body=dep.body
+    )
+
+
+def _status_payload(payload: Any, started: dict[str, Any]) -> Any:
+    """The status activity's input of a SQL failover group or storage account the start activity did not skip:
+    the same target, and what the start answered to watch it by (`started`, as JSON)."""
+    if isinstance(payload, SqlFailoverStartInput):
+        return SqlFailoverStatusInput(
+            **payload.model_dump(exclude={"allow_data_loss"}), operation=started.get("operation")
+        )
+    return StorageFailoverStatusInput(
+        **payload.model_dump(exclude={"planned", "recovery_location"}),
+        operation=started.get("operation"),
+        primary_location_before=started.get("primary_location_before"),
+    )
 
 
 def run_dependency(run: Any, dep: Dependency, wave: bool = False):
@@ -81,16 +115,16 @@ def run_dependency(run: Any, dep: Dependency, wave: bool = False):
             yield from _webhook(run, dep, payload, deadline, result)
         else:
             start_activity, status_activity = LONG_RUNNING[dep.kind]
-            started = yield context.call_activity_with_retry(start_activity, ARM_RETRY, payload)
+            started = _json_of((yield context.call_activity_with_retry(start_activity, ARM_RETRY, payload)))
             result["details"] = dict(started)
             if started.get("action") == "skipped":
                 result["status"] = "Succeeded"
             else:
-                watch = {
-                    **payload,
-                    "operation": started.get("operation"),
-                    "primary_location_before": started.get("primary_location_before"),
-                }
+                watch: Any = (
+                    NetAppBreakStatusInput(**payload.model_dump(exclude={"force"}), operation=started.get("operation"))
+                    if isinstance(payload, NetAppBreakInput)
+                    else _status_payload(payload, started)
+                )
                 final = yield from _poll(run, status_activity, watch, deadline)
                 if final is None:
                     result["error"] = f"not finished within {run.seconds(dep.timeout):.0f}s"
@@ -116,11 +150,11 @@ def run_dependency(run: Any, dep: Dependency, wave: bool = False):
     return result["status"] == "Succeeded"
 
 
-def _webhook(run: Any, dep: WebhookAction, payload: dict[str, Any], deadline: datetime, result: dict[str, Any]):
+def _webhook(run: Any, dep: WebhookAction, payload: WebhookInput, deadline: datetime, result: dict[str, Any]):
     """Call the webhook, then wait for `POST /api/failovers/{id}/callbacks/{step}` or the timeout."""
     context = run.context
     called = yield context.call_activity_with_retry("webhook_invoke", ARM_RETRY, payload)
-    result["details"] = {"http_status": called.get("status")}
+    result["details"] = {"http_status": called.status}
     timer = context.create_timer(deadline)
     callback = None
     while True:
@@ -178,29 +212,29 @@ def start_standby(run: Any):
         return True
     run.begin("standby")
     run.publish_status("starting standby session hosts")
-    vms = {
-        "instance_id": context.instance_id,
-        "plan": run.plan.name,
-        "subscription_id": standby.vms.subscription_id or run.plan.subscription_id,
-        "resource_group": standby.vms.resource_group,
-        "vms": standby.vms.names,
-    }
     ok = False
     try:
+        vms = VmsInput(
+            instance_id=context.instance_id,
+            plan=run.plan.name,
+            subscription_id=standby.vms.subscription_id or run.plan.subscription_id,
+            resource_group=standby.vms.resource_group,
+            vms=standby.vms.names,
+        )
         yield context.call_activity_with_retry("compute_start_vms", ARM_RETRY, vms)
         running = yield from _poll_vms(run, vms, run.at(900.0))
         if running:
             allowed = yield context.call_activity_with_retry(
                 "avd_allow_new_sessions",
                 ARM_RETRY,
-                {
-                    "instance_id": context.instance_id,
-                    "plan": run.plan.name,
+                NewSessionsInput(
+                    instance_id=context.instance_id,
+                    plan=run.plan.name,
                     **run.plan.host_pool_ref(standby.host_pool),
-                    "allow": True,
-                },
+                    allow=True,
+                ),
             )
-            run.standby = {"vms": standby.vms.names, "session_hosts": allowed.get("session_hosts")}
+            run.standby = {"vms": standby.vms.names, "session_hosts": allowed.session_hosts}
             ok = True
         else:
             run.errors.append(f"standby session hosts did not all start: {', '.join(standby.vms.names)}")
@@ -211,11 +245,11 @@ def start_standby(run: Any):
     return ok
 
 
-def _poll_vms(run: Any, vms: dict[str, Any], deadline: datetime):
+def _poll_vms(run: Any, vms: VmsInput, deadline: datetime):
     context = run.context
     while True:
         states = yield context.call_activity_with_retry("compute_vm_states", ARM_RETRY, vms)
-        if not states.get("not_running"):
+        if not states.not_running:
             return True
         if run.now() >= deadline:
             return False
@@ -239,9 +273,9 @@ def verify(run: Any, drill: bool = False):
             listed = yield context.call_activity_with_retry(
                 "asr_recovery_plan_vms",
                 ARM_RETRY,
-                {**run.plan.vault_ref(), "recovery_plans": succeeded},
+                RecoveryPlanVmsInput(**run.plan.vault_ref(), recovery_plans=succeeded),
             )
-            computers = sorted({vm for names in listed["vms"].values() for vm in names})
+            computers = sorted({vm for names in listed.vms.values() for vm in names})
     except Exception as err:
         run.errors.append(f"verify: cannot list the failed-over VMs: {err}")
     deadline = run.at(spec.timeout)
@@ -254,62 +288,62 @@ def verify(run: Any, drill: bool = False):
                 beat = yield context.call_activity_with_retry(
                     "logs_heartbeat",
                     ARM_RETRY,
-                    {
+                    HeartbeatInput(
                         **ids,
-                        "workspace_id": spec.workspace_id,
-                        "computers": computers,
-                        "minutes": spec.heartbeat_minutes,
-                    },
+                        workspace_id=spec.workspace_id,
+                        computers=computers,
+                        minutes=spec.heartbeat_minutes,
+                    ),
                 )
                 checks["heartbeat"] = {
                     "name": "heartbeat",
-                    "healthy": not beat["missing"],
-                    "reporting": len(beat["reporting"]),
-                    "missing": beat["missing"][:50],
+                    "healthy": not beat.missing,
+                    "reporting": len(beat.reporting),
+                    "missing": beat.missing[:50],
                 }
             if spec.domain_controllers and not drill:
                 dcs = yield context.call_activity_with_retry(
                     "logs_heartbeat",
                     ARM_RETRY,
-                    {
+                    HeartbeatInput(
                         **ids,
-                        "workspace_id": spec.workspace_id,
-                        "computers": spec.domain_controllers,
-                        "minutes": spec.heartbeat_minutes,
-                    },
+                        workspace_id=spec.workspace_id,
+                        computers=spec.domain_controllers,
+                        minutes=spec.heartbeat_minutes,
+                    ),
                 )
                 checks["domain_controllers"] = {
                     "name": "domain_controllers",
-                    "healthy": bool(dcs["reporting"]),  # at least one DC answers in or from the recovery region
-                    "reporting": dcs["reporting"],
-                    "missing": dcs["missing"],
+                    "healthy": bool(dcs.reporting),  # at least one DC answers in or from the recovery region
+                    "reporting": dcs.reporting,
+                    "missing": dcs.missing,
                 }
-            identity = run.plan.identity_request()
+            identity: IdentityStatusInput | None = run.plan.identity_request(context.instance_id)
             if identity is not None and not drill:
-                state = yield context.call_activity_with_retry("identity_status", ARM_RETRY, {**ids, **identity})
+                state = yield context.call_activity_with_retry("identity_status", ARM_RETRY, identity)
                 checks["identity"] = {
                     "name": "identity",
-                    "healthy": bool(state["available"]),  # a DC answers in or from the recovery region
-                    "available": state["available"],
-                    "unavailable": [f"{u['name']} ({u['reason']})" for u in state["unavailable"]],
-                    "gateways_connected": state["gateways_connected"],
+                    "healthy": bool(state.available),  # a DC answers in or from the recovery region
+                    "available": state.available,
+                    "unavailable": [f"{u.name} ({u.reason})" for u in state.unavailable],
+                    "gateways_connected": state.gateways_connected,
                 }
             if spec.host_pool is not None and not drill:
                 agents = yield context.call_activity_with_retry(
                     "logs_avd_agent_health",
                     ARM_RETRY,
-                    {
+                    AvdAgentHealthInput(
                         **ids,
-                        "workspace_id": spec.workspace_id,
-                        "host_pool": spec.host_pool.name,
-                        "minutes": spec.heartbeat_minutes,
-                    },
+                        workspace_id=spec.workspace_id,
+                        host_pool=spec.host_pool.name,
+                        minutes=spec.heartbeat_minutes,
+                    ),
                 )
                 checks["avd_agent_health"] = {
                     "name": "avd_agent_health",
-                    "healthy": bool(agents["healthy"]) and not agents["unhealthy"],
-                    "healthy_hosts": len(agents["healthy"]),
-                    "unhealthy": agents["unhealthy"][:50],
+                    "healthy": bool(agents.healthy) and not agents.unhealthy,
+                    "healthy_hosts": len(agents.healthy),
+                    "unhealthy": agents.unhealthy[:50],
                 }
         except Exception as err:
             checks["logs"] = {"name": "logs", "healthy": False, "error": str(err)[:300]}
@@ -341,20 +375,20 @@ def switch_traffic_manager(run: Any):
             result = yield context.call_activity_with_retry(
                 "tm_set_endpoint",
                 ARM_RETRY,
-                {
-                    "instance_id": context.instance_id,
-                    "plan": plan.name,
-                    "subscription_id": endpoint.subscription_id or plan.subscription_id,
-                    "resource_group": endpoint.resource_group,
-                    "profile": endpoint.profile,
-                    "endpoint": endpoint.endpoint,
-                    "endpoint_type": endpoint.endpoint_type,
-                    "status": endpoint.status,
-                    "priority": endpoint.priority,
-                    "unhealthy_targets": [],
-                },
+                TmEndpointInput(
+                    instance_id=context.instance_id,
+                    plan=plan.name,
+                    subscription_id=endpoint.subscription_id or plan.subscription_id,
+                    resource_group=endpoint.resource_group,
+                    profile=endpoint.profile,
+                    endpoint=endpoint.endpoint,
+                    endpoint_type=endpoint.endpoint_type,
+                    status=endpoint.status,
+                    priority=endpoint.priority,
+                    unhealthy_targets=[],
+                ),
             )
-            run.dns.append({**result, "kind": "traffic_manager"})
+            run.dns.append({**result.plain(), "kind": "traffic_manager"})
         except Exception as err:
             ok = False
             run.errors.append(f"traffic manager {endpoint.label}: {err}")
@@ -364,24 +398,35 @@ def switch_traffic_manager(run: Any):
     )
 
 
+# The ASR operations `plan_jobs` runs: activity -> its input (a recovery plan of the vault, plus `extra`).
+PLAN_OPERATIONS: dict[str, type[RecoveryPlanInput]] = {
+    "asr_test_cleanup": TestCleanupInput,
+    "asr_reprotect": ReprotectInput,
+    "asr_commit": RecoveryPlanInput,
+}
+
+
 def plan_jobs(run: Any, activity: str, recovery_plans: list[str], extra: dict[str, Any] | None = None):
     """Run one ASR operation (`asr_test_cleanup`, `asr_reprotect`, ...) on each recovery plan and watch the
     jobs it starts to their end (backed-off durable timers). Idempotent activities: a plan with nothing to
     do is skipped. Returns {plan: "Succeeded" | "Skipped" | "Failed: why"}; never raises."""
     context = run.context
-    common = {"instance_id": context.instance_id, "plan": run.plan.name, **run.plan.vault_ref(), **(extra or {})}
+    common = {"instance_id": context.instance_id, "plan": run.plan.name, **run.plan.vault_ref()}
+    operation = PLAN_OPERATIONS[activity]
     outcome: dict[str, str] = {}
     jobs: dict[str, str] = {}
     for name in recovery_plans:
         try:
-            started = yield context.call_activity_with_retry(activity, ARM_RETRY, {**common, "recovery_plan": name})
+            started = yield context.call_activity_with_retry(
+                activity, ARM_RETRY, operation(**common, **(extra or {}), recovery_plan=name)
+            )
         except Exception as err:
             outcome[name] = f"Failed: {err}"
             continue
-        if started.get("action") == "skipped" or not started.get("job"):
+        if started.action == "skipped" or not started.job:
             outcome[name] = "Skipped"
         else:
-            jobs[name] = started["job"]
+            jobs[name] = started.job
     deadline = run.at(run.plan.asr.job_timeout)
     poll = max(run.seconds(run.plan.asr.job_poll_interval), 0.05)
     while jobs:
@@ -390,15 +435,15 @@ def plan_jobs(run: Any, activity: str, recovery_plans: list[str], extra: dict[st
         reads = yield context.task_all(
             [
                 context.call_activity_with_retry(
-                    "asr_get_job", ARM_RETRY, {**common, "job": job, "recovery_plan": name}
+                    "asr_get_job", ARM_RETRY, AsrJobInput(**common, job=job, recovery_plan=name)
                 )
                 for name, job in jobs.items()
             ]
         )
         for (name, _), job in zip(list(jobs.items()), reads, strict=True):
-            if job["terminal"]:
+            if job.terminal:
                 del jobs[name]
-                outcome[name] = "Succeeded" if job["state"] == "Succeeded" else f"Failed: {'; '.join(job['errors'])}"
+                outcome[name] = "Succeeded" if job.state == "Succeeded" else f"Failed: {'; '.join(job.errors)}"
         if jobs and run.now() >= deadline:
             for name in jobs:
                 outcome[name] = "Failed: the job did not finish in time"

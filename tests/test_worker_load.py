@@ -72,7 +72,12 @@ def test_worker_loads_every_function(worker_python: Path, tmp_path: Path) -> Non
     started = time.monotonic()
     done = subprocess.run(
         [str(worker_python), str(worker_env.LOADER), str(app)],
-        cwd=app, env=host_environment(), capture_output=True, text=True, timeout=300, check=False,
+        cwd=app,
+        env=host_environment(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     took = time.monotonic() - started
     report = done.stdout + done.stderr
@@ -112,7 +117,10 @@ class TestFuncignore:
     def test_the_same_tracked_files_as_git(self) -> None:
         listed = subprocess.run(
             ["git", "ls-files", "--cached", "--ignored", "--exclude-from=.funcignore"],
-            cwd=ROOT, capture_output=True, text=True, check=True,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.split()
         tracked = subprocess.run(["git", "ls-files", "--cached"], cwd=ROOT, capture_output=True, text=True).stdout
         patterns = funcignore_patterns((ROOT / ".funcignore").read_text())

@@ -11,6 +11,7 @@ import requests
 
 import activities
 from activities.asr import asr_replication_health
+from failover.contracts.asr import ReplicationHealthInput
 from simulator import EstateConfig, Simulator
 from simulator.estate import DEMO_ASR_RG, DEMO_VAULT, SUBSCRIPTION_ID, utcnow
 from tests.activities.conftest import StartSimulator
@@ -22,6 +23,7 @@ PAYLOAD = {
     "resource_group": DEMO_ASR_RG,
     "vault": DEMO_VAULT,
 }
+WHOLE_VAULT = ReplicationHealthInput(**PAYLOAD)
 
 
 @pytest.fixture
@@ -42,12 +44,12 @@ def test_registered_like_the_other_activities() -> None:
 
 def test_healthy_estate(simulate: Callable[..., Simulator]) -> None:
     sim = simulate()
-    result = asr_replication_health(dict(PAYLOAD))
-    assert result["protected_items"] == 30 and result["healthy"] == 30
-    assert result["unhealthy"] == [] and result["unhealthy_total"] == 0 and result["failed_over"] == 0
-    assert 30 <= result["max_rpo_seconds"] <= 120
-    assert isinstance(result["max_rpo_seconds"], float)
-    assert abs(datetime.fromisoformat(result["checked_at"]) - utcnow()) < timedelta(seconds=30)
+    result = asr_replication_health(WHOLE_VAULT)
+    assert result.protected_items == 30 and result.healthy == 30
+    assert result.unhealthy == [] and result.unhealthy_total == 0 and result.failed_over == 0
+    assert 30 <= result.max_rpo_seconds <= 120
+    assert isinstance(result.max_rpo_seconds, float)
+    assert abs(datetime.fromisoformat(result.checked_at) - utcnow()) < timedelta(seconds=30)
     assert sim.estate.requests["asr.protecteditems.list"] == 5  # 30 items, 7 a page
     assert sim.estate.requests["asr.recoveryplans.get"] == 0  # no plan filter: no plan reads
 
@@ -58,35 +60,35 @@ def test_unhealthy_items_and_rpo(simulate: Callable[..., Simulator]) -> None:
         warning_items=("vm-sql-0005", "vm-app-0009"),
         rpo_seconds={"vm-app-0010": 5400, "vm-dc-0001": 12.5},
     )
-    result = asr_replication_health(dict(PAYLOAD))
-    assert result["protected_items"] == 30 and result["healthy"] == 27 and result["unhealthy_total"] == 3
-    assert [(u["name"], u["health"]) for u in result["unhealthy"]] == [
+    result = asr_replication_health(WHOLE_VAULT)
+    assert result.protected_items == 30 and result.healthy == 27 and result.unhealthy_total == 3
+    assert [(u.name, u.health) for u in result.unhealthy] == [
         ("vm-app-0010", "Critical"),  # worst first, then by name
         ("vm-app-0009", "Warning"),
         ("vm-sql-0005", "Warning"),
     ]
-    assert result["unhealthy"][0]["errors"] == [
+    assert result.unhealthy[0].errors == [
         "SimReplicationNotProgressing: Site Recovery replication is not progressing for virtual machine 'vm-app-0010'."
     ]
-    assert result["max_rpo_seconds"] == 5400.0
+    assert result.max_rpo_seconds == 5400.0
 
 
 def test_only_the_named_recovery_plans_count(simulate: Callable[..., Simulator]) -> None:
     sim = simulate(unhealthy_items=("vm-app-0010",), warning_items=("vm-sql-0005",))
-    identity = asr_replication_health({**PAYLOAD, "recovery_plans": ["rp-identity"]})
-    assert identity["protected_items"] == 4 and identity["healthy"] == 4 and identity["unhealthy"] == []
-    two = asr_replication_health({**PAYLOAD, "recovery_plans": ["rp-identity", "rp-data-01"]})
-    assert two["protected_items"] == 8 and two["healthy"] == 7
-    assert [u["name"] for u in two["unhealthy"]] == ["vm-sql-0005"]
+    identity = asr_replication_health(ReplicationHealthInput(**PAYLOAD, recovery_plans=["rp-identity"]))
+    assert identity.protected_items == 4 and identity.healthy == 4 and identity.unhealthy == []
+    two = asr_replication_health(ReplicationHealthInput(**PAYLOAD, recovery_plans=["rp-identity", "rp-data-01"]))
+    assert two.protected_items == 8 and two.healthy == 7
+    assert [u.name for u in two.unhealthy] == ["vm-sql-0005"]
     rpos = {
         item.vm_name: sim.estate.item_rpo_seconds(item) or 0
         for name in ("rp-identity", "rp-data-01")
         for _, items in sim.estate.recovery_plan(DEMO_ASR_RG, DEMO_VAULT, name).groups
         for item in items
     }
-    assert two["max_rpo_seconds"] == float(max(rpos.values()))
-    none = asr_replication_health({**PAYLOAD, "recovery_plans": []})
-    assert none["protected_items"] == 0 and none["max_rpo_seconds"] is None
+    assert two.max_rpo_seconds == float(max(rpos.values()))
+    none = asr_replication_health(ReplicationHealthInput(**PAYLOAD, recovery_plans=[]))
+    assert none.protected_items == 0 and none.max_rpo_seconds is None
 
 
 def test_plan_listing_an_item_the_vault_lacks(
@@ -98,10 +100,10 @@ def test_plan_listing_an_item_the_vault_lacks(
     monkeypatch.setattr(
         sim.estate, "protected_items", lambda rg, vault: [p for p in listed(rg, vault) if p[1].vm_name != "vm-dc-0004"]
     )
-    result = asr_replication_health({**PAYLOAD, "recovery_plans": ["rp-identity"]})
-    assert result["protected_items"] == 4 and result["healthy"] == 3
-    assert [(u["name"], u["health"]) for u in result["unhealthy"]] == [("vm-dc-0004", "Missing")]
-    assert asr_replication_health(dict(PAYLOAD))["protected_items"] == 29  # vault-wide: only what the vault lists
+    result = asr_replication_health(ReplicationHealthInput(**PAYLOAD, recovery_plans=["rp-identity"]))
+    assert result.protected_items == 4 and result.healthy == 3
+    assert [(u.name, u.health) for u in result.unhealthy] == [("vm-dc-0004", "Missing")]
+    assert asr_replication_health(WHOLE_VAULT).protected_items == 29  # vault-wide: only what the vault lists
 
 
 def test_failed_over_items_are_neither_healthy_nor_unhealthy(simulate: Callable[..., Simulator]) -> None:
@@ -117,18 +119,18 @@ def test_failed_over_items_are_neither_healthy_nor_unhealthy(simulate: Callable[
     )
     assert answer.status_code == 202
     sim.estate.finish_running_jobs()
-    result = asr_replication_health(dict(PAYLOAD))
-    assert result["protected_items"] == 30 and result["failed_over"] == 4 and result["healthy"] == 26
-    assert result["unhealthy"] == []
+    result = asr_replication_health(WHOLE_VAULT)
+    assert result.protected_items == 30 and result.failed_over == 4 and result.healthy == 26
+    assert result.unhealthy == []
 
 
 def test_bad_input(simulate: Callable[..., Simulator]) -> None:
     simulate()
     with pytest.raises(ValueError, match="vault"):
-        asr_replication_health({k: v for k, v in PAYLOAD.items() if k != "vault"})
+        asr_replication_health(ReplicationHealthInput(**{k: v for k, v in PAYLOAD.items() if k != "vault"}))
     with pytest.raises(ValueError, match="recovery_plans"):
-        asr_replication_health({**PAYLOAD, "recovery_plans": "rp-identity"})
+        asr_replication_health(ReplicationHealthInput(**PAYLOAD, recovery_plans="rp-identity"))
     from azure.core.exceptions import ResourceNotFoundError
 
     with pytest.raises(ResourceNotFoundError):
-        asr_replication_health({**PAYLOAD, "recovery_plans": ["rp-nope"]})
+        asr_replication_health(ReplicationHealthInput(**PAYLOAD, recovery_plans=["rp-nope"]))

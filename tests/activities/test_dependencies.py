@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from aiohttp import web
 from azure.core.exceptions import HttpResponseError
+from pydantic import ValidationError
 
 import activities
 from activities.asr import asr_commit, asr_get_job, asr_start_failover
@@ -31,6 +32,18 @@ from activities.dependencies import (
 )
 from failover import settings as settings_module
 from failover.callbacks import verify_callback
+from failover.contracts import dumps
+from failover.contracts.asr import AsrJobInput, RecoveryPlanInput, RecoveryPlanJob, StartFailoverInput
+from failover.contracts.avd import NewSessionsInput
+from failover.contracts.dependencies import (
+    SqlFailoverStartInput,
+    SqlFailoverStatusInput,
+    StorageFailoverStartInput,
+    StorageFailoverStatusInput,
+    VmsInput,
+    VmState,
+    WebhookInput,
+)
 from failover.settings import Settings
 from simulator import EstateConfig, Simulator
 from simulator.background import BackgroundServer
@@ -121,138 +134,145 @@ def test_registered_like_the_other_activities() -> None:
 class TestAsrCommit:
     def test_commit_converges(self, simulate: Callable[..., Simulator]) -> None:
         sim = simulate()
-        plan = {**ASR, "recovery_plan": "rp-identity"}
+        plan = RecoveryPlanInput(**ASR, recovery_plan="rp-identity")
         with pytest.raises(RuntimeError, match="cannot be committed now"):
             asr_commit(plan)  # not failed over yet
-        failover = asr_start_failover({**plan, "mode": "unplanned"})
+        failover = asr_start_failover(StartFailoverInput(**plan.model_dump(), mode="unplanned"))
         with pytest.raises(RuntimeError, match="cannot be committed now"):
             asr_commit(plan)  # the failover job still runs
-        wait_for(lambda: asr_get_job({**plan, "job": failover["job"]})["state"] == "Succeeded", timeout=20)
+        assert failover.job
+        read = AsrJobInput(**ASR, recovery_plan="rp-identity", job=failover.job)
+        wait_for(lambda: asr_get_job(read).state == "Succeeded", timeout=20)
 
         first = asr_commit(plan)
-        assert first["action"] == "started" and first["recovery_plan"] == "rp-identity" and first["job"]
+        assert first.action == "started" and first.recovery_plan == "rp-identity" and first.job
         second = asr_commit(plan)
-        assert second == {"recovery_plan": "rp-identity", "action": "attached", "job": first["job"]}
-        job = wait_for(lambda: (j := asr_get_job({**plan, "job": first["job"]}))["terminal"] and j, timeout=20)
-        assert job["state"] == "Succeeded"
+        assert second == RecoveryPlanJob(recovery_plan="rp-identity", action="attached", job=first.job)
+        read = AsrJobInput(**ASR, recovery_plan="rp-identity", job=first.job)
+        job = wait_for(lambda: (j := asr_get_job(read)).terminal and j, timeout=20)
+        assert job.state == "Succeeded"
         third = asr_commit(plan)
-        assert third["action"] == "skipped" and third["reason"] == "already committed" and third["job"] == first["job"]
+        assert third.action == "skipped" and third.reason == "already committed" and third.job == first.job
         commits = [j for j in sim.estate.jobs.values() if j.scenario == "CommitFailover"]
         assert len(commits) == 1
         assert sim.estate.recovery_plan(DEMO_ASR_RG, DEMO_VAULT, "rp-identity").state == "Committed"
-        json.dumps([first, second, third])
+        dumps([first, second, third])
 
 
 class TestSql:
     def test_failover_converges(self, simulate: Callable[..., Simulator]) -> None:
         sim = simulate()
         group = sim.estate.dependencies.failover_groups["fg-contoso"]
-        first = sql_failover_start({**SQL, "allow_data_loss": False})
-        assert first["action"] == "started" and first["primary_before"] == "sql-contoso-weu"
-        assert "/failoverGroupAzureAsyncOperation/" in first["operation"]
-        running = sql_failover_status({**SQL, "operation": first["operation"]})
-        assert running == {
+        first = sql_failover_start(SqlFailoverStartInput(**SQL, allow_data_loss=False))
+        assert first.action == "started" and first.primary_before == "sql-contoso-weu"
+        assert first.operation and "/failoverGroupAzureAsyncOperation/" in first.operation
+        running = sql_failover_status(SqlFailoverStatusInput(**SQL, operation=first.operation))
+        assert running.plain() == {
             "done": False,
             "primary": "sql-contoso-weu",
             "replication_state": "PENDING",
             "failed": False,
             "error": None,
         }
-        second = sql_failover_start(SQL)  # while it runs: Azure answers 409
-        assert second["action"] == "attached" and second["operation"] is None
-        done = wait_for(lambda: (s := sql_failover_status(SQL))["done"] and s, timeout=10)
-        assert done["primary"] == "sql-contoso-neu" and done["replication_state"] == "CATCH_UP"
-        third = sql_failover_start(SQL)
-        assert third["action"] == "skipped" and third["primary_before"] == "sql-contoso-neu"
+        second = sql_failover_start(SqlFailoverStartInput(**SQL))  # while it runs: Azure answers 409
+        assert second.action == "attached" and second.operation is None
+        done = wait_for(lambda: (s := sql_failover_status(SqlFailoverStatusInput(**SQL))).done and s, timeout=10)
+        assert done.primary == "sql-contoso-neu" and done.replication_state == "CATCH_UP"
+        third = sql_failover_start(SqlFailoverStartInput(**SQL))
+        assert third.action == "skipped" and third.primary_before == "sql-contoso-neu"
         assert group.failover_calls == 2  # the third call only read the group
         assert len([op for op in sim.estate.dependencies.operations.values() if op.kind.startswith("sql.")]) == 1
-        json.dumps([first, second, third, done])
+        dumps([first, second, third, done])
 
     def test_friendly_failover_fails_when_the_primary_region_is_down(self, simulate: Callable[..., Simulator]) -> None:
         sim = simulate()
         sim.estate.dependencies.region_down("westeurope")
-        friendly = sql_failover_start(SQL)
+        friendly = sql_failover_start(SqlFailoverStartInput(**SQL))
         status = wait_for(
-            lambda: (s := sql_failover_status({**SQL, "operation": friendly["operation"]}))["failed"] and s
+            lambda: (s := sql_failover_status(SqlFailoverStatusInput(**SQL, operation=friendly.operation))).failed and s
         )
-        assert status["done"] is True and "forceFailoverAllowDataLoss" in status["error"]  # over: it failed
-        assert status["primary"] == "sql-contoso-weu"
-        forced = sql_failover_start({**SQL, "allow_data_loss": True})
-        assert forced["action"] == "started"
-        done = wait_for(lambda: (s := sql_failover_status({**SQL, "operation": forced["operation"]}))["done"] and s)
-        assert done["primary"] == "sql-contoso-neu" and done["failed"] is False
-        assert done["replication_state"] == "SUSPENDED"  # the old primary cannot be reached
+        assert status.done is True and "forceFailoverAllowDataLoss" in (status.error or "")  # over: it failed
+        assert status.primary == "sql-contoso-weu"
+        forced = sql_failover_start(SqlFailoverStartInput(**SQL, allow_data_loss=True))
+        assert forced.action == "started"
+        watch = SqlFailoverStatusInput(**SQL, operation=forced.operation)
+        done = wait_for(lambda: (s := sql_failover_status(watch)).done and s)
+        assert done.primary == "sql-contoso-neu" and done.failed is False
+        assert done.replication_state == "SUSPENDED"  # the old primary cannot be reached
 
     def test_bad_input(self, simulate: Callable[..., Simulator]) -> None:
         simulate()
         with pytest.raises(ValueError, match="allow_data_loss"):
-            sql_failover_start({**SQL, "allow_data_loss": "yes"})
+            sql_failover_start(SqlFailoverStartInput(**SQL, allow_data_loss="yes"))  # type: ignore[arg-type]
         with pytest.raises(ValueError, match="failover_group"):
-            sql_failover_start({**SQL, "failover_group": ""})
+            sql_failover_start(SqlFailoverStartInput(**{**SQL, "failover_group": ""}))
         with pytest.raises(ValueError, match="ARM endpoint"):
-            sql_failover_status({**SQL, "operation": "https://elsewhere.example/op"})
+            sql_failover_status(SqlFailoverStatusInput(**SQL, operation="https://elsewhere.example/op"))
 
 
 class TestStorage:
     def test_failover_converges(self, simulate: Callable[..., Simulator]) -> None:
         sim = simulate()
         account = sim.estate.dependencies.accounts[("rg-avd-weu", "stcontosofslogix")]
-        first = storage_failover_start(STORAGE)
-        assert first["action"] == "started" and first["primary_location_before"] == "westeurope"
-        lag = utcnow() - datetime.fromisoformat(first["last_sync_time"])
+        first = storage_failover_start(StorageFailoverStartInput(**STORAGE))
+        assert first.action == "started" and first.primary_location_before == "westeurope"
+        assert first.last_sync_time and first.operation
+        lag = utcnow() - datetime.fromisoformat(first.last_sync_time)
         assert timedelta(seconds=230) < lag < timedelta(seconds=260)  # the data-loss window (FSLogix profiles)
-        assert "/asyncoperations/" in first["operation"]
+        assert "/asyncoperations/" in first.operation
         status = storage_failover_status(
-            {**STORAGE, "operation": first["operation"], "primary_location_before": "westeurope"}
+            StorageFailoverStatusInput(**STORAGE, operation=first.operation, primary_location_before="westeurope")
         )
-        assert status["done"] is False and status["failover_in_progress"] is True
-        second = storage_failover_start(STORAGE)
-        assert second["action"] == "attached"
-        done = wait_for(
-            lambda: (s := storage_failover_status({**STORAGE, "primary_location_before": "westeurope"}))["done"] and s,
-            timeout=10,
-        )
-        assert done["primary_location"] == "northeurope" and done["failover_in_progress"] is False
-        assert done["sku"] == "Standard_LRS" and done["failed"] is False  # as Azure: LRS in the new primary region
-        third = storage_failover_start(STORAGE)
-        assert third["action"] == "skipped" and third["primary_location_before"] == "northeurope"
-        assert storage_failover_start({**STORAGE, "recovery_location": "northeurope"})["action"] == "skipped"
+        assert status.done is False and status.failover_in_progress is True
+        second = storage_failover_start(StorageFailoverStartInput(**STORAGE))
+        assert second.action == "attached"
+        watch = StorageFailoverStatusInput(**STORAGE, primary_location_before="westeurope")
+        done = wait_for(lambda: (s := storage_failover_status(watch)).done and s, timeout=10)
+        assert done.primary_location == "northeurope" and done.failover_in_progress is False
+        assert done.sku == "Standard_LRS" and done.failed is False  # as Azure: LRS in the new primary region
+        third = storage_failover_start(StorageFailoverStartInput(**STORAGE))
+        assert third.action == "skipped" and third.primary_location_before == "northeurope"
+        there = StorageFailoverStartInput(**STORAGE, recovery_location="northeurope")
+        assert storage_failover_start(there).action == "skipped"
         assert account.failover_calls == 1  # only the first call posted
-        json.dumps([first, second, third, done])
+        dumps([first, second, third, done])
 
     def test_failed_failover_is_reported(self, simulate: Callable[..., Simulator]) -> None:
         simulate(failing={"stcontosofslogix": "The secondary cluster is not ready (simulated)."})
-        first = storage_failover_start({**STORAGE, "recovery_location": "northeurope"})
-        status = wait_for(
-            lambda: (s := storage_failover_status({**STORAGE, "operation": first["operation"]}))["failed"] and s
-        )
-        assert status["done"] is True and "not ready" in status["error"]  # over: it failed
-        assert status["primary_location"] == "westeurope"
+        first = storage_failover_start(StorageFailoverStartInput(**STORAGE, recovery_location="northeurope"))
+        watch = StorageFailoverStatusInput(**STORAGE, operation=first.operation)
+        status = wait_for(lambda: (s := storage_failover_status(watch)).failed and s)
+        assert status.done is True and "not ready" in (status.error or "")  # over: it failed
+        assert status.primary_location == "westeurope"
 
     def test_planned_failover_needs_both_regions(self, simulate: Callable[..., Simulator]) -> None:
         sim = simulate()
         sim.estate.dependencies.region_down("westeurope")
         with pytest.raises(HttpResponseError, match="PlannedFailoverNotSupported"):
-            storage_failover_start({**STORAGE, "planned": True})
+            storage_failover_start(StorageFailoverStartInput(**STORAGE, planned=True))
         with pytest.raises(ValueError, match="replicates to northeurope"):
-            storage_failover_start({**STORAGE, "recovery_location": "swedencentral"})
+            storage_failover_start(StorageFailoverStartInput(**STORAGE, recovery_location="swedencentral"))
 
 
 class TestCompute:
     def test_start_converges(self, simulate: Callable[..., Simulator]) -> None:
         sim = simulate()
-        first = compute_start_vms(VMS)
-        assert first == {"started": ["vm-avd-neu-0", "vm-avd-neu-1"], "already_running": [], "starting": []}
-        second = compute_start_vms(VMS)
-        assert second == {"started": [], "already_running": [], "starting": ["vm-avd-neu-0", "vm-avd-neu-1"]}
-        states = compute_vm_states({**VMS, "vms": ["vm-avd-neu-0", "vm-avd-neu-3"]})
-        assert states["running"] == []
-        assert states["not_running"] == [
-            {"name": "vm-avd-neu-0", "power_state": "starting"},
-            {"name": "vm-avd-neu-3", "power_state": "deallocated"},
+        first = compute_start_vms(VmsInput(**VMS))
+        assert first.plain() == {"started": ["vm-avd-neu-0", "vm-avd-neu-1"], "already_running": [], "starting": []}
+        second = compute_start_vms(VmsInput(**VMS))
+        assert second.plain() == {"started": [], "already_running": [], "starting": ["vm-avd-neu-0", "vm-avd-neu-1"]}
+        states = compute_vm_states(VmsInput(**{**VMS, "vms": ["vm-avd-neu-0", "vm-avd-neu-3"]}))
+        assert states.running == []
+        assert states.not_running == [
+            VmState(name="vm-avd-neu-0", power_state="starting"),
+            VmState(name="vm-avd-neu-3", power_state="deallocated"),
         ]
-        wait_for(lambda: compute_vm_states(VMS)["running"] == VMS["vms"], timeout=10)
-        assert compute_start_vms(VMS) == {"started": [], "already_running": VMS["vms"], "starting": []}
+        wait_for(lambda: compute_vm_states(VmsInput(**VMS)).running == VMS["vms"], timeout=10)
+        assert compute_start_vms(VmsInput(**VMS)).plain() == {
+            "started": [],
+            "already_running": VMS["vms"],
+            "starting": [],
+        }
         assert [sim.estate.dependencies.vms[("rg-avd-neu", n)].start_calls for n in VMS["vms"]] == [1, 1]
         hosts = {h.name: h.status for h in sim.estate.host_pool("rg-avd-neu", "hp-neu-pooled").session_hosts.values()}
         assert hosts["vm-avd-neu-0.contoso.local"] == "Available"  # its VM runs: the agent reports it
@@ -260,51 +280,60 @@ class TestCompute:
 
     def test_failed_start_is_reported(self, simulate: Callable[..., Simulator]) -> None:
         simulate(failing={"vm-avd-neu-1": "Allocation failed: no capacity for Standard_D8s_v5 (simulated)."})
-        compute_start_vms(VMS)
-        settled = lambda s: all(v["power_state"] != "starting" for v in s["not_running"])  # noqa: E731
+        compute_start_vms(VmsInput(**VMS))
+        settled = lambda s: all(v.power_state != "starting" for v in s.not_running)  # noqa: E731
         # both starts must have ended (one ran, one failed); each VM's start ends on its own simulated clock
-        states = wait_for(lambda: (s := compute_vm_states(VMS))["running"] and settled(s) and s, timeout=10)
-        assert states["running"] == ["vm-avd-neu-0"]
-        assert states["not_running"] == [
-            {
-                "name": "vm-avd-neu-1",
-                "power_state": "deallocated",
-                "error": "Allocation failed: no capacity for Standard_D8s_v5 (simulated).",
-            }
+        states = wait_for(lambda: (s := compute_vm_states(VmsInput(**VMS))).running and settled(s) and s, timeout=10)
+        assert states.running == ["vm-avd-neu-0"]
+        assert states.not_running == [
+            VmState(
+                name="vm-avd-neu-1",
+                power_state="deallocated",
+                error="Allocation failed: no capacity for Standard_D8s_v5 (simulated).",
+            )
         ]
-        assert compute_start_vms(VMS)["started"] == ["vm-avd-neu-1"]  # a retry starts it again
+        assert compute_start_vms(VmsInput(**VMS)).started == ["vm-avd-neu-1"]  # a retry starts it again
 
     def test_bad_input(self, simulate: Callable[..., Simulator]) -> None:
         simulate()
         with pytest.raises(ValueError, match="vms"):
-            compute_start_vms({**VMS, "vms": []})
+            compute_start_vms(VmsInput(**{**VMS, "vms": []}))
 
 
 class TestAvdAllowNewSessions:
     def test_open_then_close(self, simulate: Callable[..., Simulator]) -> None:
         sim = simulate()
         pool = sim.estate.host_pool("rg-avd-neu", "hp-neu-pooled")
-        assert avd_allow_new_sessions({**POOL, "session_hosts": ["vm-avd-neu-0", "vm-avd-neu-1.contoso.local"]}) == {
+        some = NewSessionsInput(**POOL, session_hosts=["vm-avd-neu-0", "vm-avd-neu-1.contoso.local"])
+        assert avd_allow_new_sessions(some).plain() == {
             "host_pool": "hp-neu-pooled",
             "session_hosts": 2,
             "changed": 2,
             "changed_hosts": ["vm-avd-neu-0.contoso.local", "vm-avd-neu-1.contoso.local"],
         }
-        assert avd_allow_new_sessions(POOL) == {
+        assert avd_allow_new_sessions(NewSessionsInput(**POOL)).plain() == {
             "host_pool": "hp-neu-pooled",
             "session_hosts": 4,
             "changed": 2,
             "changed_hosts": ["vm-avd-neu-2.contoso.local", "vm-avd-neu-3.contoso.local"],
         }
-        assert avd_allow_new_sessions(POOL)["changed"] == 0
+        assert avd_allow_new_sessions(NewSessionsInput(**POOL)).changed == 0
         assert all(h.allow_new_session for h in pool.session_hosts.values())
-        assert avd_allow_new_sessions({**POOL, "allow": False})["changed"] == 4
+        assert avd_allow_new_sessions(NewSessionsInput(**POOL, allow=False)).changed == 4
         assert sim.estate.requests["avd.sessionhosts.update"] == 8
 
     def test_unknown_host(self, simulate: Callable[..., Simulator]) -> None:
         simulate()
         with pytest.raises(ValueError, match="no session host vm-nope"):
-            avd_allow_new_sessions({**POOL, "session_hosts": ["vm-nope"]})
+            avd_allow_new_sessions(NewSessionsInput(**POOL, session_hosts=["vm-nope"]))
+
+    def test_bad_input_refused_naming_the_field(self) -> None:
+        with pytest.raises(ValidationError, match="allow"):
+            NewSessionsInput.model_validate({**POOL, "allow": "yes"})
+        with pytest.raises(ValidationError, match="host_pool"):
+            NewSessionsInput.model_validate({**POOL, "host_pool": ""})
+        with pytest.raises(ValidationError, match="session_hosts"):
+            NewSessionsInput.model_validate({**POOL, "session_hosts": [""]})
 
 
 class TestWebhook:
@@ -316,9 +345,9 @@ class TestWebhook:
         sim = simulate(public_base_url=receiver.url)
         token = sim.estate.dependencies.webhooks[DEMO_WEBHOOK].token
         caplog.set_level(logging.DEBUG)
-        payload = {**self.STEP, "webhook": "hyperv-replica", "body": {"site": "azl-weu-01"}}
+        payload = WebhookInput(**self.STEP, webhook="hyperv-replica", body={"site": "azl-weu-01"})
         first = webhook_invoke(payload)
-        assert first["status"] == 202 and len(first["job_ids"]) == 1
+        assert first.status == 202 and first.job_ids and len(first.job_ids) == 1
         callback = wait_for(lambda: receiver.calls, timeout=10)[0]
         assert callback["instance"] == "run-42" and callback["step"] == "hyperv-replica"
         assert verify_callback(SIGNING_KEY, callback["token"], "run-42", "hyperv-replica")
@@ -331,11 +360,11 @@ class TestWebhook:
         assert parse_qs(urlsplit(call.body["callback_url"]).query)["token"] == [callback["token"]]
         # Run twice: the runbook sees the same (instance, step) and does not run or call back again.
         second = webhook_invoke(payload)
-        assert second["job_ids"] == first["job_ids"]
+        assert second.job_ids == first.job_ids
         assert [c.duplicate for c in sim.estate.dependencies.webhook_calls] == [False, True]
         assert len(receiver.calls) == 1
         assert token not in caplog.text and "token=" not in caplog.text
-        assert json.dumps(first) and token not in json.dumps([first, second])
+        assert dumps(first) and token not in dumps([first, second])
 
     def test_failing_runbook_and_one_that_never_calls_back(
         self, simulate: Callable[..., Simulator], receiver: Receiver
@@ -343,10 +372,10 @@ class TestWebhook:
         sim = simulate(public_base_url=receiver.url)
         hook = sim.estate.dependencies.webhooks[DEMO_WEBHOOK]
         hook.fail = True
-        webhook_invoke({**self.STEP, "webhook": "HYPERV_REPLICA"})
+        webhook_invoke(WebhookInput(**self.STEP, webhook="HYPERV_REPLICA"))
         assert wait_for(lambda: receiver.calls, timeout=10)[0]["body"]["status"] == "Failed"
         hook.fail, hook.call_back = False, False
-        webhook_invoke({**self.STEP, "step": "hyperv-replica-2", "webhook": "hyperv-replica"})
+        webhook_invoke(WebhookInput(**{**self.STEP, "step": "hyperv-replica-2"}, webhook="hyperv-replica"))
         assert sim.estate.dependencies.webhook_calls[-1].callback["reason"] == "the webhook is set never to call back"
 
     def test_errors_never_show_the_url(
@@ -354,19 +383,19 @@ class TestWebhook:
     ) -> None:
         sim = simulate()
         with pytest.raises(ValueError, match="FAILOVER_WEBHOOK_NOPE"):
-            webhook_invoke({**self.STEP, "webhook": "nope"})
+            webhook_invoke(WebhookInput(**self.STEP, webhook="nope"))
         with pytest.raises(ValueError, match="callback_url"):
-            webhook_invoke({**self.STEP, "webhook": "hyperv-replica", "body": {"callback_url": "https://evil"}})
+            webhook_invoke(WebhookInput(**self.STEP, webhook="hyperv-replica", body={"callback_url": "https://evil"}))
         current = settings_module.current()
         bad = f"{sim.url}/automation/webhooks/hyperv-replica?token=wrong-secret"
         monkeypatch.setattr(settings_module, "_current", _with_webhook(current, bad))
         with pytest.raises(RuntimeError) as refused:
-            webhook_invoke({**self.STEP, "webhook": "hyperv-replica"})
+            webhook_invoke(WebhookInput(**self.STEP, webhook="hyperv-replica"))
         assert str(refused.value) == "webhook 'hyperv-replica' answered HTTP 404"
         gone = "https://127.0.0.1:9/automation/webhooks/hyperv-replica?token=gone-secret"
         monkeypatch.setattr(settings_module, "_current", _with_webhook(current, gone))
         with pytest.raises(RuntimeError) as unreachable:
-            webhook_invoke({**self.STEP, "webhook": "hyperv-replica"})
+            webhook_invoke(WebhookInput(**self.STEP, webhook="hyperv-replica"))
         assert "gone-secret" not in str(unreachable.value) and "could not be reached" in str(unreachable.value)
         assert unreachable.value.__cause__ is None and unreachable.value.__suppress_context__
 

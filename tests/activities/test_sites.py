@@ -14,6 +14,9 @@ from activities.backup import backup_delete_vm, backup_job_status, backup_latest
 from activities.netapp import netapp_break_start, netapp_break_status
 from activities.network import identity_check, network_checks, preflight_checks
 from failover import settings as settings_module
+from failover.contracts.backup import BackupItemInput, BackupJobInput, BackupRestoreInput, RestoredVmInput
+from failover.contracts.netapp import NetAppBreakInput, NetAppBreakStatusInput
+from failover.contracts.network import PreflightInput
 from failover.plan import Plan
 from failover.settings import Settings
 from local.stack import DEMO_PLAN
@@ -67,9 +70,9 @@ def test_demo_network_and_identity_pass() -> None:
 
 def test_gateway_down_fails_network_and_on_premises_identity(sim: Simulator) -> None:
     sim_sites.of(sim.estate).set_connection("vgw-neu", "NotConnected")
-    result = preflight_checks({"plan": plan().model_dump(mode="json")})
-    found = {c["name"]: c for c in result["checks"]}
-    assert result["status"] == "fail"
+    result = preflight_checks(PreflightInput(plan=plan()))
+    found = {c.name: c.plain() for c in result.checks}
+    assert result.status == "fail"
     assert "cn-neu-onprem NotConnected" in found["network"]["message"]
     assert found["identity"]["status"] == "fail" and "no connected gateway" in found["identity"]["message"]
     assert found["network_mappings"]["status"] == "pass"
@@ -95,16 +98,16 @@ def test_unmapped_primary_network() -> None:
 
 
 def test_netapp_break_is_idempotent(sim: Simulator) -> None:
-    started = netapp_break_start(VOLUME)
-    assert started["action"] == "started" and started["mirror_state_before"] == "Mirrored"
-    assert started["replication_schedule"] == "_10minutely" and started["data_loss_window_seconds"] == 600
-    assert started["operation"] and "/operationResults/" in started["operation"]
-    status = netapp_break_status({**VOLUME, "operation": started["operation"]})
-    while not status["done"]:
-        status = netapp_break_status({**VOLUME, "operation": started["operation"]})
-    assert status["mirror_state"] == "Broken" and not status["failed"]
-    again = netapp_break_start(VOLUME)
-    assert again["action"] == "skipped"
+    started = netapp_break_start(NetAppBreakInput(**VOLUME))
+    assert started.action == "started" and started.mirror_state_before == "Mirrored"
+    assert started.replication_schedule == "_10minutely" and started.data_loss_window_seconds == 600
+    assert started.operation and "/operationResults/" in started.operation
+    status = netapp_break_status(NetAppBreakStatusInput(**VOLUME, operation=started.operation))
+    while not status.done:
+        status = netapp_break_status(NetAppBreakStatusInput(**VOLUME, operation=started.operation))
+    assert status.mirror_state == "Broken" and not status.failed
+    again = netapp_break_start(NetAppBreakInput(**VOLUME))
+    assert again.action == "skipped"
     volume = sim_sites.of(sim.estate).snapshot()["volumes"][0]
     assert volume["break_calls"] == 1
 
@@ -116,19 +119,19 @@ def test_netapp_break_failure_is_reported(sim: Simulator) -> None:
         volume.mirror_state = "Mirrored"
         sites.config.failing["vol-fslogix-neu"] = "The source region cannot be reached."
     try:
-        started = netapp_break_start(VOLUME)
-        status = netapp_break_status({**VOLUME, "operation": started["operation"]})
-        while not status["done"]:
-            status = netapp_break_status({**VOLUME, "operation": started["operation"]})
-        assert status["failed"] and "cannot be reached" in status["error"]
-        assert status["mirror_state"] == "Mirrored"
+        started = netapp_break_start(NetAppBreakInput(**VOLUME))
+        status = netapp_break_status(NetAppBreakStatusInput(**VOLUME, operation=started.operation))
+        while not status.done:
+            status = netapp_break_status(NetAppBreakStatusInput(**VOLUME, operation=started.operation))
+        assert status.failed and status.error and "cannot be reached" in status.error
+        assert status.mirror_state == "Mirrored"
     finally:
         sites.config.failing.clear()
 
 
 def test_netapp_missing_volume_raises() -> None:
     with pytest.raises(ResourceNotFoundError, match=r"vol-nope"):
-        netapp_break_start({**VOLUME, "volume": "vol-nope"})
+        netapp_break_start(NetAppBreakInput(**{**VOLUME, "volume": "vol-nope"}))
 
 
 BACKUP = {
@@ -151,25 +154,35 @@ RESTORE = {
 
 
 def test_backup_restore_into_isolated_network_then_delete(sim: Simulator) -> None:
-    latest = backup_latest_point(BACKUP)
-    assert latest["points"] == 3 and latest["recovery_point"] == "90000000000000"  # the newest
-    started = backup_restore_start({**RESTORE, "recovery_point": latest["recovery_point"]})
-    assert started["action"] == "started" and started["job"]
-    status = backup_job_status({**BACKUP, "job": started["job"]})
-    while not status["done"]:
-        status = backup_job_status({**BACKUP, "job": started["job"]})
-    assert status["status"] == "Completed" and not status["failed"]
+    latest = backup_latest_point(BackupItemInput(**BACKUP))
+    assert latest.points == 3 and latest.recovery_point == "90000000000000"  # the newest
+    started = backup_restore_start(BackupRestoreInput(**RESTORE, recovery_point=latest.recovery_point))
+    assert started.action == "started" and started.job
+    vault = {k: BACKUP[k] for k in ("subscription_id", "vault_resource_group", "vault")}
+    status = backup_job_status(BackupJobInput(**vault, job=started.job))
+    while not status.done:
+        status = backup_job_status(BackupJobInput(**vault, job=started.job))
+    assert status.status == "Completed" and not status.failed
     restore = sim_sites.of(sim.estate).snapshot()["restores"][0]
     assert restore["network_id"] == RESTORE["network_id"] and restore["target_vm"] == "vm-app-0001-rt"
-    again = backup_restore_start({**RESTORE, "recovery_point": latest["recovery_point"]})
-    assert again["action"] == "skipped"  # the restored VM exists: not restored twice
-    assert backup_delete_vm(RESTORE) == {"deleted": True}
-    assert backup_delete_vm(RESTORE)["deleted"] is False
+    again = backup_restore_start(BackupRestoreInput(**RESTORE, recovery_point=latest.recovery_point))
+    assert again.action == "skipped"  # the restored VM exists: not restored twice
+    restored = RestoredVmInput(
+        subscription_id=BACKUP["subscription_id"],
+        target_resource_group=RESTORE["target_resource_group"],
+        target_vm=RESTORE["target_vm"],
+        vm_resource_group=BACKUP["vm_resource_group"],
+        vm=BACKUP["vm"],
+    )
+    assert backup_delete_vm(restored).plain() == {"deleted": True, "reason": None}
+    assert backup_delete_vm(restored).deleted is False
     assert sim_sites.of(sim.estate).snapshot()["deleted_vms"] == ["vm-app-0001-rt"]
 
 
 def test_backup_restore_never_targets_the_protected_vm() -> None:
     with pytest.raises(ValueError, match="never restores over the protected VM"):
         backup_restore_start(
-            {**RESTORE, "target_resource_group": "rg-apps-weu", "target_vm": "vm-app-0001", "recovery_point": "x"}
+            BackupRestoreInput(
+                **{**RESTORE, "target_resource_group": "rg-apps-weu", "target_vm": "vm-app-0001"}, recovery_point="x"
+            )
         )

@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
+from pydantic import ValidationError
 
 import activities
 from activities.traffic import tm_get_profile, tm_set_endpoint
+from failover.contracts.traffic import TmEndpointInput, TmProfileInput
 from simulator import EstateConfig, Simulator
 from simulator.estate import SUBSCRIPTION_ID
 from simulator.network import DEMO_TM_PROFILE, DEMO_TM_RG, NetworkConfig
@@ -24,8 +26,8 @@ PROFILE = {
 }
 
 
-def endpoint(name: str, **change: Any) -> dict[str, Any]:
-    return {**PROFILE, "endpoint": name, "endpoint_type": "externalEndpoints", **change}
+def endpoint(name: str, **change: Any) -> TmEndpointInput:
+    return TmEndpointInput.model_validate({**PROFILE, "endpoint": name, "endpoint_type": "externalEndpoints", **change})
 
 
 @pytest.fixture
@@ -50,7 +52,7 @@ def test_registered_like_the_other_activities() -> None:
 
 def test_get_profile(simulate: Callable[..., Simulator]) -> None:
     simulate(endpoint_health={"weu": "Degraded"})
-    assert tm_get_profile(dict(PROFILE)) == {
+    assert tm_get_profile(TmProfileInput.model_validate(PROFILE)).plain() == {
         "profile": "tm-contoso-app",
         "routing_method": "Priority",
         "endpoints": [
@@ -79,7 +81,7 @@ def test_get_profile(simulate: Callable[..., Simulator]) -> None:
 def test_disable_the_failed_region_then_idempotent(simulate: Callable[..., Simulator]) -> None:
     sim = simulate(endpoint_health={"weu": "Degraded"})
     first = tm_set_endpoint(endpoint("weu", status="Disabled"))
-    assert first == {
+    assert first.plain() == {
         "record": "tm-contoso-app/weu",
         "from": {"status": "Enabled", "priority": 1},
         "to": {"status": "Disabled", "priority": 1},
@@ -87,7 +89,7 @@ def test_disable_the_failed_region_then_idempotent(simulate: Callable[..., Simul
     }
     assert sim.estate.requests["tm.endpoints.update"] == 1
     second = tm_set_endpoint(endpoint("weu", endpoint_type="ExternalEndpoints", status="Disabled"))
-    assert second == {
+    assert second.plain() == {
         "record": "tm-contoso-app/weu",
         "from": {"status": "Disabled", "priority": 1},
         "to": {"status": "Disabled", "priority": 1},
@@ -99,11 +101,11 @@ def test_disable_the_failed_region_then_idempotent(simulate: Callable[..., Simul
 
 def test_swap_priorities(simulate: Callable[..., Simulator]) -> None:
     sim = simulate()
-    assert tm_set_endpoint(endpoint("weu", priority=3))["to"] == {"status": "Enabled", "priority": 3}
-    assert tm_set_endpoint(endpoint("neu", priority=1))["changed"] is True
+    assert tm_set_endpoint(endpoint("weu", priority=3)).to.plain() == {"status": "Enabled", "priority": 3}
+    assert tm_set_endpoint(endpoint("neu", priority=1)).changed is True
     assert states(sim) == {"weu": ("Enabled", 3), "neu": ("Enabled", 1)}
     again = tm_set_endpoint(endpoint("neu", status="Enabled", priority=1))
-    assert again["changed"] is False
+    assert again.changed is False
 
 
 class TestSafetyRule:
@@ -122,7 +124,7 @@ class TestSafetyRule:
         with pytest.raises(ValueError, match="no healthy enabled endpoint left"):
             tm_set_endpoint(endpoint("weu", status="Disabled", unhealthy_targets=["APP-NEU.contoso.com"]))
         assert sim.estate.requests["tm.endpoints.update"] == 0  # refusals write nothing
-        assert tm_set_endpoint(endpoint("weu", status="Disabled"))["changed"] is True
+        assert tm_set_endpoint(endpoint("weu", status="Disabled")).changed is True
 
     def test_never_enable_an_unhealthy_target(self, simulate: Callable[..., Simulator]) -> None:
         sim = simulate()
@@ -131,7 +133,7 @@ class TestSafetyRule:
             tm_set_endpoint(endpoint("weu", status="Enabled", unhealthy_targets=["app-weu.contoso.com"]))
         assert states(sim)["weu"] == ("Disabled", 1)
         # Disabled, its probes are off: without a listed target, enabling it is allowed.
-        assert tm_set_endpoint(endpoint("weu", status="Enabled"))["changed"] is True
+        assert tm_set_endpoint(endpoint("weu", status="Enabled")).changed is True
 
     def test_never_promote_a_degraded_endpoint(self, simulate: Callable[..., Simulator]) -> None:
         sim = simulate(endpoint_health={"neu": "Stopped"})
@@ -139,7 +141,7 @@ class TestSafetyRule:
         with pytest.raises(ValueError, match=r"raise the priority of .* reports it Stopped"):
             tm_set_endpoint(endpoint("neu", priority=1))
         # Demoting an unhealthy endpoint is always allowed.
-        assert tm_set_endpoint(endpoint("neu", priority=5))["changed"] is True
+        assert tm_set_endpoint(endpoint("neu", priority=5)).changed is True
         assert states(sim) == {"weu": ("Enabled", 3), "neu": ("Enabled", 5)}
 
     def test_priorities_stay_unique(self, simulate: Callable[..., Simulator]) -> None:
@@ -152,7 +154,7 @@ class TestBadInput:
     def test_unknown_profile_or_endpoint_is_a_404(self, simulate: Callable[..., Simulator]) -> None:
         simulate()
         with pytest.raises(ResourceNotFoundError):
-            tm_get_profile({**PROFILE, "profile": "tm-nope"})
+            tm_get_profile(TmProfileInput.model_validate({**PROFILE, "profile": "tm-nope"}))
         with pytest.raises(ResourceNotFoundError):
             tm_set_endpoint(endpoint("frc", status="Disabled"))
         with pytest.raises(ResourceNotFoundError):
@@ -166,10 +168,12 @@ class TestBadInput:
             {"priority": True},
             {"endpoint_type": "cnameEndpoints"},
             {"unhealthy_targets": "app-weu.contoso.com"},
+            {"endpoint": ""},
         ],
     )
     def test_refused_before_any_call(self, simulate: Callable[..., Simulator], change: dict[str, Any]) -> None:
+        """The input contract refuses a bad value, naming the field, before the activity makes any call."""
         sim = simulate()
-        with pytest.raises(ValueError):
+        with pytest.raises(ValidationError, match=next(iter(change))):
             tm_set_endpoint(endpoint("weu", **change))
         assert not any(name.startswith("tm.") for name in sim.estate.requests)

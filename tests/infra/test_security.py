@@ -23,6 +23,7 @@ from activities import dependencies
 from failover import handlers, telemetry
 from failover.approval import TokenClaims, sign
 from failover.callbacks import callback_token
+from failover.contracts.dependencies import WebhookInput
 from failover.handlers import HTML_HEADERS, MAX_BODY, ROUTES, Api, error_response, json_response
 from failover.logs import configure_logging
 from failover.plan import load_plans
@@ -129,7 +130,7 @@ class TestNoSecretInLogs:
             return response
 
         monkeypatch.setattr(dependencies.requests, "post", post)
-        step = {"instance_id": INSTANCE, "plan": "demo", "step": "hyperv", "webhook": "hyperv-replica"}
+        step = WebhookInput(instance_id=INSTANCE, plan="demo", step="hyperv", webhook="hyperv-replica")
         token = sign(settings.approval_signing_key, TokenClaims(INSTANCE, "approve", 4_000_000_000, "n1"))
 
         def scenario() -> list[str]:
@@ -137,7 +138,7 @@ class TestNoSecretInLogs:
             with pytest.raises(RuntimeError) as failed:
                 dependencies.webhook_invoke(step)
             texts.append(str(failed.value))
-            texts.append(json.dumps(dependencies.webhook_invoke(step)))
+            texts.append(json.dumps(dependencies.webhook_invoke(step).plain()))
             page = call(api, "get_approval", request("GET", f"approvals/{INSTANCE}", token=token))
             assert page.status_code == 200 and "<form" in page.get_body().decode()
             texts.append(page.get_body().decode())

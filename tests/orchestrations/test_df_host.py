@@ -15,6 +15,9 @@ from typing import Any
 import azure.durable_functions as df
 from azure.durable_functions.models.DurableOrchestrationContext import DurableOrchestrationContext
 
+from failover import contracts
+from failover.contracts import dumps, unwrap
+from failover.contracts.asr import ReplicationHealthResult, ResolveRecoveryPlansResult
 from failover.plan import load_plan
 from failover.run import build_run_input
 from local.stack import DEMO_PLAN
@@ -54,7 +57,7 @@ def drive(
             "IsPlayed": False,
             "Timestamp": _ts(T0),
             "Name": "failover_orchestrator",
-            "Input": json.dumps(run_input),
+            "Input": contracts.dumps(run_input),
             "Version": "",
         },
     ]
@@ -69,7 +72,7 @@ def drive(
             "isReplaying": False,
             "parentInstanceId": None,
             "upperSchemaVersion": 1,
-            "input": json.dumps(run_input),
+            "input": contracts.dumps(run_input),
         }
         result = json.loads(
             df.Orchestrator(failover_orchestrator).handle(DurableOrchestrationContext.from_json(json.dumps(context)))
@@ -99,7 +102,7 @@ def drive(
                         "IsPlayed": False,
                         "Timestamp": _ts(now),
                         "TaskScheduledId": next_id,
-                        "Result": json.dumps(activity(name, json.loads(action["input"]))),
+                        "Result": dumps(activity(name, json.loads(action["input"]))),  # contracts in df's envelope
                     }
                 )
                 next_id += 1
@@ -138,15 +141,29 @@ class TestDurableFunctionsReplay:
 
         def activity(name: str, payload: Any) -> Any:
             if name == "asr_resolve_recovery_plans":
-                return {
-                    "groups": [
-                        {"name": g["name"], "recovery_plans": [{"name": f"rp-{g['name']}", "vms": 10}]}
-                        for g in payload["groups"]
-                    ],
-                    "unmatched": [],
-                }
+                return ResolveRecoveryPlansResult.model_validate(
+                    {
+                        "groups": [
+                            {
+                                "name": g["name"],
+                                "recovery_plans": [{"name": f"rp-{g['name']}", "vms": 10, "failed_over": False}],
+                            }
+                            for g in unwrap(payload)["groups"]
+                        ],
+                        "unmatched": [],
+                    }
+                )
+            if name == "asr_replication_health":
+                return ReplicationHealthResult(
+                    protected_items=30,
+                    healthy=30,
+                    failed_over=0,
+                    unhealthy_total=0,
+                    direction="PrimaryToRecovery",
+                    checked_at=_ts(T0),
+                )
             if name == "teams_post_approval_card":
-                nonce["value"] = payload["nonce"]
+                nonce["value"] = unwrap(payload)["nonce"]  # the card input, in df's custom-object envelope
                 return {"posted": True}
             return {"posted": True, "published": 1}
 

@@ -27,7 +27,13 @@ from activities.notify import publish_event
 from activities.traffic import tm_set_endpoint
 from activities.verify import logs_heartbeat
 from failover import settings as settings_module
+from failover.contracts.asr import RecoveryPlanInput, ReprotectInput, StartFailoverInput, TestCleanupInput
+from failover.contracts.avd import HostPoolDrainInput, SessionHostInput, SessionMessageInput
+from failover.contracts.dependencies import SqlFailoverStartInput, StorageFailoverStartInput, VmsInput
 from failover.contracts.dns import DnsSwitchInput
+from failover.contracts.notify import PublishEventInput
+from failover.contracts.traffic import TmEndpointInput
+from failover.contracts.verify import HeartbeatInput
 from failover.settings import Settings
 from simulator import Estate, EstateConfig, Simulator, seed_demo_estate
 from simulator.estate import DEMO_ASR_RG, DEMO_VAULT, SUBSCRIPTION_ID
@@ -92,10 +98,6 @@ class Write:
     malformed: tuple[tuple[str, Mutation, str], ...]  # (what, mutation, expected error code)
     prepare: Callable[[Simulator], None] | None = None
     query: tuple[tuple[str, str], ...] = ()  # query parameters to replace instead of the body
-
-
-def plan(name: str, **extra: Any) -> dict[str, Any]:
-    return {**ASR, "recovery_plan": name, **extra}
 
 
 def post_plan(sim: Simulator, name: str, operation: str, body: dict[str, Any] | None) -> None:
@@ -177,14 +179,14 @@ NO_BODY = (
 WRITES = [
     Write(
         "asr_start_failover planned",
-        lambda: asr_start_failover(plan("rp-apps-01", mode="planned")),
+        lambda: asr_start_failover(StartFailoverInput(**ASR, recovery_plan="rp-apps-01", mode="planned")),
         "POST",
         "/rp-apps-01/plannedFailover",
         ASR_FAILOVER,
     ),
     Write(
         "asr_start_failover unplanned",
-        lambda: asr_start_failover(plan("rp-apps-02", mode="unplanned")),
+        lambda: asr_start_failover(StartFailoverInput(**ASR, recovery_plan="rp-apps-02", mode="unplanned")),
         "POST",
         "/rp-apps-02/unplannedFailover",
         (
@@ -199,7 +201,9 @@ WRITES = [
     ),
     Write(
         "asr_start_failover test",
-        lambda: asr_start_failover(plan("rp-identity", mode="test", network_id=VNET)),
+        lambda: asr_start_failover(
+            StartFailoverInput(**ASR, recovery_plan="rp-identity", mode="test", network_id=VNET)
+        ),
         "POST",
         "/rp-identity/testFailover",
         (
@@ -211,7 +215,7 @@ WRITES = [
     ),
     Write(
         "asr_test_cleanup",
-        lambda: asr_test_cleanup(plan("rp-apps-03", comments="drill done")),
+        lambda: asr_test_cleanup(TestCleanupInput(**ASR, recovery_plan="rp-apps-03", comments="drill done")),
         "POST",
         "/rp-apps-03/testFailoverCleanup",
         (
@@ -223,7 +227,7 @@ WRITES = [
     ),
     Write(
         "asr_commit",
-        lambda: asr_commit(plan("rp-apps-04")),
+        lambda: asr_commit(RecoveryPlanInput(**ASR, recovery_plan="rp-apps-04")),
         "POST",
         "/rp-apps-04/failoverCommit",
         NO_BODY,
@@ -231,7 +235,7 @@ WRITES = [
     ),
     Write(
         "asr_reprotect",
-        lambda: asr_reprotect(plan("rp-apps-05")),
+        lambda: asr_reprotect(ReprotectInput(**ASR, recovery_plan="rp-apps-05")),
         "POST",
         "/rp-apps-05/reProtect",
         NO_BODY,
@@ -239,7 +243,7 @@ WRITES = [
     ),
     Write(
         "asr_start_failover failback",
-        lambda: asr_start_failover(plan("rp-data-01", mode="failback")),
+        lambda: asr_start_failover(StartFailoverInput(**ASR, recovery_plan="rp-data-01", mode="failback")),
         "POST",
         "/rp-data-01/plannedFailover",
         (("unknown failoverDirection", set_at("properties.failoverDirection", "Backwards"), "InvalidParameterValue"),),
@@ -247,7 +251,7 @@ WRITES = [
     ),
     Write(
         "avd_drain_host_pool",
-        lambda: avd_drain_host_pool(dict(AVD)),
+        lambda: avd_drain_host_pool(HostPoolDrainInput(**AVD)),
         "PATCH",
         "/sessionHosts/sh-weu-001.contoso.local",
         (
@@ -258,7 +262,9 @@ WRITES = [
     ),
     Write(
         "avd_message_sessions",
-        lambda: avd_message_sessions({**AVD, "session_host": "sh-weu-002.contoso.local", "title": "t", "body": "b"}),
+        lambda: avd_message_sessions(
+            SessionMessageInput(**AVD, session_host="sh-weu-002.contoso.local", title="t", body="b")
+        ),
         "POST",
         "/sendMessage",
         (
@@ -268,7 +274,7 @@ WRITES = [
     ),
     Write(
         "avd_log_off_sessions",
-        lambda: avd_log_off_sessions({**AVD, "session_host": "sh-weu-003.contoso.local", "concurrency": 1}),
+        lambda: avd_log_off_sessions(SessionHostInput(**AVD, session_host="sh-weu-003.contoso.local", concurrency=1)),
         "DELETE",
         "/userSessions/1",
         (("force not a boolean", lambda body: body, "InvalidParameterValue"),),
@@ -317,14 +323,14 @@ WRITES = [
     Write(
         "tm_set_endpoint",
         lambda: tm_set_endpoint(
-            {
-                "subscription_id": SUBSCRIPTION_ID,
-                "resource_group": "rg-dns-global",
-                "profile": "tm-contoso-app",
-                "endpoint": "weu",
-                "endpoint_type": "ExternalEndpoints",
-                "status": "Disabled",
-            }
+            TmEndpointInput(
+                subscription_id=SUBSCRIPTION_ID,
+                resource_group="rg-dns-global",
+                profile="tm-contoso-app",
+                endpoint="weu",
+                endpoint_type="ExternalEndpoints",  # any case: the contract normalises it
+                status="Disabled",
+            )
         ),
         "PATCH",
         "/externalEndpoints/weu",
@@ -337,7 +343,7 @@ WRITES = [
     ),
     Write(
         "logs_heartbeat",
-        lambda: logs_heartbeat({"workspace_id": DEMO_WORKSPACE_ID, "computers": ["dc-onprem-01"]}),
+        lambda: logs_heartbeat(HeartbeatInput(workspace_id=DEMO_WORKSPACE_ID, computers=["dc-onprem-01"])),
         "POST",
         "/query",
         (
@@ -349,7 +355,7 @@ WRITES = [
     Write(
         "publish_event",
         lambda: publish_event(
-            {"id": "evt-1", "type": "Contoso.Failover.Started", "source": "/failover/demo", "subject": "run-1"}
+            PublishEventInput(id="evt-1", type="Contoso.Failover.Started", source="/failover/demo", subject="run-1")
         ),
         "POST",
         "/eventgrid/api/events",
@@ -362,12 +368,12 @@ WRITES = [
     Write(
         "sql_failover_start",
         lambda: sql_failover_start(
-            {
-                "subscription_id": SUBSCRIPTION_ID,
-                "resource_group": "rg-data-neu",
-                "server": "sql-contoso-neu",
-                "failover_group": "fg-contoso",
-            }
+            SqlFailoverStartInput(
+                subscription_id=SUBSCRIPTION_ID,
+                resource_group="rg-data-neu",
+                server="sql-contoso-neu",
+                failover_group="fg-contoso",
+            )
         ),
         "POST",
         "/failoverGroups/fg-contoso/failover",
@@ -376,7 +382,9 @@ WRITES = [
     Write(
         "storage_failover_start",
         lambda: storage_failover_start(
-            {"subscription_id": SUBSCRIPTION_ID, "resource_group": "rg-avd-weu", "account": "stcontosofslogix"}
+            StorageFailoverStartInput(
+                subscription_id=SUBSCRIPTION_ID, resource_group="rg-avd-weu", account="stcontosofslogix"
+            )
         ),
         "POST",
         "/storageAccounts/stcontosofslogix/failover",
@@ -386,7 +394,7 @@ WRITES = [
     Write(
         "compute_start_vms",
         lambda: compute_start_vms(
-            {"subscription_id": SUBSCRIPTION_ID, "resource_group": "rg-avd-neu", "vms": ["vm-avd-neu-0"]}
+            VmsInput(subscription_id=SUBSCRIPTION_ID, resource_group="rg-avd-neu", vms=["vm-avd-neu-0"])
         ),
         "POST",
         "/virtualMachines/vm-avd-neu-0/start",

@@ -161,7 +161,10 @@ def repository_files(root: Path = ROOT) -> list[str]:
     """Tracked files and untracked ones git does not ignore, that exist in the work tree."""
     listed = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=root, capture_output=True, text=True, check=True,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split("\0")
     return sorted({p for p in listed if p and (root / p).is_file()})
 

@@ -1,0 +1,160 @@
+"""Contracts of the Azure Site Recovery activities (activities/asr.py)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from failover.contracts import ArmInput, Contract, NonEmpty
+
+FailoverMode = Literal["planned", "unplanned", "test", "failback"]
+Direction = Literal["PrimaryToRecovery", "RecoveryToPrimary"]
+RecoveryPointType = Literal["Latest", "LatestProcessed", "LatestApplicationConsistent", "LatestCrashConsistent"]
+JobAction = Literal["started", "attached", "skipped"]
+
+
+class VaultInput(ArmInput):
+    """A Recovery Services vault (`Plan.vault_ref()`): what every ASR activity acts in."""
+
+    vault: NonEmpty
+
+
+class RecoveryPlanInput(VaultInput):
+    """One recovery plan of the vault: `asr_commit`'s input, and the base of the other plan operations."""
+
+    recovery_plan: NonEmpty
+
+
+# --- asr_resolve_recovery_plans ---------------------------------------------------------------------------
+
+
+class RecoveryPlanPatterns(Contract):
+    """A plan group's recovery plan names and fnmatch patterns (`*`, `?`, `[...]`), matched without case."""
+
+    name: NonEmpty
+    recovery_plans: list[NonEmpty]
+
+
+class ResolveRecoveryPlansInput(VaultInput):
+    """`asr_resolve_recovery_plans` (`Plan.resolve_request()`): each group's names and patterns, in order."""
+
+    groups: list[RecoveryPlanPatterns]
+
+
+class ResolvedRecoveryPlan(Contract):
+    """A recovery plan of the vault matched by a group, with its VM (protected item) count."""
+
+    name: str
+    vms: int
+    failed_over: bool
+
+
+class ResolvedGroup(Contract):
+    name: str
+    recovery_plans: list[ResolvedRecoveryPlan]
+
+
+class UnmatchedPattern(Contract):
+    """A name or pattern of a group that matched no recovery plan of the vault (not yet claimed by a group)."""
+
+    group: str
+    pattern: str
+
+
+class ResolveRecoveryPlansResult(Contract):
+    groups: list[ResolvedGroup]
+    unmatched: list[UnmatchedPattern]
+
+
+# --- jobs: failover, test failover, failback, commit, test cleanup, reprotect -----------------------------
+
+
+class StartFailoverInput(RecoveryPlanInput):
+    """`asr_start_failover`. None means ASR's default: recovery point `Latest`, source site operations
+    `NotRequired` (unplanned), network type `VmNetworkAsInput` (test, which then needs `network_id`)."""
+
+    mode: FailoverMode
+    recovery_point_type: RecoveryPointType | None = None
+    source_site_operations: Literal["Required", "NotRequired"] | None = None
+    network_id: str | None = None  # test: the isolated VNet's resource id
+    network_type: Literal["VmNetworkAsInput", "NoNetworkAttachAsInput"] | None = None
+
+
+class TestCleanupInput(RecoveryPlanInput):
+    """`asr_test_cleanup`; ASR keeps `comments` with the cleanup job."""
+
+    __test__ = False  # not a pytest test class
+
+    comments: str | None = None
+
+
+class ReprotectInput(RecoveryPlanInput):
+    """`asr_reprotect`; `direction`, when given, is the direction the plan must replicate in afterwards."""
+
+    direction: Direction | None = None
+
+
+class RecoveryPlanJob(Contract):
+    """What an operation on a recovery plan did: started or attached to `job`, or skipped (with `reason`;
+    `job` then names the job that did it, or None)."""
+
+    recovery_plan: str
+    job: str | None = None
+    action: JobAction
+    reason: str | None = None
+
+
+# --- asr_get_job -------------------------------------------------------------------------------------------
+
+
+class AsrJobInput(VaultInput):
+    """`asr_get_job`: an ASR job by name; `recovery_plan` is only echoed back."""
+
+    job: NonEmpty
+    recovery_plan: str | None = None
+
+
+class AsrJobResult(Contract):
+    """An ASR job's state (`terminal` once Succeeded, Failed, Cancelled or Suspended), times (ISO 8601) and
+    ASR's own error texts."""
+
+    job: str
+    recovery_plan: str | None = None
+    state: str | None = None
+    terminal: bool
+    started_at: str | None = None
+    ended_at: str | None = None
+    errors: list[str] = Field(default_factory=list)
+
+
+# --- asr_replication_health ----------------------------------------------------------------------------------
+
+
+class ReplicationHealthInput(VaultInput):
+    """`asr_replication_health`: the vault's protected items, or only those of `recovery_plans` when given."""
+
+    recovery_plans: list[NonEmpty] | None = None
+    direction: Direction = "PrimaryToRecovery"
+
+
+class UnhealthyItem(Contract):
+    """A protected item not ready: its health (`Missing` when a plan lists it but the vault does not)."""
+
+    name: str | None = None
+    health: str
+    errors: list[str] = Field(default_factory=list)
+
+
+class ReplicationHealthResult(Contract):
+    """Replication readiness for the approval card (see `asr_replication_health`); `unhealthy` lists at most
+    50, worst first, `unhealthy_total` counts them all."""
+
+    protected_items: int
+    healthy: int
+    failed_over: int
+    unhealthy: list[UnhealthyItem] = Field(default_factory=list)
+    unhealthy_total: int
+    max_rpo_seconds: float | None = None
+    direction: Direction
+    checked_at: str

@@ -1,0 +1,65 @@
+"""Contracts of the failover orchestration: what a trigger hands it (`RunInput`) and what it returns
+(`RunSummary`, the `failover demo --json` document and the `output` of `GET /api/failovers/{id}`)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from failover.contracts import Contract
+from failover.plan import Plan
+
+Mode = Literal["planned", "unplanned", "test", "failback"]
+RunStatus = Literal["Completed", "CompletedWithErrors", "Cancelled", "Rejected", "Failed"]
+
+
+class RunInput(Contract):
+    """The failover orchestration's input (`failover.run.build_run_input`). `time_scale` divides every plan
+    duration (demo, tests, rehearsals); `restore` is what a failback puts back (DNS, Traffic Manager)."""
+
+    plan: Plan
+    mode: Mode
+    triggers: list[dict[str, Any]] = Field(default_factory=list)  # normalised alerts (failover.alerts), as recorded
+    requested_by: str | None = None
+    reason: str | None = None
+    restore: dict[str, Any] = Field(default_factory=dict)
+    time_scale: float = Field(default=1.0, gt=0)
+
+
+class RunSummary(Contract):
+    """The run's summary. Top-level fields are the contract scripts read (docs/api.md); the per-step details
+    below them stay JSON documents written by the workflow and read by the report."""
+
+    instance_id: str
+    plan: str
+    mode: Mode
+    status: RunStatus
+    requested_by: str | None = None
+    reason: str | None = None
+    approvals: list[dict[str, Any]]
+    sessions: dict[str, Any]
+    messages: dict[str, Any] | list[Any] | None = None
+    batches: list[dict[str, Any]]
+    recovery_plans: list[dict[str, Any]]
+    vms_failed_over: int
+    dns: list[dict[str, Any]]
+    dependencies: list[dict[str, Any]]
+    waves: list[dict[str, Any]]
+    preflight: dict[str, Any] | None = None
+    standby: dict[str, Any] | None = None
+    verify: dict[str, Any]
+    cleanup: str | None = None  # drills: "done" | "failed"
+    drill: dict[str, Any] | None = None
+    operator: dict[str, Any]
+    steps: list[dict[str, Any]]
+    events_published: int
+    events_failed: int
+    triggers: list[dict[str, Any]]
+    resolved: dict[str, Any] | None = None
+    started_at: str
+    finished_at: str
+    rto_seconds: float
+    rto_target_seconds: float
+    time_scale: float
+    errors: list[Any]
