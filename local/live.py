@@ -204,15 +204,23 @@ def render(status: dict[str, Any], now: datetime | None = None) -> RenderableTyp
     table.add_row("sessions logged off", _bar(logged_off, found), f"{logged_off}/{found}", "")
 
     batches = [b for b in status.get("batches") or output.get("batches") or [] if isinstance(b, dict)]
-    states = batch_states(batches, int(progress.get("batches_started", len(batches)) or 0))
+    # A long run's status lists only the batches that matter now (started ones marked Running) and each group's
+    # counts (`batch_groups`): the group lines come from those counts, the rows from what is listed.
+    groups_counted = status.get("batch_groups") or custom.get("batch_groups") or []
+    summaries = {str(g.get("group")): g for g in groups_counted if isinstance(g, dict)}
+    started = 0 if summaries else int(progress.get("batches_started", len(batches)) or 0)
+    states = batch_states(batches, started)
     vms_total = int(progress.get("vms_total") or sum(int(b.get("vms") or 0) for b in batches if not b.get("retry_of")))
     vms_done = int(progress.get("vms_failed_over", output.get("vms_failed_over", 0)) or 0)
     done = sum(1 for s in states if s not in ("Pending", "Running"))
+    listed_total = len(batches)
+    if summaries:
+        done, listed_total = int(progress.get("batches_done") or 0), int(progress.get("batches_total") or 0)
     table.add_row(
-        "VMs failed over", _bar(vms_done, vms_total), f"{vms_done}/{vms_total}", f"batches {done}/{len(batches)} done"
+        "VMs failed over", _bar(vms_done, vms_total), f"{vms_done}/{vms_total}", f"batches {done}/{listed_total} done"
     )
 
-    groups: dict[str, list[int]] = {}
+    groups: dict[str, list[int]] = {name: [] for name in summaries}
     for n, batch in enumerate(batches):
         groups.setdefault(str(batch.get("group")), []).append(n)
     for group, members in groups.items():
@@ -220,9 +228,17 @@ def render(status: dict[str, Any], now: datetime | None = None) -> RenderableTyp
         g_total = sum(int(batches[n].get("vms") or 0) for n in members if not batches[n].get("retry_of"))
         g_done = min(g_total, sum(_vms_succeeded(batches[n], states[n]) for n in members))
         g_finished = sum(1 for s in g_states if s not in ("Pending", "Running"))
+        g_count = len(members)
+        if group in summaries:
+            counts = summaries[group]
+            g_total, g_done = int(counts.get("vms") or 0), int(counts.get("vms_failed_over") or 0)
+            g_finished, g_count = int(counts.get("done") or 0), int(counts.get("batches") or 0)
+            g_states = (
+                g_states + (["Running"] if counts.get("running") else []) + (["Failed"] if counts.get("failed") else [])
+            )
         if "Running" in g_states:
             g_state = "Running"
-        elif g_finished < len(members):
+        elif g_finished < g_count:
             g_state = "Pending" if g_finished == 0 else "Running"
         elif all(s == "Succeeded" for s in g_states) or g_done >= g_total:
             g_state = "Succeeded"
@@ -233,7 +249,7 @@ def render(status: dict[str, Any], now: datetime | None = None) -> RenderableTyp
             label,
             _bar(g_done, g_total, "Failed" if g_state == "Failed" else ""),
             f"{g_done}/{g_total}",
-            Text(f"batches {g_finished}/{len(members)} done", style=_style(g_state)),
+            Text(f"batches {g_finished}/{g_count} done", style=_style(g_state)),
         )
         if len(batches) > MAX_BATCH_ROWS and g_state not in ("Running", "Failed"):
             continue

@@ -346,3 +346,28 @@ def test_watch_draws_the_live_view_on_a_terminal(
     assert "errors (3)" in plain and "  a third error" in plain
     assert "  error: " not in plain.split("Run failover-demo")[0]  # errors are in the view, not printed as lines
     assert f"Run failover-demo (demo, unplanned): {SUMMARY['status']}" in plain  # the summary after the view
+
+
+def test_a_long_runs_status_draws_its_groups_from_their_counts() -> None:
+    """A 10,000-VM run's status lists only some batches (started ones marked Running) and `batch_groups`: the
+    group lines and the headline count every batch, the rows show what is listed."""
+    listed = [
+        {"group": "apps", "index": 40, "recovery_plans": ["rp-40"], "vms": 100, "status": "Failed",
+         "plans": [{"name": "rp-40", "vms": 100, "state": "Failed"}]},
+        {"group": "apps", "index": 41, "recovery_plans": ["rp-41"], "vms": 100, "status": "Running"},
+        {"group": "apps", "index": 42, "recovery_plans": ["rp-42"], "vms": 100, "status": "Pending"},
+    ]  # fmt: skip
+    groups = [
+        {"group": "identity", "batches": 1, "done": 1, "failed": 0, "running": 0, "vms": 40, "vms_failed_over": 40},
+        {"group": "apps", "batches": 100, "done": 39, "failed": 1, "running": 1, "vms": 9960, "vms_failed_over": 3800},
+    ]
+    progress = {"batches_total": 101, "batches_started": 41, "batches_done": 40, "vms_total": 10000,
+                "vms_failed_over": 3840}  # fmt: skip
+    status = running_status(batches=listed, progress=progress, operator={})
+    status["custom_status"]["batch_groups"] = groups
+    plain = ANSI.sub("", draw(status))
+    assert "batches 40/101 done" in row(plain, "VMs failed over")
+    assert "3800/9960" in row(plain, "group apps") and "batches 39/100 done" in row(plain, "group apps")
+    assert "40/40" in row(plain, "group identity") and "batches 1/1 done" in row(plain, "group identity")
+    assert "Failed" in row(plain, "  batch 40") and "Running" in row(plain, "  batch 41")
+    assert "Pending" in row(plain, "  batch 42")
