@@ -28,6 +28,8 @@ from failover.alerts import Alert, AlertError, parse_alert
 from failover.batching import BatchPlanningError
 from failover.callbacks import verify_callback
 from failover.contracts import unwrap
+from failover.contracts.backup import BackupTestRunInput
+from failover.contracts.readiness import ReadinessRunInput
 from failover.errors import ServiceError
 from failover.events import (
     is_validation_request,
@@ -469,7 +471,7 @@ class Api:
             previous = run_output(last) if last and isinstance(run_output(last), dict) else None
             try:
                 await client.start_new(
-                    "readiness_orchestrator", instance_id, {"plan": plan.model_dump(mode="json"), "previous": previous}
+                    "readiness_orchestrator", instance_id, ReadinessRunInput(plan=plan, previous=previous)
                 )
                 started.append(instance_id)
             except Exception as err:  # a concurrent timer won: fine
@@ -579,7 +581,7 @@ class Api:
                 if existing and _runtime_status(existing) in ACTIVE:
                     started.append({"instance_id": instance_id, "plan": plan.name, "deduplicated": True})
                     continue
-                spec = {"plan": plan.model_dump(mode="json"), "test": index, "time_scale": self.settings.time_scale}
+                spec = BackupTestRunInput(plan=plan, test=index, time_scale=self.settings.time_scale)
                 await client.start_new("backup_test_orchestrator", instance_id, spec)
                 log.info("backup restore test started", plan=plan.name, instance_id=instance_id, vm=test.vm.name)
                 started.append({"instance_id": instance_id, "plan": plan.name, "deduplicated": False})

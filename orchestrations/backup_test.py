@@ -10,20 +10,28 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from failover.contracts.backup import BackupItemInput, BackupJobInput, BackupRestoreInput, RestoredVmInput
+from failover.contracts.backup import (
+    BackupItemInput,
+    BackupJobInput,
+    BackupRestoreInput,
+    BackupTestResult,
+    BackupTestRunInput,
+    RestoredVmInput,
+)
 from failover.contracts.verify import HeartbeatInput
-from failover.plan import Plan
 from failover.run import rto_seconds
 from orchestrations.common import ARM_RETRY, as_utc, isoformat
 
 
 def backup_test_orchestrator(context: df.DurableOrchestrationContext):
-    """Input: {"plan": <plan JSON>, "test": index, "time_scale": 1}. Output: the restore test's result."""
-    spec: dict[str, Any] = context.get_input()
-    plan = Plan.model_validate(spec["plan"])
-    index = int(spec.get("test") or 0)
-    test = plan.backup_tests[index]
-    scale = float(spec.get("time_scale") or 1.0)
+    """Input: `BackupTestRunInput`. Output: the restore test's result (`BackupTestResult`, as JSON: df 1.7's
+    executor json.dumps an orchestration's output without the custom-object hook)."""
+    spec = context.get_input()
+    if not isinstance(spec, BackupTestRunInput):  # a history started before the contract: {plan, test, time_scale}
+        spec = BackupTestRunInput.model_validate(spec)
+    plan = spec.plan
+    test = plan.backup_tests[spec.test]
+    scale = spec.time_scale
 
     def now() -> Any:
         return as_utc(context.current_utc_datetime)
@@ -127,7 +135,7 @@ def backup_test_orchestrator(context: df.DurableOrchestrationContext):
     if not result["errors"]:
         result["status"] = "Succeeded"
     result["started_at"], result["finished_at"] = started_at, isoformat(now())
-    return result
+    return BackupTestResult.model_validate(result).plain()
 
 
 bp = df.Blueprint()

@@ -13,18 +13,21 @@ from typing import Any
 import azure.durable_functions as df
 
 from failover.contracts.asr import AsrJobInput, RecoveryPlanInput, RecoveryPlanJob, StartFailoverInput
+from failover.contracts.batch import BatchInput, BatchResult
 from orchestrations.common import ARM_RETRY, as_utc, isoformat
 
 
 def batch_orchestrator(context: df.DurableOrchestrationContext):
-    """Input: {batch, asr, mode, poll_seconds, timeout_seconds}. Output: the batch's summary entry."""
-    spec: dict[str, Any] = context.get_input()
-    batch, asr = spec["batch"], spec["asr"]
+    """Input: `BatchInput`. Output: the batch's summary entry (`BatchResult`, as JSON)."""
+    spec = context.get_input()
+    if not isinstance(spec, BatchInput):  # a history started before the contract: the same keys as plain JSON
+        spec = BatchInput.model_validate(spec)
+    batch, asr = spec.batch, spec.asr
     started = as_utc(context.current_utc_datetime)
-    deadline = started + timedelta(seconds=spec["timeout_seconds"])
+    deadline = started + timedelta(seconds=spec.timeout_seconds)
     common = {
         "instance_id": context.instance_id,
-        "plan": spec.get("plan"),
+        "plan": spec.plan,
         "subscription_id": asr["subscription_id"],
         "resource_group": asr["resource_group"],
         "vault": asr["vault"],
@@ -49,7 +52,7 @@ def batch_orchestrator(context: df.DurableOrchestrationContext):
             StartFailoverInput(
                 **common,
                 recovery_plan=plan["name"],
-                mode=spec["mode"],
+                mode=spec.mode,
                 recovery_point_type=asr.get("recovery_point_type"),
                 source_site_operations=asr.get("source_site_operations"),
                 # drills: the isolated network of this recovery plan
@@ -83,19 +86,17 @@ def batch_orchestrator(context: df.DurableOrchestrationContext):
     def watch(field: str, label: str):
         """Monitor pattern: durable timer, then one job read per running plan, until all end or the
         deadline. The poll interval backs off from poll_seconds to poll_max_seconds."""
-        poll = spec["poll_seconds"]
+        poll = spec.poll_seconds
         while any(r["state"] == "InProgress" for r in results.values()):
             now = as_utc(context.current_utc_datetime)
             if now >= deadline:
                 for r in results.values():
                     if r["state"] == "InProgress":
                         r["state"] = "TimedOut"
-                        r["errors"].append(
-                            f"{label} job {r[field]} did not finish within {spec['timeout_seconds']:.0f}s"
-                        )
+                        r["errors"].append(f"{label} job {r[field]} did not finish within {spec.timeout_seconds:.0f}s")
                 break
             yield context.create_timer(min(deadline, now + timedelta(seconds=poll)))
-            poll = min(poll * 2, spec.get("poll_max_seconds") or poll)
+            poll = min(poll * 2, spec.poll_max_seconds or poll)
             running = [r for r in results.values() if r["state"] == "InProgress"]
             reads = yield context.task_all(
                 [
@@ -114,7 +115,7 @@ def batch_orchestrator(context: df.DurableOrchestrationContext):
     yield from watch("job", "failover")
 
     # Commit after a successful failover (plan.asr.commit): the commit is an ASR job watched the same way.
-    committing = [r for r in results.values() if r["state"] == "Succeeded"] if spec.get("commit") else []
+    committing = [r for r in results.values() if r["state"] == "Succeeded"] if spec.commit else []
     if committing:
         commits = yield context.task_all(
             [
@@ -132,16 +133,17 @@ def batch_orchestrator(context: df.DurableOrchestrationContext):
 
     finished = as_utc(context.current_utc_datetime)
     ok = all(r["state"] == "Succeeded" for r in results.values())
-    return {
-        "group": batch["group"],
-        "index": batch["index"],
-        "recovery_plans": [p["name"] for p in batch["recovery_plans"]],
-        "vms": batch["vms"],
-        "started_at": isoformat(started),
-        "finished_at": isoformat(finished),
-        "status": "Succeeded" if ok else "Failed",
-        "plans": list(results.values()),
-    }
+    # JSON, not the model: df 1.7's executor json.dumps an orchestration's output without the custom-object hook
+    return BatchResult(
+        group=batch["group"],
+        index=batch["index"],
+        recovery_plans=[p["name"] for p in batch["recovery_plans"]],
+        vms=batch["vms"],
+        started_at=isoformat(started),
+        finished_at=isoformat(finished),
+        status="Succeeded" if ok else "Failed",
+        plans=list(results.values()),
+    ).plain()
 
 
 bp = df.Blueprint()

@@ -9,8 +9,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from failover.contracts.notify import PublishEventInput
-from failover.contracts.readiness import ReadinessInput, ReadinessResult
-from failover.plan import Plan
+from failover.contracts.readiness import ReadinessInput, ReadinessResult, ReadinessRunInput, ReadinessRunResult
 from orchestrations.common import ARM_RETRY, NOTIFY_RETRY, as_utc, isoformat
 
 
@@ -21,17 +20,21 @@ def _statuses(result: dict[str, Any] | None) -> dict[str, str]:
 
 
 def readiness_orchestrator(context: df.DurableOrchestrationContext):
-    """Input: {"plan": <plan JSON>, "previous": <last result or null>}. Output: the readiness document."""
-    spec: dict[str, Any] = context.get_input()
+    """Input: `ReadinessRunInput`. Output: the readiness document (`ReadinessRunResult`, as JSON: the timer
+    hands it back as `previous`, and df 1.7's executor json.dumps an orchestration's output without the
+    custom-object hook)."""
+    spec = context.get_input()
+    if not isinstance(spec, ReadinessRunInput):  # a history started before the contract: {plan, previous} JSON
+        spec = ReadinessRunInput.model_validate(spec)
     report: ReadinessResult = yield context.call_activity_with_retry(
         "readiness_check",
         ARM_RETRY,
-        ReadinessInput(instance_id=context.instance_id, plan=Plan.model_validate(spec["plan"])),
+        ReadinessInput(instance_id=context.instance_id, plan=spec.plan),
     )
-    result = report.plain()  # the orchestration's output stays the JSON document the timer hands back as `previous`
-    before, after = _statuses(spec.get("previous")), _statuses(result)
+    result: dict[str, Any] = report.plain()
+    before, after = _statuses(spec.previous), _statuses(result)
     if before != after:
-        name = spec["plan"]["name"]
+        name = spec.plan.name
         changed = sorted(k for k in after.keys() | before.keys() if before.get(k) != after.get(k))
         try:
             yield context.call_activity_with_retry(
@@ -51,7 +54,7 @@ def readiness_orchestrator(context: df.DurableOrchestrationContext):
             result = {**result, "published": True}
         except Exception:  # a status event never fails the check
             result = {**result, "published": False}
-    return result
+    return ReadinessRunResult.model_validate(result).plain()
 
 
 bp = df.Blueprint()

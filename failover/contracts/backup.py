@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
+
 from failover.contracts import ActivityInput, Contract, NonEmpty
+from failover.plan import Plan
 
 
 class BackupVaultInput(ActivityInput):
@@ -85,3 +88,32 @@ class BackupDeleteResult(Contract):
 
     deleted: bool
     reason: str | None = None
+
+
+class BackupTestRunInput(Contract):
+    """The restore-test orchestration's input (the monthly timer, `failover.handlers`): the plan, which of its
+    `backup_tests` to run, and the time scale that divides the test's timeout and poll interval."""
+
+    plan: Plan
+    test: int = Field(default=0, ge=0)
+    time_scale: float = Field(default=1.0, gt=0)
+
+
+class BackupTestResult(Contract):
+    """The restore test's result (the orchestration's output, as JSON). The fields after `errors` are None when
+    the test stopped before reaching them (no recovery point, no restore, no Heartbeat check, no delete)."""
+
+    plan: str
+    vm: str
+    restored_vm: str
+    network_id: str
+    status: Literal["Succeeded", "Failed"]
+    errors: list[str]
+    recovery_point: RecoveryPointResult | None = None
+    restore_seconds: float | None = None
+    healthy: bool | None = None
+    deleted: bool | None = None
+    target_seconds: float
+    target_met: bool
+    started_at: str
+    finished_at: str

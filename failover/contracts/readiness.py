@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from failover.contracts import Contract
 from failover.plan import Plan
@@ -31,3 +31,24 @@ class ReadinessResult(Contract):
     status: CheckStatus
     checked_at: str
     checks: list[ReadinessCheck]
+
+
+class ReadinessRunInput(Contract):
+    """The readiness orchestration's input (the 30-minute timer, `failover.handlers`): the plan, and the last
+    result (its output, plain JSON) so that a change publishes `Contoso.Failover.ReadinessChanged`."""
+
+    plan: Plan
+    previous: dict[str, Any] | None = None
+
+
+class ReadinessRunResult(ReadinessResult):
+    """The readiness orchestration's output: the readiness document, and `published` when the status changed
+    (whether the change event went out). The key is absent when nothing changed."""
+
+    published: bool | None = None
+
+    def plain(self) -> dict[str, Any]:
+        data = super().plain()
+        if self.published is None:
+            del data["published"]
+        return data

@@ -41,7 +41,7 @@ class Engine:
             self.failures -= 1
             raise RuntimeError("the task hub is not reachable")
         assert instance_id is not None
-        trigger = client_input["triggers"][0]
+        trigger = client_input.triggers[0]  # a RunInput
         self.running[instance_id] = SimpleNamespace(runtime_status="Running", custom_status={"triggers": [trigger]})
         return instance_id
 
