@@ -20,6 +20,7 @@ from failover.batching import Batch, groups_from_resolved, plan_batches
 from failover.contracts import Contract
 from failover.contracts.asr import ReplicationHealthInput
 from failover.contracts.avd import HostPoolDrainInput, NewSessionsInput, SessionHostInput, SessionMessageInput
+from failover.contracts.batch import BatchInput, BatchResult
 from failover.contracts.dns import DnsRecordInput, DnsSwitchInput
 from failover.contracts.network import PreflightInput
 from failover.contracts.notify import ApprovalCardInput, ApprovalDecision, TeamsDecisionInput
@@ -40,6 +41,7 @@ class _Interrupted:
 
 INTERRUPTED = _Interrupted()
 STATUS_TRIGGERS = 3  # alert notifications listed in the custom status besides the first
+STATUS_BATCH_ROWS = 24  # batches listed in the custom status; beyond, the ones that matter now and per-group counts
 
 
 def _status_batch(entry: dict[str, Any]) -> dict[str, Any]:
@@ -240,9 +242,7 @@ class _Run:
                     "sessions_found": self.sessions["found"],
                     "sessions_logged_off": self.sessions["logged_off"],
                 },
-                "batches": [
-                    _status_batch(self.batch_results.get(b["index"], {**b, "status": "Pending"})) for b in self.batches
-                ],
+                **self.status_batches(),
                 "operator": {
                     "blocked": self.blocked,
                     "skipped": self.skipped,
@@ -257,6 +257,53 @@ class _Run:
                 "errors": self.all_errors(),
             }
         )
+
+    def status_batches(self) -> dict[str, Any]:
+        """The batches as the custom status lists them. Up to STATUS_BATCH_ROWS, every batch (`batches`). Beyond
+        (a 10,000-VM plan has 101), which would pass Durable Functions' 16 KB status, the rows that matter now (failed,
+        running, the next to start, the latest done; started ones marked `Running`, as the list no longer shows
+        their order) and `batch_groups`, each group's counts, from which the live view draws its group lines."""
+        rows = [_status_batch(self.batch_results.get(b["index"], {**b, "status": "Pending"})) for b in self.batches]
+        if len(rows) <= STATUS_BATCH_ROWS:
+            return {"batches": rows}
+        started = max(0, self.batches_started - sum(1 for b in self.batches if b.get("retry_of")))
+        position = 0
+        for row in rows:  # planned batches start in list order; a retry batch is listed once dispatched
+            if row["status"] == "Pending" and (row.get("retry_of") or position < started):
+                row["status"] = "Running"
+            position += 0 if row.get("retry_of") else 1
+        groups: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            group = groups.setdefault(
+                row["group"],
+                {
+                    "group": row["group"],
+                    "batches": 0,
+                    "done": 0,
+                    "failed": 0,
+                    "running": 0,
+                    "vms": 0,
+                    "vms_failed_over": 0,
+                },
+            )
+            group["batches"] += 1
+            group["vms"] += 0 if row.get("retry_of") else row["vms"]
+            group["done"] += row["status"] in ("Succeeded", "Failed")
+            group["failed"] += row["status"] == "Failed"
+            group["running"] += row["status"] == "Running"
+            if row["status"] == "Succeeded":
+                group["vms_failed_over"] += row["vms"]
+            elif row["status"] == "Failed":
+                group["vms_failed_over"] += sum(
+                    p.get("vms") or 0 for p in row.get("plans") or [] if p["state"] == "Succeeded"
+                )
+        rank = {"Failed": 0, "Running": 1, "Pending": 2, "Succeeded": 3}
+        pending = [r["index"] for r in rows if r["status"] == "Pending"]
+        done = [r["index"] for r in rows if r["status"] == "Succeeded"]
+        order = {i: n for n, i in enumerate(pending)} | {i: -n for n, i in enumerate(done)}  # next first, latest first
+        chosen = sorted(rows, key=lambda r: (rank[r["status"]], order.get(r["index"], 0)))[:STATUS_BATCH_ROWS]
+        keep = {r["index"] for r in chosen}
+        return {"batches": [r for r in rows if r["index"] in keep], "batch_groups": list(groups.values())}
 
     def final_plans(self) -> list[dict[str, Any]]:
         """Each recovery plan's last attempt (a retry replaces the failed attempt)."""
@@ -666,7 +713,7 @@ class _Dispatcher:
         run = self.run
         index = next(i for i, t in self.pending.items() if t is task)
         del self.pending[index]
-        result = {**task.result, "started_at": self.dispatched[index]}
+        result = {**BatchResult.model_validate(task.result).plain(), "started_at": self.dispatched[index]}
         run.batch_results[index] = result
         for entry in result["plans"]:
             if entry["state"] == "Succeeded":
@@ -705,16 +752,16 @@ class _Dispatcher:
             return False
         self.last_start = run.now()
         self.dispatched[batch["index"]] = isoformat(self.last_start)
-        spec = {
-            "plan": run.plan.name,
-            "batch": batch,
-            "asr": self.asr,
-            "mode": run.mode,
-            "poll_seconds": run.seconds(run.plan.asr.job_poll_interval),
-            "poll_max_seconds": run.seconds(run.plan.asr.job_poll_max),
-            "commit": run.plan.asr.commit and run.mode in ("planned", "unplanned", "failback"),
-            "timeout_seconds": run.seconds(run.plan.asr.job_timeout),
-        }
+        spec = BatchInput(
+            plan=run.plan.name,
+            batch=batch,
+            asr=self.asr,
+            mode=run.mode,
+            poll_seconds=run.seconds(run.plan.asr.job_poll_interval),
+            poll_max_seconds=run.seconds(run.plan.asr.job_poll_max),
+            commit=run.plan.asr.commit and run.mode in ("planned", "unplanned", "failback"),
+            timeout_seconds=run.seconds(run.plan.asr.job_timeout),
+        )
         self.pending[batch["index"]] = context.call_sub_orchestrator(
             "batch_orchestrator", spec, f"{context.instance_id}:batch-{batch['index']}"
         )
