@@ -36,7 +36,19 @@ def main(argv: list[str]) -> int:
     checkov = Path(sys.executable).with_name("checkov")
     started = time.monotonic()
     run = subprocess.run(
-        [str(checkov), "--directory", str(root), "--framework", "bicep", "--skip-download", "--output", "json"],
+        # Through the interpreter: checkov's script carries a plain `#!<venv>/bin/python` line, which the kernel
+        # cannot run from a path with a space in it (a clone in "/tmp/ci run/" failed with ENOENT).
+        [
+            sys.executable,
+            str(checkov),
+            "--directory",
+            str(root),
+            "--framework",
+            "bicep",
+            "--skip-download",
+            "--output",
+            "json",
+        ],
         capture_output=True,
         text=True,
         check=False,
