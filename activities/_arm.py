@@ -1,4 +1,4 @@
-"""Helpers the ARM activities share: input flags, SDK values as JSON, and long-running operations followed
+"""Helpers the ARM activities share: SDK values as JSON, and long-running operations followed
 by their status URL (SQL, Storage, NetApp, Backup)."""
 
 from __future__ import annotations
@@ -7,19 +7,7 @@ from typing import Any
 
 from azure.core.rest import HttpRequest
 
-from failover.contracts import Contract
 from failover.settings import current
-
-
-def flag(payload: Contract | dict[str, Any], name: str, default: bool) -> bool:
-    """An optional true/false input: a contract's field or a plain input's key (absent or None: `default`).
-    A contract declares it strict (`Annotated[bool, Field(strict=True)]`), so "yes" or 1 is refused there."""
-    value = getattr(payload, name, default) if isinstance(payload, Contract) else payload.get(name, default)
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        raise ValueError(f"activity input {name} must be true or false")
-    return value
 
 
 def text(value: Any) -> str | None:

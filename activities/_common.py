@@ -24,16 +24,6 @@ def arm(fn: Callable[..., T], *args: Any, idempotent: bool, **kwargs: Any) -> T:
     return call_arm(fn, *args, idempotent=idempotent, time_scale=current().time_scale, **kwargs)
 
 
-def require(payload: Any, *names: str) -> dict[str, Any]:
-    """Fail fast, naming the field, when an activity input lacks what it needs."""
-    if not isinstance(payload, dict):
-        raise TypeError(f"activity input must be an object, got {type(payload).__name__}")
-    missing = [n for n in names if payload.get(n) in (None, "")]
-    if missing:
-        raise ValueError(f"activity input is missing {', '.join(missing)}")
-    return payload
-
-
 def log(payload: ActivityInput | dict[str, Any], step: str) -> Any:
     """The activity's logger, bound to its run, plan and step."""
     if isinstance(payload, dict):
