@@ -38,9 +38,9 @@ def backup_test_orchestrator(context: df.DurableOrchestrationContext):
 
     started_at = isoformat(now())
     sub = test.vm.subscription_id or plan.subscription_id
+    ids = {"instance_id": context.instance_id, "plan": plan.name}
     item = BackupItemInput(
-        instance_id=context.instance_id,
-        plan=plan.name,
+        **ids,
         subscription_id=sub,
         vault_resource_group=test.vault.resource_group,
         vault=test.vault.name,
@@ -48,8 +48,7 @@ def backup_test_orchestrator(context: df.DurableOrchestrationContext):
         vm=test.vm.name,
     )
     target = RestoredVmInput(
-        instance_id=context.instance_id,
-        plan=plan.name,
+        **ids,
         subscription_id=sub,
         target_resource_group=test.target_resource_group,
         target_vm=f"{test.vm.name}-rt",
@@ -85,14 +84,7 @@ def backup_test_orchestrator(context: df.DurableOrchestrationContext):
             job = yield context.call_activity_with_retry(
                 "backup_job_status",
                 ARM_RETRY,
-                BackupJobInput(
-                    instance_id=context.instance_id,
-                    plan=plan.name,
-                    subscription_id=sub,
-                    vault_resource_group=item.vault_resource_group,
-                    vault=item.vault,
-                    job=started.job,
-                ),
+                BackupJobInput(**item.model_dump(exclude={"vm_resource_group", "vm"}), job=started.job),
             )
             done, failed, status, error = job.done, job.failed, job.status, job.error
             if not done and now() >= deadline:
@@ -107,8 +99,7 @@ def backup_test_orchestrator(context: df.DurableOrchestrationContext):
                     "logs_heartbeat",
                     ARM_RETRY,
                     HeartbeatInput(
-                        instance_id=context.instance_id,
-                        plan=plan.name,
+                        **ids,
                         workspace_id=workspace,
                         computers=[target.target_vm],
                         minutes=test.heartbeat_minutes,

@@ -177,8 +177,7 @@ class _Run:
                     "teams_post_decision",
                     NOTIFY_RETRY,
                     TeamsDecisionInput(
-                        instance_id=self.context.instance_id,
-                        plan=self.plan.name,
+                        **self.ids,
                         outcome="the incident was resolved"
                         + ("; the run is cancelled, nothing was changed" if cancels else "; the run goes on"),
                         decisions=[],
@@ -208,6 +207,11 @@ class _Run:
             self.publish_status()
             return True
         return False
+
+    @property
+    def ids(self) -> dict[str, str]:
+        """The run's instance id and plan name: the first two fields of every activity input (for its logs)."""
+        return {"instance_id": self.context.instance_id, "plan": self.plan.name}
 
     def status_triggers(self) -> list[dict[str, Any]]:
         """The alert notifications the custom status lists (the summary keeps them all): the first, which
@@ -409,8 +413,7 @@ def _card(
         )
         reason = f"{reason + ' — ' if reason else ''}NOT READY: {lines}"
     return ApprovalCardInput(
-        instance_id=run.context.instance_id,
-        plan=plan.name,
+        **run.ids,
         mode=run.mode,
         trigger=run.triggers[0] if run.triggers else None,
         requested_by=run.requested_by,
@@ -488,8 +491,7 @@ def _approval_gate(run: _Run, batches: list[Batch]):
             "asr_replication_health",
             ARM_RETRY,
             ReplicationHealthInput(
-                instance_id=context.instance_id,
-                plan=run.plan.name,
+                **run.ids,
                 **run.plan.vault_ref(),
                 recovery_plans=[p.name for b in batches for p in b.recovery_plans],
                 direction="PrimaryToRecovery",
@@ -599,8 +601,7 @@ def _approval_gate(run: _Run, batches: list[Batch]):
             "teams_post_decision",
             NOTIFY_RETRY,
             TeamsDecisionInput(
-                instance_id=context.instance_id,
-                plan=run.plan.name,
+                **run.ids,
                 outcome=_decision_outcome(outcome, run.approval["decisions"], run.cancel),
                 decisions=[ApprovalDecision.model_validate(d) for d in run.approval["decisions"]],
             ),
@@ -900,8 +901,7 @@ def _switch_dns(run: _Run):
             "dns_switch_record",
             ARM_RETRY,
             DnsSwitchInput(
-                instance_id=context.instance_id,
-                plan=plan.name,
+                **run.ids,
                 subscription_id=record.subscription_id or plan.subscription_id,
                 resource_group=record.resource_group,
                 zone=record.zone,
@@ -922,7 +922,7 @@ def _call(run: _Run, activity: str, payload: Contract) -> Any:
 
 def _pool_ref(run: _Run, pool: HostPoolRef) -> dict[str, Any]:
     """A host pool with the run's ids: the keyword arguments every AVD activity input starts with."""
-    return {"instance_id": run.context.instance_id, "plan": run.plan.name, **run.plan.host_pool_ref(pool)}
+    return {**run.ids, **run.plan.host_pool_ref(pool)}
 
 
 def _close_test_host_pool(run: _Run):
@@ -1021,8 +1021,7 @@ def _failback(run: _Run, batches: list[Batch], restore: dict[str, Any]):
     run.publish_status("waiting for healthy replication to the primary region")
     asr = plan.asr
     health_payload = ReplicationHealthInput(
-        instance_id=context.instance_id,
-        plan=plan.name,
+        **run.ids,
         **plan.vault_ref(),
         recovery_plans=names,
         direction="RecoveryToPrimary",
@@ -1063,7 +1062,6 @@ def _failback(run: _Run, batches: list[Batch], restore: dict[str, Any]):
         return (yield from _end_run(run, "CompletedWithErrors", "stopped", "RunCompleted", {"stopped": "failover"}))
 
     run.begin("avd")
-    ids = {"instance_id": context.instance_id, "plan": plan.name}
     try:
         for pool in plan.avd.host_pools:  # users come back to the primary region's session hosts
             yield _call(run, "avd_allow_new_sessions", NewSessionsInput(**_pool_ref(run, pool), allow=True))
@@ -1083,7 +1081,7 @@ def _failback(run: _Run, batches: list[Batch], restore: dict[str, Any]):
                 "dns_restore_record",
                 ARM_RETRY,
                 DnsRecordInput(
-                    **ids,
+                    **run.ids,
                     subscription_id=record.subscription_id or plan.subscription_id,
                     resource_group=record.resource_group,
                     zone=record.zone,
@@ -1100,7 +1098,7 @@ def _failback(run: _Run, batches: list[Batch], restore: dict[str, Any]):
                 "tm_set_endpoint",
                 ARM_RETRY,
                 TmEndpointInput(
-                    **ids,
+                    **run.ids,
                     subscription_id=previous.get("subscription_id") or plan.subscription_id,
                     resource_group=previous.get("resource_group"),
                     profile=previous.get("profile"),

@@ -45,18 +45,13 @@ LONG_RUNNING = {
 }
 
 
-def _json_of(value: Any) -> dict[str, Any]:
-    """An activity's result as a JSON dict: a contract's `.plain()` (a dict result as it is)."""
-    return value.plain() if isinstance(value, Contract) else dict(value)
-
-
-def _poll(run: Any, activity: str, payload: Any, deadline: datetime):
+def _poll(run: Any, activity: str, payload: Contract, deadline: datetime):
     """Read a status activity until it says done or the deadline passes (durable timers in between;
     control events are handled meanwhile). Returns the last status (as JSON), or None at the deadline."""
     context = run.context
     poll = max(run.seconds(run.plan.asr.job_poll_interval), 0.05)
     while True:
-        status = _json_of((yield context.call_activity_with_retry(activity, ARM_RETRY, payload)))
+        status = (yield context.call_activity_with_retry(activity, ARM_RETRY, payload)).plain()
         if status.get("done"):
             return status
         if run.now() >= deadline:
@@ -65,11 +60,13 @@ def _poll(run: Any, activity: str, payload: Any, deadline: datetime):
         poll = min(poll * 2, max(run.seconds(run.plan.asr.job_poll_max), poll))
 
 
-def _dependency_payload(run: Any, dep: Dependency) -> Any:
-    """The start activity's input: a dict, or the input model of a dependency whose activities are typed."""
+LongRunningStart = SqlFailoverStartInput | StorageFailoverStartInput | NetAppBreakInput
+
+
+def _dependency_payload(run: Any, dep: Dependency) -> LongRunningStart:
+    """The start activity's input of a SQL failover group, a storage account or a NetApp volume."""
     common = {
-        "instance_id": run.context.instance_id,
-        "plan": run.plan.name,
+        **run.ids,
         "subscription_id": dep.subscription_id or run.plan.subscription_id,
         "resource_group": dep.resource_group,
     }
@@ -79,20 +76,19 @@ def _dependency_payload(run: Any, dep: Dependency) -> Any:
         )
     if isinstance(dep, StorageAccountFailover):
         return StorageFailoverStartInput(**common, account=dep.account)
-    if isinstance(dep, NetAppReplication):
-        return NetAppBreakInput(**common, account=dep.account, pool=dep.pool, volume=dep.volume, force=dep.force)
-    return WebhookInput(
-        instance_id=run.context.instance_id, plan=run.plan.name, step=dep.name, webhook=dep.webhook, body=dep.body
-    )
+    assert isinstance(dep, NetAppReplication), dep.kind
+    return NetAppBreakInput(**common, account=dep.account, pool=dep.pool, volume=dep.volume, force=dep.force)
 
 
-def _status_payload(payload: Any, started: dict[str, Any]) -> Any:
-    """The status activity's input of a SQL failover group or storage account the start activity did not skip:
-    the same target, and what the start answered to watch it by (`started`, as JSON)."""
+def _status_payload(payload: LongRunningStart, started: dict[str, Any]) -> Contract:
+    """The status activity's input of a dependency the start activity did not skip: the same target, and what
+    the start answered to watch it by (`started`, as JSON)."""
     if isinstance(payload, SqlFailoverStartInput):
         return SqlFailoverStatusInput(
             **payload.model_dump(exclude={"allow_data_loss"}), operation=started.get("operation")
         )
+    if isinstance(payload, NetAppBreakInput):
+        return NetAppBreakStatusInput(**payload.model_dump(exclude={"force"}), operation=started.get("operation"))
     return StorageFailoverStatusInput(
         **payload.model_dump(exclude={"planned", "recovery_location"}),
         operation=started.get("operation"),
@@ -107,25 +103,20 @@ def run_dependency(run: Any, dep: Dependency, wave: bool = False):
     step = f"{'action' if wave else 'dependency'}: {dep.name}"
     run.begin(step)
     run.publish_status(f"{'action' if wave else 'dependency'} {dep.name}")
-    payload = _dependency_payload(run, dep)
     deadline = run.at(dep.timeout)
     result: dict[str, Any] = {"name": dep.name, "kind": dep.kind, "status": "Failed", "details": {}}
     try:
         if isinstance(dep, WebhookAction):
-            yield from _webhook(run, dep, payload, deadline, result)
+            yield from _webhook(run, dep, deadline, result)
         else:
+            payload = _dependency_payload(run, dep)
             start_activity, status_activity = LONG_RUNNING[dep.kind]
-            started = _json_of((yield context.call_activity_with_retry(start_activity, ARM_RETRY, payload)))
+            started = (yield context.call_activity_with_retry(start_activity, ARM_RETRY, payload)).plain()
             result["details"] = dict(started)
             if started.get("action") == "skipped":
                 result["status"] = "Succeeded"
             else:
-                watch: Any = (
-                    NetAppBreakStatusInput(**payload.model_dump(exclude={"force"}), operation=started.get("operation"))
-                    if isinstance(payload, NetAppBreakInput)
-                    else _status_payload(payload, started)
-                )
-                final = yield from _poll(run, status_activity, watch, deadline)
+                final = yield from _poll(run, status_activity, _status_payload(payload, started), deadline)
                 if final is None:
                     result["error"] = f"not finished within {run.seconds(dep.timeout):.0f}s"
                 elif final.get("failed") or final.get("error"):
@@ -150,9 +141,10 @@ def run_dependency(run: Any, dep: Dependency, wave: bool = False):
     return result["status"] == "Succeeded"
 
 
-def _webhook(run: Any, dep: WebhookAction, payload: WebhookInput, deadline: datetime, result: dict[str, Any]):
+def _webhook(run: Any, dep: WebhookAction, deadline: datetime, result: dict[str, Any]):
     """Call the webhook, then wait for `POST /api/failovers/{id}/callbacks/{step}` or the timeout."""
     context = run.context
+    payload = WebhookInput(**run.ids, step=dep.name, webhook=dep.webhook, body=dep.body)
     called = yield context.call_activity_with_retry("webhook_invoke", ARM_RETRY, payload)
     result["details"] = {"http_status": called.status}
     timer = context.create_timer(deadline)
@@ -215,8 +207,7 @@ def start_standby(run: Any):
     ok = False
     try:
         vms = VmsInput(
-            instance_id=context.instance_id,
-            plan=run.plan.name,
+            **run.ids,
             subscription_id=standby.vms.subscription_id or run.plan.subscription_id,
             resource_group=standby.vms.resource_group,
             vms=standby.vms.names,
@@ -228,8 +219,7 @@ def start_standby(run: Any):
                 "avd_allow_new_sessions",
                 ARM_RETRY,
                 NewSessionsInput(
-                    instance_id=context.instance_id,
-                    plan=run.plan.name,
+                    **run.ids,
                     **run.plan.host_pool_ref(standby.host_pool),
                     allow=True,
                 ),
@@ -279,7 +269,6 @@ def verify(run: Any, drill: bool = False):
     except Exception as err:
         run.errors.append(f"verify: cannot list the failed-over VMs: {err}")
     deadline = run.at(spec.timeout)
-    ids = {"instance_id": context.instance_id, "plan": run.plan.name}
     checks: dict[str, dict[str, Any]] = {}
     poll = run.seconds(spec.poll_interval)
     while True:
@@ -289,7 +278,7 @@ def verify(run: Any, drill: bool = False):
                     "logs_heartbeat",
                     ARM_RETRY,
                     HeartbeatInput(
-                        **ids,
+                        **run.ids,
                         workspace_id=spec.workspace_id,
                         computers=computers,
                         minutes=spec.heartbeat_minutes,
@@ -306,7 +295,7 @@ def verify(run: Any, drill: bool = False):
                     "logs_heartbeat",
                     ARM_RETRY,
                     HeartbeatInput(
-                        **ids,
+                        **run.ids,
                         workspace_id=spec.workspace_id,
                         computers=spec.domain_controllers,
                         minutes=spec.heartbeat_minutes,
@@ -333,7 +322,7 @@ def verify(run: Any, drill: bool = False):
                     "logs_avd_agent_health",
                     ARM_RETRY,
                     AvdAgentHealthInput(
-                        **ids,
+                        **run.ids,
                         workspace_id=spec.workspace_id,
                         host_pool=spec.host_pool.name,
                         minutes=spec.heartbeat_minutes,
@@ -376,8 +365,7 @@ def switch_traffic_manager(run: Any):
                 "tm_set_endpoint",
                 ARM_RETRY,
                 TmEndpointInput(
-                    instance_id=context.instance_id,
-                    plan=plan.name,
+                    **run.ids,
                     subscription_id=endpoint.subscription_id or plan.subscription_id,
                     resource_group=endpoint.resource_group,
                     profile=endpoint.profile,
@@ -411,7 +399,7 @@ def plan_jobs(run: Any, activity: str, recovery_plans: list[str], extra: dict[st
     jobs it starts to their end (backed-off durable timers). Idempotent activities: a plan with nothing to
     do is skipped. Returns {plan: "Succeeded" | "Skipped" | "Failed: why"}; never raises."""
     context = run.context
-    common = {"instance_id": context.instance_id, "plan": run.plan.name, **run.plan.vault_ref()}
+    common = {**run.ids, **run.plan.vault_ref()}
     operation = PLAN_OPERATIONS[activity]
     outcome: dict[str, str] = {}
     jobs: dict[str, str] = {}
