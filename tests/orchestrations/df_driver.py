@@ -48,7 +48,7 @@ import re
 import time
 import traceback
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -157,7 +157,15 @@ class Instance:
 class Driver:
     """Drives one root orchestration and its sub-orchestrations to the end. `run()` returns the root."""
 
-    def __init__(self, script: Script | None = None, workers: int = 16, timeout: float = 120.0) -> None:
+    def __init__(
+        self,
+        script: Script | None = None,
+        workers: int = 16,
+        timeout: float = 120.0,
+        activity_functions: Mapping[str, Callable[[Any], Any]] | None = None,
+    ) -> None:
+        """`activity_functions` answers activities instead of `activities.ALL` (a test's scripted stand-ins; they
+        still go through the worker's converters)."""
         app = df.DFApp()
         for module in (*orchestrations.MODULES, *activities.MODULES):
             app.register_functions(module.bp)
@@ -167,6 +175,7 @@ class Driver:
             if any(b.type == "orchestrationTrigger" for b in f.get_bindings())
         }
         self.script = script or (lambda waiting: [])
+        self.activity_functions = activities.ALL if activity_functions is None else activity_functions
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="df-activity")
         self.timeout = timeout
         self.instances: dict[str, Instance] = {}
@@ -334,13 +343,13 @@ class Driver:
             raise DriverError(f"{instance.instance_id}: action type {kind} is not supported by this driver")
 
     def _run_activity(self, instance: Instance, task_id: int, work: _Work) -> None:
-        if work.name not in activities.ALL:
-            raise DriverError(f"{instance.instance_id}: no activity named {work.name!r} in activities.ALL")
+        if work.name not in self.activity_functions:
+            raise DriverError(f"{instance.instance_id}: no activity named {work.name!r}")
         self._check_message(f"{instance.instance_id}: input of activity {work.name}", work.input)
         instance.history.append(self._event(Ev.TASK_SCHEDULED, task_id, Name=work.name, Input=work.input))
         work.call = Call(instance.instance_id, work.name, unwrap(json.loads(work.input)), attempt=work.attempt)
         self.calls.append(work.call)
-        work.future = self.pool.submit(_execute, activities.ALL[work.name], work.input)
+        work.future = self.pool.submit(_execute, self.activity_functions[work.name], work.input)
         instance.pending[task_id] = work
 
     def _after_event(self, instance: Instance, event: dict[str, Any], retry_event: bool) -> None:
