@@ -13,7 +13,7 @@ import copy
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
@@ -98,6 +98,20 @@ class Write:
     malformed: tuple[tuple[str, Mutation, str], ...]  # (what, mutation, expected error code)
     prepare: Callable[[Simulator], None] | None = None
     query: tuple[tuple[str, str], ...] = ()  # query parameters to replace instead of the body
+
+
+def _switch_dns(name: str, record_type: Literal["A", "CNAME"], target: str) -> Any:
+    """`dns_switch_record` on one record of the demo zone (contoso.com in rg-dns-global)."""
+    return dns_switch_record(
+        DnsSwitchInput(
+            subscription_id=SUBSCRIPTION_ID,
+            resource_group="rg-dns-global",
+            zone="contoso.com",
+            name=name,
+            type=record_type,
+            target=target,
+        )
+    )
 
 
 def post_plan(sim: Simulator, name: str, operation: str, body: dict[str, Any] | None) -> None:
@@ -282,16 +296,7 @@ WRITES = [
     ),
     Write(
         "dns_switch_record CNAME",
-        lambda: dns_switch_record(
-            DnsSwitchInput(
-                subscription_id=SUBSCRIPTION_ID,
-                resource_group="rg-dns-global",
-                zone="contoso.com",
-                name="app",
-                type="CNAME",
-                target="app-neu.contoso.com",
-            )
-        ),
+        lambda: _switch_dns("app", "CNAME", "app-neu.contoso.com"),
         "PUT",
         "/CNAME/app",
         (
@@ -303,16 +308,7 @@ WRITES = [
     ),
     Write(
         "dns_switch_record A",
-        lambda: dns_switch_record(
-            DnsSwitchInput(
-                subscription_id=SUBSCRIPTION_ID,
-                resource_group="rg-dns-global",
-                zone="contoso.com",
-                name="portal",
-                type="A",
-                target="20.60.10.10",
-            )
-        ),
+        lambda: _switch_dns("portal", "A", "20.60.10.10"),
         "PUT",
         "/A/portal",
         (
