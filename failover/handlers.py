@@ -445,7 +445,8 @@ class Api:
             log.warning("preview: vault read failed", plan=name, error=str(err)[:300])
             return error_response(502, "AzureReadFailed", f"reading the vault failed: {type(err).__name__}")
         last = await client.get_status(instance_id_for(plan.name))
-        measured = measured_durations(run_output(last)) if last and isinstance(run_output(last), dict) else {}
+        last_summary = run_output(last)
+        measured = measured_durations(last_summary) if last_summary is not None else {}
         return json_response(preview(plan, groups, measured or None, mode))
 
     async def get_readiness(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
@@ -468,7 +469,7 @@ class Api:
             last = await client.get_status(instance_id)
             if last and _runtime_status(last) in ACTIVE:
                 continue
-            previous = run_output(last) if last and isinstance(run_output(last), dict) else None
+            previous = run_output(last)
             try:
                 await client.start_new(
                     "readiness_orchestrator", instance_id, ReadinessRunInput(plan=plan, previous=previous)
@@ -525,7 +526,7 @@ class Api:
         except ServiceError as err:
             return error_response(err.status, err.code, err.message)
         last = await client.get_status(instance_id_for(plan.name))
-        output = run_output(last) if last and isinstance(run_output(last), dict) else {}
+        output = run_output(last) or {}
         restore: dict[str, Any] = {"traffic_manager": []}
         if output.get("mode") in ("planned", "unplanned"):
             changed = {d.get("record"): d for d in output.get("dns") or []}
@@ -610,7 +611,7 @@ class Api:
         if runtime in ACTIVE:
             return error_response(409, "RunNotFinished", f"run '{instance_id}' is still running ({runtime})")
         summary = run_output(status)
-        if not isinstance(summary, dict):
+        if summary is None:
             return error_response(409, "NoSummary", f"run '{instance_id}' ended {runtime} without a summary")
         if fmt == "json":
             return json_response(report_data(summary))
@@ -844,7 +845,6 @@ def _run_view(instance_id: str, status: Any, full: bool) -> dict[str, Any]:
     """The run as the API shows it: its live status while running, its summary once finished."""
     custom = _public_status(status.custom_status) or {}
     output = run_output(status)
-    output = output if isinstance(output, dict) else None
     source = output or custom
     gate = custom.get("approval") or {}
     view: dict[str, Any] = {
@@ -878,10 +878,12 @@ def _run_view(instance_id: str, status: Any, full: bool) -> dict[str, Any]:
     }
 
 
-def run_output(status: Any) -> Any:
-    """An orchestration's output as plain JSON. Both hosts' clients return the JSON the orchestration wrote,
-    where a contract (`RunSummary`, ...) sits in azure-functions-durable's custom-object envelope."""
-    return unwrap(status.output)
+def run_output(status: Any) -> dict[str, Any] | None:
+    """A finished orchestration's output document as plain JSON (None without a status or a document: a failed
+    run's output is its error text). Both hosts' clients return the JSON the orchestration wrote, where a contract
+    would sit in azure-functions-durable's custom-object envelope."""
+    output = unwrap(status.output) if status else None
+    return output if isinstance(output, dict) else None
 
 
 def _public_status(custom: Any) -> Any:
