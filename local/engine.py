@@ -64,8 +64,7 @@ class DfCodec(DataConverter):
         return None if data is None or data == "" else contracts.loads(data)
 
     def coerce(self, value: Any, target_type: type | None = None) -> Any:
-        if isinstance(value, dict) and value.keys() >= contracts.ENVELOPE_KEYS:
-            return contracts.loads(json.dumps(value))
+        """A value `deserialize` already decoded (contracts rebuilt): nothing left to do."""
         return value
 
 
