@@ -33,10 +33,10 @@ from azure.mgmt.recoveryservicessiterecovery.models import (
 )
 
 from activities._common import arm, clients, log
+from failover.contracts import StartAction
 from failover.contracts.asr import (
     AsrJobInput,
     AsrJobResult,
-    JobAction,
     RecoveryPlanInput,
     RecoveryPlanJob,
     ReplicationHealthInput,
@@ -121,14 +121,14 @@ class _Refused(RuntimeError):
 
 def _post(
     client: Any, rg: str, vault: str, name: str, post: Callable[[], Any], scenarios: set[str], what: str
-) -> tuple[JobAction, str]:
+) -> tuple[StartAction, str]:
     """POST an operation (without polling), then read the plan's current job: (`started` | `attached`, job).
 
     A 409 means a job of that kind already runs (another caller) - attached - or ASR refused: then the
     plan's current scenario is of another kind and this raises with ASR's message and the allowed operations.
     """
     refused: ResourceExistsError | None = None
-    action: JobAction
+    action: StartAction
     try:
         # Not idempotent: retried only when refused (429) or never sent; a lost answer goes up to the
         # activity's durable retry, which re-reads the plan and attaches to the job it finds.
@@ -610,7 +610,7 @@ def asr_commit(payload: RecoveryPlanInput) -> RecoveryPlanJob:
             f"recovery plan {name} cannot be committed now: allowed operations are "
             f"{sorted(allowed_operations) or 'none'}" + (f" ({scenario} {status})" if scenario else "")
         )
-    action: JobAction
+    action: StartAction
     try:
         client.begin_failover_commit(rg, vault, name, polling=False)
         action = "started"

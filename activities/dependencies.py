@@ -25,12 +25,12 @@ from azure.core.exceptions import ResourceExistsError
 from activities._arm import LroHeaders, operation_state, same_location, text
 from activities._common import clients, log
 from failover.callbacks import callback_url
+from failover.contracts import StartAction
 from failover.contracts.dependencies import (
     SqlFailoverStartInput,
     SqlFailoverStartResult,
     SqlFailoverStatusInput,
     SqlFailoverStatusResult,
-    StartAction,
     StorageFailoverStartInput,
     StorageFailoverStartResult,
     StorageFailoverStatusInput,

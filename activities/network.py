@@ -20,8 +20,8 @@ import azure.durable_functions as df
 
 from activities._arm import same_location, text
 from activities._common import clients, log
+from failover.contracts import CheckStatus
 from failover.contracts.network import (
-    CheckStatus,
     IdentityStatusInput,
     IdentityStatusResult,
     PreflightCheck,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from failover.contracts import Mode
 from failover.contracts.asr import RecoveryPlanPatterns, ResolveRecoveryPlansInput
 
 if TYPE_CHECKING:  # failover.contracts.network imports this module (PreflightInput carries a Plan)
@@ -88,7 +89,6 @@ class Triggers(_Model):
         return cleaned
 
 
-Mode = Literal["planned", "unplanned", "test", "failback"]
 OnTimeout = Literal["abort", "proceed", "escalate"]
 
 

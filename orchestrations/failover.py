@@ -17,14 +17,14 @@ from typing import Any
 import azure.durable_functions as df
 
 from failover.batching import Batch, groups_from_resolved, plan_batches
-from failover.contracts import Contract
+from failover.contracts import Contract, Mode
 from failover.contracts.asr import ReplicationHealthInput
 from failover.contracts.avd import HostPoolDrainInput, NewSessionsInput, SessionHostInput, SessionMessageInput
 from failover.contracts.batch import BatchInput, BatchResult
 from failover.contracts.dns import DnsRecordInput, DnsSwitchInput
 from failover.contracts.network import PreflightInput
 from failover.contracts.notify import ApprovalCardInput, ApprovalDecision, TeamsDecisionInput
-from failover.contracts.run import Mode, RunInput, RunSummary
+from failover.contracts.run import RunInput, RunSummary
 from failover.contracts.traffic import TmEndpointInput
 from failover.plan import HostPoolRef, Plan
 from failover.run import overall_status, rto_seconds

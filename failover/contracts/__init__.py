@@ -15,7 +15,7 @@ so add fields with defaults and never rename or remove one while runs that used 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 # df's own codec (azure-functions-durable 1.7.0 is pinned): the functions its executor and the worker's activity
 # converter call, so what we encode here is byte for byte what Azure encodes.
@@ -24,6 +24,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 NonEmpty = Annotated[str, Field(min_length=1)]
 """A name or id an activity cannot act without (the field is named in the error when it is empty)."""
+
+Mode = Literal["planned", "unplanned", "test", "failback"]
+"""A run's mode, and the ASR operation its batches start."""
+StartAction = Literal["started", "attached", "skipped"]
+"""What an idempotent start activity did: started the operation, attached to one running, or had nothing to do."""
+CheckStatus = Literal["pass", "warn", "fail"]
+"""One readiness or preflight check's verdict."""
 
 # The keys of azure-functions-durable's custom-object envelope.
 ENVELOPE_KEYS = frozenset({"__class__", "__module__", "__data__"})

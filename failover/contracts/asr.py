@@ -6,12 +6,10 @@ from typing import Literal
 
 from pydantic import Field
 
-from failover.contracts import ArmInput, Contract, NonEmpty
+from failover.contracts import ArmInput, Contract, Mode, NonEmpty, StartAction
 
-FailoverMode = Literal["planned", "unplanned", "test", "failback"]
 Direction = Literal["PrimaryToRecovery", "RecoveryToPrimary"]
 RecoveryPointType = Literal["Latest", "LatestProcessed", "LatestApplicationConsistent", "LatestCrashConsistent"]
-JobAction = Literal["started", "attached", "skipped"]
 
 
 class VaultInput(ArmInput):
@@ -74,7 +72,7 @@ class StartFailoverInput(RecoveryPlanInput):
     """`asr_start_failover`. None means ASR's default: recovery point `Latest`, source site operations
     `NotRequired` (unplanned), network type `VmNetworkAsInput` (test, which then needs `network_id`)."""
 
-    mode: FailoverMode
+    mode: Mode
     recovery_point_type: RecoveryPointType | None = None
     source_site_operations: Literal["Required", "NotRequired"] | None = None
     network_id: str | None = None  # test: the isolated VNet's resource id
@@ -101,7 +99,7 @@ class RecoveryPlanJob(Contract):
 
     recovery_plan: str
     job: str | None = None
-    action: JobAction
+    action: StartAction
     reason: str | None = None
 
 

@@ -7,8 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from failover.contracts import Contract
-from failover.contracts.run import Mode
+from failover.contracts import Contract, Mode
 
 
 class BatchInput(Contract):

@@ -7,16 +7,14 @@ A start activity answers `action`: started (with `operation`, the URL Azure gave
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import Field
 
-from failover.contracts import ActivityInput, ArmInput, Contract, NonEmpty
+from failover.contracts import ActivityInput, ArmInput, Contract, NonEmpty, StartAction
 
 # A true/false switch of an input: strict, so "yes" or 1 is refused rather than read as true.
 Switch = Annotated[bool, Field(strict=True)]
-
-StartAction = Literal["started", "attached", "skipped"]
 
 
 # ---- Azure SQL failover groups ----------------------------------------------------------------

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field
 
-from failover.contracts import ArmInput, Contract, NonEmpty
+from failover.contracts import ArmInput, Contract, NonEmpty, StartAction
 
 
 class NetAppVolumeInput(ArmInput):
@@ -40,7 +40,7 @@ class NetAppBreakResult(Contract):
     data_loss_window_seconds: int | None = None
     remote_volume_region: str | None = None
     operation: str | None = None
-    action: Literal["started", "attached", "skipped"]
+    action: StartAction
     reason: str | None = None
 
 

@@ -6,11 +6,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from failover.contracts import ActivityInput, Contract, NonEmpty
+from failover.contracts import ActivityInput, CheckStatus, Contract, NonEmpty
 from failover.plan import Plan
 
 DcLocation = Literal["recovery", "on_premises"]
-CheckStatus = Literal["pass", "warn", "fail"]
 
 
 class DomainControllerRef(Contract):

@@ -9,8 +9,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from failover.contracts import ActivityInput, Contract, NonEmpty
-from failover.contracts.run import Mode
+from failover.contracts import ActivityInput, Contract, Mode, NonEmpty
 
 
 class PublishEventInput(ActivityInput):

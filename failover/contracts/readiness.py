@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-from failover.contracts import Contract
+from failover.contracts import CheckStatus, Contract
 from failover.plan import Plan
-
-CheckStatus = Literal["pass", "warn", "fail"]
 
 
 class ReadinessInput(Contract):

@@ -7,10 +7,9 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from failover.contracts import Contract
+from failover.contracts import Contract, Mode
 from failover.plan import Plan
 
-Mode = Literal["planned", "unplanned", "test", "failback"]
 RunStatus = Literal["Completed", "CompletedWithErrors", "Cancelled", "Rejected", "Failed"]
 
 
