@@ -127,7 +127,7 @@ class TestCancel:
 
     def test_cancel_during_failover_starts_no_new_batch(self, make_stack: Any) -> None:
         """Five batches 10 minutes apart; a cancel after the first: its jobs finish, nothing else starts."""
-        stack = make_stack(vms=450, sessions=2, time_scale=300.0)
+        stack = make_stack(vms=450, sessions=2, time_scale=100.0)
         instance_id = start(stack)
         wait_waiting(stack, instance_id)
         assert approve_as(A, approval_link(stack, instance_id)).status_code == 200
