@@ -10,7 +10,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -111,52 +110,6 @@ def worker_python(python: str) -> Path:
 # --- the app as deployed: the repository's files less those .funcignore names ---
 
 
-def funcignore_patterns(text: str) -> list[tuple[re.Pattern[str], bool, bool]]:
-    """(regex, negated, directories only) for each gitignore-style line of a .funcignore."""
-    patterns = []
-    for raw in text.splitlines():
-        line = raw.rstrip()
-        if not line or line.startswith("#"):
-            continue
-        negated = line.startswith("!")
-        line = line[1:] if negated else line
-        directory = line.endswith("/")
-        line = line.rstrip("/")
-        anchored = "/" in line
-        line = line.lstrip("/")
-        regex = ""
-        i = 0
-        while i < len(line):
-            if line.startswith("**/", i):
-                regex, i = regex + "(?:.*/)?", i + 3
-            elif line.startswith("/**", i) and i + 3 == len(line):
-                regex, i = regex + "/.*", i + 3
-            elif line[i] == "*":
-                regex, i = regex + "[^/]*", i + 1
-            elif line[i] == "?":
-                regex, i = regex + "[^/]", i + 1
-            else:
-                regex, i = regex + re.escape(line[i]), i + 1
-        prefix = "" if anchored else "(?:.*/)?"
-        patterns.append((re.compile(f"{prefix}{regex}"), negated, directory))
-    return patterns
-
-
-def ignored(path: str, patterns: list[tuple[re.Pattern[str], bool, bool]]) -> bool:
-    """gitignore semantics: the last matching pattern decides; nothing under an ignored directory comes back."""
-    parts = path.split("/")
-    for depth in range(1, len(parts) + 1):
-        sub = "/".join(parts[:depth])
-        is_dir = depth < len(parts)
-        verdict = False
-        for regex, negated, directory in patterns:
-            if (is_dir or not directory) and regex.fullmatch(sub):
-                verdict = not negated
-        if verdict:
-            return True
-    return False
-
-
 def repository_files(root: Path = ROOT) -> list[str]:
     """Tracked files and untracked ones git does not ignore, that exist in the work tree."""
     listed = subprocess.run(
@@ -169,10 +122,26 @@ def repository_files(root: Path = ROOT) -> list[str]:
     return sorted({p for p in listed if p and (root / p).is_file()})
 
 
+def funcignored(root: Path = ROOT) -> set[str]:
+    """The files (tracked or not) that .funcignore's patterns name, read by git itself: .funcignore has
+    gitignore's syntax and semantics (the last matching pattern decides, nothing under an ignored directory
+    comes back)."""
+    if not (root / ".funcignore").exists():
+        return set()
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--ignored", "--exclude-from=.funcignore", "-z"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    return {p for p in listed if p}
+
+
 def deployed_files(root: Path = ROOT) -> list[str]:
-    funcignore = root / ".funcignore"
-    patterns = funcignore_patterns(funcignore.read_text()) if funcignore.exists() else []
-    return [p for p in repository_files(root) if not ignored(p, patterns)]
+    """The repository's files less those .funcignore names: what the deployment package holds."""
+    left_out = funcignored(root)
+    return [p for p in repository_files(root) if p not in left_out]
 
 
 def lay_out(target: Path, root: Path = ROOT) -> list[str]:
