@@ -5,6 +5,7 @@ from __future__ import annotations
 import tomllib
 
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from tests.worker.worker_env import ROOT
 
@@ -12,8 +13,7 @@ from tests.worker.worker_env import ROOT
 def normalized(line: str) -> tuple[str, str, str, str]:
     """Name, extras, version specifier and environment marker, each in one canonical spelling."""
     requirement = Requirement(line)
-    name = requirement.name.lower().replace("_", "-").replace(".", "-")
-    return name, ",".join(sorted(requirement.extras)), str(requirement.specifier), str(requirement.marker or "")
+    return canonicalize_name(requirement.name), ",".join(sorted(requirement.extras)), str(requirement.specifier), str(requirement.marker or "")
 
 
 def requirements_txt() -> list[str]:
