@@ -13,7 +13,12 @@ from tests.worker.worker_env import ROOT
 def normalized(line: str) -> tuple[str, str, str, str]:
     """Name, extras, version specifier and environment marker, each in one canonical spelling."""
     requirement = Requirement(line)
-    return canonicalize_name(requirement.name), ",".join(sorted(requirement.extras)), str(requirement.specifier), str(requirement.marker or "")
+    return (
+        canonicalize_name(requirement.name),
+        ",".join(sorted(requirement.extras)),
+        str(requirement.specifier),
+        str(requirement.marker or ""),
+    )
 
 
 def requirements_txt() -> list[str]:
