@@ -26,7 +26,7 @@ from failover.contracts.network import PreflightInput
 from failover.contracts.notify import ApprovalCardInput, ApprovalDecision, TeamsDecisionInput
 from failover.contracts.run import RunInput, RunSummary
 from failover.contracts.traffic import TmEndpointInput
-from failover.plan import HostPoolRef, Plan
+from failover.plan import DnsRecord, HostPoolRef, Plan
 from failover.run import overall_status, rto_seconds
 from orchestrations import runbook
 from orchestrations.common import ARM_RETRY, NOTIFY_RETRY, EventLog, as_utc, isoformat
@@ -900,20 +900,23 @@ def _switch_dns(run: _Run):
         result = yield context.call_activity_with_retry(
             "dns_switch_record",
             ARM_RETRY,
-            DnsSwitchInput(
-                **run.ids,
-                subscription_id=record.subscription_id or plan.subscription_id,
-                resource_group=record.resource_group,
-                zone=record.zone,
-                name=record.name,
-                type=record.type,
-                target=record.target,
-                ttl=record.ttl,
-            ),
+            DnsSwitchInput(**_record_ref(run, record).model_dump(), target=record.target, ttl=record.ttl),
         )
         run.dns.append(result.plain())
     run.end("dns")
     yield from run.events.publish("DnsSwitched", "dns", {"records": run.dns})
+
+
+def _record_ref(run: _Run, record: DnsRecord) -> DnsRecordInput:
+    """A record set of the plan, as the DNS activities' inputs name it."""
+    return DnsRecordInput(
+        **run.ids,
+        subscription_id=record.subscription_id or run.plan.subscription_id,
+        resource_group=record.resource_group,
+        zone=record.zone,
+        name=record.name,
+        type=record.type,
+    )
 
 
 def _call(run: _Run, activity: str, payload: Contract) -> Any:
@@ -1080,14 +1083,7 @@ def _failback(run: _Run, batches: list[Batch], restore: dict[str, Any]):
             result = yield context.call_activity_with_retry(
                 "dns_restore_record",
                 ARM_RETRY,
-                DnsRecordInput(
-                    **run.ids,
-                    subscription_id=record.subscription_id or plan.subscription_id,
-                    resource_group=record.resource_group,
-                    zone=record.zone,
-                    name=record.name,
-                    type=record.type,
-                ),
+                _record_ref(run, record),
             )
             run.dns.append(result.plain())
         except Exception as err:
