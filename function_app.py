@@ -6,7 +6,9 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from activities import MODULES as ACTIVITY_MODULES
+from activities import planning, readiness
 from failover import routes
+from failover.api import Readers
 from failover.logs import configure_logging
 from failover.process import freeze_startup_objects
 from failover.settings import Settings, configure
@@ -20,6 +22,7 @@ configure_logging(settings.log_level, json_output=settings.log_json)
 configure_telemetry(os.environ, client_id=settings.managed_identity_client_id)
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
+routes.use_readers(Readers(read_groups=planning.read_groups, check_plan=readiness.check_plan))
 app.register_functions(routes.bp)
 for module in (*ORCHESTRATION_MODULES, *ACTIVITY_MODULES):
     app.register_functions(module.bp)

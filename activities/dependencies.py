@@ -24,7 +24,7 @@ from azure.core.exceptions import ResourceExistsError
 
 from activities._arm import LroHeaders, operation_state, same_location, text
 from activities._common import clients, log
-from failover.callbacks import callback_url
+from failover.callbacks import CallbackClaims, callback_url
 from failover.contracts import StartAction
 from failover.contracts.dependencies import (
     SqlFailoverStartInput,
@@ -293,8 +293,9 @@ def webhook_invoke(payload: WebhookInput) -> WebhookResult:
     """POST `{"instance_id", "plan", "step", "callback_url", **body}` to the webhook `settings.webhooks[webhook]`.
 
     The receiver (e.g. an Azure Automation runbook) reports completion by POSTing to `callback_url`, a URL signed
-    for this run and step. A receiver should treat a repeated (instance_id, step) as the same request: a retry of
-    this activity posts again. Non-2xx raises with the status only; the URL is a secret and never leaves here.
+    for this run, step and call, valid once until the step's deadline. A receiver should treat a repeated
+    (instance_id, step) as the same request: a retry of this activity posts again. Non-2xx raises with the status
+    only; the URL is a secret and never leaves here.
     """
     settings = current()
     name = payload.webhook
@@ -311,7 +312,11 @@ def webhook_invoke(payload: WebhookInput) -> WebhookResult:
         "instance_id": instance_id,
         "plan": payload.plan,
         "step": step,
-        "callback_url": callback_url(settings.public_base_url, settings.approval_signing_key, instance_id, step),
+        "callback_url": callback_url(
+            settings.public_base_url,
+            settings.approval_signing_key,
+            CallbackClaims(instance_id, step, payload.nonce, payload.expires_at),
+        ),
         **extra,
     }
     try:

@@ -40,34 +40,46 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def sign(key: str, claims: TokenClaims) -> str:
+def sign_claims(key: str, claims: dict[str, Any]) -> str:
+    """`base64url(compact JSON) "." base64url(HMAC-SHA256)`: the form of approval and callback tokens."""
     if not key:
-        raise ValueError("the approval signing key is not configured (FAILOVER_APPROVAL_SIGNING_KEY)")
-    body = json.dumps(
-        {"i": claims.instance_id, "d": claims.decision, "e": claims.expires_at, "n": claims.nonce},
-        separators=(",", ":"),
-        sort_keys=True,
-    ).encode()
+        raise ValueError("the signing key is not configured (FAILOVER_APPROVAL_SIGNING_KEY)")
+    body = json.dumps(claims, separators=(",", ":"), sort_keys=True).encode()
     signature = hmac.new(key.encode(), body, hashlib.sha256).digest()
     return f"{_b64(body)}.{_b64(signature)}"
 
 
-def verify(key: str, token: str, instance_id: str, now_epoch: float) -> TokenClaims:
-    """Check signature, instance and expiry. 403 for anything forged or foreign, 410 when expired."""
-    forged = ApprovalTokenError(403, "InvalidToken", "the approval token is not valid for this run")
+def verify_claims(key: str, token: str) -> dict[str, Any] | None:
+    """The claims of a token signed with `key` (constant-time compare), or None if it is forged or malformed."""
     if not key or not isinstance(token, str) or token.count(".") != 1:
-        raise forged
+        return None
     body_part, signature_part = token.split(".")
     try:
         body = _unb64(body_part)
         signature = _unb64(signature_part)
     except (ValueError, TypeError):
-        raise forged from None
+        return None
     expected = hmac.new(key.encode(), body, hashlib.sha256).digest()
     if not hmac.compare_digest(expected, signature):
+        return None
+    try:
+        claims = json.loads(body)
+    except ValueError:
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
+def sign(key: str, claims: TokenClaims) -> str:
+    return sign_claims(key, {"i": claims.instance_id, "d": claims.decision, "e": claims.expires_at, "n": claims.nonce})
+
+
+def verify(key: str, token: str, instance_id: str, now_epoch: float) -> TokenClaims:
+    """Check signature, run and expiry. 403 for anything forged or foreign, 410 when expired."""
+    forged = ApprovalTokenError(403, "InvalidToken", "the approval token is not valid for this run")
+    raw = verify_claims(key, token)
+    if raw is None:
         raise forged
     try:
-        raw: dict[str, Any] = json.loads(body)
         claims = TokenClaims(str(raw["i"]), raw["d"], int(raw["e"]), str(raw["n"]))
     except (ValueError, KeyError, TypeError):
         raise forged from None

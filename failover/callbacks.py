@@ -1,31 +1,52 @@
 """Completion callbacks of custom actions (e.g. an Azure Automation runbook on a hybrid worker that
 drives Hyper-V Replica on Azure Local): `POST /api/failovers/{id}/callbacks/{step}?token=...`.
 
-The token is HMAC-SHA256 (the approval signing key) over the instance id and the step name, so only
-the caller that received the URL can complete that step of that run. Constant-time compare.
+The token is signed like an approval link (HMAC-SHA256 with the approval signing key, `failover.approval`) over
+the run id, the step, a nonce the run drew for this call of the step, and the step's deadline. So a URL completes
+one step of one run, once, until its deadline: a forged or foreign token is refused 403, an expired one 410, and
+the run accepts only the nonce it is waiting for (a second use is refused 409 by the handler, which reads the
+run's waiting steps, and ignored by the run if it arrives some other way).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
+from dataclasses import dataclass
 from urllib.parse import quote
 
-
-def callback_token(key: str, instance_id: str, step: str) -> str:
-    if not key:
-        raise ValueError("the signing key is not configured (FAILOVER_APPROVAL_SIGNING_KEY)")
-    digest = hmac.new(key.encode(), f"callback\n{instance_id}\n{step}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+from failover.approval import ApprovalTokenError, sign_claims, verify_claims
 
 
-def verify_callback(key: str, token: str, instance_id: str, step: str) -> bool:
-    if not key or not token:
-        return False
-    return hmac.compare_digest(callback_token(key, instance_id, step).encode(), token.encode())
+@dataclass(frozen=True)
+class CallbackClaims:
+    instance_id: str
+    step: str
+    nonce: str
+    expires_at: int  # epoch seconds
 
 
-def callback_url(base_url: str, key: str, instance_id: str, step: str) -> str:
-    token = callback_token(key, instance_id, step)
-    return f"{base_url}/api/failovers/{quote(instance_id)}/callbacks/{quote(step)}?token={token}"
+def callback_token(key: str, claims: CallbackClaims) -> str:
+    return sign_claims(
+        key, {"k": "callback", "i": claims.instance_id, "s": claims.step, "n": claims.nonce, "e": claims.expires_at}
+    )
+
+
+def verify_callback(key: str, token: str, instance_id: str, step: str, now_epoch: float) -> CallbackClaims:
+    """The token's claims, if it was signed for this run and step and has not expired (403 / 410 otherwise)."""
+    forged = ApprovalTokenError(403, "InvalidToken", "the callback token is not valid for this run and step")
+    raw = verify_claims(key, token)
+    if raw is None or raw.get("k") != "callback":
+        raise forged
+    try:
+        claims = CallbackClaims(str(raw["i"]), str(raw["s"]), str(raw["n"]), int(raw["e"]))
+    except (KeyError, TypeError, ValueError):
+        raise forged from None
+    if claims.instance_id != instance_id or claims.step != step:
+        raise forged
+    if now_epoch >= claims.expires_at:
+        raise ApprovalTokenError(410, "TokenExpired", "the callback URL has expired (the step's deadline passed)")
+    return claims
+
+
+def callback_url(base_url: str, key: str, claims: CallbackClaims) -> str:
+    token = callback_token(key, claims)
+    return f"{base_url}/api/failovers/{quote(claims.instance_id)}/callbacks/{quote(claims.step)}?token={token}"

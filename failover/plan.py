@@ -360,6 +360,8 @@ class Drill(_Model):
     windows: list[MaintenanceWindow] = Field(default_factory=list)  # empty: any time
     scheduled: bool = True  # include this plan in the monthly drill timer
     cleanup_comment: str = "Drill finished: test failover cleanup by the failover service"
+    # A real failover asked for while a drill runs: cancel the drill (cleaned up), then fail over; or refuse.
+    on_failover: Literal["cancel_drill", "refuse"] = "cancel_drill"
 
     def network_for(self, recovery_plan: str) -> str:
         return self.networks.get(recovery_plan, self.network_id)

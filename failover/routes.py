@@ -11,7 +11,7 @@ from functools import lru_cache
 import azure.durable_functions as df
 import azure.functions as func
 
-from failover.handlers import ROUTES, Api, Route
+from failover.api import ROUTES, Api, Readers, Route
 from failover.plan import load_plans
 from failover.settings import current
 
@@ -20,10 +20,19 @@ bp = df.Blueprint()
 _AUTH = {"function": func.AuthLevel.FUNCTION, "anonymous": func.AuthLevel.ANONYMOUS}
 
 
+_readers: list[Readers] = []  # set by the host (function_app.py): failover/ imports no activity
+
+
+def use_readers(readers: Readers) -> None:
+    """The Azure reads the handlers need outside a run (plan preview, readiness), from the host."""
+    _readers[:] = [readers]
+    api.cache_clear()
+
+
 @lru_cache(maxsize=1)
 def api() -> Api:
     settings = current()
-    return Api(settings=settings, plans=load_plans(settings.plans_path()))
+    return Api(settings=settings, plans=load_plans(settings.plans_path()), readers=next(iter(_readers), None))
 
 
 Handler = Callable[[func.HttpRequest, df.DurableOrchestrationClient], Awaitable[func.HttpResponse]]

@@ -21,8 +21,10 @@ from typing import Any
 import azure.durable_functions as df
 import grpc
 from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
+from azure.durable_functions.models.EntityStateResponse import EntityStateResponse
 from durabletask import client as dt_client
 from durabletask import task as dt_task
+from durabletask.entities import EntityContext, EntityInstanceId
 from durabletask.grpc_options import GrpcWorkerResiliencyOptions
 from durabletask.internal import helpers
 from durabletask.internal import orchestrator_service_pb2 as pb
@@ -153,6 +155,13 @@ class DfContext:
     def continue_as_new(self, input_: Any) -> None:
         self._ctx.continue_as_new(input_)
 
+    # entities (df.EntityId → durabletask EntityInstanceId)
+    def call_entity(self, entity_id: df.EntityId, operation: str, input_: Any = None) -> Any:
+        return self._ctx.call_entity(EntityInstanceId(entity_id.name, entity_id.key), operation, input_)
+
+    def signal_entity(self, entity_id: df.EntityId, operation: str, input_: Any = None) -> None:
+        self._ctx.signal_entity(EntityInstanceId(entity_id.name, entity_id.key), operation, input_)
+
 
 def adapt_orchestrator(workflow: Callable[[Any], Generator[Any, Any, Any]]) -> Callable[..., Any]:
     """A durabletask orchestrator running a df-style workflow generator unchanged."""
@@ -162,6 +171,22 @@ def adapt_orchestrator(workflow: Callable[[Any], Generator[Any, Any, Any]]) -> C
 
     orchestrator.__name__ = workflow.__name__
     return orchestrator
+
+
+EntityOperation = Callable[[dict[str, Any] | None, str, Any], tuple[dict[str, Any], Any]]
+
+
+def adapt_entity(name: str, apply: EntityOperation) -> Callable[..., Any]:
+    """A durabletask entity running a pure entity operation `(state, operation, input) -> (state, result)`, the
+    same one `orchestrations.claim` wraps for Durable Functions."""
+
+    def entity(ctx: EntityContext, entity_input: Any) -> Any:
+        state, result = apply(ctx.get_state(None), ctx.operation, entity_input)
+        ctx.set_state(state)
+        return result
+
+    entity.__name__ = name
+    return entity
 
 
 def adapt_activity(activity: Callable[[Any], Any]) -> Callable[..., Any]:
@@ -337,6 +362,18 @@ class LocalDurableClient:
     async def raise_event(self, instance_id: str, event_name: str, event_data: Any = None) -> None:
         await asyncio.to_thread(self._client.raise_orchestration_event, instance_id, event_name, data=event_data)
 
+    async def read_entity_state(self, entity_id: df.EntityId) -> EntityStateResponse:
+        """df's `read_entity_state`: (exists, state)."""
+        key = EntityInstanceId(entity_id.name, entity_id.key)
+        found = await asyncio.to_thread(self._client.get_entity, key)
+        state = found.get_state() if found is not None else None
+        if isinstance(state, str):  # durabletask hands back the serialized state without a target type
+            state = CODEC.deserialize(state)
+        return EntityStateResponse(found is not None, state)
+
+    async def purge_instance_history(self, instance_id: str) -> None:
+        await asyncio.to_thread(self._client.purge_orchestration, instance_id)
+
     async def terminate(self, instance_id: str, reason: str) -> None:
         await asyncio.to_thread(self._client.terminate_orchestration, instance_id, output=reason)
 
@@ -374,6 +411,7 @@ class LocalEngine:
         self,
         orchestrators: dict[str, Callable[..., Any]],
         activities: dict[str, Callable[[Any], Any]],
+        entities: dict[str, EntityOperation] | None = None,
         *,
         max_activities: int = 16,
         log_level: int = logging.ERROR,
@@ -382,6 +420,7 @@ class LocalEngine:
         self.log_level = log_level
         self.orchestrators = orchestrators
         self.activities = activities
+        self.entities = entities or {}
         self.max_activities = max_activities
         # durabletask's worker reconnects when its work-item stream stays silent this long, expecting a remote
         # sidecar's health pings. The in-memory backend sends none, so the worker reconnected every 120 s while
@@ -426,6 +465,8 @@ class LocalEngine:
             adapted = adapt_activity(fn)
             adapted.__name__ = name
             worker.add_activity(adapted)
+        for name, operation in self.entities.items():
+            worker.add_entity(adapt_entity(name, operation), name=name)
         worker.start()
         self.worker = worker
 

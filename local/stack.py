@@ -10,18 +10,24 @@ from typing import Any
 import requests
 
 from activities import ALL as ACTIVITIES
-from failover.handlers import Api
+from activities.planning import read_groups
+from activities.readiness import check_plan
+from failover.api import Api, Readers
 from failover.plan import Plan, load_plan
 from failover.process import freeze_startup_objects
 from failover.settings import Settings, configure
 from local.engine import LocalEngine, free_port, port_free
 from local.server import LocalServer
 from orchestrations import ALL as ORCHESTRATORS
+from orchestrations import ENTITIES
 from simulator import Estate, EstateConfig, Simulator, seed_demo_estate
 from simulator.dependencies import DEMO_WEBHOOK, webhook_url
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_PLAN = ROOT / "plans" / "demo.yaml"
+
+
+READERS = Readers(read_groups=read_groups, check_plan=check_plan)
 
 
 @dataclass
@@ -85,14 +91,14 @@ class LocalStack:
 
     def _start_host(self) -> None:
         """The service's process: the engine (in-memory history) and the API server."""
-        self.engine = LocalEngine(ORCHESTRATORS, ACTIVITIES).start()
+        self.engine = LocalEngine(ORCHESTRATORS, ACTIVITIES, ENTITIES).start()
         plans = {self.plan.name: self.plan}
         for path in self.extra_plans:
             extra = load_plan(path)
             if extra.name in plans:
                 raise ValueError(f"{path}: plan name '{extra.name}' is used by another plan file")
             plans[extra.name] = extra
-        self.api = Api(settings=self.settings, plans=plans)
+        self.api = Api(settings=self.settings, plans=plans, readers=READERS)
         self.server = LocalServer(self.api, self.engine.client, port=self._port, api_key=self.api_key).start()
         freeze_startup_objects()
 

@@ -26,10 +26,13 @@ def as_utc(ts: datetime) -> datetime:
 
 
 class EventLog:
-    """Builds CloudEvents with deterministic ids (`{instance}:{sequence}`) and counts what was sent."""
+    """Builds CloudEvents with deterministic ids (`{run id}:{sequence}`: unique across runs, as every run has
+    its own instance id) and counts what was sent."""
 
-    def __init__(self, context: Any, plan: str) -> None:
+    def __init__(self, context: Any, plan: str, waiter: Any = None) -> None:
         self.context = context
+        # the run's `step` (control channel open while an event is published), or None: a plain yield
+        self.waiter = waiter
         self.plan = plan
         self.sequence = 0
         self.published = 0
@@ -53,9 +56,13 @@ class EventLog:
         )
         try:
             if self.breaker_open:
-                yield self.context.call_activity("publish_event", payload)
+                task = self.context.call_activity("publish_event", payload)
             else:
-                yield self.context.call_activity_with_retry("publish_event", NOTIFY_RETRY, payload)
+                task = self.context.call_activity_with_retry("publish_event", NOTIFY_RETRY, payload)
+            if self.waiter is not None:
+                yield from self.waiter(task)
+            else:
+                yield task
             self.published += 1
             self.breaker_open = False
         except Exception:  # a status event must never fail the failover itself

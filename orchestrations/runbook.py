@@ -51,7 +51,7 @@ def _poll(run: Any, activity: str, payload: Contract, deadline: datetime):
     context = run.context
     poll = max(run.seconds(run.plan.asr.job_poll_interval), 0.05)
     while True:
-        status = (yield context.call_activity_with_retry(activity, ARM_RETRY, payload)).plain()
+        status = (yield from run.step(context.call_activity_with_retry(activity, ARM_RETRY, payload))).plain()
         if status.get("done"):
             return status
         if run.now() >= deadline:
@@ -111,7 +111,9 @@ def run_dependency(run: Any, dep: Dependency, wave: bool = False):
         else:
             payload = _dependency_payload(run, dep)
             start_activity, status_activity = LONG_RUNNING[dep.kind]
-            started = (yield context.call_activity_with_retry(start_activity, ARM_RETRY, payload)).plain()
+            started = (
+                yield from run.step(context.call_activity_with_retry(start_activity, ARM_RETRY, payload))
+            ).plain()
             result["details"] = dict(started)
             if started.get("action") == "skipped":
                 result["status"] = "Succeeded"
@@ -144,8 +146,14 @@ def run_dependency(run: Any, dep: Dependency, wave: bool = False):
 def _webhook(run: Any, dep: WebhookAction, deadline: datetime, result: dict[str, Any]):
     """Call the webhook, then wait for `POST /api/failovers/{id}/callbacks/{step}` or the timeout."""
     context = run.context
-    payload = WebhookInput(**run.ids, step=dep.name, webhook=dep.webhook, body=dep.body)
-    called = yield context.call_activity_with_retry("webhook_invoke", ARM_RETRY, payload)
+    nonce = str(context.new_uuid())
+    expires = int(deadline.timestamp()) + 1
+    payload = WebhookInput(
+        **run.ids, step=dep.name, webhook=dep.webhook, body=dep.body, nonce=nonce, expires_at=expires
+    )
+    run.callbacks[dep.name] = nonce  # the one callback this step accepts (single use: removed once taken)
+    run.publish_status()
+    called = yield from run.step(context.call_activity_with_retry("webhook_invoke", ARM_RETRY, payload))
     result["details"] = {"http_status": called.status}
     timer = context.create_timer(deadline)
     callback = None
@@ -154,13 +162,16 @@ def _webhook(run: Any, dep: WebhookAction, deadline: datetime, result: dict[str,
             callback = context.wait_for_external_event(CALLBACK_EVENT)
         winner = yield from run.wait_any([callback, timer])
         if winner is timer:
+            run.callbacks.pop(dep.name, None)
             result["error"] = f"no completion callback within {run.seconds(dep.timeout):.0f}s"
             return
         if winner is callback:
             data = callback.result or {}
             callback = None
-            if data.get("step") != dep.name:
-                continue  # a late callback of an earlier step
+            if data.get("step") != dep.name or data.get("nonce") != run.callbacks.get(dep.name):
+                continue  # a late or replayed callback (the HTTP handler refuses those; one raised otherwise)
+            del run.callbacks[dep.name]
+            run.publish_status()
             timer.cancel()
             result["details"].update({"callback_status": data.get("status"), "output": data.get("output")})
             if str(data.get("status", "")).lower() == "succeeded":
@@ -212,17 +223,21 @@ def start_standby(run: Any):
             resource_group=standby.vms.resource_group,
             vms=standby.vms.names,
         )
-        yield context.call_activity_with_retry("compute_start_vms", ARM_RETRY, vms)
+        yield from run.step(context.call_activity_with_retry("compute_start_vms", ARM_RETRY, vms))
         running = yield from _poll_vms(run, vms, run.at(900.0))
-        if running:
-            allowed = yield context.call_activity_with_retry(
-                "avd_allow_new_sessions",
-                ARM_RETRY,
-                NewSessionsInput(
-                    **run.ids,
-                    **run.plan.host_pool_ref(standby.host_pool),
-                    allow=True,
-                ),
+        if running and run.cancel:
+            run.errors.append("standby session hosts started; not opened to new sessions (cancelled)")
+        elif running:
+            allowed = yield from run.step(
+                context.call_activity_with_retry(
+                    "avd_allow_new_sessions",
+                    ARM_RETRY,
+                    NewSessionsInput(
+                        **run.ids,
+                        **run.plan.host_pool_ref(standby.host_pool),
+                        allow=True,
+                    ),
+                )
             )
             run.standby = {"vms": standby.vms.names, "session_hosts": allowed.session_hosts}
             ok = True
@@ -238,7 +253,7 @@ def start_standby(run: Any):
 def _poll_vms(run: Any, vms: VmsInput, deadline: datetime):
     context = run.context
     while True:
-        states = yield context.call_activity_with_retry("compute_vm_states", ARM_RETRY, vms)
+        states = yield from run.step(context.call_activity_with_retry("compute_vm_states", ARM_RETRY, vms))
         if not states.not_running:
             return True
         if run.now() >= deadline:
@@ -260,10 +275,12 @@ def verify(run: Any, drill: bool = False):
     computers: list[str] = []
     try:
         if succeeded:
-            listed = yield context.call_activity_with_retry(
-                "asr_recovery_plan_vms",
-                ARM_RETRY,
-                RecoveryPlanVmsInput(**run.plan.vault_ref(), recovery_plans=succeeded),
+            listed = yield from run.step(
+                context.call_activity_with_retry(
+                    "asr_recovery_plan_vms",
+                    ARM_RETRY,
+                    RecoveryPlanVmsInput(**run.plan.vault_ref(), recovery_plans=succeeded),
+                )
             )
             computers = sorted({vm for names in listed.vms.values() for vm in names})
     except Exception as err:
@@ -274,15 +291,17 @@ def verify(run: Any, drill: bool = False):
     while True:
         try:
             if computers:
-                beat = yield context.call_activity_with_retry(
-                    "logs_heartbeat",
-                    ARM_RETRY,
-                    HeartbeatInput(
-                        **run.ids,
-                        workspace_id=spec.workspace_id,
-                        computers=computers,
-                        minutes=spec.heartbeat_minutes,
-                    ),
+                beat = yield from run.step(
+                    context.call_activity_with_retry(
+                        "logs_heartbeat",
+                        ARM_RETRY,
+                        HeartbeatInput(
+                            **run.ids,
+                            workspace_id=spec.workspace_id,
+                            computers=computers,
+                            minutes=spec.heartbeat_minutes,
+                        ),
+                    )
                 )
                 checks["heartbeat"] = {
                     "name": "heartbeat",
@@ -291,15 +310,17 @@ def verify(run: Any, drill: bool = False):
                     "missing": beat.missing[:50],
                 }
             if spec.domain_controllers and not drill:
-                dcs = yield context.call_activity_with_retry(
-                    "logs_heartbeat",
-                    ARM_RETRY,
-                    HeartbeatInput(
-                        **run.ids,
-                        workspace_id=spec.workspace_id,
-                        computers=spec.domain_controllers,
-                        minutes=spec.heartbeat_minutes,
-                    ),
+                dcs = yield from run.step(
+                    context.call_activity_with_retry(
+                        "logs_heartbeat",
+                        ARM_RETRY,
+                        HeartbeatInput(
+                            **run.ids,
+                            workspace_id=spec.workspace_id,
+                            computers=spec.domain_controllers,
+                            minutes=spec.heartbeat_minutes,
+                        ),
+                    )
                 )
                 checks["domain_controllers"] = {
                     "name": "domain_controllers",
@@ -309,7 +330,7 @@ def verify(run: Any, drill: bool = False):
                 }
             identity: IdentityStatusInput | None = run.plan.identity_request(context.instance_id)
             if identity is not None and not drill:
-                state = yield context.call_activity_with_retry("identity_status", ARM_RETRY, identity)
+                state = yield from run.step(context.call_activity_with_retry("identity_status", ARM_RETRY, identity))
                 checks["identity"] = {
                     "name": "identity",
                     "healthy": bool(state.available),  # a DC answers in or from the recovery region
@@ -318,15 +339,17 @@ def verify(run: Any, drill: bool = False):
                     "gateways_connected": state.gateways_connected,
                 }
             if spec.host_pool is not None and not drill:
-                agents = yield context.call_activity_with_retry(
-                    "logs_avd_agent_health",
-                    ARM_RETRY,
-                    AvdAgentHealthInput(
-                        **run.ids,
-                        workspace_id=spec.workspace_id,
-                        host_pool=spec.host_pool.name,
-                        minutes=spec.heartbeat_minutes,
-                    ),
+                agents = yield from run.step(
+                    context.call_activity_with_retry(
+                        "logs_avd_agent_health",
+                        ARM_RETRY,
+                        AvdAgentHealthInput(
+                            **run.ids,
+                            workspace_id=spec.workspace_id,
+                            host_pool=spec.host_pool.name,
+                            minutes=spec.heartbeat_minutes,
+                        ),
+                    )
                 )
                 checks["avd_agent_health"] = {
                     "name": "avd_agent_health",
@@ -339,7 +362,10 @@ def verify(run: Any, drill: bool = False):
             break
         if all(c["healthy"] for c in checks.values()) or run.now() >= deadline:
             break
-        yield from run.sleep_until(min(deadline, run.now() + timedelta(seconds=poll)))
+        yield from run.sleep_until(min(deadline, run.now() + timedelta(seconds=poll)), interruptible=True)
+        if run.cancel:
+            checks["cancelled"] = {"name": "cancelled", "healthy": False, "error": "verify stopped by the cancel"}
+            break
     healthy = all(c["healthy"] for c in checks.values())
     run.verify = {"healthy": healthy, "checks": list(checks.values()), "checked_at": isoformat(run.now())}
     if not healthy:
@@ -360,21 +386,27 @@ def switch_traffic_manager(run: Any):
     run.publish_status("switching traffic manager")
     ok = True
     for endpoint in plan.dns.traffic_manager:
+        if run.cancel:  # nothing new after a cancel: the endpoints not switched yet stay as they are
+            ok = False
+            run.errors.append(f"traffic manager {endpoint.label}: not switched (cancelled)")
+            continue
         try:
-            result = yield context.call_activity_with_retry(
-                "tm_set_endpoint",
-                ARM_RETRY,
-                TmEndpointInput(
-                    **run.ids,
-                    subscription_id=endpoint.subscription_id or plan.subscription_id,
-                    resource_group=endpoint.resource_group,
-                    profile=endpoint.profile,
-                    endpoint=endpoint.endpoint,
-                    endpoint_type=endpoint.endpoint_type,
-                    status=endpoint.status,
-                    priority=endpoint.priority,
-                    unhealthy_targets=[],
-                ),
+            result = yield from run.step(
+                context.call_activity_with_retry(
+                    "tm_set_endpoint",
+                    ARM_RETRY,
+                    TmEndpointInput(
+                        **run.ids,
+                        subscription_id=endpoint.subscription_id or plan.subscription_id,
+                        resource_group=endpoint.resource_group,
+                        profile=endpoint.profile,
+                        endpoint=endpoint.endpoint,
+                        endpoint_type=endpoint.endpoint_type,
+                        status=endpoint.status,
+                        priority=endpoint.priority,
+                        unhealthy_targets=[],
+                    ),
+                )
             )
             run.dns.append({**result.plain(), "kind": "traffic_manager"})
         except Exception as err:
@@ -405,8 +437,10 @@ def plan_jobs(run: Any, activity: str, recovery_plans: list[str], extra: dict[st
     jobs: dict[str, str] = {}
     for name in recovery_plans:
         try:
-            started = yield context.call_activity_with_retry(
-                activity, ARM_RETRY, operation(**common, **(extra or {}), recovery_plan=name)
+            started = yield from run.step(
+                context.call_activity_with_retry(
+                    activity, ARM_RETRY, operation(**common, **(extra or {}), recovery_plan=name)
+                )
             )
         except Exception as err:
             outcome[name] = f"Failed: {err}"
@@ -418,15 +452,17 @@ def plan_jobs(run: Any, activity: str, recovery_plans: list[str], extra: dict[st
     deadline = run.at(run.plan.asr.job_timeout)
     poll = max(run.seconds(run.plan.asr.job_poll_interval), 0.05)
     while jobs:
-        yield context.create_timer(min(deadline, run.now() + timedelta(seconds=poll)))
+        yield from run.sleep_until(min(deadline, run.now() + timedelta(seconds=poll)))  # jobs are watched to their end
         poll = min(poll * 2, max(run.seconds(run.plan.asr.job_poll_max), poll))
-        reads = yield context.task_all(
-            [
-                context.call_activity_with_retry(
-                    "asr_get_job", ARM_RETRY, AsrJobInput(**common, job=job, recovery_plan=name)
-                )
-                for name, job in jobs.items()
-            ]
+        reads = yield from run.step(
+            context.task_all(
+                [
+                    context.call_activity_with_retry(
+                        "asr_get_job", ARM_RETRY, AsrJobInput(**common, job=job, recovery_plan=name)
+                    )
+                    for name, job in jobs.items()
+                ]
+            )
         )
         for (name, _), job in zip(list(jobs.items()), reads, strict=True):
             if job.terminal:

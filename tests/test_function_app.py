@@ -51,7 +51,13 @@ class TestRegistration:
         assert readiness["timerTrigger"].schedule == "0 */30 * * * *"
 
     def test_nothing_else(self, functions: dict[str, Any]) -> None:
-        assert set(functions) == {*orchestrations.ALL, *activities.ALL, *CONTRACT, "drill_timer", "readiness_timer"}
+        assert set(functions) == {
+            *orchestrations.ALL, *orchestrations.ENTITIES, *activities.ALL, *CONTRACT, "drill_timer", "readiness_timer"
+        }
+
+    def test_plan_claim_entity(self, functions: dict[str, Any]) -> None:
+        """One active run per plan is the `plan_claim` entity (failover.claims): registered as Azure loads it."""
+        assert bindings(functions["plan_claim"])["entityTrigger"].entity_name == "plan_claim"
 
 
 CONTRACT = {

@@ -135,7 +135,8 @@ class VmStatesResult(Contract):
 # ---- Custom-action webhooks -------------------------------------------------------------------
 class WebhookInput(ActivityInput):
     """`webhook_invoke`: POST to the webhook `settings.webhooks[webhook]` for this run's `step`; the receiver
-    calls back on a URL signed for (instance_id, step), so both are required."""
+    calls back on a URL signed for (instance_id, step, nonce, expires_at): one run, one step, one use, until the
+    step's deadline (failover.callbacks)."""
 
     instance_id: NonEmpty
     plan: NonEmpty
@@ -143,6 +144,10 @@ class WebhookInput(ActivityInput):
     webhook: NonEmpty
     # Free-form: the receiver's own parameters (e.g. an Automation runbook's), posted as they are.
     body: dict[str, Any] = Field(default_factory=dict)
+    # The call's nonce and the step's deadline (epoch seconds). Defaults keep histories of runs started before
+    # callbacks were single use replayable; such a run's callback URL is refused and its step times out.
+    nonce: str = ""
+    expires_at: int = Field(default=0, ge=0)
 
 
 class WebhookResult(Contract):

@@ -24,6 +24,10 @@ class RunInput(Contract):
     reason: str | None = None
     restore: dict[str, Any] = Field(default_factory=dict)
     time_scale: float = Field(default=1.0, gt=0)
+    # the drill this run supersedes (a real failover arriving during a drill, plan `runs.during_drill: cancel`)
+    supersedes: str | None = None
+    # claims left by runs that ended without releasing them (host crashed, terminated): the handler saw them end
+    stale_claims: list[str] = Field(default_factory=list)
 
 
 class RunSummary(Contract):
@@ -55,10 +59,14 @@ class RunSummary(Contract):
     events_published: int
     events_failed: int
     triggers: list[dict[str, Any]]
-    resolved: dict[str, Any] | None = None
+    resolved: dict[str, Any] | None = None  # the Resolved notice of the incident that started the run
+    resolutions: list[dict[str, Any]] = Field(default_factory=list)  # other incidents' Resolved notices
+    claim: dict[str, Any] | None = None  # the plan's claim this run held (docs/runbook.md, "Runs")
     started_at: str
     finished_at: str
     rto_seconds: float
     rto_target_seconds: float
+    rto_met: bool | None = None  # True only when the failover completed within the target (failover.run.rto_verdict)
+    rto_note: str | None = None
     time_scale: float
     errors: list[Any]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -337,7 +338,7 @@ class TestAvdAllowNewSessions:
 
 
 class TestWebhook:
-    STEP = {"instance_id": "run-42", "plan": "demo", "step": "hyperv-replica"}
+    STEP = {"instance_id": "run-42", "plan": "demo", "step": "hyperv-replica", "nonce": "n-1", "expires_at": 4_000_000_000}
 
     def test_call_and_signed_callback(
         self, simulate: Callable[..., Simulator], receiver: Receiver, caplog: pytest.LogCaptureFixture
@@ -350,7 +351,8 @@ class TestWebhook:
         assert first.status == 202 and first.job_ids and len(first.job_ids) == 1
         callback = wait_for(lambda: receiver.calls, timeout=10)[0]
         assert callback["instance"] == "run-42" and callback["step"] == "hyperv-replica"
-        assert verify_callback(SIGNING_KEY, callback["token"], "run-42", "hyperv-replica")
+        claims = verify_callback(SIGNING_KEY, callback["token"], "run-42", "hyperv-replica", time.time())
+        assert claims.nonce == "n-1" and claims.expires_at == 4_000_000_000  # this call of this step of this run
         assert callback["body"] == {
             "status": "Succeeded",
             "output": sim.estate.dependencies.webhooks[DEMO_WEBHOOK].output,

@@ -101,7 +101,7 @@ class TestQuorum:
         )
         instance_id = started(stack)
         assert gate(stack, instance_id)["required"] == 2
-        card = json.dumps(stack.estate.teams_messages[0])
+        card = json.dumps(wait_for(lambda: stack.estate.teams_messages, timeout=10)[0])
         assert "2 of" in card or "Approvals needed" in card
 
 

@@ -80,6 +80,7 @@ class TestFailoverRun:
             "avd_agent_health",
         }
         assert [s["name"] for s in summary["steps"]] == [
+            "claim",
             "resolve",
             "approval",
             "avd",

@@ -23,7 +23,7 @@ from referencing.jsonschema import DRAFT202012
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
-from failover.callbacks import callback_token
+from failover.callbacks import CallbackClaims, callback_token
 from failover.handlers import ROUTES
 from local.stack import ROOT, LocalStack
 from tests.conftest import (
@@ -358,7 +358,8 @@ def _callback(body: bytes) -> Callable[[LocalStack], requests.Response]:
     """A callback with a valid token (checked before the body is read)."""
 
     def send(stack: LocalStack) -> requests.Response:
-        token = callback_token(stack.settings.approval_signing_key, "failover-demo", "sql")
+        claims = CallbackClaims("failover-demo", "sql", "n", 4_000_000_000)
+        token = callback_token(stack.settings.approval_signing_key, claims)
         url = f"{stack.api_url}/api/failovers/failover-demo/callbacks/sql?token={token}"
         return requests.post(url, data=body, headers=JSON, timeout=30)
 

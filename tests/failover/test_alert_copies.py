@@ -22,12 +22,24 @@ ALERT = (ROOT / "examples" / "alerts" / "service-health-incident-westeurope.json
 
 
 class Engine:
-    """A durable client whose start takes a while (so copies overlap) and may fail the first `failures` times."""
+    """A durable client whose start takes a while (so copies overlap) and may fail the first `failures` times. A
+    run started takes the plan's claim at once when it is free (the `plan_claim` entity's rule), else it is
+    refused and ends."""
 
     def __init__(self, failures: int = 0) -> None:
         self.calls: list[str] = []
         self.failures = failures
         self.running: dict[str, Any] = {}
+        self.holder: dict[str, Any] | None = None
+        self.purged: list[str] = []
+
+    async def read_entity_state(self, entity_id: Any) -> Any:
+        self.calls.append("read_entity_state")
+        return SimpleNamespace(entity_exists=self.holder is not None, entity_state={"holder": self.holder})
+
+    async def purge_instance_history(self, instance_id: str) -> None:
+        self.purged.append(instance_id)
+        self.running.pop(instance_id, None)
 
     async def get_status(self, instance_id: str, **_: Any) -> Any:
         self.calls.append("get_status")
@@ -42,7 +54,16 @@ class Engine:
             raise RuntimeError("the task hub is not reachable")
         assert instance_id is not None
         trigger = client_input.triggers[0]  # a RunInput
-        self.running[instance_id] = SimpleNamespace(runtime_status="Running", custom_status={"triggers": [trigger]})
+        current = self.holder and self.running.get(self.holder["run_id"])
+        granted = current is None or current.runtime_status != "Running" or instance_id in client_input.stale_claims
+        if granted or (self.holder and self.holder["run_id"] in client_input.stale_claims):
+            self.holder = {"run_id": instance_id, "mode": client_input.mode}
+            granted = True
+        self.running[instance_id] = SimpleNamespace(
+            runtime_status="Running" if granted else "Completed",
+            custom_status={"triggers": [trigger], "claim": {"granted": granted}},
+            instance_id=instance_id,
+        )
         return instance_id
 
     async def raise_event(self, instance_id: str, event_name: str, event_data: Any = None) -> None:
@@ -85,20 +106,25 @@ def test_copies_in_flight_wait_for_the_first(api: Api) -> None:
     first, second = asyncio.run(scenario())
     bodies = [json.loads(r.get_body()) for r in first + second]
     assert {r.status_code for r in first + second} == {202}
-    assert {b["instance_id"] for b in bodies} == {"failover-demo"}
+    assert len({b["instance_id"] for b in bodies}) == 1
+    assert bodies[0]["instance_id"].startswith("failover-demo-")
     assert [b["deduplicated"] for b in bodies].count(False) == 1  # the copy that started the run
-    # the storm: one status read and one start for 50 copies; each later copy: a status read, and the run
-    # already lists the alert: nothing raised
-    assert engine.calls == ["get_status", "start_new"] + ["get_status"] * 3
+    # the storm: one claim read and one start for 50 copies; each later copy reads the claim and the run's
+    # status, and the run already lists the alert: nothing started, nothing raised
+    assert engine.calls.count("start_new") == 1
+    assert engine.calls.count("read_entity_state") == 1 + 3
+    assert "raise_event" not in engine.calls
 
 
 def test_a_copy_after_the_run_ended_starts_a_new_run(api: Api) -> None:
     engine = Engine()
-    asyncio.run(_storm(api, engine, 3))
-    engine.running["failover-demo"].runtime_status = "Completed"  # e.g. rejected by the approvers
-    answer = asyncio.run(api.post_alert(_request(), engine))
-    assert answer.status_code == 202 and json.loads(answer.get_body())["deduplicated"] is False
-    assert engine.calls == ["get_status", "start_new", "get_status", "start_new"]
+    first = json.loads(asyncio.run(_storm(api, engine, 3))[0].get_body())["instance_id"]
+    engine.running[first].runtime_status = "Completed"  # e.g. rejected by the approvers (it released the claim)
+    engine.holder = None
+    answer = json.loads(asyncio.run(api.post_alert(_request(), engine)).get_body())
+    assert answer["deduplicated"] is False and answer["instance_id"] != first
+    assert engine.calls.count("start_new") == 2
+    assert engine.running[first].runtime_status == "Completed"  # the first run is still there to read
 
 
 def test_a_failed_start_is_not_hidden_behind_the_copies(api: Api) -> None:
@@ -116,4 +142,4 @@ def test_a_failed_start_is_not_hidden_behind_the_copies(api: Api) -> None:
     assert len(failed) == 1 and "not reachable" in str(failed[0])
     ok = [a for a in answers if not isinstance(a, Exception)]
     assert len(ok) == 4 and {a.status_code for a in ok} == {202}
-    assert engine.calls.count("start_new") == 2 and "failover-demo" in engine.running
+    assert engine.calls.count("start_new") == 2 and len(engine.running) == 1

@@ -17,6 +17,10 @@ output). This driver plays the extension's part, episode by episode, until the i
   the orchestrator's clock agree); a cancelled timer still fires, as DTFx created it.
 - sub-orchestrations are driven by the same loop, interleaved with the parent (SubOrchestrationInstanceCreated,
   then Completed/Failed with the child's output or error).
+- entities (`call_entity`, `signal_entity`): the operation runs at once through the handle `DFApp.entity_trigger`
+  registered (`Entity.create(fn)`, a JSON context with the entity's state and a one-operation batch), one at a
+  time as the extension runs them; a call is recorded as EventSent (its request id in the input) and answered
+  by an EventRaised named by that id carrying the extension's ResponseMessage; a signal is an EventSent.
 - external events (EventRaised) come from the test's `Script`, asked after every episode of an instance that
   waits for one, with what it waits for, its custom status and the activities run so far.
 
@@ -47,6 +51,7 @@ import json
 import re
 import time
 import traceback
+import uuid
 import warnings
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -169,11 +174,19 @@ class Driver:
         app = df.DFApp()
         for module in (*orchestrations.MODULES, *activities.MODULES):
             app.register_functions(module.bp)
+        functions = app.get_functions()  # builds (and name-checks) the functions: once
         self.handles = {
             f.get_function_name(): f.get_user_function()
-            for f in app.get_functions()
+            for f in functions
             if any(b.type == "orchestrationTrigger" for b in f.get_bindings())
         }
+        self.entity_handles = {
+            b.entity_name: f.get_user_function()
+            for f in functions
+            for b in f.get_bindings()
+            if b.type == "entityTrigger"
+        }
+        self.entities: dict[str, str | None] = {}  # scheduler id "@name@key" -> state JSON (None: never set)
         self.script = script or (lambda waiting: [])
         self.activity_functions = activities.ALL if activity_functions is None else activity_functions
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="df-activity")
@@ -339,8 +352,41 @@ class Driver:
             )  # fmt: skip
             child = self._start(action["functionName"], child_id, action["input"], (instance, task_id))
             instance.pending[task_id] = _Work("child", child=child)
+        elif kind == ActionType.CALL_ENTITY:
+            request_id = str(uuid.uuid4())
+            sent = json.dumps({"id": request_id, "op": action["operation"], "input": action.get("input")})
+            instance.history.append(self._event(Ev.EVENT_SENT, task_id, Name="op", Input=sent))
+            response = self._run_entity(action["instanceId"], action["operation"], action.get("input"))
+            instance.inbox.append((False, self._event(Ev.EVENT_RAISED, Name=request_id, Input=response)))
+        elif kind == ActionType.SIGNAL_ENTITY:
+            sent = json.dumps({"op": action["operation"], "input": action.get("input"), "signal": True})
+            instance.history.append(self._event(Ev.EVENT_SENT, task_id, Name="op", Input=sent))
+            self._run_entity(action["instanceId"], action["operation"], action.get("input"))
         else:
             raise DriverError(f"{instance.instance_id}: action type {kind} is not supported by this driver")
+
+    def _run_entity(self, scheduler_id: str, operation: str, input_json: str | None) -> str:
+        """One operation on an entity through its registered handle; returns the ResponseMessage JSON."""
+        _, name, key = scheduler_id.split("@", 2)
+        if name not in self.entity_handles:
+            raise DriverError(f"no entity named {name!r} is registered")
+        state = self.entities.get(scheduler_id)
+        context = {
+            "self": {"name": name, "key": key},
+            "state": state,
+            "exists": state is not None,
+            # the extension hands each operation's input as a JSON string of the input's JSON (DurableEntityContext.
+            # get_input decodes twice)
+            "batch": [{"name": operation, "input": json.dumps(input_json)}],
+        }
+        out = json.loads(self.entity_handles[name](json.dumps(context)))
+        if out.get("entityExists"):
+            self.entities[scheduler_id] = out.get("entityState")
+        result = out["results"][0]
+        response: dict[str, Any] = {"result": result["result"]}
+        if result.get("isError"):
+            response["exceptionType"] = "Exception"
+        return json.dumps(response)
 
     def _run_activity(self, instance: Instance, task_id: int, work: _Work) -> None:
         if work.name not in self.activity_functions:

@@ -214,7 +214,8 @@ class TestDrillAndFailback:
         summary = root.output
         assert summary["mode"] == "failback" and summary["status"] == "Completed", summary["errors"]
         assert [s["name"] for s in summary["steps"]] == [
-            "resolve", "approval", "reprotect", "replication health", "failover", "avd", "dns", "reprotect again"
+            "claim", "resolve", "approval", "reprotect", "replication health", "failover", "avd", "dns",
+            "reprotect again",
         ]  # fmt: skip
         assert records(stack)[("app", "CNAME")] == ["app-weu.contoso.com"]
         endpoints = {e["name"]: e["status"] for e in stack.estate.network.snapshot()["traffic_manager"][0]["endpoints"]}
@@ -314,7 +315,7 @@ class TestCustomStatusSize:
 
     def test_ten_thousand_vm_plan(self) -> None:
         """A 10,000-VM plan's status with every batch done (RunState built directly, no run) fits in 16 KB."""
-        from orchestrations.failover import _Run
+        from orchestrations.run_state import Run
 
         class Context:
             instance_id, is_replaying, status = "failover-demo", False, None
@@ -333,7 +334,7 @@ class TestCustomStatusSize:
             "unmatched": [],
         }
         context = Context()
-        run = _Run(context, plan, build_run_input(plan, trigger=TRIGGER))
+        run = Run(context, plan, build_run_input(plan, trigger=TRIGGER))
         run.batches = [b.to_dict() for b in plan_batches(groups_from_resolved(resolved, plan.asr.vault), 100)]
         assert sum(b["vms"] for b in run.batches) == 10_000
         run.publish_status("awaiting approval")  # every batch pending

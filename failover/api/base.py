@@ -1,0 +1,125 @@
+"""What every resource's handlers share: the settings, the plans, the clock, the readers the host passed in, and
+how a run of a plan is found (its id, its plan's claim, its latest finished run)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import azure.durable_functions as df
+
+from failover import claims
+from failover.api.http import ACTIVE, ORCHESTRATOR, DurableClient, Readers, run_output, runtime_status
+from failover.errors import ServiceError
+from failover.plan import Plan
+from failover.run import RUN_ID, RunKind, isoformat, run_kind
+from failover.settings import Settings
+
+
+@dataclass(frozen=True)
+class Holder:
+    """The run holding a plan's claim as the handlers see it: `active` (running, pending, suspended) or not."""
+
+    run_id: str
+    mode: str
+    active: bool
+    reserved: bool = False  # a run the claim is reserved for (a failover superseding a drill)
+
+    @property
+    def kind(self) -> RunKind:
+        return run_kind(self.mode)
+
+
+@dataclass
+class ApiBase:
+    """The handler set's state. `plans` by name; `clock` returns epoch seconds (tests move it); `readers` are
+    the Azure reads outside a run, passed in by the host (None: preview and readiness answer 503)."""
+
+    settings: Settings
+    plans: dict[str, Plan]
+    clock: Callable[[], float] = field(default=time.time)
+    readers: Readers | None = None
+    # (plan, alert id, monitor condition) -> the answer of the copy of that alert now with the durable engine:
+    # later copies wait for it and share it (one event loop per host process)
+    _attaching: dict[tuple[str, str, str], asyncio.Future[dict[str, Any] | None]] = field(
+        default_factory=dict, init=False, repr=False
+    )
+
+    def _plan(self, name: str, field: str = "") -> Plan:
+        """The plan by name, or 404 PlanNotFound (`field` prefixes the message when a body named it)."""
+        plan = self.plans.get(name)
+        if plan is None:
+            raise ServiceError(404, "PlanNotFound", f"{field}no plan named '{name}'")
+        return plan
+
+    def status_url(self, instance_id: str) -> str:
+        return f"{self.settings.public_base_url}/api/failovers/{quote(instance_id)}"
+
+    def _now(self) -> str:
+        return isoformat(datetime.fromtimestamp(self.clock(), UTC))
+
+    def _readers(self) -> Readers:
+        if self.readers is None:
+            raise ServiceError(503, "NotConfigured", "this host has no Azure readers configured")
+        return self.readers
+
+    # ---- runs of a plan -------------------------------------------------------------------------
+    async def _run_status(self, client: DurableClient, instance_id: str) -> Any:
+        """A failover run's status, or 404 RunNotFound."""
+        status = await client.get_status(instance_id)
+        if not status or (getattr(status, "name", None) or ORCHESTRATOR) != ORCHESTRATOR:
+            raise ServiceError(404, "RunNotFound", f"no failover run with id '{instance_id}'")
+        return status
+
+    async def _holder(self, client: DurableClient, plan: Plan) -> tuple[Holder | None, list[str]]:
+        """The plan's claim: the run holding it (or reserved), and the ids of runs that hold it but have ended
+        without giving it back (stale: the next run names them in its claim)."""
+        state = await client.read_entity_state(df.EntityId(claims.ENTITY, plan.name))
+        claim = (state.entity_state if getattr(state, "entity_exists", False) else None) or {}
+        stale: list[str] = []
+        found: Holder | None = None
+        candidates = [(claim.get("holder") or {}, False), ({"run_id": claim.get("next")}, True)]
+        for entry, reserved in candidates:
+            run_id = entry.get("run_id")
+            if not run_id:
+                continue
+            status = await client.get_status(run_id)
+            if status and runtime_status(status) in ACTIVE:
+                if found is None:
+                    mode = entry.get("mode") or ((status.custom_status or {}).get("mode")) or "unplanned"
+                    found = Holder(str(run_id), str(mode), True, reserved)
+            else:
+                stale.append(str(run_id))
+        return found, stale
+
+    async def _runs_of(self, client: DurableClient, plan: str, kinds: set[RunKind] | None = None) -> list[Any]:
+        """Every failover run of a plan (optionally of some kinds), newest first (run ids sort by start time)."""
+        found = []
+        for status in await client.get_status_all():
+            if getattr(status, "name", None) != ORCHESTRATOR or not status.instance_id:
+                continue
+            match = RUN_ID.match(status.instance_id)
+            if match is None or match["plan"] != plan:
+                continue
+            if kinds is not None and status.instance_id.split("-", 1)[0] not in kinds:
+                continue
+            found.append(status)
+        return sorted(found, key=lambda s: (isoformat(s.created_time) if s.created_time else "", s.instance_id),
+                      reverse=True)  # fmt: skip
+
+    async def _latest_output(
+        self, client: DurableClient, plan: str, kinds: set[RunKind], modes: set[str] | None = None
+    ) -> dict[str, Any] | None:
+        """The summary of the plan's latest finished run of these kinds (and modes), or None."""
+        for listed in await self._runs_of(client, plan, kinds):
+            if runtime_status(listed) in ACTIVE:
+                continue
+            output = run_output(await client.get_status(listed.instance_id))
+            if output and (modes is None or output.get("mode") in modes):
+                return output
+        return None

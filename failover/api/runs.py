@@ -1,0 +1,285 @@
+"""Starting runs: `POST /api/failovers`, `/api/drills`, `/api/failbacks`, `/api/alerts`, `/api/events` and the
+timers. Every run gets its own id (`failover.run.new_run_id`); one active run per plan is the plan's claim
+(`failover.claims`), taken by the run itself through the engine.
+
+What a start meets (docs/runbook.md, "Runs and mode collisions"):
+- no active run: a new run starts and claims the plan;
+- an active run of the same kind (failover, drill, failback): the request joins it (`deduplicated: true`, the
+  alert is attached to the run as a trigger);
+- a drill, when a real failover is asked for: by the plan's `drill.on_failover` — `cancel_drill` (the default:
+  the drill is cancelled and cleaned up, the failover starts as soon as the drill has released the plan) or
+  `refuse` (409 naming the drill);
+- any other mix (a drill or a failback while a failover runs, a failover while a failback runs): 409 naming the
+  active run; an operator cancels it first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import azure.functions as func
+
+from failover.alerts import Alert, AlertError, parse_alert
+from failover.api.base import ApiBase, Holder
+from failover.api.http import (
+    ACTIVE,
+    CONTROL_EVENT,
+    ORCHESTRATOR,
+    DurableClient,
+    error_response,
+    json_response,
+    log,
+    read_json,
+    runtime_status,
+)
+from failover.errors import ServiceError
+from failover.events import (
+    is_validation_request,
+    parse_event_delivery,
+    subscription_validation_code,
+    validation_response_headers,
+)
+from failover.plan import Plan
+from failover.policy import decide
+from failover.run import build_run_input, new_run_id, run_kind
+
+CLAIM_WAIT = 15.0  # seconds a start waits for its run to be granted (or refused) the plan's claim
+
+
+class Runs(ApiBase):
+    async def _start_or_attach(
+        self,
+        client: DurableClient,
+        plan: Plan,
+        *,
+        trigger: dict[str, Any] | None = None,
+        mode: str | None = None,
+        requested_by: str | None = None,
+        reason: str | None = None,
+        restore: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Start a run of `plan`, or join the active one (see the module docstring). Raises ServiceError 409 when
+        the plan's active run is of another kind and the policy refuses.
+
+        Copies of one alert (same alert id and condition) that arrive while an earlier copy is with the durable
+        engine wait for it and share its answer: in a storm every copy would otherwise read the plan's claim and
+        raise an event its orchestrator replays and ignores (docs/performance.md). If that copy failed, each
+        waiting copy goes to the engine itself: a failure is never hidden behind a 202."""
+        options: dict[str, Any] = {
+            "mode": mode or plan.asr.mode, "requested_by": requested_by, "reason": reason, "restore": restore,
+        }  # fmt: skip
+        if trigger is None or not trigger.get("alert_id"):
+            return await self._start_or_join(client, plan, trigger, **options)
+        key = (plan.name, str(trigger["alert_id"]), str(trigger.get("monitor_condition") or ""))
+        while (first := self._attaching.get(key)) is not None:
+            answer = await asyncio.shield(first)
+            if answer is not None:
+                return {**answer, "deduplicated": True}
+        done: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
+        self._attaching[key] = done
+        started: dict[str, Any] | None = None
+        try:
+            started = await self._start_or_join(client, plan, trigger, **options)
+            return started
+        finally:
+            if self._attaching.get(key) is done:
+                del self._attaching[key]
+            done.set_result(started)
+
+    async def _start_or_join(
+        self,
+        client: DurableClient,
+        plan: Plan,
+        trigger: dict[str, Any] | None,
+        *,
+        mode: str,
+        requested_by: str | None,
+        reason: str | None,
+        restore: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        for _ in range(3):  # a run that loses the claim to a concurrent start joins the winner: one more look
+            holder, stale = await self._holder(client, plan)
+            supersedes = None
+            if holder is not None:
+                supersedes = await self._collide(client, plan, holder, mode, trigger)
+                if supersedes is None:
+                    return await self._join(client, holder, trigger)
+            run_id = new_run_id(plan.name, mode, self._clock_dt())
+            spec = build_run_input(
+                plan,
+                mode=mode,
+                trigger=trigger,
+                time_scale=self.settings.time_scale,
+                requested_by=requested_by,
+                reason=reason,
+                restore=restore,
+                supersedes=supersedes,
+                stale_claims=stale,
+            )
+            await client.start_new(ORCHESTRATOR, run_id, spec)
+            claim = await self._claim_of(client, run_id)
+            if claim is None or claim.get("granted") or supersedes:
+                log.info("run started", plan=plan.name, instance_id=run_id, mode=mode, supersedes=supersedes)
+                answer = {"instance_id": run_id, "status_url": self.status_url(run_id), "deduplicated": False}
+                if supersedes:
+                    answer["supersedes"] = supersedes
+                if claim is None:
+                    answer["claim"] = "pending"
+                return answer
+            await self._discard(client, run_id)  # refused: another start won the plan at the same moment
+        raise ServiceError(503, "PlanBusy", f"plan '{plan.name}': the claim kept changing hands; try again")
+
+    def _clock_dt(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
+
+    async def _collide(
+        self, client: DurableClient, plan: Plan, holder: Holder, mode: str, trigger: dict[str, Any] | None
+    ) -> str | None:
+        """A start meeting the plan's active run. Returns None to join it, or the id of the drill the new run
+        supersedes (cancelled here); raises 409 when the policy refuses."""
+        wanted = run_kind(mode)
+        if holder.kind == wanted:
+            return None
+        what = f"{holder.kind} {holder.run_id}"
+        if holder.kind == "drill" and wanted == "failover":
+            policy = plan.drill.on_failover if plan.drill is not None else "cancel_drill"
+            if policy == "refuse":
+                raise ServiceError(
+                    409, "DrillInProgress",
+                    f"plan '{plan.name}' is running {what}; drill.on_failover is 'refuse': cancel the drill, then "
+                    "start the failover",
+                )  # fmt: skip
+            source = (trigger or {}).get("title") or "a failover request"
+            await client.raise_event(
+                holder.run_id,
+                CONTROL_EVENT,
+                {"action": "cancel", "by": "failover", "reason": f"superseded by a real failover ({source})",
+                 "request_id": uuid.uuid4().hex},
+            )  # fmt: skip
+            log.info("drill superseded", plan=plan.name, drill=holder.run_id)
+            return holder.run_id
+        raise ServiceError(
+            409, "RunInProgress",
+            f"plan '{plan.name}' has an active {what} ({holder.mode}): a {wanted} cannot start until it ends; "
+            "cancel it first",
+        )  # fmt: skip
+
+    async def _join(self, client: DurableClient, holder: Holder, trigger: dict[str, Any] | None) -> dict[str, Any]:
+        """Attach a trigger to the active run of its kind (the run records each alert once)."""
+        if trigger is not None:
+            status = await client.get_status(holder.run_id)
+            listed = {t.get("alert_id") for t in ((status and status.custom_status) or {}).get("triggers") or []}
+            if trigger.get("alert_id") not in listed:
+                await client.raise_event(holder.run_id, CONTROL_EVENT, {"action": "trigger", "trigger": trigger})
+        log.info("run joined", instance_id=holder.run_id)
+        return {"instance_id": holder.run_id, "status_url": self.status_url(holder.run_id), "deduplicated": True}
+
+    async def _claim_of(self, client: DurableClient, run_id: str) -> dict[str, Any] | None:
+        """The claim answer a new run recorded in its status (None if it has not within CLAIM_WAIT seconds)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CLAIM_WAIT
+        while loop.time() < deadline:
+            status = await client.get_status(run_id)
+            claim = ((status and status.custom_status) or {}).get("claim") if status else None
+            if isinstance(claim, dict) and ("granted" in claim or claim.get("next")):
+                return claim
+            if status and runtime_status(status) not in ACTIVE and runtime_status(status) is not None:
+                return {"granted": False}
+            await asyncio.sleep(0.05)
+        return None
+
+    async def _discard(self, client: DurableClient, run_id: str) -> None:
+        """A run refused the claim ends at once, having done nothing: purge it so listings show real runs only."""
+        for _ in range(100):
+            status = await client.get_status(run_id)
+            if not status or runtime_status(status) not in ACTIVE:
+                break
+            await asyncio.sleep(0.05)
+        try:
+            await client.purge_instance_history(run_id)
+        except Exception as err:  # it stays listed as Failed ("did not start"): visible, harmless
+            log.warning("refused run not purged", instance_id=run_id, error=str(err)[:200])
+
+    # ---- alerts and events ----------------------------------------------------------------------
+    async def _record_resolution(self, client: DurableClient, alert: Alert, plan_names: list[str]) -> list[str]:
+        """A Resolved notice goes to the active run of each plan it would have matched that lists the incident
+        among its triggers; the run decides (only the incident that started it may cancel it)."""
+        recorded = []
+        for name in plan_names:
+            holder, _ = await self._holder(client, self.plans[name])
+            if holder is None:
+                continue
+            status = await client.get_status(holder.run_id)
+            triggers = ((status and status.custom_status) or {}).get("triggers") or []
+            if any(t.get("incident_key") == alert.incident_key for t in triggers):
+                await client.raise_event(
+                    holder.run_id, CONTROL_EVENT, {"action": "resolved", "trigger": alert.summary()}
+                )
+                recorded.append(holder.run_id)
+        return recorded
+
+    async def _handle_alerts(self, client: DurableClient, alerts: list[Alert]) -> func.HttpResponse:
+        runs: list[dict[str, Any]] = []
+        refused: list[dict[str, Any]] = []
+        reasons: list[str] = []
+        recorded: list[str] = []
+        for alert in alerts:
+            decision = decide(alert, list(self.plans.values()))
+            if decision.resolved_plans:
+                recorded += await self._record_resolution(client, alert, decision.resolved_plans)
+            if decision.ignored:
+                log.info("alert ignored", alert_rule=alert.alert_rule, reason=decision.reason)
+                reasons.append(decision.reason)
+                continue
+            for plan_name in decision.plans:
+                try:
+                    runs.append(await self._start_or_attach(client, self.plans[plan_name], trigger=alert.summary()))
+                except ServiceError as err:
+                    if err.status != 409:
+                        raise
+                    refused.append({"plan": plan_name, "code": err.code, "message": err.message})
+        if not runs and refused:
+            first = refused[0]
+            return error_response(409, first["code"], "; ".join(f"{r['plan']}: {r['message']}" for r in refused))
+        if not runs:
+            body: dict[str, Any] = {"ignored": True, "reason": "; ".join(dict.fromkeys(reasons)) or "no alerts"}
+            if recorded:
+                body["recorded_on"] = recorded
+            return json_response(body)
+        return json_response({**runs[0], "runs": runs, **({"refused": refused} if refused else {})}, 202)
+
+    async def post_alert(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        try:
+            alert = parse_alert(read_json(req))
+        except ServiceError as err:
+            return error_response(err.status, err.code, err.message)
+        except AlertError as err:
+            return error_response(422, "InvalidAlert", str(err))
+        return await self._handle_alerts(client, [alert])
+
+    async def options_events(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        """The CloudEvents webhook validation handshake (abuse protection)."""
+        if not is_validation_request(req.method, req.headers):
+            return error_response(400, "NotAValidationRequest", "OPTIONS needs the WebHook-Request-Origin header")
+        return func.HttpResponse(status_code=200, headers=validation_response_headers(req.headers))
+
+    async def post_events(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        try:
+            body = read_json(
+                req, ("application/json", "application/cloudevents+json", "application/cloudevents-batch+json")
+            )
+            code = subscription_validation_code(body)
+            if code is not None:
+                return json_response({"validationResponse": code})
+            delivery = parse_event_delivery(body)
+        except ServiceError as err:
+            return error_response(err.status, err.code, err.message)
+        except AlertError as err:
+            return error_response(422, "InvalidEvent", str(err))
+        if not delivery.alerts:
+            types = ", ".join(sorted(set(delivery.ignored))) or "none"
+            return json_response({"ignored": True, "reason": f"no health events in this delivery (types: {types})"})
+        return await self._handle_alerts(client, delivery.alerts)

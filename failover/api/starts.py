@@ -1,0 +1,154 @@
+"""Starting runs by request and by timer: `POST /api/failovers`, `/api/drills`, `/api/failbacks`, the monthly
+drill and restore-test timer. Each goes through `Runs._start_or_attach` (run ids, the plan's claim, mode
+collisions)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import azure.functions as func
+
+from failover.api.http import (
+    ACTIVE,
+    DrillRequest,
+    DurableClient,
+    FailbackRequest,
+    StartRequest,
+    error_response,
+    json_response,
+    log,
+    read_json,
+    requester,
+    runtime_status,
+    validated,
+)
+from failover.api.runs import Runs
+from failover.contracts.backup import BackupTestRunInput
+from failover.errors import ServiceError
+from failover.plan import Plan
+
+
+class Starts(Runs):
+    async def post_failover(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        try:
+            body = validated(StartRequest, read_json(req))
+            plan = self._plan(body.plan, "plan: ")
+            if body.mode == "test":
+                self._check_drill(plan, force=False)
+        except ServiceError as err:
+            return error_response(err.status, err.code, err.message)
+        requested_by = requester(req, body.requested_by)
+        try:
+            run = await self._start_or_attach(
+                client, plan, mode=body.mode, requested_by=requested_by, reason=body.reason
+            )
+        except ServiceError as err:
+            return error_response(err.status, err.code, err.message)
+        return json_response(run, 202)
+
+    # ---- drills ---------------------------------------------------------------------------------
+    def _check_drill(self, plan: Plan, force: bool) -> None:
+        if plan.drill is None:
+            raise ServiceError(422, "NoDrillSection", f"plan: '{plan.name}' has no drill section (drill.network_id)")
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        if not force and not plan.drill.allowed_at(now):
+            windows = "; ".join(f"{','.join(w.days)} {w.start}-{w.end} UTC" for w in plan.drill.windows)
+            raise ServiceError(
+                409,
+                "OutsideMaintenanceWindow",
+                f"plan '{plan.name}' allows drills only in its maintenance windows ({windows}); use force to override",
+            )
+
+    async def post_drill(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        """A test failover drill: isolated network, verify, guaranteed cleanup."""
+        try:
+            body = validated(DrillRequest, read_json(req))
+            plan = self._plan(body.plan, "plan: ")
+            self._check_drill(plan, body.force)
+        except ServiceError as err:
+            return error_response(err.status, err.code, err.message)
+        requested_by = requester(req, body.requested_by)
+        try:
+            run = await self._start_or_attach(client, plan, mode="test", requested_by=requested_by, reason=body.reason)
+        except ServiceError as err:
+            return error_response(err.status, err.code, err.message)
+        return json_response(run, 202)
+
+    async def post_failback(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        """Fail back once the disaster is mitigated: reprotect, planned failover RecoveryToPrimary in
+        batches, DNS and Traffic Manager back to the values the failover recorded, reprotect again."""
+        try:
+            body = validated(FailbackRequest, read_json(req))
+            plan = self._plan(body.plan, "plan: ")
+        except ServiceError as err:
+            return error_response(err.status, err.code, err.message)
+        output = await self._latest_output(client, plan.name, {"failover"}, {"planned", "unplanned"}) or {}
+        restore: dict[str, Any] = {"traffic_manager": []}
+        if output.get("mode") in ("planned", "unplanned"):
+            changed = {d.get("record"): d for d in output.get("dns") or []}
+            for endpoint in plan.dns.traffic_manager:
+                before = (changed.get(endpoint.label) or {}).get("from")
+                if isinstance(before, dict):
+                    restore["traffic_manager"].append(
+                        {
+                            "resource_group": endpoint.resource_group,
+                            "subscription_id": endpoint.subscription_id,
+                            "profile": endpoint.profile,
+                            "endpoint": endpoint.endpoint,
+                            "endpoint_type": endpoint.endpoint_type,
+                            "status": before.get("status"),
+                            "priority": before.get("priority"),
+                        }
+                    )
+        requested_by = requester(req, body.requested_by)
+        try:
+            run = await self._start_or_attach(
+                client, plan, mode="failback", requested_by=requested_by, reason=body.reason, restore=restore
+            )
+        except ServiceError as err:
+            return error_response(err.status, err.code, err.message)
+        return json_response(run, 202)
+
+    async def scheduled_drills(self, client: DurableClient) -> list[dict[str, Any]]:
+        """The monthly drill timer: a drill of every plan with `drill.scheduled`, inside its windows."""
+        started = []
+        for plan in sorted(self.plans.values(), key=lambda p: p.name):
+            if plan.drill is None or not plan.drill.scheduled:
+                continue
+            try:
+                self._check_drill(plan, force=False)
+            except ServiceError as err:
+                log.info("scheduled drill skipped", plan=plan.name, reason=err.message)
+                continue
+            try:
+                started.append(
+                    await self._start_or_attach(
+                        client, plan, mode="test", requested_by="schedule", reason="monthly drill (timer)"
+                    )
+                )
+            except ServiceError as err:  # a failover or failback of the plan is running: no drill this month
+                log.info("scheduled drill refused", plan=plan.name, reason=err.message)
+        started.extend(await self.scheduled_backup_tests(client))
+        return started
+
+    async def scheduled_backup_tests(self, client: DurableClient) -> list[dict[str, Any]]:
+        """The same monthly timer: a restore test of every `backup_tests[i]` with `scheduled`, as instance
+        `backup-test-{plan}-{i}`; one already running is left alone (never two restores of one VM at once)."""
+        started = []
+        for plan in sorted(self.plans.values(), key=lambda p: p.name):
+            for index, test in enumerate(plan.backup_tests):
+                if not test.scheduled:
+                    continue
+                instance_id = f"backup-test-{plan.name}-{index}"
+                existing = await client.get_status(instance_id)
+                if existing and runtime_status(existing) in ACTIVE:
+                    started.append({"instance_id": instance_id, "plan": plan.name, "deduplicated": True})
+                    continue
+                spec = BackupTestRunInput(plan=plan, test=index, time_scale=self.settings.time_scale)
+                await client.start_new("backup_test_orchestrator", instance_id, spec)
+                log.info("backup restore test started", plan=plan.name, instance_id=instance_id, vm=test.vm.name)
+                started.append({"instance_id": instance_id, "plan": plan.name, "deduplicated": False})
+        return started
+
+    # ---- GET /api/failovers[/{id}] -----------------------------------------------------------

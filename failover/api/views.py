@@ -1,0 +1,166 @@
+"""Reading: health, plans (list, detail, preview, readiness), runs (list with `?plan=` and `?status=`, one run,
+its report), and the 30-minute readiness timer. Nothing here changes anything."""
+
+from __future__ import annotations
+
+import asyncio
+
+import azure.functions as func
+
+from failover.api.base import ApiBase
+from failover.api.http import (
+    ACTIVE,
+    ORCHESTRATOR,
+    RUN_STATUSES,
+    DurableClient,
+    error_response,
+    html_response,
+    json_response,
+    log,
+    run_output,
+    run_view,
+    runtime_status,
+)
+from failover.batching import BatchPlanningError
+from failover.contracts.readiness import ReadinessRunInput
+from failover.errors import ServiceError
+
+
+class Views(ApiBase):
+    async def get_health(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        return json_response({"status": "ok", "plans": sorted(self.plans), "time": self._now()})
+
+    async def list_plans(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        return json_response(
+            {
+                "plans": [
+                    {
+                        "name": p.name,
+                        "description": p.description,
+                        "primary_region": p.primary_region,
+                        "recovery_region": p.recovery_region,
+                        "mode": p.asr.mode,
+                        "groups": [g.name for g in p.groups],
+                    }
+                    for p in sorted(self.plans.values(), key=lambda p: p.name)
+                ]
+            }
+        )
+
+    async def get_plan(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        name = req.route_params.get("name", "")
+        try:
+            plan = self._plan(name)
+        except ServiceError as err:
+            return error_response(err.status, err.code, err.message)
+        return json_response(plan.model_dump(mode="json"))
+
+    async def get_preview(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        """Dry run: batches, start offsets, DNS changes, expected recovery time vs the RTO target. Reads
+        VM counts from ASR; job durations measured by the plan's last run replace the plan's estimates."""
+        name = req.route_params.get("name", "")
+        try:
+            plan = self._plan(name)
+        except ServiceError as err:
+            return error_response(err.status, err.code, err.message)
+        mode = req.params.get("mode") or plan.asr.mode
+        if mode not in ("planned", "unplanned", "test"):
+            return error_response(422, "InvalidParameter", "mode: must be planned, unplanned or test")
+        from failover.preview import measured_durations, preview
+
+        try:
+            groups = await asyncio.to_thread(self._readers().read_groups, plan)
+        except ServiceError as err:
+            return error_response(err.status, err.code, err.message)
+        except BatchPlanningError as err:
+            return error_response(409, "PlanDoesNotMatchVault", str(err))
+        except Exception as err:  # ARM answered with an error: not the caller's fault
+            log.warning("preview: vault read failed", plan=name, error=str(err)[:300])
+            return error_response(502, "AzureReadFailed", f"reading the vault failed: {type(err).__name__}")
+        last_summary = await self._latest_output(client, plan.name, {"failover", "drill"})
+        measured = measured_durations(last_summary) if last_summary is not None else {}
+        return json_response(preview(plan, groups, measured or None, mode))
+
+    async def get_readiness(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        """Can this plan fail over now? Runs the readiness checks (read-only) and answers pass/warn/fail."""
+        name = req.route_params.get("name", "")
+        try:
+            plan = self._plan(name)
+        except ServiceError as err:
+            return error_response(err.status, err.code, err.message)
+        try:
+            check_plan = self._readers().check_plan
+        except ServiceError as err:
+            return error_response(err.status, err.code, err.message)
+        return json_response(await asyncio.to_thread(check_plan, plan))
+
+    async def scheduled_readiness(self, client: DurableClient) -> list[str]:
+        """The 30-minute readiness timer: one `readiness_orchestrator` per plan, given the last result so a
+        change publishes a CloudEvent. A check still running is left alone."""
+        started = []
+        for plan in sorted(self.plans.values(), key=lambda p: p.name):
+            instance_id = f"readiness-{plan.name}"
+            last = await client.get_status(instance_id)
+            if last and runtime_status(last) in ACTIVE:
+                continue
+            previous = run_output(last)
+            try:
+                await client.start_new(
+                    "readiness_orchestrator", instance_id, ReadinessRunInput(plan=plan, previous=previous)
+                )
+                started.append(instance_id)
+            except Exception as err:  # a concurrent timer won: fine
+                log.info("readiness check not started", plan=plan.name, error=str(err)[:200])
+        return started
+
+    # ---- POST /api/failovers (planned failovers, drills) -------------------------------------
+    async def get_failover(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        instance_id = req.route_params.get("instance_id", "")
+        try:
+            status = await self._run_status(client, instance_id)
+        except ServiceError as err:
+            return error_response(err.status, err.code, err.message)
+        return json_response(run_view(instance_id, status, full=True))
+
+    async def get_report(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        """The run report of a finished run: one HTML page, or its facts with `?format=json`."""
+        from failover.report import report_data, report_html
+
+        instance_id = req.route_params.get("instance_id", "")
+        fmt = (req.params.get("format") or "html").strip().lower()
+        if fmt not in ("html", "json"):
+            return error_response(422, "InvalidParameter", "format: must be html or json")
+        status = await client.get_status(instance_id)
+        if not status or (getattr(status, "name", None) or ORCHESTRATOR) != ORCHESTRATOR:
+            return error_response(404, "RunNotFound", f"no failover run with id '{instance_id}'")
+        runtime = runtime_status(status)
+        if runtime in ACTIVE:
+            return error_response(409, "RunNotFinished", f"run '{instance_id}' is still running ({runtime})")
+        summary = run_output(status)
+        if summary is None:
+            return error_response(409, "NoSummary", f"run '{instance_id}' ended {runtime} without a summary")
+        if fmt == "json":
+            return json_response(report_data(summary))
+        return html_response(report_html(summary))
+
+    async def list_failovers(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        plan = req.params.get("plan")
+        wanted = (req.params.get("status") or "").strip().lower()
+        if wanted and wanted not in RUN_STATUSES:
+            return error_response(422, "InvalidParameter", f"status: '{wanted}' is not one of {sorted(RUN_STATUSES)}")
+        if plan is not None and plan not in self.plans:
+            return error_response(404, "PlanNotFound", f"plan: no plan named '{plan}'")
+        runs = []
+        for status in await client.get_status_all():
+            if getattr(status, "name", None) != ORCHESTRATOR or not status.instance_id:
+                continue
+            view = run_view(status.instance_id, status, full=False)
+            if plan and view["plan"] != plan:
+                continue
+            if wanted and wanted != str(view["status"]).lower():
+                continue
+            runs.append(view)
+        runs.sort(key=lambda r: r["created_at"] or "", reverse=True)
+        return json_response({"runs": runs})
+
+    # ---- control: cancel, retry, skip ---------------------------------------------------------
