@@ -148,6 +148,7 @@ class TestNoSecretInLogs:
             structlog.get_logger("failover.test").info("settings at startup", settings=settings)
             return texts
 
+        configure_logging("DEBUG", json_output=False)  # every level, whatever an earlier test configured
         with capture_logs() as logs:
             texts = scenario()
         assert logs, "nothing was logged: the check would be empty"
