@@ -27,6 +27,7 @@ demo: $(STAMP)
 test: $(STAMP) $(TOOLS_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(TOOLS)/bin/python tests/infra/checkov_gate.py infra
 	$(BIN)/python -m tests.worker.worker_env
 	$(BIN)/pytest
@@ -56,4 +57,4 @@ worker-check: worker-env
 	$(BIN)/pytest -p no:xdist -o addopts=-ra tests/test_worker_load.py
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

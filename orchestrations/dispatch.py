@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from failover.batching import Batch
 from failover.contracts.batch import BatchInput, BatchResult
-from orchestrations import runbook
+from orchestrations import dependencies as deps_steps
 from orchestrations.common import isoformat
 from orchestrations.control import INTERRUPTED
 from orchestrations.run_state import Run
@@ -191,14 +191,14 @@ def run_groups(
     for position, group in enumerate(plan.groups):
         if run.cancel:
             break
-        if dependencies and not (yield from runbook.dependencies_before(run, group.name, first=position == 0)):
+        if dependencies and not (yield from deps_steps.dependencies_before(run, group.name, first=position == 0)):
             yield from dispatcher.drain()
             return "cancelled" if run.cancel else "stopped"
         run.publish_status(stage)
         if group.action is not None:  # a custom-action wave: its webhook and completion callback
             if not actions:
                 continue
-            ok = yield from runbook.run_action_group(run, group)
+            ok = yield from deps_steps.run_action_group(run, group)
             if run.cancel:
                 break
             if not ok and group.on_failure == "stop":

@@ -338,7 +338,13 @@ class TestAvdAllowNewSessions:
 
 
 class TestWebhook:
-    STEP = {"instance_id": "run-42", "plan": "demo", "step": "hyperv-replica", "nonce": "n-1", "expires_at": 4_000_000_000}
+    STEP = {
+        "instance_id": "run-42",
+        "plan": "demo",
+        "step": "hyperv-replica",
+        "nonce": "n-1",
+        "expires_at": 4_000_000_000,
+    }
 
     def test_call_and_signed_callback(
         self, simulate: Callable[..., Simulator], receiver: Receiver, caplog: pytest.LogCaptureFixture

@@ -59,7 +59,15 @@ class TestDrill:
         assert snapshot["sessions_remaining"] == 4  # nobody signed out
         assert records(stack)[("app", "CNAME")] == ["app-weu.contoso.com"] and summary["dns"] == []
         assert summary["dependencies"] == []
-        assert [s["name"] for s in summary["steps"]] == ["claim", "resolve", "approval", "avd", "failover", "verify", "cleanup"]
+        assert [s["name"] for s in summary["steps"]] == [
+            "claim",
+            "resolve",
+            "approval",
+            "avd",
+            "failover",
+            "verify",
+            "cleanup",
+        ]
         hosts = {
             h["name"]: h["allow_new_session"] for h in snapshot["session_hosts"] if h["host_pool"] == "hp-neu-pooled"
         }

@@ -140,7 +140,12 @@ class TestNoSecretInLogs:
 
         monkeypatch.setattr(dependencies.requests, "post", post)
         step = WebhookInput(
-            instance_id=INSTANCE, plan="demo", step="hyperv", webhook="hyperv-replica", nonce="n", expires_at=4_000_000_000
+            instance_id=INSTANCE,
+            plan="demo",
+            step="hyperv",
+            webhook="hyperv-replica",
+            nonce="n",
+            expires_at=4_000_000_000,
         )
         token = sign(settings.approval_signing_key, TokenClaims(INSTANCE, "approve", 4_000_000_000, "n1"))
 
@@ -159,6 +164,7 @@ class TestNoSecretInLogs:
             structlog.get_logger("failover.test").info("settings at startup", settings=settings)
             return texts
 
+        configure_logging("DEBUG", json_output=False)  # every level, whatever an earlier test configured
         with capture_logs() as logs:
             texts = scenario()
         assert logs, "nothing was logged: the check would be empty"

@@ -147,7 +147,7 @@ class TestLongRunningWork:
         time scale 1). Scaled down here: a wait with no timeout lasts 0.3 s (30 s in durabletask), the child 1.5 s."""
         from durabletask.testing.in_memory_backend import InMemoryOrchestrationBackend
 
-        from local.engine import RestartableBackend
+        from local.backend import RestartableBackend
 
         wait = InMemoryOrchestrationBackend._wait_for_state
 

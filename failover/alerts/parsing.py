@@ -1,200 +1,27 @@
-"""Azure Monitor alert payloads → one `Alert` value.
-
-Accepts the common alert schema (Service Health, Resource Health, metric alerts with static or dynamic
-thresholds, log search alerts V1 and V2, activity-log alerts, and anything else carrying `essentials`)
-and the legacy activity-log webhook schema (`Microsoft.Insights/activityLogs`). Event Grid deliveries
-(Resource Health availability events) are parsed by `failover.events` into the same `Alert`.
-
-Traps handled (see docs/triggers.md):
-- `impactedServices` is an escaped JSON string in real notifications but an array from the portal's
-  test action;
-- `signalType` is spelled `ActivityLog` or `Activity Log` (compared without spaces), and is null in
-  cost alerts; `monitoringService` likewise (`Resource Health` / `ResourceHealth`);
-- the rule id is `alertRuleID` in the schema table but `alertRuleId` in Microsoft's sample; it may be absent;
-- regions arrive as display names (`West Europe`) and are kept as ARM names (`westeurope`);
-- `incidentType` is `Informational` in payloads but `Information` in some docs; when absent it is
-  read from `operationName` (`Microsoft.ServiceHealth/<type>/action`);
-- activity-log alerts are stateless: a Service Health or Resource Health *resolution* arrives with
-  `monitorCondition: Fired` and says so in `stage`, `status` or `currentHealthStatus: Available`;
-- Resource Health reports user-initiated downtime (`cause: UserInitiated`) too;
-- ARM ids come in any case (`resourcegroups`, `microsoft.compute`): compare case-insensitively.
-"""
+"""Alert payloads → `Alert`: the common alert schema and the legacy activity-log schema, field by field, each
+error naming the JSON path at fault (the traps handled are listed in `failover.alerts`)."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
+from failover.alerts.model import (
+    COMMON_SCHEMA,
+    LEGACY_ACTIVITY_LOG_SCHEMA,
+    Alert,
+    AlertError,
+    Criterion,
+    ImpactedService,
+    _key,
+)
 from failover.plan import normalize_region
-
-COMMON_SCHEMA = "azureMonitorCommonAlertSchema"
-LEGACY_ACTIVITY_LOG_SCHEMA = "Microsoft.Insights/activityLogs"
 
 INCIDENT_TYPES = ("Incident", "ActionRequired", "Informational", "Maintenance", "Security")
 _INCIDENT_TYPE_NAMES = {t.lower(): t for t in INCIDENT_TYPES} | {"information": "Informational"}
 AVAILABILITY_STATES = ("Available", "Unavailable", "Degraded", "Unknown")
 _AVAILABILITY_NAMES = {s.lower(): s for s in AVAILABILITY_STATES}
-RESOLVED_STAGES = frozenset({"resolved", "rca", "complete", "completed", "canceled", "cancelled"})
 _RESOURCE_DIMENSIONS = frozenset({"_resourceid", "resourceid", "resource"})
-
-
-class AlertError(ValueError):
-    """The payload is not an alert we understand; `field` is the JSON path at fault."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
-
-@dataclass(frozen=True)
-class ImpactedService:
-    service: str
-    regions: list[str]  # ARM names
-
-
-@dataclass(frozen=True)
-class Criterion:
-    """One condition of a metric or log alert: `alertContext.condition.allOf[]`, or a V1 log alert's fields."""
-
-    metric: str | None  # metricName, or the search query of a log alert
-    operator: str | None = None
-    threshold: str | None = None  # as sent (a string in metric alerts, a number in V1 log alerts)
-    value: float | None = None  # metricValue, or ResultCount of a V1 log alert
-    dimensions: dict[str, str] = field(default_factory=dict)
-
-
-def _key(text: str | None) -> str:
-    """Compare names the way Azure spells them both ways: no spaces, any case."""
-    return (text or "").replace(" ", "").lower()
-
-
-def arm_id_key(resource_id: str) -> str:
-    """An ARM id for comparison: lower case, no trailing slash."""
-    return resource_id.strip().rstrip("/").lower()
-
-
-@dataclass(frozen=True)
-class Alert:
-    """What the policy needs from any alert, whatever its schema."""
-
-    schema: str
-    alert_id: str
-    alert_rule: str
-    alert_rule_id: str | None
-    severity: str | None
-    signal_type: str  # Metric | Log | ActivityLog (normalised spelling) | Event (Event Grid) | "" (unknown)
-    monitoring_service: str
-    monitor_condition: str  # Fired | Resolved
-    fired_at: str | None
-    target_ids: list[str] = field(default_factory=list)
-    resolved_at: str | None = None
-    # Activity-log event fields (Service Health, Resource Health, other activity-log alerts)
-    operation_name: str | None = None
-    status: str | None = None  # the event's status: Active, Resolved, Succeeded, ...
-    # Service Health
-    title: str | None = None
-    incident_type: str | None = None  # Incident | ActionRequired | Informational | Maintenance | Security
-    stage: str | None = None
-    tracking_id: str | None = None
-    impacted_services: list[ImpactedService] = field(default_factory=list)
-    # Resource Health
-    availability_state: str | None = None  # Available | Unavailable | Degraded | Unknown
-    previous_availability_state: str | None = None
-    cause: str | None = None  # PlatformInitiated | UserInitiated | ...
-    # Metric and log alerts
-    condition_type: str | None = None
-    criteria: list[Criterion] = field(default_factory=list)
-    dimension_resource_ids: list[str] = field(default_factory=list)  # ARM ids named by _ResourceId dimensions
-
-    @property
-    def regions(self) -> list[str]:
-        seen: list[str] = []
-        for impacted in self.impacted_services:
-            for region in impacted.regions:
-                if region not in seen:
-                    seen.append(region)
-        return seen
-
-    @property
-    def services(self) -> list[str]:
-        return [s.service for s in self.impacted_services]
-
-    @property
-    def is_service_health(self) -> bool:
-        return _key(self.monitoring_service) == "servicehealth"
-
-    @property
-    def is_resource_health(self) -> bool:
-        return _key(self.monitoring_service) == "resourcehealth"
-
-    @property
-    def kind(self) -> str:
-        """ServiceHealth | ResourceHealth | Metric | Log | ActivityLog | Other: decides how plans match."""
-        if self.is_service_health:
-            return "ServiceHealth"
-        if self.is_resource_health:
-            return "ResourceHealth"
-        return self.signal_type if self.signal_type in ("Metric", "Log", "ActivityLog") else "Other"
-
-    @property
-    def resource_ids(self) -> list[str]:
-        """The resources this alert is about: its targets, then ARM ids named by its dimensions."""
-        seen: dict[str, str] = {}
-        for resource_id in [*self.target_ids, *self.dimension_resource_ids]:
-            seen.setdefault(arm_id_key(resource_id), resource_id)
-        return list(seen.values())
-
-    @property
-    def resolution(self) -> str | None:
-        """Why this notification says the problem is over, or None if it does not."""
-        if self.monitor_condition.lower() == "resolved":
-            return "monitor condition Resolved"
-        if (self.stage or "").lower() in RESOLVED_STAGES:
-            return f"stage {self.stage}"
-        if (self.status or "").lower() == "resolved":
-            return "status Resolved"
-        if self.is_resource_health and (self.availability_state or "").lower() == "available":
-            return "availability Available"
-        return None
-
-    @property
-    def is_resolved(self) -> bool:
-        return self.resolution is not None
-
-    @property
-    def incident_key(self) -> str:
-        """The incident's identity across its Fired and Resolved notifications.
-
-        Service Health: the tracking id. Resource Health: the target resource id (lower case), because
-        each activity-log or Event Grid notification has its own id. Metric, log and other alerts: the
-        alert id (the common schema keeps one alertId for the Fired and Resolved of an alert instance).
-        """
-        if self.is_service_health and self.tracking_id:
-            return self.tracking_id
-        if self.is_resource_health and self.target_ids:
-            return arm_id_key(self.target_ids[0])
-        return self.alert_id
-
-    def summary(self) -> dict[str, Any]:
-        """The small trigger record kept in the run (history stays small)."""
-        return {
-            "alert_id": self.alert_id,
-            "incident_key": self.incident_key,
-            "alert_rule": self.alert_rule,
-            "title": self.title or self.alert_rule,
-            "monitoring_service": self.monitoring_service,
-            "signal_type": self.signal_type,
-            "monitor_condition": self.monitor_condition,
-            "incident_type": self.incident_type,
-            "stage": self.stage,
-            "tracking_id": self.tracking_id,
-            "availability_state": self.availability_state,
-            "regions": self.regions,
-            "services": self.services,
-            "fired_at": self.fired_at,
-        }
 
 
 # ---- small readers ------------------------------------------------------------------------------

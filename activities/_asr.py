@@ -1,0 +1,118 @@
+"""What the ASR activities share: a recovery plan's state as ASR reports it (current scenario, allowed
+operations, where its VMs are active), and posting an operation then attaching to the job it started."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from azure.core.exceptions import ResourceExistsError
+from azure.mgmt.recoveryservicessiterecovery.models import (
+    RecoveryPlanA2AFailoverInput,
+    RecoveryPlanProviderSpecificFailoverInput,
+)
+
+from activities._common import arm
+from failover.contracts import StartAction
+from failover.contracts.asr import StartFailoverInput
+
+FAILOVER_SCENARIOS = {"plannedfailover", "unplannedfailover"}
+TEST_SCENARIO = "testfailover"
+CLEANUP_SCENARIO = "testfailovercleanup"
+REPROTECT_SCENARIOS = {"reversereplication", "reversereplicate", "reprotect"}  # ASR's plans say ReverseReplication
+_ITEM_ID = re.compile(
+    r"/replicationFabrics/([^/]+)/replicationProtectionContainers/([^/]+)/replicationProtectedItems/([^/]+)$",
+    re.IGNORECASE,
+)
+
+
+def _vm_count(plan: Any) -> int:
+    return sum(len(g.replication_protected_items or []) for g in plan.properties.groups or [])
+
+
+def _scenario(plan: Any) -> tuple[str, str | None, str | None]:
+    """(scenario name lower-cased, job name, scenario status) of the plan's current scenario."""
+    current = plan.properties.current_scenario
+    if not current:
+        return "", None, None
+    job_id = current.job_id or ""
+    return (
+        (current.scenario_name or "").lower(),
+        job_id.rsplit("/", 1)[-1] or None,
+        plan.properties.current_scenario_status,
+    )
+
+
+def _a2a_details(payload: StartFailoverInput) -> list[RecoveryPlanProviderSpecificFailoverInput]:
+    """The Azure-to-Azure provider input of a (test) failover: the recovery point to fail over to."""
+    return [RecoveryPlanA2AFailoverInput(recovery_point_type=payload.recovery_point_type or "Latest")]
+
+
+def _allowed(plan: Any) -> set[str]:
+    return {op.lower() for op in plan.properties.allowed_operations or []}
+
+
+def _describe(plan: Any) -> str:
+    """The plan's allowed operations and current scenario, for error messages."""
+    _, job, status = _scenario(plan)
+    allowed = sorted(plan.properties.allowed_operations or []) or "none"
+    current = plan.properties.current_scenario
+    if current is None:
+        return f"allowed operations are {allowed}"
+    return f"allowed operations are {allowed}; current scenario {current.scenario_name} {status} (job {job})"
+
+
+def _active_location(site: Any, rg: str, vault: str, plan: Any) -> str | None:
+    """Where the plan's VMs are active (`Primary` | `Recovery`), read from its first protected item: the plan
+    itself does not say (after reprotect it offers the same operations on either side). None: no items."""
+    for group in plan.properties.groups or []:
+        for ref in group.replication_protected_items or []:
+            match = _ITEM_ID.search(ref.id or "")
+            if match:
+                item = site.replication_protected_items.get(rg, vault, *match.groups())
+                return item.properties.active_location if item.properties else None
+    return None
+
+
+class _Refused(RuntimeError):
+    """ASR refused an operation (409) and the plan runs no job of that kind."""
+
+
+def _post(
+    client: Any, rg: str, vault: str, name: str, post: Callable[[], Any], scenarios: set[str], what: str
+) -> tuple[StartAction, str]:
+    """POST an operation (without polling), then read the plan's current job: (`started` | `attached`, job).
+
+    A 409 means a job of that kind already runs (another caller) - attached - or ASR refused: then the
+    plan's current scenario is of another kind and this raises with ASR's message and the allowed operations.
+    """
+    refused: ResourceExistsError | None = None
+    action: StartAction
+    try:
+        # Not idempotent: retried only when refused (429) or never sent; a lost answer goes up to the
+        # activity's durable retry, which re-reads the plan and attaches to the job it finds.
+        arm(post, idempotent=False)
+        action = "started"
+    except ResourceExistsError as err:
+        action, refused = "attached", err  # another caller started it between our read and our POST?
+    plan = client.get(rg, vault, name)
+    scenario, job, _ = _scenario(plan)
+    if scenario in scenarios and job:
+        return action, job
+    if refused is not None:
+        detail = refused.error.message if refused.error is not None and refused.error.message else str(refused)
+        raise _Refused(f"recovery plan {name}: ASR refused the {what}: {detail} ({_describe(plan)})")
+    raise RuntimeError(f"recovery plan {name}: {what} accepted but no {what} job is reported in currentScenario")
+
+
+def _is_failed_over(plan: Any) -> bool:
+    allowed = {op.lower() for op in plan.properties.allowed_operations or []}
+    scenario, _, status = _scenario(plan)
+    committed = scenario == "commitfailover" and status == "Succeeded"
+    return (
+        "commit" in allowed
+        or "reversereplicate" in allowed
+        or committed
+        or (scenario in FAILOVER_SCENARIOS and status == "Succeeded")
+    )

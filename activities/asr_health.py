@@ -1,0 +1,125 @@
+"""ASR replication health (`asr_replication_health`): reads only, so it may run any number of times; registered
+with the other ASR activities by `activities.asr`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from activities._common import clients, log
+from failover.contracts.asr import ReplicationHealthInput, ReplicationHealthResult, UnhealthyItem
+
+# Bounds that keep the activity's output (and so the orchestration history) small.
+UNHEALTHY_LISTED = 50
+ERRORS_PER_ITEM = 3
+ERROR_CHARS = 300
+_SEVERITY = {"critical": 0, "missing": 1, "warning": 2}
+
+
+def _health_errors(props: Any) -> list[str]:
+    texts = []
+    for error in props.health_errors or []:
+        text = error.error_message or error.summary_message
+        if text:
+            text = f"{error.error_code}: {text}" if error.error_code else text
+            texts.append(text[:ERROR_CHARS])
+    return texts[:ERRORS_PER_ITEM]
+
+
+def _rpo_seconds(details: Any) -> float | None:
+    """The item's RPO from its provider details: A2A `rpoInSeconds`, InMage-style `lastRpoInSeconds`."""
+    for attribute in ("rpo_in_seconds", "last_rpo_in_seconds"):
+        value = getattr(details, attribute, None) if details is not None else None
+        if value is not None:
+            return float(value)
+    return None
+
+
+def asr_replication_health(payload: ReplicationHealthInput) -> ReplicationHealthResult:
+    """Replication readiness of the vault's protected items, for the approval card.
+
+    Input: subscription_id, resource_group, vault, and optionally recovery_plans (names): then only
+    the items those plans list in `groups[].replicationProtectedItems[].id` count, and an item a plan
+    lists that the vault does not is reported unhealthy with health "Missing"; and direction
+    (`PrimaryToRecovery`, the default, before a failover; `RecoveryToPrimary` before a failback, once
+    reprotect made the recovery region replicate back).
+    Output: protected_items (items counted), healthy (replicationHealth Normal and active on the
+    direction's source side: Primary, or Recovery for RecoveryToPrimary), failed_over (already active on
+    the direction's target side: neither healthy nor unhealthy), unhealthy (worst first, at most 50:
+    name, health, errors; an item on the source side that does not replicate - health "None", e.g.
+    committed but not reprotected - is unhealthy), unhealthy_total, max_rpo_seconds (highest RPO among
+    items on the source side; None when none reports one), direction and checked_at.
+    """
+    direction = payload.direction
+    target = "recovery" if direction == "PrimaryToRecovery" else "primary"
+    client = clients().site_recovery(payload.subscription_id)
+    rg, vault = payload.resource_group, payload.vault
+    wanted: dict[str, str] | None = None  # lower-cased item id -> name, when limited to some plans
+    names = payload.recovery_plans
+    if names is not None:
+        wanted = {}
+        for name in names:
+            plan = client.replication_recovery_plans.get(rg, vault, name).properties
+            if plan is None:
+                raise RuntimeError(f"recovery plan {name} came back without properties")
+            for group in plan.groups or []:
+                for ref in group.replication_protected_items or []:
+                    if ref.id:
+                        wanted.setdefault(ref.id.lower(), ref.id.rsplit("/", 1)[-1])
+    seen: set[str] = set()
+    healthy = failed_over = 0
+    unhealthy: list[dict[str, Any]] = []
+    rpos: list[float] = []
+    for item in client.replication_protected_items.list(rg, vault):
+        key = (item.id or "").lower()
+        if (wanted is not None and key not in wanted) or key in seen:
+            continue
+        seen.add(key)
+        props = item.properties
+        if props is None:
+            unhealthy.append({"name": item.name, "health": "Unknown", "errors": ["ASR returned no properties"]})
+            continue
+        label = props.friendly_name or item.name
+        if (props.active_location or "").lower() == target:
+            failed_over += 1
+            continue
+        rpo = _rpo_seconds(props.provider_specific_details)
+        if rpo is not None:
+            rpos.append(rpo)
+        health = props.replication_health or "Unknown"
+        if health.lower() == "normal":
+            healthy += 1
+        else:
+            errors = _health_errors(props)
+            if not errors and health.lower() == "none":
+                errors = [f"not replicating ({props.protection_state or 'unknown protection state'})"]
+            unhealthy.append({"name": label, "health": health, "errors": errors})
+    for key in sorted(set(wanted or {}) - seen):
+        unhealthy.append(
+            {
+                "name": (wanted or {})[key],
+                "health": "Missing",
+                "errors": ["listed in a recovery plan but not a replication protected item of the vault"],
+            }
+        )
+    unhealthy.sort(key=lambda u: (_SEVERITY.get(u["health"].lower(), 3), u["name"]))
+    result = ReplicationHealthResult(
+        protected_items=len(seen) + len(set(wanted or {}) - seen),
+        healthy=healthy,
+        failed_over=failed_over,
+        unhealthy=[UnhealthyItem(**u) for u in unhealthy[:UNHEALTHY_LISTED]],
+        unhealthy_total=len(unhealthy),
+        max_rpo_seconds=max(rpos) if rpos else None,
+        direction=direction,
+        checked_at=datetime.now(UTC).isoformat(),
+    )
+    log(payload, "asr.health").info(
+        "replication health",
+        vault=vault,
+        protected_items=result.protected_items,
+        healthy=healthy,
+        unhealthy=len(unhealthy),
+        max_rpo_seconds=result.max_rpo_seconds,
+        direction=direction,
+    )
+    return result

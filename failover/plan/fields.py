@@ -1,0 +1,53 @@
+"""The value types plan sections share: durations, region names, a resource reference, the frozen base model."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+_DURATION = re.compile(r"^\s*(?:(?P<h>\d+(?:\.\d+)?)h)?\s*(?:(?P<m>\d+(?:\.\d+)?)m)?\s*(?:(?P<s>\d+(?:\.\d+)?)s)?\s*$")
+_VNET_ID = re.compile(
+    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Network/virtualNetworks/[^/]+$", re.IGNORECASE
+)
+_ISO_DURATION = re.compile(r"^P(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)$")
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from `90`, `"90s"`, `"10m"`, `"1h30m"` or ISO 8601 `"PT10M"`."""
+    if isinstance(value, bool):
+        raise ValueError("a duration is a number of seconds or a string like '10m', '30s', 'PT10M'")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and value.strip():
+        text = value.strip()
+        match = _ISO_DURATION.match(text.upper()) if text.upper().startswith("P") else _DURATION.match(text)
+        if not match or not any(match.groupdict().values()):
+            raise ValueError(f"'{value}' is not a duration (use e.g. '10m', '30s', '1h', 'PT10M' or seconds)")
+        parts = {k: float(v) if v else 0.0 for k, v in match.groupdict().items()}
+        seconds = parts["h"] * 3600 + parts["m"] * 60 + parts["s"]
+    else:
+        raise ValueError("a duration is a number of seconds or a string like '10m', '30s', 'PT10M'")
+    if seconds < 0:
+        raise ValueError("a duration cannot be negative")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+Region = Annotated[str, BeforeValidator(lambda v: normalize_region(v) if isinstance(v, str) else v)]
+
+
+def normalize_region(name: str) -> str:
+    """ARM region name from either form: 'West Europe' and 'westeurope' both give 'westeurope'."""
+    return re.sub(r"[\s_-]+", "", name.strip().lower())
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ResourceRef(_Model):
+    resource_group: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    subscription_id: str | None = None

@@ -1,0 +1,65 @@
+"""`failover plan check|preview`: validate plan files; preview a plan's batches and expected recovery time."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from failover.logs import configure_logging
+from failover.plan import PlanError, load_plan
+from failover.settings import Settings, configure
+from local.stack import LocalStack
+
+
+def run_plan_preview(args: argparse.Namespace) -> int:
+    """Batches, offsets, DNS changes and the expected recovery time, with VM counts read from ASR: the
+    simulator's demo estate, or Azure when FAILOVER_ARM_ENDPOINT is set."""
+    from activities.planning import read_groups
+    from failover.preview import preview
+
+    plan = load_plan(args.plan)
+    configure_logging("WARNING", json_output=False)
+    if os.environ.get("FAILOVER_ARM_ENDPOINT"):
+        configure(Settings.from_env())
+        groups = read_groups(plan)
+    else:
+        with LocalStack(plan_path=Path(args.plan), vms=args.vms, sessions=1) as _stack:
+            groups = read_groups(plan)
+    result = preview(plan, groups, mode=args.mode)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"Plan {plan.name} ({result['mode']}): {result['vms']} VMs in {len(result['batches'])} batches")
+    for batch in result["batches"]:
+        names = ", ".join(f"{j['name']} ({j['vms']})" for j in batch["recovery_plans"])
+        print(
+            f"  batch {batch['index']} [{batch['group']}] {batch['vms']:>3} VMs "
+            f"start +{batch['start_offset_s'] / 60:.1f} min, done +{batch['expected_end_s'] / 60:.1f} min: {names}"
+        )
+    for step in result["steps"]:
+        print(f"  {step['name']}: +{step['start_s'] / 60:.1f} → +{step['end_s'] / 60:.1f} min")
+    for change in result["dns"]:
+        print(f"  dns: {change['record']} → {change['to']}")
+    verdict = "within" if result["within_rto"] else "OVER"
+    print(
+        f"  expected recovery time {result['eta_seconds'] / 60:.1f} min, {verdict} the RTO target "
+        f"{result['rto_target_seconds'] / 60:.0f} min (approval time not included)"
+    )
+    return 0
+
+
+def run_plan_check(args: argparse.Namespace) -> int:
+    failed = False
+    for path in args.files:
+        try:
+            plan = load_plan(path)
+        except PlanError as err:
+            failed = True
+            for line in err.errors:
+                print(line, file=sys.stderr)
+            continue
+        print(f"{path}: ok (plan '{plan.name}', {len(plan.groups)} groups)")
+    return 1 if failed else 0

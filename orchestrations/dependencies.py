@@ -1,0 +1,199 @@
+"""Dependency steps of the runbook (SQL failover groups, storage account failover, NetApp replication, custom
+webhook actions and their completion callbacks) and custom-action waves. Generators used by the run
+(`yield from run_dependency(run, ...)`); deterministic; every wait has the control channel open (`run.step`,
+`run.sleep_until`), and a dependency already started is watched to its end after a cancel."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from failover.contracts import Contract
+from failover.contracts.dependencies import (
+    SqlFailoverStartInput,
+    SqlFailoverStatusInput,
+    StorageFailoverStartInput,
+    StorageFailoverStatusInput,
+    WebhookInput,
+)
+from failover.contracts.netapp import NetAppBreakInput, NetAppBreakStatusInput
+from failover.plan import (
+    Dependency,
+    Group,
+    NetAppReplication,
+    SqlFailoverGroup,
+    StorageAccountFailover,
+    WebhookAction,
+)
+from orchestrations.common import ARM_RETRY
+
+CALLBACK_EVENT = "callback"
+# kind -> (start activity, status activity) of the dependencies started by one call and watched to their end
+LONG_RUNNING = {
+    "sql_failover_group": ("sql_failover_start", "sql_failover_status"),
+    "storage_account": ("storage_failover_start", "storage_failover_status"),
+    "netapp_replication": ("netapp_break_start", "netapp_break_status"),
+}
+
+
+def _poll(run: Any, activity: str, payload: Contract, deadline: datetime):
+    """Read a status activity until it says done or the deadline passes (durable timers in between;
+    control events are handled meanwhile). Returns the last status (as JSON), or None at the deadline."""
+    context = run.context
+    poll = max(run.seconds(run.plan.asr.job_poll_interval), 0.05)
+    while True:
+        status = (yield from run.step(context.call_activity_with_retry(activity, ARM_RETRY, payload))).plain()
+        if status.get("done"):
+            return status
+        if run.now() >= deadline:
+            return None
+        yield from run.sleep_until(min(deadline, run.now() + timedelta(seconds=poll)))  # the step is watched to its end
+        poll = min(poll * 2, max(run.seconds(run.plan.asr.job_poll_max), poll))
+
+
+LongRunningStart = SqlFailoverStartInput | StorageFailoverStartInput | NetAppBreakInput
+
+
+def _dependency_payload(run: Any, dep: Dependency) -> LongRunningStart:
+    """The start activity's input of a SQL failover group, a storage account or a NetApp volume."""
+    common = {
+        **run.ids,
+        "subscription_id": dep.subscription_id or run.plan.subscription_id,
+        "resource_group": dep.resource_group,
+    }
+    if isinstance(dep, SqlFailoverGroup):
+        return SqlFailoverStartInput(
+            **common, server=dep.server, failover_group=dep.failover_group, allow_data_loss=dep.allow_data_loss
+        )
+    if isinstance(dep, StorageAccountFailover):
+        return StorageFailoverStartInput(**common, account=dep.account)
+    assert isinstance(dep, NetAppReplication), dep.kind
+    return NetAppBreakInput(**common, account=dep.account, pool=dep.pool, volume=dep.volume, force=dep.force)
+
+
+def _status_payload(payload: LongRunningStart, started: dict[str, Any]) -> Contract:
+    """The status activity's input of a dependency the start activity did not skip: the same target, and what
+    the start answered to watch it by (`started`, as JSON)."""
+    if isinstance(payload, SqlFailoverStartInput):
+        return SqlFailoverStatusInput(
+            **payload.model_dump(exclude={"allow_data_loss"}), operation=started.get("operation")
+        )
+    if isinstance(payload, NetAppBreakInput):
+        return NetAppBreakStatusInput(**payload.model_dump(exclude={"force"}), operation=started.get("operation"))
+    return StorageFailoverStatusInput(
+        **payload.model_dump(exclude={"planned", "recovery_location"}),
+        operation=started.get("operation"),
+        primary_location_before=started.get("primary_location_before"),
+    )
+
+
+def run_dependency(run: Any, dep: Dependency, wave: bool = False):
+    """One dependency step (or, with `wave`, a custom-action group). Returns True when it succeeded (or was
+    already done)."""
+    context = run.context
+    step = f"{'action' if wave else 'dependency'}: {dep.name}"
+    run.begin(step)
+    run.publish_status(f"{'action' if wave else 'dependency'} {dep.name}")
+    deadline = run.at(dep.timeout)
+    result: dict[str, Any] = {"name": dep.name, "kind": dep.kind, "status": "Failed", "details": {}}
+    try:
+        if isinstance(dep, WebhookAction):
+            yield from _webhook(run, dep, deadline, result)
+        else:
+            payload = _dependency_payload(run, dep)
+            start_activity, status_activity = LONG_RUNNING[dep.kind]
+            started = (
+                yield from run.step(context.call_activity_with_retry(start_activity, ARM_RETRY, payload))
+            ).plain()
+            result["details"] = dict(started)
+            if started.get("action") == "skipped":
+                result["status"] = "Succeeded"
+            else:
+                final = yield from _poll(run, status_activity, _status_payload(payload, started), deadline)
+                if final is None:
+                    result["error"] = f"not finished within {run.seconds(dep.timeout):.0f}s"
+                elif final.get("failed") or final.get("error"):
+                    result["error"] = str(final.get("error") or "the failover failed")
+                else:
+                    result["status"] = "Succeeded"
+                    result["details"].update(final)
+    except Exception as err:  # an activity that failed after its retries
+        result["error"] = str(err)
+    if wave:
+        result["kind"] = "custom_action"
+        run.actions.append(result)
+    else:
+        run.dependencies.append(result)
+    if result["status"] != "Succeeded":
+        what = f"action group {dep.name}" if wave else f"dependency {dep.name} ({dep.kind})"
+        run.errors.append(f"{what}: {result.get('error') or 'failed'}")
+    run.end(step, result["status"])
+    run.publish_status()
+    subject = f"group/{dep.name}" if wave else f"dependency/{dep.name}"
+    yield from run.events.publish("DependencyCompleted", subject, result)
+    return result["status"] == "Succeeded"
+
+
+def _webhook(run: Any, dep: WebhookAction, deadline: datetime, result: dict[str, Any]):
+    """Call the webhook, then wait for `POST /api/failovers/{id}/callbacks/{step}` or the timeout."""
+    context = run.context
+    nonce = str(context.new_uuid())
+    expires = int(deadline.timestamp()) + 1
+    payload = WebhookInput(
+        **run.ids, step=dep.name, webhook=dep.webhook, body=dep.body, nonce=nonce, expires_at=expires
+    )
+    run.callbacks[dep.name] = nonce  # the one callback this step accepts (single use: removed once taken)
+    run.publish_status()
+    called = yield from run.step(context.call_activity_with_retry("webhook_invoke", ARM_RETRY, payload))
+    result["details"] = {"http_status": called.status}
+    timer = context.create_timer(deadline)
+    callback = None
+    while True:
+        if callback is None:
+            callback = context.wait_for_external_event(CALLBACK_EVENT)
+        winner = yield from run.wait_any([callback, timer])
+        if winner is timer:
+            run.callbacks.pop(dep.name, None)
+            result["error"] = f"no completion callback within {run.seconds(dep.timeout):.0f}s"
+            return
+        if winner is callback:
+            data = callback.result or {}
+            callback = None
+            if data.get("step") != dep.name or data.get("nonce") != run.callbacks.get(dep.name):
+                continue  # a late or replayed callback (the HTTP handler refuses those; one raised otherwise)
+            del run.callbacks[dep.name]
+            run.publish_status()
+            timer.cancel()
+            result["details"].update({"callback_status": data.get("status"), "output": data.get("output")})
+            if str(data.get("status", "")).lower() == "succeeded":
+                result["status"] = "Succeeded"
+            else:
+                result["error"] = f"the action reported {data.get('status')}: {data.get('output') or ''}".strip()
+            return
+
+
+def run_action_group(run: Any, group: Group):
+    """A custom-action wave (e.g. Hyper-V Replica failover of an Azure Local site by an Automation runbook): the
+    webhook is called with the group's name as its step, and the wave waits for the completion callback or the
+    timeout. Returns True when it succeeded."""
+    assert group.action is not None
+    action = WebhookAction(
+        name=group.name,
+        kind="webhook",
+        webhook=group.action.webhook,
+        body=group.action.body,
+        timeout=group.action.timeout,
+    )
+    return (yield from run_dependency(run, action, wave=True))
+
+
+def dependencies_before(run: Any, group: str, first: bool):
+    """The dependency steps due before this ASR group. Returns False if one failed (the run stops)."""
+    due = [d for d in run.plan.dependencies if d.before_group == group or (d.before_group is None and first)]
+    for dep in due:
+        if run.cancel:
+            return False
+        if not (yield from run_dependency(run, dep)):
+            run.errors.append(f"dependency {dep.name} failed: ASR group '{group}' and later steps were not started")
+            return False
+    return True
