@@ -224,12 +224,13 @@ def print_summary(summary: dict[str, Any], out: TextIO) -> None:
     target_min = summary["rto_target_seconds"] * scale / 60
     print(
         f"  recovery time: {summary['rto_seconds']:.1f}s at time scale x{scale:g} "
-        f"(≈ {unscaled_min:.0f} min unscaled; target {target_min:.0f} min)",
+        f"(≈ {unscaled_min:.0f} min unscaled; target {target_min:.0f} min): "
+        + ("met" if summary.get("rto_met") else f"not met ({summary.get('rto_note') or 'no verdict'})"),
         file=out,
     )
     if summary.get("drill"):
         drill = summary["drill"]
-        verdict = "met" if drill["rto_met"] else "MISSED"
+        verdict = "met" if drill["rto_met"] else f"not met ({drill.get('rto_note') or 'over the target'})"
         achieved, target = drill["rto_seconds"] * scale / 60, drill["rto_target_seconds"] * scale / 60
         print(f"  drill: recovery time ≈ {achieved:.0f} min unscaled, target {target:.0f} min: {verdict}", file=out)
     if summary.get("cleanup") is not None:

@@ -162,6 +162,7 @@ def _webhook(run: Any, dep: WebhookAction, deadline: datetime, result: dict[str,
             if data.get("step") != dep.name or data.get("nonce") != run.callbacks.get(dep.name):
                 continue  # a late or replayed callback (the HTTP handler refuses those; one raised otherwise)
             del run.callbacks[dep.name]
+            run.callbacks_used[str(data.get("nonce"))] = str(data.get("request_id") or "")  # single use: the one taken
             run.publish_status()
             timer.cancel()
             result["details"].update({"callback_status": data.get("status"), "output": data.get("output")})

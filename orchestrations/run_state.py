@@ -77,6 +77,7 @@ class Run(Controlled):
         self.outcome: str | None = None  # the run's status once it ends (listings read it from the custom status)
         self.claim: dict[str, Any] | None = None  # the plan's claim (one active run per plan)
         self.callbacks: dict[str, str] = {}  # step -> nonce of the completion callback it waits for
+        self.callbacks_used: dict[str, str] = {}  # nonce -> request id of the callback that completed the step
         self.steps: list[dict[str, Any]] = []
         self.dependencies: list[dict[str, Any]] = []
         self.actions: list[dict[str, Any]] = []  # custom-action groups (waves that are not ASR recovery plans)
@@ -142,6 +143,7 @@ class Run(Controlled):
                 "resolutions": self.resolutions,
                 "claim": self.claim,
                 "callbacks": self.callbacks,  # not shown by the API (like the approval nonce)
+                "callbacks_used": self.callbacks_used,
                 "approval": self.approval,
                 "progress": {
                     "batches_total": len(self.batches),

@@ -140,7 +140,26 @@ class Control(ApiBase):
                 )  # fmt: skip
         except ServiceError as err:
             return error_response(err.status, err.code, err.message)
-        event = {"step": step, "nonce": claims.nonce, "status": body.status, "output": body.output, "at": self._now()}
+        request_id = uuid.uuid4().hex
+        event = {"step": step, "nonce": claims.nonce, "status": body.status, "output": body.output,
+                 "at": self._now(), "request_id": request_id}  # fmt: skip
         await client.raise_event(instance_id, CALLBACK_EVENT, event)
+        taken_by = await self._callback_taken(client, instance_id, claims.nonce)
         log.info("callback received", instance_id=instance_id, step=step, status=body.status)
+        if taken_by is not None and taken_by != request_id:  # a concurrent use of the same URL came first
+            return error_response(409, "CallbackUsed", f"step '{step}' of run '{instance_id}' was already completed")
         return json_response({"instance_id": instance_id, "step": step, "accepted": True}, 202)
+
+    async def _callback_taken(self, client: DurableClient, instance_id: str, nonce: str) -> str | None:
+        """The request id the run recorded for this callback nonce (None: not within DECISION_WAIT seconds)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DECISION_WAIT
+        while loop.time() < deadline:
+            status = await client.get_status(instance_id)
+            used = ((status.custom_status if status else None) or {}).get("callbacks_used") or {}
+            if nonce in used:
+                return str(used[nonce])
+            if not status or runtime_status(status) not in ACTIVE:
+                return None
+            await asyncio.sleep(0.05)
+        return None

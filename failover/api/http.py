@@ -282,12 +282,15 @@ def run_output(status: Any) -> dict[str, Any] | None:
     return output if isinstance(output, dict) else None
 
 
+HIDDEN = ("callbacks", "callbacks_used")  # callback nonces and who used them: not for display
+
+
 def public_status(custom: Any) -> Any:
     """Custom status without the gate's nonce and used-decision record, nor the callback nonces (not for display)."""
     if not isinstance(custom, dict) or not isinstance(custom.get("approval"), dict):
-        return {k: v for k, v in custom.items() if k != "callbacks"} if isinstance(custom, dict) else custom
+        return {k: v for k, v in custom.items() if k not in HIDDEN} if isinstance(custom, dict) else custom
     gate = {k: v for k, v in custom["approval"].items() if k not in ("nonce", "used")}
-    return {k: v for k, v in custom.items() if k != "callbacks"} | {"approval": gate}
+    return {k: v for k, v in custom.items() if k not in HIDDEN} | {"approval": gate}
 
 
 def page(title: str, body: str) -> str:

@@ -144,7 +144,10 @@ def report_data(summary: dict[str, Any]) -> dict[str, Any]:
         "rto": {
             "achieved_seconds": round(achieved * scale, 3),
             "target_seconds": round(target * scale, 3),
-            "met": achieved <= target if target else None,
+            # met only when the failover completed (failover.run.rto_verdict); summaries written before it carried
+            # no verdict and are judged on time alone
+            "met": summary.get("rto_met", achieved <= target if target else None),
+            "note": summary.get("rto_note"),
             "run_seconds": achieved,
         },
         "data_loss": data_loss,

@@ -103,7 +103,8 @@ def report_html(summary: dict[str, Any]) -> str:
     data = report_data(summary)
     scale = data["time_scale"]
     rto = data["rto"]
-    verdict = "" if rto["met"] is None else (" — met" if rto["met"] else " — MISSED")
+    note = f" ({rto['note']})" if rto.get("note") else ""
+    verdict = "" if rto["met"] is None else " — met" if rto["met"] else " — MISSED" + note
     simulated = f" (simulated at time scale x{scale:g})" if data["simulated"] else ""
     facts = [
         ("Status", _status(data["status"])),
@@ -249,10 +250,11 @@ def report_html(summary: dict[str, Any]) -> str:
         drill = data["drill"] or {}
         lines = []
         if drill:
+            note = f" ({_e(drill['rto_note'])})" if drill.get("rto_note") else ""
             lines.append(
                 f"Recovery time {_e(duration(float(drill.get('rto_seconds') or 0) * scale))}, target "
                 f"{_e(duration(float(drill.get('rto_target_seconds') or 0) * scale))}: "
-                f"{'met' if drill.get('rto_met') else 'MISSED'}"
+                f"{'met' if drill.get('rto_met') else 'MISSED' + note}"
             )
         if data["cleanup"] is not None:
             lines.append(f"Cleanup: {_e(data['cleanup'])}")

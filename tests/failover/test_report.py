@@ -94,7 +94,13 @@ def test_a_running_step_ends_at_the_run_end(summary: dict[str, Any]) -> None:
 
 def test_rto_in_plan_time(summary: dict[str, Any]) -> None:
     data = report_data(summary)
-    assert data["rto"] == {"achieved_seconds": 3072.6, "target_seconds": 7200.0, "met": True, "run_seconds": 5.121}
+    assert data["rto"] == {
+        "achieved_seconds": 3072.6,
+        "target_seconds": 7200.0,
+        "met": True,
+        "note": None,
+        "run_seconds": 5.121,
+    }
     assert data["simulated"] is True
     text = " ".join(parse(report_html(summary)).text)
     assert "51.2 min achieved, target 2 h 00 min — met (simulated at time scale x600)" in text

@@ -68,7 +68,7 @@ def test_serve_and_client_commands(served: dict[str, str], capsys: pytest.Captur
     assert plan.json()["primary_region"] == "westeurope" and len(plan.json()["approval"]["approvers"]) >= 2
 
     code, started = cli(served, capsys, "start", "--plan", "demo", "--mode", "planned", "--reason", "cli test")
-    assert code == 0 and started["instance_id"] == "failover-demo" and started["deduplicated"] is False
+    assert code == 0 and started["instance_id"].startswith("failover-demo-") and started["deduplicated"] is False
     instance_id = started["instance_id"]
 
     def waiting() -> bool:
@@ -78,6 +78,8 @@ def test_serve_and_client_commands(served: dict[str, str], capsys: pytest.Captur
     wait_for(waiting, timeout=30)
     code, listing = cli(served, capsys, "list", "--json", "--status", "running")
     assert code == 0 and [r["instance_id"] for r in listing["runs"]] == [instance_id]
+    code, listing = cli(served, capsys, "list", "--json", "--status", "Cancelled")  # outcomes filter too
+    assert code == 0 and listing["runs"] == []
 
     code, refused = cli(served, capsys, "approve", instance_id, "--as", "mallory@contoso.com")
     assert code == 1 and "NotAnApprover" in refused
@@ -90,6 +92,8 @@ def test_serve_and_client_commands(served: dict[str, str], capsys: pytest.Captur
 
     final = wait_for(ended, timeout=30)
     assert final["status"] == "Cancelled" and final["output"]["operator"]["cancel"]["reason"] == "only a test"
+    code, listing = cli(served, capsys, "list", "--json", "--status", "cancelled")  # --status and ?status= agree
+    assert code == 0 and [r["instance_id"] for r in listing["runs"]] == [instance_id]
     code, again = cli(served, capsys, "cancel", instance_id)
     assert code == 1 and "RunNotActive" in again
     code, watched = cli(served, capsys, "watch", instance_id, "--interval", "0.1")
