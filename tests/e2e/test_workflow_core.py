@@ -5,11 +5,13 @@ keyed by incident, a cancel honoured at every step, operator commands decided on
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import azure.durable_functions as df
 import requests
 import yaml
 
@@ -60,6 +62,8 @@ class TestRunIds:
         wait_waiting(stack, first)
         assert approve_as(A, approval_link(stack, first, "Reject"), "not now").status_code == 200
         assert finish(stack, first)["status"] == "Rejected"
+        claim = asyncio.run(stack.engine.client.read_entity_state(df.EntityId("plan_claim", "demo")))
+        assert claim.entity_exists and claim.entity_state["holder"] is None  # given back at the end of the run
         again = post_alert(stack).json()  # the same alert delivered again
         assert again["deduplicated"] is False and again["instance_id"] != first
         # The rejected run: status, report and listing still answer for it, by its own id.

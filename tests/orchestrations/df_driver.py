@@ -189,6 +189,7 @@ class Driver:
         self.entities: dict[str, str | None] = {}  # scheduler id "@name@key" -> state JSON (None: never set)
         self.script = script or (lambda waiting: [])
         self.activity_functions = activities.ALL if activity_functions is None else activity_functions
+        self.workers = workers
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="df-activity")
         self.timeout = timeout
         self.instances: dict[str, Instance] = {}
@@ -200,7 +201,10 @@ class Driver:
 
     # ---- the loop ------------------------------------------------------------------------------
     def run(self, name: str, instance_id: str, input_: Any) -> Instance:
-        """Start `name` with `input_` (encoded as df's client encodes it) and drive it to Completed or Failed."""
+        """Start `name` with `input_` (encoded as df's client encodes it) and drive it to Completed or Failed. A driver
+        may run several roots one after the other (they share its entities, as runs share a task hub)."""
+        if self.pool._shutdown:  # type: ignore[attr-defined]  # an earlier run() closed it
+            self.pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="df-activity")
         root = self._start(name, instance_id, _dumps(input_), None)
         deadline = time.monotonic() + self.timeout
         try:
@@ -269,11 +273,14 @@ class Driver:
                     f"{instance.instance_id}: custom status is {size:,} bytes as UTF-16 JSON; "
                     f"Durable Functions allows 16 KB ({CUSTOM_STATUS_LIMIT:,} bytes)"
                 )
+        leaves = [leaf for group in state.get("actions") or [] for leaf in _leaves(group)]
         if state.get("error") or state.get("isDone"):
+            for action in leaves[instance.seen :]:  # sent with the completion: signals (fire and forget)
+                if action["actionType"] == ActionType.SIGNAL_ENTITY:
+                    self._schedule(instance, action)
             history.append(self._event(Ev.ORCHESTRATOR_COMPLETED))
             self._finish(instance, state)
             return
-        leaves = [leaf for group in state.get("actions") or [] for leaf in _leaves(group)]
         for action in leaves[instance.seen :]:
             self._schedule(instance, action)
         instance.seen = len(leaves)
