@@ -46,11 +46,6 @@ class PolicyDecision:
         return not self.plans
 
 
-def instance_id_for(plan: str, mode: str = "failover") -> str:
-    """One active run per plan: the orchestration instance id is derived from the plan."""
-    return f"{mode}-{plan}"
-
-
 def in_scope(resource_id: str, scope: str) -> bool:
     """Is `resource_id` the scope itself or below it? Case-insensitive, on whole path segments."""
     resource, prefix = arm_id_key(resource_id), arm_id_key(scope)

@@ -52,7 +52,7 @@ class ForwardToLogging:
 
     Placed just before the renderer, so the JSON line on stderr stays as it was. The event name is the
     record's message; every other field becomes a record attribute (an Application Insights custom
-    dimension), so `traces | where customDimensions.instance_id == "failover-demo"` finds a run's events.
+    dimension), so `traces | where customDimensions.instance_id == "<run id>"` finds a run's events.
     """
 
     def __init__(self, logger: logging.Logger) -> None:

@@ -1,5 +1,5 @@
-"""The run's control channel: one `control` external event for cancel, retry, skip, proceed, triggers and
-resolutions, honoured at every wait of every step (docs/runbook.md, "Control").
+"""The run's control channel: one `control` external event for cancel, retry, skip, triggers and
+resolutions, honoured at every wait of every step (docs/api.md, "What a run does with control requests").
 
 Every wait of a run goes through `Controlled.wait_any` (an activity, a batch, a timer, an approval, a callback):
 a control event arriving meanwhile is applied at once. After an accepted cancel nothing new starts: each step
@@ -16,7 +16,7 @@ from typing import Any
 from failover.contracts.notify import TeamsDecisionInput
 from orchestrations.common import NOTIFY_RETRY, isoformat
 
-CONTROL_EVENT = "control"  # operator and trigger events: cancel, retry, skip, proceed, trigger, resolved
+CONTROL_EVENT = "control"  # operator and trigger events: cancel, retry, skip, trigger, resolved
 STATUS_REQUESTS = 10  # operator requests listed in the custom status (the latest)
 
 
@@ -30,7 +30,7 @@ INTERRUPTED = _Interrupted()
 class Controlled:
     """The control-channel half of the run (`orchestrations.run_state.Run`): state it reads and writes is the
     run's (`cancel`, `blocked`, `retry_queue`, `skipped`, `operator_actions`, `triggers`, `resolved`,
-    `resolutions`, `requests`, `proceed`)."""
+    `resolutions`, `requests`)."""
 
     context: Any
     cancel: dict[str, Any] | None
@@ -42,7 +42,6 @@ class Controlled:
     resolved: dict[str, Any] | None
     resolutions: list[dict[str, Any]]
     requests: list[dict[str, Any]]
-    proceed: list[str]
     plan_errors: dict[str, str]
     errors: list[str]
     approval: dict[str, Any]
@@ -70,7 +69,7 @@ class Controlled:
 
     def wait_any(self, tasks: list[Any]):
         """task_any over `tasks` and the control channel. Applies control events as they come; returns
-        INTERRUPTED after one that changed the run (cancel, retry, skip, proceed), else the task that finished."""
+        INTERRUPTED after one that changed the run (cancel, retry, skip), else the task that finished."""
         while True:
             control = self.control_task()
             winner = yield self.context.task_any([*tasks, control])

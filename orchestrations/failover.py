@@ -132,8 +132,8 @@ def _runbook(run: Run, spec: RunInput):
     if outcome == "completed" and not run.cancel:
         yield from runbook.verify(run)
         assert run.verify is not None
-        if run.cancel:
-            pass
+        if run.cancel:  # accepted during verify: DNS and Traffic Manager stay as they are
+            run.errors.append("DNS and Traffic Manager were not switched: cancelled during verify")
         elif run.verify["healthy"] or not (plan.verify and plan.verify.required_for_dns):
             yield from _switch_dns(run)
             yield from runbook.switch_traffic_manager(run)

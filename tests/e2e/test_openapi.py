@@ -254,7 +254,10 @@ def test_answers_of_a_real_run_fit_the_document(make_stack: Any) -> None:
         "post",
         202,
     )
-    assert retried == {"instance_id": instance_id, "recovery_plan": "rp-data-01", "action": "retry", "accepted": True}
+    assert retried == {
+        "instance_id": instance_id, "recovery_plan": "rp-data-01", "action": "retry", "accepted": True,
+        "decided": True, "note": "retry of rp-data-01 accepted",
+    }  # fmt: skip
 
     finish(stack, instance_id)
     done = fits(http.get(run_url, timeout=10), run_path, "get", 200)
@@ -281,13 +284,16 @@ def test_answers_of_a_real_run_fit_the_document(make_stack: Any) -> None:
         headers={PRINCIPAL: "ops@contoso.com"},
         timeout=10,
     )
-    assert fits(second, "/api/failovers", "post", 202)["deduplicated"] is False
-    wait_waiting(stack, instance_id)
-    cancel = http.post(f"{run_url}/cancel", json={"reason": "not today"}, timeout=10)
+    started = fits(second, "/api/failovers", "post", 202)
+    assert started["deduplicated"] is False and started["instance_id"] != instance_id  # a run id of its own
+    second_url = f"{api}/api/failovers/{started['instance_id']}"
+    wait_waiting(stack, started["instance_id"])
+    cancel = http.post(f"{second_url}/cancel", json={"reason": "not today"}, timeout=10)
     assert fits(cancel, cancel_path, "post", 202)["cancel_requested"] is True
-    finish(stack, instance_id)
-    cancelled = fits(http.get(run_url, timeout=10), run_path, "get", 200)
+    finish(stack, started["instance_id"])
+    cancelled = fits(http.get(second_url, timeout=10), run_path, "get", 200)
     assert cancelled["status"] == "Cancelled" and cancelled["requested_by"] == "ops@contoso.com"
+    assert fits(http.get(run_url, timeout=10), run_path, "get", 200)["status"] == "Completed"  # still readable
 
     # error answers
     alerts = f"{api}/api/alerts"
