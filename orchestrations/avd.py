@@ -32,6 +32,9 @@ def close_test_host_pool(run: Run):
         run.context.call_activity_with_retry("avd_allow_new_sessions", ARM_RETRY, NewSessionsInput(**ref, allow=False))
     )
     run.end("avd")
+    yield from run.events.publish(
+        "HostPoolClosed", "avd", {"host_pool": standby.host_pool.name, "session_hosts": closed.changed_hosts}
+    )
     return {"ref": ref, "changed_hosts": closed.changed_hosts}
 
 

@@ -45,11 +45,16 @@ def drill(run: Run, batches: list[Batch], end_run: Any):
     touched = list(dict.fromkeys(p["name"] for b in run.batches_dispatched() for p in b["recovery_plans"]))
     yield from runbook.test_cleanup(run, touched)
     if closed and closed.get("changed_hosts"):  # reopen what the drill closed, nothing else
+        ok = True
         try:
             reopen = NewSessionsInput(**closed["ref"], session_hosts=closed["changed_hosts"], allow=True)
-            yield run.context.call_activity_with_retry("avd_allow_new_sessions", ARM_RETRY, reopen)
+            yield from run.step(run.context.call_activity_with_retry("avd_allow_new_sessions", ARM_RETRY, reopen))
         except Exception as err:
+            ok = False
             run.errors.append(f"drill: session hosts {', '.join(closed['changed_hosts'])} not reopened: {err}")
+        yield from run.events.publish(
+            "HostPoolsReopened", "avd", {"ok": ok, "session_hosts": closed["changed_hosts"], "drill": True}
+        )
     if run.cancel:
         run.errors.append(f"drill cancelled by {run.cancel.get('by')}; test failover cleaned up: {run.cleanup}")
         return (yield from end_run(run, "Cancelled", "cancelled", "RunCancelled", {"cancel": run.cancel_record()}))

@@ -188,6 +188,10 @@ class TestModes:
         assert drilled["status"] == "Cancelled" and drilled["cleanup"] == "done"
         touched = [p for p in stack.estate.snapshot()["recovery_plans"] if p["test_failover_calls"]]
         assert touched and all(p["cleanup_calls"] == 1 for p in touched)  # every test failover cleaned up
+        types = [e["type"].removeprefix("Contoso.Failover.") for e in stack.estate.events if drill in e["source"]]
+        for expected in ("HostPoolClosed", "BatchStarted", "DrillCleanupCompleted", "HostPoolsReopened"):
+            assert expected in types, types  # every step of the drill published its event
+        assert types[-1] == "RunCancelled"
         approve_as(A, approval_link(stack, real))
         done = finish(stack, real)["output"]
         assert done["status"] == "Completed" and done["mode"] == "unplanned", done["errors"]
