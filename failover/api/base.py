@@ -83,7 +83,8 @@ class ApiBase:
         claim = (state.entity_state if getattr(state, "entity_exists", False) else None) or {}
         stale: list[str] = []
         found: Holder | None = None
-        candidates = [(claim.get("holder") or {}, False), ({"run_id": claim.get("next")}, True)]
+        # the run the claim is reserved for first: a failover superseding a drill is the plan's run from then on
+        candidates = [({"run_id": claim.get("next")}, True), (claim.get("holder") or {}, False)]
         for entry, reserved in candidates:
             run_id = entry.get("run_id")
             if not run_id:

@@ -121,7 +121,7 @@ class Runs(ApiBase):
             )
             await client.start_new(ORCHESTRATOR, run_id, spec)
             claim = await self._claim_of(client, run_id)
-            if claim is None or claim.get("granted") or supersedes:
+            if claim is None or claim.get("granted") or claim.get("next") == run_id:
                 log.info("run started", plan=plan.name, instance_id=run_id, mode=mode, supersedes=supersedes)
                 answer = {"instance_id": run_id, "status_url": self.status_url(run_id), "deduplicated": False}
                 if supersedes:

@@ -176,6 +176,28 @@ class TestModes:
         assert done["status"] == "Completed" and done["mode"] == "unplanned", done["errors"]
         assert records(stack)[("app", "CNAME")] == ["app-neu.contoso.com"]  # production DNS moved
 
+    def test_concurrent_failovers_during_a_drill_start_one_run(self, make_stack: Any) -> None:
+        stack = make_stack(vms=10, sessions=2, approval=ONE_APPROVER)
+        drill = api(stack, "POST", "drills", json={"plan": "demo"}).json()["instance_id"]
+        wait_waiting(stack, drill)
+        answers: list[requests.Response] = []
+        threads = [
+            threading.Thread(target=lambda n=n: answers.append(post(stack, incident(f"CCCC-{n}00"))))
+            for n in range(1, 7)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert {a.status_code for a in answers} == {202}, [a.text for a in answers]
+        ids = {a.json()["instance_id"] for a in answers}
+        assert len(ids) == 1 and next(iter(ids)).startswith("failover-demo-")
+        assert finish(stack, drill)["output"]["status"] == "Cancelled"
+        failovers = [
+            r for r in api(stack, "GET", "failovers").json()["runs"] if r["instance_id"].startswith("failover-")
+        ]
+        assert [r["instance_id"] for r in failovers] == list(ids)
+
     def test_a_real_failover_supersedes_a_running_drill_after_its_cleanup(self, make_stack: Any) -> None:
         stack = make_stack(vms=20, sessions=2, approval=ONE_APPROVER, time_scale=120.0)
         drill = api(stack, "POST", "drills", json={"plan": "demo"}).json()["instance_id"]
