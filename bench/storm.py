@@ -2,7 +2,7 @@
 
 The load generator runs in its own process (an aiohttp client), as Azure Monitor's Action Groups call
 from outside: its CPU is not the endpoint's latency. The server under test is the local host (the same
-`failover.handlers.Api` as Azure, the durable engine and the simulator behind it) in this process.
+`failover.api.Api` as Azure, the durable engine and the simulator behind it) in this process.
 
 **floor**: the same load, same client, same server, on `GET /api/health` (a handler that does nothing):
 what the HTTP stack itself costs on this machine. The figures are printed as ratios to it.

@@ -1,5 +1,5 @@
-"""The HTTP routes as an Azure Functions blueprint, generated from `failover.handlers.ROUTES`: each route
-hands its request and durable client to `failover.handlers.Api`, the same handler set the local server
+"""The HTTP routes as an Azure Functions blueprint, generated from `failover.api.ROUTES`: each route
+hands its request and durable client to `failover.api.Api`, the same handler set the local server
 uses. Function-level routes need a function key (`x-functions-key` header or `code` query parameter).
 """
 

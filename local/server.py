@@ -1,5 +1,5 @@
 """The local HTTP server: aiohttp on loopback turning each request into a `func.HttpRequest`, calling the
-same `failover.handlers.Api` as Azure (the same `ROUTES` table), with `LocalDurableClient` as the
+same `failover.api.Api` as Azure (the same `ROUTES` table), with `LocalDurableClient` as the
 durable client.
 
 Auth follows the Azure Functions convention: function-level routes need the key (`x-functions-key`
@@ -17,7 +17,7 @@ from typing import Any
 import azure.functions as func
 from aiohttp import web
 
-from failover.handlers import ROUTES, Api, Route, error_response
+from failover.api import ROUTES, Api, Route, error_response
 from local.engine import LocalDurableClient, free_port
 from simulator.background import BackgroundServer
 

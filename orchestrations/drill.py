@@ -20,7 +20,7 @@ from orchestrations.run_state import Run
 
 
 def drill(run: Run, batches: list[Batch], end_run: Any):
-    """Returns the run's summary through `end_run(run, status, stage, event, data)`."""
+    """Returns the run's summary through `end_run(run, status, event, data, stage=None)`."""
     plan = run.plan
     closed: dict[str, Any] | None = None
     try:
@@ -57,7 +57,7 @@ def drill(run: Run, batches: list[Batch], end_run: Any):
         )
     if run.cancel:
         run.errors.append(f"drill cancelled by {run.cancel.get('by')}; test failover cleaned up: {run.cleanup}")
-        return (yield from end_run(run, "Cancelled", "cancelled", "RunCancelled", {"cancel": run.cancel_record()}))
+        return (yield from end_run(run, "Cancelled", "RunCancelled", {"cancel": run.cancel_record()}))
     final = [{"status": p["state"]} for p in run.final_plans()]
     healthy = (run.verify or {}).get("healthy", True)
     status = "Completed" if not run.all_errors() and healthy and final else "CompletedWithErrors"
@@ -65,7 +65,6 @@ def drill(run: Run, batches: list[Batch], end_run: Any):
         yield from end_run(
             run,
             status,
-            "completed" if status == "Completed" else "completed with errors",
             "DrillCompleted",
             {"drill": run.drill, "cleanup": run.cleanup},
         )

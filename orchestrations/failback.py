@@ -123,14 +123,14 @@ def _restore_dns(run: Run, restore: dict[str, Any], record_ref: Any):
 
 
 def failback(run: Run, batches: list[Batch], restore: dict[str, Any], end_run: Any, record_ref: Any):
-    """Returns the run's summary through `end_run(run, status, stage, event, data)`."""
+    """Returns the run's summary through `end_run(run, status, event, data, stage=None)`."""
     names = [p.name for b in batches for p in b.recovery_plans]
 
     def stopped(where: str):
         if run.cancel:
             run.errors.append(f"failback cancelled by {run.cancel.get('by')} before {where}")
-            return end_run(run, "Cancelled", "cancelled", "RunCancelled", {"cancel": run.cancel_record()})
-        return end_run(run, "CompletedWithErrors", "stopped", "RunCompleted", {"stopped": where})
+            return end_run(run, "Cancelled", "RunCancelled", {"cancel": run.cancel_record()})
+        return end_run(run, "CompletedWithErrors", "RunCompleted", {"stopped": where}, stage="stopped")
 
     if (yield from _reprotect(run, "reprotect", names)) or run.cancel:
         return (yield from stopped("reprotect"))
@@ -163,7 +163,6 @@ def failback(run: Run, batches: list[Batch], restore: dict[str, Any], end_run: A
         yield from end_run(
             run,
             status,
-            "completed" if status == "Completed" else "completed with errors",
             "RunCompleted",
             {"rto_seconds": rto_seconds(run.started_at, isoformat(run.now())), "failback": True},
         )

@@ -47,10 +47,14 @@ def failover_orchestrator(context: df.DurableOrchestrationContext):
     return RunSummary.model_validate(summary).plain()
 
 
-def end_run(run: Run, status: str, stage: str, event: str, data: dict[str, Any]):
-    """Publish the final status and event, give the plan's claim back, return the summary."""
+STAGES = {"CompletedWithErrors": "completed with errors"}  # the final stage of each outcome (else lower case)
+
+
+def end_run(run: Run, status: str, event: str, data: dict[str, Any], stage: str | None = None):
+    """Publish the final status (stage: the outcome, unless given) and event, give the plan's claim back,
+    return the summary."""
     run.outcome = status
-    run.publish_status(stage)
+    run.publish_status(stage or STAGES.get(status, status.lower()))
     yield from run.events.publish(event, "run", {"status": status, **data})
     summary = run.summary(status)
     if (run.claim or {}).get("granted"):
@@ -96,7 +100,7 @@ def _runbook(run: Run, spec: RunInput):
     except Exception as err:  # a plan that does not match the vault: nothing was touched
         run.errors.append(f"cannot plan batches: {err}")
         run.end("resolve", "Failed")
-        return (yield from end_run(run, "Failed", "failed", "RunFailed", {"errors": run.all_errors()}))
+        return (yield from end_run(run, "Failed", "RunFailed", {"errors": run.all_errors()}))
     run.end("resolve")
     run.batches = [b.to_dict() for b in batches]
     run.publish_status()
@@ -106,10 +110,10 @@ def _runbook(run: Run, spec: RunInput):
         outcome = yield from approval_gate(run, batches)
         if outcome == "reject":
             decisions = {"decisions": run.approval["decisions"]}
-            return (yield from end_run(run, "Rejected", "rejected", "RunRejected", decisions))
+            return (yield from end_run(run, "Rejected", "RunRejected", decisions))
     if run.cancel and not run.batches_started:
         run.errors.append(f"cancelled by {run.cancel.get('by')} before anything was changed")
-        return (yield from end_run(run, "Cancelled", "cancelled", "RunCancelled", {"cancel": run.cancel_record()}))
+        return (yield from end_run(run, "Cancelled", "RunCancelled", {"cancel": run.cancel_record()}))
 
     if run.mode == "test":
         return (yield from drill(run, batches, end_run))
@@ -147,7 +151,7 @@ def _runbook(run: Run, spec: RunInput):
             f"cancelled by {run.cancel.get('by')}: {record.get('batches_started_after', 0)} batches started after "
             f"the cancel; not done after it: every step not listed as done"
         )
-        return (yield from end_run(run, "Cancelled", "cancelled", "RunCancelled", {"cancel": record}))
+        return (yield from end_run(run, "Cancelled", "RunCancelled", {"cancel": record}))
 
     results = [run.batch_results[i] for i in sorted(run.batch_results)]
     final = [{"status": p["state"]} for p in run.final_plans()] or results
@@ -157,7 +161,6 @@ def _runbook(run: Run, spec: RunInput):
         yield from end_run(
             run,
             status,
-            "completed" if status == "Completed" else "completed with errors",
             "RunCompleted",
             {"rto_seconds": achieved["rto_seconds"], "rto_met": achieved["rto_met"],
              "vms_failed_over": achieved["vms_failed_over"]},

@@ -75,6 +75,14 @@ def _poll_vms(run: Any, vms: VmsInput, deadline: datetime):
         yield from run.sleep_until(min(deadline, run.now() + timedelta(seconds=run.seconds(30.0))))
 
 
+def _heartbeat(run: Any, spec: Any, computers: list[str]):
+    """Which of `computers` sent a Heartbeat to the verify workspace lately."""
+    payload = HeartbeatInput(
+        **run.ids, workspace_id=spec.workspace_id, computers=computers, minutes=spec.heartbeat_minutes
+    )
+    return (yield from run.step(run.context.call_activity_with_retry("logs_heartbeat", ARM_RETRY, payload)))
+
+
 def verify(run: Any, drill: bool = False):
     """Heartbeat of the failed-over VMs and the domain controllers, AVD agent health of the recovery
     host pool, polled until healthy or the deadline. Sets run.verify = {"healthy", "checks"}.
@@ -105,18 +113,7 @@ def verify(run: Any, drill: bool = False):
     while True:
         try:
             if computers:
-                beat = yield from run.step(
-                    context.call_activity_with_retry(
-                        "logs_heartbeat",
-                        ARM_RETRY,
-                        HeartbeatInput(
-                            **run.ids,
-                            workspace_id=spec.workspace_id,
-                            computers=computers,
-                            minutes=spec.heartbeat_minutes,
-                        ),
-                    )
-                )
+                beat = yield from _heartbeat(run, spec, computers)
                 checks["heartbeat"] = {
                     "name": "heartbeat",
                     "healthy": not beat.missing,
@@ -124,18 +121,7 @@ def verify(run: Any, drill: bool = False):
                     "missing": beat.missing[:50],
                 }
             if spec.domain_controllers and not drill:
-                dcs = yield from run.step(
-                    context.call_activity_with_retry(
-                        "logs_heartbeat",
-                        ARM_RETRY,
-                        HeartbeatInput(
-                            **run.ids,
-                            workspace_id=spec.workspace_id,
-                            computers=spec.domain_controllers,
-                            minutes=spec.heartbeat_minutes,
-                        ),
-                    )
-                )
+                dcs = yield from _heartbeat(run, spec, spec.domain_controllers)
                 checks["domain_controllers"] = {
                     "name": "domain_controllers",
                     "healthy": bool(dcs.reporting),  # at least one DC answers in or from the recovery region

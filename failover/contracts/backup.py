@@ -91,7 +91,7 @@ class BackupDeleteResult(Contract):
 
 
 class BackupTestRunInput(Contract):
-    """The restore-test orchestration's input (the monthly timer, `failover.handlers`): the plan, which of its
+    """The restore-test orchestration's input (the monthly timer, `failover.api`): the plan, which of its
     `backup_tests` to run, and the time scale that divides the test's timeout and poll interval."""
 
     plan: Plan

@@ -32,7 +32,7 @@ class ReadinessResult(Contract):
 
 
 class ReadinessRunInput(Contract):
-    """The readiness orchestration's input (the 30-minute timer, `failover.handlers`): the plan, and the last
+    """The readiness orchestration's input (the 30-minute timer, `failover.api`): the plan, and the last
     result (its output, plain JSON) so that a change publishes `Contoso.Failover.ReadinessChanged`."""
 
     plan: Plan

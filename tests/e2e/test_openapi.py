@@ -1,4 +1,4 @@
-"""docs/openapi.yaml: a valid OpenAPI document, listing exactly the routes of `failover.handlers.ROUTES`, and
+"""docs/openapi.yaml: a valid OpenAPI document, listing exactly the routes of `failover.api.ROUTES`, and
 what the local server answers fits it: the answers collected along real runs are validated against the
 document's response schemas, hostile inputs get the documented 4xx, and schemathesis fuzzes the routes
 (bounded and derandomized)."""
@@ -23,8 +23,8 @@ from referencing.jsonschema import DRAFT202012
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
+from failover.api import ROUTES
 from failover.callbacks import CallbackClaims, callback_token
-from failover.handlers import ROUTES
 from local.stack import ROOT, LocalStack
 from tests.conftest import (
     DEMO_ALERT,

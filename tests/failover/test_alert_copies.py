@@ -13,7 +13,7 @@ from typing import Any
 import azure.functions as func
 import pytest
 
-from failover.handlers import Api
+from failover.api import Api
 from failover.plan import load_plans
 from failover.settings import Settings
 

@@ -22,11 +22,11 @@ from structlog.testing import capture_logs
 
 from activities import dependencies
 from failover import telemetry
+from failover.api import HTML_HEADERS, MAX_BODY, ROUTES, Api, error_response, json_response
 from failover.api import http as handlers
 from failover.approval import TokenClaims, sign
 from failover.callbacks import CallbackClaims, callback_token
 from failover.contracts.dependencies import WebhookInput
-from failover.handlers import HTML_HEADERS, MAX_BODY, ROUTES, Api, error_response, json_response
 from failover.logs import configure_logging
 from failover.plan import load_plans
 from failover.settings import Settings, configure
