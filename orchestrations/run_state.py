@@ -140,7 +140,7 @@ class Run(Controlled):
                 "triggers": self.status_triggers(),  # the first (it names the incident) and the latest
                 "triggers_total": len(self.triggers),
                 "resolved": self.resolved,
-                "resolutions": self.resolutions,
+                "resolutions": self.resolutions[-STATUS_TRIGGERS:],  # the latest (the summary keeps all)
                 "claim": self.claim,
                 "callbacks": self.callbacks,  # not shown by the API (like the approval nonce)
                 "callbacks_used": self.callbacks_used,

@@ -205,20 +205,18 @@ class Runs(ApiBase):
 
     # ---- alerts and events ----------------------------------------------------------------------
     async def _record_resolution(self, client: DurableClient, alert: Alert, plan_names: list[str]) -> list[str]:
-        """A Resolved notice goes to the active run of each plan it would have matched that lists the incident
-        among its triggers; the run decides (only the incident that started it may cancel it)."""
+        """A Resolved notice goes to the active run of each plan it would have matched, on the run's control
+        channel, behind any alert attached before it; the run decides (only the Resolved notice of the incident
+        that started it may cancel it, others are recorded). The run's status is not read first: an alert just
+        attached may not be listed there yet."""
         recorded = []
         for name in plan_names:
             holder, _ = await self._holder(client, self.plans[name])
             if holder is None:
                 continue
-            status = await client.get_status(holder.run_id)
-            triggers = ((status and status.custom_status) or {}).get("triggers") or []
-            if any(t.get("incident_key") == alert.incident_key for t in triggers):
-                await client.raise_event(
-                    holder.run_id, CONTROL_EVENT, {"action": "resolved", "trigger": alert.summary()}
-                )
-                recorded.append(holder.run_id)
+            event = {"action": "resolved", "trigger": alert.summary()}
+            await client.raise_event(holder.run_id, CONTROL_EVENT, event)
+            recorded.append(holder.run_id)
         return recorded
 
     async def _handle_alerts(self, client: DurableClient, alerts: list[Alert]) -> func.HttpResponse:
