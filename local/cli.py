@@ -90,7 +90,7 @@ def run_list(args: argparse.Namespace) -> int:
     if args.json:
         return _print(data)
     for run in data["runs"]:
-        print(f"{run['instance_id']:<32} {run['plan'] or '':<16} {run['status'] or '':<20} {run['stage'] or ''}")
+        print(f"{run['instance_id']:<44} {run['plan'] or '':<16} {run['status'] or '':<20} {run['stage'] or ''}")
     return 0
 
 
