@@ -8,8 +8,10 @@
    for its slot, paced at the rate the bucket refills (learnt from Retry-After, adjusted by the
    429s and `x-ms-ratelimit-remaining-*` headers that follow), so N workers do not all retry into an
    empty bucket: no retry storm, and the log-off rate stays at what the throttle allows.
-3. **`call_arm`** (tenacity) where the SDK does not retry: a bare 429 or 5xx without Retry-After on a
-   POST/PATCH, and a connection that failed before the request was sent. It never repeats a
+3. **`call_arm`** (tenacity) where the SDK does not retry: a bare 429 (or, for an idempotent call, 408/502)
+   without Retry-After on a POST/PATCH, and a connection that failed before the request was sent. What
+   azure-core already retried (`sdk_retried`: any answer with Retry-After, the safe statuses of GET/PUT/DELETE,
+   500/503/504 of POST/PATCH) is not retried again. It never repeats a
    non-idempotent call whose outcome is unknown (the answer was lost after the request was sent):
    that error goes up to the activity, whose durable retry re-reads state before acting.
 """
@@ -172,9 +174,31 @@ def throttle_gate() -> ThrottleGate:
     return ThrottleGate()
 
 
+# azure-core's RetryPolicy (`RetryPolicy.is_retry`, `_is_method_retryable`): any error answer carrying Retry-After,
+# the safe status codes for the methods on its allow list, and 500/503/504 for POST and PATCH.
+SDK_RETRIED_METHODS = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"}
+SDK_RETRIED_POST = {500, 503, 504}
+
+
+def sdk_retried(error: HttpResponseError) -> bool:
+    """Did azure-core's RetryPolicy already retry this answer (up to its retry_total) before raising it? Then
+    retrying it here would multiply the attempts (durable retries times call_arm times azure-core) for one call."""
+    response = getattr(error, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    if headers.get("Retry-After"):
+        return True
+    method = str(getattr(getattr(response, "request", None), "method", "") or "").upper()
+    status = error.status_code
+    return (method in SDK_RETRIED_METHODS and status in TRANSIENT_STATUS) or (
+        method in ("POST", "PATCH") and status in SDK_RETRIED_POST
+    )
+
+
 def _retryable(idempotent: bool) -> Callable[[BaseException], bool]:
     def check(error: BaseException) -> bool:
         if isinstance(error, HttpResponseError) and error.status_code is not None:
+            if sdk_retried(error):
+                return False  # azure-core has retried it already, honouring Retry-After
             if error.status_code == 429:
                 return True  # refused, not carried out: safe for any method
             return idempotent and error.status_code in TRANSIENT_STATUS
