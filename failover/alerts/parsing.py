@@ -217,10 +217,15 @@ def _parse_common(data: dict[str, Any]) -> Alert:
     essentials = data.get("essentials")
     if not isinstance(essentials, dict):
         raise AlertError("data.essentials", "is required and must be an object")
-    for name in ("alertId", "monitorCondition", "monitoringService"):
+    # Cost Management budget alerts (monitoringService CostAlerts) send monitorCondition null: a budget
+    # notification fires and is never resolved (Microsoft's "Actual Cost Budget" and "Forecasted Budget" samples).
+    named = essentials.get("monitoringService")
+    cost = isinstance(named, str) and _key(named) == "costalerts"
+    required = ("alertId", "monitoringService") if cost else ("alertId", "monitorCondition", "monitoringService")
+    for name in required:
         if not isinstance(essentials.get(name), str) or not essentials.get(name):
             raise AlertError(f"data.essentials.{name}", "is required")
-    given = essentials["monitorCondition"]
+    given = essentials.get("monitorCondition") or "Fired"
     condition = {"fired": "Fired", "resolved": "Resolved"}.get(given.strip().lower())
     if condition is None:
         raise AlertError("data.essentials.monitorCondition", f"'{given}' is not Fired or Resolved")

@@ -55,6 +55,12 @@ class TestAlerts:
         answer = post_alert(stack, REFERENCE / "alerts" / "service-health-test-action.json")
         assert answer.status_code == 200 and answer.json()["ignored"] is True
 
+    def test_cost_budget_sample_ignored(self, make_stack: Any) -> None:
+        """Microsoft's "Actual Cost Budget" sample sends monitorCondition null: 200 ignored, not 422."""
+        stack = make_stack(vms=10, sessions=2)
+        answer = post_alert(stack, REFERENCE / "alerts" / "cost-budget-actual.json")
+        assert answer.status_code == 200 and answer.json()["ignored"] is True, answer.text
+
     def test_second_alert_attaches(self, make_stack: Any) -> None:
         stack = make_stack(vms=10, sessions=2)
         first = started(stack)

@@ -58,6 +58,7 @@ EXPECTED: dict[str, Expect] = {
     # tests/reference/alerts (Microsoft's samples)
     "metric-alert-resolved.json": Expect(reason="resolved"),
     "service-health-test-action.json": Expect(reason="stage Resolved"),
+    "cost-budget-actual.json": Expect(reason="no plan matches"),  # monitorCondition null: parses, matches nothing
     # examples/alerts: Service Health
     "service-health-incident-westeurope.json": Expect(plans=["demo"]),
     "service-health-incident-westeurope-resolved.json": Expect(resolved=["demo"], reason="stage Resolved"),
