@@ -63,7 +63,7 @@ class Views(ApiBase):
             plan = self._plan(name)
         except ServiceError as err:
             return error_response(err.status, err.code, err.message)
-        mode = req.params.get("mode") or plan.asr.mode
+        mode = req.params.get("mode", plan.asr.mode)  # given empty: refused, as the spec says
         if mode not in ("planned", "unplanned", "test"):
             return error_response(422, "InvalidParameter", "mode: must be planned, unplanned or test")
         from failover.preview import measured_durations, preview
@@ -79,7 +79,10 @@ class Views(ApiBase):
             return error_response(502, "AzureReadFailed", f"reading the vault failed: {type(err).__name__}")
         last_summary = await self._latest_output(client, plan.name, {"failover", "drill"})
         measured = measured_durations(last_summary) if last_summary is not None else {}
-        return json_response(preview(plan, groups, measured or None, mode))
+        try:
+            return json_response(preview(plan, groups, measured or None, mode))
+        except BatchPlanningError as err:  # a recovery plan over batch_size: split it in ASR first
+            return error_response(409, "RecoveryPlanTooLarge", str(err))
 
     async def get_readiness(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         """Can this plan fail over now? Runs the readiness checks (read-only) and answers pass/warn/fail."""
@@ -127,7 +130,7 @@ class Views(ApiBase):
         from failover.report import report_data, report_html
 
         instance_id = req.route_params.get("instance_id", "")
-        fmt = (req.params.get("format") or "html").strip().lower()
+        fmt = req.params.get("format", "html").strip().lower()
         if fmt not in ("html", "json"):
             return error_response(422, "InvalidParameter", "format: must be html or json")
         status = await client.get_status(instance_id)
@@ -145,8 +148,8 @@ class Views(ApiBase):
 
     async def list_failovers(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         plan = req.params.get("plan")
-        wanted = (req.params.get("status") or "").strip().lower()
-        if wanted and wanted not in RUN_STATUSES:
+        wanted = req.params.get("status", "").strip().lower()
+        if "status" in req.params and wanted not in RUN_STATUSES:  # given empty: refused, as the spec says
             return error_response(422, "InvalidParameter", f"status: '{wanted}' is not one of {sorted(RUN_STATUSES)}")
         if plan is not None and plan not in self.plans:
             return error_response(404, "PlanNotFound", f"plan: no plan named '{plan}'")

@@ -293,6 +293,20 @@ class TestPreview:
         assert {"batches", "eta_seconds", "rto_target_seconds"} <= set(printed)
         assert printed["eta_seconds"] == document["eta_seconds"]
 
+    def test_oversized_recovery_plan_and_empty_parameters_are_4xx(self, make_stack: Any) -> None:
+        """A recovery plan over batch_size: 409 naming it (was a 500). `mode=`, `status=`, `format=` given empty:
+        422, as the spec says (they were taken as absent)."""
+        stack = make_stack(vms=60, sessions=2, batch_size=5)
+        answer = api(stack, "GET", "plans/demo/preview")
+        assert answer.status_code == 409 and answer.json()["error"]["code"] == "RecoveryPlanTooLarge"
+        assert "exceed batch_size 5" in answer.json()["error"]["message"]
+        empty_mode = api(stack, "GET", "plans/demo/preview", params={"mode": ""})
+        assert empty_mode.status_code == 422 and empty_mode.json()["error"]["message"].startswith("mode:")
+        empty_status = api(stack, "GET", "failovers", params={"status": ""})
+        assert empty_status.status_code == 422 and empty_status.json()["error"]["message"].startswith("status:")
+        empty_format = api(stack, "GET", "failovers/failover-demo-20261206T000000Z-0000/report", params={"format": ""})
+        assert empty_format.status_code == 422 and empty_format.json()["error"]["message"].startswith("format:")
+
 
 class TestReadiness:
     def test_readiness_endpoint_and_schedule(self, make_stack: Any) -> None:
