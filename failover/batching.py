@@ -63,12 +63,16 @@ def plan_batches(groups: list[tuple[str, list[RecoveryPlanRef]]], batch_size: in
                 f"group '{group}': recovery plan(s) {names} exceed batch_size {batch_size}; split the plan in ASR"
             )
         bins: list[list[RecoveryPlanRef]] = []
+        loads: list[int] = []  # each bin's VMs: the orchestrator replays this every episode, keep it O(plans x bins)
         for plan in sorted(plans, key=lambda p: (-p.vms, p.name)):
-            target = next((b for b in bins if sum(p.vms for p in b) + plan.vms <= batch_size), None)
+            room = batch_size - plan.vms
+            target = next((n for n, load in enumerate(loads) if load <= room), None)
             if target is None:
                 bins.append([plan])
+                loads.append(plan.vms)
             else:
-                target.append(plan)
+                bins[target].append(plan)
+                loads[target] += plan.vms
         for members in bins:
             batches.append(Batch(group=group, index=len(batches) + 1, recovery_plans=tuple(members)))
     return batches

@@ -125,7 +125,13 @@ class DfContext:
         return self._ctx.call_activity(name, input=input_, retry_policy=retry_policy(retry_options))
 
     def call_sub_orchestrator(self, name: str, input_: Any = None, instance_id: str | None = None) -> Any:
-        return self._ctx.call_sub_orchestrator(name, input=input_, instance_id=instance_id)
+        """durabletask encodes the input on every call, replay included, and drops it when the history shows the
+        sub-orchestration was created: a run re-encoded every batch's input on every episode. While replaying
+        the creation is in the history (an earlier episode sent this very input), so none is encoded. Only
+        without a retry policy: a retry re-sends the input an attempt was scheduled with."""
+        return self._ctx.call_sub_orchestrator(
+            name, input=None if self._ctx.is_replaying else input_, instance_id=instance_id
+        )
 
     def call_sub_orchestrator_with_retry(
         self, name: str, retry_options: df.RetryOptions, input_: Any = None, instance_id: str | None = None

@@ -166,3 +166,34 @@ class TestLongRunningWork:
         with LocalEngine({"child": child}, {"echo": echo}) as engine:
             assert engine.worker is not None
             assert engine.worker._resiliency_options.silent_disconnect_timeout_seconds == 0
+
+
+class _RecordingContext:
+    """A durabletask context that records what the adapter asks it to schedule."""
+
+    def __init__(self, replaying: bool) -> None:
+        self.is_replaying = replaying
+        self.calls: list[dict[str, Any]] = []
+
+    def call_sub_orchestrator(self, name: str, **kwargs: Any) -> None:
+        self.calls.append({"name": name, **kwargs})
+
+
+class TestReplayedCalls:
+    def test_sub_orchestration_input_is_not_encoded_again_while_replaying(self) -> None:
+        """The history holds the input an earlier episode sent; a new call still sends it."""
+        from local.engine import DfContext
+
+        for replaying, sent in ((False, {"batch": 1}), (True, None)):
+            ctx = _RecordingContext(replaying)
+            DfContext(ctx, None).call_sub_orchestrator("batch_orchestrator", {"batch": 1}, "run:batch-1")  # type: ignore[arg-type]
+            assert ctx.calls == [{"name": "batch_orchestrator", "input": sent, "instance_id": "run:batch-1"}]
+
+    def test_a_retried_sub_orchestration_keeps_its_input_while_replaying(self) -> None:
+        """durabletask re-sends a retried call with the input it was scheduled with."""
+        from local.engine import DfContext
+
+        ctx = _RecordingContext(True)
+        retry = df.RetryOptions(first_retry_interval_in_milliseconds=10, max_number_of_attempts=2)
+        DfContext(ctx, None).call_sub_orchestrator_with_retry("batch_orchestrator", retry, {"batch": 1}, "run:b")  # type: ignore[arg-type]
+        assert ctx.calls[0]["input"] == {"batch": 1}
