@@ -100,7 +100,10 @@ def _envelope(event: Any, prefix: str) -> tuple[str, str, str, str | None, str |
         event_id = _required_str(event, "id", prefix)
         _required_str(event, "source", prefix)
         event_type = _required_str(event, "type", prefix)
-        return CLOUDEVENTS_SCHEMA, event_id, event_type, _optional_str(event, "subject", prefix), event.get("time")
+        time = event.get("time")
+        if time is not None and not isinstance(time, str):  # CloudEvents 1.0: a Timestamp (RFC 3339 string)
+            raise AlertError(_path(prefix, "time"), "must be an RFC 3339 timestamp string")
+        return CLOUDEVENTS_SCHEMA, event_id, event_type, _optional_str(event, "subject", prefix), time
     if "eventType" in event:
         event_id = _required_str(event, "id", prefix)
         event_type = _required_str(event, "eventType", prefix)

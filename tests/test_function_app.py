@@ -52,7 +52,12 @@ class TestRegistration:
 
     def test_nothing_else(self, functions: dict[str, Any]) -> None:
         assert set(functions) == {
-            *orchestrations.ALL, *orchestrations.ENTITIES, *activities.ALL, *CONTRACT, "drill_timer", "readiness_timer"
+            *orchestrations.ALL,
+            *orchestrations.ENTITIES,
+            *activities.ALL,
+            *CONTRACT,
+            "drill_timer",
+            "readiness_timer",
         }
 
     def test_plan_claim_entity(self, functions: dict[str, Any]) -> None:

@@ -34,6 +34,16 @@ def _optional_str(obj: dict[str, Any], name: str, path: str) -> str | None:
     return str(value)
 
 
+def _optional_text(obj: dict[str, Any], name: str, path: str) -> str | None:
+    """A string field the schema types as string or null (times): a number or an object is refused."""
+    value = obj.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise AlertError(f"{path}.{name}", "must be a string (a date-time) or null")
+    return value
+
+
 def _optional_object(obj: dict[str, Any], name: str, path: str) -> dict[str, Any]:
     value = obj.get(name)
     if value is None:
@@ -262,8 +272,8 @@ def _parse_common(data: dict[str, Any]) -> Alert:
         signal_type=_signal_type(essentials.get("signalType")),
         monitoring_service=service,
         monitor_condition=condition,
-        fired_at=_optional_str(essentials, "firedDateTime", "data.essentials"),
-        resolved_at=_optional_str(essentials, "resolvedDateTime", "data.essentials"),
+        fired_at=_optional_text(essentials, "firedDateTime", "data.essentials"),
+        resolved_at=_optional_text(essentials, "resolvedDateTime", "data.essentials"),
         target_ids=list(targets or []),
         operation_name=operation_name,
         status=context["status"] if isinstance(context.get("status"), str) else None,

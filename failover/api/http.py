@@ -20,7 +20,7 @@ from urllib.parse import parse_qs
 import azure.durable_functions as df
 import azure.functions as func
 import structlog
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 from failover.contracts import unwrap
 from failover.errors import ServiceError
@@ -166,7 +166,7 @@ class DrillRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     plan: str = Field(min_length=1, max_length=63)
-    force: bool = False  # run outside the plan's maintenance windows
+    force: StrictBool = False  # run outside the plan's maintenance windows (true or false: 0 is not a boolean)
     reason: str | None = Field(default=None, max_length=500)
     requested_by: str | None = Field(default=None, max_length=256)
 

@@ -55,6 +55,13 @@ class TestAlerts:
         answer = post_alert(stack, REFERENCE / "alerts" / "service-health-test-action.json")
         assert answer.status_code == 200 and answer.json()["ignored"] is True
 
+    def test_drill_force_must_be_a_boolean(self, make_stack: Any) -> None:
+        """`force: 0` started a drill (issue 21): the spec says boolean, 0 is refused and nothing starts."""
+        stack = make_stack(vms=10, sessions=2)
+        answer = stack.http.post(f"{stack.api_url}/api/drills", json={"plan": "demo", "force": 0}, timeout=10)
+        assert answer.status_code == 422 and answer.json()["error"]["message"].startswith("force:"), answer.text
+        assert stack.http.get(f"{stack.api_url}/api/failovers", timeout=10).json() == {"runs": []}
+
     def test_cost_budget_sample_ignored(self, make_stack: Any) -> None:
         """Microsoft's "Actual Cost Budget" sample sends monitorCondition null: 200 ignored, not 422."""
         stack = make_stack(vms=10, sessions=2)

@@ -285,6 +285,16 @@ class TestOtherAlertShapes:
         assert alert.kind == "ResourceHealth" and alert.availability_state == "Unavailable"
         assert alert.target_ids[0].endswith("/virtualMachines/vm-app-eus-01")
 
+    @pytest.mark.parametrize("field", ["firedDateTime", "resolvedDateTime"])
+    @pytest.mark.parametrize("value", [0, 1.5, {}, [], True])
+    def test_times_that_are_not_strings_are_refused(self, field: str, value: Any) -> None:
+        """`resolvedDateTime: 0` was answered 202 (issue 21): the schema types it string or null."""
+        payload = load(DEMO_ALERT)
+        payload["data"]["essentials"][field] = value
+        with pytest.raises(AlertError) as refused:
+            parse_alert(payload)
+        assert refused.value.field == f"data.essentials.{field}"
+
     def test_budget_alert_with_null_fields(self) -> None:
         alert = parse_alert(load(EXAMPLES / "budget-alert-forecasted.json"))
         assert (alert.alert_rule, alert.signal_type, alert.target_ids, alert.kind) == ("", "", [], "Other")

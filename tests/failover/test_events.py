@@ -105,6 +105,13 @@ class TestCloudEvents:
         del event["data"]["operationalInfo"]
         assert parse_event_delivery(event)[0].fired_at == "2026-11-24T23:59:00Z"
 
+    @pytest.mark.parametrize("time", [{}, [], 1732492740, True])
+    def test_time_that_is_not_a_timestamp_is_refused(self, time: Any) -> None:
+        """CloudEvents 1.0 `time` is an RFC 3339 string: `time: {}` was answered 200 (issue 21), now 422."""
+        with pytest.raises(AlertError) as refused:
+            parse_event_delivery(cloud_event(time=time))
+        assert refused.value.field == "time"
+
 
 class TestEventGridSchema:
     def test_array_of_events(self) -> None:
