@@ -107,6 +107,12 @@ def _alert_level(alert: Alert) -> str | None:
 
 def _why_not(alert: Alert, plan: Plan) -> str | None:
     """None when `plan` matches `alert` (resolution aside), else why it does not."""
+    foreign = alert.subscriptions - plan.trigger_subscriptions
+    if foreign:  # the alert (or a resource it is about) is in a subscription the plan does not name
+        return (
+            f"subscription {', '.join(sorted(foreign))} is not one the plan names "
+            f"({', '.join(sorted(plan.trigger_subscriptions))}; triggers.subscriptions)"
+        )
     if alert.is_service_health:
         return _service_health(alert, plan)
     if _rule_listed(alert, plan):

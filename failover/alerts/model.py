@@ -120,6 +120,17 @@ class Alert:
         return list(seen.values())
 
     @property
+    def subscriptions(self) -> set[str]:
+        """The subscriptions this alert comes from (lower case): its alert id's and its resources', where they
+        are ARM ids. Empty when it names none (then the plan's subscriptions cannot be checked)."""
+        found = set()
+        for arm_id in [self.alert_id, *self.resource_ids, *self.target_ids]:
+            parts = (arm_id or "").strip().split("/")
+            if len(parts) > 2 and parts[0] == "" and parts[1].lower() == "subscriptions" and parts[2]:
+                found.add(parts[2].lower())
+        return found
+
+    @property
     def resolution(self) -> str | None:
         """Why this notification says the problem is over, or None if it does not."""
         if self.monitor_condition.lower() == "resolved":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, field_validator, model_validator
 
@@ -147,6 +147,27 @@ class Plan(_Model):
         """`asr_resolve_recovery_plans`' input: the vault and each group's names and patterns."""
         groups = [RecoveryPlanPatterns(name=g.name, recovery_plans=g.recovery_plans) for g in self.asr_groups]
         return ResolveRecoveryPlansInput(instance_id=instance_id, plan=self.name, **self.vault_ref(), groups=groups)
+
+    @property
+    def trigger_subscriptions(self) -> set[str]:
+        """Subscriptions whose alerts may start this plan: `triggers.subscriptions`, else every one it names."""
+        if self.triggers.subscriptions:
+            return {s.strip().lower() for s in self.triggers.subscriptions}
+        found: set[str] = set()
+
+        def walk(value: Any) -> None:
+            if isinstance(value, dict):
+                for key, item in value.items():
+                    if key == "subscription_id" and isinstance(item, str) and item:
+                        found.add(item.strip().lower())
+                    else:
+                        walk(item)
+            elif isinstance(value, list):
+                for item in value:
+                    walk(item)
+
+        walk(self.model_dump(exclude={"triggers"}))
+        return found
 
     @property
     def trigger_regions(self) -> list[str]:

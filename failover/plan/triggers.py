@@ -13,10 +13,14 @@ class Triggers(_Model):
     Service Health notices match by region (default: the plan's primary region) and, if `services`
     is not empty, by impacted service; only incidents start a run unless an `include_*` flag opts in.
     Metric, log and Resource Health alerts match by `alert_rule_ids` or by a target resource inside one
-    of `resource_scopes` (ARM ids, compared case-insensitively, path-prefix aware).
+    of `resource_scopes` (ARM ids, compared case-insensitively, path-prefix aware). Every alert must come from
+    one of `subscriptions` (default: the plan's own).
     """
 
     regions: list[Region] = Field(default_factory=list)
+    # The subscriptions whose alerts may start the plan (default: every subscription the plan names). An alert
+    # from another subscription (a Service Health incident of someone else's subscription) starts nothing.
+    subscriptions: list[str] = Field(default_factory=list)
     services: list[str] = Field(default_factory=list)
     alert_rule_ids: list[str] = Field(default_factory=list)
     resource_scopes: list[str] = Field(default_factory=list)

@@ -36,7 +36,7 @@ def service_health(
 ) -> Alert:
     return Alert(
         schema="azureMonitorCommonAlertSchema",
-        alert_id="/subscriptions/x/providers/Microsoft.AlertsManagement/alerts/1",
+        alert_id=f"{SUB}/providers/Microsoft.AlertsManagement/alerts/1",
         alert_rule="sh",
         alert_rule_id=None,
         severity="Sev1",
@@ -55,7 +55,7 @@ def service_health(
 def metric(targets: tuple[str, ...] = (VM_IN_A,), rule_id: str | None = None, condition: str = "Fired") -> Alert:
     return Alert(
         schema="azureMonitorCommonAlertSchema",
-        alert_id="/subscriptions/x/providers/Microsoft.AlertsManagement/alerts/2",
+        alert_id=f"{SUB}/providers/Microsoft.AlertsManagement/alerts/2",
         alert_rule="vm-availability",
         alert_rule_id=rule_id,
         severity="Sev0",
@@ -89,7 +89,7 @@ def resource_health(
 def activity_log(target: str = VM_IN_A, rule_id: str | None = None) -> Alert:
     return Alert(
         schema="azureMonitorCommonAlertSchema",
-        alert_id="/subscriptions/x/providers/Microsoft.AlertsManagement/alerts/3",
+        alert_id=f"{SUB}/providers/Microsoft.AlertsManagement/alerts/3",
         alert_rule="vm-restarts",
         alert_rule_id=rule_id,
         severity="Sev4",
@@ -295,3 +295,38 @@ class TestTriggersModel:
         with pytest.raises(PlanError) as err:
             parse_plan(text, "demo.yaml")
         assert "triggers.resource_scopes" in str(err.value) and "not an ARM id" in str(err.value)
+
+
+class TestSubscriptions:
+    """An alert starts a plan only from a subscription the plan names (issue 21: a West Europe incident of
+    subscription 99999999-… started the demo plan)."""
+
+    FOREIGN = "/subscriptions/99999999-9999-9999-9999-999999999999"
+
+    def test_a_foreign_subscriptions_incident_starts_nothing(self) -> None:
+        alert = service_health()
+        foreign = Alert(
+            **{**alert.__dict__, "alert_id": f"{self.FOREIGN}/providers/Microsoft.AlertsManagement/alerts/9"}
+        )
+        decision = decide(foreign, [plan()])
+        assert (
+            decision.plans == []
+            and "99999999-9999-9999-9999-999999999999 is not one the plan names" in (decision.skipped["p"])
+        )
+        assert decide(alert, [plan()]).plans == ["p"]  # the plan's own subscription
+
+    def test_triggers_subscriptions_replace_the_default(self) -> None:
+        foreign = metric(targets=(f"{self.FOREIGN}/resourceGroups/rg-a/providers/x/y/vm",))
+        scoped = plan(resource_scopes=[f"{self.FOREIGN}/resourceGroups/rg-a"])
+        assert decide(foreign, [scoped]).plans == []
+        both = [SUB.removeprefix("/subscriptions/"), self.FOREIGN.removeprefix("/subscriptions/")]
+        allowed = plan(resource_scopes=[f"{self.FOREIGN}/resourceGroups/rg-a"], subscriptions=both)
+        assert decide(foreign, [allowed]).plans == ["p"]
+
+    def test_the_default_is_every_subscription_the_plan_names(self) -> None:
+        named = plan().trigger_subscriptions
+        assert named == {"5d3c0f34-7a2b-4e53-9d0e-1f2a3b4c5d6e"}
+        other = Plan.model_validate(
+            DEMO.model_dump() | {"asr": {**DEMO.asr.model_dump(), "subscription_id": "AAAA-dr"}}
+        ).trigger_subscriptions
+        assert other == {"5d3c0f34-7a2b-4e53-9d0e-1f2a3b4c5d6e", "aaaa-dr"}
