@@ -40,6 +40,7 @@ class PolicyDecision:
     reason: str = ""
     resolved_plans: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    warnings: dict[str, list[str]] = field(default_factory=dict)  # plan name → what its approvers must know
 
     @property
     def ignored(self) -> bool:
@@ -125,8 +126,20 @@ def _why_not(alert: Alert, plan: Plan) -> str | None:
     return f"alert rule '{rule}' is not listed and no target resource is in triggers.resource_scopes"
 
 
+def _warnings(alert: Alert, plan: Plan) -> list[str]:
+    """What approvers must see before they fail this plan over for this alert: a Service Health notice that also
+    names the recovery region (failing over into it may land in the same outage)."""
+    if alert.is_service_health and plan.recovery_region in alert.regions:
+        return [
+            f"the incident also names the recovery region {plan.recovery_region}: failing over may move into "
+            "the same outage"
+        ]
+    return []
+
+
 def decide(alert: Alert, plans: list[Plan]) -> PolicyDecision:
     """The plans this alert should start a failover for, or why none."""
+    by_name = {p.name: p for p in plans}
     blocker = _alert_level(alert)
     matched: list[str] = []
     skipped: dict[str, str] = {}
@@ -144,7 +157,10 @@ def decide(alert: Alert, plans: list[Plan]) -> PolicyDecision:
         )
     if matched:
         kind = f"Service Health {alert.incident_type or 'incident'}" if alert.is_service_health else alert.kind
-        return PolicyDecision(plans=matched, reason=f"{kind} alert matches the plan triggers", skipped=skipped)
+        warnings = {name: found for name in matched if (found := _warnings(alert, by_name[name]))}
+        return PolicyDecision(
+            plans=matched, reason=f"{kind} alert matches the plan triggers", skipped=skipped, warnings=warnings
+        )
     if not plans:
         return PolicyDecision(reason="no plans are loaded")
     if blocker:

@@ -34,6 +34,8 @@ def _card(
             f"{c['name']} {c['status']}: {c['message']}" for c in preflight["checks"] if c["status"] != "pass"
         )
         reason = f"{reason + ' — ' if reason else ''}NOT READY: {lines}"
+    if run.warnings:  # e.g. the incident names the recovery region too
+        reason = f"{reason + ' — ' if reason else ''}WARNING: {'; '.join(run.warnings)}"
     return ApprovalCardInput(
         **run.ids,
         mode=run.mode,

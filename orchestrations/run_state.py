@@ -65,6 +65,9 @@ class Run(Controlled):
         self.dispatched: list[int] = []  # indexes of the batches started, in order
         self.dns: list[dict[str, Any]] = []
         self.errors: list[str] = []
+        # what approvers and the report must show without failing the run: the starting alert's warnings (e.g. the
+        # incident names the recovery region too)
+        self.warnings: list[str] = [w for t in spec.triggers[:1] for w in t.get("warnings") or []]
         self.plan_errors: dict[str, str] = {}  # recovery plan -> why it failed (cleared by a successful retry)
         self.blocked: list[str] = []  # failed plans of a stopped group, waiting for retry or skip
         self.retry_queue: list[str] = []
@@ -168,6 +171,7 @@ class Run(Controlled):
                 "preflight": self.preflight,
                 "verify": self.verify,
                 "errors": self.all_errors(),
+                "warnings": self.warnings,
             }
         )
 
@@ -317,4 +321,5 @@ class Run(Controlled):
             "rto_note": note,
             "time_scale": self.scale,
             "errors": self.all_errors(),
+            "warnings": self.warnings,
         }

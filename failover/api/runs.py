@@ -233,8 +233,11 @@ class Runs(ApiBase):
                 reasons.append(decision.reason)
                 continue
             for plan_name in decision.plans:
+                trigger = alert.summary()
+                if decision.warnings.get(plan_name):
+                    trigger["warnings"] = decision.warnings[plan_name]
                 try:
-                    runs.append(await self._start_or_attach(client, self.plans[plan_name], trigger=alert.summary()))
+                    runs.append(await self._start_or_attach(client, self.plans[plan_name], trigger=trigger))
                 except ServiceError as err:
                     if err.status != 409:
                         raise

@@ -70,3 +70,4 @@ class RunSummary(Contract):
     rto_note: str | None = None
     time_scale: float
     errors: list[Any]
+    warnings: list[str] = Field(default_factory=list)  # shown to approvers and in the report; not errors

@@ -181,6 +181,7 @@ def report_data(summary: dict[str, Any]) -> dict[str, Any]:
         "cleanup": summary.get("cleanup"),
         "events": {"published": summary.get("events_published", 0), "failed": summary.get("events_failed", 0)},
         "errors": [str(e) for e in summary.get("errors") or []],
+        "warnings": [str(w) for w in summary.get("warnings") or []],
     }
 
 

@@ -259,6 +259,8 @@ def report_html(summary: dict[str, Any]) -> str:
         if data["cleanup"] is not None:
             lines.append(f"Cleanup: {_e(data['cleanup'])}")
         sections.append("<h2>Drill</h2>" + "".join(f"<p>{line}</p>" for line in lines))
+    if data["warnings"]:
+        sections.append("<h2>Warnings</h2><ul>" + "".join(f"<li>{_e(w)}</li>" for w in data["warnings"]) + "</ul>")
     sections.append(
         "<h2>Errors</h2>"
         + (

@@ -309,3 +309,27 @@ class TestCancel:
         assert output["status"] == "Completed", output["errors"]
         data01 = next(p for p in stack.estate.snapshot()["recovery_plans"] if p["name"] == "rp-data-01")
         assert data01["failover_calls"] == 2  # the failed attempt and one retry, not two
+
+
+def test_an_incident_naming_the_recovery_region_too_is_on_the_card(make_stack: Any) -> None:
+    """Issue 21: it started a failover into the recovery region with no warning. Now the card, the status and the
+    summary say so (it is a warning, not an error: the outcome does not change)."""
+    stack = make_stack(vms=10, sessions=2, approval=ONE_APPROVER)
+    alert = incident("DDDD-444", title="West and North Europe - Degraded")
+    props = alert["data"]["alertContext"]["properties"]
+    props["impactedServices"] = json.dumps(
+        [
+            {
+                "ServiceName": "Virtual Machines",
+                "ImpactedRegions": [{"RegionName": "West Europe"}, {"RegionName": "North Europe"}],
+            }
+        ]
+    )
+    run = post(stack, alert).json()["instance_id"]
+    status = wait_waiting(stack, run)
+    assert "recovery region northeurope" in status["custom_status"]["warnings"][0]
+    card = wait_for(lambda: [m for m in stack.estate.teams_messages if run in json.dumps(m)])
+    assert "WARNING: the incident also names the recovery region northeurope" in json.dumps(card[0])
+    approve_as(A, approval_link(stack, run))
+    output = finish(stack, run)["output"]
+    assert output["status"] == "Completed" and output["warnings"] and not output["errors"]

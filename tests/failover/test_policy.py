@@ -330,3 +330,11 @@ class TestSubscriptions:
             DEMO.model_dump() | {"asr": {**DEMO.asr.model_dump(), "subscription_id": "AAAA-dr"}}
         ).trigger_subscriptions
         assert other == {"5d3c0f34-7a2b-4e53-9d0e-1f2a3b4c5d6e", "aaaa-dr"}
+
+
+def test_an_incident_naming_the_recovery_region_too_warns() -> None:
+    """It still starts the plan (its primary is hit), with a warning its approvers see (issue 21)."""
+    both = service_health(regions=("westeurope", "northeurope"))
+    decision = decide(both, [plan()])
+    assert decision.plans == ["p"] and "recovery region northeurope" in decision.warnings["p"][0]
+    assert decide(service_health(), [plan()]).warnings == {}
