@@ -229,6 +229,24 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   }
 }
 
+// Basic (user name and password) publishing credentials are off for FTP and the SCM site: deployments use
+// Entra ID (azd's OneDeploy with the deployer's identity), so no long-lived password can publish code.
+resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
 // App Service Authentication: approvers sign in with Entra ID and the platform sets
 // X-MS-CLIENT-PRINCIPAL-NAME (clients cannot forge it while this is on). Anonymous requests still
 // reach the app: function-key routes (Action Group, Event Grid, operators) need no sign-in.

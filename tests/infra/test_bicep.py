@@ -99,6 +99,12 @@ class TestFunctionApp:
         deployment = site["properties"]["functionAppConfig"]["deployment"]["storage"]["authentication"]
         assert deployment == {"type": "UserAssignedIdentity", "userAssignedIdentityResourceId": "identityId"}
 
+    def test_basic_publishing_credentials_are_off(self) -> None:
+        """Issue 21: SCM/FTP basic auth stayed on (no basicPublishingCredentialsPolicies)."""
+        policies = resources(APP / "function.bicep", "Microsoft.Web/sites/basicPublishingCredentialsPolicies")
+        assert sorted(config["name"] for _, _, config in policies) == ["ftp", "scm"]
+        assert all(config["properties"]["allow"] is False for _, _, config in policies)
+
     def test_app_service_authentication_sets_the_approver_identity(self) -> None:
         """Approvers sign in with Entra ID; the platform, not the client, sets X-MS-CLIENT-PRINCIPAL-NAME."""
         auth = only(APP / "function.bicep", "Microsoft.Web/sites/config")
