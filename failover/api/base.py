@@ -98,6 +98,16 @@ class ApiBase:
                 stale.append(str(run_id))
         return found, stale
 
+    async def _undecided(self, client: DurableClient, plan: Plan) -> list[str]:
+        """Runs of the plan started but not yet answered by the entity (claim undecided), oldest first: one of them
+        is about to hold the plan. On a loaded host a run's claim can take longer than its starter waits."""
+        found = []
+        for status in reversed(await self._runs_of(client, plan.name)):
+            custom = status.custom_status if isinstance(status.custom_status, dict) else {}
+            if runtime_status(status) in ACTIVE and custom.get("claim") is None and not custom.get("outcome"):
+                found.append(str(status.instance_id))
+        return found
+
     async def _runs_of(self, client: DurableClient, plan: str, kinds: set[RunKind] | None = None) -> list[Any]:
         """Every failover run of a plan (optionally of some kinds), newest first (run ids sort by start time)."""
         found = []

@@ -102,6 +102,12 @@ class Runs(ApiBase):
     ) -> dict[str, Any]:
         for _ in range(3):  # a run that loses the claim to a concurrent start joins the winner: one more look
             holder, stale = await self._holder(client, plan)
+            if holder is None:  # a run started by a concurrent request may be about to take the plan: wait for it
+                undecided = await self._undecided(client, plan)
+                for run_id in undecided:
+                    await self._claim_of(client, run_id)
+                if undecided:
+                    holder, stale = await self._holder(client, plan)
             supersedes = None
             if holder is not None:
                 supersedes = await self._collide(client, plan, holder, mode, trigger)
@@ -183,7 +189,9 @@ class Runs(ApiBase):
         deadline = loop.time() + CLAIM_WAIT
         while loop.time() < deadline:
             status = await client.get_status(run_id)
-            claim = ((status and status.custom_status) or {}).get("claim") if status else None
+            if not status:  # purged: a refused run another request discarded
+                return {"granted": False}
+            claim = (status.custom_status or {}).get("claim") if isinstance(status.custom_status, dict) else None
             if isinstance(claim, dict) and ("granted" in claim or claim.get("next")):
                 return claim
             if status and runtime_status(status) not in ACTIVE and runtime_status(status) is not None:

@@ -152,6 +152,30 @@ def test_validator_rejects_a_wrong_body() -> None:
         _validate({"status": "ok", "plans": [], "time": "yesterday"}, {"$ref": f"{DOC_URI}#/components/schemas/Health"})
 
 
+def test_requests_the_server_refuses_are_schema_invalid() -> None:
+    """Issue 21: two schema-valid requests were refused 422. The document now says what the parsers need: a legacy
+    activity-log alert names its id (eventDataId, operationId or correlationId); a Resource Health event names its
+    resource (data.resourceInfo or resourceDetails). The parsers refuse exactly these."""
+    from failover.alerts import AlertError, parse_alert
+    from failover.events import parse_event_delivery
+
+    legacy = json.loads((ROOT / "examples" / "alerts" / "legacy-service-health-incident-eastus.json").read_text())
+    for key in ("eventDataId", "operationId", "correlationId"):
+        legacy["data"]["context"]["activityLog"].pop(key, None)
+    alert_schema = {"$ref": f"{DOC_URI}#/components/schemas/LegacyActivityLogAlert"}
+    with pytest.raises(AssertionError, match="activityLog"):
+        _validate(legacy, alert_schema)
+    with pytest.raises(AlertError):
+        parse_alert(legacy)
+    event = json.loads((ROOT / "examples" / "alerts" / "cloudevents-availability-degraded.json").read_text())
+    event = event[0] if isinstance(event, list) else event
+    del event["data"]["resourceDetails"]  # the sample spells it resourceDetails (resourceInfo is accepted too)
+    with pytest.raises(AssertionError):
+        _validate(event, {"$ref": f"{DOC_URI}#/components/schemas/CloudEvent"})
+    with pytest.raises(AlertError):
+        parse_event_delivery(event)
+
+
 # ---- real runs ----------------------------------------------------------------------------------
 def test_answers_of_a_real_run_fit_the_document(make_stack: Any) -> None:
     """Alerts, the run while it waits for approval, for an operator and when done, lists, plans, health,

@@ -32,9 +32,11 @@ def test_storm_of_one_incident_starts_one_run(fault_stack: Any) -> None:
         results = list(pool.map(post, range(COPIES)))
     statuses = {code for code, _, _ in results}
     assert statuses == {202}, statuses
-    assert len({instance for _, _, instance in results}) == 1
     runs = stack.http.get(f"{stack.api_url}/api/failovers", timeout=10).json()["runs"]
-    assert len(runs) == 1
+    detail = [stack.http.get(f"{stack.api_url}/api/failovers/{r['instance_id']}", timeout=10).json() for r in runs]
+    why = [(d["instance_id"], d["status"], d["steps"], d["errors"], d["claim"]) for d in detail]
+    assert len({instance for _, _, instance in results}) == 1, why
+    assert len(runs) == 1, why
     latencies = sorted(seconds for _, seconds, _ in results)
     p50, p99 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99) - 1]
     print(f"\nalert storm: {COPIES} copies, 64 concurrent: p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")
