@@ -246,8 +246,9 @@ class TestAlertAnswers:
         assert api(stack, "GET", "failovers").json() == {"runs": []}
 
     def test_storm_of_identical_alerts(self, make_stack: Any) -> None:
-        """200 concurrent copies of one Active incident: one run, every answer 202 with the same id."""
-        stack = make_stack(vms=10, sessions=2)
+        """200 concurrent copies of one Active incident: one run, every answer 202 with the same id. (The gate waits a
+        week of plan time: at x600 the demo's 4 h would end it in 24 s, and a later copy would start a new run.)"""
+        stack = make_stack(vms=10, sessions=2, approval={"required": 1, "approvers": [A, B], "timeout": "168h"})
         body = Path(EXAMPLES / "service-health-incident-westeurope.json").read_bytes()
 
         def send(_: int) -> requests.Response:

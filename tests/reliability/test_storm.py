@@ -7,7 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import requests
+import yaml
 
+from local.stack import DEMO_PLAN
 from tests.conftest import DEMO_ALERT
 from tests.reliability.conftest import FULL
 
@@ -15,7 +17,11 @@ COPIES = 5000 if FULL else 1000
 
 
 def test_storm_of_one_incident_starts_one_run(fault_stack: Any) -> None:
-    stack = fault_stack(vms=10, sessions=2)
+    # The run must still wait for approval when the last copy arrives: at x600 the demo's 4 h gate times out in
+    # 24 s, which a loaded machine can spend on the storm; the run would end Rejected and a later copy would
+    # rightly start a new run (a rejected run is not joined).
+    approval = {**yaml.safe_load(DEMO_PLAN.read_text())["approval"], "timeout": "168h"}
+    stack = fault_stack(vms=10, sessions=2, approval=approval)
     body = DEMO_ALERT.read_bytes()
     url = f"{stack.api_url}/api/alerts"
     local = requests.Session()
