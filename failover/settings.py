@@ -45,6 +45,10 @@ class Settings:
     time_scale: float = 1.0
     log_level: str = "INFO"
     log_json: bool = True
+    # Is X-MS-CLIENT-PRINCIPAL-NAME set by the platform? In Azure only while App Service Authentication is on (the
+    # platform then strips a client's own); locally the server binds to loopback. When False a request carrying it
+    # is refused (a caller with the function key could name any approver).
+    identity_header_trusted: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -85,6 +89,11 @@ class Settings:
             time_scale=time_scale,
             log_level=get("FAILOVER_LOG_LEVEL") or "INFO",
             log_json=(get("FAILOVER_LOG_FORMAT") or "json") == "json",
+            # App Service sets WEBSITE_SITE_NAME in every app, and WEBSITE_AUTH_ENABLED=True while its
+            # Authentication is on (as Microsoft.Identity.Web's AppServicesAuthenticationInformation reads it)
+            identity_header_trusted=(
+                (get("WEBSITE_AUTH_ENABLED") or "").lower() == "true" if get("WEBSITE_SITE_NAME") else True
+            ),
         )
 
     def plans_path(self) -> Path:

@@ -24,7 +24,6 @@ from failover.api.http import (
     json_response,
     log,
     page,
-    principal,
     read_fields,
     read_json,
     runtime_status,
@@ -142,7 +141,7 @@ This link expires at {html.escape(gate.get("expires_at") or "")}.</p>
             claims = self._verify(token, instance_id)
             if claims.decision != decision:
                 raise ServiceError(403, "InvalidToken", f"this link is for '{claims.decision}', not '{decision}'")
-            approver = principal(req)
+            approver = self._principal(req)
             _, gate = await self._waiting_run(client, instance_id)
             self._check_approver(gate, approver, claims.nonce)
         except ServiceError as err:
@@ -155,7 +154,7 @@ This link expires at {html.escape(gate.get("expires_at") or "")}.</p>
         instance_id = req.route_params.get("instance_id", "")
         try:
             body = validated(DecisionRequest, read_json(req))
-            approver = principal(req)
+            approver = self._principal(req)
             _, gate = await self._waiting_run(client, instance_id)
             self._check_approver(gate, approver, str(gate.get("nonce") or ""))
         except ServiceError as err:

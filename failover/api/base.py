@@ -14,7 +14,16 @@ from urllib.parse import quote
 import azure.durable_functions as df
 
 from failover import claims
-from failover.api.http import ACTIVE, ORCHESTRATOR, DurableClient, Readers, run_output, runtime_status
+from failover.api.http import (
+    ACTIVE,
+    ORCHESTRATOR,
+    PRINCIPAL_HEADER,
+    DurableClient,
+    Readers,
+    principal,
+    run_output,
+    runtime_status,
+)
 from failover.errors import ServiceError
 from failover.plan import Plan
 from failover.run import RUN_ID, RunKind, isoformat, run_kind
@@ -62,6 +71,22 @@ class ApiBase:
 
     def _now(self) -> str:
         return isoformat(datetime.fromtimestamp(self.clock(), UTC))
+
+    def _principal(self, req: Any) -> str:
+        """The signed-in caller (X-MS-CLIENT-PRINCIPAL-NAME, lower case), or "". 401 when the header is present
+        but cannot be trusted: App Service Authentication is off, so any caller could have set it."""
+        name = principal(req)
+        if name and not self.settings.identity_header_trusted:
+            raise ServiceError(
+                401,
+                "IdentityNotTrusted",
+                f"{PRINCIPAL_HEADER} is set but App Service Authentication is off: the identity cannot be trusted",
+            )
+        return name
+
+    def _requester(self, req: Any, given: str | None) -> str | None:
+        """Who asks: the signed-in identity when present (and trusted), else the body's `requested_by`."""
+        return self._principal(req) or (given or "").strip().lower() or None
 
     def _readers(self) -> Readers:
         if self.readers is None:

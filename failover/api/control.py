@@ -27,7 +27,6 @@ from failover.api.http import (
     log,
     optional_json,
     read_json,
-    requester,
     runtime_status,
     validated,
 )
@@ -78,9 +77,9 @@ class Control(ApiBase):
                     409, "AlreadyCancelling",
                     f"run '{instance_id}' is already being cancelled (by {first.get('by')} at {first.get('at')})",
                 )  # fmt: skip
+            by = self._requester(req, body.requested_by) or "api"
         except ServiceError as err:
             return error_response(err.status, err.code, err.message)
-        by = requester(req, body.requested_by) or "api"
         decided = await self._command(client, instance_id, {"action": "cancel", "by": by, "reason": body.reason})
         log.info("cancel requested", instance_id=instance_id, by=by, decided=decided)
         return self._answer(
@@ -103,9 +102,9 @@ class Control(ApiBase):
                     f"recovery plan '{name}' is not waiting for an operator in run '{instance_id}'"
                     + (f" (waiting: {', '.join(blocked)})" if blocked else ""),
                 )
+            by = self._requester(req, body.requested_by) or "api"
         except ServiceError as err:
             return error_response(err.status, err.code, err.message)
-        by = requester(req, body.requested_by) or "api"
         decided = await self._command(client, instance_id, {"action": action, "recovery_plan": name, "by": by})
         log.info("operator action", instance_id=instance_id, action=action, recovery_plan=name, by=by)
         return self._answer(

@@ -19,7 +19,6 @@ from failover.api.http import (
     json_response,
     log,
     read_json,
-    requester,
     runtime_status,
     validated,
 )
@@ -36,9 +35,9 @@ class Starts(Runs):
             plan = self._plan(body.plan, "plan: ")
             if body.mode == "test":
                 self._check_drill(plan, force=False)
+            requested_by = self._requester(req, body.requested_by)
         except ServiceError as err:
             return error_response(err.status, err.code, err.message)
-        requested_by = requester(req, body.requested_by)
         try:
             run = await self._start_or_attach(
                 client, plan, mode=body.mode, requested_by=requested_by, reason=body.reason
@@ -66,9 +65,9 @@ class Starts(Runs):
             body = validated(DrillRequest, read_json(req))
             plan = self._plan(body.plan, "plan: ")
             self._check_drill(plan, body.force)
+            requested_by = self._requester(req, body.requested_by)
         except ServiceError as err:
             return error_response(err.status, err.code, err.message)
-        requested_by = requester(req, body.requested_by)
         try:
             run = await self._start_or_attach(client, plan, mode="test", requested_by=requested_by, reason=body.reason)
         except ServiceError as err:
@@ -81,6 +80,7 @@ class Starts(Runs):
         try:
             body = validated(FailbackRequest, read_json(req))
             plan = self._plan(body.plan, "plan: ")
+            requested_by = self._requester(req, body.requested_by)
         except ServiceError as err:
             return error_response(err.status, err.code, err.message)
         output = await self._latest_output(client, plan.name, {"failover"}, {"planned", "unplanned"}) or {}
@@ -101,7 +101,6 @@ class Starts(Runs):
                             "priority": before.get("priority"),
                         }
                     )
-        requested_by = requester(req, body.requested_by)
         try:
             run = await self._start_or_attach(
                 client, plan, mode="failback", requested_by=requested_by, reason=body.reason, restore=restore

@@ -5,6 +5,7 @@ directly, with a fake durable client (the e2e tests check the same on the runnin
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import json
 import logging
@@ -248,3 +249,41 @@ class TestBodyLimit:
         assert len(body) <= MAX_BODY
         response = call(api, "post_cancel", request("POST", f"failovers/{INSTANCE}/cancel", body))
         assert response.status_code != 413
+
+
+class TestIdentityHeader:
+    """Issue 21: a caller with the function key, not signed in, started a run naming someone else and approved it by
+    setting X-MS-CLIENT-PRINCIPAL-NAME itself. The header is only trusted while App Service Authentication is on
+    (the platform sets it and strips a client's own); otherwise a request carrying it is refused and changes
+    nothing."""
+
+    def test_trusted_only_behind_app_service_authentication(self) -> None:
+        assert Settings.from_env({}).identity_header_trusted is True  # local: the server binds to loopback
+        in_azure = {"WEBSITE_SITE_NAME": "func-failover"}
+        assert Settings.from_env(in_azure).identity_header_trusted is False
+        assert Settings.from_env({**in_azure, "WEBSITE_AUTH_ENABLED": "True"}).identity_header_trusted is True
+
+    def test_an_untrusted_identity_is_refused_and_changes_nothing(self, settings: Settings) -> None:
+        api = Api(
+            settings=dataclasses.replace(settings, identity_header_trusted=False), plans=load_plans(ROOT / "plans")
+        )
+        signed = {"Content-Type": "application/json", "X-MS-CLIENT-PRINCIPAL-NAME": "a@contoso.com"}
+        cases = [
+            ("post_api_approval", b'{"decision": "approve"}'),
+            ("post_failover", b'{"plan": "demo", "mode": "planned"}'),
+            ("post_cancel", b"{}"),
+        ]
+        for handler, body in cases:
+            client = RecordingClient()
+            req = func.HttpRequest(
+                method="POST",
+                url=f"http://127.0.0.1:7071/api/failovers/{INSTANCE}",
+                headers=signed,
+                params={},
+                route_params={"instance_id": INSTANCE},
+                body=body,
+            )
+            answer = call(api, handler, req, client)
+            assert answer.status_code == 401, (handler, answer.get_body())
+            assert json.loads(answer.get_body())["error"]["code"] == "IdentityNotTrusted"
+            assert "raise_event" not in client.calls and "start_new" not in client.calls
