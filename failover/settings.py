@@ -64,6 +64,8 @@ class Settings:
             raise SettingsError(f"FAILOVER_TIME_SCALE must be a number: {err}") from err
         if time_scale <= 0:
             raise SettingsError("FAILOVER_TIME_SCALE must be > 0")
+        in_app_service = get("WEBSITE_SITE_NAME") is not None
+        auth_enabled = (get("WEBSITE_AUTH_ENABLED") or "").lower() == "true"
         credential = get("FAILOVER_CREDENTIAL") or "default"
         if credential not in ("default", "simulator"):
             raise SettingsError("FAILOVER_CREDENTIAL must be 'default' or 'simulator'")
@@ -91,9 +93,7 @@ class Settings:
             log_json=(get("FAILOVER_LOG_FORMAT") or "json") == "json",
             # App Service sets WEBSITE_SITE_NAME in every app, and WEBSITE_AUTH_ENABLED=True while its
             # Authentication is on (as Microsoft.Identity.Web's AppServicesAuthenticationInformation reads it)
-            identity_header_trusted=(
-                (get("WEBSITE_AUTH_ENABLED") or "").lower() == "true" if get("WEBSITE_SITE_NAME") else True
-            ),
+            identity_header_trusted=auth_enabled if in_app_service else True,
         )
 
     def plans_path(self) -> Path:
@@ -137,6 +137,15 @@ ENV_SETTINGS: dict[str, str] = {
     "FAILOVER_TIME_SCALE": "time_scale",
     "FAILOVER_LOG_LEVEL": "log_level",
     "FAILOVER_LOG_FORMAT": "log_json",
+    "WEBSITE_SITE_NAME": "identity_header_trusted",
+    "WEBSITE_AUTH_ENABLED": "identity_header_trusted",
+}
+
+#: Set by the App Service platform itself, never by the Bicep: the app is in App Service, and whether App Service
+#: Authentication is on (then X-MS-CLIENT-PRINCIPAL-NAME comes from the platform).
+PLATFORM_SETTINGS: dict[str, str] = {
+    "WEBSITE_SITE_NAME": "the app's name, set in every App Service app",
+    "WEBSITE_AUTH_ENABLED": "True while App Service Authentication is on",
 }
 
 #: Read in Azure outside `Settings`: by the Functions host (binding expressions) or at the edge by function_app.py.
