@@ -11,6 +11,7 @@ decided first and the HTTP handler answers the other 409 naming it.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 from failover.contracts.notify import TeamsDecisionInput
@@ -27,7 +28,7 @@ class _Interrupted:
 INTERRUPTED = _Interrupted()
 
 
-class Controlled:
+class Controlled(ABC):
     """The control-channel half of the run (`orchestrations.run_state.Run`): state it reads and writes is the
     run's (`cancel`, `blocked`, `retry_queue`, `skipped`, `operator_actions`, `triggers`, `resolved`,
     `resolutions`, `requests`)."""
@@ -51,16 +52,19 @@ class Controlled:
     events: Any
     _control: Any
 
-    # provided by the run
+    # what the run (orchestrations.run_state.Run) implements for the channel
+    @abstractmethod
     def now(self) -> Any:
-        raise NotImplementedError
+        """The orchestration's deterministic clock."""
 
+    @abstractmethod
     def publish_status(self, stage: str | None = None) -> None:
-        raise NotImplementedError
+        """Publish the run's custom status."""
 
     @property
+    @abstractmethod
     def ids(self) -> dict[str, str]:
-        raise NotImplementedError
+        """The run's instance id and plan name, as activity inputs start."""
 
     def control_task(self) -> Any:
         if self._control is None:
