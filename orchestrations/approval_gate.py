@@ -10,7 +10,7 @@ from typing import Any
 from failover.batching import Batch
 from failover.contracts.asr import ReplicationHealthInput
 from failover.contracts.notify import ApprovalCardInput, ApprovalDecision, TeamsDecisionInput
-from orchestrations.common import ARM_RETRY, NOTIFY_RETRY, isoformat
+from orchestrations.common import NOTIFY_RETRY, isoformat
 from orchestrations.control import INTERRUPTED
 from orchestrations.run_state import Run
 
@@ -83,17 +83,14 @@ def approval_gate(run: Run, batches: list[Batch]):
     run.publish_status("awaiting approval")
     card_readiness: dict[str, Any]
     try:  # readiness for the card: replication health and RPO lag of the plans about to move
-        readiness = yield from run.step(
-            context.call_activity_with_retry(
-                "asr_replication_health",
-                ARM_RETRY,
-                ReplicationHealthInput(
-                    **run.ids,
-                    **run.plan.vault_ref(),
-                    recovery_plans=[p.name for b in batches for p in b.recovery_plans],
-                    direction="PrimaryToRecovery",
-                ),
-            )
+        readiness = yield from run.call(
+            "asr_replication_health",
+            ReplicationHealthInput(
+                **run.ids,
+                **run.plan.vault_ref(),
+                recovery_plans=[p.name for b in batches for p in b.recovery_plans],
+                direction="PrimaryToRecovery",
+            ),
         )
         card_readiness = readiness.plain()
     except Exception as err:  # the card goes out without it; approvers see why

@@ -28,9 +28,7 @@ def close_test_host_pool(run: Run):
         return None
     ref = pool_ref(run, standby.host_pool)
     run.begin("avd")
-    closed = yield from run.step(
-        run.context.call_activity_with_retry("avd_allow_new_sessions", ARM_RETRY, NewSessionsInput(**ref, allow=False))
-    )
+    closed = yield from run.call("avd_allow_new_sessions", NewSessionsInput(**ref, allow=False))
     run.end("avd")
     yield from run.events.publish(
         "HostPoolClosed", "avd", {"host_pool": standby.host_pool.name, "session_hosts": closed.changed_hosts}
@@ -50,10 +48,8 @@ def evacuate_avd(run: Run):
         if run.cancel:
             break
         ref = pool_ref(run, pool)
-        drained = yield from run.step(
-            context.call_activity_with_retry(
-                "avd_drain_host_pool", ARM_RETRY, HostPoolDrainInput(**ref, concurrency=plan.avd.logoff_concurrency)
-            )
+        drained = yield from run.call(
+            "avd_drain_host_pool", HostPoolDrainInput(**ref, concurrency=plan.avd.logoff_concurrency)
         )
         run.sessions["found"] += drained.sessions
         pools.append((ref, drained.session_hosts))

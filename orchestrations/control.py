@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from failover.contracts.notify import TeamsDecisionInput
-from orchestrations.common import NOTIFY_RETRY, isoformat
+from orchestrations.common import ARM_RETRY, NOTIFY_RETRY, isoformat
 
 CONTROL_EVENT = "control"  # operator and trigger events: cancel, retry, skip, trigger, resolved
 STATUS_REQUESTS = 10  # operator requests listed in the custom status (the latest)
@@ -90,6 +90,10 @@ class Controlled(ABC):
         while (yield from self.wait_any([task])) is not task:
             continue
         return (yield task)  # completed: its value (or its error) at once, on both hosts
+
+    def call(self, activity: str, payload: Any):
+        """An ARM activity (durable retries: ARM_RETRY), awaited with the control channel open (`step`)."""
+        return (yield from self.step(self.context.call_activity_with_retry(activity, ARM_RETRY, payload)))
 
     def sleep_until(self, when: Any, interruptible: bool = False):
         """A durable timer with the control channel open. A cancel ends the sleep early only when the caller

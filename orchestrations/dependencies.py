@@ -25,7 +25,6 @@ from failover.plan import (
     StorageAccountFailover,
     WebhookAction,
 )
-from orchestrations.common import ARM_RETRY
 
 CALLBACK_EVENT = "callback"
 # kind -> (start activity, status activity) of the dependencies started by one call and watched to their end
@@ -39,10 +38,9 @@ LONG_RUNNING = {
 def _poll(run: Any, activity: str, payload: Contract, deadline: datetime):
     """Read a status activity until it says done or the deadline passes (durable timers in between;
     control events are handled meanwhile). Returns the last status (as JSON), or None at the deadline."""
-    context = run.context
     poll = max(run.seconds(run.plan.asr.job_poll_interval), 0.05)
     while True:
-        status = (yield from run.step(context.call_activity_with_retry(activity, ARM_RETRY, payload))).plain()
+        status = (yield from run.call(activity, payload)).plain()
         if status.get("done"):
             return status
         if run.now() >= deadline:
@@ -90,7 +88,6 @@ def _status_payload(payload: LongRunningStart, started: dict[str, Any]) -> Contr
 def run_dependency(run: Any, dep: Dependency, wave: bool = False):
     """One dependency step (or, with `wave`, a custom-action group). Returns True when it succeeded (or was
     already done)."""
-    context = run.context
     step = f"{'action' if wave else 'dependency'}: {dep.name}"
     run.begin(step)
     run.publish_status(f"{'action' if wave else 'dependency'} {dep.name}")
@@ -102,9 +99,7 @@ def run_dependency(run: Any, dep: Dependency, wave: bool = False):
         else:
             payload = _dependency_payload(run, dep)
             start_activity, status_activity = LONG_RUNNING[dep.kind]
-            started = (
-                yield from run.step(context.call_activity_with_retry(start_activity, ARM_RETRY, payload))
-            ).plain()
+            started = (yield from run.call(start_activity, payload)).plain()
             result["details"] = dict(started)
             if started.get("action") == "skipped":
                 result["status"] = "Succeeded"
@@ -144,7 +139,7 @@ def _webhook(run: Any, dep: WebhookAction, deadline: datetime, result: dict[str,
     )
     run.callbacks[dep.name] = nonce  # the one callback this step accepts (single use: removed once taken)
     run.publish_status()
-    called = yield from run.step(context.call_activity_with_retry("webhook_invoke", ARM_RETRY, payload))
+    called = yield from run.call("webhook_invoke", payload)
     result["details"] = {"http_status": called.status}
     timer = context.create_timer(deadline)
     callback = None

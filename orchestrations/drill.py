@@ -14,7 +14,6 @@ from failover.contracts.avd import NewSessionsInput
 from failover.run import isoformat, rto_seconds, rto_verdict
 from orchestrations import runbook
 from orchestrations.avd import close_test_host_pool
-from orchestrations.common import ARM_RETRY
 from orchestrations.dispatch import run_groups
 from orchestrations.run_state import Run
 
@@ -48,7 +47,7 @@ def drill(run: Run, batches: list[Batch], end_run: Any):
         ok = True
         try:
             reopen = NewSessionsInput(**closed["ref"], session_hosts=closed["changed_hosts"], allow=True)
-            yield from run.step(run.context.call_activity_with_retry("avd_allow_new_sessions", ARM_RETRY, reopen))
+            yield from run.call("avd_allow_new_sessions", reopen)
         except Exception as err:
             ok = False
             run.errors.append(f"drill: session hosts {', '.join(closed['changed_hosts'])} not reopened: {err}")

@@ -16,13 +16,12 @@ from failover.contracts.traffic import TmEndpointInput
 from failover.run import isoformat, overall_status, rto_seconds
 from orchestrations import runbook
 from orchestrations.avd import pool_ref
-from orchestrations.common import ARM_RETRY
 from orchestrations.dispatch import run_groups
 from orchestrations.run_state import Run
 
 
 def _call(run: Run, activity: str, payload: Any):
-    return (yield from run.step(run.context.call_activity_with_retry(activity, ARM_RETRY, payload)))
+    return (yield from run.call(activity, payload))
 
 
 def _reprotect(run: Run, step: str, names: list[str]):
@@ -50,7 +49,7 @@ def _replication_healthy(run: Run, names: list[str]):
     deadline = run.at(plan.asr.job_timeout)
     healthy = False
     while not run.cancel:
-        health = yield from _call(run, "asr_replication_health", health_payload)
+        health = yield from run.call("asr_replication_health", health_payload)
         run.approval["readiness"] = {k: v for k, v in health.plain().items() if k != "unhealthy"}
         if health.protected_items and not health.unhealthy_total and health.healthy:
             healthy = True
@@ -71,10 +70,10 @@ def _reopen_host_pools(run: Run):
     run.begin("avd")
     try:
         for pool in plan.avd.host_pools:  # users come back to the primary region's session hosts
-            yield from _call(run, "avd_allow_new_sessions", NewSessionsInput(**pool_ref(run, pool), allow=True))
+            yield from run.call("avd_allow_new_sessions", NewSessionsInput(**pool_ref(run, pool), allow=True))
         if plan.standby is not None:  # the recovery region's standby hosts stop taking sessions
             closing = NewSessionsInput(**pool_ref(run, plan.standby.host_pool), allow=False)
-            yield from _call(run, "avd_allow_new_sessions", closing)
+            yield from run.call("avd_allow_new_sessions", closing)
         run.end("avd")
         ok = True
     except Exception as err:
@@ -93,7 +92,7 @@ def _restore_dns(run: Run, restore: dict[str, Any], record_ref: Any):
             run.errors.append(f"dns {record.label} not restored (cancelled)")
             continue
         try:
-            result = yield from _call(run, "dns_restore_record", record_ref(run, record))
+            result = yield from run.call("dns_restore_record", record_ref(run, record))
             run.dns.append(result.plain())
         except Exception as err:
             run.errors.append(f"dns {record.label} not restored: {err}")
@@ -114,7 +113,7 @@ def _restore_dns(run: Run, restore: dict[str, Any], record_ref: Any):
                 status=previous.get("status"),
                 priority=previous.get("priority"),
             )
-            result = yield from _call(run, "tm_set_endpoint", endpoint)
+            result = yield from run.call("tm_set_endpoint", endpoint)
             run.dns.append({**result.plain(), "kind": "traffic_manager"})
         except Exception as err:
             run.errors.append(f"traffic manager {previous.get('profile')}/{previous.get('endpoint')}: {err}")

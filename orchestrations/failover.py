@@ -29,7 +29,6 @@ from failover.run import overall_status
 from orchestrations import claim, runbook
 from orchestrations.approval_gate import approval_gate
 from orchestrations.avd import evacuate_avd
-from orchestrations.common import ARM_RETRY
 from orchestrations.dispatch import run_groups
 from orchestrations.drill import drill
 from orchestrations.failback import failback
@@ -171,11 +170,7 @@ def _runbook(run: Run, spec: RunInput):
 def _resolve(run: Run):
     """Read the vault's recovery plans and pack them into batches. Returns the batch list."""
     plan = run.plan
-    resolved = yield from run.step(
-        run.context.call_activity_with_retry(
-            "asr_resolve_recovery_plans", ARM_RETRY, plan.resolve_request(run.context.instance_id)
-        )
-    )
+    resolved = yield from run.call("asr_resolve_recovery_plans", plan.resolve_request(run.context.instance_id))
     groups = groups_from_resolved(resolved, plan.asr.vault)
     return plan_batches(groups, plan.batch_size)
 
@@ -190,10 +185,8 @@ def preflight(run: Run):
     run.begin("preflight")
     run.publish_status("checking network and identity")
     try:
-        checked = yield from run.step(
-            run.context.call_activity_with_retry(
-                "preflight_checks", ARM_RETRY, PreflightInput(instance_id=run.context.instance_id, plan=plan)
-            )
+        checked = yield from run.call(
+            "preflight_checks", PreflightInput(instance_id=run.context.instance_id, plan=plan)
         )
         run.preflight = checked.plain()
     except Exception as err:
@@ -212,7 +205,7 @@ def preflight(run: Run):
 
 
 def _switch_dns(run: Run):
-    context, plan = run.context, run.plan
+    plan = run.plan
     if not plan.dns.records:
         return
     run.begin("dns")
@@ -221,12 +214,9 @@ def _switch_dns(run: Run):
         if run.cancel:  # nothing new after a cancel: the records not switched yet stay as they are
             run.errors.append(f"dns {record.label}: not switched (cancelled)")
             continue
-        result = yield from run.step(
-            context.call_activity_with_retry(
-                "dns_switch_record",
-                ARM_RETRY,
-                DnsSwitchInput(**record_ref(run, record).model_dump(), target=record.target, ttl=record.ttl),
-            )
+        result = yield from run.call(
+            "dns_switch_record",
+            DnsSwitchInput(**record_ref(run, record).model_dump(), target=record.target, ttl=record.ttl),
         )
         run.dns.append(result.plain())
     run.end("dns", "Cancelled" if run.cancel else "Succeeded")

@@ -24,7 +24,7 @@ from orchestrations.common import ARM_RETRY, isoformat
 
 def start_standby(run: Any):
     """Start the recovery region's deallocated session hosts, wait until running, allow new sessions."""
-    context, standby = run.context, run.plan.standby
+    standby = run.plan.standby
     if standby is None or run.cancel:
         return True
     run.begin("standby")
@@ -37,21 +37,18 @@ def start_standby(run: Any):
             resource_group=standby.vms.resource_group,
             vms=standby.vms.names,
         )
-        yield from run.step(context.call_activity_with_retry("compute_start_vms", ARM_RETRY, vms))
+        yield from run.call("compute_start_vms", vms)
         running = yield from _poll_vms(run, vms, run.at(900.0))
         if running and run.cancel:
             run.errors.append("standby session hosts started; not opened to new sessions (cancelled)")
         elif running:
-            allowed = yield from run.step(
-                context.call_activity_with_retry(
-                    "avd_allow_new_sessions",
-                    ARM_RETRY,
-                    NewSessionsInput(
-                        **run.ids,
-                        **run.plan.host_pool_ref(standby.host_pool),
-                        allow=True,
-                    ),
-                )
+            allowed = yield from run.call(
+                "avd_allow_new_sessions",
+                NewSessionsInput(
+                    **run.ids,
+                    **run.plan.host_pool_ref(standby.host_pool),
+                    allow=True,
+                ),
             )
             run.standby = {"vms": standby.vms.names, "session_hosts": allowed.session_hosts}
             ok = True
@@ -65,9 +62,8 @@ def start_standby(run: Any):
 
 
 def _poll_vms(run: Any, vms: VmsInput, deadline: datetime):
-    context = run.context
     while True:
-        states = yield from run.step(context.call_activity_with_retry("compute_vm_states", ARM_RETRY, vms))
+        states = yield from run.call("compute_vm_states", vms)
         if not states.not_running:
             return True
         if run.now() >= deadline:
@@ -80,7 +76,7 @@ def _heartbeat(run: Any, spec: Any, computers: list[str]):
     payload = HeartbeatInput(
         **run.ids, workspace_id=spec.workspace_id, computers=computers, minutes=spec.heartbeat_minutes
     )
-    return (yield from run.step(run.context.call_activity_with_retry("logs_heartbeat", ARM_RETRY, payload)))
+    return (yield from run.call("logs_heartbeat", payload))
 
 
 def verify(run: Any, drill: bool = False):
@@ -97,12 +93,8 @@ def verify(run: Any, drill: bool = False):
     computers: list[str] = []
     try:
         if succeeded:
-            listed = yield from run.step(
-                context.call_activity_with_retry(
-                    "asr_recovery_plan_vms",
-                    ARM_RETRY,
-                    RecoveryPlanVmsInput(**run.plan.vault_ref(), recovery_plans=succeeded),
-                )
+            listed = yield from run.call(
+                "asr_recovery_plan_vms", RecoveryPlanVmsInput(**run.plan.vault_ref(), recovery_plans=succeeded)
             )
             computers = sorted({vm for names in listed.vms.values() for vm in names})
     except Exception as err:
@@ -130,7 +122,7 @@ def verify(run: Any, drill: bool = False):
                 }
             identity: IdentityStatusInput | None = run.plan.identity_request(context.instance_id)
             if identity is not None and not drill:
-                state = yield from run.step(context.call_activity_with_retry("identity_status", ARM_RETRY, identity))
+                state = yield from run.call("identity_status", identity)
                 checks["identity"] = {
                     "name": "identity",
                     "healthy": bool(state.available),  # a DC answers in or from the recovery region
@@ -139,17 +131,14 @@ def verify(run: Any, drill: bool = False):
                     "gateways_connected": state.gateways_connected,
                 }
             if spec.host_pool is not None and not drill:
-                agents = yield from run.step(
-                    context.call_activity_with_retry(
-                        "logs_avd_agent_health",
-                        ARM_RETRY,
-                        AvdAgentHealthInput(
-                            **run.ids,
-                            workspace_id=spec.workspace_id,
-                            host_pool=spec.host_pool.name,
-                            minutes=spec.heartbeat_minutes,
-                        ),
-                    )
+                agents = yield from run.call(
+                    "logs_avd_agent_health",
+                    AvdAgentHealthInput(
+                        **run.ids,
+                        workspace_id=spec.workspace_id,
+                        host_pool=spec.host_pool.name,
+                        minutes=spec.heartbeat_minutes,
+                    ),
                 )
                 checks["avd_agent_health"] = {
                     "name": "avd_agent_health",
@@ -179,7 +168,7 @@ def verify(run: Any, drill: bool = False):
 def switch_traffic_manager(run: Any):
     """Traffic Manager endpoint changes; the activity refuses a change that leaves no enabled endpoint
     or promotes an endpoint whose monitor says it is unhealthy."""
-    context, plan = run.context, run.plan
+    plan = run.plan
     if not plan.dns.traffic_manager:
         return
     run.begin("traffic manager")
@@ -191,22 +180,19 @@ def switch_traffic_manager(run: Any):
             run.errors.append(f"traffic manager {endpoint.label}: not switched (cancelled)")
             continue
         try:
-            result = yield from run.step(
-                context.call_activity_with_retry(
-                    "tm_set_endpoint",
-                    ARM_RETRY,
-                    TmEndpointInput(
-                        **run.ids,
-                        subscription_id=endpoint.subscription_id or plan.subscription_id,
-                        resource_group=endpoint.resource_group,
-                        profile=endpoint.profile,
-                        endpoint=endpoint.endpoint,
-                        endpoint_type=endpoint.endpoint_type,
-                        status=endpoint.status,
-                        priority=endpoint.priority,
-                        unhealthy_targets=[],
-                    ),
-                )
+            result = yield from run.call(
+                "tm_set_endpoint",
+                TmEndpointInput(
+                    **run.ids,
+                    subscription_id=endpoint.subscription_id or plan.subscription_id,
+                    resource_group=endpoint.resource_group,
+                    profile=endpoint.profile,
+                    endpoint=endpoint.endpoint,
+                    endpoint_type=endpoint.endpoint_type,
+                    status=endpoint.status,
+                    priority=endpoint.priority,
+                    unhealthy_targets=[],
+                ),
             )
             run.dns.append({**result.plain(), "kind": "traffic_manager"})
         except Exception as err:
@@ -237,11 +223,7 @@ def plan_jobs(run: Any, activity: str, recovery_plans: list[str], extra: dict[st
     jobs: dict[str, str] = {}
     for name in recovery_plans:
         try:
-            started = yield from run.step(
-                context.call_activity_with_retry(
-                    activity, ARM_RETRY, operation(**common, **(extra or {}), recovery_plan=name)
-                )
-            )
+            started = yield from run.call(activity, operation(**common, **(extra or {}), recovery_plan=name))
         except Exception as err:
             outcome[name] = f"Failed: {err}"
             continue
