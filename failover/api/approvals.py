@@ -4,7 +4,6 @@ nonce and an expiry, and are single use: the run records each accepted decision 
 
 from __future__ import annotations
 
-import asyncio
 import html
 import uuid
 from typing import Any
@@ -91,16 +90,15 @@ class Approvals(ApiBase):
     async def _recorded(self, client: DurableClient, instance_id: str, key: str) -> str | None:
         """Wait (up to ~10 s) for the run to record a decision under `key`. Returns the request id it
         recorded, "" if the run stopped waiting without it, None if it has not answered yet."""
-        for _ in range(100):
-            status = await client.get_status(instance_id)
+
+        def read(status: Any) -> str | None:
             gate = ((status.custom_status or {}).get("approval") or {}) if status else {}
             used = gate.get("used") or {}
             if key in used:
                 return str(used[key])
-            if not gate.get("waiting", False):
-                return ""
-            await asyncio.sleep(0.1)
-        return None
+            return None if gate.get("waiting", False) else ""
+
+        return await self._watch(client, instance_id, read, 10.0, interval=0.1)
 
     def _verify(self, token: str, instance_id: str) -> approval.TokenClaims:
         return approval.verify(self.settings.approval_signing_key, token, instance_id, self.clock())

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import azure.durable_functions as df
@@ -28,6 +28,8 @@ from failover.errors import ServiceError
 from failover.plan import Plan
 from failover.run import RUN_ID, RunKind, isoformat, run_kind
 from failover.settings import Settings
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,23 @@ class ApiBase:
         if self.readers is None:
             raise ServiceError(503, "NotConfigured", "this host has no Azure readers configured")
         return self.readers
+
+    async def _watch(
+        self,
+        client: DurableClient,
+        instance_id: str,
+        read: Callable[[Any], T | None],
+        seconds: float,
+        interval: float = 0.05,
+    ) -> T | None:
+        """Read a run's status until `read(status)` answers (anything but None), at most `seconds`; None then. How
+        the handlers wait for a run to record what it decided (a claim, a command, a decision, a callback)."""
+        deadline = asyncio.get_running_loop().time() + seconds
+        while True:
+            answer = read(await client.get_status(instance_id))
+            if answer is not None or asyncio.get_running_loop().time() >= deadline:
+                return answer
+            await asyncio.sleep(interval)
 
     # ---- runs of a plan -------------------------------------------------------------------------
     async def _run_status(self, client: DurableClient, instance_id: str) -> Any:

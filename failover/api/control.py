@@ -9,7 +9,6 @@ a plan another operator already retried or skipped). A run that has not answered
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
@@ -48,18 +47,17 @@ class Control(ApiBase):
         """Raise a control event with a request id and wait for the run's decision on it (None: not yet)."""
         request_id = uuid.uuid4().hex
         await client.raise_event(instance_id, CONTROL_EVENT, {**event, "request_id": request_id})
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + DECISION_WAIT
-        while loop.time() < deadline:
-            status = await client.get_status(instance_id)
+
+        def read(status: Any) -> dict[str, Any] | None:
             custom = (status.custom_status if status else None) or {}
             for request in (custom.get("operator") or {}).get("requests") or []:
                 if request.get("request_id") == request_id:
                     return dict(request)
             if not status or runtime_status(status) not in ACTIVE:
                 return {"accepted": False, "note": f"the run ended ({runtime_status(status)}) before reading it"}
-            await asyncio.sleep(0.05)
-        return None
+            return None
+
+        return await self._watch(client, instance_id, read, DECISION_WAIT)
 
     def _answer(self, instance_id: str, decided: dict[str, Any] | None, body: dict[str, Any]) -> func.HttpResponse:
         if decided is not None and not decided.get("accepted"):
@@ -150,15 +148,13 @@ class Control(ApiBase):
         return json_response({"instance_id": instance_id, "step": step, "accepted": True}, 202)
 
     async def _callback_taken(self, client: DurableClient, instance_id: str, nonce: str) -> str | None:
-        """The request id the run recorded for this callback nonce (None: not within DECISION_WAIT seconds)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + DECISION_WAIT
-        while loop.time() < deadline:
-            status = await client.get_status(instance_id)
+        """The request id the run recorded for this callback nonce (None: not within DECISION_WAIT seconds, or the
+        run ended first)."""
+
+        def read(status: Any) -> str | None:
             used = ((status.custom_status if status else None) or {}).get("callbacks_used") or {}
             if nonce in used:
                 return str(used[nonce])
-            if not status or runtime_status(status) not in ACTIVE:
-                return None
-            await asyncio.sleep(0.05)
-        return None
+            return "" if not status or runtime_status(status) not in ACTIVE else None
+
+        return await self._watch(client, instance_id, read, DECISION_WAIT) or None

@@ -185,27 +185,22 @@ class Runs(ApiBase):
 
     async def _claim_of(self, client: DurableClient, run_id: str) -> dict[str, Any] | None:
         """The claim answer a new run recorded in its status (None if it has not within CLAIM_WAIT seconds)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + CLAIM_WAIT
-        while loop.time() < deadline:
-            status = await client.get_status(run_id)
+
+        def read(status: Any) -> dict[str, Any] | None:
             if not status:  # purged: a refused run another request discarded
                 return {"granted": False}
             claim = (status.custom_status or {}).get("claim") if isinstance(status.custom_status, dict) else None
             if isinstance(claim, dict) and ("granted" in claim or claim.get("next")):
                 return claim
-            if status and runtime_status(status) not in ACTIVE and runtime_status(status) is not None:
+            if runtime_status(status) not in ACTIVE and runtime_status(status) is not None:
                 return {"granted": False}
-            await asyncio.sleep(0.05)
-        return None
+            return None
+
+        return await self._watch(client, run_id, read, CLAIM_WAIT)
 
     async def _discard(self, client: DurableClient, run_id: str) -> None:
         """A run refused the claim ends at once, having done nothing: purge it so listings show real runs only."""
-        for _ in range(100):
-            status = await client.get_status(run_id)
-            if not status or runtime_status(status) not in ACTIVE:
-                break
-            await asyncio.sleep(0.05)
+        await self._watch(client, run_id, lambda s: True if not s or runtime_status(s) not in ACTIVE else None, 5.0)
         try:
             await client.purge_instance_history(run_id)
         except Exception as err:  # it stays listed as Failed ("did not start"): visible, harmless
