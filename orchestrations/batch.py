@@ -14,7 +14,7 @@ import azure.durable_functions as df
 
 from failover.contracts.asr import AsrJobInput, RecoveryPlanInput, RecoveryPlanJob, StartFailoverInput
 from failover.contracts.batch import BatchInput, BatchResult
-from orchestrations.common import ARM_RETRY, as_utc, isoformat
+from orchestrations.common import ARM_RETRY, EventLog, as_utc, isoformat
 
 
 def batch_orchestrator(context: df.DurableOrchestrationContext):
@@ -24,6 +24,15 @@ def batch_orchestrator(context: df.DurableOrchestrationContext):
         spec = BatchInput.model_validate(spec)
     batch, asr = spec.batch, spec.asr
     started = as_utc(context.current_utc_datetime)
+    # The batch's events are the run's (its id and source); None: an older run publishes them itself.
+    events = EventLog(context, spec.plan or "", run_id=spec.run_id) if spec.run_id else None
+    if events is not None:
+        yield from events.publish(
+            "BatchStarted",
+            f"batch/{batch['index']}",
+            {k: batch[k] for k in ("group", "index", "vms")}
+            | {"recovery_plans": [p["name"] for p in batch["recovery_plans"]], "retry_of": batch.get("retry_of")},
+        )
     deadline = started + timedelta(seconds=spec.timeout_seconds)
     common = {
         "instance_id": context.instance_id,
@@ -133,8 +142,7 @@ def batch_orchestrator(context: df.DurableOrchestrationContext):
 
     finished = as_utc(context.current_utc_datetime)
     ok = all(r["state"] == "Succeeded" for r in results.values())
-    # JSON, not the model: df 1.7's executor json.dumps an orchestration's output without the custom-object hook
-    return BatchResult(
+    result = BatchResult(
         group=batch["group"],
         index=batch["index"],
         recovery_plans=[p["name"] for p in batch["recovery_plans"]],
@@ -143,7 +151,29 @@ def batch_orchestrator(context: df.DurableOrchestrationContext):
         finished_at=isoformat(finished),
         status="Succeeded" if ok else "Failed",
         plans=list(results.values()),
-    ).plain()
+    )
+    if events is not None:
+        yield from publish_outcome(events, result)
+        result = result.model_copy(update={"events_published": events.published, "events_failed": events.failed})
+    # JSON, not the model: df 1.7's executor json.dumps an orchestration's output without the custom-object hook
+    return result.plain()
+
+
+def batch_event(result: dict[str, Any]) -> dict[str, Any]:
+    """BatchCompleted's data."""
+    return {k: result[k] for k in ("group", "index", "vms", "status", "recovery_plans", "started_at", "finished_at")}
+
+
+def publish_outcome(events: EventLog, result: BatchResult):
+    """BatchCompleted, then a PlanFailed per recovery plan that did not succeed."""
+    index = result.index
+    yield from events.publish("BatchCompleted", f"batch/{index}", batch_event(result.plain()))
+    for entry in (e for e in result.plans if e["state"] != "Succeeded"):
+        yield from events.publish(
+            "PlanFailed",
+            f"batch/{index}",
+            {"recovery_plan": entry["name"], "state": entry["state"], "errors": entry["errors"]},
+        )
 
 
 bp = df.Blueprint()

@@ -26,14 +26,19 @@ def as_utc(ts: datetime) -> datetime:
 
 
 class EventLog:
-    """Builds CloudEvents with deterministic ids (`{run id}:{sequence}`: unique across runs, as every run has
-    its own instance id) and counts what was sent."""
+    """Builds CloudEvents with deterministic ids (`{run id}:{sequence}` for the run's own events,
+    `{run id}:batch-{index}:{sequence}` for a batch's: unique across runs, as every run has its own id) and
+    counts what was sent. A batch sub-orchestration publishes its own events with the run's id and source
+    (`run_id`), so the run's history gains no activity per batch event (docs/performance.md)."""
 
-    def __init__(self, context: Any, plan: str, waiter: Any = None) -> None:
+    def __init__(self, context: Any, plan: str, waiter: Any = None, run_id: str | None = None) -> None:
         self.context = context
         # the run's `step` (control channel open while an event is published), or None: a plain yield
         self.waiter = waiter
         self.plan = plan
+        self.run_id = run_id or context.instance_id
+        # ids of a sub-orchestration's events are prefixed with its instance id (`{run id}:batch-{index}`)
+        self.id_prefix = context.instance_id
         self.sequence = 0
         self.published = 0
         self.failed = 0
@@ -45,14 +50,14 @@ class EventLog:
         """Generator: `yield from events.publish(...)`. A failed publish is counted, not raised."""
         self.sequence += 1
         payload = PublishEventInput(
-            instance_id=self.context.instance_id,
+            instance_id=self.run_id,
             plan=self.plan,
-            id=f"{self.context.instance_id}:{self.sequence}",
+            id=f"{self.id_prefix}:{self.sequence}",
             type=EVENT_TYPE_PREFIX + event_type,
-            source=f"/failover/plans/{self.plan}/runs/{self.context.instance_id}",
+            source=f"/failover/plans/{self.plan}/runs/{self.run_id}",
             subject=subject,
             time=isoformat(as_utc(self.context.current_utc_datetime)),
-            data={"instance_id": self.context.instance_id, "plan": self.plan, **data},
+            data={"instance_id": self.run_id, "plan": self.plan, **data},
         )
         try:
             if self.breaker_open:

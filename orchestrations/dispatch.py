@@ -35,11 +35,14 @@ class Dispatcher:
             "drill_networks": dict(plan.drill.networks) if plan.drill else {},
         }
 
-    def _finish(self, task: Any):
+    def _finish(self, task: Any) -> None:
         run = self.run
         index = next(i for i, t in self.pending.items() if t is task)
         del self.pending[index]
         result = {**BatchResult.model_validate(task.result).plain(), "started_at": self.dispatched[index]}
+        # the batch published its own events (BatchStarted, BatchCompleted, PlanFailed): count them as the run's
+        run.events.published += result.pop("events_published")
+        run.events.failed += result.pop("events_failed")
         run.batch_results[index] = result
         for entry in result["plans"]:
             if entry["state"] == "Succeeded":
@@ -50,19 +53,12 @@ class Dispatcher:
                     f"recovery plan {entry['name']} ({result['group']}): {entry['state']}: {reason}"
                 )
         run.publish_status()
-        yield from run.events.publish("BatchCompleted", f"batch/{index}", _batch_event(result))
-        for entry in (e for e in result["plans"] if e["state"] != "Succeeded"):
-            yield from run.events.publish(
-                "PlanFailed",
-                f"batch/{index}",
-                {"recovery_plan": entry["name"], "state": entry["state"], "errors": entry["errors"]},
-            )
 
     def wait_one(self, extra: list[Any] | None = None):
         """Wait for a running batch (or an `extra` task). Returns the winner, or INTERRUPTED."""
         winner = yield from self.run.wait_any([*self.pending.values(), *(extra or [])])
         if winner is not INTERRUPTED and winner in self.pending.values():
-            yield from self._finish(winner)
+            self._finish(winner)
         return winner
 
     def dispatch(self, batch: dict[str, Any]):
@@ -80,6 +76,7 @@ class Dispatcher:
         self.dispatched[batch["index"]] = isoformat(self.last_start)
         spec = BatchInput(
             plan=run.plan.name,
+            run_id=context.instance_id,
             batch=batch,
             asr=self.asr,
             mode=run.mode,
@@ -94,12 +91,6 @@ class Dispatcher:
         run.batches_started += 1
         run.dispatched.append(batch["index"])
         run.publish_status()
-        yield from run.events.publish(
-            "BatchStarted",
-            f"batch/{batch['index']}",
-            {k: batch[k] for k in ("group", "index", "vms")}
-            | {"recovery_plans": [p["name"] for p in batch["recovery_plans"]], "retry_of": batch.get("retry_of")},
-        )
         return True
 
     def drain(self):
@@ -224,7 +215,3 @@ def run_groups(
             return "cancelled" if run.cancel else "stopped"
     yield from dispatcher.drain()
     return "cancelled" if run.cancel else "completed"
-
-
-def _batch_event(result: dict[str, Any]) -> dict[str, Any]:
-    return {k: result[k] for k in ("group", "index", "vms", "status", "recovery_plans", "started_at", "finished_at")}

@@ -17,6 +17,9 @@ class BatchInput(Contract):
     are already divided by the run's time scale."""
 
     plan: str | None = None  # the plan's name, for the activities' logs
+    # the run's instance id: the batch publishes BatchStarted, BatchCompleted and PlanFailed as the run's
+    # events (None: a history started before, whose run publishes them itself)
+    run_id: str | None = None
     batch: dict[str, Any]
     asr: dict[str, Any]
     mode: Mode
@@ -38,3 +41,6 @@ class BatchResult(Contract):
     finished_at: str
     status: Literal["Succeeded", "Failed"]
     plans: list[dict[str, Any]]
+    # the run's CloudEvents the batch published itself, and those that failed (BatchInput.run_id)
+    events_published: int = 0
+    events_failed: int = 0
