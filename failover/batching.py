@@ -78,6 +78,22 @@ def plan_batches(groups: list[tuple[str, list[RecoveryPlanRef]]], batch_size: in
     return batches
 
 
+def peak_in_flight(batches: list[dict[str, Any]]) -> int:
+    """The most VMs in batches running at the same moment, from each batch's `started_at`, `finished_at`
+    (ISO 8601, same format, so they sort as text) and `vms`; a batch that ends as another starts is not counted
+    twice. A batch without `finished_at` is still running."""
+    moments: list[tuple[str, int, int]] = []
+    for batch in batches:
+        moments.append((str(batch["started_at"]), 1, int(batch["vms"])))
+        if batch.get("finished_at"):
+            moments.append((str(batch["finished_at"]), 0, -int(batch["vms"])))
+    peak = current = 0
+    for _, _, delta in sorted(moments):
+        current += delta
+        peak = max(peak, current)
+    return peak
+
+
 def schedule_offsets(batches: list[Batch], batch_interval: float) -> list[float]:
     """Earliest start of each batch, in seconds from the first, if every group finished in time."""
     return [i * batch_interval for i in range(len(batches))]

@@ -4,8 +4,9 @@ recovery time against the plan's RTO target. Pure (the caller reads VM counts fr
 The timeline follows what the orchestration does, in plan seconds from the run's start (approval
 waiting is not included: a person decides it):
 preflight checks (network, identity) → AVD grace period → for each group: its dependencies, then either its
-custom action (`action.expected_duration`) or batches started `batch_interval` apart, each ending when its slowest
-recovery plan's job (and commit) has ended → standby → verify → DNS. `waves` lists the groups in that order.
+custom action (`action.expected_duration`) or batches started `batch_interval` apart and with at most
+`batch_size` VMs in flight (a batch waits for room), each ending when its slowest recovery plan's job (and
+commit) is noticed to have ended → standby → verify → DNS. `waves` lists the groups in that order.
 A recovery plan's job is estimated as `asr.expected_job_duration + asr.expected_seconds_per_vm * VMs`,
 replaced by the duration measured in the plan's last run (a drill or a failover) when there is one.
 """
@@ -27,15 +28,18 @@ DEPENDENCY_ESTIMATES = {
 STANDBY_ESTIMATE = 120.0  # start deallocated session hosts, open the host pool
 
 
-def noticed_after(plan: Plan, seconds: float) -> float:
-    """When the orchestration notices a job of this duration has ended: it reads jobs after
-    job_poll_interval, then doubles the wait up to job_poll_max (the batch orchestration's backoff)."""
-    poll, t = plan.asr.job_poll_interval, 0.0
-    while True:
-        t += poll
-        if t >= seconds or poll <= 0:
-            return t
+def noticed_after(plan: Plan, seconds: float, first_read: float = 0.0) -> float:
+    """When the orchestration notices a job of this duration has ended: it reads the job first at
+    `first_read` (the plan's estimate of it; 0: after job_poll_interval), then waits job_poll_interval, doubling
+    up to job_poll_max (the batch orchestration's backoff)."""
+    poll = plan.asr.job_poll_interval
+    t = first_read if first_read > 0 else poll
+    if first_read <= 0:
         poll = min(poll * 2, max(plan.asr.job_poll_max, poll))
+    while t < seconds and poll > 0:
+        t += poll
+        poll = min(poll * 2, max(plan.asr.job_poll_max, poll))
+    return t
 
 
 def job_estimate(plan: Plan, vms: int, measured: dict[str, float] | None, name: str) -> tuple[float, str]:
@@ -58,6 +62,7 @@ def preview(
     commit = plan.asr.commit and not drill
     t = plan.avd.grace_period if plan.avd.host_pools and not drill else 0.0
     last_start: float | None = None
+    in_flight: list[tuple[float, int]] = []  # (expected end, VMs) of the batches started
     steps: list[dict[str, Any]] = []
     if t:
         steps.append({"name": "avd", "start_s": 0.0, "end_s": t})
@@ -85,15 +90,24 @@ def preview(
         group_end = t
         for batch in (b for b in batches if b.group == group.name):
             start = t if last_start is None else max(t, last_start + plan.batch_interval)
+            # the in-flight cap: the batch also waits until the batches still running leave room for it
+            running = sorted((e, v) for e, v in in_flight if e > start)
+            while running and sum(v for _, v in running) + batch.vms > plan.batch_size:
+                start = running.pop(0)[0]
+            in_flight = running
             last_start = start
             jobs: list[dict[str, Any]] = []
+            longest = 0.0
             for ref in batch.recovery_plans:
                 seconds, source = job_estimate(plan, ref.vms, measured, ref.name)
                 jobs.append({"name": ref.name, "vms": ref.vms, "job_s": round(seconds, 1), "estimate": source})
-            longest = noticed_after(plan, max(float(j["job_s"]) for j in jobs))
-            if commit:
-                longest += noticed_after(plan, plan.asr.expected_commit_duration)
+                # the first read is at the plan's estimate (what the run knows), then the backoff
+                noticed = noticed_after(plan, seconds, job_estimate(plan, ref.vms, None, ref.name)[0])
+                if commit:
+                    noticed += noticed_after(plan, plan.asr.expected_commit_duration, plan.asr.expected_commit_duration)
+                longest = max(longest, noticed)
             end = start + longest
+            in_flight.append((end, batch.vms))
             group_end = max(group_end, end)
             out_batches.append(
                 {
@@ -132,6 +146,7 @@ def preview(
         "data_loss": [] if drill else _data_loss(plan),
         "dns": dns,
         "vms": sum(b.vms for b in batches),
+        "in_flight_cap": plan.batch_size,
         "eta_seconds": round(t, 1),
         "rto_target_seconds": plan.rto_target,
         "within_rto": t <= plan.rto_target,

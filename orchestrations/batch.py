@@ -33,7 +33,6 @@ def batch_orchestrator(context: df.DurableOrchestrationContext):
             {k: batch[k] for k in ("group", "index", "vms")}
             | {"recovery_plans": [p["name"] for p in batch["recovery_plans"]], "retry_of": batch.get("retry_of")},
         )
-    deadline = started + timedelta(seconds=spec.timeout_seconds)
     common = {
         "instance_id": context.instance_id,
         "plan": spec.plan,
@@ -92,53 +91,77 @@ def batch_orchestrator(context: df.DurableOrchestrationContext):
         else:
             entry["state"] = "InProgress"
 
-    def watch(field: str, label: str):
-        """Monitor pattern: durable timer, then one job read per running plan, until all end or the
-        deadline. The poll interval backs off from poll_seconds to poll_max_seconds."""
-        poll = spec.poll_seconds
-        while any(r["state"] == "InProgress" for r in results.values()):
-            now = as_utc(context.current_utc_datetime)
-            if now >= deadline:
-                for r in results.values():
-                    if r["state"] == "InProgress":
-                        r["state"] = "TimedOut"
-                        r["errors"].append(f"{label} job {r[field]} did not finish within {spec.timeout_seconds:.0f}s")
-                break
-            yield context.create_timer(min(deadline, now + timedelta(seconds=poll)))
-            poll = min(poll * 2, spec.poll_max_seconds or poll)
-            running = [r for r in results.values() if r["state"] == "InProgress"]
-            reads = yield context.task_all(
-                [
-                    context.call_activity_with_retry(
-                        "asr_get_job", ARM_RETRY, AsrJobInput(**common, job=r[field], recovery_plan=r["name"])
-                    )
-                    for r in running
-                ]
-            )
-            for r, job in zip(running, reads, strict=True):
-                if job.terminal:
-                    r["state"] = job.state
-                    r["errors"].extend(f"{label}: {e}" if label != "failover" else e for e in job.errors)
-                    r[f"{field}_started_at"], r[f"{field}_ended_at"] = job.started_at, job.ended_at
+    # Watch every started job on its own (docs/runbook.md, "Batches"): a job is first read when it is
+    # expected to have ended (`expected_seconds`, the plan's estimate, from when it was started), then with
+    # the backoff poll_seconds → poll_max_seconds; a failover that succeeded is committed at once, not when
+    # its batch-mates end; a job still running at its own deadline (started + timeout_seconds) is read once
+    # more and reported TimedOut alone. So a hung job holds no other plan, and ASR is read about once per job.
+    after_start = as_utc(context.current_utc_datetime)
+    watching: dict[str, dict[str, Any]] = {}  # name -> {field, label, due, poll, deadline}
 
-    yield from watch("job", "failover")
+    def watch(r: dict[str, Any], field: str, label: str, since: Any, expected: float) -> None:
+        watching[r["name"]] = {
+            "field": field,
+            "label": label,
+            "due": since + timedelta(seconds=max(expected, 0.0) or spec.poll_seconds),
+            "poll": spec.poll_seconds,
+            "deadline": since + timedelta(seconds=spec.timeout_seconds),
+        }
 
-    # Commit after a successful failover (plan.asr.commit): the commit is an ASR job watched the same way.
-    committing = [r for r in results.values() if r["state"] == "Succeeded"] if spec.commit else []
-    if committing:
-        commits = yield context.task_all(
+    for r in results.values():
+        if r["state"] == "InProgress":
+            watch(r, "job", "failover", after_start, spec.expected_seconds.get(r["name"], 0.0))
+    while watching:
+        now = as_utc(context.current_utc_datetime)
+        due = [n for n, w in watching.items() if min(w["due"], w["deadline"]) <= now]
+        if not due:
+            yield context.create_timer(min(min(w["due"], w["deadline"]) for w in watching.values()))
+            continue
+        reads = yield context.task_all(
             [
                 context.call_activity_with_retry(
-                    "asr_commit", ARM_RETRY, RecoveryPlanInput(**common, recovery_plan=r["name"])
+                    "asr_get_job",
+                    ARM_RETRY,
+                    AsrJobInput(**common, job=results[n][watching[n]["field"]], recovery_plan=n),
                 )
-                for r in committing
+                for n in due
             ]
         )
-        for r, commit in zip(committing, commits, strict=True):
-            r["commit"] = commit.action
-            if commit.job and commit.action != "skipped":
-                r.update(state="InProgress", commit_job=commit.job)
-        yield from watch("commit_job", "commit")
+        now = as_utc(context.current_utc_datetime)
+        to_commit: list[dict[str, Any]] = []
+        for name, job in zip(due, reads, strict=True):
+            r, w = results[name], watching[name]
+            field, label = w["field"], w["label"]
+            if job.terminal:
+                del watching[name]
+                r["state"] = job.state
+                r["errors"].extend(f"{label}: {e}" if label != "failover" else e for e in job.errors)
+                r[f"{field}_started_at"], r[f"{field}_ended_at"] = job.started_at, job.ended_at
+                if label == "failover" and job.state == "Succeeded" and spec.commit:
+                    to_commit.append(r)
+            elif now >= w["deadline"]:
+                del watching[name]
+                r["state"] = "TimedOut"
+                r["errors"].append(f"{label} job {r[field]} did not finish within {spec.timeout_seconds:.0f}s")
+            else:
+                w["due"] = now + timedelta(seconds=w["poll"])
+                w["poll"] = min(w["poll"] * 2, spec.poll_max_seconds or w["poll"])
+        if to_commit:
+            # Commit after a successful failover (plan.asr.commit): an ASR job watched the same way.
+            commits = yield context.task_all(
+                [
+                    context.call_activity_with_retry(
+                        "asr_commit", ARM_RETRY, RecoveryPlanInput(**common, recovery_plan=r["name"])
+                    )
+                    for r in to_commit
+                ]
+            )
+            committed_at = as_utc(context.current_utc_datetime)
+            for r, commit in zip(to_commit, commits, strict=True):
+                r["commit"] = commit.action
+                if commit.job and commit.action != "skipped":
+                    r.update(state="InProgress", commit_job=commit.job)
+                    watch(r, "commit_job", "commit", committed_at, spec.expected_commit_seconds)
 
     finished = as_utc(context.current_utc_datetime)
     ok = all(r["state"] == "Succeeded" for r in results.values())

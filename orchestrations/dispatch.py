@@ -17,8 +17,9 @@ from orchestrations.run_state import Run
 
 
 class Dispatcher:
-    """Starts batches batch_interval apart (the spacing rule's clock is the dispatch time) and records
-    the ones that finish. Shared by the planned batches and the operator's retries."""
+    """Starts batches batch_interval apart (the spacing rule's clock is the dispatch time) and with at most
+    batch_size VMs in flight across them, and records the ones that finish. Shared by the planned batches
+    and the operator's retries."""
 
     def __init__(self, run: Run) -> None:
         plan = run.plan
@@ -27,6 +28,7 @@ class Dispatcher:
         self.last_start: datetime | None = None
         self.pending: dict[int, Any] = {}
         self.dispatched: dict[int, str] = {}
+        self.vms: dict[int, int] = {}  # batch index -> VMs
         self.asr = {
             **plan.vault_ref(),
             "recovery_point_type": plan.asr.recovery_point_type,
@@ -54,6 +56,10 @@ class Dispatcher:
                 )
         run.publish_status()
 
+    def in_flight(self) -> int:
+        """VMs of the batches started and not yet ended."""
+        return sum(self.vms[i] for i in self.pending)
+
     def wait_one(self, extra: list[Any] | None = None):
         """Wait for a running batch (or an `extra` task). Returns the winner, or INTERRUPTED."""
         winner = yield from self.run.wait_any([*self.pending.values(), *(extra or [])])
@@ -64,16 +70,22 @@ class Dispatcher:
     def dispatch(self, batch: dict[str, Any]):
         """Start one batch once the spacing allows. Returns False if the run was cancelled meanwhile."""
         run, context = self.run, self.run.context
+        asr = run.plan.asr
         while self.last_start is not None and run.now() < self.last_start + self.interval and not run.cancel:
             timer = context.create_timer(self.last_start + self.interval)
             while not run.cancel and (yield from self.wait_one([timer])) is not timer:
                 pass
             if run.cancel:
                 timer.cancel()
+        # The in-flight cap: never more than batch_size VMs failing over at once across batches, so a batch
+        # whose predecessors' jobs outlast the spacing waits for room as well (docs/runbook.md, "Batches").
+        while self.pending and self.in_flight() + batch["vms"] > run.plan.batch_size and not run.cancel:
+            yield from self.wait_one()
         if run.cancel:
             return False
         self.last_start = run.now()
         self.dispatched[batch["index"]] = isoformat(self.last_start)
+        self.vms[batch["index"]] = batch["vms"]
         spec = BatchInput(
             plan=run.plan.name,
             run_id=context.instance_id,
@@ -84,6 +96,11 @@ class Dispatcher:
             poll_max_seconds=run.seconds(run.plan.asr.job_poll_max),
             commit=run.plan.asr.commit and run.mode in ("planned", "unplanned", "failback"),
             timeout_seconds=run.seconds(run.plan.asr.job_timeout),
+            expected_seconds={
+                p["name"]: run.seconds(asr.expected_job_duration + asr.expected_seconds_per_vm * p["vms"])
+                for p in batch["recovery_plans"]
+            },
+            expected_commit_seconds=run.seconds(asr.expected_commit_duration),
         )
         self.pending[batch["index"]] = context.call_sub_orchestrator(
             "batch_orchestrator", spec, f"{context.instance_id}:batch-{batch['index']}"

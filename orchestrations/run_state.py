@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from failover.batching import peak_in_flight
 from failover.contracts import Mode
 from failover.contracts.run import RunInput
 from failover.plan import Plan
@@ -297,6 +298,8 @@ class Run(Controlled):
             ],
             "recovery_plans": plans,
             "vms_failed_over": sum(p["vms"] for p in plans if p["state"] == "Succeeded"),
+            "batch_size": self.plan.batch_size,
+            "peak_vms_in_flight": peak_in_flight(results),
             "dns": [{"record": d["record"], "from": d["from"], "to": d["to"]} for d in self.dns],
             "dependencies": self.dependencies,
             "waves": self.waves(),

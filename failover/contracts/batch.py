@@ -26,7 +26,10 @@ class BatchInput(Contract):
     poll_seconds: float = Field(gt=0)
     poll_max_seconds: float | None = None
     commit: bool = False
-    timeout_seconds: float = Field(gt=0)
+    timeout_seconds: float = Field(gt=0)  # each job's own deadline, from when it was started
+    # when each recovery plan's failover job is expected to have ended (its first read), and a commit's
+    expected_seconds: dict[str, float] = Field(default_factory=dict)
+    expected_commit_seconds: float = 0.0
 
 
 class BatchResult(Contract):

@@ -46,6 +46,9 @@ class RunSummary(Contract):
     batches: list[dict[str, Any]]
     recovery_plans: list[dict[str, Any]]
     vms_failed_over: int
+    # the in-flight cap (plan batch_size) and the most VMs the run's batches had failing over at once
+    batch_size: int | None = None
+    peak_vms_in_flight: int = 0
     dns: list[dict[str, Any]]
     dependencies: list[dict[str, Any]]
     waves: list[dict[str, Any]]

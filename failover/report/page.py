@@ -121,6 +121,12 @@ def report_html(summary: dict[str, Any]) -> str:
             f"{_e(verdict)}{_e(simulated)}",
         ),
         ("VMs failed over", _e(data["vms_failed_over"])),
+        (
+            "Most VMs in flight",
+            f"{_e(data['in_flight']['peak'])} (cap {_e(data['in_flight']['cap'])})"
+            if data["in_flight"]["cap"]
+            else "not recorded",
+        ),
         ("AVD sessions logged off", f"{_e(data['sessions']['logged_off'])} of {_e(data['sessions']['found'])}"),
         ("Events", f"{_e(data['events']['published'])} published, {_e(data['events']['failed'])} failed"),
     ]

@@ -20,6 +20,22 @@ GROUPS = [
 def test_noticed_after_follows_the_backoff() -> None:
     # polls at 15, 45 (15+30), 105 (+60), 165, 225 s ...
     assert [noticed_after(PLAN, s) for s in (1, 15, 16, 45, 46, 200)] == [15, 15, 45, 45, 105, 225]
+    # first read at the plan's estimate (188 s), then 15, 30, 60 s later
+    assert [noticed_after(PLAN, s, 188) for s in (100, 188, 189, 204, 240)] == [188, 188, 203, 233, 293]
+
+
+def test_in_flight_cap_delays_a_batch_until_there_is_room() -> None:
+    # jobs of 25 minutes against a 10-minute spacing and 60-VM batches
+    slow = PLAN.model_copy(
+        update={"batch_size": 60, "asr": PLAN.asr.model_copy(update={"expected_job_duration": 1500.0})}
+    )
+    result = preview(slow, [("apps", [RecoveryPlanRef(f"rp-apps-0{i}", 40) for i in range(1, 5)])])
+    batches = result["batches"]
+    assert result["in_flight_cap"] == 60 and len(batches) == 4
+    for previous, current in itertools.pairwise(batches):
+        # 40 + 40 > 60: each batch starts when the previous one is expected to end, not 10 minutes after it
+        assert current["start_offset_s"] == previous["expected_end_s"]
+        assert current["start_offset_s"] - previous["start_offset_s"] > slow.batch_interval
 
 
 def test_timeline() -> None:
@@ -33,9 +49,9 @@ def test_timeline() -> None:
     for previous, current in itertools.pairwise(batches):
         if previous["group"] != current["group"]:
             assert current["start_offset_s"] >= previous["expected_end_s"]  # groups never overlap
-    # a job of 180 s + 2 s/VM, noticed at the next backed-off poll, then the commit (30 s, noticed at 45 s)
+    # a job of 180 s + 2 s/VM, first read when the plan expects it to have ended, then the commit (30 s, read then)
     identity = batches[0]
-    assert identity["expected_end_s"] - identity["start_offset_s"] == noticed_after(PLAN, 188) + 45
+    assert identity["expected_end_s"] - identity["start_offset_s"] == 188 + 30
     steps = {s["name"]: s for s in result["steps"]}
     assert steps["dependency: sql"]["start_s"] == batches[1]["expected_end_s"]  # before the apps group
     assert batches[2]["start_offset_s"] == steps["dependency: fslogix"]["end_s"]
