@@ -104,11 +104,20 @@ def asr_resolve_recovery_plans(payload: ResolveRecoveryPlansInput) -> ResolveRec
                 claimed.add(name)
                 members.append(
                     ResolvedRecoveryPlan(
-                        name=name, vms=_vm_count(plans[name]), failed_over=_is_failed_over(plans[name])
+                        name=name,
+                        vms=_vm_count(plans[name]),
+                        failed_over=_is_failed_over(plans[name]),
+                        test_failover_pending=_test_failover_pending(plans[name]),
                     )
                 )
         groups.append(ResolvedGroup(name=group.name, recovery_plans=members))
     return ResolveRecoveryPlansResult(groups=groups, unmatched=unmatched)
+
+
+def _test_failover_pending(plan: Any) -> bool:
+    """A test failover of the plan is running or awaits its cleanup (what ASR refuses a failover for)."""
+    scenario, _, status = _scenario(plan)
+    return (scenario == TEST_SCENARIO and status == "InProgress") or "testfailovercleanup" in _allowed(plan)
 
 
 def asr_start_failover(payload: StartFailoverInput) -> RecoveryPlanJob:
@@ -147,7 +156,7 @@ def asr_start_failover(payload: StartFailoverInput) -> RecoveryPlanJob:
             f"recovery plan {name} was failed back to the primary region and does not replicate yet: commit and "
             f"reprotect it before failing over again ({_describe(plan)})"
         )
-    if (scenario == TEST_SCENARIO and status == "InProgress") or "testfailovercleanup" in _allowed(plan):
+    if _test_failover_pending(plan):
         raise RuntimeError(
             f"recovery plan {name} cannot fail over while a test failover is running or awaits cleanup: clean up "
             f"the test failover first ({_describe(plan)})"

@@ -56,16 +56,19 @@ def _failure(name: str, err: Exception) -> dict[str, str]:
 
 
 def check_plan(plan: Plan) -> dict[str, Any]:
-    from activities.asr import asr_replication_health
+    from activities.asr import asr_replication_health, asr_resolve_recovery_plans
     from activities.dependencies import compute_vm_states
-    from activities.planning import read_groups
     from activities.traffic import tm_get_profile
+    from failover.batching import groups_from_resolved
 
     vault = {"plan": plan.name, **plan.vault_ref()}
     names: list[str] = []
+    leftovers: list[str] = []  # recovery plans with a test failover running or awaiting cleanup
 
     def recovery_plans() -> dict[str, str]:
-        groups = read_groups(plan)
+        resolved = asr_resolve_recovery_plans(plan.resolve_request())
+        groups = groups_from_resolved(resolved, plan.asr.vault)
+        leftovers.extend(p.name for g in resolved.groups for p in g.recovery_plans if p.test_failover_pending)
         for _, refs in groups:
             names.extend(r.name for r in refs)
         too_big = [f"{r.name} ({r.vms} VMs)" for _, refs in groups for r in refs if r.vms > plan.batch_size]
@@ -73,6 +76,18 @@ def check_plan(plan: Plan) -> dict[str, Any]:
             return _check("recovery_plans", "fail", f"larger than batch_size {plan.batch_size}: {', '.join(too_big)}")
         vms = sum(r.vms for _, refs in groups for r in refs)
         return _check("recovery_plans", "pass", f"{len(names)} recovery plans, {vms} VMs, all in the vault")
+
+    def test_failovers() -> dict[str, str]:
+        if not names:
+            return _check("test_failovers", "fail", "no recovery plans to check")
+        if leftovers:
+            return _check(
+                "test_failovers",
+                "warn",
+                f"a test failover is running or awaits cleanup: {', '.join(leftovers)} (a failover run cleans it "
+                "up first; a drill reuses it)",
+            )
+        return _check("test_failovers", "pass", "no test failover awaits cleanup")
 
     def replication() -> dict[str, str]:
         if not names:
@@ -169,6 +184,7 @@ def check_plan(plan: Plan) -> dict[str, Any]:
 
     checks = [
         _read("recovery_plans", recovery_plans),
+        _read("test_failovers", test_failovers),
         _read("replication", replication),
         _read("dns", dns),
         _read("standby", standby),

@@ -39,7 +39,7 @@ from azure.mgmt.recoveryservicessiterecovery.models import (
 )
 
 from failover.clients import ClientFactory
-from failover.plan import load_plan
+from failover.plan import Plan, load_plan
 from failover.run import rto_seconds
 from local.stack import DEMO_PLAN, LocalStack
 from simulator import Estate, EstateConfig, Simulator, seed_demo_estate
@@ -100,14 +100,30 @@ def floor_seconds(estate: Estate, summary: dict[str, Any], batch_interval: float
     return {"logoff": logoff, "failover": failover, "total": logoff + failover}
 
 
-def minimum_requests(estate: Estate, summary: dict[str, Any]) -> int:
-    """ARM requests a perfect client needs: per host pool 1 host list + 1 PATCH per session host + 1 session
-    count; per session host 2 session lists (message, log off); 1 message + 1 DELETE per session; 1 list of
-    recovery plans; per recovery plan 1 GET, 1 POST, 1 GET of the plan (its job) and 1 job read at the end."""
-    hosts = sum(len(p.session_hosts) for p in estate.host_pools.values())
+def host_counts(estate: Estate, plan: Plan) -> dict[str, int]:
+    """Before the run, in the host pools the plan drains: the pools, their session hosts that accept new
+    sessions (each needs a PATCH to drain) and those with sessions (each needs two session lists)."""
+    names = {(ref.resource_group.lower(), ref.name.lower()) for ref in plan.avd.host_pools}
+    with estate.lock:
+        pools = [p for key, p in estate.host_pools.items() if key in names]
+        hosts = [h for p in pools for h in p.session_hosts.values()]
+        return {
+            "pools": len(pools),
+            "open": sum(1 for h in hosts if h.allow_new_session),
+            "busy": sum(1 for h in hosts if h.sessions),
+        }
+
+
+def minimum_requests(estate: Estate, summary: dict[str, Any], hosts: dict[str, int]) -> int:
+    """ARM requests a perfect client needs: per host pool of the plan 1 host list + 1 session count, 1 PATCH per session
+    host open to new sessions (`hosts["open"]`, counted before the run); 2 session lists (message, log off)
+    per session host with sessions (`hosts["busy"]`); 1 message + 1 DELETE per session; 1 list of recovery
+    plans; per recovery plan 1 GET, 1 POST, 1 GET of the plan (its job) and 1 job read at the end."""
+    pools = hosts["pools"]
     messaged = summary["messages"]["sent"] + len(summary["messages"]["failed"])
     plans = len(summary["recovery_plans"])
-    return 2 + hosts + 2 * hosts + messaged + summary["sessions"]["found"] + 1 + 4 * plans
+    sessions = summary["sessions"]["found"]
+    return 2 * pools + hosts["open"] + 2 * hosts["busy"] + messaged + sessions + 1 + 4 * plans
 
 
 def run_ours(vms: int, sessions: int, time_scale: float, concurrency: int, timeout: float) -> dict[str, Any]:
@@ -121,6 +137,7 @@ def run_ours(vms: int, sessions: int, time_scale: float, concurrency: int, timeo
             time_scale=time_scale,
             estate_config=estate_config(time_scale),
         ) as stack:
+            hosts = host_counts(stack.estate, plan)
             cpu0 = time.process_time()
             started = time.monotonic()
             answer = stack.http.post(
@@ -156,7 +173,7 @@ def run_ours(vms: int, sessions: int, time_scale: float, concurrency: int, timeo
                 "steps": steps,
                 "floor": floor_seconds(stack.estate, summary, plan.batch_interval),
                 "arm_requests": _arm_requests(stack.estate),
-                "arm_requests_min": minimum_requests(stack.estate, summary),
+                "arm_requests_min": minimum_requests(stack.estate, summary, hosts),
                 "throttled": stack.estate.faults.snapshot()["throttled"],
                 "cpu_s": cpu,
                 "batches": len(summary["batches"]),

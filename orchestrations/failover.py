@@ -102,6 +102,12 @@ def _runbook(run: Run, spec: RunInput):
         return (yield from end_run(run, "Failed", "RunFailed", {"errors": run.all_errors()}))
     run.end("resolve")
     run.batches = [b.to_dict() for b in batches]
+    leftovers = run.leftover_drills if run.mode in ("planned", "unplanned") else []
+    if leftovers:  # on the approval card: what approving will do first
+        run.warnings.append(
+            f"a test failover awaits cleanup on {', '.join(leftovers)} (a drill left it, ASR refuses a failover "
+            "until then): approving cleans it up first, before anyone is signed out; reject to leave it"
+        )
     run.publish_status()
     yield from preflight(run)
 
@@ -119,6 +125,11 @@ def _runbook(run: Run, spec: RunInput):
     if run.mode == "failback":
         return (yield from failback(run, batches, dict(spec.restore), end_run, record_ref))
 
+    if leftovers and not run.cancel and not (yield from _clean_leftover_drills(run, leftovers)):
+        run.errors.append(
+            "the leftover test failovers could not be cleaned up: nobody was signed out, nothing failed over"
+        )
+        return (yield from end_run(run, "Failed", "RunFailed", {"errors": run.all_errors()}))
     yield from evacuate_avd(run)
     outcome = "cancelled"
     if not run.cancel:
@@ -172,7 +183,28 @@ def _resolve(run: Run):
     plan = run.plan
     resolved = yield from run.call("asr_resolve_recovery_plans", plan.resolve_request(run.context.instance_id))
     groups = groups_from_resolved(resolved, plan.asr.vault)
+    run.leftover_drills = [p.name for g in resolved.groups for p in g.recovery_plans if p.test_failover_pending]
     return plan_batches(groups, plan.batch_size)
+
+
+def _clean_leftover_drills(run: Run, recovery_plans: list[str]):
+    """Clean up the test failovers a drill left (ASR refuses a failover until then), before the irreversible
+    steps. Returns True when every one is cleaned up."""
+    run.begin("cleanup leftover drills")
+    run.publish_status("cleaning up leftover test failovers")
+    outcome = yield from runbook.plan_jobs(
+        run, "asr_test_cleanup", recovery_plans, {"comments": f"leftover drill cleaned up by {run.context.instance_id}"}
+    )
+    failed = {k: v for k, v in outcome.items() if v.startswith("Failed")}
+    for name, why in failed.items():
+        run.errors.append(f"leftover test failover of {name}: {why.removeprefix('Failed: ')}")
+    run.end("cleanup leftover drills", "Cancelled" if run.cancel else "Failed" if failed else "Succeeded")
+    yield from run.events.publish(
+        "DrillCleanupCompleted",
+        "drill",
+        {"cleanup": "failed" if failed else "done", "recovery_plans": outcome, "leftover": True},
+    )
+    return not failed and not run.cancel
 
 
 def preflight(run: Run):

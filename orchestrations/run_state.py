@@ -69,6 +69,9 @@ class Run(Controlled):
         # what approvers and the report must show without failing the run: the starting alert's warnings (e.g. the
         # incident names the recovery region too)
         self.warnings: list[str] = [w for t in spec.triggers[:1] for w in t.get("warnings") or []]
+        # recovery plans whose test failover is running or awaits cleanup (a drill left it): a failover cleans
+        # them up after approval and before anyone is signed out
+        self.leftover_drills: list[str] = []
         self.plan_errors: dict[str, str] = {}  # recovery plan -> why it failed (cleared by a successful retry)
         self.blocked: list[str] = []  # failed plans of a stopped group, waiting for retry or skip
         self.retry_queue: list[str] = []

@@ -46,6 +46,8 @@ class ResolvedRecoveryPlan(Contract):
     name: str
     vms: int
     failed_over: bool
+    # a test failover is running or awaits cleanup: a real failover of this plan is refused by ASR until then
+    test_failover_pending: bool = False
 
 
 class ResolvedGroup(Contract):

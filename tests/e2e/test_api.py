@@ -318,7 +318,9 @@ class TestReadiness:
         assert answer.status_code == 200, answer.text
         checks = {c["name"]: c for c in answer.json()["checks"]}
         assert answer.json()["status"] == "pass", checks
-        assert set(checks) == {"recovery_plans", "replication", "dns", "standby", "approvals", "permissions"}
+        assert set(checks) == {
+            "recovery_plans", "test_failovers", "replication", "dns", "standby", "approvals", "permissions"
+        }
         assert "20/20 protected items healthy" in checks["replication"]["message"]
         assert api(stack, "GET", "plans/nope/readiness").status_code == 404
 

@@ -4,12 +4,14 @@ Judged by the simulator's jobs and request counts, not by the run's summary."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
 from local.stack import LocalStack
 from simulator import EstateConfig
-from tests.conftest import approval_link, approve_as, finish, post_alert, wait_waiting
+from simulator.estate import DEMO_ASR_RG, DEMO_VAULT
+from tests.conftest import approval_link, approve_as, finish, post_alert, teams_messages, wait_for, wait_waiting
 
 
 def run(stack: LocalStack, timeout: float = 120) -> dict[str, Any]:
@@ -104,3 +106,44 @@ def make_stack_asr() -> dict[str, Any]:
     from local.stack import DEMO_PLAN
 
     return dict(yaml.safe_load(DEMO_PLAN.read_text())["asr"])
+
+
+class TestLeftoverDrill:
+    def test_a_leftover_test_failover_is_on_the_card_and_cleaned_up_before_anyone_is_signed_out(
+        self, make_stack: Any
+    ) -> None:
+        stack = make_stack(vms=60, sessions=10)
+        estate = stack.estate
+        body = {"properties": {"failoverDirection": "PrimaryToRecovery", "networkType": "NoNetworkAttachAsInput"}}
+        left = ["rp-identity", "rp-data-01"]
+        for name in left:  # a drill whose host crashed: test failed over, never cleaned up
+            estate.start_test_failover(DEMO_ASR_RG, DEMO_VAULT, name, body)
+        wait_for(lambda: all(p["state"] == "TestFailedOver" for p in estate.snapshot()["recovery_plans"]
+                             if p["name"] in left))  # fmt: skip
+        answer = post_alert(stack)
+        instance_id = answer.json()["instance_id"]
+        wait_waiting(stack, instance_id)
+        link = approval_link(stack, instance_id)  # the card is posted
+        assert "awaits cleanup on rp-identity, rp-data-01" in json.dumps(teams_messages(stack))
+        assert estate.sessions_remaining() == 10  # nobody signed out while the approval waits
+        assert approve_as(stack.plan.approval.approvers[0], link).status_code == 200
+        status = finish(stack, instance_id, timeout=120)
+        summary = status["output"]
+        assert summary["status"] == "Completed", summary["errors"]
+        snapshot = estate.snapshot()
+        plans = {p["name"]: p for p in snapshot["recovery_plans"]}
+        for name in left:
+            assert plans[name]["cleanup_calls"] == 1 and plans[name]["state"] == "Committed", plans[name]
+        cleanups = [j for j in snapshot["jobs"] if j["scenario"] == "TestFailoverCleanup"]
+        first_logoff = min(entry["at"] for entry in snapshot["logged_off"])
+        assert len(cleanups) == 2 and all(j["ended_at"] <= first_logoff for j in cleanups)
+        steps = [s["name"] for s in summary["steps"]]
+        assert steps.index("cleanup leftover drills") < steps.index("avd")
+
+    def test_readiness_reports_it(self, make_stack: Any) -> None:
+        stack = make_stack(vms=60, sessions=2)
+        body = {"properties": {"failoverDirection": "PrimaryToRecovery", "networkType": "NoNetworkAttachAsInput"}}
+        stack.estate.start_test_failover(DEMO_ASR_RG, DEMO_VAULT, "rp-identity", body)
+        readiness = stack.http.get(f"{stack.api_url}/api/plans/demo/readiness", timeout=30).json()
+        check = next(c for c in readiness["checks"] if c["name"] == "test_failovers")
+        assert check["status"] == "warn" and "rp-identity" in check["message"], check
