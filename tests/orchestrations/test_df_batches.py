@@ -1,0 +1,52 @@
+"""Issue 20's batch rules on azure-functions-durable's replay executor (the Azure host's path): a hung job is
+reported alone while its batch-mates are committed, the in-flight cap, and a leftover test failover cleaned up
+before anyone is signed out. Judged by the simulator's state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simulator import EstateConfig
+from simulator.estate import DEMO_ASR_RG, DEMO_VAULT
+from tests.e2e.test_batches import failover_jobs, make_stack_asr, peak_in_flight
+from tests.orchestrations.test_df_runs import plans, run_df
+
+
+class TestBatchesOnDf:
+    def test_hung_job_reported_alone_batch_mates_committed(self, make_stack: Any) -> None:
+        stack = make_stack(
+            vms=120,
+            sessions=2,
+            estate_config=EstateConfig(time_scale=600.0, hanging_plans=("rp-apps-01",)),
+            asr={**make_stack_asr(), "job_timeout": "30m"},
+            operator_wait="10m",
+        )
+        _, root = run_df(stack)
+        summary = root.output
+        batch = next(b for b in summary["batches"] if "rp-apps-01" in b["recovery_plans"])
+        mates = [n for n in batch["recovery_plans"] if n != "rp-apps-01"]
+        results = {p["name"]: p for p in summary["recovery_plans"]}
+        assert mates and results["rp-apps-01"]["state"] == "TimedOut"
+        for name in mates:
+            assert plans(stack)[name]["state"] == "Committed" and results[name]["state"] == "Succeeded"
+
+    def test_in_flight_cap(self, make_stack: Any) -> None:
+        config = EstateConfig(time_scale=600.0, job_base_seconds=1500.0, job_seconds_per_vm=0.0)
+        stack = make_stack(vms=200, sessions=2, batch_size=60, estate_config=config, asr=make_stack_asr())
+        _, root = run_df(stack)
+        jobs = failover_jobs(stack)
+        assert len(jobs) >= 4 and peak_in_flight(jobs) <= 60
+        assert root.output["peak_vms_in_flight"] <= 60
+
+    def test_leftover_test_failover_cleaned_up_before_sign_out(self, make_stack: Any) -> None:
+        stack = make_stack(vms=60, sessions=10)
+        body = {"properties": {"failoverDirection": "PrimaryToRecovery", "networkType": "NoNetworkAttachAsInput"}}
+        stack.estate.start_test_failover(DEMO_ASR_RG, DEMO_VAULT, "rp-identity", body)
+        _, root = run_df(stack)
+        summary = root.output
+        assert summary["status"] == "Completed", summary["errors"]
+        assert any("awaits cleanup on rp-identity" in w for w in summary["warnings"])
+        assert plans(stack)["rp-identity"]["cleanup_calls"] == 1
+        snapshot = stack.estate.snapshot()
+        cleanup = next(j for j in snapshot["jobs"] if j["scenario"] == "TestFailoverCleanup")
+        assert cleanup["ended_at"] <= min(entry["at"] for entry in snapshot["logged_off"])
