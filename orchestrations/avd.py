@@ -37,10 +37,12 @@ def close_test_host_pool(run: Run):
 
 
 def evacuate_avd(run: Run):
-    """Drain every host pool, message users, wait the grace period, log off what is left."""
+    """Drain every host pool, message users, wait the grace period, log off what is left. Sessions that would
+    not log off wait for an operator (retry or skip `sign-out`, up to operator_wait). Returns False when the
+    run must not fail over: users are still signed in and nobody decided."""
     context, plan = run.context, run.plan
     if not plan.avd.host_pools:
-        return
+        return True
     run.begin("avd")
     run.publish_status("draining host pools")
     pools = []
@@ -62,7 +64,7 @@ def evacuate_avd(run: Run):
     if not hosts_found:  # nobody to message or log off
         run.end("avd")
         yield from run.events.publish("SessionsLoggedOff", "avd", dict(run.sessions))
-        return
+        return True
     sent = yield from run.step(
         context.task_all(
             [
@@ -97,31 +99,97 @@ def evacuate_avd(run: Run):
             )
 
     run.publish_status("logging off sessions")
+    refs = {host: ref for ref, hosts in pools for host in hosts}
+    failures = yield from _log_off(run, refs, sorted(refs))
+    decision = "done"
+    while failures and not run.cancel:
+        # Users still signed in: never a silent go. An operator retries the log-off or goes on knowingly.
+        decision = yield from _sign_out_decision(run, failures)
+        if decision != "retry":
+            break
+        run.publish_status("logging off sessions")
+        failures = yield from _log_off(run, refs, sorted({f.session_host for f in failures}))
+    for failure in failures:
+        run.errors.append(
+            f"session {failure.session_id} of {failure.user} on {failure.session_host} "
+            f"was not logged off: {failure.error}"
+        )
+    if failures and decision == "timeout":
+        run.errors.append(
+            f"{len(failures)} sessions were still signed in and nobody retried or skipped the sign-out within "
+            "operator_wait: nothing was failed over"
+        )
+    run.end("avd", "Succeeded" if not failures else "CompletedWithErrors")
+    yield from run.events.publish("SessionsLoggedOff", "avd", dict(run.sessions))
+    return not failures or decision == "skip"
+
+
+SIGN_OUT = "sign-out"  # what an operator retries or skips while users are still signed in (docs/runbook.md)
+
+
+def _log_off(run: Run, refs: dict[str, dict[str, Any]], hosts: list[str]):
+    """Log off every session left on `hosts`; returns the sessions that would not go."""
+    context, plan = run.context, run.plan
     results = yield from run.step(
         context.task_all(
             [
                 context.call_activity_with_retry(
                     "avd_log_off_sessions",
                     ARM_RETRY,
-                    SessionHostInput(**ref, session_host=host, concurrency=plan.avd.logoff_concurrency),
+                    SessionHostInput(**refs[host], session_host=host, concurrency=plan.avd.logoff_concurrency),
                 )
-                for ref, hosts in pools
                 for host in hosts
             ]
         )
     )
-    for result in results:
-        run.sessions["logged_off"] += result.logged_off
-        for failure in result.failed:
-            run.errors.append(
-                f"session {failure.session_id} of {failure.user} on {failure.session_host} "
-                f"was not logged off: {failure.error}"
+    run.sessions["logged_off"] += sum(r.logged_off for r in results)
+    return [f for r in results for f in r.failed]
+
+
+def _sign_out_decision(run: Run, failures: list[Any]):
+    """Wait up to operator_wait for an operator's retry or skip of the sign-out (`SIGN_OUT`). Returns
+    "retry", "skip", "timeout" or "cancel"."""
+    hosts = sorted({f.session_host for f in failures})
+    run.blocked = [SIGN_OUT]
+    run.begin(f"operator wait: {SIGN_OUT}")
+    run.publish_status("awaiting operator")
+    yield from run.events.publish(
+        "OperatorActionRequired",
+        "avd",
+        {"step": SIGN_OUT, "failed": [SIGN_OUT], "sessions": len(failures), "session_hosts": hosts},
+    )
+    deadline = run.context.create_timer(run.at(run.plan.operator_wait))
+    decision = "timeout"
+    while True:
+        # a command may already have come while the event above was published
+        if run.cancel:
+            decision = "cancel"
+        elif SIGN_OUT in run.retry_queue:
+            run.retry_queue.remove(SIGN_OUT)
+            decision = "retry"
+        elif any(s["name"] == SIGN_OUT for s in run.skipped):
+            decision = "skip"
+            by = next(s.get("by") for s in run.skipped if s["name"] == SIGN_OUT)
+            run.plan_errors[SIGN_OUT] = (
+                f"{len(failures)} sessions were still signed in on {', '.join(hosts)}: {by} skipped the sign-out "
+                "and the failover went on"
             )
-    run.end("avd", "Succeeded" if run.sessions["logged_off"] >= run.sessions["found"] else "CompletedWithErrors")
-    yield from run.events.publish("SessionsLoggedOff", "avd", dict(run.sessions))
+        if decision != "timeout":
+            deadline.cancel()
+            break
+        if (yield from run.wait_any([deadline])) is deadline:
+            break
+    run.blocked = []
+    run.end(
+        f"operator wait: {SIGN_OUT}",
+        {"timeout": "TimedOut", "cancel": "Cancelled"}.get(decision, "Succeeded"),
+    )
+    run.publish_status()
+    return decision
 
 
-def _cancelled(run: Run, what: str) -> None:
+def _cancelled(run: Run, what: str) -> bool:
     """A cancel accepted during the AVD step: what was done is said; nothing further starts."""
     run.errors.append(what if what.startswith("cancelled") else f"cancelled: {what}")
     run.end("avd", "Cancelled")
+    return False

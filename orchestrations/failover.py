@@ -130,7 +130,9 @@ def _runbook(run: Run, spec: RunInput):
             "the leftover test failovers could not be cleaned up: nobody was signed out, nothing failed over"
         )
         return (yield from end_run(run, "Failed", "RunFailed", {"errors": run.all_errors()}))
-    yield from evacuate_avd(run)
+    signed_out = yield from evacuate_avd(run)
+    if not signed_out and not run.cancel:  # users still signed in and nobody decided: no failover
+        return (yield from end_run(run, "Failed", "RunFailed", {"errors": run.all_errors()}))
     outcome = "cancelled"
     if not run.cancel:
         run.begin("failover")

@@ -11,7 +11,17 @@ from typing import Any
 from local.stack import LocalStack
 from simulator import EstateConfig
 from simulator.estate import DEMO_ASR_RG, DEMO_VAULT
-from tests.conftest import approval_link, approve_as, finish, post_alert, teams_messages, wait_for, wait_waiting
+from simulator.faults import FaultConfig, RouteFaults
+from tests.conftest import (
+    approval_link,
+    approve_as,
+    finish,
+    post_alert,
+    run_status,
+    teams_messages,
+    wait_for,
+    wait_waiting,
+)
 
 
 def run(stack: LocalStack, timeout: float = 120) -> dict[str, Any]:
@@ -147,3 +157,74 @@ class TestLeftoverDrill:
         readiness = stack.http.get(f"{stack.api_url}/api/plans/demo/readiness", timeout=30).json()
         check = next(c for c in readiness["checks"] if c["name"] == "test_failovers")
         assert check["status"] == "warn" and "rp-identity" in check["message"], check
+
+
+def sessions_never_log_off() -> EstateConfig:
+    """Every session DELETE answers 500 (the AVD service failing)."""
+    return EstateConfig(
+        time_scale=600.0, faults=FaultConfig(routes={"avd.usersessions.delete": RouteFaults(error500=1.0)})
+    )
+
+
+def awaiting_sign_out(stack: LocalStack, instance_id: str) -> dict[str, Any]:
+    return wait_for(
+        lambda: (s := run_status(stack, instance_id))["operator"].get("blocked") == ["sign-out"] and s, timeout=60
+    )
+
+
+def start_and_approve(stack: LocalStack) -> str:
+    instance_id = str(post_alert(stack).json()["instance_id"])
+    wait_waiting(stack, instance_id)
+    assert approve_as(stack.plan.approval.approvers[0], approval_link(stack, instance_id)).status_code == 200
+    return instance_id
+
+
+def operator(stack: LocalStack, instance_id: str, action: str) -> Any:
+    return stack.http.post(
+        f"{stack.api_url}/api/failovers/{instance_id}/plans/sign-out/{action}",
+        headers={"X-MS-CLIENT-PRINCIPAL-NAME": "oncall@contoso.com"},
+        timeout=30,
+    )
+
+
+def failover_calls(stack: LocalStack) -> int:
+    return sum(p["failover_calls"] for p in stack.estate.snapshot()["recovery_plans"])
+
+
+class TestUsersStillSignedIn:
+    def test_no_failover_while_users_are_signed_in_until_an_operator_retries(self, make_stack: Any) -> None:
+        stack = make_stack(vms=20, sessions=8, estate_config=sessions_never_log_off())
+        instance_id = start_and_approve(stack)
+        status = awaiting_sign_out(stack, instance_id)
+        assert status["stage"] == "awaiting operator"
+        assert failover_calls(stack) == 0 and stack.estate.sessions_remaining() == 8  # never a silent go
+        # bounded: each session's DELETE is tried by azure-core's retries only, not again by the run
+        deletes = stack.estate.snapshot()["faults"]["injected"]
+        assert sum(n for k, n in deletes.items() if k.startswith("avd.usersessions.delete")) <= 8 * 6
+        stack.estate.faults.faults.routes.clear()  # the AVD service recovers
+        answer = operator(stack, instance_id, "retry")
+        assert answer.status_code == 202, answer.text
+        summary = finish(stack, instance_id, timeout=120)["output"]
+        assert summary["status"] == "Completed", summary["errors"]
+        assert stack.estate.sessions_remaining() == 0 and summary["sessions"]["logged_off"] == 8
+        first_logoff = min(e["at"] for e in stack.estate.snapshot()["logged_off"])
+        jobs = failover_jobs(stack)
+        assert jobs and all(j["started_at"] >= first_logoff for j in jobs)
+
+    def test_skip_goes_on_knowingly(self, make_stack: Any) -> None:
+        stack = make_stack(vms=20, sessions=8, estate_config=sessions_never_log_off())
+        instance_id = start_and_approve(stack)
+        awaiting_sign_out(stack, instance_id)
+        assert operator(stack, instance_id, "skip").status_code == 202
+        summary = finish(stack, instance_id, timeout=120)["output"]
+        assert summary["status"] == "CompletedWithErrors"
+        assert any("skipped the sign-out" in e for e in summary["errors"]), summary["errors"]
+        assert failover_calls(stack) > 0 and stack.estate.sessions_remaining() == 8
+
+    def test_nobody_decides_no_failover(self, make_stack: Any) -> None:
+        stack = make_stack(vms=20, sessions=8, estate_config=sessions_never_log_off(), operator_wait="5m")
+        instance_id = start_and_approve(stack)
+        summary = finish(stack, instance_id, timeout=120)["output"]
+        assert summary["status"] == "Failed"
+        assert any("nothing was failed over" in e for e in summary["errors"]), summary["errors"]
+        assert failover_calls(stack) == 0

@@ -4,12 +4,14 @@ before anyone is signed out. Judged by the simulator's state."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from simulator import EstateConfig
 from simulator.estate import DEMO_ASR_RG, DEMO_VAULT
-from tests.e2e.test_batches import failover_jobs, make_stack_asr, peak_in_flight
-from tests.orchestrations.test_df_runs import plans, run_df
+from tests.e2e.test_batches import failover_jobs, make_stack_asr, peak_in_flight, sessions_never_log_off
+from tests.orchestrations.df_driver import Waiting
+from tests.orchestrations.test_df_runs import B, approve, plans, run_df
 
 
 class TestBatchesOnDf:
@@ -50,3 +52,36 @@ class TestBatchesOnDf:
         snapshot = stack.estate.snapshot()
         cleanup = next(j for j in snapshot["jobs"] if j["scenario"] == "TestFailoverCleanup")
         assert cleanup["ended_at"] <= min(entry["at"] for entry in snapshot["logged_off"])
+
+
+class TestSignOutOnDf:
+    @staticmethod
+    def run_blocked(stack: Any, action: str | None) -> dict[str, Any]:
+        sent: list[str] = []
+
+        def script(waiting: Waiting) -> list[tuple[str, Any]]:
+            if action and "sign-out" in waiting.status.get("operator", {}).get("blocked", []) and not sent:
+                sent.append(action)
+                assert sum(p["failover_calls"] for p in plans(stack).values()) == 0  # nothing before the decision
+                stack.estate.faults.faults.routes.clear()  # the AVD service recovers
+                return [("control", {"action": action, "recovery_plan": "sign-out", "by": B})]
+            return approve(waiting)
+
+        _, root = run_df(stack, script=script)
+        assert sent == ([action] if action else [])
+        return dict(root.output)
+
+    def test_retry_signs_everyone_out_then_fails_over(self, make_stack: Any) -> None:
+        stack = make_stack(vms=20, sessions=8, estate_config=sessions_never_log_off(), operator_wait="4h")
+        summary = self.run_blocked(stack, "retry")
+        assert summary["status"] == "Completed", json.dumps(
+            [[s["name"], s["status"], s["started_at"][11:23], s["finished_at"][11:23]] for s in summary["steps"]]
+            + [summary["operator"], summary["sessions"]]
+        )
+        assert stack.estate.sessions_remaining() == 0 and summary["vms_failed_over"] == 20
+
+    def test_nobody_decides_nothing_fails_over(self, make_stack: Any) -> None:
+        stack = make_stack(vms=20, sessions=8, estate_config=sessions_never_log_off(), operator_wait="5m")
+        summary = self.run_blocked(stack, None)
+        assert summary["status"] == "Failed"
+        assert sum(p["failover_calls"] for p in plans(stack).values()) == 0
