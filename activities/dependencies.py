@@ -42,10 +42,10 @@ from failover.contracts.dependencies import (
     WebhookInput,
     WebhookResult,
 )
+from failover.plan.fields import RESERVED_WEBHOOK_KEYS  # the plan refuses them in a body too
 from failover.settings import WEBHOOK_PREFIX, current
 
 VM_CONCURRENCY = 8
-RESERVED_WEBHOOK_KEYS = ("instance_id", "plan", "step", "callback_url")
 
 
 class RedactQuery(logging.Filter):
@@ -312,6 +312,10 @@ def webhook_invoke(payload: WebhookInput) -> WebhookResult:
         "instance_id": instance_id,
         "plan": payload.plan,
         "step": step,
+        # what the run is doing: planned | unplanned | test | failback (a receiver driving Hyper-V Replica picks
+        # its planned, unplanned, test or reverse failover from it); `cleanup`: remove the drill's test VMs
+        "mode": payload.mode,
+        "cleanup": payload.cleanup,
         "callback_url": callback_url(
             settings.public_base_url,
             settings.approval_signing_key,

@@ -77,12 +77,11 @@ def preview(
                     steps.append({"name": f"dependency: {dep.name}", "start_s": t, "end_s": t + seconds})
                     t += seconds
         if group.action is not None:
-            seconds = 0.0 if drill else group.action.expected_duration
-            if not drill:
-                steps.append({"name": f"action: {group.name}", "start_s": t, "end_s": t + seconds})
+            seconds = group.action.expected_duration  # in every mode: the webhook gets the run's mode
+            steps.append({"name": f"action: {group.name}", "start_s": t, "end_s": t + seconds})
             waves.append(
                 {"group": group.name, "kind": "custom_action", "webhook": group.action.webhook,
-                 "start_s": round(t, 1), "end_s": round(t + seconds, 1), "skipped": drill}
+                 "start_s": round(t, 1), "end_s": round(t + seconds, 1), "skipped": False}
             )  # fmt: skip
             t += seconds
             continue

@@ -85,9 +85,9 @@ def _status_payload(payload: LongRunningStart, started: dict[str, Any]) -> Contr
     )
 
 
-def run_dependency(run: Any, dep: Dependency, wave: bool = False):
-    """One dependency step (or, with `wave`, a custom-action group). Returns True when it succeeded (or was
-    already done)."""
+def run_dependency(run: Any, dep: Dependency, wave: bool = False, cleanup: bool = False):
+    """One dependency step (or, with `wave`, a custom-action group; with `cleanup`, a drill's cleanup call of
+    one). Returns True when it succeeded (or was already done)."""
     step = f"{'action' if wave else 'dependency'}: {dep.name}"
     run.begin(step)
     run.publish_status(f"{'action' if wave else 'dependency'} {dep.name}")
@@ -95,7 +95,7 @@ def run_dependency(run: Any, dep: Dependency, wave: bool = False):
     result: dict[str, Any] = {"name": dep.name, "kind": dep.kind, "status": "Failed", "details": {}}
     try:
         if isinstance(dep, WebhookAction):
-            yield from _webhook(run, dep, deadline, result)
+            yield from _webhook(run, dep, deadline, result, cleanup)
         else:
             payload = _dependency_payload(run, dep)
             start_activity, status_activity = LONG_RUNNING[dep.kind]
@@ -129,13 +129,21 @@ def run_dependency(run: Any, dep: Dependency, wave: bool = False):
     return result["status"] == "Succeeded"
 
 
-def _webhook(run: Any, dep: WebhookAction, deadline: datetime, result: dict[str, Any]):
-    """Call the webhook, then wait for `POST /api/failovers/{id}/callbacks/{step}` or the timeout."""
+def _webhook(run: Any, dep: WebhookAction, deadline: datetime, result: dict[str, Any], cleanup: bool = False):
+    """Call the webhook (with the run's mode), then wait for `POST /api/failovers/{id}/callbacks/{step}` or the
+    timeout."""
     context = run.context
     nonce = str(context.new_uuid())
     expires = int(deadline.timestamp()) + 1
     payload = WebhookInput(
-        **run.ids, step=dep.name, webhook=dep.webhook, body=dep.body, nonce=nonce, expires_at=expires
+        **run.ids,
+        step=dep.name,
+        webhook=dep.webhook,
+        body=dep.body,
+        nonce=nonce,
+        expires_at=expires,
+        mode=run.mode,
+        cleanup=cleanup,
     )
     run.callbacks[dep.name] = nonce  # the one callback this step accepts (single use: removed once taken)
     run.publish_status()
@@ -168,19 +176,20 @@ def _webhook(run: Any, dep: WebhookAction, deadline: datetime, result: dict[str,
             return
 
 
-def run_action_group(run: Any, group: Group):
+def run_action_group(run: Any, group: Group, cleanup: bool = False):
     """A custom-action wave (e.g. Hyper-V Replica failover of an Azure Local site by an Automation runbook): the
-    webhook is called with the group's name as its step, and the wave waits for the completion callback or the
-    timeout. Returns True when it succeeded."""
+    webhook is called with the group's name as its step and the run's mode (planned, unplanned, test, failback),
+    and the wave waits for the completion callback or the timeout. `cleanup`: a drill's cleanup of the test
+    failover the action made (step `{group}-cleanup`, `cleanup: true`). Returns True when it succeeded."""
     assert group.action is not None
     action = WebhookAction(
-        name=group.name,
+        name=f"{group.name}-cleanup" if cleanup else group.name,
         kind="webhook",
         webhook=group.action.webhook,
         body=group.action.body,
         timeout=group.action.timeout,
     )
-    return (yield from run_dependency(run, action, wave=True))
+    return (yield from run_dependency(run, action, wave=True, cleanup=cleanup))
 
 
 def dependencies_before(run: Any, group: str, first: bool):

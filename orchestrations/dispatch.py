@@ -185,14 +185,14 @@ def run_groups(
     batches: list[Batch],
     *,
     dependencies: bool = True,
-    actions: bool = True,
     operator_wait: bool = True,
     what: str = "failed over",
     stage: str = "failing over",
 ):
     """The plan's groups in order. A group runs its dependency steps first (`dependencies`), then either its
-    custom action (`actions`) or its batches; when a group with `on_failure: stop` has a failed recovery plan,
-    its failed plans wait for an operator (`operator_wait`) or the run stops there. Returns "completed",
+    custom action (in every mode: the webhook gets the run's mode) or its batches; when a group with
+    `on_failure: stop` has a failed recovery plan, its failed plans wait for an operator (`operator_wait`) or
+    the run stops there. Returns "completed",
     "stopped" or "cancelled"; every batch started is watched to its end whatever the outcome."""
     plan = run.plan
     dispatcher = Dispatcher(run)
@@ -204,8 +204,6 @@ def run_groups(
             return "cancelled" if run.cancel else "stopped"
         run.publish_status(stage)
         if group.action is not None:  # a custom-action wave: its webhook and completion callback
-            if not actions:
-                continue
             ok = yield from deps_steps.run_action_group(run, group)
             if run.cancel:
                 break

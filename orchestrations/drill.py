@@ -14,6 +14,7 @@ from failover.contracts.avd import NewSessionsInput
 from failover.run import isoformat, rto_seconds, rto_verdict
 from orchestrations import runbook
 from orchestrations.avd import close_test_host_pool
+from orchestrations.dependencies import run_action_group
 from orchestrations.dispatch import run_groups
 from orchestrations.run_state import Run
 
@@ -27,7 +28,7 @@ def drill(run: Run, batches: list[Batch], end_run: Any):
         run.begin("failover")
         run.publish_status("test failover")
         outcome = yield from run_groups(
-            run, batches, dependencies=False, actions=False, operator_wait=False, what="tested", stage="test failover"
+            run, batches, dependencies=False, operator_wait=False, what="tested", stage="test failover"
         )
         run.end("failover", "Cancelled" if outcome == "cancelled" else "Failed" if run.plan_errors else "Succeeded")
         if not run.cancel and not run.plan_errors:
@@ -43,6 +44,11 @@ def drill(run: Run, batches: list[Batch], end_run: Any):
         run.errors.append(f"drill interrupted: {err}")
     touched = list(dict.fromkeys(p["name"] for b in run.batches_dispatched() for p in b["recovery_plans"]))
     yield from runbook.test_cleanup(run, touched)
+    # the custom actions that ran in the drill (a Hyper-V Replica test failover of an Azure Local site) clean up too
+    called = {a["name"] for a in run.actions}
+    for group in (g for g in plan.groups if g.action is not None and g.name in called):
+        if not (yield from run_action_group(run, group, cleanup=True)):
+            run.cleanup = "failed"
     if closed and closed.get("changed_hosts"):  # reopen what the drill closed, nothing else
         ok = True
         try:

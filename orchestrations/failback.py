@@ -141,7 +141,7 @@ def failback(run: Run, batches: list[Batch], restore: dict[str, Any], end_run: A
     run.begin("failover")
     run.publish_status("failing back")
     outcome = yield from run_groups(
-        run, batches, dependencies=False, actions=False, operator_wait=False, what="failed back", stage="failing back"
+        run, batches, dependencies=False, operator_wait=False, what="failed back", stage="failing back"
     )
     run.end(
         "failover",

@@ -246,7 +246,7 @@ class Run(Controlled):
         for group in self.plan.groups:
             if group.action is not None:
                 done = next((a for a in self.actions if a["name"] == group.name), None)
-                status = done["status"] if done else ("Skipped" if self.mode in ("test", "failback") else "NotStarted")
+                status = done["status"] if done else "NotStarted"
                 out.append(
                     {"group": group.name, "kind": "custom_action", "webhook": group.action.webhook, "status": status,
                      "error": (done or {}).get("error")}

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from failover.contracts import ActivityInput, ArmInput, Contract, NonEmpty, StartAction
+from failover.contracts import ActivityInput, ArmInput, Contract, Mode, NonEmpty, StartAction
 
 # A true/false switch of an input: strict, so "yes" or 1 is refused rather than read as true.
 Switch = Annotated[bool, Field(strict=True)]
@@ -148,6 +148,8 @@ class WebhookInput(ActivityInput):
     # callbacks were single use replayable; such a run's callback URL is refused and its step times out.
     nonce: str = ""
     expires_at: int = Field(default=0, ge=0)
+    mode: Mode | None = None  # the run's mode, sent to the receiver (None: a history started before)
+    cleanup: bool = False  # a drill's cleanup call of a custom action that ran in the drill
 
 
 class WebhookResult(Contract):

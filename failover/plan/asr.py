@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, model_validator
 
-from failover.plan.fields import Duration, _Model
+from failover.plan.fields import Duration, WebhookBody, _Model
 
 
 class Asr(_Model):
@@ -34,7 +34,7 @@ class GroupAction(_Model):
     Azure Local site over with Hyper-V Replica) and wait for its completion callback or the timeout."""
 
     webhook: str = Field(min_length=1, description="settings name: FAILOVER_WEBHOOK_<NAME> holds the URL")
-    body: dict[str, Any] = Field(default_factory=dict)
+    body: WebhookBody = Field(default_factory=dict)
     timeout: Duration = 3600.0
     expected_duration: Duration = 1800.0  # preview: how long the action usually takes
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
-from failover.plan.fields import Duration, _Model
+from failover.plan.fields import Duration, WebhookBody, _Model
 
 
 class _Dependency(_Model):
@@ -41,7 +41,7 @@ class WebhookAction(_Dependency):
 
     kind: Literal["webhook"]
     webhook: str = Field(min_length=1, description="settings name: FAILOVER_WEBHOOK_<NAME> holds the URL")
-    body: dict[str, Any] = Field(default_factory=dict)
+    body: WebhookBody = Field(default_factory=dict)
 
 
 class NetAppReplication(_Dependency):

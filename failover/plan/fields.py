@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 _DURATION = re.compile(r"^\s*(?:(?P<h>\d+(?:\.\d+)?)h)?\s*(?:(?P<m>\d+(?:\.\d+)?)m)?\s*(?:(?P<s>\d+(?:\.\d+)?)s)?\s*$")
 _VNET_ID = re.compile(
@@ -35,6 +35,20 @@ def parse_duration(value: Any) -> float:
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+# What the service itself puts in every webhook call (activities.dependencies.webhook_invoke): a plan's `body`
+# may not set them.
+RESERVED_WEBHOOK_KEYS = ("instance_id", "plan", "step", "callback_url", "mode", "cleanup")
+
+
+def _no_reserved_keys(body: dict[str, Any]) -> dict[str, Any]:
+    clashes = sorted(set(body) & set(RESERVED_WEBHOOK_KEYS))
+    if clashes:
+        raise ValueError(f"may not set {', '.join(clashes)}: the service sends them with every call")
+    return body
+
+
+WebhookBody = Annotated[dict[str, Any], AfterValidator(_no_reserved_keys)]
 Region = Annotated[str, BeforeValidator(lambda v: normalize_region(v) if isinstance(v, str) else v)]
 
 

@@ -319,7 +319,13 @@ class TestReadiness:
         checks = {c["name"]: c for c in answer.json()["checks"]}
         assert answer.json()["status"] == "pass", checks
         assert set(checks) == {
-            "recovery_plans", "test_failovers", "replication", "dns", "standby", "approvals", "permissions"
+            "recovery_plans",
+            "test_failovers",
+            "replication",
+            "dns",
+            "standby",
+            "approvals",
+            "permissions",
         }
         assert "20/20 protected items healthy" in checks["replication"]["message"]
         assert api(stack, "GET", "plans/nope/readiness").status_code == 404

@@ -155,3 +155,49 @@ class TestDemoModes:
             code = main(["demo", "--mode", "test", "--json", "--vms", "20", "--sessions", "2", "--time-scale", "600"])
         summary = json.loads(out.getvalue().strip().splitlines()[-1])
         assert code == 0 and summary["mode"] == "test" and summary["cleanup"] == "done"
+
+
+AZLOCAL = {"name": "azlocal-sites", "action": {"webhook": "hyperv-replica", "body": {"sites": ["azlocal-weu-01"]}}}
+
+
+def with_azlocal_wave(make_stack: Any) -> LocalStack:
+    """The demo plan with a Hyper-V Replica wave (an Azure Local site, driven by an Automation runbook) after
+    the identity group."""
+    import yaml
+
+    from local.stack import DEMO_PLAN
+
+    groups = yaml.safe_load(DEMO_PLAN.read_text())["groups"]
+    return make_stack(vms=20, sessions=2, groups=[groups[0], AZLOCAL, *groups[1:]])  # type: ignore[no-any-return]
+
+
+def webhook_calls(stack: LocalStack) -> list[dict[str, Any]]:
+    return [c.body for c in stack.estate.dependencies.webhook_calls if not c.duplicate]
+
+
+class TestAzureLocalWave:
+    def test_the_hyper_v_replica_wave_gets_the_mode_in_every_run_and_a_drill_cleans_it_up(
+        self, make_stack: Any
+    ) -> None:
+        stack = with_azlocal_wave(make_stack)
+        summary = approve_and_finish(stack, drill(stack, reason="monthly drill"))
+        assert summary["status"] == "Completed", summary["errors"]
+        calls = webhook_calls(stack)
+        assert [(c["step"], c["mode"], c["cleanup"]) for c in calls] == [
+            ("azlocal-sites", "test", False),
+            ("azlocal-sites-cleanup", "test", True),
+        ]
+        assert calls[0]["sites"] == ["azlocal-weu-01"]
+        steps = [s["name"] for s in summary["steps"]]
+        assert (
+            steps.index("action: azlocal-sites") < steps.index("cleanup") < steps.index("action: azlocal-sites-cleanup")
+        )
+
+        failover = str(post_alert(stack).json()["instance_id"])
+        assert approve_and_finish(stack, failover)["status"] == "Completed"
+        started = stack.http.post(f"{stack.api_url}/api/failbacks", json={"plan": "demo"}, timeout=30)
+        assert started.status_code == 202, started.text
+        back = approve_and_finish(stack, started.json()["instance_id"])
+        assert back["status"] == "Completed", back["errors"]
+        modes = [(c["step"], c["mode"]) for c in webhook_calls(stack)[2:]]
+        assert modes == [("azlocal-sites", "unplanned"), ("azlocal-sites", "failback")]
