@@ -101,6 +101,8 @@ def evacuate_avd(run: Run):
     run.publish_status("logging off sessions")
     refs = {host: ref for ref, hosts in pools for host in hosts}
     failures = yield from _log_off(run, refs, sorted(refs))
+    if failures and not run.cancel:  # one more pass on their hosts (a transient error): bounded, then a person
+        failures = yield from _log_off(run, refs, sorted({f.session_host for f in failures}))
     decision = "done"
     while failures and not run.cancel:
         # Users still signed in: never a silent go. An operator retries the log-off or goes on knowingly.
