@@ -255,10 +255,15 @@ def parser() -> argparse.ArgumentParser:
     cancel.add_argument("id")
     cancel.add_argument("--reason")
     cancel.set_defaults(handler=run_cancel)
-    for action in ("retry", "skip"):
-        sub = client(action, f"{action} a failed recovery plan of a stopped group")
+    helps = {
+        "retry": "retry what waits for an operator: a failed recovery plan, a failed dependency, or sign-out",
+        "skip": "skip what waits for an operator (the run goes on without it and ends CompletedWithErrors)",
+        "force": "force a failed dependency: a SQL failover allowing data loss, a NetApp force break",
+    }
+    for action, text in helps.items():
+        sub = client(action, text)
         sub.add_argument("id")
-        sub.add_argument("recovery_plan")
+        sub.add_argument("recovery_plan", metavar="name", help="a recovery plan, a dependency, or sign-out")
         sub.set_defaults(handler=run_plan_action)
     approve = client("approve", "approve (or --reject) a run through the API, as --as USER")
     approve.add_argument("id")

@@ -37,6 +37,8 @@ class Controlled(ABC):
     cancel: dict[str, Any] | None
     blocked: list[str]
     retry_queue: list[str]
+    forceable: list[str]
+    forced: list[str]
     skipped: list[dict[str, Any]]
     operator_actions: list[dict[str, Any]]
     triggers: list[dict[str, Any]]
@@ -148,8 +150,12 @@ class Controlled(ABC):
             self._answer(event, True, "cancel accepted: nothing new starts; what is running is watched to its end")
             self.publish_status()
             return True
-        if action in ("retry", "skip"):
+        if action in ("retry", "skip", "force"):
             name = event.get("recovery_plan")
+            if action == "force" and name in self.blocked and name not in self.forceable and self.cancel is None:
+                self._answer(event, False, f"{name} cannot be forced: retry or skip it")
+                self.publish_status()
+                return False
             if self.cancel is not None or name not in self.blocked:
                 earlier = next((a for a in reversed(self.operator_actions) if a.get("recovery_plan") == name), None)
                 why = (
@@ -162,8 +168,10 @@ class Controlled(ABC):
                 return False
             self.operator_actions.append({"action": action, "recovery_plan": name, "by": event.get("by"), "at": at})
             self.blocked.remove(name)
-            if action == "retry":
+            if action in ("retry", "force"):
                 self.retry_queue.append(name)
+                if action == "force":
+                    self.forced.append(name)
             else:
                 self.skipped.append({"name": name, "by": event.get("by"), "at": at})
                 self.plan_errors[name] = f"{self.plan_errors.get(name, name)} (skipped by {event.get('by')})"

@@ -193,12 +193,87 @@ def run_action_group(run: Any, group: Group, cleanup: bool = False):
 
 
 def dependencies_before(run: Any, group: str, first: bool):
-    """The dependency steps due before this ASR group. Returns False if one failed (the run stops)."""
+    """The dependency steps due before this ASR group. A failed one waits for an operator (up to operator_wait):
+    retry it, skip it (go on without it), or force it where forcing exists (a SQL failover group's failover
+    allowing data loss, a NetApp replication's force break). Returns False when the run must stop there."""
     due = [d for d in run.plan.dependencies if d.before_group == group or (d.before_group is None and first)]
     for dep in due:
         if run.cancel:
             return False
-        if not (yield from run_dependency(run, dep)):
+        ok = yield from run_dependency(run, dep)
+        while not ok and not run.cancel:
+            decision = yield from _dependency_decision(run, dep)
+            if decision == "skip":
+                ok = True
+            elif decision in ("retry", "force"):
+                forced = _forced(dep) if decision == "force" else dep
+                ok = yield from run_dependency(run, forced)
+                if ok:  # the failure it recorded before is answered by this success
+                    run.errors[:] = [e for e in run.errors if not e.startswith(f"dependency {dep.name} ({dep.kind}):")]
+            else:
+                break
+        if not ok:
             run.errors.append(f"dependency {dep.name} failed: ASR group '{group}' and later steps were not started")
             return False
     return True
+
+
+def _forced(dep: Dependency) -> Dependency:
+    """The dependency as an operator's `force` runs it: a SQL failover group's forced failover allowing data
+    loss (the primary cannot be reached), a NetApp volume's force break."""
+    if isinstance(dep, SqlFailoverGroup):
+        return dep.model_copy(update={"allow_data_loss": True})
+    if isinstance(dep, NetAppReplication):
+        return dep.model_copy(update={"force": True})
+    return dep
+
+
+def forceable(dep: Dependency) -> bool:
+    return isinstance(dep, SqlFailoverGroup | NetAppReplication) and dep != _forced(dep)
+
+
+def _dependency_decision(run: Any, dep: Dependency):
+    """Wait up to operator_wait for a retry, skip or force of the failed dependency. Returns "retry", "skip",
+    "force", "timeout" or "cancel"."""
+    run.blocked = [dep.name]
+    run.forceable = [dep.name] if forceable(dep) else []
+    run.begin(f"operator wait: {dep.name}")
+    run.publish_status("awaiting operator")
+    loss = _data_loss_note(dep)
+    yield from run.events.publish(
+        "OperatorActionRequired",
+        f"dependency/{dep.name}",
+        {"dependency": dep.name, "kind": dep.kind, "failed": [dep.name], "force": bool(run.forceable)}
+        | ({"data_loss": loss} if loss else {}),
+    )
+    deadline = run.context.create_timer(run.at(run.plan.operator_wait))
+    decision = "timeout"
+    while True:
+        if run.cancel:  # a command may already have come while the event above was published
+            decision = "cancel"
+        elif dep.name in run.retry_queue:
+            run.retry_queue.remove(dep.name)
+            decision = "force" if dep.name in run.forced else "retry"
+        elif any(s["name"] == dep.name for s in run.skipped):
+            decision = "skip"
+            run.plan_errors.pop(dep.name, None)  # the dependency's own error stays in the run's errors
+        if decision != "timeout":
+            deadline.cancel()
+            break
+        if (yield from run.wait_any([deadline])) is deadline:
+            break
+    run.blocked, run.forceable = [], []
+    run.end(f"operator wait: {dep.name}", {"timeout": "TimedOut", "cancel": "Cancelled"}.get(decision, "Succeeded"))
+    run.publish_status()
+    return decision
+
+
+def _data_loss_note(dep: Dependency) -> str | None:
+    if isinstance(dep, SqlFailoverGroup) and not dep.allow_data_loss:
+        return (
+            "force runs forceFailoverAllowDataLoss: transactions not yet replicated to the secondary are lost "
+            "(the failover group's replication lag; see readiness and the report's data-loss window)"
+        )
+    if isinstance(dep, NetAppReplication) and not dep.force:
+        return "force breaks the replication while it transfers: data since the last completed transfer is lost"
+    return None

@@ -75,6 +75,8 @@ class Run(Controlled):
         self.plan_errors: dict[str, str] = {}  # recovery plan -> why it failed (cleared by a successful retry)
         self.blocked: list[str] = []  # failed plans of a stopped group, waiting for retry or skip
         self.retry_queue: list[str] = []
+        self.forceable: list[str] = []  # of `blocked`: the failed dependency an operator may force (allowing data loss)
+        self.forced: list[str] = []  # the ones an operator forced
         self.skipped: list[dict[str, Any]] = []
         self.operator_actions: list[dict[str, Any]] = []
         self.cancel: dict[str, Any] | None = None
@@ -164,6 +166,7 @@ class Run(Controlled):
                 **self.status_batches(),
                 "operator": {
                     "blocked": self.blocked,
+                    "forceable": self.forceable,
                     "skipped": self.skipped,
                     "actions": self.operator_actions,
                     "cancel": self.cancel,

@@ -82,6 +82,7 @@ CONTRACT = {
     "failover_cancel": ("POST", "failovers/{instance_id}/cancel", "FUNCTION"),
     "failover_plan_retry": ("POST", "failovers/{instance_id}/plans/{recovery_plan}/retry", "FUNCTION"),
     "failover_plan_skip": ("POST", "failovers/{instance_id}/plans/{recovery_plan}/skip", "FUNCTION"),
+    "failover_plan_force": ("POST", "failovers/{instance_id}/plans/{recovery_plan}/force", "FUNCTION"),
     "failover_approve": ("POST", "failovers/{instance_id}/approvals", "FUNCTION"),
     "failover_report": ("GET", "failovers/{instance_id}/report", "FUNCTION"),
     "failover_callback": ("POST", "failovers/{instance_id}/callbacks/{step}", "ANONYMOUS"),

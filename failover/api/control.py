@@ -117,6 +117,11 @@ class Control(ApiBase):
     async def post_skip(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         return await self._plan_action(req, client, "skip")
 
+    async def post_force(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        """Run a failed dependency again, forced: a SQL failover group's failover allowing data loss, a NetApp
+        volume's force break. The run refuses it (409) for anything else."""
+        return await self._plan_action(req, client, "force")
+
     async def post_callback(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         """A custom action reports completion with the URL it was given: signed for this run, this step and this
         call (nonce), until the step's deadline. A replay is refused 409 and changes nothing."""

@@ -82,6 +82,7 @@ ROUTES: list[Route] = [
     Route("failover_cancel", "POST", "failovers/{instance_id}/cancel", "post_cancel"),
     Route("failover_plan_retry", "POST", "failovers/{instance_id}/plans/{recovery_plan}/retry", "post_retry"),
     Route("failover_plan_skip", "POST", "failovers/{instance_id}/plans/{recovery_plan}/skip", "post_skip"),
+    Route("failover_plan_force", "POST", "failovers/{instance_id}/plans/{recovery_plan}/force", "post_force"),
     Route("failover_approve", "POST", "failovers/{instance_id}/approvals", "post_api_approval"),
     Route("failover_report", "GET", "failovers/{instance_id}/report", "get_report"),
     # A custom action's completion callback (e.g. an Automation runbook on a hybrid worker): the signed

@@ -228,3 +228,51 @@ class TestUsersStillSignedIn:
         assert summary["status"] == "Failed"
         assert any("nothing was failed over" in e for e in summary["errors"]), summary["errors"]
         assert failover_calls(stack) == 0
+
+
+class TestFailedDependency:
+    """The primary region is down: SQL's friendly failover cannot reach the primary server. The run waits for
+    an operator instead of stopping; force runs the failover allowing data loss."""
+
+    @staticmethod
+    def blocked(stack: LocalStack, instance_id: str) -> dict[str, Any]:
+        return wait_for(
+            lambda: (s := run_status(stack, instance_id))["operator"].get("blocked") == ["sql"] and s, timeout=90
+        )
+
+    def test_force_fails_sql_over_allowing_data_loss_then_the_apps(self, make_stack: Any) -> None:
+        stack = make_stack(vms=60, sessions=2, operator_wait="4h")
+        stack.estate.dependencies.region_down("westeurope")
+        instance_id = start_and_approve(stack)
+        status = self.blocked(stack, instance_id)
+        assert status["stage"] == "awaiting operator" and status["custom_status"]["operator"]["forceable"] == ["sql"]
+        apps = [n for n in stack.estate.snapshot()["recovery_plans"] if n["name"].startswith("rp-apps")]
+        assert all(p["failover_calls"] == 0 for p in apps)  # the apps wait for their database
+        # a retry of a recovery plan that is not waiting is refused
+        assert operator_on(stack, instance_id, "rp-apps-01", "retry").status_code == 409
+        answer = operator_on(stack, instance_id, "sql", "force")
+        assert answer.status_code == 202, answer.text
+        summary = finish(stack, instance_id, timeout=120)["output"]
+        assert summary["status"] == "Completed", summary["errors"]
+        group = stack.estate.dependencies.snapshot()["failover_groups"][0]
+        assert "neu" in group["primary"], group  # the secondary in the recovery region is the primary now
+        assert [d["status"] for d in summary["dependencies"] if d["name"] == "sql"] == ["Failed", "Succeeded"]
+        assert summary["operator"]["actions"][0]["action"] == "force"
+
+    def test_skip_goes_on_without_it(self, make_stack: Any) -> None:
+        stack = make_stack(vms=60, sessions=2, operator_wait="4h")
+        stack.estate.dependencies.region_down("westeurope")
+        instance_id = start_and_approve(stack)
+        self.blocked(stack, instance_id)
+        assert operator_on(stack, instance_id, "sql", "skip").status_code == 202
+        summary = finish(stack, instance_id, timeout=120)["output"]
+        assert summary["status"] == "CompletedWithErrors"
+        assert all(p["failover_calls"] == 1 for p in stack.estate.snapshot()["recovery_plans"])
+
+
+def operator_on(stack: LocalStack, instance_id: str, name: str, action: str) -> Any:
+    return stack.http.post(
+        f"{stack.api_url}/api/failovers/{instance_id}/plans/{name}/{action}",
+        headers={"X-MS-CLIENT-PRINCIPAL-NAME": "oncall@contoso.com"},
+        timeout=30,
+    )

@@ -85,3 +85,25 @@ class TestSignOutOnDf:
         summary = self.run_blocked(stack, None)
         assert summary["status"] == "Failed"
         assert sum(p["failover_calls"] for p in plans(stack).values()) == 0
+
+
+class TestFailedDependencyOnDf:
+    def test_force_after_the_friendly_sql_failover_failed(self, make_stack: Any) -> None:
+        stack = make_stack(vms=60, sessions=2, operator_wait="4h")
+        stack.estate.dependencies.region_down("westeurope")
+        sent: list[str] = []
+
+        def script(waiting: Waiting) -> list[tuple[str, Any]]:
+            operator = waiting.status.get("operator", {})
+            if operator.get("blocked") == ["sql"] and not sent:
+                assert operator.get("forceable") == ["sql"]
+                assert all(p["failover_calls"] == 0 for n, p in plans(stack).items() if n.startswith("rp-apps"))
+                sent.append("force")
+                return [("control", {"action": "force", "recovery_plan": "sql", "by": B})]
+            return approve(waiting)
+
+        _, root = run_df(stack, script=script)
+        summary = root.output
+        assert sent == ["force"] and summary["status"] == "Completed", summary["errors"]
+        assert [d["status"] for d in summary["dependencies"] if d["name"] == "sql"] == ["Failed", "Succeeded"]
+        assert all(p["failover_calls"] == 1 for p in plans(stack).values())
