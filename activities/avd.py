@@ -16,8 +16,10 @@ from activities._common import arm, clients, log
 from failover.contracts.avd import (
     HostPoolDrainInput,
     HostPoolDrainResult,
+    HostPoolInput,
     NewSessionsInput,
     NewSessionsResult,
+    SessionCountResult,
     SessionFailure,
     SessionHostInput,
     SessionLogoffResult,
@@ -31,6 +33,13 @@ MESSAGE_STATES = {"active", "disconnected"}
 def _short(name: str) -> str:
     """Session host and session resources are named `pool/host[/id]`; the path wants the last part."""
     return name.rsplit("/", 1)[-1]
+
+
+def avd_count_sessions(payload: HostPoolInput) -> SessionCountResult:
+    """Count a host pool's user sessions (one read; nothing changes): what approving will sign out."""
+    client = clients().desktop_virtualization(payload.subscription_id)
+    sessions = sum(1 for _ in client.user_sessions.list_by_host_pool(payload.resource_group, payload.host_pool))
+    return SessionCountResult(host_pool=payload.host_pool, sessions=sessions)
 
 
 def avd_drain_host_pool(payload: HostPoolDrainInput) -> HostPoolDrainResult:
@@ -169,7 +178,13 @@ def avd_allow_new_sessions(payload: NewSessionsInput) -> NewSessionsResult:
     return NewSessionsResult(host_pool=pool, session_hosts=len(hosts), changed=len(changed), changed_hosts=changed)
 
 
-ACTIVITIES = [avd_drain_host_pool, avd_message_sessions, avd_log_off_sessions, avd_allow_new_sessions]
+ACTIVITIES = [
+    avd_count_sessions,
+    avd_drain_host_pool,
+    avd_message_sessions,
+    avd_log_off_sessions,
+    avd_allow_new_sessions,
+]
 
 bp = df.Blueprint()
 for _activity in ACTIVITIES:

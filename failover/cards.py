@@ -129,11 +129,15 @@ def approval_card(
     required: int | None = None,
     requested_by: str | None = None,
     reason: str | None = None,
+    host_pools: list[dict[str, Any]] | None = None,
+    data_loss: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
     """The card an approver sees: what moves, why, how ready it is, how long it should take, and two links.
 
     `readiness` is `asr_replication_health`'s output; `required` the number of distinct approvals needed;
-    `requested_by` who started a planned failover or drill through the API; `reason` their stated reason.
+    `requested_by` who started a planned failover or drill through the API; `reason` their stated reason;
+    `host_pools` the sessions each host pool holds now (what approving signs out); `data_loss` each
+    dependency's data-loss window.
     """
     trigger = trigger if isinstance(trigger, dict) else {}
     facts = [
@@ -145,7 +149,8 @@ def approval_card(
         {"title": "Regions", "value": ", ".join(trigger.get("regions") or []) or "-"},
         {"title": "Tracking id", "value": str(trigger.get("tracking_id") or "-")},
         {"title": "Scope", "value": f"{vms} VMs in {recovery_plans} recovery plans, {batches} batches"},
-        {"title": "User sessions", "value": "counted after approval" if sessions is None else str(sessions)},
+        {"title": "User sessions", "value": _sessions(mode, sessions, host_pools or [])},
+        *({"title": f"Data loss: {d.get('dependency')}", "value": str(d.get("bound"))} for d in data_loss or []),
         {"title": "Expected duration", "value": _duration(expected_seconds)},
         {"title": "Link expires", "value": expires_at},
         _approvers_fact(approvers, required),
@@ -173,6 +178,20 @@ def approval_card(
     )
 
 
+def _sessions(mode: str, sessions: int | None, host_pools: list[dict[str, Any]]) -> str:
+    """What approving does to users, counted before the decision."""
+    if mode == "test":
+        return "none signed out (a drill)"
+    if sessions is None and not host_pools:
+        return "no host pool in the plan" if mode in ("planned", "unplanned") else "-"
+    pools = ", ".join(
+        f"{p.get('host_pool')}: {p['sessions']}" if "sessions" in p else f"{p.get('host_pool')}: not counted"
+        for p in host_pools
+    )
+    total = "not counted" if sessions is None else f"{sessions} signed out after approval"
+    return f"{total} ({pools})" if pools else total
+
+
 def approval_card_from_input(card_input: dict[str, Any], *, approve_url: str, reject_url: str) -> dict[str, Any]:
     """`approval_card` from the orchestration's card input dict (see `_approval_gate`), with signed links."""
     return approval_card(
@@ -194,6 +213,8 @@ def approval_card_from_input(card_input: dict[str, Any], *, approve_url: str, re
         required=card_input.get("required"),
         requested_by=card_input.get("requested_by"),
         reason=card_input.get("reason"),
+        host_pools=card_input.get("host_pools"),
+        data_loss=card_input.get("data_loss"),
     )
 
 

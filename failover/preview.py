@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from failover.batching import Batch, RecoveryPlanRef, plan_batches
-from failover.plan import NetAppReplication, Plan, StorageAccountFailover
+from failover.plan import NetAppReplication, Plan, SqlFailoverGroup, StorageAccountFailover
 from failover.run import parse_iso
 
 DEPENDENCY_ESTIMATES = {
@@ -142,7 +142,7 @@ def preview(
         "waves": waves,
         "steps": steps,
         "checks": _checks(plan, drill),
-        "data_loss": [] if drill else _data_loss(plan),
+        "data_loss": [] if drill else data_loss(plan),
         "dns": dns,
         "vms": sum(b.vms for b in batches),
         "in_flight_cap": plan.batch_size,
@@ -172,10 +172,19 @@ def _checks(plan: Plan, drill: bool) -> list[str]:
     return out
 
 
-def _data_loss(plan: Plan) -> list[dict[str, str]]:
+def data_loss(plan: Plan) -> list[dict[str, str]]:
+    """Each dependency's data-loss window, as the preview and the approval card state it."""
     out = []
     for dep in plan.dependencies:
-        if isinstance(dep, StorageAccountFailover):
+        if isinstance(dep, SqlFailoverGroup):
+            bound = (
+                "forced failover: transactions not yet replicated to the secondary are lost"
+                if dep.allow_data_loss
+                else "none (friendly failover; if the primary cannot be reached an operator may force it, "
+                "losing what was not replicated)"
+            )
+            out.append({"dependency": dep.name, "bound": bound})
+        elif isinstance(dep, StorageAccountFailover):
             out.append({"dependency": dep.name, "bound": "writes after the account's last sync time (reported at "
                         "failover) may be lost"})  # fmt: skip
         elif isinstance(dep, NetAppReplication):

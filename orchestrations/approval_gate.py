@@ -9,7 +9,9 @@ from typing import Any
 
 from failover.batching import Batch
 from failover.contracts.asr import ReplicationHealthInput
+from failover.contracts.avd import HostPoolInput
 from failover.contracts.notify import ApprovalCardInput, ApprovalDecision, TeamsDecisionInput
+from failover.preview import data_loss
 from orchestrations.common import NOTIFY_RETRY, isoformat
 from orchestrations.control import INTERRUPTED
 from orchestrations.run_state import Run
@@ -17,8 +19,27 @@ from orchestrations.run_state import Run
 APPROVAL_EVENT = "approval"
 
 
+def _count_sessions(run: Run):
+    """The sessions each host pool holds now: what approving a failover signs out (a drill signs nobody out)."""
+    if run.mode not in ("planned", "unplanned"):
+        return []
+    counted: list[dict[str, Any]] = []
+    for pool in run.plan.avd.host_pools:
+        try:
+            found = yield from run.call("avd_count_sessions", HostPoolInput(**run.ids, **run.plan.host_pool_ref(pool)))
+            counted.append({"host_pool": found.host_pool, "sessions": found.sessions})
+        except Exception as err:  # the card goes out without the count; approvers see why
+            counted.append({"host_pool": pool.name, "error": str(err)[:200]})
+    return counted
+
+
 def _card(
-    run: Run, batches: list[Batch], expires: datetime, nonce: str, readiness: dict[str, Any]
+    run: Run,
+    batches: list[Batch],
+    expires: datetime,
+    nonce: str,
+    readiness: dict[str, Any],
+    host_pools: list[dict[str, Any]],
 ) -> ApprovalCardInput:
     plan, policy = run.plan, run.policy
     expected = (
@@ -48,7 +69,11 @@ def _card(
         vms=sum(b.vms for b in batches),
         recovery_plans=sum(len(b.recovery_plans) for b in batches),
         batches=len(batches),
-        sessions=None,
+        sessions=sum(p["sessions"] for p in host_pools)
+        if host_pools and all("sessions" in p for p in host_pools)
+        else None,
+        host_pools=host_pools,
+        data_loss=data_loss(plan) if run.mode in ("planned", "unplanned") else [],
         expected_seconds=expected * run.scale,  # the card speaks in plan (real) time
         expires_at=isoformat(expires),
         approvers=policy.approvers,
@@ -96,7 +121,9 @@ def approval_gate(run: Run, batches: list[Batch]):
     except Exception as err:  # the card goes out without it; approvers see why
         card_readiness = {"error": str(err)[:300]}
     run.approval["readiness"] = {k: v for k, v in card_readiness.items() if k != "unhealthy"}
-    card = _card(run, batches, expires, nonce, card_readiness)
+    host_pools = yield from _count_sessions(run)
+    run.approval["sessions"] = host_pools
+    card = _card(run, batches, expires, nonce, card_readiness, host_pools)
     run.publish_status()
     try:
         yield from run.step(context.call_activity_with_retry("teams_post_approval_card", NOTIFY_RETRY, card))

@@ -41,6 +41,13 @@ class NewSessionsInput(HostPoolInput):
     session_hosts: list[NonEmpty] | None = None
 
 
+class SessionCountResult(Contract):
+    """`avd_count_sessions`: a host pool's user sessions, read before the approval card (nothing changed)."""
+
+    host_pool: str
+    sessions: int
+
+
 class HostPoolDrainResult(Contract):
     """The pool's session hosts (short names), how many were drained now, and the sessions found."""
 

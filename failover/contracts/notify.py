@@ -49,7 +49,11 @@ class ApprovalCardInput(ActivityInput):
     vms: int
     recovery_plans: int
     batches: int
-    sessions: int | None = None  # counted after approval
+    sessions: int | None = None  # user sessions approving will sign out (None: no host pool, or not counted)
+    # per host pool: {"host_pool", "sessions"}, or {"host_pool", "error"} when it could not be read
+    host_pools: list[dict[str, Any]] = Field(default_factory=list)
+    # each dependency's data-loss window, as the preview states it: {"dependency", "bound"}
+    data_loss: list[dict[str, str]] = Field(default_factory=list)
     expected_seconds: float
     approvers: list[str]
     required: int

@@ -276,3 +276,19 @@ def operator_on(stack: LocalStack, instance_id: str, name: str, action: str) -> 
         headers={"X-MS-CLIENT-PRINCIPAL-NAME": "oncall@contoso.com"},
         timeout=30,
     )
+
+
+class TestApprovalCardCounts:
+    def test_the_card_counts_who_will_be_signed_out_and_states_data_loss_before_the_decision(
+        self, make_stack: Any
+    ) -> None:
+        stack = make_stack(vms=20, sessions=12)
+        instance_id = str(post_alert(stack).json()["instance_id"])
+        wait_waiting(stack, instance_id)
+        approval_link(stack, instance_id)  # the card is posted
+        card = json.dumps(teams_messages(stack))
+        assert "12 signed out after approval (hp-weu-pooled: 12)" in card
+        assert "Data loss: sql" in card and "Data loss: fslogix" in card
+        assert stack.estate.sessions_remaining() == 12  # counted, nobody signed out
+        status = run_status(stack, instance_id)
+        assert status["custom_status"]["approval"]["sessions"] == [{"host_pool": "hp-weu-pooled", "sessions": 12}]

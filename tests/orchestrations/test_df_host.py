@@ -9,6 +9,7 @@ from typing import Any
 
 from failover.contracts import unwrap
 from failover.contracts.asr import ReplicationHealthResult, ResolveRecoveryPlansResult
+from failover.contracts.avd import SessionCountResult
 from failover.plan import load_plan
 from failover.run import build_run_input
 from local.stack import DEMO_PLAN
@@ -58,6 +59,7 @@ class TestDurableFunctionsReplay:
             "teams_post_approval_card": card,
             "publish_event": lambda payload: {"posted": True, "published": 1},
             "teams_post_decision": lambda payload: {"posted": True, "published": 1},
+            "avd_count_sessions": lambda payload: SessionCountResult(host_pool=payload.host_pool, sessions=30),
         }
         raised: list[str] = []
 
@@ -89,11 +91,12 @@ class TestDurableFunctionsReplay:
         assert output["approvals"][0]["approver"] == plan.approval.approvers[1]
         assert [t.get("alert_id") for t in output["triggers"]] == [None, "second-alert"]
         assert [b for b in output["batches"]] == []
-        assert not [n for n in called if n.startswith(("avd_", "asr_start", "dns_"))]
-        assert called[:4] == [
+        assert [n for n in called if n.startswith(("avd_", "asr_start", "dns_"))] == ["avd_count_sessions"]  # a read
+        assert called[:5] == [
             "publish_event",
             "asr_resolve_recovery_plans",
             "asr_replication_health",
+            "avd_count_sessions",
             "teams_post_approval_card",
         ]
         assert "teams_post_decision" in called
