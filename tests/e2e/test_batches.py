@@ -58,15 +58,21 @@ def peak_in_flight(jobs: list[dict[str, Any]]) -> int:
     return peak
 
 
+def hung_stack(make_stack: Any) -> LocalStack:
+    """rp-apps-01's jobs never end (a hung ASR job); it shares a batch with another apps plan."""
+    stack: LocalStack = make_stack(
+        vms=120,
+        sessions=2,
+        estate_config=EstateConfig(time_scale=600.0, hanging_plans=("rp-apps-01",)),
+        asr={**make_stack_asr(), "job_timeout": "30m"},
+        operator_wait="10m",
+    )
+    return stack
+
+
 class TestHungJob:
     def test_a_hung_job_is_reported_alone_and_its_batch_mates_are_committed(self, make_stack: Any) -> None:
-        stack = make_stack(
-            vms=120,
-            sessions=2,
-            estate_config=EstateConfig(time_scale=600.0, hanging_plans=("rp-apps-01",)),
-            asr={**make_stack_asr(), "job_timeout": "30m"},
-            operator_wait="10m",
-        )
+        stack = hung_stack(make_stack)
         summary = run(stack)
         batch = next(b for b in summary["batches"] if "rp-apps-01" in b["recovery_plans"])
         mates = [n for n in batch["recovery_plans"] if n != "rp-apps-01"]

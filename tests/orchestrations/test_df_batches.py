@@ -9,20 +9,20 @@ from typing import Any
 
 from simulator import EstateConfig
 from simulator.estate import DEMO_ASR_RG, DEMO_VAULT
-from tests.e2e.test_batches import failover_jobs, make_stack_asr, peak_in_flight, sessions_never_log_off
+from tests.e2e.test_batches import (
+    failover_jobs,
+    hung_stack,
+    make_stack_asr,
+    peak_in_flight,
+    sessions_never_log_off,
+)
 from tests.orchestrations.df_driver import Waiting
 from tests.orchestrations.test_df_runs import B, approve, plans, run_df
 
 
 class TestBatchesOnDf:
     def test_hung_job_reported_alone_batch_mates_committed(self, make_stack: Any) -> None:
-        stack = make_stack(
-            vms=120,
-            sessions=2,
-            estate_config=EstateConfig(time_scale=600.0, hanging_plans=("rp-apps-01",)),
-            asr={**make_stack_asr(), "job_timeout": "30m"},
-            operator_wait="10m",
-        )
+        stack = hung_stack(make_stack)
         _, root = run_df(stack)
         summary = root.output
         batch = next(b for b in summary["batches"] if "rp-apps-01" in b["recovery_plans"])
