@@ -216,6 +216,13 @@ def parser() -> argparse.ArgumentParser:
         help="inject throttling (429) and transient errors (500, 503, connection resets) into this share of "
         "ARM calls, e.g. 0.2; the summary's `simulator` object counts them",
     )
+    demo.add_argument(
+        "--outage",
+        action="store_true",
+        help="rehearse the outage: the plan's primary region is down from the start (SQL primary and storage "
+        "primary unreachable, Traffic Manager endpoints there Degraded); the demo plays the on-call engineer, "
+        "approving and forcing what cannot run friendly (docs/simulator.md, \"The outage\")",
+    )
     demo.set_defaults(handler=run_demo)
     from local import bench
 

@@ -109,6 +109,10 @@ def run_demo(args: argparse.Namespace) -> int:
             f"plan: {stack.plan.name} ({args.vms} VMs, {args.sessions} sessions, time scale x{args.time_scale:g})",
             file=out,
         )
+        if getattr(args, "outage", False):
+            region = stack.plan.primary_region
+            stack.estate.dependencies.region_down(region)
+            print(f"outage: {region} is down (SQL and storage primaries unreachable, its endpoints Degraded)", file=out)
         if args.mode == "failback":  # first the failover the failback undoes, in the same simulator
             first = _demo_run(stack, args, out, stack.http.post(f"{stack.api_url}/api/alerts", json=alert, timeout=30))
             if first is None:
@@ -136,6 +140,9 @@ def run_demo(args: argparse.Namespace) -> int:
             Path(args.report).write_text(report_html(summary), encoding="utf-8")
             print(f"report: {args.report}", file=out)
         summary["simulator"] = stack.simulator_stats()
+        if getattr(args, "outage", False):  # the simulator's own state of what the outage touched
+            summary["simulator"]["dependencies"] = stack.estate.dependencies.snapshot()
+            summary["simulator"]["recovery_plans"] = stack.estate.snapshot()["recovery_plans"]
         if args.json:
             print(json.dumps(summary))
         else:
@@ -177,6 +184,8 @@ def _demo_run(stack: LocalStack, args: argparse.Namespace, out: TextIO, answer: 
                     decision = approve_as(approver, link, comment="demo approval")
                     print(f"approved by {approver}: HTTP {decision.status_code}", file=out)
                     approved = decision.ok
+            if getattr(args, "outage", False):
+                _play_operator(stack, instance_id, status, out)
             time.sleep(0.2)
         else:
             print(f"the run did not finish within {args.timeout}s", file=sys.stderr)
@@ -186,6 +195,25 @@ def _demo_run(stack: LocalStack, args: argparse.Namespace, out: TextIO, answer: 
         print(f"run ended {status['runtime_status']}: {summary}", file=sys.stderr)
         return None
     return summary
+
+
+def _play_operator(stack: LocalStack, instance_id: str, status: dict[str, Any], out: TextIO) -> None:
+    """What the on-call engineer does in the outage rehearsal when the run waits for an operator: force a
+    dependency that can be forced (the primary cannot be reached: accept the data loss the card states),
+    otherwise retry once, then skip."""
+    operator = (status.get("custom_status") or {}).get("operator") or {}
+    blocked, forceable = operator.get("blocked") or [], operator.get("forceable") or []
+    if not blocked or status.get("stage") != "awaiting operator":
+        return
+    name = blocked[0]
+    done = [a for a in operator.get("actions") or [] if a.get("recovery_plan") == name]
+    action = "force" if name in forceable else "skip" if done else "retry"
+    answer = stack.http.post(
+        f"{stack.api_url}/api/failovers/{instance_id}/plans/{name}/{action}",
+        headers={"X-MS-CLIENT-PRINCIPAL-NAME": stack.plan.approval.approvers[0]},
+        timeout=30,
+    )
+    print(f"operator: {action} {name}: HTTP {answer.status_code}", file=out)
 
 
 def print_summary(summary: dict[str, Any], out: TextIO) -> None:

@@ -156,6 +156,33 @@ class TestDemoModes:
         summary = json.loads(out.getvalue().strip().splitlines()[-1])
         assert code == 0 and summary["mode"] == "test" and summary["cleanup"] == "done"
 
+    def test_demo_outage_completes_an_unplanned_failover_in_order(self) -> None:
+        """`failover demo --outage`: West Europe is down from the start. The friendly SQL failover cannot reach
+        the primary; the run waits for the operator, who forces it; then the apps, standby, verify and DNS."""
+        out = io.StringIO()
+        with redirect_stdout(out):
+            code = main(["demo", "--outage", "--json", "--vms", "60", "--sessions", "10", "--time-scale", "600"])
+        summary = json.loads(out.getvalue().strip().splitlines()[-1])
+        assert code == 0 and summary["mode"] == "unplanned" and summary["status"] == "Completed", summary["errors"]
+        simulator = summary["simulator"]
+        group = simulator["dependencies"]["failover_groups"][0]
+        # the simulator's state: forced over (the old primary is unreachable, so replication is suspended)
+        assert "neu" in group["primary"] and group["replication_state"] == "SUSPENDED", group
+        assert "westeurope" in simulator["dependencies"]["outages"]
+        assert all(p["state"] == "Committed" for p in simulator["recovery_plans"])
+        steps = [s["name"] for s in summary["steps"]]
+        order = ["avd", "dependency: sql", "operator wait: sql", "dependency: fslogix", "standby", "verify", "dns"]
+        assert [n for n in steps if n in order] == [
+            "avd", "dependency: sql", "operator wait: sql", "dependency: sql", "dependency: fslogix",
+            "standby", "verify", "dns",
+        ]  # fmt: skip
+        assert summary["operator"]["actions"][0]["action"] == "force"
+        data_batches = [b for b in summary["batches"] if b["group"] == "data"]
+        apps = [b for b in summary["batches"] if b["group"] == "apps"]
+        forced = next(s for s in summary["steps"] if s["name"] == "dependency: sql" and s["status"] == "Succeeded")
+        assert data_batches and all(b["started_at"] >= forced["finished_at"] for b in apps)
+        assert summary["dns"] and summary["rto_met"] is not None
+
 
 AZLOCAL = {"name": "azlocal-sites", "action": {"webhook": "hyperv-replica", "body": {"sites": ["azlocal-weu-01"]}}}
 
