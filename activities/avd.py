@@ -28,6 +28,9 @@ from failover.contracts.avd import (
 )
 
 MESSAGE_STATES = {"active", "disconnected"}
+# Session host statuses with which AVD cannot route to the host (Microsoft.DesktopVirtualization `Status`:
+# Unavailable "is either turned off or has failed critical health checks"; Shutdown "stopped or deallocated").
+UNREACHABLE_STATUSES = {"Unavailable", "Shutdown", "NoHeartbeat", "Disconnected"}
 
 
 def _short(name: str) -> str:
@@ -66,9 +69,20 @@ def avd_drain_host_pool(payload: HostPoolDrainInput) -> HostPoolDrainResult:
             list(pool_executor.map(drain, open_hosts))
     drained = len(open_hosts)
     sessions = sum(1 for _ in client.user_sessions.list_by_host_pool(rg, pool))
-    log(payload, "avd.drain").info("host pool drained", host_pool=pool, drained=drained, sessions=sessions)
+    unreachable = {
+        _short(h.name or ""): sum(1 for _ in client.user_sessions.list(rg, pool, _short(h.name or "")))
+        for h in hosts
+        if str(h.status or "") in UNREACHABLE_STATUSES
+    }
+    log(payload, "avd.drain").info(
+        "host pool drained", host_pool=pool, drained=drained, sessions=sessions, unreachable=len(unreachable)
+    )
     return HostPoolDrainResult(
-        host_pool=pool, session_hosts=[_short(h.name or "") for h in hosts], drained=drained, sessions=sessions
+        host_pool=pool,
+        session_hosts=[_short(h.name or "") for h in hosts],
+        drained=drained,
+        sessions=sessions,
+        unreachable=unreachable,
     )
 
 

@@ -221,7 +221,7 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="rehearse the outage: the plan's primary region is down from the start (SQL primary and storage "
         "primary unreachable, Traffic Manager endpoints there Degraded); the demo plays the on-call engineer, "
-        "approving and forcing what cannot run friendly (docs/simulator.md, \"The outage\")",
+        'approving and forcing what cannot run friendly (docs/simulator.md, "The outage")',
     )
     demo.set_defaults(handler=run_demo)
     from local import bench

@@ -111,8 +111,12 @@ def run_demo(args: argparse.Namespace) -> int:
         )
         if getattr(args, "outage", False):
             region = stack.plan.primary_region
-            stack.estate.dependencies.region_down(region)
-            print(f"outage: {region} is down (SQL and storage primaries unreachable, its endpoints Degraded)", file=out)
+            stack.estate.region_down(region)
+            print(
+                f"outage: {region} is down (its session hosts Unavailable, SQL and storage primaries unreachable, "
+                "its endpoints Degraded)",
+                file=out,
+            )
         if args.mode == "failback":  # first the failover the failback undoes, in the same simulator
             first = _demo_run(stack, args, out, stack.http.post(f"{stack.api_url}/api/alerts", json=alert, timeout=30))
             if first is None:
@@ -222,7 +226,8 @@ def print_summary(summary: dict[str, Any], out: TextIO) -> None:
     for decision in summary["approvals"]:
         print(f"  approval: {decision['decision']} by {decision['approver']} at {decision['at']}", file=out)
     sessions = summary["sessions"]
-    print(f"  sessions: {sessions['logged_off']} of {sessions['found']} logged off", file=out)
+    gone = f", {sessions['unreachable']} on unreachable session hosts" if sessions.get("unreachable") else ""
+    print(f"  sessions: {sessions['logged_off']} of {sessions['found']} logged off{gone}", file=out)
     for batch in summary["batches"]:
         print(
             f"  batch {batch['index']} [{batch['group']}] {batch['vms']:>3} VMs "

@@ -54,7 +54,19 @@ def evacuate_avd(run: Run):
             "avd_drain_host_pool", HostPoolDrainInput(**ref, concurrency=plan.avd.logoff_concurrency)
         )
         run.sessions["found"] += drained.sessions
-        pools.append((ref, drained.session_hosts))
+        hosts = drained.session_hosts
+        if drained.unreachable and _in_outage(run):
+            # Their region is down: AVD cannot route to them and their desktops are not running, so their
+            # sessions are gone with them. Anywhere else an unreachable host's users wait for an operator.
+            hosts = [h for h in hosts if h not in drained.unreachable]
+            run.sessions["unreachable"] = run.sessions.get("unreachable", 0) + sum(drained.unreachable.values())
+            names = ", ".join(sorted(drained.unreachable))
+            run.warnings.append(
+                f"{sum(drained.unreachable.values())} sessions on {len(drained.unreachable)} unreachable session "
+                f"hosts of {drained.host_pool} ({names}) in {run.plan.primary_region}, which is down: counted as "
+                "signed out, not messaged"
+            )
+        pools.append((ref, hosts))
     yield from run.events.publish("SessionsDrained", "avd", {"sessions": run.sessions["found"]})
     if run.cancel:
         return _cancelled(run, "host pools drained; users were not messaged nor logged off")
@@ -124,6 +136,18 @@ def evacuate_avd(run: Run):
     run.end("avd", "Succeeded" if not failures else "CompletedWithErrors")
     yield from run.events.publish("SessionsLoggedOff", "avd", dict(run.sessions))
     return not failures or decision == "skip"
+
+
+def _in_outage(run: Run) -> bool:
+    """The run fails over because its primary region is down: unplanned, and the incident that started it
+    names the plan's primary region as impacted."""
+    if run.mode != "unplanned" or not run.triggers:
+        return False
+
+    def key(region: Any) -> str:
+        return str(region).replace(" ", "").lower()
+
+    return key(run.plan.primary_region) in {key(r) for r in run.triggers[0].get("regions") or []}
 
 
 SIGN_OUT = "sign-out"  # what an operator retries or skips while users are still signed in (docs/runbook.md)

@@ -77,6 +77,7 @@ class SessionHost:
     status: str = "Available"
     sessions: dict[str, UserSession] = field(default_factory=dict)
     drained_at: datetime | None = None
+    unreachable: bool = False  # its region is down (`Estate.region_down`): messages and log-offs fail
 
 
 @dataclass
@@ -332,8 +333,31 @@ class Estate:
             raise SimError(404, "ResourceNotFound", f"UserSession '{session_id}' was not found on '{host}'.")
         return session
 
+    def region_down(self, region: str) -> None:
+        """The region is down: its SQL and storage primaries are unreachable (`Dependencies.region_down`) and the
+        session hosts of host pools there are `Unavailable` (AVD: "turned off or has failed critical health
+        checks", so the service cannot route to them). AVD still lists their sessions; a message or a log-off
+        of one fails (500 `SessionHostNotReachable`, the simulator's own code: the agent cannot be reached)."""
+        self.dependencies.region_down(region)
+        with self.lock:
+            for pool in self.host_pools.values():
+                if pool.location.lower() == region.lower():
+                    for host in pool.session_hosts.values():
+                        host.status = "Unavailable"
+                        host.unreachable = True
+
+    def _reachable_host(self, rg: str, pool: str, host: str) -> None:
+        session_host = self.session_host(rg, pool, host)
+        if session_host.unreachable:
+            raise SimError(
+                500,
+                "SessionHostNotReachable",
+                f"Session host '{session_host.name}' could not be reached: its region is down.",
+            )
+
     def send_message(self, rg: str, pool: str, host: str, session_id: str, body: dict[str, Any]) -> None:
         with self.lock:
+            self._reachable_host(rg, pool, host)
             session = self.user_session(rg, pool, host, session_id)
             session.messages.append(
                 {"title": str(body.get("messageTitle", "")), "body": str(body.get("messageBody", ""))}
@@ -342,6 +366,7 @@ class Estate:
     def log_off(self, rg: str, pool: str, host: str, session_id: str) -> bool:
         """Delete (log off) a session. Returns False when it was already gone (ARM answers 204)."""
         with self.lock:
+            self._reachable_host(rg, pool, host)
             session_host = self.session_host(rg, pool, host)
             session = session_host.sessions.pop(session_id, None)
             if session is None:

@@ -55,6 +55,9 @@ class HostPoolDrainResult(Contract):
     session_hosts: list[str]
     drained: int
     sessions: int
+    # session hosts AVD reports unreachable (status Unavailable, Shutdown, NoHeartbeat or Disconnected: the
+    # service cannot route to them) -> the sessions it still lists on each
+    unreachable: dict[str, int] = Field(default_factory=dict)
 
 
 class SessionFailure(Contract):

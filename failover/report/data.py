@@ -153,7 +153,11 @@ def report_data(summary: dict[str, Any]) -> dict[str, Any]:
         "data_loss": data_loss,
         "vms_failed_over": summary.get("vms_failed_over"),
         "in_flight": {"peak": summary.get("peak_vms_in_flight"), "cap": summary.get("batch_size")},
-        "sessions": {"found": sessions.get("found"), "logged_off": sessions.get("logged_off")},
+        "sessions": {
+            "found": sessions.get("found"),
+            "logged_off": sessions.get("logged_off"),
+            "unreachable": sessions.get("unreachable", 0),
+        },
         "triggers": [
             {k: t.get(k) for k in ("alert_rule", "title", "regions", "fired_at", "monitor_condition")}
             for t in summary.get("triggers") or []

@@ -127,7 +127,15 @@ def report_html(summary: dict[str, Any]) -> str:
             if data["in_flight"]["cap"]
             else "not recorded",
         ),
-        ("AVD sessions logged off", f"{_e(data['sessions']['logged_off'])} of {_e(data['sessions']['found'])}"),
+        (
+            "AVD sessions logged off",
+            f"{_e(data['sessions']['logged_off'])} of {_e(data['sessions']['found'])}"
+            + (
+                f"; {_e(data['sessions']['unreachable'])} on unreachable session hosts in the region that is down"
+                if data["sessions"].get("unreachable")
+                else ""
+            ),
+        ),
         ("Events", f"{_e(data['events']['published'])} published, {_e(data['events']['failed'])} failed"),
     ]
     sections = [

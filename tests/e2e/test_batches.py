@@ -298,3 +298,23 @@ class TestApprovalCardCounts:
         assert stack.estate.sessions_remaining() == 12  # counted, nobody signed out
         status = run_status(stack, instance_id)
         assert status["custom_status"]["approval"]["sessions"] == [{"host_pool": "hp-weu-pooled", "sessions": 12}]
+
+
+class TestUnreachableSessionHosts:
+    def test_outside_an_outage_their_users_wait_for_an_operator(self, make_stack: Any) -> None:
+        """A planned failover (no incident names the region down) with the session hosts unreachable: their
+        sessions are not counted as signed out; nothing fails over until an operator decides."""
+        stack = make_stack(vms=20, sessions=6, operator_wait="4h")
+        stack.estate.region_down("westeurope")
+        answer = stack.http.post(
+            f"{stack.api_url}/api/failovers",
+            json={"plan": "demo", "mode": "planned", "reason": "move before maintenance"},
+            headers={"X-MS-CLIENT-PRINCIPAL-NAME": "platform-owner@contoso.com"},
+            timeout=30,
+        )
+        assert answer.status_code == 202, answer.text
+        instance_id = answer.json()["instance_id"]
+        wait_waiting(stack, instance_id)
+        assert approve_as(stack.plan.approval.approvers[0], approval_link(stack, instance_id)).status_code == 200
+        status = awaiting_sign_out(stack, instance_id)
+        assert failover_calls(stack) == 0 and status["custom_status"]["progress"]["sessions_logged_off"] == 0

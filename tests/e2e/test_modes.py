@@ -182,6 +182,9 @@ class TestDemoModes:
         forced = next(s for s in summary["steps"] if s["name"] == "dependency: sql" and s["status"] == "Succeeded")
         assert data_batches and all(b["started_at"] >= forced["finished_at"] for b in apps)
         assert summary["dns"] and summary["rto_met"] is not None
+        # the session hosts are in the region that is down: their sessions are gone with them, not messaged
+        assert summary["sessions"] == {"found": 10, "logged_off": 0, "unreachable": 10}
+        assert summary["messages"]["sent"] == 0 and any("unreachable session hosts" in w for w in summary["warnings"])
 
 
 AZLOCAL = {"name": "azlocal-sites", "action": {"webhook": "hyperv-replica", "body": {"sites": ["azlocal-weu-01"]}}}
