@@ -89,9 +89,22 @@ def run_list(args: argparse.Namespace) -> int:
     data = _call(args, "GET", "failovers", plan=args.plan, status=args.status)
     if args.json:
         return _print(data)
+    if not data["runs"]:
+        print("no runs" + "".join(f" {k} {v}" for k, v in (("of plan", args.plan), ("with status", args.status)) if v))
     for run in data["runs"]:
         print(f"{run['instance_id']:<44} {run['plan'] or '':<16} {run['status'] or '':<20} {run['stage'] or ''}")
     return 0
+
+
+def run_readiness(args: argparse.Namespace) -> int:
+    """Can the plan fail over now: the readiness checks the API runs, one line each (or the JSON)."""
+    data = _call(args, "GET", f"plans/{args.plan}/readiness")
+    if args.json:
+        return _print(data)
+    print(f"{data['plan']}: {data['status']} (checked {data['checked_at']})")
+    for check in data["checks"]:
+        print(f"  {check['status']:<4} {check['name']}: {check['message']}")
+    return 0 if data["status"] != "fail" else 2
 
 
 def run_cancel(args: argparse.Namespace) -> int:
@@ -258,6 +271,10 @@ def parser() -> argparse.ArgumentParser:
     listing.add_argument("--status")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=run_list)
+    readiness = client("readiness", "can the plan fail over now: its readiness checks (exit 2 when one fails)")
+    readiness.add_argument("plan")
+    readiness.add_argument("--json", action="store_true")
+    readiness.set_defaults(handler=run_readiness)
     cancel = client("cancel", "cancel a run (no new batch starts; running jobs are watched to their end)")
     cancel.add_argument("id")
     cancel.add_argument("--reason")

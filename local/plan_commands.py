@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from failover.logs import configure_logging
 from failover.plan import PlanError, load_plan
@@ -42,13 +43,22 @@ def run_plan_preview(args: argparse.Namespace) -> int:
     for step in result["steps"]:
         print(f"  {step['name']}: +{step['start_s'] / 60:.1f} → +{step['end_s'] / 60:.1f} min")
     for change in result["dns"]:
-        print(f"  dns: {change['record']} → {change['to']}")
+        print(f"  dns: {change['record']} → {_target(change['to'])}")
+    print(f"  at most {result['in_flight_cap']} VMs failing over at once")
     verdict = "within" if result["within_rto"] else "OVER"
     print(
         f"  expected recovery time {result['eta_seconds'] / 60:.1f} min, {verdict} the RTO target "
         f"{result['rto_target_seconds'] / 60:.0f} min (approval time not included)"
     )
     return 0
+
+
+def _target(to: Any) -> str:
+    """A DNS record's new value, or a Traffic Manager endpoint's new status and priority."""
+    if isinstance(to, dict):
+        priority = f", priority {to['priority']}" if to.get("priority") is not None else ""
+        return f"{to.get('status') or 'unchanged'}{priority}"
+    return str(to)
 
 
 def run_plan_check(args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ import requests
 
 from local.cli import main
 from local.engine import free_port
+from local.stack import DEMO_PLAN
 from tests.conftest import wait_for
 
 
@@ -98,6 +99,28 @@ def test_serve_and_client_commands(served: dict[str, str], capsys: pytest.Captur
     assert code == 1 and "RunNotActive" in again
     code, watched = cli(served, capsys, "watch", instance_id, "--interval", "0.1")
     assert code == 2 and "cancelled" in watched and f"Run {instance_id} (demo, planned): Cancelled" in watched
+
+
+def test_readiness_and_an_empty_list(served: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    """Every capability reachable from the CLI: `failover readiness PLAN` (it was an invalid choice), and an empty
+    `failover list` says so (it printed nothing)."""
+    code, printed = cli(served, capsys, "readiness", "demo")
+    assert code in (0, 2) and printed.splitlines()[0].startswith("demo: ")
+    assert any(line.strip().split()[1] == "test_failovers:" for line in printed.splitlines()[1:])
+    code, document = cli(served, capsys, "readiness", "demo", "--json")
+    assert document["plan"] == "demo" and {c["name"] for c in document["checks"]} >= {"recovery_plans", "replication"}
+    code, printed = cli(served, capsys, "list", "--status", "rejected", "--plan", "demo")
+    assert code == 0 and printed.strip() == "no runs of plan demo with status rejected"
+
+
+def test_plan_preview_text(capsys: pytest.CaptureFixture[str]) -> None:
+    """The text preview names a Traffic Manager endpoint's new status and priority (it printed a Python dict)."""
+    code = main(["plan", "preview", str(DEMO_PLAN), "--vms", "30"])
+    captured = capsys.readouterr()
+    out = captured.out
+    assert code == 0, captured.err
+    assert "dns: tm-contoso-app/weu → Disabled" in out and "{" not in out
+    assert "at most 100 VMs failing over at once" in out
 
 
 def test_client_without_a_server(capsys: pytest.CaptureFixture[str]) -> None:
