@@ -37,6 +37,7 @@ def build_run_input(
     restore: dict[str, Any] | None = None,
     supersedes: str | None = None,
     stale_claims: list[str] | None = None,
+    cleanup_only: bool = False,
 ) -> RunInput:
     """The failover orchestration's input. `time_scale` divides every plan duration (demo, tests)."""
     if time_scale <= 0:
@@ -51,6 +52,7 @@ def build_run_input(
         time_scale=time_scale,
         supersedes=supersedes,
         stale_claims=stale_claims or [],
+        cleanup_only=cleanup_only,
     )
 
 

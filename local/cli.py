@@ -96,6 +96,11 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_drill_cleanup(args: argparse.Namespace) -> int:
+    body = {"plan": args.plan, "reason": args.reason}
+    return _print(_call(args, "POST", "drills/cleanup", {k: v for k, v in body.items() if v is not None}))
+
+
 def run_readiness(args: argparse.Namespace) -> int:
     """Can the plan fail over now: the readiness checks the API runs, one line each (or the JSON)."""
     data = _call(args, "GET", f"plans/{args.plan}/readiness")
@@ -198,6 +203,13 @@ def _positive(value: str) -> float:
     return number
 
 
+def _client_options(sub: argparse.ArgumentParser) -> None:
+    """What every thin client command takes: where the API is, its key, and (locally) who acts."""
+    sub.add_argument("--api", help="API base URL (default FAILOVER_API_URL or http://127.0.0.1:7071)")
+    sub.add_argument("--api-key", help="function key (default FAILOVER_API_KEY)")
+    sub.add_argument("--as", dest="as_user", help="identity to act as (local only: X-MS-CLIENT-PRINCIPAL-NAME)")
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="failover", description=__doc__.split("\n\n")[0] if __doc__ else None)
     commands = root.add_subparsers(dest="command", required=True)
@@ -252,9 +264,7 @@ def parser() -> argparse.ArgumentParser:
 
     def client(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text)
-        sub.add_argument("--api", help="API base URL (default FAILOVER_API_URL or http://127.0.0.1:7071)")
-        sub.add_argument("--api-key", help="function key (default FAILOVER_API_KEY)")
-        sub.add_argument("--as", dest="as_user", help="identity to act as (local only: X-MS-CLIENT-PRINCIPAL-NAME)")
+        _client_options(sub)
         return sub
 
     start = client("start", "start a failover of a plan (planned, unplanned or test)")
@@ -271,6 +281,15 @@ def parser() -> argparse.ArgumentParser:
     listing.add_argument("--status")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=run_list)
+    drill = commands.add_parser("drill", help="drill commands: cleanup")
+    drill_commands = drill.add_subparsers(dest="drill_command", required=True)
+    cleanup = drill_commands.add_parser(
+        "cleanup", help="clean up the test failovers an earlier drill left (no approval; production untouched)"
+    )
+    _client_options(cleanup)
+    cleanup.add_argument("plan")
+    cleanup.add_argument("--reason")
+    cleanup.set_defaults(handler=run_drill_cleanup)
     readiness = client("readiness", "can the plan fail over now: its readiness checks (exit 2 when one fails)")
     readiness.add_argument("plan")
     readiness.add_argument("--json", action="store_true")

@@ -22,6 +22,8 @@ from orchestrations.run_state import Run
 def drill(run: Run, batches: list[Batch], end_run: Any):
     """Returns the run's summary through `end_run(run, status, event, data, stage=None)`."""
     plan = run.plan
+    if run.cleanup_only:
+        return (yield from _cleanup_only(run, end_run))
     closed: dict[str, Any] | None = None
     try:
         closed = yield from close_test_host_pool(run)
@@ -72,5 +74,22 @@ def drill(run: Run, batches: list[Batch], end_run: Any):
             status,
             "DrillCompleted",
             {"drill": run.drill, "cleanup": run.cleanup},
+        )
+    )
+
+
+def _cleanup_only(run: Run, end_run: Any):
+    """`POST /api/drills/cleanup`: clean up the test failovers an earlier drill left (running or awaiting
+    cleanup, read from ASR when the run resolved the plan); nothing else."""
+    leftovers = list(run.leftover_drills)
+    if leftovers:
+        yield from runbook.test_cleanup(run, leftovers)
+    else:
+        run.cleanup = "done"
+        run.warnings.append("no test failover awaited cleanup: nothing to do")
+    status = "Completed" if run.cleanup == "done" and not run.all_errors() else "CompletedWithErrors"
+    return (
+        yield from end_run(
+            run, status, "DrillCompleted", {"cleanup": run.cleanup, "cleanup_only": True, "recovery_plans": leftovers}
         )
     )

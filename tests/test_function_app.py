@@ -77,6 +77,7 @@ CONTRACT = {
     "failover_start": ("POST", "failovers", "FUNCTION"),
     "failovers_list": ("GET", "failovers", "FUNCTION"),
     "drill_start": ("POST", "drills", "FUNCTION"),
+    "drill_cleanup": ("POST", "drills/cleanup", "FUNCTION"),
     "failback_start": ("POST", "failbacks", "FUNCTION"),
     "failover_status": ("GET", "failovers/{instance_id}", "FUNCTION"),
     "failover_cancel": ("POST", "failovers/{instance_id}/cancel", "FUNCTION"),

@@ -77,6 +77,7 @@ ROUTES: list[Route] = [
     Route("failover_start", "POST", "failovers", "post_failover"),
     Route("failovers_list", "GET", "failovers", "list_failovers"),
     Route("drill_start", "POST", "drills", "post_drill"),
+    Route("drill_cleanup", "POST", "drills/cleanup", "post_drill_cleanup"),
     Route("failback_start", "POST", "failbacks", "post_failback"),
     Route("failover_status", "GET", "failovers/{instance_id}", "get_failover"),
     Route("failover_cancel", "POST", "failovers/{instance_id}/cancel", "post_cancel"),
@@ -168,6 +169,15 @@ class DrillRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     plan: str = Field(min_length=1, max_length=63)
     force: StrictBool = False  # run outside the plan's maintenance windows (true or false: 0 is not a boolean)
+    reason: str | None = Field(default=None, max_length=500)
+    requested_by: str | None = Field(default=None, max_length=256)
+
+
+class DrillCleanupRequest(BaseModel):
+    """`POST /api/drills/cleanup` body."""
+
+    model_config = ConfigDict(extra="forbid")
+    plan: str = Field(min_length=1, max_length=63)
     reason: str | None = Field(default=None, max_length=500)
     requested_by: str | None = Field(default=None, max_length=256)
 

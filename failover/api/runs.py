@@ -60,6 +60,7 @@ class Runs(ApiBase):
         requested_by: str | None = None,
         reason: str | None = None,
         restore: dict[str, Any] | None = None,
+        cleanup_only: bool = False,
     ) -> dict[str, Any]:
         """Start a run of `plan`, or join the active one (see the module docstring). Raises ServiceError 409 when
         the plan's active run is of another kind and the policy refuses.
@@ -70,6 +71,7 @@ class Runs(ApiBase):
         waiting copy goes to the engine itself: a failure is never hidden behind a 202."""
         options: dict[str, Any] = {
             "mode": mode or plan.asr.mode, "requested_by": requested_by, "reason": reason, "restore": restore,
+            "cleanup_only": cleanup_only,
         }  # fmt: skip
         if trigger is None or not trigger.get("alert_id"):
             return await self._start_or_join(client, plan, trigger, **options)
@@ -99,6 +101,7 @@ class Runs(ApiBase):
         requested_by: str | None,
         reason: str | None,
         restore: dict[str, Any] | None,
+        cleanup_only: bool = False,
     ) -> dict[str, Any]:
         for _ in range(3):  # a run that loses the claim to a concurrent start joins the winner: one more look
             holder, stale = await self._holder(client, plan)
@@ -124,6 +127,7 @@ class Runs(ApiBase):
                 restore=restore,
                 supersedes=supersedes,
                 stale_claims=stale,
+                cleanup_only=cleanup_only,
             )
             await client.start_new(ORCHESTRATOR, run_id, spec)
             claim = await self._claim_of(client, run_id)

@@ -11,6 +11,7 @@ import azure.functions as func
 
 from failover.api.http import (
     ACTIVE,
+    DrillCleanupRequest,
     DrillRequest,
     DurableClient,
     FailbackRequest,
@@ -70,6 +71,24 @@ class Starts(Runs):
             return error_response(err.status, err.code, err.message)
         try:
             run = await self._start_or_attach(client, plan, mode="test", requested_by=requested_by, reason=body.reason)
+        except ServiceError as err:
+            return error_response(err.status, err.code, err.message)
+        return json_response(run, 202)
+
+    async def post_drill_cleanup(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        """Clean up the test failovers an earlier drill left (a drill whose host crashed): a drill run that
+        only runs ASR's test failover cleanup on the plan's recovery plans awaiting it. No approval: it
+        removes test VMs from the isolated network and touches nothing in production."""
+        try:
+            body = validated(DrillCleanupRequest, read_json(req))
+            plan = self._plan(body.plan, "plan: ")
+            requested_by = self._requester(req, body.requested_by)
+        except ServiceError as err:
+            return error_response(err.status, err.code, err.message)
+        try:
+            run = await self._start_or_attach(
+                client, plan, mode="test", requested_by=requested_by, reason=body.reason, cleanup_only=True
+            )
         except ServiceError as err:
             return error_response(err.status, err.code, err.message)
         return json_response(run, 202)

@@ -28,6 +28,9 @@ class RunInput(Contract):
     supersedes: str | None = None
     # claims left by runs that ended without releasing them (host crashed, terminated): the handler saw them end
     stale_claims: list[str] = Field(default_factory=list)
+    # a drill that only cleans up the test failovers an earlier drill left (`POST /api/drills/cleanup`): no test
+    # failover, no approval
+    cleanup_only: bool = False
 
 
 class RunSummary(Contract):

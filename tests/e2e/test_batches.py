@@ -156,6 +156,25 @@ class TestLeftoverDrill:
         steps = [s["name"] for s in summary["steps"]]
         assert steps.index("cleanup leftover drills") < steps.index("avd")
 
+    def test_drill_cleanup_removes_it_without_touching_production(self, make_stack: Any) -> None:
+        stack = make_stack(vms=60, sessions=4)
+        body = {"properties": {"failoverDirection": "PrimaryToRecovery", "networkType": "NoNetworkAttachAsInput"}}
+        stack.estate.start_test_failover(DEMO_ASR_RG, DEMO_VAULT, "rp-data-01", body)
+        wait_for(lambda: {p["name"]: p["state"] for p in stack.estate.snapshot()["recovery_plans"]}["rp-data-01"]
+                 == "TestFailedOver")  # fmt: skip
+        answer = stack.http.post(
+            f"{stack.api_url}/api/drills/cleanup", json={"plan": "demo", "reason": "the drill host crashed"}, timeout=30
+        )
+        assert answer.status_code == 202, answer.text
+        summary = finish(stack, answer.json()["instance_id"], timeout=60)["output"]  # no approval asked
+        assert summary["mode"] == "test" and summary["status"] == "Completed", summary["errors"]
+        assert summary["cleanup"] == "done" and summary["approvals"] == []
+        plans = {p["name"]: p for p in stack.estate.snapshot()["recovery_plans"]}
+        assert plans["rp-data-01"]["cleanup_calls"] == 1 and plans["rp-data-01"]["state"] == "Protected"
+        assert all(p["test_failover_calls"] == (1 if n == "rp-data-01" else 0) for n, p in plans.items())
+        assert all(p["failover_calls"] == 0 for p in plans.values()) and stack.estate.sessions_remaining() == 4
+        assert stack.http.post(f"{stack.api_url}/api/drills/cleanup", json={"plan": "demo", "x": 1}).status_code == 422
+
     def test_readiness_reports_it(self, make_stack: Any) -> None:
         stack = make_stack(vms=60, sessions=2)
         body = {"properties": {"failoverDirection": "PrimaryToRecovery", "networkType": "NoNetworkAttachAsInput"}}

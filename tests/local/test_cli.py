@@ -113,6 +113,21 @@ def test_readiness_and_an_empty_list(served: dict[str, str], capsys: pytest.Capt
     assert code == 0 and printed.strip() == "no runs of plan demo with status rejected"
 
 
+def test_drill_cleanup_with_nothing_left(served: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        ["drill", "cleanup", "demo", "--reason", "cli test", "--api", served["api"], "--api-key", served["api key"]]
+    )
+    started = json.loads(capsys.readouterr().out)
+    assert code == 0 and started["instance_id"].startswith("drill-demo-")
+
+    def ended() -> Any:
+        _, status = cli(served, capsys, "status", started["instance_id"])
+        return status if status["runtime_status"] == "Completed" else None
+
+    final = wait_for(ended, timeout=30)["output"]
+    assert final["status"] == "Completed" and "nothing to do" in final["warnings"][0]
+
+
 def test_plan_preview_text(capsys: pytest.CaptureFixture[str]) -> None:
     """The text preview names a Traffic Manager endpoint's new status and priority (it printed a Python dict)."""
     code = main(["plan", "preview", str(DEMO_PLAN), "--vms", "30"])

@@ -107,3 +107,17 @@ class TestFailedDependencyOnDf:
         assert sent == ["force"] and summary["status"] == "Completed", summary["errors"]
         assert [d["status"] for d in summary["dependencies"] if d["name"] == "sql"] == ["Failed", "Succeeded"]
         assert all(p["failover_calls"] == 1 for p in plans(stack).values())
+
+
+class TestDrillCleanupOnDf:
+    def test_cleanup_only_drill(self, make_stack: Any) -> None:
+        stack = make_stack(vms=30, sessions=2)
+        body = {"properties": {"failoverDirection": "PrimaryToRecovery", "networkType": "NoNetworkAttachAsInput"}}
+        stack.estate.start_test_failover(DEMO_ASR_RG, DEMO_VAULT, "rp-identity", body)
+        _, root = run_df(stack, script=lambda waiting: [], mode="test", cleanup_only=True)
+        summary = root.output
+        assert summary["status"] == "Completed" and summary["cleanup"] == "done", summary["errors"]
+        assert plans(stack)["rp-identity"]["cleanup_calls"] == 1
+        assert all(
+            p["failover_calls"] == 0 and p["cleanup_calls"] == (n == "rp-identity") for n, p in plans(stack).items()
+        )
