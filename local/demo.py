@@ -109,7 +109,7 @@ def run_demo(args: argparse.Namespace) -> int:
             f"plan: {stack.plan.name} ({args.vms} VMs, {args.sessions} sessions, time scale x{args.time_scale:g})",
             file=out,
         )
-        if getattr(args, "outage", False):
+        if args.outage:
             region = stack.plan.primary_region
             stack.estate.region_down(region)
             print(
@@ -144,7 +144,7 @@ def run_demo(args: argparse.Namespace) -> int:
             Path(args.report).write_text(report_html(summary), encoding="utf-8")
             print(f"report: {args.report}", file=out)
         summary["simulator"] = stack.simulator_stats()
-        if getattr(args, "outage", False):  # the simulator's own state of what the outage touched
+        if args.outage:  # the simulator's own state of what the outage touched
             summary["simulator"]["dependencies"] = stack.estate.dependencies.snapshot()
             summary["simulator"]["recovery_plans"] = stack.estate.snapshot()["recovery_plans"]
         if args.json:
@@ -188,7 +188,7 @@ def _demo_run(stack: LocalStack, args: argparse.Namespace, out: TextIO, answer: 
                     decision = approve_as(approver, link, comment="demo approval")
                     print(f"approved by {approver}: HTTP {decision.status_code}", file=out)
                     approved = decision.ok
-            if getattr(args, "outage", False):
+            if args.outage:
                 _play_operator(stack, instance_id, status, out)
             time.sleep(0.2)
         else:

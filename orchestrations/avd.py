@@ -10,7 +10,7 @@ from typing import Any
 from failover.contracts.avd import HostPoolDrainInput, NewSessionsInput, SessionHostInput, SessionMessageInput
 from failover.plan import HostPoolRef
 from orchestrations.common import ARM_RETRY
-from orchestrations.control import INTERRUPTED
+from orchestrations.control import INTERRUPTED, operator_decision
 from orchestrations.run_state import Run
 
 
@@ -173,44 +173,16 @@ def _log_off(run: Run, refs: dict[str, dict[str, Any]], hosts: list[str]):
 
 
 def _sign_out_decision(run: Run, failures: list[Any]):
-    """Wait up to operator_wait for an operator's retry or skip of the sign-out (`SIGN_OUT`). Returns
-    "retry", "skip", "timeout" or "cancel"."""
+    """Wait for an operator's retry or skip of the sign-out (`SIGN_OUT`, `operator_decision`)."""
     hosts = sorted({f.session_host for f in failures})
-    run.blocked = [SIGN_OUT]
-    run.begin(f"operator wait: {SIGN_OUT}")
-    run.publish_status("awaiting operator")
-    yield from run.events.publish(
-        "OperatorActionRequired",
-        "avd",
-        {"step": SIGN_OUT, "failed": [SIGN_OUT], "sessions": len(failures), "session_hosts": hosts},
-    )
-    deadline = run.context.create_timer(run.at(run.plan.operator_wait))
-    decision = "timeout"
-    while True:
-        # a command may already have come while the event above was published
-        if run.cancel:
-            decision = "cancel"
-        elif SIGN_OUT in run.retry_queue:
-            run.retry_queue.remove(SIGN_OUT)
-            decision = "retry"
-        elif any(s["name"] == SIGN_OUT for s in run.skipped):
-            decision = "skip"
-            by = next(s.get("by") for s in run.skipped if s["name"] == SIGN_OUT)
-            run.plan_errors[SIGN_OUT] = (
-                f"{len(failures)} sessions were still signed in on {', '.join(hosts)}: {by} skipped the sign-out "
-                "and the failover went on"
-            )
-        if decision != "timeout":
-            deadline.cancel()
-            break
-        if (yield from run.wait_any([deadline])) is deadline:
-            break
-    run.blocked = []
-    run.end(
-        f"operator wait: {SIGN_OUT}",
-        {"timeout": "TimedOut", "cancel": "Cancelled"}.get(decision, "Succeeded"),
-    )
-    run.publish_status()
+    data = {"step": SIGN_OUT, "sessions": len(failures), "session_hosts": hosts}
+    decision = yield from operator_decision(run, SIGN_OUT, "avd", data)
+    if decision == "skip":
+        by = next(s.get("by") for s in run.skipped if s["name"] == SIGN_OUT)
+        run.plan_errors[SIGN_OUT] = (
+            f"{len(failures)} sessions were still signed in on {', '.join(hosts)}: {by} skipped the sign-out "
+            "and the failover went on"
+        )
     return decision
 
 

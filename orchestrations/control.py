@@ -219,3 +219,34 @@ class Controlled(ABC):
             }
             return True
         return False
+
+
+def operator_decision(run: Any, name: str, subject: str, data: dict[str, Any], forceable: bool = False):
+    """What failed (`name`: a dependency, or `sign-out`) waits up to the plan's operator_wait for an operator:
+    it is listed in `operator.blocked` (and `forceable`), `OperatorActionRequired` is published with `data`,
+    and the run's step `operator wait: {name}` spans the wait. Returns "retry", "force", "skip", "timeout" or
+    "cancel". A command that arrived while the event was published is taken as well."""
+    run.blocked = [name]
+    run.forceable = [name] if forceable else []
+    run.begin(f"operator wait: {name}")
+    run.publish_status("awaiting operator")
+    yield from run.events.publish("OperatorActionRequired", subject, {"failed": [name], **data})
+    deadline = run.context.create_timer(run.at(run.plan.operator_wait))
+    decision = "timeout"
+    while True:
+        if run.cancel:
+            decision = "cancel"
+        elif name in run.retry_queue:
+            run.retry_queue.remove(name)
+            decision = "force" if name in run.forced else "retry"
+        elif any(s["name"] == name for s in run.skipped):
+            decision = "skip"
+        if decision != "timeout":
+            deadline.cancel()
+            break
+        if (yield from run.wait_any([deadline])) is deadline:
+            break
+    run.blocked, run.forceable = [], []
+    run.end(f"operator wait: {name}", {"timeout": "TimedOut", "cancel": "Cancelled"}.get(decision, "Succeeded"))
+    run.publish_status()
+    return decision

@@ -25,6 +25,7 @@ from failover.plan import (
     StorageAccountFailover,
     WebhookAction,
 )
+from orchestrations.control import operator_decision
 
 CALLBACK_EVENT = "callback"
 # kind -> (start activity, status activity) of the dependencies started by one call and watched to their end
@@ -228,47 +229,18 @@ def _forced(dep: Dependency) -> Dependency:
     return dep
 
 
-def forceable(dep: Dependency) -> bool:
-    return isinstance(dep, SqlFailoverGroup | NetAppReplication) and dep != _forced(dep)
-
-
 def _dependency_decision(run: Any, dep: Dependency):
-    """Wait up to operator_wait for a retry, skip or force of the failed dependency. Returns "retry", "skip",
-    "force", "timeout" or "cancel"."""
-    run.blocked = [dep.name]
-    run.forceable = [dep.name] if forceable(dep) else []
-    run.begin(f"operator wait: {dep.name}")
-    run.publish_status("awaiting operator")
+    """Wait for an operator's retry, skip or force of the failed dependency (`operator_decision`)."""
     loss = _data_loss_note(dep)
-    yield from run.events.publish(
-        "OperatorActionRequired",
-        f"dependency/{dep.name}",
-        {"dependency": dep.name, "kind": dep.kind, "failed": [dep.name], "force": bool(run.forceable)}
-        | ({"data_loss": loss} if loss else {}),
-    )
-    deadline = run.context.create_timer(run.at(run.plan.operator_wait))
-    decision = "timeout"
-    while True:
-        if run.cancel:  # a command may already have come while the event above was published
-            decision = "cancel"
-        elif dep.name in run.retry_queue:
-            run.retry_queue.remove(dep.name)
-            decision = "force" if dep.name in run.forced else "retry"
-        elif any(s["name"] == dep.name for s in run.skipped):
-            decision = "skip"
-            run.plan_errors.pop(dep.name, None)  # the dependency's own error stays in the run's errors
-        if decision != "timeout":
-            deadline.cancel()
-            break
-        if (yield from run.wait_any([deadline])) is deadline:
-            break
-    run.blocked, run.forceable = [], []
-    run.end(f"operator wait: {dep.name}", {"timeout": "TimedOut", "cancel": "Cancelled"}.get(decision, "Succeeded"))
-    run.publish_status()
+    data = {"dependency": dep.name, "kind": dep.kind, "force": loss is not None} | ({"data_loss": loss} if loss else {})
+    decision = yield from operator_decision(run, dep.name, f"dependency/{dep.name}", data, forceable=loss is not None)
+    if decision == "skip":
+        run.plan_errors.pop(dep.name, None)  # the dependency's own error stays in the run's errors
     return decision
 
 
 def _data_loss_note(dep: Dependency) -> str | None:
+    """What forcing the dependency loses; None when it cannot be forced (or the plan already forces it)."""
     if isinstance(dep, SqlFailoverGroup) and not dep.allow_data_loss:
         return (
             "force runs forceFailoverAllowDataLoss: transactions not yet replicated to the secondary are lost "
