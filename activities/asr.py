@@ -302,11 +302,12 @@ def asr_get_job(payload: AsrJobInput) -> AsrJobResult:
     props = job.properties
     if props is None:
         raise RuntimeError(f"ASR job {payload.job} came back without properties")
-    errors = []
-    for error in props.errors or []:
-        details = error.service_error_details
-        if details and details.message:
-            errors.append(f"{details.code}: {details.message}" if details.code else details.message)
+    errors = _error_texts(props.errors)
+    warnings: list[str] = []
+    if props.state not in ("Failed", "Cancelled"):  # a task that failed while the job went on
+        for task in props.tasks or []:
+            if task.state == "Failed":
+                warnings.extend(_error_texts(task.errors) or [f"{task.friendly_name or task.name} failed"])
     return AsrJobResult(
         job=payload.job,
         recovery_plan=payload.recovery_plan,
@@ -315,7 +316,17 @@ def asr_get_job(payload: AsrJobInput) -> AsrJobResult:
         started_at=props.start_time.isoformat() if props.start_time else None,
         ended_at=props.end_time.isoformat() if props.end_time else None,
         errors=errors,
+        warnings=warnings,
     )
+
+
+def _error_texts(errors: Any) -> list[str]:
+    texts = []
+    for error in errors or []:
+        details = error.service_error_details
+        if details and details.message:
+            texts.append(f"{details.code}: {details.message}" if details.code else details.message)
+    return texts
 
 
 def asr_commit(payload: RecoveryPlanInput) -> RecoveryPlanJob:

@@ -243,10 +243,22 @@ def parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--outage",
-        action="store_true",
-        help="rehearse the outage: the plan's primary region is down from the start (SQL primary and storage "
-        "primary unreachable, Traffic Manager endpoints there Degraded); the demo plays the on-call engineer, "
-        'approving and forcing what cannot run friendly (docs/simulator.md, "The outage")',
+        nargs="?",
+        const="full",
+        choices=("full", "partial", "flapping"),
+        metavar="VARIANT",
+        help="rehearse the outage: the plan's primary region goes down - `full` (the default): all of it, for good "
+        "(session hosts Unavailable, SQL and storage primaries unreachable, Traffic Manager endpoints there "
+        "Degraded, ASR's source-site steps failing); `partial`: half its session hosts only; `flapping`: all of "
+        "it, down and up again every 5 simulated minutes. The demo plays the on-call engineer, approving and "
+        'forcing what cannot run friendly (docs/simulator.md, "The outage")',
+    )
+    demo.add_argument(
+        "--outage-at",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="the outage begins this many simulated seconds after the alert (default 0: it is down already)",
     )
     demo.set_defaults(handler=run_demo)
     from local import bench

@@ -18,6 +18,8 @@ from failover.logs import configure_logging
 from local.stack import ROOT, LocalStack
 from simulator import EstateConfig
 from simulator.faults import FaultConfig, RouteFaults
+from simulator.outage import VARIANTS as OUTAGE_VARIANTS
+from simulator.outage import Outage
 
 DEMO_ALERT = ROOT / "examples" / "alerts" / "service-health-incident-westeurope.json"
 TERMINAL = {"Completed", "Failed", "Terminated"}
@@ -111,12 +113,9 @@ def run_demo(args: argparse.Namespace) -> int:
         )
         if args.outage:
             region = stack.plan.primary_region
-            stack.estate.region_down(region)
-            print(
-                f"outage: {region} is down (its session hosts Unavailable, SQL and storage primaries unreachable, "
-                "its endpoints Degraded)",
-                file=out,
-            )
+            stack.estate.set_outage(Outage.variant(args.outage, region, after_seconds=args.outage_at))
+            when = f"{args.outage_at:g} simulated seconds from now" if args.outage_at else "now"
+            print(f"outage ({args.outage}): {region} goes down {when}: {OUTAGE_VARIANTS[args.outage]}", file=out)
         if args.mode == "failback":  # first the failover the failback undoes, in the same simulator
             first = _demo_run(stack, args, out, stack.http.post(f"{stack.api_url}/api/alerts", json=alert, timeout=30))
             if first is None:
@@ -146,7 +145,8 @@ def run_demo(args: argparse.Namespace) -> int:
         summary["simulator"] = stack.simulator_stats()
         if args.outage:  # the simulator's own state of what the outage touched
             summary["simulator"]["dependencies"] = stack.estate.dependencies.snapshot()
-            summary["simulator"]["recovery_plans"] = stack.estate.snapshot()["recovery_plans"]
+            state = stack.estate.snapshot()
+            summary["simulator"].update({k: state[k] for k in ("recovery_plans", "outage", "sessions_remaining")})
         if args.json:
             print(json.dumps(summary))
         else:

@@ -136,6 +136,8 @@ def batch_orchestrator(context: df.DurableOrchestrationContext):
                 del watching[name]
                 r["state"] = job.state
                 r["errors"].extend(f"{label}: {e}" if label != "failover" else e for e in job.errors)
+                if job.warnings:
+                    r.setdefault("warnings", []).extend(job.warnings)
                 r[f"{field}_started_at"], r[f"{field}_ended_at"] = job.started_at, job.ended_at
                 if label == "failover" and job.state == "Succeeded" and spec.commit:
                     to_commit.append(r)

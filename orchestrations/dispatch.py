@@ -47,6 +47,10 @@ class Dispatcher:
         run.events.failed += result.pop("events_failed")
         run.batch_results[index] = result
         for entry in result["plans"]:
+            for warning in entry.get("warnings") or []:  # e.g. source VMs that could not be shut down
+                text = f"recovery plan {entry['name']}: {warning}"
+                if text not in run.warnings:
+                    run.warnings.append(text)
             if entry["state"] == "Succeeded":
                 run.plan_errors.pop(entry["name"], None)
             else:
@@ -86,15 +90,17 @@ class Dispatcher:
         self.last_start = run.now()
         self.dispatched[batch["index"]] = isoformat(self.last_start)
         self.vms[batch["index"]] = batch["vms"]
+        # a plan an operator forced: an unplanned failover that does not ask for the source site
+        mode = "unplanned" if batch.get("forced") else run.mode
         spec = BatchInput(
             plan=run.plan.name,
             run_id=context.instance_id,
             batch=batch,
-            asr=self.asr,
-            mode=run.mode,
+            asr={**self.asr, "source_site_operations": "NotRequired"} if batch.get("forced") else self.asr,
+            mode=mode,
             poll_seconds=run.seconds(run.plan.asr.job_poll_interval),
             poll_max_seconds=run.seconds(run.plan.asr.job_poll_max),
-            commit=run.plan.asr.commit and run.mode in ("planned", "unplanned", "failback"),
+            commit=run.plan.asr.commit and mode in ("planned", "unplanned", "failback"),
             timeout_seconds=run.seconds(run.plan.asr.job_timeout),
             expected_seconds={
                 p["name"]: run.seconds(asr.expected_job_duration + asr.expected_seconds_per_vm * p["vms"])
@@ -114,6 +120,18 @@ class Dispatcher:
         """Watch every running batch to its end (also after a cancel: jobs in flight are not abandoned)."""
         while self.pending:
             yield from self.wait_one()
+
+
+FORCE_LOSES = (
+    "an unplanned failover instead of the planned one: the source VMs are not shut down and their changes since "
+    "the latest recovery point are lost"
+)
+
+
+def _forceable(run: Run) -> list[str]:
+    """The failed recovery plans an operator may force: in a planned failover (which needs the source site: it
+    shuts the VMs down and synchronises them), an unplanned failover of the plan instead."""
+    return list(run.blocked) if run.mode == "planned" else []
 
 
 def _still_failed(run: Run, dispatcher: Dispatcher, group: Any) -> list[str]:
@@ -137,13 +155,15 @@ def _operator_wait(run: Run, dispatcher: Dispatcher, group: Any):
     run.blocked = _still_failed(run, dispatcher, group)
     if not run.blocked:
         return True
+    run.forceable = _forceable(run)
     deadline = context.create_timer(run.at(run.plan.operator_wait))
     timed_out = False
     run.begin(f"operator wait: {group.name}")
     run.publish_status("awaiting operator")
-    yield from run.events.publish(
-        "OperatorActionRequired", f"group/{group.name}", {"group": group.name, "failed": list(run.blocked)}
-    )
+    data: dict[str, Any] = {"group": group.name, "failed": list(run.blocked)}
+    if run.forceable:
+        data |= {"forceable": list(run.forceable), "force_loses": FORCE_LOSES}
+    yield from run.events.publish("OperatorActionRequired", f"group/{group.name}", data)
     while (run.blocked or run.retry_queue or dispatcher.pending) and not run.cancel:
         while run.retry_queue and not run.cancel:
             name = run.retry_queue.pop(0)
@@ -155,6 +175,8 @@ def _operator_wait(run: Run, dispatcher: Dispatcher, group: Any):
                 "recovery_plans": [{"name": name, "vms": vms}],
                 "retry_of": name,
             }
+            if name in run.forced:  # an unplanned failover instead of the planned one that failed
+                batch["forced"] = True
             run.batches.append(batch)
             run.publish_status("retrying")
             yield from dispatcher.dispatch(batch)
@@ -165,6 +187,7 @@ def _operator_wait(run: Run, dispatcher: Dispatcher, group: Any):
             timed_out = True
             break
         run.blocked = _still_failed(run, dispatcher, group)  # a retry that failed again is blocked again
+        run.forceable = _forceable(run)
         run.publish_status("awaiting operator" if run.blocked else "retrying" if dispatcher.pending else None)
     if not timed_out:
         deadline.cancel()
@@ -172,7 +195,7 @@ def _operator_wait(run: Run, dispatcher: Dispatcher, group: Any):
     run.blocked = _still_failed(run, dispatcher, group)
     stopped = bool(run.blocked) or bool(run.cancel)
     run.end(f"operator wait: {group.name}", "Cancelled" if run.cancel else "TimedOut" if run.blocked else "Succeeded")
-    run.blocked = []
+    run.blocked, run.forceable = [], []
     run.publish_status()
     return not stopped
 

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from simulator.faults import FaultConfig, FaultState, LatencyModel, ThrottleConfig
+from simulator.outage import Outage, region_key
 
 if TYPE_CHECKING:
     from simulator.dependencies import Dependencies, DependencyConfig
@@ -218,6 +219,8 @@ class Job:
     errors: list[dict[str, Any]] = field(default_factory=list)
     from_state: str | None = None  # the plan's state when the job started (where a failed job leaves it)
     direction: str | None = None  # failovers and test failovers: PrimaryToRecovery | RecoveryToPrimary
+    # a step that failed while the job went on (an unplanned failover that could not shut the source VMs down)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -286,6 +289,7 @@ class Estate:
         self.requests: Counter[str] = Counter()
         self.created_at = utcnow()  # when the simulated resources were "created" (ARM systemData)
         self.lock = threading.RLock()
+        self.outage: Outage | None = None  # the regional outage the simulator plays (`set_outage`)
         self.faults = FaultState(self.config.time_scale, self.config.throttle, self.config.faults, self.config.latency)
         from simulator.network import Network  # here: simulator.network builds on this module
 
@@ -333,18 +337,75 @@ class Estate:
             raise SimError(404, "ResourceNotFound", f"UserSession '{session_id}' was not found on '{host}'.")
         return session
 
-    def region_down(self, region: str) -> None:
-        """The region is down: its SQL and storage primaries are unreachable (`Dependencies.region_down`) and the
-        session hosts of host pools there are `Unavailable` (AVD: "turned off or has failed critical health
-        checks", so the service cannot route to them). AVD still lists their sessions; a message or a log-off
-        of one fails (500 `SessionHostNotReachable`, the simulator's own code: the agent cannot be reached)."""
-        self.dependencies.region_down(region)
+    # ---- a regional outage (simulator.outage) -------------------------------------------------
+    def set_outage(self, outage: Outage | None) -> None:
+        """Play `outage` from now on (it begins `after_seconds` later), or end the one playing (None): the
+        region comes back at once. Replaces an outage already set."""
         with self.lock:
-            for pool in self.host_pools.values():
-                if pool.location.lower() == region.lower():
-                    for host in pool.session_hosts.values():
-                        host.status = "Unavailable"
-                        host.unreachable = True
+            if self.outage is not None:
+                self._apply_outage(self.outage, down=False)
+            self.outage = outage
+            if outage is not None:
+                outage.begin(utcnow(), self.config.time_scale)
+            self.tick()
+
+    def tick(self) -> None:
+        """Bring the outage's effects up to date (run before every request the simulator answers)."""
+        outage = self.outage
+        if outage is None:
+            return
+        with self.lock:
+            down = outage.down(utcnow())
+            if down != outage.applied_down:
+                self._apply_outage(outage, down)
+
+    def _apply_outage(self, outage: Outage, down: bool) -> None:
+        region = outage.key
+        if "data" in outage.services:
+            (self.dependencies.region_down if down else self.dependencies.region_up)(region)
+        if "avd" in outage.services:
+            if down:
+                for (rg, pool_name), pool in self.host_pools.items():
+                    if region_key(pool.location) != region:
+                        continue
+                    names = outage.hosts_of(list(pool.session_hosts))
+                    for key, host in pool.session_hosts.items():
+                        if key in names and not host.unreachable:
+                            outage.hosts_down[(rg, pool_name, key)] = host.status
+                            host.status, host.unreachable = "Unavailable", True
+            else:
+                for (rg, pool_name, key), status in outage.hosts_down.items():
+                    back = self.host_pools.get((rg, pool_name))
+                    came_back = back.session_hosts.get(key) if back else None
+                    if came_back is not None:
+                        came_back.status, came_back.unreachable = status, False
+                outage.hosts_down.clear()
+        outage.applied_down = down
+
+    def source_down(self, direction: str = "PrimaryToRecovery") -> bool:
+        """Whether ASR's source site (the primary region for PrimaryToRecovery; for a failback, the primary it
+        returns to) is down: the outage takes `asr` down there now."""
+        outage = self.outage
+        return (
+            outage is not None
+            and outage.key == region_key(PRIMARY_REGION)
+            and outage.affects("asr", utcnow())
+            and direction in DIRECTIONS
+        )
+
+    def region_down(self, region: str) -> None:
+        """The region is down from now on, all of it (`Outage(region)`): its SQL and storage primaries are
+        unreachable (`Dependencies.region_down`), the session hosts of host pools there are `Unavailable` (AVD:
+        "turned off or has failed critical health checks", so the service cannot route to them) - AVD still lists
+        their sessions; a message or a log-off of one fails (500 `SessionHostNotReachable`, the simulator's own
+        code: the agent cannot be reached) - and ASR's operations that need the source site fail."""
+        self.set_outage(Outage(region))
+
+    def region_up(self, region: str) -> None:
+        """The region is back: the outage playing there ends."""
+        with self.lock:
+            if self.outage is not None and self.outage.key == region_key(region):
+                self.set_outage(None)
 
     def _reachable_host(self, rg: str, pool: str, host: str) -> None:
         session_host = self.session_host(rg, pool, host)
@@ -573,14 +634,30 @@ class Estate:
                     "A failback needs a committed failover of the recovery plan followed by reprotect.",
                     "Fail over, commit and reprotect the recovery plan, then retry.",
                 )
+            fail_with, warning = self.config.failing_plans.get(plan.name), None
+            if fail_with is None and self.source_down(direction):
+                fail_with, warning = self._source_site_failure(plan, scenario, direction, body)
             job = self._new_job(
                 plan,
                 scenario,
                 f"{'Planned' if scenario == 'PlannedFailover' else 'Unplanned'} failover",
                 self._failover_seconds(plan),
-                fail_with=self.config.failing_plans.get(plan.name),
+                fail_with=fail_with,
                 direction=direction,
             )
+            if warning:
+                job.warnings.append(
+                    {
+                        "serviceErrorDetails": {
+                            "code": "SourceSiteUnreachable",
+                            "message": warning,
+                            "possibleCauses": f"The primary region {PRIMARY_REGION} is down.",
+                            "recommendedAction": "Make sure the source virtual machines stay off when the region "
+                            "comes back, then reprotect.",
+                        },
+                        "creationTime": iso(job.started_at),
+                    }
+                )
             plan.state = "FailoverInProgress"
             plan.last_failover_at = job.started_at
             if scenario == "PlannedFailover":
@@ -588,6 +665,34 @@ class Estate:
             else:
                 plan.last_unplanned_failover_at = job.started_at
             return job
+
+    @staticmethod
+    def _source_site_failure(
+        plan: RecoveryPlan, scenario: str, direction: str, body: dict[str, Any]
+    ) -> tuple[str | None, str | None]:
+        """What a failover does while the primary region is down (docs/simulator.md, "The outage"): (the job's
+        error, a warning of a step that failed while the job went on). A failback into the region fails; a
+        planned failover cannot shut the source VMs down and synchronise their last changes, so it fails; an
+        unplanned failover asked to shut them down (`sourceSiteOperations: Required`) goes on without it."""
+        if direction == "RecoveryToPrimary":
+            return (
+                f"The failback of recovery plan '{plan.name}' could not reach the primary region "
+                f"{PRIMARY_REGION}: it is down.",
+                None,
+            )
+        if scenario == "PlannedFailover":
+            return (
+                f"The planned failover of recovery plan '{plan.name}' could not shut down the virtual machines and "
+                f"synchronise their latest changes at the primary region {PRIMARY_REGION}: it cannot be reached. "
+                "Run an unplanned failover.",
+                None,
+            )
+        if (body.get("properties") or {}).get("sourceSiteOperations") == "Required":
+            return None, (
+                f"Shutting down the virtual machines of recovery plan '{plan.name}' at the primary region "
+                f"{PRIMARY_REGION} failed: it cannot be reached. The failover went on without it."
+            )
+        return None, None
 
     def commit(self, rg: str, vault: str, name: str) -> Job:
         with self.lock:
@@ -737,7 +842,13 @@ class Estate:
                     "None: the recovery plan is protected.",
                 )
             seconds = self.config.reprotect_seconds + self.config.reprotect_seconds_per_vm * plan.vm_count
-            job = self._new_job(plan, "ReverseReplication", "Reprotect", seconds)
+            fail_with = None
+            if plan.active_location == "Recovery" and self.source_down():  # it would replicate into the region
+                fail_with = (
+                    f"Reprotect of recovery plan '{name}' could not reach the primary region {PRIMARY_REGION} to "
+                    "replicate into: it is down."
+                )
+            job = self._new_job(plan, "ReverseReplication", "Reprotect", seconds, fail_with=fail_with)
             plan.state = "ReprotectInProgress"
             return job
 
@@ -900,6 +1011,7 @@ class Estate:
         with self.lock:
             self.refresh_jobs()
             return {
+                "outage": self.outage.describe() if self.outage is not None else None,
                 "sessions_remaining": self.sessions_remaining(),
                 "logged_off": [dict(entry, at=iso(entry["at"])) for entry in self.logged_off],
                 "session_hosts": [

@@ -267,6 +267,7 @@ class SimulatorApp:
     # ---- dispatch -------------------------------------------------------------------------
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path
+        self.estate.tick()  # a scheduled outage begins, flaps or ends (simulator.outage)
         allowed = False
         for method, pattern, name, handler in self.routes:
             match = pattern.match(path)
@@ -607,6 +608,18 @@ class SimulatorApp:
                 "endTime": iso(check_done),
                 "errors": [],
             },
+            *(
+                {
+                    "name": "ShutdownPrimaryVirtualMachinesTask",
+                    "friendlyName": "Shut down the virtual machines at the primary site",
+                    "state": "Failed",
+                    "stateDescription": "Failed",
+                    "startTime": iso(job.started_at),
+                    "endTime": iso(check_done),
+                    "errors": job.warnings,
+                }
+                for _ in job.warnings[:1]
+            ),
             {
                 "name": f"{job.scenario}Task",
                 "friendlyName": f"{job.friendly_name} of recovery plan {job.plan_name}",

@@ -117,7 +117,7 @@ class AsrJobInput(VaultInput):
 
 class AsrJobResult(Contract):
     """An ASR job's state (`terminal` once Succeeded, Failed, Cancelled or Suspended), times (ISO 8601) and
-    ASR's own error texts."""
+    ASR's own error texts; `warnings`, those of tasks that failed in a job that did not."""
 
     job: str
     recovery_plan: str | None = None
@@ -126,6 +126,9 @@ class AsrJobResult(Contract):
     started_at: str | None = None
     ended_at: str | None = None
     errors: list[str] = Field(default_factory=list)
+    # the errors of the job's tasks that failed while the job went on (e.g. an unplanned failover that could
+    # not shut the source VMs down because the primary region is down)
+    warnings: list[str] = Field(default_factory=list)
 
 
 # --- asr_replication_health ----------------------------------------------------------------------------------

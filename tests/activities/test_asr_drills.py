@@ -321,3 +321,31 @@ class TestReplicationHealthDirection:
         simulate()
         with pytest.raises(ValueError, match="direction"):
             asr_replication_health(ReplicationHealthInput(**COMMON, direction="Sideways"))
+
+
+class TestSourceSiteDown:
+    """`asr_get_job` keeps what ASR says about a step that failed while the job went on: the source VMs that
+    could not be shut down because the primary region is down (simulator.outage)."""
+
+    def test_a_failed_shutdown_task_is_a_warning_of_a_succeeded_job(self, simulate: Callable[..., Simulator]) -> None:
+        from simulator.outage import Outage
+
+        sim = simulate()
+        sim.estate.set_outage(Outage("westeurope", services=frozenset({"asr"})))
+        started = asr_start_failover(StartFailoverInput(**PLAN, mode="unplanned", source_site_operations="Required"))
+        sim.estate.finish_running_jobs()
+        assert started.job is not None
+        job = job_state(started.job)
+        assert job.state == "Succeeded" and job.errors == []
+        assert len(job.warnings) == 1 and job.warnings[0].startswith("SourceSiteUnreachable: Shutting down")
+
+    def test_a_planned_failover_fails_with_asr_s_word(self, simulate: Callable[..., Simulator]) -> None:
+        from simulator.outage import Outage
+
+        sim = simulate()
+        sim.estate.set_outage(Outage("westeurope", services=frozenset({"asr"})))
+        started = asr_start_failover(StartFailoverInput(**PLAN, mode="planned"))
+        sim.estate.finish_running_jobs()
+        assert started.job is not None
+        job = job_state(started.job)
+        assert job.state == "Failed" and job.warnings == [] and "Run an unplanned failover" in job.errors[0]

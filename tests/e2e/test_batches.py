@@ -117,11 +117,15 @@ class TestJobReads:
 
 def make_stack_asr() -> dict[str, Any]:
     """The demo plan's asr section, to override a key of it."""
+    return dict(demo_section("asr"))
+
+
+def demo_section(key: str) -> Any:
     import yaml
 
     from local.stack import DEMO_PLAN
 
-    return dict(yaml.safe_load(DEMO_PLAN.read_text())["asr"])
+    return yaml.safe_load(DEMO_PLAN.read_text())[key]
 
 
 class TestLeftoverDrill:
@@ -337,3 +341,67 @@ class TestUnreachableSessionHosts:
         assert approve_as(stack.plan.approval.approvers[0], approval_link(stack, instance_id)).status_code == 200
         status = awaiting_sign_out(stack, instance_id)
         assert failover_calls(stack) == 0 and status["custom_status"]["progress"]["sessions_logged_off"] == 0
+
+
+class TestSourceSiteDown:
+    """ASR's source site is down (simulator.outage: `asr` only) during a planned failover: ASR cannot shut the
+    VMs down and synchronise them, so the planned failover jobs fail. The failed plans wait for an operator, who
+    may force an unplanned failover of each instead; judged by the simulator's jobs."""
+
+    def test_force_fails_a_plan_over_unplanned_and_skip_leaves_it(self, make_stack: Any) -> None:
+        from simulator.outage import Outage
+
+        groups = [demo_section("groups")[0], {"name": "apps", "recovery_plans": ["rp-apps-*"]}]  # apps: stop
+        stack = make_stack(vms=60, sessions=2, operator_wait="8h", groups=groups, dependencies=[])
+        stack.estate.set_outage(Outage("westeurope", services=frozenset({"asr"})))
+        answer = stack.http.post(
+            f"{stack.api_url}/api/failovers",
+            json={"plan": "demo", "mode": "planned", "reason": "move before maintenance"},
+            headers={"X-MS-CLIENT-PRINCIPAL-NAME": "platform-owner@contoso.com"},
+            timeout=30,
+        )
+        instance_id = answer.json()["instance_id"]
+        wait_waiting(stack, instance_id)
+        assert approve_as(stack.plan.approval.approvers[0], approval_link(stack, instance_id)).status_code == 200
+
+        def blocked(names: list[str]) -> dict[str, Any]:
+            try:
+                return wait_for(  # type: ignore[no-any-return]
+                    lambda: (s := run_status(stack, instance_id))["operator"].get("blocked") == names and s, timeout=90
+                )
+            except AssertionError:
+                raise AssertionError(run_status(stack, instance_id)) from None
+
+        status = blocked(["rp-identity"])
+        assert status["custom_status"]["operator"]["forceable"] == ["rp-identity"]
+        assert operator_on(stack, instance_id, "rp-identity", "force").status_code == 202
+        blocked(["rp-apps-01", "rp-apps-02"])
+        assert operator_on(stack, instance_id, "rp-apps-01", "force").status_code == 202
+        assert operator_on(stack, instance_id, "rp-apps-02", "skip").status_code == 202
+        summary = finish(stack, instance_id, timeout=120)["output"]
+        assert summary["status"] == "CompletedWithErrors" and summary["mode"] == "planned"
+        jobs = [(j["plan"], j["scenario"], j["state"]) for j in failover_jobs(stack)]
+        assert jobs.count(("rp-identity", "PlannedFailover", "Failed")) == 1
+        assert ("rp-identity", "UnplannedFailover", "Succeeded") in jobs
+        assert ("rp-apps-01", "UnplannedFailover", "Succeeded") in jobs
+        assert not [j for j in jobs if j[0] == "rp-apps-02" and j[1] == "UnplannedFailover"]
+        states = {p["name"]: p["state"] for p in stack.estate.snapshot()["recovery_plans"]}
+        assert states["rp-identity"] == states["rp-apps-01"] == "Committed" and states["rp-apps-02"] == "Protected"
+        unplanned = [e for e in stack.estate.events if e.get("type") == "Contoso.Failover.OperatorActionRequired"]
+        assert any("rp-identity" in (e["data"].get("forceable") or []) for e in unplanned)
+
+    def test_an_unplanned_failover_asked_to_shut_the_source_down_goes_on_with_a_warning(self, make_stack: Any) -> None:
+        from simulator.outage import Outage
+
+        stack = make_stack(
+            vms=20,
+            sessions=2,
+            groups=demo_section("groups")[:1],
+            dependencies=[],
+            asr={**make_stack_asr(), "source_site_operations": "Required"},
+        )
+        stack.estate.set_outage(Outage("westeurope", services=frozenset({"asr"})))
+        summary = run(stack)
+        assert summary["status"] == "Completed", summary["errors"]
+        assert any("rp-identity" in w and "Shutting down the virtual machines" in w for w in summary["warnings"])
+        assert stack.estate.snapshot()["recovery_plans"][0]["state"] == "Committed"

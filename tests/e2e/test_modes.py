@@ -186,6 +186,45 @@ class TestDemoModes:
         assert summary["sessions"] == {"found": 10, "logged_off": 0, "unreachable": 10}
         assert summary["messages"]["sent"] == 0 and any("unreachable session hosts" in w for w in summary["warnings"])
 
+    def test_demo_partial_outage_counts_only_the_hosts_that_are_down(self) -> None:
+        """`--outage partial`: half the region's session hosts are down, its data planes up. Users on the hosts
+        that answer are logged off; those on the hosts that are down count as gone (the incident names the
+        region); the friendly SQL failover works, nobody is asked to force anything."""
+        out = io.StringIO()
+        with redirect_stdout(out):
+            args = ["--json", "--vms", "60", "--sessions", "48", "--time-scale", "600"]
+            code = main(["demo", "--outage", "partial", *args])
+        summary = json.loads(out.getvalue().strip().splitlines()[-1])
+        assert code == 0 and summary["status"] == "Completed", summary["errors"]
+        simulator = summary["simulator"]
+        assert simulator["outage"]["services"] == ["avd"] and simulator["outage"]["session_hosts_down"] == 2
+        assert simulator["dependencies"]["outages"] == {}
+        group = simulator["dependencies"]["failover_groups"][0]
+        assert "neu" in group["primary"] and group["replication_state"] != "SUSPENDED"  # friendly: no data lost
+        sessions = summary["sessions"]
+        # 48 sessions on 4 hosts; the 2 that are down keep their 24 in AVD's list, the others were logged off
+        assert sessions == {"found": 48, "logged_off": 24, "unreachable": 24}
+        assert simulator["sessions_remaining"] == 24
+        assert not summary["operator"]["actions"]
+        assert all(p["state"] == "Committed" for p in simulator["recovery_plans"])
+
+    def test_demo_flapping_outage_still_completes(self) -> None:
+        """`--outage flapping`: the whole region down and up every 5 simulated minutes. Whatever the phases, the
+        run completes: every recovery plan committed, SQL's primary in the recovery region, and every user either
+        logged off, gone with a host that was down, or decided on by the operator."""
+        out = io.StringIO()
+        with redirect_stdout(out):
+            args = ["--json", "--vms", "60", "--sessions", "24", "--time-scale", "600"]
+            code = main(["demo", "--outage", "flapping", *args])
+        summary = json.loads(out.getvalue().strip().splitlines()[-1])
+        assert code == 0 and summary["status"] == "Completed", summary["errors"]
+        simulator = summary["simulator"]
+        assert simulator["outage"]["flap_seconds"] == 300
+        assert all(p["state"] == "Committed" for p in simulator["recovery_plans"])
+        assert "neu" in simulator["dependencies"]["failover_groups"][0]["primary"]
+        sessions = summary["sessions"]
+        assert simulator["sessions_remaining"] == sessions["found"] - sessions["logged_off"]
+
 
 AZLOCAL = {"name": "azlocal-sites", "action": {"webhook": "hyperv-replica", "body": {"sites": ["azlocal-weu-01"]}}}
 

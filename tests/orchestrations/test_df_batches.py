@@ -10,6 +10,7 @@ from typing import Any
 from simulator import EstateConfig
 from simulator.estate import DEMO_ASR_RG, DEMO_VAULT
 from tests.e2e.test_batches import (
+    demo_section,
     failover_jobs,
     hung_stack,
     make_stack_asr,
@@ -107,6 +108,32 @@ class TestFailedDependencyOnDf:
         assert sent == ["force"] and summary["status"] == "Completed", summary["errors"]
         assert [d["status"] for d in summary["dependencies"] if d["name"] == "sql"] == ["Failed", "Succeeded"]
         assert all(p["failover_calls"] == 1 for p in plans(stack).values())
+
+
+class TestSourceSiteDownOnDf:
+    def test_force_fails_a_failed_planned_plan_over_unplanned(self, make_stack: Any) -> None:
+        """ASR's source site is down in a planned failover: rp-identity's planned job fails, the operator forces
+        it, and it is failed over unplanned in a new batch (simulator.outage, `asr` only)."""
+        from simulator.outage import Outage
+
+        stack = make_stack(vms=20, sessions=2, operator_wait="4h", groups=demo_section("groups")[:1], dependencies=[])
+        stack.estate.set_outage(Outage("westeurope", services=frozenset({"asr"})))
+        sent: list[str] = []
+
+        def script(waiting: Waiting) -> list[tuple[str, Any]]:
+            operator = waiting.status.get("operator", {})
+            if operator.get("blocked") == ["rp-identity"] and not sent:
+                assert operator.get("forceable") == ["rp-identity"]
+                sent.append("force")
+                return [("control", {"action": "force", "recovery_plan": "rp-identity", "by": B})]
+            return approve(waiting)
+
+        _, root = run_df(stack, script=script, mode="planned")
+        summary = root.output
+        assert sent == ["force"] and summary["status"] == "Completed", summary["errors"]
+        jobs = [(j["scenario"], j["state"]) for j in failover_jobs(stack)]
+        assert jobs == [("PlannedFailover", "Failed"), ("UnplannedFailover", "Succeeded")]
+        assert plans(stack)["rp-identity"]["state"] == "Committed"
 
 
 class TestDrillCleanupOnDf:
