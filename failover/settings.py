@@ -1,16 +1,23 @@
 """One typed, frozen settings object, read once at the edge (host startup) and passed down.
 
 Every variable the service reads is named here; nothing else in the code base reads the environment.
+`Settings` is a pydantic-settings model: `Settings.from_env()` reads the environment through its
+`EnvSettingsSource` (the `FAILOVER_` prefix, empty values ignored); `Settings(...)` holds only what it is given.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_ARM_ENDPOINT = "https://management.azure.com"
+PREFIX = "FAILOVER_"
 WEBHOOK_PREFIX = "FAILOVER_WEBHOOK_"  # FAILOVER_WEBHOOK_<NAME>=<url>: Settings.webhooks["<name>"]
 
 
@@ -18,86 +25,118 @@ class SettingsError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(BaseSettings):
     """Runtime configuration of either host.
 
     `credential` is `default` (DefaultAzureCredential: managed identity in Azure) or `simulator`
     (a static bearer token the simulator accepts; refused by real Azure).
     """
 
+    # Names are matched ignoring case (pydantic-settings' default); an empty value is unset.
+    model_config = SettingsConfigDict(env_prefix=PREFIX, env_ignore_empty=True, frozen=True, extra="forbid")
+
     arm_endpoint: str = DEFAULT_ARM_ENDPOINT
     ca_bundle: str | None = None
-    credential: str = "default"
-    managed_identity_client_id: str | None = None
+    credential: Literal["default", "simulator"] = "default"
+    managed_identity_client_id: str | None = Field(default=None, validation_alias="AZURE_CLIENT_ID")
     eventgrid_endpoint: str | None = None
-    eventgrid_key: str | None = field(default=None, repr=False)
+    eventgrid_key: str | None = Field(default=None, repr=False)
     logs_endpoint: str | None = None  # Azure Monitor Logs query API base; None: https://api.loganalytics.io
-    teams_webhook_url: str | None = field(default=None, repr=False)
-    approval_signing_key: str = field(default="", repr=False)
-    escalation_webhook_url: str | None = field(default=None, repr=False)
+    teams_webhook_url: str | None = Field(default=None, repr=False)
+    approval_signing_key: str = Field(default="", repr=False)
+    escalation_webhook_url: str | None = Field(default=None, repr=False)
     # Custom-action webhooks (e.g. an Azure Automation runbook): name -> URL, the URL carrying its token (secret).
-    # From every FAILOVER_WEBHOOK_<NAME>, keyed by <name> lower-cased. Not hashed: Settings stays hashable.
-    webhooks: dict[str, str] = field(default_factory=dict, repr=False, hash=False)
-    api_key: str | None = field(default=None, repr=False)  # the local host's function key (Azure has its own)
+    # From every FAILOVER_WEBHOOK_<NAME>, keyed by <name> lower-cased (_Environment below).
+    webhooks: dict[str, str] = Field(default_factory=dict, repr=False)
+    api_key: str | None = Field(default=None, repr=False)  # the local host's function key (Azure has its own)
     public_base_url: str = "http://127.0.0.1:7071"
     plans_dir: str = "plans"
-    time_scale: float = 1.0
+    time_scale: float = Field(default=1.0, gt=0)
     log_level: str = "INFO"
-    log_json: bool = True
+    log_json: bool = Field(default=True, validation_alias="FAILOVER_LOG_FORMAT")  # `json`, or anything else: text
     # Is X-MS-CLIENT-PRINCIPAL-NAME set by the platform? In Azure only while App Service Authentication is on (the
     # platform then strips a client's own); locally the server binds to loopback. When False a request carrying it
-    # is refused (a caller with the function key could name any approver).
+    # is refused (a caller with the function key could name any approver). From WEBSITE_* (_Environment below).
     identity_header_trusted: bool = True
+
+    @field_validator("arm_endpoint", "public_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @field_validator("logs_endpoint")
+    @classmethod
+    def _endpoint_or_none(cls, value: str | None) -> str | None:
+        return (value or "").rstrip("/") or None
+
+    @field_validator("log_json", mode="before")
+    @classmethod
+    def _log_format(cls, value: Any) -> Any:
+        return value == "json" if isinstance(value, str) else value
+
+    def __hash__(self) -> int:  # frozen, so hashable (the client factory's key); a dict field hashed by its items
+        return hash(tuple(tuple(sorted(v.items())) if isinstance(v, dict) else v for v in self.__dict__.values()))
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """`Settings(...)` holds what it is given (and the defaults): only `from_env` reads an environment."""
+        return (init_settings,)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if env is None else env
-
-        def get(name: str) -> str | None:
-            value = env.get(name)
-            return value if value not in (None, "") else None
-
+        """The settings of `env` (default: this process's environment); SettingsError names a malformed variable."""
         try:
-            time_scale = float(get("FAILOVER_TIME_SCALE") or "1")
-        except ValueError as err:
-            raise SettingsError(f"FAILOVER_TIME_SCALE must be a number: {err}") from err
-        if time_scale <= 0:
-            raise SettingsError("FAILOVER_TIME_SCALE must be > 0")
-        in_app_service = get("WEBSITE_SITE_NAME") is not None
-        auth_enabled = (get("WEBSITE_AUTH_ENABLED") or "").lower() == "true"
-        credential = get("FAILOVER_CREDENTIAL") or "default"
-        if credential not in ("default", "simulator"):
-            raise SettingsError("FAILOVER_CREDENTIAL must be 'default' or 'simulator'")
-        return cls(
-            arm_endpoint=(get("FAILOVER_ARM_ENDPOINT") or DEFAULT_ARM_ENDPOINT).rstrip("/"),
-            ca_bundle=get("FAILOVER_CA_BUNDLE"),
-            credential=credential,
-            managed_identity_client_id=get("AZURE_CLIENT_ID"),
-            eventgrid_endpoint=get("FAILOVER_EVENTGRID_ENDPOINT"),
-            eventgrid_key=get("FAILOVER_EVENTGRID_KEY"),
-            logs_endpoint=(get("FAILOVER_LOGS_ENDPOINT") or "").rstrip("/") or None,
-            teams_webhook_url=get("FAILOVER_TEAMS_WEBHOOK_URL"),
-            approval_signing_key=get("FAILOVER_APPROVAL_SIGNING_KEY") or "",
-            escalation_webhook_url=get("FAILOVER_ESCALATION_WEBHOOK_URL"),
-            webhooks={
-                name[len(WEBHOOK_PREFIX) :].lower(): value
-                for name, value in env.items()
-                if name.upper().startswith(WEBHOOK_PREFIX) and len(name) > len(WEBHOOK_PREFIX) and value
-            },
-            api_key=get("FAILOVER_API_KEY"),
-            public_base_url=(get("FAILOVER_PUBLIC_BASE_URL") or "http://127.0.0.1:7071").rstrip("/"),
-            plans_dir=get("FAILOVER_PLANS_DIR") or "plans",
-            time_scale=time_scale,
-            log_level=get("FAILOVER_LOG_LEVEL") or "INFO",
-            log_json=(get("FAILOVER_LOG_FORMAT") or "json") == "json",
-            # App Service sets WEBSITE_SITE_NAME in every app, and WEBSITE_AUTH_ENABLED=True while its
-            # Authentication is on (as Microsoft.Identity.Web's AppServicesAuthenticationInformation reads it)
-            identity_header_trusted=auth_enabled if in_app_service else True,
-        )
+            return cls(**_Environment(cls, os.environ if env is None else env)())
+        except ValidationError as err:
+            raise SettingsError(
+                "; ".join(f"{_variable(str(error['loc'][0]))}: {error['msg']}" for error in err.errors())
+            ) from err
 
     def plans_path(self) -> Path:
         return Path(self.plans_dir)
+
+
+class _Environment(EnvSettingsSource):
+    """pydantic-settings' environment source over a given mapping, plus the two fields no one variable holds."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self.environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {
+            name.lower(): value for name, value in self.environ.items() if not (self.env_ignore_empty and value == "")
+        }
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        if field_name in ("webhooks", "identity_header_trusted"):
+            return None, field_name, False  # derived in __call__, never from FAILOVER_WEBHOOKS or the like
+        return super().get_field_value(field, field_name)
+
+    def __call__(self) -> dict[str, Any]:
+        values = super().__call__()
+        values["webhooks"] = {
+            name[len(WEBHOOK_PREFIX) :].lower(): value
+            for name, value in self.env_vars.items()
+            if name.startswith(WEBHOOK_PREFIX.lower()) and len(name) > len(WEBHOOK_PREFIX)
+        }
+        # App Service sets WEBSITE_SITE_NAME in every app, and WEBSITE_AUTH_ENABLED=True while its
+        # Authentication is on (as Microsoft.Identity.Web's AppServicesAuthenticationInformation reads it)
+        if self.env_vars.get("website_site_name"):
+            values["identity_header_trusted"] = (self.env_vars.get("website_auth_enabled") or "").lower() == "true"
+        return values
+
+
+def _variable(key: str) -> str:
+    """The variable behind a validation error's location: the alias a field is read from, or the prefixed name."""
+    return key if key.isupper() else PREFIX + key.upper()
 
 
 _current: Settings | None = None

@@ -1,12 +1,13 @@
 """OpenTelemetry export to Application Insights, for the Azure host only.
 
-`configure_telemetry` is called by `function_app.py` after logging is configured. With an Application
-Insights connection string (the Bicep sets APPLICATIONINSIGHTS_CONNECTION_STRING) it starts the Azure Monitor
+`configure_telemetry` is called by `function_app.py` after logging is configured. With an Application Insights
+connection string (the Bicep sets APPLICATIONINSIGHTS_CONNECTION_STRING) it starts the Azure Monitor
 OpenTelemetry distro, authenticated with the managed identity (the component refuses keys), and adds one
-structlog processor that hands every event, with its bound fields (`instance_id`, `plan`, `step`, ...), to the
-stdlib logger `failover.events`, which the distro exports: in Application Insights each event is a trace whose
-custom dimensions carry the run's instance id. Without a connection string (local runs, tests) nothing is
-imported and nothing changes; `azure.monitor.opentelemetry` is imported only on that Azure path.
+structlog processor that hands every event, with its bound fields (`instance_id`, `plan`, `step`, ...), through
+structlog's stdlib integration to the stdlib logger `failover.events`, which the distro exports: in Application
+Insights each event is a trace whose custom dimensions carry the run's instance id. Without a connection string
+(local runs, tests) nothing is imported and nothing changes; `azure.monitor.opentelemetry` is imported only on
+that Azure path.
 """
 
 from __future__ import annotations
@@ -17,24 +18,13 @@ from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import structlog
+from structlog.stdlib import LOG_KWARG_NAMES, BoundLogger, filter_by_level, render_to_log_kwargs
 
 CONNECTION_STRING = "APPLICATIONINSIGHTS_CONNECTION_STRING"
 LOGGER_NAME = "failover.events"
 
 # LogRecord's own attributes: an `extra` key among them makes logging raise, so such fields are renamed.
-_RESERVED = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
-_LEVELS = {
-    "debug": logging.DEBUG,
-    "info": logging.INFO,
-    "msg": logging.INFO,
-    "warn": logging.WARNING,
-    "warning": logging.WARNING,
-    "error": logging.ERROR,
-    "exception": logging.ERROR,
-    "critical": logging.CRITICAL,
-    "fatal": logging.CRITICAL,
-}
-_NOT_ATTRIBUTES = {"event", "level", "timestamp", "exc_info"}
+_RESERVED = frozenset(logging.makeLogRecord({}).__dict__) - set(LOG_KWARG_NAMES) | {"message", "asctime"}
 
 
 def _attribute(value: Any) -> str | bool | int | float:
@@ -47,27 +37,38 @@ def _attribute(value: Any) -> str | bool | int | float:
         return str(value)
 
 
+def _as_attributes(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> dict[str, Any]:
+    """Fields as OpenTelemetry attributes, for `render_to_log_kwargs` to pass as `extra` (the event is the message).
+
+    The record carries its own level and time; a field that is None is left out; `exc_info` and the like stay
+    logging's own keyword arguments.
+    """
+    return {
+        (f"failover_{key}" if key in _RESERVED else key): (
+            value if key in LOG_KWARG_NAMES else str(value) if key == "event" else _attribute(value)
+        )
+        for key, value in event_dict.items()
+        if key not in ("level", "timestamp") and (value is not None or key == "event")
+    }
+
+
 class ForwardToLogging:
     """A structlog processor that hands each event to a stdlib logger and returns it unchanged.
 
-    Placed just before the renderer, so the JSON line on stderr stays as it was. The event name is the
-    record's message; every other field becomes a record attribute (an Application Insights custom
-    dimension), so `traces | where customDimensions.instance_id == "<run id>"` finds a run's events.
+    Placed just before the renderer, so the JSON line on stderr stays as it was. The event goes through
+    structlog's stdlib integration (`structlog.stdlib.BoundLogger` over the logger: `filter_by_level`, then
+    `render_to_log_kwargs`): the event name is the record's message; every other field becomes a record attribute
+    (an Application Insights custom dimension), so `traces | where customDimensions.instance_id == "<run id>"`
+    finds a run's events.
     """
 
     def __init__(self, logger: logging.Logger) -> None:
-        self.logger = logger
+        self.logger: BoundLogger = structlog.wrap_logger(
+            logger, processors=[filter_by_level, _as_attributes, render_to_log_kwargs], wrapper_class=BoundLogger
+        )
 
     def __call__(self, _: Any, method_name: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-        level = _LEVELS.get(method_name, logging.INFO)
-        if self.logger.isEnabledFor(level):
-            extra = {
-                (f"failover_{key}" if key in _RESERVED else key): _attribute(value)
-                for key, value in event_dict.items()
-                if key not in _NOT_ATTRIBUTES and value is not None
-            }
-            exc_info = event_dict.get("exc_info")
-            self.logger.log(level, str(event_dict.get("event", "")), extra=extra, exc_info=exc_info or None)
+        getattr(self.logger, method_name)(**event_dict)  # debug, info, warning, error or critical
         return event_dict
 
 

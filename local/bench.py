@@ -27,7 +27,6 @@ import resource
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -184,7 +183,9 @@ def run_sequential(vms: int, sessions: int, time_scale: float, settings: Any) ->
     """The runbook as people run it: one call at a time, same SDK clients, a fresh copy of the estate."""
     estate = seed_demo_estate(Estate(estate_config(time_scale)), vms=vms, sessions=sessions)
     with Simulator(estate) as simulator:
-        factory = ClientFactory(replace(settings, arm_endpoint=simulator.url, ca_bundle=simulator.ca_bundle))
+        factory = ClientFactory(
+            settings.model_copy(update={"arm_endpoint": simulator.url, "ca_bundle": simulator.ca_bundle})
+        )
         avd = factory.desktop_virtualization(SUBSCRIPTION_ID)
         asr = factory.site_recovery(SUBSCRIPTION_ID).replication_recovery_plans
         jobs = factory.site_recovery(SUBSCRIPTION_ID).replication_jobs

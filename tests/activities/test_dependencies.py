@@ -409,9 +409,7 @@ class TestWebhook:
 
 
 def _with_webhook(settings: Settings, url: str) -> Settings:
-    from dataclasses import replace
-
-    return replace(settings, webhooks={"hyperv_replica": url})
+    return settings.model_copy(update={"webhooks": {"hyperv_replica": url}})
 
 
 def test_webhook_settings_from_env() -> None:

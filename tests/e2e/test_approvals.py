@@ -4,7 +4,6 @@ timeout policies, the API path when Teams is down, racing replays, expired links
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 import threading
 from typing import Any
@@ -216,7 +215,7 @@ class TestTokens:
 class TestTeamsDown:
     def test_approve_through_the_api(self, make_stack: Any) -> None:
         stack = make_stack(vms=10, sessions=2, approval={"approvers": [A, B], "timeout": "4h"})
-        configure(dataclasses.replace(stack.settings, teams_webhook_url=f"{stack.simulator.url}/nowhere"))
+        configure(stack.settings.model_copy(update={"teams_webhook_url": f"{stack.simulator.url}/nowhere"}))
         instance_id = started(stack)
         status = wait_for(lambda: (s := run_status(stack, instance_id))["errors"] and s, timeout=30)
         assert "approval card not delivered to Teams" in status["errors"][0]

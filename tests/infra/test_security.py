@@ -5,7 +5,6 @@ directly, with a fake durable client (the e2e tests check the same on the runnin
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import io
 import json
 import logging
@@ -265,7 +264,7 @@ class TestIdentityHeader:
 
     def test_an_untrusted_identity_is_refused_and_changes_nothing(self, settings: Settings) -> None:
         api = Api(
-            settings=dataclasses.replace(settings, identity_header_trusted=False), plans=load_plans(ROOT / "plans")
+            settings=settings.model_copy(update={"identity_header_trusted": False}), plans=load_plans(ROOT / "plans")
         )
         signed = {"Content-Type": "application/json", "X-MS-CLIENT-PRINCIPAL-NAME": "a@contoso.com"}
         cases = [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from typing import Any
@@ -16,8 +15,10 @@ from failover.settings import (
     ENV_SETTINGS,
     LOCAL_ONLY_SETTINGS,
     PLATFORM_SETTINGS,
+    PREFIX,
     WEBHOOK_PREFIX,
     Settings,
+    SettingsError,
 )
 from local.server import MAX_REQUEST
 from local.stack import ROOT
@@ -29,21 +30,13 @@ KEY_VAULT_REFERENCE = re.compile(
 )
 
 
-class RecordingEnv(dict[str, str]):
-    """An environment that remembers which names were asked for, and whether it was listed."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.asked: set[str] = set()
-        self.listed = False
-
-    def get(self, key: str, default: Any = None) -> Any:
-        self.asked.add(key)
-        return super().get(key, default)
-
-    def items(self) -> Any:
-        self.listed = True
-        return super().items()
+#: A value each declared variable takes, other than its default (an URL where any text does).
+SAMPLES = {
+    "FAILOVER_CREDENTIAL": "simulator",
+    "FAILOVER_TIME_SCALE": "7",
+    "FAILOVER_LOG_FORMAT": "text",
+    WEBHOOK_PREFIX: "https://automation.invalid/webhooks?token=t",
+}
 
 
 def app_settings() -> dict[str, Any]:
@@ -68,15 +61,40 @@ def defined(name: str, settings: dict[str, Any]) -> bool:
 
 class TestDeclaredNames:
     def test_the_declaration_is_what_from_env_reads(self) -> None:
-        """ENV_SETTINGS lists exactly the names Settings.from_env asks for (plus the webhook prefix it scans)."""
-        env = RecordingEnv()
-        Settings.from_env(env)
-        assert env.asked == set(ENV_SETTINGS) - {WEBHOOK_PREFIX}
-        assert env.listed, "FAILOVER_WEBHOOK_<NAME> is found by listing the environment"
+        """Each name in ENV_SETTINGS fills the field it is declared to fill; a name not declared fills nothing."""
+        default = Settings.from_env({})
+        app_service = {"WEBSITE_SITE_NAME": "func-failover"}  # WEBSITE_AUTH_ENABLED counts in App Service only
+        for name, field in ENV_SETTINGS.items():
+            base = app_service if name == "WEBSITE_AUTH_ENABLED" else {}
+            value = "True" if name == "WEBSITE_AUTH_ENABLED" else SAMPLES.get(name, "https://sample.invalid/x")
+            env = {**base, (name + "X" if name == WEBHOOK_PREFIX else name): value}
+            changed = {
+                key
+                for key in Settings.model_fields
+                if getattr(Settings.from_env(env), key) != getattr(Settings.from_env(base), key)
+            }
+            assert changed == {field}, name
+        # Every field's own name, with the prefix or without, in either case, for the fields read from another name.
+        others = {
+            spelling: '{"a": "b"}' if field == "webhooks" else "false"
+            for field in Settings.model_fields
+            if PREFIX + field.upper() not in ENV_SETTINGS
+            for spelling in (PREFIX + field.upper(), field, field.upper())
+        }
+        assert len(others) == 12  # managed_identity_client_id, webhooks, log_json, identity_header_trusted
+        assert Settings.from_env(others) == default
+
+    def test_malformed_values_name_the_variable(self) -> None:
+        for env, message in [
+            ({"FAILOVER_TIME_SCALE": "fast"}, "FAILOVER_TIME_SCALE: Input should be a valid number"),
+            ({"FAILOVER_TIME_SCALE": "0"}, "FAILOVER_TIME_SCALE: Input should be greater than 0"),
+            ({"FAILOVER_CREDENTIAL": "token"}, "FAILOVER_CREDENTIAL: Input should be 'default' or 'simulator'"),
+        ]:
+            with pytest.raises(SettingsError, match=re.escape(message)):
+                Settings.from_env(env)
 
     def test_each_name_fills_a_settings_field(self) -> None:
-        fields = {f.name for f in dataclasses.fields(Settings)}
-        assert set(ENV_SETTINGS.values()) == fields
+        assert set(ENV_SETTINGS.values()) == set(Settings.model_fields)
 
     def test_host_settings_cover_the_binding_expressions(self) -> None:
         """Every %NAME% a trigger binding resolves from app settings is declared (and so checked below)."""
@@ -105,7 +123,7 @@ class TestBicepDefinesThem:
         assert settings["FAILOVER_CREDENTIAL"] == "default"
 
     @pytest.mark.parametrize(
-        "field", [f.name for f in dataclasses.fields(Settings) if not f.repr and f.name != "eventgrid_key"]
+        "field", [name for name, f in Settings.model_fields.items() if not f.repr and name != "eventgrid_key"]
     )
     def test_secrets_are_key_vault_references(self, field: str) -> None:
         """A secret field (repr=False) is set from Key Vault in Azure, never as a value in the template."""
