@@ -8,12 +8,24 @@ STAMP  := $(VENV)/.installed
 TOOLS       := $(VENV)/tools
 TOOLS_STAMP := $(TOOLS)/.installed
 CHECKOV     := checkov==3.3.30
+# `make lock` resolves pyproject.toml with uv (installed into .venv on demand): requirements-dev.txt, every package
+# of the dev venv pinned with its hashes, and requirements.txt, the production ones at the same versions, for the
+# Functions host's remote build. --universal: one file for every Python the project allows (3.11 here, 3.13 on
+# Azure), split by markers where they differ. LOCK_ARGS passes options on: LOCK_ARGS=--upgrade moves every pin to
+# the newest release pyproject.toml allows, LOCK_ARGS='--upgrade-package NAME' one of them.
+UV          := uv==0.13.9
+LOCK_ARGS   ?=
+UV_COMPILE  := UV_PYTHON_DOWNLOADS=never $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 \
+               --python $(BIN)/python --quiet --custom-compile-command 'make lock'
 
-.PHONY: demo test bench lint typecheck infra-check worker-env worker-check clean
+.PHONY: demo test bench lint typecheck infra-check worker-env worker-check lock clean
 
-$(STAMP): pyproject.toml requirements.txt
+# Exactly the locked versions (pip's hash-checking mode also refuses any dependency the lock does not pin), then
+# the project itself.
+$(STAMP): pyproject.toml requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
 $(TOOLS_STAMP): Makefile
@@ -55,6 +67,14 @@ worker-env: $(STAMP)
 # Load the app as Azure's Python 3.13 worker does (docs/deploy.md, "Python version and the load check").
 worker-check: worker-env
 	$(BIN)/pytest -p no:xdist -o addopts=-ra tests/test_worker_load.py
+
+# Regenerate the lock files after a change to the dependencies in pyproject.toml (docs/deploy.md, "Dependencies
+# and the lock files"); pins that still fit are kept. Then `make` installs the new lock.
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check '$(UV)'
+	$(UV_COMPILE) --extra dev --generate-hashes $(LOCK_ARGS) -o requirements-dev.txt
+	$(UV_COMPILE) --constraint requirements-dev.txt --annotation-style line -o requirements.txt
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -82,7 +82,8 @@ def env_key(python: str) -> str:
 
 def worker_python(python: str) -> Path:
     """The interpreter of a venv with requirements.txt and the worker library: reused while requirements.txt,
-    the library pin and the Python build are the same, built otherwise (older ones are then removed)."""
+    the library pin and the Python build are the same, built otherwise (older ones are then removed). The pins are
+    installed without their dependencies and `pip check` then holds them to be all that is needed."""
     key = env_key(python)
     venv = CACHE / key
     interpreter = venv / "bin" / "python"
@@ -93,8 +94,14 @@ def worker_python(python: str) -> Path:
             return interpreter
         shutil.rmtree(venv, ignore_errors=True)  # a build that did not finish
         started = time.monotonic()
-        pip = [str(interpreter), "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
-        for step in ([python, "-m", "venv", str(venv)], [*pip, "-r", str(ROOT / "requirements.txt"), RUNTIME]):
+        pip = [str(interpreter), "-m", "pip", "--disable-pip-version-check", "--no-input"]
+        requirements = str(ROOT / "requirements.txt")
+        for step in (
+            [python, "-m", "venv", str(venv)],
+            [*pip, "install", "--no-deps", "-r", requirements],  # exactly the lock (make lock), as Azure gets it
+            [*pip, "install", "-c", requirements, RUNTIME],  # the worker library and what it needs, the pins kept
+            [*pip, "check"],  # fails when requirements.txt misses a dependency of its packages on Python 3.13
+        ):
             done = subprocess.run(step, capture_output=True, text=True, check=False)
             if done.returncode != 0:
                 shutil.rmtree(venv, ignore_errors=True)
