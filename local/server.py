@@ -6,6 +6,7 @@ Auth follows the Azure Functions convention: function-level routes need the key 
 header or `code` query parameter) when the server has one; anonymous routes do not.
 Loopback only: locally the `X-MS-CLIENT-PRINCIPAL-NAME` header is trusted because nothing but this
 machine can reach the server (in Azure, App Service Authentication sets it).
+Sizes and timeouts of requests are bounded by `local.http_limits.ServerLimits` (docs/api.md, "Limits").
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ from aiohttp import web
 
 
 class BackgroundServer:
-    """`start()` returns once the socket listens (port 0 picks a free one); `stop()` shuts it down."""
+    """`start()` returns once the socket listens (port 0 picks a free one); `stop()` shuts it down.
+    `runner` builds the aiohttp runner for `app` (default: `web.AppRunner` without an access log)."""
 
     def __init__(
         self,
