@@ -9,22 +9,32 @@ from __future__ import annotations
 import asyncio
 import ssl
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
 
 class BackgroundServer:
-    """`start()` returns once the socket listens (port 0 picks a free one); `stop()` shuts it down."""
+    """`start()` returns once the socket listens (port 0 picks a free one); `stop()` shuts it down.
+    `runner` builds the aiohttp runner for `app` (default: `web.AppRunner` without an access log)."""
 
     def __init__(
-        self, app: web.Application, host: str, port: int, *, ssl_context: ssl.SSLContext | None = None, name: str
+        self,
+        app: web.Application,
+        host: str,
+        port: int,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        name: str,
+        runner: Callable[[web.Application], web.BaseRunner] | None = None,
     ) -> None:
         self.app = app
         self.host = host
         self.port = port
         self.ssl_context = ssl_context
         self.name = name
+        self.make_runner = runner or (lambda app: web.AppRunner(app, access_log=None))
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
 
@@ -36,7 +46,7 @@ class BackgroundServer:
             loop = asyncio.new_event_loop()
             self._loop = loop
             asyncio.set_event_loop(loop)
-            runner = web.AppRunner(self.app, access_log=None)
+            runner = self.make_runner(self.app)
             try:
                 loop.run_until_complete(runner.setup())
                 site = web.TCPSite(runner, self.host, self.port, ssl_context=self.ssl_context)
