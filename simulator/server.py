@@ -34,7 +34,7 @@ from typing import Any
 import trustme
 from aiohttp import web
 
-from simulator import dependencies, network, sites
+from simulator import dependencies, hyperv, network, sites
 from simulator.background import BackgroundServer
 from simulator.estate import (
     PLAN_ALLOWED_OPERATIONS,
@@ -585,12 +585,15 @@ class SimulatorApp:
         ):
             if at:
                 props[key] = iso(at)
-        return {
+        body = {
             "id": f"{vault_id}/replicationRecoveryPlans/{plan.name}",
             "name": plan.name,
             "type": "Microsoft.RecoveryServices/vaults/replicationRecoveryPlans",
             "properties": props,
         }
+        if plan.provider == hyperv.HYPERV:  # an Azure Local site's plan: its Hyper-V site, then Azure
+            return hyperv.of(self.estate).plan_json(vault_id, plan, body)
+        return body
 
     def _job_json(self, vault_id: str, job: Job) -> dict[str, Any]:
         """A recovery plan job in the shape of `ReplicationJobs_Get`: two tasks (the prerequisites check, then the
@@ -658,6 +661,9 @@ class SimulatorApp:
         }
 
     def _item_id(self, vault_id: str, item: ProtectedItem) -> str:
+        azure_local = hyperv.of(self.estate)
+        if azure_local.is_hyperv(item):
+            return azure_local.item_id(vault_id, item)
         return (
             f"{vault_id}/replicationFabrics/{PRIMARY_FABRIC}/replicationProtectionContainers/{PRIMARY_CONTAINER}"
             f"/replicationProtectedItems/{item.vm_name}"
@@ -794,13 +800,16 @@ class SimulatorApp:
             "recoveryContainerId": f"{vault_id}/replicationFabrics/{RECOVERY_FABRIC}"
             f"/replicationProtectionContainers/{RECOVERY_CONTAINER}",
         }
-        return {
+        body = {
             "id": item_id,
             "name": item.vm_name,
             "type": "Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/"
             "replicationProtectedItems",
             "properties": props,
         }
+        if plan.provider == hyperv.HYPERV:  # a VM of an Azure Local site, replicated to Azure
+            return hyperv.of(self.estate).item_json(vault_id, item, body)
+        return body
 
     def _page_by_token(self, request: web.Request, items: list[dict[str, Any]], size: int) -> web.Response:
         """ASR paging: the server picks the page size; `nextLink` carries an opaque `skipToken`."""
@@ -826,6 +835,8 @@ class SimulatorApp:
         return self._page_by_token(request, items, size)
 
     def _check_container(self, m: dict[str, str]) -> None:
+        if hyperv.of(self.estate).is_site_container(m["rg"], m["vault"], m["fabric"], m["container"]):
+            return  # an Azure Local site's Hyper-V site fabric and its protection container
         if m["fabric"].lower() != PRIMARY_FABRIC:
             raise SimError(404, "FabricNotFound", f"Fabric '{m['fabric']}' was not found in vault '{m['vault']}'.")
         if m["container"].lower() != PRIMARY_CONTAINER:
