@@ -6,8 +6,9 @@ Routes (paths compared case-insensitively, as ARM does; every ARM route needs a 
 - ASR (Microsoft.RecoveryServices): recovery plans list/get, plannedFailover / unplannedFailover (either
   direction: RecoveryToPrimary is a failback) / failoverCommit / testFailover / testFailoverCleanup /
   reProtect (202 + Azure-AsyncOperation + Location + Retry-After), operation status, operation results (the
-  Location: the recovery plan once the job is done), jobs get/list, replication protected items (A2A) list by
-  vault (paged by `skipToken`) / by protection container, get.
+  Location: the recovery plan once the job is done), jobs get/list, replication protected items (A2A, and the
+  HyperVReplicaAzure ones of an Azure Local site: `simulator.hyperv`) list by vault (paged by `skipToken`) / by
+  protection container, get.
 - Azure DNS: record set get / create_or_update with If-Match.
 - Event Grid topic: `POST /eventgrid/api/events` (CloudEvents batch, `aeg-sas-key` or bearer).
 - Teams Workflows webhook: `POST /teams/workflows/{id}/...?sig=...` records the message.
@@ -82,7 +83,8 @@ TEST_FAILOVER_DESCRIPTIONS = {
 # ASR: a missing or mistyped member is an InvalidRequestFormat, a value outside an enum InvalidParameterValue.
 ASR_ERRORS = BodyErrors("InvalidRequestFormat", "InvalidRequestFormat", "InvalidParameterValue")
 _DIRECTION = Field("string", required=True, enum=("PrimaryToRecovery", "RecoveryToPrimary"))
-# `providerSpecificDetails[]` is polymorphic by instanceType; only the A2A input's members are checked.
+# `providerSpecificDetails[]` is polymorphic by instanceType; only the A2A input's members are checked here, the
+# Hyper-V ones and the match with the plan's provider by the estate (`simulator.hyperv`).
 _PROVIDER_INPUTS = Field(
     "array",
     items=Field(
