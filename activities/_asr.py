@@ -10,6 +10,8 @@ from typing import Any
 from azure.core.exceptions import ResourceExistsError
 from azure.mgmt.recoveryservicessiterecovery.models import (
     RecoveryPlanA2AFailoverInput,
+    RecoveryPlanHyperVReplicaAzureFailbackInput,
+    RecoveryPlanHyperVReplicaAzureFailoverInput,
     RecoveryPlanProviderSpecificFailoverInput,
 )
 
@@ -44,9 +46,30 @@ def _scenario(plan: Any) -> tuple[str, str | None, str | None]:
     )
 
 
-def _a2a_details(payload: StartFailoverInput) -> list[RecoveryPlanProviderSpecificFailoverInput]:
-    """The Azure-to-Azure provider input of a (test) failover: the recovery point to fail over to."""
-    return [RecoveryPlanA2AFailoverInput(recovery_point_type=payload.recovery_point_type or "Latest")]
+def _provider_details(
+    payload: StartFailoverInput, direction: str = "PrimaryToRecovery"
+) -> list[RecoveryPlanProviderSpecificFailoverInput]:
+    """The provider-specific input of a (test) failover or failback, for the plan's replication provider.
+
+    A2A: the recovery point to fail over to, in either direction. HyperVReplicaAzure (Azure Local / Hyper-V to
+    Azure): to Azure, the recovery point (ASR offers Latest, LatestApplicationConsistent, LatestProcessed); back
+    on premises (RecoveryToPrimary, a planned failover), `HyperVReplicaAzureFailback` with the data sync option
+    and the alternate location recovery option (`CreateVmIfNotFound`: a VM that is gone is created on a host of
+    the site, which may be another cluster).
+    """
+    if payload.replication_provider != "HyperVReplicaAzure":
+        return [RecoveryPlanA2AFailoverInput(recovery_point_type=payload.recovery_point_type or "Latest")]
+    if direction == "RecoveryToPrimary":
+        return [
+            RecoveryPlanHyperVReplicaAzureFailbackInput(
+                data_sync_option=payload.failback_data_sync or "ForSynchronization",
+                recovery_vm_creation_option=payload.failback_vm_creation or "CreateVmIfNotFound",
+            )
+        ]
+    point = payload.recovery_point_type
+    if point == "LatestCrashConsistent":  # not a HyperVReplicaAzure recovery point type: ASR's default instead
+        point = None
+    return [RecoveryPlanHyperVReplicaAzureFailoverInput(recovery_point_type=point or "Latest")]
 
 
 def _allowed(plan: Any) -> set[str]:

@@ -9,6 +9,7 @@ allowed operations. Jobs are watched by the orchestration with durable timers (`
 by blocking here. `asr_replication_health` only reads, so it may run any number of times.
 
 Drills (test failover and cleanup) are in `activities.asr_drills`, replication health in `activities.asr_health`,
+where Azure Local VMs run in `activities.asr_placement`,
 what they share in `activities._asr`; this module registers them all, and every name imports from here.
 """
 
@@ -31,12 +32,12 @@ from activities._asr import (
     FAILOVER_SCENARIOS,
     REPROTECT_SCENARIOS,
     TEST_SCENARIO,
-    _a2a_details,
     _active_location,
     _allowed,
     _describe,
     _is_failed_over,
     _post,
+    _provider_details,
     _Refused,
     _scenario,
     _vm_count,
@@ -44,6 +45,7 @@ from activities._asr import (
 from activities._common import clients, log
 from activities.asr_drills import TEST_CLEANUP_PENDING, _start_test_failover, asr_test_cleanup
 from activities.asr_health import ERROR_CHARS, ERRORS_PER_ITEM, UNHEALTHY_LISTED, asr_replication_health
+from activities.asr_placement import asr_vm_placement
 from failover.contracts import StartAction
 from failover.contracts.asr import (
     AsrJobInput,
@@ -78,6 +80,7 @@ __all__ = [
     "asr_resolve_recovery_plans",
     "asr_start_failover",
     "asr_test_cleanup",
+    "asr_vm_placement",
     "bp",
 ]
 
@@ -161,7 +164,7 @@ def asr_start_failover(payload: StartFailoverInput) -> RecoveryPlanJob:
             f"recovery plan {name} cannot fail over while a test failover is running or awaits cleanup: clean up "
             f"the test failover first ({_describe(plan)})"
         )
-    details = _a2a_details(payload)
+    details = _provider_details(payload)
 
     def post() -> Any:
         if mode == "planned":
@@ -226,7 +229,7 @@ def _start_failback(payload: StartFailoverInput, site: Any, plan: Any) -> Recove
             f"recovery plan {name} cannot fail back now: it must be reprotected (replicating RecoveryToPrimary) "
             f"first ({_describe(plan)})"
         )
-    details = _a2a_details(payload)
+    details = _provider_details(payload, "RecoveryToPrimary")
     failback = RecoveryPlanPlannedFailoverInput(
         properties=RecoveryPlanPlannedFailoverInputProperties(
             failover_direction="RecoveryToPrimary", provider_specific_details=details
@@ -379,6 +382,7 @@ ACTIVITIES = [
     asr_commit,
     asr_test_cleanup,
     asr_reprotect,
+    asr_vm_placement,
 ]
 
 

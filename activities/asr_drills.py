@@ -12,7 +12,7 @@ from azure.mgmt.recoveryservicessiterecovery.models import (
     RecoveryPlanTestFailoverInputProperties,
 )
 
-from activities._asr import CLEANUP_SCENARIO, TEST_SCENARIO, _a2a_details, _allowed, _describe, _post, _scenario
+from activities._asr import CLEANUP_SCENARIO, TEST_SCENARIO, _allowed, _describe, _post, _provider_details, _scenario
 from activities._common import clients, log
 from failover.contracts.asr import RecoveryPlanJob, StartFailoverInput, TestCleanupInput
 
@@ -37,7 +37,7 @@ def _start_test_failover(payload: StartFailoverInput, client: Any, plan: Any) ->
         return RecoveryPlanJob(recovery_plan=name, job=test_job, action="skipped", reason=TEST_CLEANUP_PENDING)
     if "testfailover" not in allowed:
         raise RuntimeError(f"recovery plan {name} cannot be test-failed over now: {_describe(plan)}")
-    details = _a2a_details(payload)
+    details = _provider_details(payload)
     properties = RecoveryPlanTestFailoverInputProperties(
         failover_direction="PrimaryToRecovery",
         network_type=network_type,

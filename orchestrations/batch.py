@@ -65,6 +65,10 @@ def batch_orchestrator(context: df.DurableOrchestrationContext):
                 source_site_operations=asr.get("source_site_operations"),
                 # drills: the isolated network of this recovery plan
                 network_id=(asr.get("drill_networks") or {}).get(plan["name"]) or asr.get("drill_network"),
+                # Azure Local (HyperVReplicaAzure) groups: the provider input and its failback options
+                replication_provider=asr.get("replication_provider"),
+                failback_data_sync=asr.get("failback_data_sync"),
+                failback_vm_creation=asr.get("failback_vm_creation"),
             ),
         )
 

@@ -37,6 +37,20 @@ class Dispatcher:
             "drill_networks": dict(plan.drill.networks) if plan.drill else {},
         }
 
+    def provider_inputs(self, group: str) -> dict[str, Any]:
+        """The batch's ASR settings: the vault's, plus for an Azure Local (HyperVReplicaAzure) group its provider
+        and failback options (A2A groups send what they always sent)."""
+        plan = self.run.plan
+        provider = plan.provider_of_group(group)
+        if provider == "A2A":
+            return self.asr
+        return {
+            **self.asr,
+            "replication_provider": provider,
+            "failback_data_sync": plan.asr.failback_data_sync,
+            "failback_vm_creation": plan.asr.failback_vm_creation,
+        }
+
     def _finish(self, task: Any) -> None:
         run = self.run
         index = next(i for i, t in self.pending.items() if t is task)
@@ -96,7 +110,11 @@ class Dispatcher:
             plan=run.plan.name,
             run_id=context.instance_id,
             batch=batch,
-            asr={**self.asr, "source_site_operations": "NotRequired"} if batch.get("forced") else self.asr,
+            asr=(
+                {**self.provider_inputs(batch["group"]), "source_site_operations": "NotRequired"}
+                if batch.get("forced")
+                else self.provider_inputs(batch["group"])
+            ),
             mode=mode,
             poll_seconds=run.seconds(run.plan.asr.job_poll_interval),
             poll_max_seconds=run.seconds(run.plan.asr.job_poll_max),

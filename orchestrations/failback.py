@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from failover.azure_local import restored_vms
 from failover.batching import Batch
-from failover.contracts.asr import ReplicationHealthInput
+from failover.contracts.asr import ReplicationHealthInput, VmPlacement, VmPlacementInput
 from failover.contracts.avd import NewSessionsInput
 from failover.contracts.traffic import TmEndpointInput
 from failover.run import isoformat, overall_status, rto_seconds
@@ -121,6 +122,32 @@ def _restore_dns(run: Run, restore: dict[str, Any], record_ref: Any):
     yield from run.events.publish("DnsSwitched", "dns", {"records": run.dns, "failback": True})
 
 
+def _placement(run: Run, names: list[str]):
+    """Where the VMs of these Azure Local recovery plans run (`asr_vm_placement`); None when it cannot be read
+    (a warning: the failback goes on, the report then lacks the restored VMs)."""
+    try:
+        result = yield from run.call("asr_vm_placement", VmPlacementInput(**run.ids, **run.plan.vault_ref(),
+                                                                          recovery_plans=names))  # fmt: skip
+    except Exception as err:
+        run.warnings.append(f"where the Azure Local VMs run could not be read: {err}")
+        return None
+    return list(result.vms)
+
+
+def _restored(run: Run, before: list[VmPlacement] | None, names: list[str]):
+    """After the failback: the Azure Local VMs it brought back, where, and what the operator must do (report)."""
+    after = (yield from _placement(run, names)) if before is not None else None
+    if before is None or after is None:
+        return
+    run.restored_vms = [vm.plain() for vm in restored_vms(before, after, isoformat(run.now()), run.scale)]
+    moved = [vm["name"] for vm in run.restored_vms if vm["in_place"] is False]
+    if moved:
+        run.warnings.append(
+            f"{len(moved)} Azure Local VM(s) came back on another cluster and run unmanaged: register them there and "
+            f"reconnect them to their Azure resources ({', '.join(moved[:10])}{', ...' if len(moved) > 10 else ''})"
+        )
+
+
 def failback(run: Run, batches: list[Batch], restore: dict[str, Any], end_run: Any, record_ref: Any):
     """Returns the run's summary through `end_run(run, status, event, data, stage=None)`."""
     names = [p.name for b in batches for p in b.recovery_plans]
@@ -138,11 +165,15 @@ def failback(run: Run, batches: list[Batch], restore: dict[str, Any], end_run: A
             run.errors.append("replication back to the primary region is not healthy: nothing was failed back")
         return (yield from stopped("health"))
 
+    # Azure Local (HyperVReplicaAzure) plans: where their VMs ran before, to tell in-place restores from others
+    azure_local = [p.name for b in batches if run.plan.provider_of_group(b.group) != "A2A" for p in b.recovery_plans]
+    before = (yield from _placement(run, azure_local)) if azure_local else None
     run.begin("failover")
     run.publish_status("failing back")
     outcome = yield from run_groups(
         run, batches, dependencies=False, operator_wait=False, what="failed back", stage="failing back"
     )
+    yield from _restored(run, before, azure_local)
     run.end(
         "failover",
         {"cancelled": "Cancelled", "stopped": "Failed"}.get(outcome)

@@ -98,6 +98,7 @@ class Run(Controlled):
         self.verify: dict[str, Any] | None = None
         self.cleanup: str | None = None  # drills: "done" | "failed"
         self.drill: dict[str, Any] | None = None
+        self.restored_vms: list[dict[str, Any]] = []  # failbacks: Azure Local VMs brought back (RestoredVm)
         self.events = EventLog(context, plan.name, waiter=self.step)
         self._control: Any = None
 
@@ -317,6 +318,7 @@ class Run(Controlled):
             "verify": self.verify or {"healthy": False, "checks": [], "note": "verify did not run"},
             "cleanup": self.cleanup,
             "drill": self.drill,
+            "restored_vms": self.restored_vms,
             "operator": {"skipped": self.skipped, "actions": self.operator_actions, "cancel": self.cancel_record()},
             "steps": self.steps,
             "events_published": self.events.published,

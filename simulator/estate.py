@@ -143,6 +143,7 @@ class RecoveryPlan:
     test_network_id: str | None = None
     cleanup_comments: str | None = None  # of the last test failover cleanup
     before_test: str = "Protected"  # the state a test failover cleanup returns the plan to
+    provider: str = "A2A"  # replication provider: A2A, or HyperVReplicaAzure (an Azure Local site: simulator.hyperv)
 
     @property
     def replication_direction(self) -> str | None:
@@ -590,6 +591,25 @@ class Estate:
     def _allowed(plan: RecoveryPlan) -> str:
         return ", ".join(PLAN_ALLOWED_OPERATIONS[plan.state]) or "none"
 
+    # ---- provider-specific inputs and effects (simulator.hyperv: Azure Local / Hyper-V sites) ------------------
+    def _check_provider_input(self, plan: RecoveryPlan, body: dict[str, Any], direction: str) -> None:
+        """400 when the body's providerSpecificDetails do not fit the plan's replication provider."""
+        from simulator import hyperv  # here: simulator.hyperv builds on this module
+
+        hyperv.AzureLocal.check_provider_input(plan, self._properties(body), direction)
+
+    def _provider_failover_started(self, plan: RecoveryPlan, job: Job, body: dict[str, Any]) -> None:
+        if plan.provider == "HyperVReplicaAzure":
+            from simulator import hyperv
+
+            hyperv.of(self).on_failover_started(plan, job, self._properties(body))
+
+    def _provider_job_finished(self, plan: RecoveryPlan, job: Job) -> None:
+        if plan.provider == "HyperVReplicaAzure":
+            from simulator import hyperv
+
+            hyperv.of(self).after_job(plan, job)
+
     def start_failover(self, rg: str, vault: str, name: str, scenario: str, body: dict[str, Any]) -> Job:
         """Start a planned or unplanned failover job: PrimaryToRecovery from `Protected`, RecoveryToPrimary
         (a failback) from `Reprotected`. ASR refuses anything else, and a second job, with 409."""
@@ -597,6 +617,7 @@ class Estate:
             self.refresh_jobs()
             plan = self.recovery_plan(rg, vault, name)
             direction = self._direction(self._properties(body))
+            self._check_provider_input(plan, body, direction)
             plan.failover_calls += 1
             self._refuse_if_busy(plan)
             if plan.state == "TestFailedOver":
@@ -664,6 +685,7 @@ class Estate:
                 plan.last_planned_failover_at = job.started_at
             else:
                 plan.last_unplanned_failover_at = job.started_at
+            self._provider_failover_started(plan, job, body)
             return job
 
     @staticmethod
@@ -711,6 +733,7 @@ class Estate:
             plan = self.recovery_plan(rg, vault, name)
             props = self._properties(body)
             direction = self._direction(props)
+            self._check_provider_input(plan, body, direction)
             network_type = props.get("networkType")
             if network_type not in NETWORK_TYPES:
                 raise SimError(
@@ -894,6 +917,7 @@ class Estate:
                 else:
                     job.state = "Succeeded"
                 self._finish(plan, job)
+                self._provider_job_finished(plan, job)
 
     def _finish(self, plan: RecoveryPlan, job: Job) -> None:
         """A finished job moves its plan and the plan's protected items on, as ASR reports them for A2A."""

@@ -6,8 +6,9 @@ Routes (paths compared case-insensitively, as ARM does; every ARM route needs a 
 - ASR (Microsoft.RecoveryServices): recovery plans list/get, plannedFailover / unplannedFailover (either
   direction: RecoveryToPrimary is a failback) / failoverCommit / testFailover / testFailoverCleanup /
   reProtect (202 + Azure-AsyncOperation + Location + Retry-After), operation status, operation results (the
-  Location: the recovery plan once the job is done), jobs get/list, replication protected items (A2A) list by
-  vault (paged by `skipToken`) / by protection container, get.
+  Location: the recovery plan once the job is done), jobs get/list, replication protected items (A2A, and the
+  HyperVReplicaAzure ones of an Azure Local site: `simulator.hyperv`) list by vault (paged by `skipToken`) / by
+  protection container, get.
 - Azure DNS: record set get / create_or_update with If-Match.
 - Event Grid topic: `POST /eventgrid/api/events` (CloudEvents batch, `aeg-sas-key` or bearer).
 - Teams Workflows webhook: `POST /teams/workflows/{id}/...?sig=...` records the message.
@@ -34,7 +35,7 @@ from typing import Any
 import trustme
 from aiohttp import web
 
-from simulator import dependencies, network, sites
+from simulator import dependencies, hyperv, network, sites
 from simulator.background import BackgroundServer
 from simulator.estate import (
     PLAN_ALLOWED_OPERATIONS,
@@ -82,7 +83,8 @@ TEST_FAILOVER_DESCRIPTIONS = {
 # ASR: a missing or mistyped member is an InvalidRequestFormat, a value outside an enum InvalidParameterValue.
 ASR_ERRORS = BodyErrors("InvalidRequestFormat", "InvalidRequestFormat", "InvalidParameterValue")
 _DIRECTION = Field("string", required=True, enum=("PrimaryToRecovery", "RecoveryToPrimary"))
-# `providerSpecificDetails[]` is polymorphic by instanceType; only the A2A input's members are checked.
+# `providerSpecificDetails[]` is polymorphic by instanceType; only the A2A input's members are checked here, the
+# Hyper-V ones and the match with the plan's provider by the estate (`simulator.hyperv`).
 _PROVIDER_INPUTS = Field(
     "array",
     items=Field(
@@ -586,12 +588,15 @@ class SimulatorApp:
         ):
             if at:
                 props[key] = iso(at)
-        return {
+        body = {
             "id": f"{vault_id}/replicationRecoveryPlans/{plan.name}",
             "name": plan.name,
             "type": "Microsoft.RecoveryServices/vaults/replicationRecoveryPlans",
             "properties": props,
         }
+        if plan.provider == hyperv.HYPERV:  # an Azure Local site's plan: its Hyper-V site, then Azure
+            return hyperv.of(self.estate).plan_json(vault_id, plan, body)
+        return body
 
     def _job_json(self, vault_id: str, job: Job) -> dict[str, Any]:
         """A recovery plan job in the shape of `ReplicationJobs_Get`: two tasks (the prerequisites check, then the
@@ -671,6 +676,9 @@ class SimulatorApp:
         }
 
     def _item_id(self, vault_id: str, item: ProtectedItem) -> str:
+        azure_local = hyperv.of(self.estate)
+        if azure_local.is_hyperv(item):
+            return azure_local.item_id(vault_id, item)
         return (
             f"{vault_id}/replicationFabrics/{PRIMARY_FABRIC}/replicationProtectionContainers/{PRIMARY_CONTAINER}"
             f"/replicationProtectedItems/{item.vm_name}"
@@ -807,13 +815,16 @@ class SimulatorApp:
             "recoveryContainerId": f"{vault_id}/replicationFabrics/{RECOVERY_FABRIC}"
             f"/replicationProtectionContainers/{RECOVERY_CONTAINER}",
         }
-        return {
+        body = {
             "id": item_id,
             "name": item.vm_name,
             "type": "Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/"
             "replicationProtectedItems",
             "properties": props,
         }
+        if plan.provider == hyperv.HYPERV:  # a VM of an Azure Local site, replicated to Azure
+            return hyperv.of(self.estate).item_json(vault_id, item, body)
+        return body
 
     def _page_by_token(self, request: web.Request, items: list[dict[str, Any]], size: int) -> web.Response:
         """ASR paging: the server picks the page size; `nextLink` carries an opaque `skipToken`."""
@@ -839,6 +850,8 @@ class SimulatorApp:
         return self._page_by_token(request, items, size)
 
     def _check_container(self, m: dict[str, str]) -> None:
+        if hyperv.of(self.estate).is_site_container(m["rg"], m["vault"], m["fabric"], m["container"]):
+            return  # an Azure Local site's Hyper-V site fabric and its protection container
         if m["fabric"].lower() != PRIMARY_FABRIC:
             raise SimError(404, "FabricNotFound", f"Fabric '{m['fabric']}' was not found in vault '{m['vault']}'.")
         if m["container"].lower() != PRIMARY_CONTAINER:

@@ -10,6 +10,9 @@ from failover.contracts import ArmInput, Contract, Mode, NonEmpty, StartAction
 
 Direction = Literal["PrimaryToRecovery", "RecoveryToPrimary"]
 RecoveryPointType = Literal["Latest", "LatestProcessed", "LatestApplicationConsistent", "LatestCrashConsistent"]
+ReplicationProvider = Literal["A2A", "HyperVReplicaAzure"]
+DataSyncOption = Literal["ForSynchronization", "ForDownTime"]
+VmCreationOption = Literal["CreateVmIfNotFound", "NoAction"]
 
 
 class VaultInput(ArmInput):
@@ -79,6 +82,11 @@ class StartFailoverInput(RecoveryPlanInput):
     source_site_operations: Literal["Required", "NotRequired"] | None = None
     network_id: str | None = None  # test: the isolated VNet's resource id
     network_type: Literal["VmNetworkAsInput", "NoNetworkAttachAsInput"] | None = None
+    # the provider-specific input ASR gets: A2A (None) or HyperVReplicaAzure, whose failback (RecoveryToPrimary)
+    # is a HyperVReplicaAzureFailback input with a data sync and an alternate location recovery option
+    replication_provider: ReplicationProvider | None = None
+    failback_data_sync: DataSyncOption | None = None  # None: ForSynchronization
+    failback_vm_creation: VmCreationOption | None = None  # None: CreateVmIfNotFound
 
 
 class TestCleanupInput(RecoveryPlanInput):
@@ -161,3 +169,48 @@ class ReplicationHealthResult(Contract):
     max_rpo_seconds: float | None = None
     direction: Direction
     checked_at: str
+
+
+# --- asr_vm_placement: where the VMs of Azure Local (HyperVReplicaAzure) recovery plans run ----------------------
+
+
+class VmPlacementInput(VaultInput):
+    """`asr_vm_placement`: the protected items of these recovery plans."""
+
+    recovery_plans: list[NonEmpty]
+
+
+class VmPlacement(Contract):
+    """One protected VM: where it is active, the Hyper-V host it is registered on (the item's
+    `recoveryServicesProviderId`), that host's Azure Local cluster when the item names it, and its last failover."""
+
+    name: str
+    recovery_plan: str
+    active_location: str | None = None
+    host: str | None = None
+    cluster: str | None = None
+    last_failover_at: str | None = None  # ISO 8601: the item's lastSuccessfulFailoverTime
+
+
+class VmPlacementResult(Contract):
+    vms: list[VmPlacement] = Field(default_factory=list)
+
+
+class RestoredVm(Contract):
+    """A VM an Azure Local (HyperVReplicaAzure) failback brought back on premises, as the run report lists it.
+
+    `in_place` False: restored on another cluster than it ran on - it comes up unmanaged and must be registered on
+    that cluster and reconnected to its Azure resource. True: Azure Arc reconnects it by itself within the 45-day
+    window that started when it failed over to Azure (`arc_days_left`, in plan time). None: the cluster is unknown.
+    """
+
+    name: str
+    recovery_plan: str
+    original_cluster: str | None = None
+    cluster: str | None = None
+    host: str | None = None
+    in_place: bool | None = None
+    failed_over_at: str | None = None  # when it failed over to Azure: its Arc connection is down since then
+    failed_back_at: str | None = None
+    arc_days_left: float | None = None
+    action: str

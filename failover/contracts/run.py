@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from failover.contracts import Contract, Mode
+from failover.contracts.asr import RestoredVm
 from failover.plan import Plan
 
 RunStatus = Literal["Completed", "CompletedWithErrors", "Cancelled", "Rejected", "Failed"]
@@ -60,6 +61,8 @@ class RunSummary(Contract):
     verify: dict[str, Any]
     cleanup: str | None = None  # drills: "done" | "failed"
     drill: dict[str, Any] | None = None
+    # failbacks of Azure Local (HyperVReplicaAzure) recovery plans: the VMs brought back, where, what to do
+    restored_vms: list[RestoredVm] = Field(default_factory=list)
     operator: dict[str, Any]
     steps: list[dict[str, Any]]
     events_published: int

@@ -10,7 +10,7 @@ name is importable from `failover.plan`.
 """
 
 from failover.plan.approval import Approval, ApprovalOverride, OnTimeout
-from failover.plan.asr import Asr, Group, GroupAction
+from failover.plan.asr import Asr, Group, GroupAction, ReplicationProvider
 from failover.plan.avd import Avd, HostPoolRef, Standby, UserMessage, VmSet
 from failover.plan.backup import BackupTest
 from failover.plan.dependencies import (
@@ -53,6 +53,7 @@ __all__ = [
     "Plan",
     "PlanError",
     "Region",
+    "ReplicationProvider",
     "ResourceRef",
     "SqlFailoverGroup",
     "Standby",

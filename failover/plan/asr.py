@@ -10,6 +10,10 @@ from pydantic import Field, model_validator
 
 from failover.plan.fields import Duration, WebhookBody, _Model
 
+ReplicationProvider = Literal["A2A", "HyperVReplicaAzure"]
+"""What a recovery plan's VMs replicate with: `A2A` (Azure VMs, region to region) or `HyperVReplicaAzure` (Azure
+Local / Hyper-V VMs of a Hyper-V site, replicated to Azure). Its failover inputs differ (docs/plan-reference.md)."""
+
 
 class Asr(_Model):
     resource_group: str = Field(min_length=1)
@@ -27,6 +31,27 @@ class Asr(_Model):
     commit: bool = True  # commit each recovery plan after its failover succeeded
     expected_seconds_per_vm: Duration = 0.0  # preview: a job's estimate grows by this per VM
     expected_commit_duration: Duration = 60.0  # preview
+    # the recovery plans' replication provider, unless a group says otherwise
+    replication_provider: ReplicationProvider = "A2A"
+    # HyperVReplicaAzure failbacks (Azure back to the Azure Local / Hyper-V site): ASR's data sync option ...
+    failback_data_sync: Literal["ForSynchronization", "ForDownTime"] = "ForSynchronization"
+    # ... and its alternate location recovery option: create the VM on a host of the site when it is gone
+    failback_vm_creation: Literal["CreateVmIfNotFound", "NoAction"] = "CreateVmIfNotFound"
+
+    @model_validator(mode="after")
+    def _failback_completes(self) -> Asr:
+        if self.failback_data_sync == "ForDownTime":
+            # ASR suspends a ForDownTime failback after its first sync until someone completes the failover (resumes
+            # the job); the runbook does not, so its failback would wait forever
+            raise ValueError(
+                "failback_data_sync: ForDownTime suspends the failback job until someone completes the failover "
+                "(ASR job resume), which the runbook does not do; use ForSynchronization"
+            )
+        if self.replication_provider == "HyperVReplicaAzure" and self.recovery_point_type == "LatestCrashConsistent":
+            raise ValueError(
+                "recovery_point_type: HyperVReplicaAzure offers Latest, LatestApplicationConsistent, LatestProcessed"
+            )
+        return self
 
 
 class GroupAction(_Model):
@@ -50,6 +75,7 @@ class Group(_Model):
     recovery_plans: list[str] = Field(default_factory=list)
     action: GroupAction | None = None
     on_failure: Literal["stop", "continue"] = "stop"
+    replication_provider: ReplicationProvider | None = None  # None: the `asr` section's
 
     @model_validator(mode="after")
     def _plans_or_action(self) -> Group:
@@ -57,6 +83,8 @@ class Group(_Model):
             raise ValueError(f"group '{self.name}': list recovery_plans, or give a custom action")
         if self.action is not None and self.recovery_plans:
             raise ValueError(f"group '{self.name}': a group has recovery_plans or an action, not both")
+        if self.action is not None and self.replication_provider is not None:
+            raise ValueError(f"group '{self.name}': replication_provider applies to recovery_plans, not to an action")
         if self.action is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}", self.name):
             raise ValueError(f"group '{self.name}': an action group's name is its callback step: use A-Z a-z 0-9 . _ -")
         return self

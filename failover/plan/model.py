@@ -8,7 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from failover.contracts.asr import RecoveryPlanPatterns, ResolveRecoveryPlansInput
 from failover.plan.approval import Approval
-from failover.plan.asr import Asr, Group
+from failover.plan.asr import Asr, Group, ReplicationProvider
 from failover.plan.avd import Avd, HostPoolRef, Standby
 from failover.plan.backup import BackupTest
 from failover.plan.dependencies import Dependency
@@ -176,3 +176,8 @@ class Plan(_Model):
     def group_of(self, recovery_plan: str) -> Group | None:
         """The first group whose names or patterns match this recovery plan."""
         return next((g for g in self.groups if g.matches(recovery_plan)), None)
+
+    def provider_of_group(self, group: str) -> ReplicationProvider:
+        """The replication provider of a group's recovery plans: the group's own, else the `asr` section's."""
+        found = next((g for g in self.groups if g.name == group), None)
+        return (found.replication_provider if found is not None else None) or self.asr.replication_provider

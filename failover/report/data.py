@@ -97,6 +97,18 @@ def _dependency(dep: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _azure_local(summary: dict[str, Any]) -> dict[str, Any]:
+    """A failback's Azure Local VMs: those restored on another cluster (unmanaged until registered there and
+    reconnected to their Azure resource) and those restored in place, with the days left of Azure Arc's 45-day
+    reconnection window (`failover.azure_local`)."""
+    vms = [dict(vm) for vm in summary.get("restored_vms") or []]
+    return {
+        "other_cluster": [vm for vm in vms if vm.get("in_place") is False],
+        "in_place": [vm for vm in vms if vm.get("in_place") is True],
+        "unknown": [vm for vm in vms if vm.get("in_place") is None],
+    }
+
+
 def report_data(summary: dict[str, Any]) -> dict[str, Any]:
     """The report's facts as JSON (see the module docstring)."""
     scale = float(summary.get("time_scale") or 1.0)
@@ -184,6 +196,7 @@ def report_data(summary: dict[str, Any]) -> dict[str, Any]:
         "operator": summary.get("operator") or {"skipped": [], "actions": [], "cancel": None},
         "drill": summary.get("drill"),
         "cleanup": summary.get("cleanup"),
+        "azure_local": _azure_local(summary),
         "events": {"published": summary.get("events_published", 0), "failed": summary.get("events_failed", 0)},
         "errors": [str(e) for e in summary.get("errors") or []],
         "warnings": [str(w) for w in summary.get("warnings") or []],

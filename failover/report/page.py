@@ -55,6 +55,38 @@ def _dns_value(value: Any) -> str:
     return _e(value)
 
 
+def _azure_local(vms: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """A failback's Azure Local VMs: restored on another cluster (what to do), and in place (Arc window left)."""
+    if not any(vms.values()):
+        return []
+    other = _table(
+        ["VM", "recovery plan", "was on", "came back on", "host", "to do"],
+        [
+            [_e(v["name"]), _e(v["recovery_plan"]), _e(v["original_cluster"]), _e(v["cluster"]), _e(v["host"]),
+             _e(v["action"])]
+            for v in vms["other_cluster"] + vms["unknown"]
+        ],
+        "none: every VM came back on its own cluster",
+    )  # fmt: skip
+    in_place = _table(
+        ["VM", "recovery plan", "cluster", "failed over to Azure", "failed back", "Arc window left"],
+        [
+            [_e(v["name"]), _e(v["recovery_plan"]), _e(v["cluster"]), _e(v["failed_over_at"]), _e(v["failed_back_at"]),
+             _e(f"{v['arc_days_left']:.1f} of 45 days" if v.get("arc_days_left") is not None else None)]
+            for v in vms["in_place"]
+        ],
+        "none",
+    )  # fmt: skip
+    return [
+        "<h2>Azure Local VMs restored on another cluster</h2><p class=muted>They run as unmanaged VMs: register each "
+        "on the cluster it came back on and reconnect it to its Azure resource (custom location, storage path, "
+        "logical network).</p>" + other,
+        "<h2>Azure Local VMs restored in place</h2><p class=muted>Azure Arc reconnects them by itself within 45 days "
+        "of losing its connection (counted from the failover to Azure); after that an administrator must reconnect "
+        "them.</p>" + in_place,
+    ]
+
+
 def timeline_svg(entries: list[dict[str, Any]], scale: float, total: float) -> str:
     """One bar per entry, x proportional to the time from the run start; labelled rows, a plan-time axis."""
     horizon = max([total, *(e["end"] for e in entries)]) or 1.0
@@ -273,6 +305,7 @@ def report_html(summary: dict[str, Any]) -> str:
         if data["cleanup"] is not None:
             lines.append(f"Cleanup: {_e(data['cleanup'])}")
         sections.append("<h2>Drill</h2>" + "".join(f"<p>{line}</p>" for line in lines))
+    sections.extend(_azure_local(data["azure_local"]))
     if data["warnings"]:
         sections.append("<h2>Warnings</h2><ul>" + "".join(f"<li>{_e(w)}</li>" for w in data["warnings"]) + "</ul>")
     sections.append(

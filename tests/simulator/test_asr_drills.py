@@ -40,6 +40,11 @@ def example(name: str) -> dict[str, Any]:
     return json.loads((EXAMPLES / f"ReplicationRecoveryPlans_{name}.json").read_text())
 
 
+def as_a2a(body: dict[str, Any]) -> dict[str, Any]:
+    """A REST example's failover input (Hyper-V to Azure) for an A2A plan: the same body with the A2A provider entry."""
+    return {"properties": {**body["properties"], "providerSpecificDetails": A2A}}
+
+
 def drill_body(direction: str = "PrimaryToRecovery", **overrides: Any) -> dict[str, Any]:
     props: dict[str, Any] = {"failoverDirection": direction, "networkType": "VmNetworkAsInput", "networkId": VNET}
     props["providerSpecificDetails"] = A2A
@@ -161,8 +166,9 @@ class TestShapes:
             sim.estate.finish_running_jobs()
         assert snapshot_plan(sim)["state"] == "Protected"
 
-        # the test failover example's own request body (a Hyper-V provider entry; the simulator ignores it)
-        started = post(sim, "testFailover", example("TestFailover")["parameters"]["input"])
+        # the test failover example's own request body, its Hyper-V provider entry replaced by the A2A one this plan
+        # replicates with (a HyperVReplicaAzure entry is refused: tests/simulator/test_hyperv.py)
+        started = post(sim, "testFailover", as_a2a(example("TestFailover")["parameters"]["input"]))
         accepted(started)
         status = call(sim, "GET", started.headers["Azure-AsyncOperation"]).json()
         assert status["status"] == "InProgress"
@@ -183,7 +189,7 @@ class TestShapes:
         assert props["currentScenario"]["scenarioName"] == "TestFailoverCleanup"
         assert (props["currentScenarioStatus"], props["currentScenarioStatusDescription"]) == ("Succeeded", "Completed")
 
-        accepted(post(sim, "plannedFailover", example("PlannedFailover")["parameters"]["input"]))
+        accepted(post(sim, "plannedFailover", as_a2a(example("PlannedFailover")["parameters"]["input"])))
         sim.estate.finish_running_jobs()
         props = assert_shape(sim, "PlannedFailover")
         assert "Commit" in props["allowedOperations"]

@@ -25,7 +25,7 @@ from azure.mgmt.trafficmanager import models as tm
 
 from activities.verify import heartbeat_query
 from local.stack import ROOT
-from simulator import Estate, EstateConfig, Simulator, seed_demo_estate
+from simulator import Estate, EstateConfig, Simulator, hyperv, seed_demo_estate
 from simulator.dependencies import DEMO_FAILOVER_GROUP
 from simulator.estate import DEMO_ASR_RG, DEMO_VAULT, SUBSCRIPTION_ID, ProtectedItem, RecoveryPlan
 from simulator.faults import ThrottleConfig
@@ -38,6 +38,7 @@ from tests.simulator.conformance import (
     example_files,
     finish_operations,
     header,
+    rest_keys,
     shape_differences,
     skeleton,
 )
@@ -120,6 +121,26 @@ class Case:
         return self.example.removesuffix(".json")
 
 
+HYPER_V = [{"instanceType": "HyperVReplicaAzure", "recoveryPointType": "Latest"}]
+HYPER_V_FAILBACK = [
+    {
+        "instanceType": "HyperVReplicaAzureFailback",
+        "dataSyncOption": "ForSynchronization",
+        "recoveryVmCreationOption": "CreateVmIfNotFound",
+    }
+]
+# The recovery plans whose example is a Hyper-V site's (HyperVReplicaAzure): its request body fits only such a plan.
+HYPER_V_PLANS = ("rp-conf-test", "rp-conf-planned", "rp-conf-unplanned")
+
+
+def _for_provider(plan: str, body: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A step's body for a Hyper-V plan: its provider entry HyperVReplicaAzure (HyperVReplicaAzureFailback back)."""
+    if plan not in HYPER_V_PLANS or body is None or "providerSpecificDetails" not in body["properties"]:
+        return body
+    back = body["properties"]["failoverDirection"] == "RecoveryToPrimary"
+    return {"properties": {**body["properties"], "providerSpecificDetails": HYPER_V_FAILBACK if back else HYPER_V}}
+
+
 def drive(plan: str, *steps: str) -> Prepare:
     """Prepare: run `steps` on a recovery plan (each job finished before the next), then name the plan."""
 
@@ -127,6 +148,7 @@ def drive(plan: str, *steps: str) -> Prepare:
         base = PLAN.format(**ASR_NAMES, recoveryPlanName=plan)
         for step in steps:
             operation, body = STEPS[step]
+            body = _for_provider(plan, body)
             answer = call(sim, "POST", f"{base}/{operation}", params={"api-version": "2025-08-01"}, json_body=body)
             assert answer.status_code == 202, (step, answer.text)
             finish_operations(sim)
@@ -177,6 +199,12 @@ ITEM_NULLABLE = {
     "protectableItemId": "an A2A item has no protectable item (null, as a public Site Recovery walkthrough shows)",
     "recoveryServicesProviderId": "an A2A item has no on-premises Recovery Services provider",
 }
+# The vault lists the Hyper-V site's items too (HyperVReplicaAzureReplicationDetails), with the simulator's own key for
+# the Azure Local cluster their host belongs to (ASR has none: simulator.hyperv).
+HYPER_V_ITEM_KEYS = (
+    tuple(sorted(rest_keys(asr.HyperVReplicaAzureReplicationDetails) | {hyperv.CLUSTER_KEY})),
+    "the vault's Hyper-V site items, and simulator.hyperv's cluster key",
+)
 PAGER = "the SDK's pager reads `nextLink` (azure-mgmt-recoveryservicessiterecovery 2.0.0 has no list model)"
 POOLED_HOST = {"$.properties.assignedUser": "a pooled host pool assigns no user (personal pools do)"}
 
@@ -279,7 +307,7 @@ CASES: list[Case] = [
         ASR_NAMES,
         "asr_replication_health, asr_recovery_plan_vms",
         allow=Allow(
-            named={"$": (("nextLink",), PAGER)},
+            named={"$": (("nextLink",), PAGER), "$.value[].properties.providerSpecificDetails": HYPER_V_ITEM_KEYS},
             extra={
                 "$.value[].properties": extra(asr.ReplicationProtectedItemProperties),
                 "$.value[].properties.providerSpecificDetails": extra(asr.A2AReplicationDetails),
@@ -524,8 +552,14 @@ def conformance_estate() -> Estate:
         "rp-conf-jobs",
         "rp-conf-list-jobs",
     ]
+    azure_local = hyperv.of(estate)
+    azure_local.add_site(DEMO_ASR_RG, DEMO_VAULT, hyperv.SITE, hyperv.CLUSTERS)
     with estate.lock:
         for index, name in enumerate(plans):
+            if name in HYPER_V_PLANS:  # as the examples: a Hyper-V site's plan
+                vms = [f"vm-conf-{index}{n}" for n in (1, 2)]
+                azure_local.add_plan(DEMO_ASR_RG, DEMO_VAULT, name, "azl-weu-01", vms)
+                continue
             items = [
                 ProtectedItem(f"vm-conf-{index}{n}", f"00000000-0000-0000-0000-0000000000{index}{n}") for n in (1, 2)
             ]
