@@ -51,13 +51,23 @@ def _post_to_teams(message: dict[str, Any], url: str | None = None) -> None:
         raise RuntimeError(f"Teams webhook answered HTTP {response.status_code}")
 
 
-def _link(instance_id: str, decision: approval.Decision, expires_at: datetime, nonce: str) -> str:
+def _link(
+    instance_id: str, decision: approval.Decision, expires_at: datetime, nonce: str, exclude: list[str] | None = None
+) -> str:
     settings = current()
     token = approval.sign(
         settings.approval_signing_key,
-        approval.TokenClaims(instance_id, decision, int(expires_at.timestamp()), nonce),
+        approval.TokenClaims(instance_id, decision, int(expires_at.timestamp()), nonce, tuple(exclude or ())),
     )
     return f"{settings.public_base_url}/api/approvals/{quote(instance_id)}?token={token}"
+
+
+def _approve_without(payload: ApprovalCardInput, expires: datetime) -> str | None:
+    """The "approve without" link: approve, leaving out the recovery plans that cannot fail over as they are."""
+    if not payload.excludable:
+        return None
+    names = [e["recovery_plan"] for e in payload.excludable]
+    return _link(payload.instance_id, "approve", expires, payload.nonce, names)
 
 
 def teams_post_approval_card(payload: ApprovalCardInput) -> TeamsPostResult:
@@ -67,6 +77,7 @@ def teams_post_approval_card(payload: ApprovalCardInput) -> TeamsPostResult:
         payload.plain(),
         approve_url=_link(payload.instance_id, "approve", expires, payload.nonce),
         reject_url=_link(payload.instance_id, "reject", expires, payload.nonce),
+        approve_without_url=_approve_without(payload, expires),
     )
     _post_to_teams(cards.teams_message(card))
     log(payload, "teams.approval").info("approval card posted")
@@ -82,6 +93,7 @@ def teams_post_reminder(payload: ApprovalCardInput) -> TeamsReminderResult:
         payload.expires_at,
         approve_url=_link(payload.instance_id, "approve", expires, payload.nonce),
         reject_url=_link(payload.instance_id, "reject", expires, payload.nonce),
+        approve_without_url=_approve_without(payload, expires),
     )
     escalation = current().escalation_webhook_url
     _post_to_teams(message, escalation)

@@ -1,4 +1,5 @@
-"""Approval links: HMAC-SHA256 tokens over (instance id, decision, expiry, nonce), and the timeout policy.
+"""Approval links: HMAC-SHA256 tokens over (instance id, decision, expiry, nonce, and for an "approve without"
+link the recovery plans it excludes), and the timeout policy.
 
 A token is `base64url(claims JSON) "." base64url(signature)`. Verification is constant-time; a
 forged token is refused with 403, an expired one with 410. Single use is enforced by the run: the
@@ -30,6 +31,8 @@ class TokenClaims:
     decision: Decision
     expires_at: int  # epoch seconds
     nonce: str
+    # an "approve without" link: the recovery plans approving it leaves out of the run (signed: not editable)
+    exclude: tuple[str, ...] = ()
 
 
 def _b64(data: bytes) -> str:
@@ -70,7 +73,10 @@ def verify_claims(key: str, token: str) -> dict[str, Any] | None:
 
 
 def sign(key: str, claims: TokenClaims) -> str:
-    return sign_claims(key, {"i": claims.instance_id, "d": claims.decision, "e": claims.expires_at, "n": claims.nonce})
+    body: dict[str, Any] = {"i": claims.instance_id, "d": claims.decision, "e": claims.expires_at, "n": claims.nonce}
+    if claims.exclude:
+        body["x"] = sorted(claims.exclude)
+    return sign_claims(key, body)
 
 
 def verify(key: str, token: str, instance_id: str, now_epoch: float) -> TokenClaims:
@@ -80,10 +86,15 @@ def verify(key: str, token: str, instance_id: str, now_epoch: float) -> TokenCla
     if raw is None:
         raise forged
     try:
-        claims = TokenClaims(str(raw["i"]), raw["d"], int(raw["e"]), str(raw["n"]))
+        exclude = raw.get("x") or []
+        if not isinstance(exclude, list) or not all(isinstance(x, str) for x in exclude):
+            raise TypeError("exclude")
+        claims = TokenClaims(str(raw["i"]), raw["d"], int(raw["e"]), str(raw["n"]), tuple(exclude))
     except (ValueError, KeyError, TypeError):
         raise forged from None
     if claims.instance_id != instance_id or claims.decision not in DECISIONS:
+        raise forged
+    if claims.exclude and claims.decision != "approve":
         raise forged
     if now_epoch >= claims.expires_at:
         raise ApprovalTokenError(410, "TokenExpired", "the approval link has expired")

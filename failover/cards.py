@@ -88,10 +88,18 @@ def _readiness(readiness: Any) -> list[dict[str, Any]]:
     return blocks
 
 
-def _buttons(approve_url: str | None, reject_url: str | None) -> list[dict[str, Any]]:
+def _buttons(
+    approve_url: str | None, reject_url: str | None, approve_without: tuple[str, list[str]] | None = None
+) -> list[dict[str, Any]]:
+    """Approve, (approve without the recovery plans that cannot fail over,) reject: Teams shows each as a button
+    opening the confirm page of its signed link."""
     actions = []
     if approve_url:
         actions.append({"type": "Action.OpenUrl", "title": "Approve", "url": approve_url, "style": "positive"})
+    if approve_without:
+        url, names = approve_without
+        title = f"Approve without {', '.join(names)}"
+        actions.append({"type": "Action.OpenUrl", "title": title[:80], "url": url})
     if reject_url:
         actions.append({"type": "Action.OpenUrl", "title": "Reject", "url": reject_url, "style": "destructive"})
     return actions
@@ -131,8 +139,14 @@ def approval_card(
     reason: str | None = None,
     host_pools: list[dict[str, Any]] | None = None,
     data_loss: list[dict[str, str]] | None = None,
+    excludable: list[dict[str, str]] | None = None,
+    approve_without_url: str | None = None,
 ) -> dict[str, Any]:
-    """The card an approver sees: what moves, why, how ready it is, how long it should take, and two links.
+    """The card an approver sees: what moves, why, how ready it is, how long it should take, and its links.
+
+    `excludable` lists the recovery plans that cannot fail over as they are (`recovery_plan`, `why`, what
+    `approving` does about it); with `approve_without_url` the card offers a third choice, approving without
+    them (they are not failed over), besides approving (which deals with them first) and rejecting.
 
     `readiness` is `asr_replication_health`'s output; `required` the number of distinct approvals needed;
     `requested_by` who started a planned failover or drill through the API; `reason` their stated reason;
@@ -172,10 +186,37 @@ def approval_card(
             },
             *([{"type": "TextBlock", "text": f"Reason: {reason}", "wrap": True}] if reason else []),
             {"type": "FactSet", "facts": facts},
+            *_excludable(excludable or []),
             *_readiness(readiness),
         ],
-        _buttons(approve_url, reject_url),
+        _buttons(
+            approve_url,
+            reject_url,
+            (approve_without_url, [e["recovery_plan"] for e in excludable or []]) if approve_without_url else None,
+        ),
     )
+
+
+def _excludable(excludable: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """The recovery plans that cannot fail over as they are, and the three choices about them."""
+    if not excludable:
+        return []
+    lines = [f"- **{e['recovery_plan']}**: {e.get('why', '')}. Approve: {e.get('approving', '')}." for e in excludable]
+    return [
+        {
+            "type": "TextBlock",
+            "text": "Recovery plans that cannot fail over as they are:\n" + "\n".join(lines),
+            "wrap": True,
+            "color": "Warning",
+        },
+        {
+            "type": "TextBlock",
+            "text": "Approve to deal with them first, approve without them to leave them out of the failover, "
+            "or reject to abort.",
+            "wrap": True,
+            "isSubtle": True,
+        },
+    ]
 
 
 def _sessions(mode: str, sessions: int | None, host_pools: list[dict[str, Any]]) -> str:
@@ -192,7 +233,9 @@ def _sessions(mode: str, sessions: int | None, host_pools: list[dict[str, Any]])
     return f"{total} ({pools})" if pools else total
 
 
-def approval_card_from_input(card_input: dict[str, Any], *, approve_url: str, reject_url: str) -> dict[str, Any]:
+def approval_card_from_input(
+    card_input: dict[str, Any], *, approve_url: str, reject_url: str, approve_without_url: str | None = None
+) -> dict[str, Any]:
     """`approval_card` from the orchestration's card input dict (see `_approval_gate`), with signed links."""
     return approval_card(
         plan=str(card_input.get("plan", "")),
@@ -215,6 +258,8 @@ def approval_card_from_input(card_input: dict[str, Any], *, approve_url: str, re
         reason=card_input.get("reason"),
         host_pools=card_input.get("host_pools"),
         data_loss=card_input.get("data_loss"),
+        excludable=card_input.get("excludable"),
+        approve_without_url=approve_without_url,
     )
 
 
@@ -224,6 +269,7 @@ def reminder_message(
     *,
     approve_url: str | None = None,
     reject_url: str | None = None,
+    approve_without_url: str | None = None,
 ) -> dict[str, Any]:
     """The Teams message for the escalation webhook when the gate is extended: still pending, until when.
 
@@ -259,9 +305,16 @@ def reminder_message(
             },
             *([{"type": "TextBlock", "text": f"Reason: {reason}", "wrap": True}] if reason else []),
             {"type": "FactSet", "facts": facts},
+            *_excludable(card_input.get("excludable") or []),
             *_readiness(card_input.get("readiness")),
         ],
-        _buttons(approve_url or card_input.get("approve_url"), reject_url or card_input.get("reject_url")),
+        _buttons(
+            approve_url or card_input.get("approve_url"),
+            reject_url or card_input.get("reject_url"),
+            (approve_without_url, [e["recovery_plan"] for e in card_input.get("excludable") or []])
+            if approve_without_url
+            else None,
+        ),
     )
     return teams_message(card)
 

@@ -80,6 +80,7 @@ def _card(
         required=policy.required,
         nonce=nonce,
         readiness=readiness,
+        excludable=run.approval.get("excludable") or [],
     )
 
 
@@ -139,6 +140,8 @@ def approval_gate(run: Run, batches: list[Batch]):
     allowed = {a.lower() for a in policy.approvers}
     requester = (run.requested_by or "").lower()
     approved_by: set[str] = set()
+    excludable = {e["recovery_plan"] for e in run.approval.get("excludable") or []}
+    exclusions: dict[str, tuple[str, str]] = {}  # recovery plan -> (approver, at): an "approve without"
     outcome: str | None = None
     timer = context.create_timer(expires)
     decision_task = None
@@ -215,12 +218,17 @@ def approval_gate(run: Run, batches: list[Batch]):
             outcome = "reject"
         else:
             approved_by.add(approver)
+            for name in decision.get("exclude") or []:
+                if name in excludable:  # the HTTP handler refuses others
+                    exclusions.setdefault(name, (approver, isoformat(run.now())))
             if len(approved_by) >= policy.required:
                 outcome = "approve"
         run.publish_status()
     if winner is not timer:
         timer.cancel()  # decided before the deadline: the pending timer must not keep the run alive
     run.approval["waiting"] = False
+    if outcome == "approve":
+        _exclude(run, exclusions)
     run.end("approval", {"approve": "Succeeded", "reject": "Rejected", "cancelled": "Cancelled"}[outcome])
     run.publish_status()
     try:
@@ -241,3 +249,13 @@ def approval_gate(run: Run, batches: list[Batch]):
         "ApprovalDecided", "approval", {"outcome": outcome, "decisions": run.approval["decisions"]}
     )
     return outcome
+
+
+def _exclude(run: Run, exclusions: dict[str, tuple[str, str]]) -> None:
+    """Approved without some recovery plans: they are left out of the run (not failed over, not cleaned up),
+    recorded as skipped by the approver who excluded them; the run ends CompletedWithErrors and says so."""
+    for name, (by, at) in sorted(exclusions.items()):
+        run.excluded.append(name)
+        run.skipped.append({"name": name, "by": by, "at": at})
+        run.operator_actions.append({"action": "exclude", "recovery_plan": name, "by": by, "at": at})
+        run.plan_errors[name] = f"recovery plan {name}: excluded at approval by {by}; not failed over"

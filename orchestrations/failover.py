@@ -103,11 +103,20 @@ def _runbook(run: Run, spec: RunInput):
     run.end("resolve")
     run.batches = [b.to_dict() for b in batches]
     leftovers = run.leftover_drills if run.mode in ("planned", "unplanned") else []
-    if leftovers:  # on the approval card: what approving will do first
+    if leftovers:  # on the approval card: what approving will do first, or approve without them, or reject
         run.warnings.append(
             f"a test failover awaits cleanup on {', '.join(leftovers)} (a drill left it, ASR refuses a failover "
-            "until then): approving cleans it up first, before anyone is signed out; reject to leave it"
+            "until then): approving cleans it up first, before anyone is signed out; approve without them to "
+            "leave them out; reject to leave it"
         )
+        run.approval["excludable"] = [
+            {
+                "recovery_plan": name,
+                "why": "a test failover awaits cleanup (a drill left it; ASR refuses a failover until then)",
+                "approving": "cleans it up first, before anyone is signed out",
+            }
+            for name in leftovers
+        ]
     run.publish_status()
     yield from preflight(run)
 
@@ -125,6 +134,10 @@ def _runbook(run: Run, spec: RunInput):
     if run.mode == "failback":
         return (yield from failback(run, batches, dict(spec.restore), end_run, record_ref))
 
+    if run.excluded:  # approved without them: they are not failed over, and their drills stay as they are
+        batches = _without(batches, run.excluded)
+        run.batches = [b.to_dict() for b in batches]
+        leftovers = [name for name in leftovers if name not in run.excluded]
     if leftovers and not run.cancel and not (yield from _clean_leftover_drills(run, leftovers)):
         run.errors.append(
             "the leftover test failovers could not be cleaned up: nobody was signed out, nothing failed over"
@@ -187,6 +200,16 @@ def _resolve(run: Run):
     groups = groups_from_resolved(resolved, plan.asr.vault)
     run.leftover_drills = [p.name for g in resolved.groups for p in g.recovery_plans if p.test_failover_pending]
     return plan_batches(groups, plan.batch_size)
+
+
+def _without(batches: list[Batch], excluded: list[str]) -> list[Batch]:
+    """The batches without the excluded recovery plans (a batch left empty is dropped; indexes are kept)."""
+    kept = []
+    for batch in batches:
+        plans = tuple(p for p in batch.recovery_plans if p.name not in excluded)
+        if plans:
+            kept.append(Batch(group=batch.group, index=batch.index, recovery_plans=plans))
+    return kept
 
 
 def _clean_leftover_drills(run: Run, recovery_plans: list[str]):

@@ -75,6 +75,7 @@ class Run(Controlled):
         # recovery plans whose test failover is running or awaits cleanup (a drill left it): a failover cleans
         # them up after approval and before anyone is signed out
         self.leftover_drills: list[str] = []
+        self.excluded: list[str] = []  # recovery plans an approver left out ("approve without")
         self.plan_errors: dict[str, str] = {}  # recovery plan -> why it failed (cleared by a successful retry)
         self.blocked: list[str] = []  # failed plans of a stopped group, waiting for retry or skip
         self.retry_queue: list[str] = []

@@ -60,6 +60,7 @@ class Approvals(ApiBase):
             "decision": fields["decision"],
             "approver": approver,
             "comment": str(fields.get("comment") or "")[:500] or None,
+            "exclude": list(fields.get("exclude") or []),
             "nonce": nonce,
             "request_id": request_id,
             "at": self._now(),
@@ -69,7 +70,7 @@ class Approvals(ApiBase):
         # The run is the single-use record: of two requests racing with one link, the run records
         # exactly one request id under nonce:approver; the other is answered 409.
         recorded_by = await self._recorded(client, instance_id, key)
-        public = {k: v for k, v in event.items() if k not in ("nonce", "request_id")}
+        public = {k: v for k, v in event.items() if k not in ("nonce", "request_id") and (k != "exclude" or v)}
         log.info("approval", instance_id=instance_id, approver=approver, decision=event["decision"])
         if recorded_by is None:
             return json_response({"instance_id": instance_id, "accepted": public}, 202)
@@ -116,8 +117,14 @@ class Approvals(ApiBase):
         custom = status.custom_status or {}
         plan = html.escape(str(custom.get("plan", "")))
         mode = html.escape(str(custom.get("mode", "")))
+        without = (
+            f"<p>Without the recovery plans <b>{html.escape(', '.join(claims.exclude))}</b>: they are left out of "
+            "the failover (not failed over).</p>"
+            if claims.exclude
+            else ""
+        )
         body = f"""
-<p>{verb} the <b>{mode}</b> failover of plan <b>{plan}</b> (run <code>{html.escape(instance_id)}</code>)?</p>
+<p>{verb} the <b>{mode}</b> failover of plan <b>{plan}</b> (run <code>{html.escape(instance_id)}</code>)?</p>{without}
 <p>Approvals needed: {int(gate.get("required") or 0)}.
 This link expires at {html.escape(gate.get("expires_at") or "")}.</p>
 <form method="post" action="/api/approvals/{html.escape(quote(instance_id))}">
@@ -144,7 +151,8 @@ This link expires at {html.escape(gate.get("expires_at") or "")}.</p>
             self._check_approver(gate, approver, claims.nonce)
         except ServiceError as err:
             return error_response(err.status, err.code, err.message)
-        return await self._decide(req, client, instance_id, approver, claims.nonce, fields)
+        decided: dict[str, Any] = {**fields, "exclude": list(claims.exclude)}  # the signed link's, never the form's
+        return await self._decide(req, client, instance_id, approver, claims.nonce, decided)
 
     async def post_api_approval(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         """Approve or reject through the API (function key + signed-in identity): the way in when
@@ -155,7 +163,26 @@ This link expires at {html.escape(gate.get("expires_at") or "")}.</p>
             approver = self._principal(req)
             _, gate = await self._waiting_run(client, instance_id)
             self._check_approver(gate, approver, str(gate.get("nonce") or ""))
+            _check_exclude(body, gate)
         except ServiceError as err:
             return error_response(err.status, err.code, err.message)
-        fields = {"decision": body.decision, "comment": body.comment}
+        fields = {"decision": body.decision, "comment": body.comment, "exclude": body.exclude}
         return await self._decide(req, client, instance_id, approver, str(gate.get("nonce")), fields)
+
+
+def _check_exclude(body: DecisionRequest, gate: dict[str, Any]) -> None:
+    """`exclude` names recovery plans of the gate's `excludable` (those that cannot fail over as they are), and
+    only with an approval."""
+    if not body.exclude:
+        return
+    if body.decision != "approve":
+        raise ServiceError(422, "InvalidBody", "exclude: only an approval can exclude recovery plans")
+    excludable = {e.get("recovery_plan") for e in gate.get("excludable") or []}
+    unknown = [name for name in body.exclude if name not in excludable]
+    if unknown:
+        offered = ", ".join(sorted(n for n in excludable if n)) or "none"
+        raise ServiceError(
+            422,
+            "InvalidBody",
+            f"exclude: {', '.join(unknown)} cannot be excluded (the run offers: {offered})",
+        )

@@ -209,6 +209,9 @@ class DecisionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     decision: Literal["approve", "reject"]
     comment: str | None = Field(default=None, max_length=500)
+    # approve without these recovery plans: of the run's `approval.excludable` (plans that cannot fail over as
+    # they are), as the card's "Approve without" link does
+    exclude: list[str] = Field(default_factory=list, max_length=100)
 
 
 def validated(model: type[M], data: Any) -> M:

@@ -59,6 +59,9 @@ class ApprovalCardInput(ActivityInput):
     required: int
     # Free-form: asr_replication_health's output as the run records it, or {"error": why} when it failed.
     readiness: dict[str, Any] | None = None
+    # recovery plans that cannot fail over as they are: {"recovery_plan", "why", "approving"} (what approving
+    # does about it); the card offers to approve without them
+    excludable: list[dict[str, str]] = Field(default_factory=list)
 
 
 class ApprovalDecision(Contract):

@@ -343,6 +343,58 @@ class TestUnreachableSessionHosts:
         assert failover_calls(stack) == 0 and status["custom_status"]["progress"]["sessions_logged_off"] == 0
 
 
+class TestApproveWithout:
+    """A recovery plan that cannot fail over as it is (a drill left its test failover) is put to the approvers on
+    the card: approve (clean it up first), approve without it, or reject. Judged by the simulator's state."""
+
+    @staticmethod
+    def leftover(make_stack: Any) -> tuple[LocalStack, str]:
+        stack: LocalStack = make_stack(vms=60, sessions=4)
+        body = {"properties": {"failoverDirection": "PrimaryToRecovery", "networkType": "NoNetworkAttachAsInput"}}
+        stack.estate.start_test_failover(DEMO_ASR_RG, DEMO_VAULT, "rp-identity", body)
+        instance_id = str(post_alert(stack).json()["instance_id"])
+        wait_waiting(stack, instance_id)
+        return stack, instance_id
+
+    def test_approve_without_leaves_the_plan_out(self, make_stack: Any) -> None:
+        stack, instance_id = self.leftover(make_stack)
+        link = approval_link(stack, instance_id, "Approve without rp-identity")
+        card = json.dumps(teams_messages(stack))
+        assert "rp-identity**: a test failover awaits cleanup" in card
+        assert [a["title"] for a in teams_messages(stack)[-1]["message"]["attachments"][0]["content"]["actions"]] == [
+            "Approve", "Approve without rp-identity", "Reject",
+        ]  # fmt: skip
+        assert "Without the recovery plans <b>rp-identity</b>" in stack.http.get(link, timeout=10).text
+        assert approve_as(stack.plan.approval.approvers[0], link).status_code == 200
+        summary = finish(stack, instance_id, timeout=120)["output"]
+        assert summary["status"] == "CompletedWithErrors"
+        assert any("rp-identity: excluded at approval by oncall-lead@contoso.com" in e for e in summary["errors"])
+        assert summary["operator"]["skipped"][0]["name"] == "rp-identity"
+        plans = {p["name"]: p for p in stack.estate.snapshot()["recovery_plans"]}
+        identity = plans.pop("rp-identity")
+        # left as it was: not cleaned up, not failed over; every other plan committed
+        assert identity["state"] == "TestFailedOver" and identity["cleanup_calls"] == identity["failover_calls"] == 0
+        assert all(p["state"] == "Committed" for p in plans.values())
+        assert "rp-identity" not in {p["name"] for p in summary["recovery_plans"]}
+
+    def test_the_api_excludes_only_what_the_run_offers(self, make_stack: Any) -> None:
+        stack, instance_id = self.leftover(make_stack)
+        url = f"{stack.api_url}/api/failovers/{instance_id}/approvals"
+        approver = {"X-MS-CLIENT-PRINCIPAL-NAME": stack.plan.approval.approvers[0]}
+        wrong = stack.http.post(url, json={"decision": "approve", "exclude": ["rp-apps-01"]}, headers=approver)
+        assert wrong.status_code == 422 and "exclude: rp-apps-01 cannot be excluded" in wrong.text
+        rejecting = stack.http.post(url, json={"decision": "reject", "exclude": ["rp-identity"]}, headers=approver)
+        assert rejecting.status_code == 422 and "only an approval" in rejecting.text
+        status = run_status(stack, instance_id)
+        assert status["approval"]["waiting"] and status["approval"]["excludable"][0]["recovery_plan"] == "rp-identity"
+        answer = stack.http.post(url, json={"decision": "approve", "exclude": ["rp-identity"]}, headers=approver)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["recorded"]["exclude"] == ["rp-identity"]
+        summary = finish(stack, instance_id, timeout=120)["output"]
+        assert summary["operator"]["actions"][0]["action"] == "exclude"
+        assert {p["name"]: p["failover_calls"] for p in stack.estate.snapshot()["recovery_plans"]}["rp-identity"] == 0
+
+
 class TestSourceSiteDown:
     """ASR's source site is down (simulator.outage: `asr` only) during a planned failover: ASR cannot shut the
     VMs down and synchronise them, so the planned failover jobs fail. The failed plans wait for an operator, who
