@@ -10,24 +10,11 @@ import os
 import threading
 import time
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from azure.core.credentials import AccessToken, AccessTokenInfo, AzureKeyCredential, TokenCredential
-from azure.core.messaging import CloudEvent
 from azure.core.pipeline.transport import RequestsTransport
 from azure.core.pipeline.transport._bigger_block_size_http_adapters import BiggerBlockSizeHTTPAdapter
-from azure.eventgrid._legacy import EventGridPublisherClient as BasicTopicPublisher
-from azure.mgmt.compute import ComputeManagementClient
-from azure.mgmt.desktopvirtualization import DesktopVirtualizationMgmtClient
-from azure.mgmt.dns import DnsManagementClient
-from azure.mgmt.netapp import NetAppManagementClient
-from azure.mgmt.network import NetworkManagementClient
-from azure.mgmt.recoveryservicesbackup import RecoveryServicesBackupClient
-from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
-from azure.mgmt.sql import SqlManagementClient
-from azure.mgmt.storage import StorageManagementClient
-from azure.mgmt.trafficmanager import TrafficManagerManagementClient
-from azure.monitor.query import LogsQueryClient
 from requests import PreparedRequest, Session
 from requests.auth import AuthBase
 from requests.sessions import merge_setting
@@ -36,6 +23,23 @@ from urllib3.util.retry import Retry
 
 from failover.retry import throttle_gate
 from failover.settings import Settings
+
+# Each SDK is imported by the method that builds its client, when first used: importing them all here cost
+# about 1 s of every process start (the CLI, a cold Functions worker; docs/performance.md, issue 22).
+if TYPE_CHECKING:
+    from azure.core.messaging import CloudEvent
+    from azure.eventgrid._legacy import EventGridPublisherClient as BasicTopicPublisher
+    from azure.mgmt.compute import ComputeManagementClient
+    from azure.mgmt.desktopvirtualization import DesktopVirtualizationMgmtClient
+    from azure.mgmt.dns import DnsManagementClient
+    from azure.mgmt.netapp import NetAppManagementClient
+    from azure.mgmt.network import NetworkManagementClient
+    from azure.mgmt.recoveryservicesbackup import RecoveryServicesBackupClient
+    from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
+    from azure.mgmt.sql import SqlManagementClient
+    from azure.mgmt.storage import StorageManagementClient
+    from azure.mgmt.trafficmanager import TrafficManagerManagementClient
+    from azure.monitor.query import LogsQueryClient
 
 
 class SimulatorCredential:
@@ -182,23 +186,33 @@ class ClientFactory:
 
     @lru_cache(maxsize=16)  # noqa: B019 - one factory per process; clients are thread-safe and reused
     def desktop_virtualization(self, subscription_id: str) -> DesktopVirtualizationMgmtClient:
+        from azure.mgmt.desktopvirtualization import DesktopVirtualizationMgmtClient
+
         return DesktopVirtualizationMgmtClient(self.credential(), subscription_id, **self._arm())
 
     @lru_cache(maxsize=16)  # noqa: B019
     def site_recovery(self, subscription_id: str) -> SiteRecoveryManagementClient:
+        from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
+
         return SiteRecoveryManagementClient(self.credential(), subscription_id, **self._arm())
 
     @lru_cache(maxsize=16)  # noqa: B019
     def dns(self, subscription_id: str) -> DnsManagementClient:
+        from azure.mgmt.dns import DnsManagementClient
+
         return DnsManagementClient(self.credential(), subscription_id, **self._arm())
 
     @lru_cache(maxsize=16)  # noqa: B019
     def traffic_manager(self, subscription_id: str) -> TrafficManagerManagementClient:
+        from azure.mgmt.trafficmanager import TrafficManagerManagementClient
+
         return TrafficManagerManagementClient(self.credential(), subscription_id, **self._arm())
 
     @lru_cache(maxsize=1)  # noqa: B019
     def logs(self) -> LogsQueryClient:
         """Azure Monitor Logs (`POST {endpoint}/v1/workspaces/{id}/query`); the token audience is the endpoint."""
+        from azure.monitor.query import LogsQueryClient
+
         options = self._common()
         if self.settings.logs_endpoint:
             options["endpoint"] = self.settings.logs_endpoint
@@ -206,30 +220,44 @@ class ClientFactory:
 
     @lru_cache(maxsize=16)  # noqa: B019
     def sql(self, subscription_id: str) -> SqlManagementClient:
+        from azure.mgmt.sql import SqlManagementClient
+
         return SqlManagementClient(self.credential(), subscription_id, **self._arm())
 
     @lru_cache(maxsize=16)  # noqa: B019
     def storage(self, subscription_id: str) -> StorageManagementClient:
+        from azure.mgmt.storage import StorageManagementClient
+
         return StorageManagementClient(self.credential(), subscription_id, **self._arm())
 
     @lru_cache(maxsize=16)  # noqa: B019
     def compute(self, subscription_id: str) -> ComputeManagementClient:
+        from azure.mgmt.compute import ComputeManagementClient
+
         return ComputeManagementClient(self.credential(), subscription_id, **self._arm())
 
     @lru_cache(maxsize=16)  # noqa: B019
     def network(self, subscription_id: str) -> NetworkManagementClient:
+        from azure.mgmt.network import NetworkManagementClient
+
         return NetworkManagementClient(self.credential(), subscription_id, **self._arm())
 
     @lru_cache(maxsize=16)  # noqa: B019
     def netapp(self, subscription_id: str) -> NetAppManagementClient:
+        from azure.mgmt.netapp import NetAppManagementClient
+
         return NetAppManagementClient(self.credential(), subscription_id, **self._arm())
 
     @lru_cache(maxsize=16)  # noqa: B019
     def backup(self, subscription_id: str) -> RecoveryServicesBackupClient:
+        from azure.mgmt.recoveryservicesbackup import RecoveryServicesBackupClient
+
         return RecoveryServicesBackupClient(self.credential(), subscription_id, **self._arm())
 
     @lru_cache(maxsize=1)  # noqa: B019
     def event_grid(self) -> EventPublisher:
+        from azure.eventgrid._legacy import EventGridPublisherClient as BasicTopicPublisher
+
         if not self.settings.eventgrid_endpoint:
             raise ValueError("FAILOVER_EVENTGRID_ENDPOINT is not set")
         credential: Any = (

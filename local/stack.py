@@ -17,15 +17,13 @@ from failover.plan import Plan, load_plan
 from failover.process import freeze_startup_objects
 from failover.settings import Settings, configure
 from local.engine import LocalEngine, free_port, port_free
+from local.paths import DEMO_PLAN as DEMO_PLAN  # re-exported: where the tests and commands have found them
+from local.paths import ROOT as ROOT
 from local.server import LocalServer
 from orchestrations import ALL as ORCHESTRATORS
 from orchestrations import ENTITIES
 from simulator import Estate, EstateConfig, Simulator, seed_demo_estate
 from simulator.dependencies import DEMO_WEBHOOK, webhook_url
-
-ROOT = Path(__file__).resolve().parent.parent
-DEMO_PLAN = ROOT / "plans" / "demo.yaml"
-
 
 READERS = Readers(read_groups=read_groups, check_plan=check_plan)
 
