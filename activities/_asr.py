@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from azure.core.exceptions import ResourceExistsError
-from azure.mgmt.recoveryservicessiterecovery.models import (
-    RecoveryPlanA2AFailoverInput,
-    RecoveryPlanProviderSpecificFailoverInput,
-)
 
 from activities._common import arm
 from failover.contracts import StartAction
 from failover.contracts.asr import StartFailoverInput
+
+if TYPE_CHECKING:
+    from azure.mgmt.recoveryservicessiterecovery.models import RecoveryPlanProviderSpecificFailoverInput
 
 FAILOVER_SCENARIOS = {"plannedfailover", "unplannedfailover"}
 TEST_SCENARIO = "testfailover"
@@ -46,6 +45,8 @@ def _scenario(plan: Any) -> tuple[str, str | None, str | None]:
 
 def _a2a_details(payload: StartFailoverInput) -> list[RecoveryPlanProviderSpecificFailoverInput]:
     """The Azure-to-Azure provider input of a (test) failover: the recovery point to fail over to."""
+    from azure.mgmt.recoveryservicessiterecovery.models import RecoveryPlanA2AFailoverInput
+
     return [RecoveryPlanA2AFailoverInput(recovery_point_type=payload.recovery_point_type or "Latest")]
 
 

@@ -19,12 +19,6 @@ from typing import Any
 
 import azure.durable_functions as df
 from azure.core.exceptions import ResourceExistsError
-from azure.mgmt.recoveryservicessiterecovery.models import (
-    RecoveryPlanPlannedFailoverInput,
-    RecoveryPlanPlannedFailoverInputProperties,
-    RecoveryPlanUnplannedFailoverInput,
-    RecoveryPlanUnplannedFailoverInputProperties,
-)
 
 from activities._asr import (
     CLEANUP_SCENARIO,
@@ -136,6 +130,13 @@ def asr_start_failover(payload: StartFailoverInput) -> RecoveryPlanJob:
     a failover while a drill awaits cleanup, a failback before reprotect, a new drill after a failed one not
     cleaned up) raises, naming the plan's allowed operations.
     """
+    from azure.mgmt.recoveryservicessiterecovery.models import (
+        RecoveryPlanPlannedFailoverInput,
+        RecoveryPlanPlannedFailoverInputProperties,
+        RecoveryPlanUnplannedFailoverInput,
+        RecoveryPlanUnplannedFailoverInputProperties,
+    )
+
     mode = payload.mode
     site = clients().site_recovery(payload.subscription_id)
     client = site.replication_recovery_plans
@@ -204,6 +205,11 @@ def asr_start_failover(payload: StartFailoverInput) -> RecoveryPlanJob:
 
 
 def _start_failback(payload: StartFailoverInput, site: Any, plan: Any) -> RecoveryPlanJob:
+    from azure.mgmt.recoveryservicessiterecovery.models import (
+        RecoveryPlanPlannedFailoverInput,
+        RecoveryPlanPlannedFailoverInputProperties,
+    )
+
     client = site.replication_recovery_plans
     rg, vault, name = payload.resource_group, payload.vault, payload.recovery_plan
     scenario, job, status = _scenario(plan)
