@@ -6,6 +6,7 @@ Local: the simulator's base URL, its throwaway CA (`connection_verify`), and a s
 
 from __future__ import annotations
 
+import importlib
 import os
 import threading
 import time
@@ -273,6 +274,31 @@ class ClientFactory:
     def https_verify(self) -> str | bool:
         """The `verify` argument for plain HTTPS calls (the Teams webhook)."""
         return self.settings.ca_bundle or True
+
+
+# The SDK packages the factory's methods import (each when it first builds its client).
+SDK_PACKAGES = (
+    "azure.mgmt.compute",
+    "azure.mgmt.desktopvirtualization",
+    "azure.mgmt.dns",
+    "azure.mgmt.netapp",
+    "azure.mgmt.network",
+    "azure.mgmt.recoveryservicesbackup",
+    "azure.mgmt.recoveryservicessiterecovery",
+    "azure.mgmt.sql",
+    "azure.mgmt.storage",
+    "azure.mgmt.trafficmanager",
+    "azure.monitor.query",
+    "azure.eventgrid._legacy",
+)
+
+
+def import_sdks() -> None:
+    """Import every SDK now, for a host that would rather pay at start than in the middle of its traffic: the
+    local host does before freezing its startup objects, so that an alert storm's first run does not pause
+    the endpoint for the SDKs its activities import (docs/performance.md, "Start-up: imports")."""
+    for name in SDK_PACKAGES:
+        importlib.import_module(name)
 
 
 _factories: dict[Settings, ClientFactory] = {}

@@ -13,6 +13,7 @@ from activities import ALL as ACTIVITIES
 from activities.planning import read_groups
 from activities.readiness import check_plan
 from failover.api import Api, Readers
+from failover.clients import import_sdks
 from failover.plan import Plan, load_plan
 from failover.process import freeze_startup_objects
 from failover.settings import Settings, configure
@@ -98,6 +99,7 @@ class LocalStack:
             plans[extra.name] = extra
         self.api = Api(settings=self.settings, plans=plans, readers=READERS)
         self.server = LocalServer(self.api, self.engine.client, port=self._port, api_key=self.api_key).start()
+        import_sdks()  # a long-running host: the SDKs at start, not in its first run's traffic
         freeze_startup_objects()
 
     def restart_host(self) -> None:
