@@ -3,6 +3,10 @@ result model (`failover.contracts.<service>`), serialised the same on both hosts
 
 Each module registers its functions on its own `df.Blueprint` for Azure Functions; the local host
 registers the same functions on durabletask. `ALL` maps activity name → function for both.
+
+An activity imports the SDK models it sends, and `failover.clients` the SDK of each client, when first used:
+importing an SDK's models imports its whole package (client and operations), so a worker's cold start
+and the CLI import none of them (docs/performance.md, "Start-up: imports").
 """
 
 from __future__ import annotations

@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from azure.core.exceptions import ResourceExistsError
-from azure.mgmt.recoveryservicessiterecovery.models import (
-    RecoveryPlanA2AFailoverInput,
-    RecoveryPlanHyperVReplicaAzureFailbackInput,
-    RecoveryPlanHyperVReplicaAzureFailoverInput,
-    RecoveryPlanProviderSpecificFailoverInput,
-)
 
 from activities._common import arm
 from failover.contracts import StartAction
 from failover.contracts.asr import StartFailoverInput
+
+if TYPE_CHECKING:
+    from azure.mgmt.recoveryservicessiterecovery.models import RecoveryPlanProviderSpecificFailoverInput
 
 FAILOVER_SCENARIOS = {"plannedfailover", "unplannedfailover"}
 TEST_SCENARIO = "testfailover"
@@ -57,6 +54,12 @@ def _provider_details(
     and the alternate location recovery option (`CreateVmIfNotFound`: a VM that is gone is created on a host of
     the site, which may be another cluster).
     """
+    from azure.mgmt.recoveryservicessiterecovery.models import (
+        RecoveryPlanA2AFailoverInput,
+        RecoveryPlanHyperVReplicaAzureFailbackInput,
+        RecoveryPlanHyperVReplicaAzureFailoverInput,
+    )
+
     if payload.replication_provider != "HyperVReplicaAzure":
         return [RecoveryPlanA2AFailoverInput(recovery_point_type=payload.recovery_point_type or "Latest")]
     if direction == "RecoveryToPrimary":

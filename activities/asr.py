@@ -20,12 +20,6 @@ from typing import Any
 
 import azure.durable_functions as df
 from azure.core.exceptions import ResourceExistsError
-from azure.mgmt.recoveryservicessiterecovery.models import (
-    RecoveryPlanPlannedFailoverInput,
-    RecoveryPlanPlannedFailoverInputProperties,
-    RecoveryPlanUnplannedFailoverInput,
-    RecoveryPlanUnplannedFailoverInputProperties,
-)
 
 from activities._asr import (
     CLEANUP_SCENARIO,
@@ -139,6 +133,13 @@ def asr_start_failover(payload: StartFailoverInput) -> RecoveryPlanJob:
     a failover while a drill awaits cleanup, a failback before reprotect, a new drill after a failed one not
     cleaned up) raises, naming the plan's allowed operations.
     """
+    from azure.mgmt.recoveryservicessiterecovery.models import (
+        RecoveryPlanPlannedFailoverInput,
+        RecoveryPlanPlannedFailoverInputProperties,
+        RecoveryPlanUnplannedFailoverInput,
+        RecoveryPlanUnplannedFailoverInputProperties,
+    )
+
     mode = payload.mode
     site = clients().site_recovery(payload.subscription_id)
     client = site.replication_recovery_plans
@@ -207,6 +208,11 @@ def asr_start_failover(payload: StartFailoverInput) -> RecoveryPlanJob:
 
 
 def _start_failback(payload: StartFailoverInput, site: Any, plan: Any) -> RecoveryPlanJob:
+    from azure.mgmt.recoveryservicessiterecovery.models import (
+        RecoveryPlanPlannedFailoverInput,
+        RecoveryPlanPlannedFailoverInputProperties,
+    )
+
     client = site.replication_recovery_plans
     rg, vault, name = payload.resource_group, payload.vault, payload.recovery_plan
     scenario, job, status = _scenario(plan)

@@ -5,13 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from azure.mgmt.recoveryservicessiterecovery.models import (
-    RecoveryPlanTestFailoverCleanupInput,
-    RecoveryPlanTestFailoverCleanupInputProperties,
-    RecoveryPlanTestFailoverInput,
-    RecoveryPlanTestFailoverInputProperties,
-)
-
 from activities._asr import CLEANUP_SCENARIO, TEST_SCENARIO, _allowed, _describe, _post, _provider_details, _scenario
 from activities._common import clients, log
 from failover.contracts.asr import RecoveryPlanJob, StartFailoverInput, TestCleanupInput
@@ -20,6 +13,11 @@ TEST_CLEANUP_PENDING = "test failover already done; cleanup pending"
 
 
 def _start_test_failover(payload: StartFailoverInput, client: Any, plan: Any) -> RecoveryPlanJob:
+    from azure.mgmt.recoveryservicessiterecovery.models import (
+        RecoveryPlanTestFailoverInput,
+        RecoveryPlanTestFailoverInputProperties,
+    )
+
     rg, vault, name = payload.resource_group, payload.vault, payload.recovery_plan
     network_type = payload.network_type or "VmNetworkAsInput"
     if network_type != "NoNetworkAttachAsInput" and not payload.network_id:
@@ -71,6 +69,11 @@ def asr_test_cleanup(payload: TestCleanupInput) -> RecoveryPlanJob:
     second run converges. A test failover still running raises (clean up once it ended, failed or not).
     Watch the job with `asr_get_job`.
     """
+    from azure.mgmt.recoveryservicessiterecovery.models import (
+        RecoveryPlanTestFailoverCleanupInput,
+        RecoveryPlanTestFailoverCleanupInputProperties,
+    )
+
     client = clients().site_recovery(payload.subscription_id).replication_recovery_plans
     rg, vault, name = payload.resource_group, payload.vault, payload.recovery_plan
     plan = client.get(rg, vault, name)

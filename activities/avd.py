@@ -10,7 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import azure.durable_functions as df
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
-from azure.mgmt.desktopvirtualization.models import SendMessage, SessionHostPatch
 
 from activities._common import arm, clients, log
 from failover.contracts.avd import (
@@ -48,6 +47,8 @@ def avd_count_sessions(payload: HostPoolInput) -> SessionCountResult:
 def avd_drain_host_pool(payload: HostPoolDrainInput) -> HostPoolDrainResult:
     """Put every session host of a host pool in drain mode (allowNewSession=false), `concurrency` at a time;
     count sessions."""
+    from azure.mgmt.desktopvirtualization.models import SessionHostPatch
+
     client = clients().desktop_virtualization(payload.subscription_id)
     rg, pool = payload.resource_group, payload.host_pool
     hosts = list(client.session_hosts.list(rg, pool))
@@ -88,6 +89,8 @@ def avd_drain_host_pool(payload: HostPoolDrainInput) -> HostPoolDrainResult:
 
 def avd_message_sessions(payload: SessionMessageInput) -> SessionMessageResult:
     """Send the plan's message to every active or disconnected session on one session host."""
+    from azure.mgmt.desktopvirtualization.models import SendMessage
+
     client = clients().desktop_virtualization(payload.subscription_id)
     rg, pool, host = payload.resource_group, payload.host_pool, payload.session_host
     message = SendMessage(message_title=payload.title, message_body=payload.body)
@@ -161,6 +164,8 @@ def _matches(host_name: str, wanted: str) -> bool:
 def avd_allow_new_sessions(payload: NewSessionsInput) -> NewSessionsResult:
     """Open (allow=true, the default) or close a host pool's session hosts to new sessions; all of them, or
     only `session_hosts` (FQDNs or VM names). Hosts already so are left alone; an unknown name raises."""
+    from azure.mgmt.desktopvirtualization.models import SessionHostPatch
+
     allow, wanted = payload.allow, payload.session_hosts
     client = clients().desktop_virtualization(payload.subscription_id)
     rg, pool = payload.resource_group, payload.host_pool

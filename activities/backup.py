@@ -18,7 +18,6 @@ from typing import Any
 
 import azure.durable_functions as df
 from azure.core.rest import HttpRequest
-from azure.mgmt.recoveryservicesbackup.models import IaasVMRestoreRequest, RestoreRequestResource
 
 from activities._arm import LroHeaders, text
 from activities._common import clients, log
@@ -64,6 +63,8 @@ def _vm_id(sub: str, rg: str, name: str) -> str:
 
 
 def backup_restore_start(payload: BackupRestoreInput) -> BackupRestoreResult:
+    from azure.mgmt.recoveryservicesbackup.models import IaasVMRestoreRequest, RestoreRequestResource
+
     sub = payload.subscription_id
     if (payload.target_resource_group.lower(), payload.target_vm.lower()) == (
         payload.vm_resource_group.lower(),

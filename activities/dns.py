@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import azure.durable_functions as df
-from azure.mgmt.dns.models import ARecord, CnameRecord, RecordSet
 
 from activities._common import clients, log
 from failover.contracts.dns import DnsRecordInput, DnsRecordResult, DnsSwitchInput
@@ -22,6 +21,8 @@ def _values(record: Any, record_type: str) -> list[str]:
 
 def dns_switch_record(payload: DnsSwitchInput) -> DnsRecordResult:
     """Switch one record to `target`. Already there → no write. Returns the previous value for failback."""
+    from azure.mgmt.dns.models import ARecord, CnameRecord, RecordSet
+
     client = clients().dns(payload.subscription_id).record_sets
     rg, zone, name, record_type = payload.resource_group, payload.zone, payload.name, payload.type
     current = client.get(rg, zone, name, record_type)
@@ -46,6 +47,8 @@ def dns_switch_record(payload: DnsSwitchInput) -> DnsRecordResult:
 def dns_restore_record(payload: DnsRecordInput) -> DnsRecordResult:
     """Failback: put back the value the failover's switch recorded in the record's metadata, and forget
     it. Nothing recorded → nothing to restore (changed False, `from` is the current value)."""
+    from azure.mgmt.dns.models import ARecord, CnameRecord, RecordSet
+
     client = clients().dns(payload.subscription_id).record_sets
     rg, zone, name, record_type = payload.resource_group, payload.zone, payload.name, payload.type
     current = client.get(rg, zone, name, record_type)

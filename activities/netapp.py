@@ -13,7 +13,6 @@ from typing import Any, Literal
 
 import azure.durable_functions as df
 from azure.core.exceptions import ResourceExistsError
-from azure.mgmt.netapp.models import BreakReplicationRequest
 
 from activities._arm import LroHeaders, operation_state, text
 from activities._common import clients, log
@@ -44,6 +43,8 @@ def _replication(volume: Any) -> Any:
 def netapp_break_start(payload: NetAppBreakInput) -> NetAppBreakResult:
     """Break the replication of the destination `volume`. Skipped when it is already broken; refuses a volume that
     is not a replication destination (breaking on the source would not make the recovery copy writable)."""
+    from azure.mgmt.netapp.models import BreakReplicationRequest
+
     force = payload.force
     client, volume, status = _read(payload)
     replication = _replication(volume)

@@ -24,7 +24,6 @@ from __future__ import annotations
 from typing import Any
 
 import azure.durable_functions as df
-from azure.mgmt.trafficmanager.models import Endpoint
 
 from activities._common import clients, log
 from failover.contracts.traffic import (
@@ -133,6 +132,8 @@ def tm_set_endpoint(payload: TmEndpointInput) -> TmEndpointResult:
     unhealthy_targets (targets known to be down); the contract refuses anything else before any call.
     Output: record "{profile}/{endpoint}", from/to {status, priority}, changed.
     """
+    from azure.mgmt.trafficmanager.models import Endpoint
+
     endpoint_type, status, priority = payload.endpoint_type, payload.status, payload.priority
     unhealthy_targets = {t.lower() for t in payload.unhealthy_targets}
 

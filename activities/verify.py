@@ -18,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import azure.durable_functions as df
-from azure.monitor.query import LogsQueryPartialResult
 
 from activities._common import clients, log
 from failover.contracts.verify import (
@@ -58,6 +57,8 @@ def agent_health_query(host_pool: str, minutes: int) -> str:
 
 
 def _rows(workspace_id: str, query: str, minutes: int) -> list[Any]:
+    from azure.monitor.query import LogsQueryPartialResult
+
     result = clients().logs().query_workspace(workspace_id, query, timespan=timedelta(minutes=minutes))
     if isinstance(result, LogsQueryPartialResult):
         error = result.partial_error

@@ -6,28 +6,16 @@ Local: the simulator's base URL, its throwaway CA (`connection_verify`), and a s
 
 from __future__ import annotations
 
+import importlib
 import os
 import threading
 import time
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from azure.core.credentials import AccessToken, AccessTokenInfo, AzureKeyCredential, TokenCredential
-from azure.core.messaging import CloudEvent
 from azure.core.pipeline.transport import RequestsTransport
 from azure.core.pipeline.transport._bigger_block_size_http_adapters import BiggerBlockSizeHTTPAdapter
-from azure.eventgrid._legacy import EventGridPublisherClient as BasicTopicPublisher
-from azure.mgmt.compute import ComputeManagementClient
-from azure.mgmt.desktopvirtualization import DesktopVirtualizationMgmtClient
-from azure.mgmt.dns import DnsManagementClient
-from azure.mgmt.netapp import NetAppManagementClient
-from azure.mgmt.network import NetworkManagementClient
-from azure.mgmt.recoveryservicesbackup import RecoveryServicesBackupClient
-from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
-from azure.mgmt.sql import SqlManagementClient
-from azure.mgmt.storage import StorageManagementClient
-from azure.mgmt.trafficmanager import TrafficManagerManagementClient
-from azure.monitor.query import LogsQueryClient
 from requests import PreparedRequest, Session
 from requests.auth import AuthBase
 from requests.sessions import merge_setting
@@ -36,6 +24,23 @@ from urllib3.util.retry import Retry
 
 from failover.retry import throttle_gate
 from failover.settings import Settings
+
+# Each SDK is imported by the method that builds its client, when first used: importing them all here cost
+# about 1 s of every process start (the CLI, a cold Functions worker; docs/performance.md, issue 22).
+if TYPE_CHECKING:
+    from azure.core.messaging import CloudEvent
+    from azure.eventgrid._legacy import EventGridPublisherClient as BasicTopicPublisher
+    from azure.mgmt.compute import ComputeManagementClient
+    from azure.mgmt.desktopvirtualization import DesktopVirtualizationMgmtClient
+    from azure.mgmt.dns import DnsManagementClient
+    from azure.mgmt.netapp import NetAppManagementClient
+    from azure.mgmt.network import NetworkManagementClient
+    from azure.mgmt.recoveryservicesbackup import RecoveryServicesBackupClient
+    from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
+    from azure.mgmt.sql import SqlManagementClient
+    from azure.mgmt.storage import StorageManagementClient
+    from azure.mgmt.trafficmanager import TrafficManagerManagementClient
+    from azure.monitor.query import LogsQueryClient
 
 
 class SimulatorCredential:
@@ -182,23 +187,33 @@ class ClientFactory:
 
     @lru_cache(maxsize=16)  # noqa: B019 - one factory per process; clients are thread-safe and reused
     def desktop_virtualization(self, subscription_id: str) -> DesktopVirtualizationMgmtClient:
+        from azure.mgmt.desktopvirtualization import DesktopVirtualizationMgmtClient
+
         return DesktopVirtualizationMgmtClient(self.credential(), subscription_id, **self._arm())
 
     @lru_cache(maxsize=16)  # noqa: B019
     def site_recovery(self, subscription_id: str) -> SiteRecoveryManagementClient:
+        from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
+
         return SiteRecoveryManagementClient(self.credential(), subscription_id, **self._arm())
 
     @lru_cache(maxsize=16)  # noqa: B019
     def dns(self, subscription_id: str) -> DnsManagementClient:
+        from azure.mgmt.dns import DnsManagementClient
+
         return DnsManagementClient(self.credential(), subscription_id, **self._arm())
 
     @lru_cache(maxsize=16)  # noqa: B019
     def traffic_manager(self, subscription_id: str) -> TrafficManagerManagementClient:
+        from azure.mgmt.trafficmanager import TrafficManagerManagementClient
+
         return TrafficManagerManagementClient(self.credential(), subscription_id, **self._arm())
 
     @lru_cache(maxsize=1)  # noqa: B019
     def logs(self) -> LogsQueryClient:
         """Azure Monitor Logs (`POST {endpoint}/v1/workspaces/{id}/query`); the token audience is the endpoint."""
+        from azure.monitor.query import LogsQueryClient
+
         options = self._common()
         if self.settings.logs_endpoint:
             options["endpoint"] = self.settings.logs_endpoint
@@ -206,30 +221,44 @@ class ClientFactory:
 
     @lru_cache(maxsize=16)  # noqa: B019
     def sql(self, subscription_id: str) -> SqlManagementClient:
+        from azure.mgmt.sql import SqlManagementClient
+
         return SqlManagementClient(self.credential(), subscription_id, **self._arm())
 
     @lru_cache(maxsize=16)  # noqa: B019
     def storage(self, subscription_id: str) -> StorageManagementClient:
+        from azure.mgmt.storage import StorageManagementClient
+
         return StorageManagementClient(self.credential(), subscription_id, **self._arm())
 
     @lru_cache(maxsize=16)  # noqa: B019
     def compute(self, subscription_id: str) -> ComputeManagementClient:
+        from azure.mgmt.compute import ComputeManagementClient
+
         return ComputeManagementClient(self.credential(), subscription_id, **self._arm())
 
     @lru_cache(maxsize=16)  # noqa: B019
     def network(self, subscription_id: str) -> NetworkManagementClient:
+        from azure.mgmt.network import NetworkManagementClient
+
         return NetworkManagementClient(self.credential(), subscription_id, **self._arm())
 
     @lru_cache(maxsize=16)  # noqa: B019
     def netapp(self, subscription_id: str) -> NetAppManagementClient:
+        from azure.mgmt.netapp import NetAppManagementClient
+
         return NetAppManagementClient(self.credential(), subscription_id, **self._arm())
 
     @lru_cache(maxsize=16)  # noqa: B019
     def backup(self, subscription_id: str) -> RecoveryServicesBackupClient:
+        from azure.mgmt.recoveryservicesbackup import RecoveryServicesBackupClient
+
         return RecoveryServicesBackupClient(self.credential(), subscription_id, **self._arm())
 
     @lru_cache(maxsize=1)  # noqa: B019
     def event_grid(self) -> EventPublisher:
+        from azure.eventgrid._legacy import EventGridPublisherClient as BasicTopicPublisher
+
         if not self.settings.eventgrid_endpoint:
             raise ValueError("FAILOVER_EVENTGRID_ENDPOINT is not set")
         credential: Any = (
@@ -245,6 +274,31 @@ class ClientFactory:
     def https_verify(self) -> str | bool:
         """The `verify` argument for plain HTTPS calls (the Teams webhook)."""
         return self.settings.ca_bundle or True
+
+
+# The SDK packages the factory's methods import (each when it first builds its client).
+SDK_PACKAGES = (
+    "azure.mgmt.compute",
+    "azure.mgmt.desktopvirtualization",
+    "azure.mgmt.dns",
+    "azure.mgmt.netapp",
+    "azure.mgmt.network",
+    "azure.mgmt.recoveryservicesbackup",
+    "azure.mgmt.recoveryservicessiterecovery",
+    "azure.mgmt.sql",
+    "azure.mgmt.storage",
+    "azure.mgmt.trafficmanager",
+    "azure.monitor.query",
+    "azure.eventgrid._legacy",
+)
+
+
+def import_sdks() -> None:
+    """Import every SDK now, for a host that would rather pay at start than in the middle of its traffic: the
+    local host does before freezing its startup objects, so that an alert storm's first run does not pause
+    the endpoint for the SDKs its activities import (docs/performance.md, "Start-up: imports")."""
+    for name in SDK_PACKAGES:
+        importlib.import_module(name)
 
 
 _factories: dict[Settings, ClientFactory] = {}

@@ -274,21 +274,6 @@ def bench(
     return result
 
 
-def add_parser(commands: Any) -> None:
-    parser = commands.add_parser("bench", help="measure a scaled failover against its floor and a sequential runbook")
-    parser.add_argument("--vms", type=int, default=1000, help="VMs in the simulated estate (default 1000)")
-    parser.add_argument("--sessions", type=int, default=2000, help="AVD user sessions (default 2000)")
-    parser.add_argument(
-        "--time-scale", type=float, default=600.0, help="simulated seconds per wall-clock second (default 600)"
-    )
-    parser.add_argument(
-        "--concurrency", type=int, default=32, help="log-off calls in flight per session host (default 32)"
-    )
-    parser.add_argument("--no-baseline", action="store_true", help="skip the sequential runbook (baseline_s is null)")
-    parser.add_argument("--json", action="store_true", help="print the figures as one JSON line (last stdout line)")
-    parser.set_defaults(handler=main)
-
-
 def main(args: argparse.Namespace) -> int:
     from failover.logs import configure_logging
 

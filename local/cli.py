@@ -31,13 +31,15 @@ from typing import Any
 
 import requests
 
-from failover.plan import PlanError
-from local.demo import DEMO_ALERT, TERMINAL, Progress, print_summary, run_demo
+from failover.errors import PlanError
+from local.demo import TERMINAL, Progress, print_summary, run_demo
 from local.demo import approve_as as approve_as  # re-exported: tests approve runs the way the demo does
 from local.demo import find_approval_link as find_approval_link  # re-exported, as approve_as
-from local.plan_commands import run_plan_check, run_plan_preview
-from local.serve import run_serve
-from local.stack import DEMO_PLAN
+from local.paths import DEMO_ALERT, DEMO_PLAN
+
+# What a command needs beyond the API client (the engine, the simulator, the SDKs, the plan models) is
+# imported when that command runs: `failover --help` and the thin clients start in a fraction of a second
+# (docs/performance.md, "Start-up: imports"; tests/local/test_import_time.py).
 
 
 class ApiError(Exception):
@@ -189,6 +191,30 @@ def run_approve(args: argparse.Namespace) -> int:
     return _print(_call(args, "POST", f"failovers/{args.id}/approvals", body))
 
 
+def run_serve(args: argparse.Namespace) -> int:
+    from local.serve import run_serve
+
+    return run_serve(args)
+
+
+def run_plan_check(args: argparse.Namespace) -> int:
+    from local.plan_commands import run_plan_check
+
+    return run_plan_check(args)
+
+
+def run_plan_preview(args: argparse.Namespace) -> int:
+    from local.plan_commands import run_plan_preview
+
+    return run_plan_preview(args)
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    from local.bench import main
+
+    return main(args)
+
+
 def _probability(value: str) -> float:
     number = float(value)
     if not 0 <= number <= 1:
@@ -261,9 +287,18 @@ def parser() -> argparse.ArgumentParser:
         help="the outage begins this many simulated seconds after the alert (default 0: it is down already)",
     )
     demo.set_defaults(handler=run_demo)
-    from local import bench
-
-    bench.add_parser(commands)
+    bench = commands.add_parser("bench", help="measure a scaled failover against its floor and a sequential runbook")
+    bench.add_argument("--vms", type=int, default=1000, help="VMs in the simulated estate (default 1000)")
+    bench.add_argument("--sessions", type=int, default=2000, help="AVD user sessions (default 2000)")
+    bench.add_argument(
+        "--time-scale", type=float, default=600.0, help="simulated seconds per wall-clock second (default 600)"
+    )
+    bench.add_argument(
+        "--concurrency", type=int, default=32, help="log-off calls in flight per session host (default 32)"
+    )
+    bench.add_argument("--no-baseline", action="store_true", help="skip the sequential runbook (baseline_s is null)")
+    bench.add_argument("--json", action="store_true", help="print the figures as one JSON line (last stdout line)")
+    bench.set_defaults(handler=run_bench)
     serve = commands.add_parser("serve", help="serve the HTTP API on the local engine")
     serve.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=7071, help="port (default 7071, as `func start`)")

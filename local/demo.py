@@ -10,18 +10,17 @@ import sys
 import time
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import requests
 
-from failover.logs import configure_logging
-from local.stack import ROOT, LocalStack
-from simulator import EstateConfig
-from simulator.faults import FaultConfig, RouteFaults
-from simulator.outage import VARIANTS as OUTAGE_VARIANTS
-from simulator.outage import Outage
+from local.paths import DEMO_ALERT as DEMO_ALERT  # re-exported
 
-DEMO_ALERT = ROOT / "examples" / "alerts" / "service-health-incident-westeurope.json"
+# The stack (engine, simulator, SDKs) is imported by run_demo: `failover watch` and the tests use the rest of
+# this module without it (docs/performance.md, "Start-up: imports").
+if TYPE_CHECKING:
+    from local.stack import LocalStack
+
 TERMINAL = {"Completed", "Failed", "Terminated"}
 
 
@@ -92,6 +91,13 @@ class Progress:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    from failover.logs import configure_logging
+    from local.stack import LocalStack
+    from simulator import EstateConfig
+    from simulator.faults import FaultConfig, RouteFaults
+    from simulator.outage import VARIANTS as OUTAGE_VARIANTS
+    from simulator.outage import Outage
+
     out = sys.stderr if args.json else sys.stdout
     configure_logging("WARNING", json_output=False)
     alert = json.loads(Path(args.alert).read_text(encoding="utf-8"))

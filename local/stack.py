@@ -13,19 +13,18 @@ from activities import ALL as ACTIVITIES
 from activities.planning import read_groups
 from activities.readiness import check_plan
 from failover.api import Api, Readers
+from failover.clients import import_sdks
 from failover.plan import Plan, load_plan
 from failover.process import freeze_startup_objects
 from failover.settings import Settings, configure
 from local.engine import LocalEngine, free_port, port_free
+from local.paths import DEMO_PLAN as DEMO_PLAN  # re-exported: where the tests and commands have found them
+from local.paths import ROOT as ROOT
 from local.server import LocalServer
 from orchestrations import ALL as ORCHESTRATORS
 from orchestrations import ENTITIES
 from simulator import Estate, EstateConfig, Simulator, seed_demo_estate
 from simulator.dependencies import DEMO_WEBHOOK, webhook_url
-
-ROOT = Path(__file__).resolve().parent.parent
-DEMO_PLAN = ROOT / "plans" / "demo.yaml"
-
 
 READERS = Readers(read_groups=read_groups, check_plan=check_plan)
 
@@ -100,6 +99,7 @@ class LocalStack:
             plans[extra.name] = extra
         self.api = Api(settings=self.settings, plans=plans, readers=READERS)
         self.server = LocalServer(self.api, self.engine.client, port=self._port, api_key=self.api_key).start()
+        import_sdks()  # a long-running host: the SDKs at start, not in its first run's traffic
         freeze_startup_objects()
 
     def restart_host(self) -> None:

@@ -17,9 +17,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Self
 
-# df's own codec (azure-functions-durable 1.7.0 is pinned): the functions its executor and the worker's activity
-# converter call, so what we encode here is byte for byte what Azure encodes.
-from azure.durable_functions.models.utils.df_serialization import df_dumps, df_loads
 from pydantic import BaseModel, ConfigDict, Field
 
 NonEmpty = Annotated[str, Field(min_length=1)]
@@ -69,13 +66,22 @@ class ArmInput(ActivityInput):
     resource_group: NonEmpty
 
 
+# df's own codec (azure-functions-durable 1.7.0 is pinned): the functions its executor and the worker's activity
+# converter call, so what we encode here is byte for byte what Azure encodes. Imported when first used: importing
+# it imports all of azure.durable_functions, which plan files, the CLI and the API's models do not need (issue 22).
+
+
 def dumps(value: Any) -> str:
     """Encode a payload exactly as azure-functions-durable does (contracts in their envelope)."""
+    from azure.durable_functions.models.utils.df_serialization import df_dumps
+
     return str(df_dumps(value))
 
 
 def loads(text: str) -> Any:
     """Decode a payload exactly as azure-functions-durable does (envelopes back into contracts)."""
+    from azure.durable_functions.models.utils.df_serialization import df_loads
+
     return df_loads(text)
 
 

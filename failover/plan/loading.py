@@ -7,15 +7,8 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from failover.errors import PlanError
 from failover.plan.model import Plan
-
-
-class PlanError(ValueError):
-    """A plan file failed validation. `errors` are `file:line: field: message` lines."""
-
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("\n".join(errors))
-        self.errors = errors
 
 
 def _line_of(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
