@@ -105,6 +105,7 @@ def asr_resolve_recovery_plans(payload: ResolveRecoveryPlansInput) -> ResolveRec
                         vms=_vm_count(plans[name]),
                         failed_over=_is_failed_over(plans[name]),
                         test_failover_pending=_test_failover_pending(plans[name]),
+                        failover_refused=_failover_refused(plans[name]),
                     )
                 )
         groups.append(ResolvedGroup(name=group.name, recovery_plans=members))
@@ -115,6 +116,17 @@ def _test_failover_pending(plan: Any) -> bool:
     """A test failover of the plan is running or awaits its cleanup (what ASR refuses a failover for)."""
     scenario, _, status = _scenario(plan)
     return (scenario == TEST_SCENARIO and status == "InProgress") or "testfailovercleanup" in _allowed(plan)
+
+
+def _failover_refused(plan: Any) -> str | None:
+    """Why ASR would refuse a failover of the plan now, when it is not failed over, has no drill awaiting cleanup
+    and runs no job, yet its `allowedOperations` offer neither failover (e.g. replication not yet protected)."""
+    _, _, status = _scenario(plan)
+    if _is_failed_over(plan) or _test_failover_pending(plan) or status == "InProgress":
+        return None
+    if _allowed(plan) & {"plannedfailover", "unplannedfailover"}:
+        return None
+    return f"ASR offers no failover of it now ({_describe(plan)})"
 
 
 def asr_start_failover(payload: StartFailoverInput) -> RecoveryPlanJob:

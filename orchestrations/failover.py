@@ -117,6 +117,16 @@ def _runbook(run: Run, spec: RunInput):
             }
             for name in leftovers
         ]
+    refused = run.refused_plans if run.mode in ("planned", "unplanned") else {}
+    if refused:  # ASR offers no failover of them: approving fails them (reported), or approve without them
+        run.warnings.append(
+            f"ASR offers no failover of {', '.join(sorted(refused))} now: approving tries and reports them failed; "
+            "approve without them to leave them out"
+        )
+        run.approval.setdefault("excludable", []).extend(
+            {"recovery_plan": name, "why": why, "approving": "ASR will refuse it: reported failed"}
+            for name, why in sorted(refused.items())
+        )
     run.publish_status()
     yield from preflight(run)
 
@@ -199,6 +209,9 @@ def _resolve(run: Run):
     resolved = yield from run.call("asr_resolve_recovery_plans", plan.resolve_request(run.context.instance_id))
     groups = groups_from_resolved(resolved, plan.asr.vault)
     run.leftover_drills = [p.name for g in resolved.groups for p in g.recovery_plans if p.test_failover_pending]
+    run.refused_plans = {
+        p.name: p.failover_refused for g in resolved.groups for p in g.recovery_plans if p.failover_refused
+    }
     return plan_batches(groups, plan.batch_size)
 
 

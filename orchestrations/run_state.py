@@ -76,6 +76,7 @@ class Run(Controlled):
         # them up after approval and before anyone is signed out
         self.leftover_drills: list[str] = []
         self.excluded: list[str] = []  # recovery plans an approver left out ("approve without")
+        self.refused_plans: dict[str, str] = {}  # recovery plan -> why ASR offers no failover of it now
         self.plan_errors: dict[str, str] = {}  # recovery plan -> why it failed (cleared by a successful retry)
         self.blocked: list[str] = []  # failed plans of a stopped group, waiting for retry or skip
         self.retry_queue: list[str] = []

@@ -163,6 +163,7 @@ class RecoveryPlan:
 
 
 # The states of a recovery plan, as `GET /_sim/state` shows them:
+#   InitialReplication             replication of its VMs is being enabled (no operation allowed yet)
 #   Protected                      active on Primary, replicating Primary → Recovery (the start)
 #   FailoverInProgress             a planned/unplanned failover job runs (either direction)
 #   FailedOver                     failover done, commit pending (active_location says which side)
@@ -174,6 +175,7 @@ class RecoveryPlan:
 #   TestFailoverCleanupInProgress  a test failover cleanup job runs
 TEST_STATES = ("TestFailoverInProgress", "TestFailedOver", "TestFailoverCleanupInProgress")
 PLAN_STATES = (
+    "InitialReplication",  # replication of its VMs is being enabled: nothing is allowed until it is protected
     "Protected",
     "FailoverInProgress",
     "FailedOver",
@@ -184,6 +186,7 @@ PLAN_STATES = (
 )
 # The plan's `allowedOperations` in each state (ASR's names, as in the REST examples).
 PLAN_ALLOWED_OPERATIONS: dict[str, list[str]] = {
+    "InitialReplication": [],
     "Protected": ["PlannedFailover", "UnplannedFailover", "TestFailover"],
     "FailoverInProgress": [],
     "FailedOver": ["Commit", "ChangePit", "CancelFailover"],
@@ -620,6 +623,15 @@ class Estate:
             self._check_provider_input(plan, body, direction)
             plan.failover_calls += 1
             self._refuse_if_busy(plan)
+            if plan.state == "InitialReplication":
+                raise asr_error(
+                    409,
+                    "RecoveryPlanNotProtected",
+                    f"The protected items of recovery plan '{name}' are not protected yet (initial replication); "
+                    "a failover is not allowed (allowed operations: none).",
+                    "Replication of the recovery plan's virtual machines is still being enabled.",
+                    "Wait for the initial replication to finish, then retry.",
+                )
             if plan.state == "TestFailedOver":
                 raise asr_error(
                     409,

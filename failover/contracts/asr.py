@@ -51,6 +51,8 @@ class ResolvedRecoveryPlan(Contract):
     failed_over: bool
     # a test failover is running or awaits cleanup: a real failover of this plan is refused by ASR until then
     test_failover_pending: bool = False
+    # why ASR would refuse a failover now, when it offers none for another reason (None: it offers one)
+    failover_refused: str | None = None
 
 
 class ResolvedGroup(Contract):

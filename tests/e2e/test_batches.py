@@ -377,6 +377,23 @@ class TestApproveWithout:
         assert all(p["state"] == "Committed" for p in plans.values())
         assert "rp-identity" not in {p["name"] for p in summary["recovery_plans"]}
 
+    def test_a_plan_asr_offers_no_failover_of_is_offered_too(self, make_stack: Any) -> None:
+        """A recovery plan still in initial replication (ASR allows no operation): on the card, and approving
+        without it leaves it out; the others fail over."""
+        stack: LocalStack = make_stack(vms=60, sessions=4)
+        stack.estate.recovery_plans[(DEMO_ASR_RG, DEMO_VAULT, "rp-apps-02")].state = "InitialReplication"
+        instance_id = str(post_alert(stack).json()["instance_id"])
+        wait_waiting(stack, instance_id)
+        link = approval_link(stack, instance_id, "Approve without rp-apps-02")
+        status = run_status(stack, instance_id)
+        [offered] = status["approval"]["excludable"]
+        assert offered["recovery_plan"] == "rp-apps-02" and "allowed operations are none" in offered["why"]
+        assert approve_as(stack.plan.approval.approvers[0], link).status_code == 200
+        summary = finish(stack, instance_id, timeout=120)["output"]
+        assert summary["status"] == "CompletedWithErrors"
+        plans = {p["name"]: p for p in stack.estate.snapshot()["recovery_plans"]}
+        assert plans["rp-apps-02"]["failover_calls"] == 0 and plans["rp-apps-01"]["state"] == "Committed"
+
     def test_the_api_excludes_only_what_the_run_offers(self, make_stack: Any) -> None:
         stack, instance_id = self.leftover(make_stack)
         url = f"{stack.api_url}/api/failovers/{instance_id}/approvals"
