@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from failover.batching import Batch
+from failover.batching import Batch, RecoveryPlanRef
 from failover.contracts.asr import ReplicationHealthInput
 from failover.contracts.avd import HostPoolInput
 from failover.contracts.notify import ApprovalCardInput, ApprovalDecision, TeamsDecisionInput
-from failover.preview import data_loss
+from failover.preview import data_loss, preview
 from orchestrations.common import NOTIFY_RETRY, isoformat
 from orchestrations.control import INTERRUPTED
 from orchestrations.run_state import Run
@@ -42,12 +42,11 @@ def _card(
     host_pools: list[dict[str, Any]],
 ) -> ApprovalCardInput:
     plan, policy = run.plan, run.policy
-    expected = (
-        run.seconds(plan.avd.grace_period)
-        + run.seconds(plan.batch_interval) * max(0, len(batches) - 1)
-        + run.seconds(plan.asr.expected_job_duration)
-        + sum(run.seconds(g.action.expected_duration) for g in plan.groups if g.action and run.mode != "test")
-    )
+    # the preview's own estimate (plan time), the figure `failover plan preview` gives: one estimate everywhere
+    groups: dict[str, list[RecoveryPlanRef]] = {}
+    for batch in batches:
+        groups.setdefault(batch.group, []).extend(batch.recovery_plans)
+    expected = preview(plan, list(groups.items()), mode=run.mode)["eta_seconds"]
     reason = run.reason
     preflight = run.preflight or {}
     if preflight.get("status") in ("warn", "fail"):  # approvers see what is not ready before they decide
@@ -74,7 +73,7 @@ def _card(
         else None,
         host_pools=host_pools,
         data_loss=data_loss(plan) if run.mode in ("planned", "unplanned") else [],
-        expected_seconds=expected * run.scale,  # the card speaks in plan (real) time
+        expected_seconds=expected,  # the card speaks in plan (real) time
         expires_at=isoformat(expires),
         approvers=policy.approvers,
         required=policy.required,

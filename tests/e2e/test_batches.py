@@ -322,6 +322,19 @@ class TestApprovalCardCounts:
         status = run_status(stack, instance_id)
         assert status["custom_status"]["approval"]["sessions"] == [{"host_pool": "hp-weu-pooled", "sessions": 12}]
 
+    def test_the_card_gives_the_preview_s_estimate(self, make_stack: Any) -> None:
+        """One estimate everywhere: the card's expected duration is `plan preview`'s figure (the card said 48 min
+        where the preview said 64.5)."""
+        from failover.cards import _duration
+
+        stack = make_stack(vms=260, sessions=2)
+        preview = stack.http.get(f"{stack.api_url}/api/plans/demo/preview", timeout=30).json()
+        instance_id = str(post_alert(stack).json()["instance_id"])
+        wait_waiting(stack, instance_id)
+        approval_link(stack, instance_id)
+        card = json.dumps(teams_messages(stack))
+        assert f'"title": "Expected duration", "value": "{_duration(preview["eta_seconds"])}"' in card
+
 
 class TestUnreachableSessionHosts:
     def test_outside_an_outage_their_users_wait_for_an_operator(self, make_stack: Any) -> None:
