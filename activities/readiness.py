@@ -32,7 +32,6 @@ from failover.plan import Plan
 from failover.run import isoformat
 from failover.settings import current
 
-RPO_WARN_SECONDS = 900.0  # an RPO lag above 15 minutes is worth a look before a failover
 
 
 def _check(name: str, status: str, message: str) -> dict[str, str]:
@@ -97,13 +96,13 @@ def check_plan(plan: Plan) -> dict[str, Any]:
         )
         lag = health.max_rpo_seconds
         text = f"{health.healthy}/{health.protected_items} protected items healthy" + (
-            f", RPO lag max {lag:.0f} s" if lag is not None else ""
+            f", RPO lag max {lag:.0f} s (rpo_target {plan.rpo_target:.0f} s)" if lag is not None else ""
         )
         if health.unhealthy_total:
             worst = ", ".join(f"{u.name} ({u.health})" for u in health.unhealthy[:5])
             return _check("replication", "fail", f"{text}; unhealthy: {worst}")
-        if lag is not None and lag > RPO_WARN_SECONDS:
-            return _check("replication", "warn", f"{text}; above {RPO_WARN_SECONDS:.0f} s")
+        if lag is not None and lag > plan.rpo_target:
+            return _check("replication", "warn", f"{text}; over the plan's rpo_target: more data would be lost")
         return _check("replication", "pass", text)
 
     def dns() -> dict[str, str]:

@@ -67,8 +67,21 @@ def _readiness(readiness: Any) -> list[dict[str, Any]]:
             text += f", {failed_over} already failed over"
         rpo = _number(readiness.get("max_rpo_seconds"))
         text += f", RPO lag max {_lag(rpo)}" if rpo is not None else ", RPO lag unknown"
+        target = _number(readiness.get("rpo_target_seconds"))
+        if target is not None:
+            over = rpo is not None and rpo > target
+            text += f" ({'OVER' if over else 'within'} the RPO target of {_lag(target)})"
     worst = {str(u.get("health", "")).lower() for u in unhealthy}
-    color = "attention" if worst & {"critical", "missing", "unknown"} else "warning" if unhealthy_total else "good"
+    over_target = (_number(readiness.get("max_rpo_seconds")) or 0) > (
+        _number(readiness.get("rpo_target_seconds")) or float("inf")
+    )
+    color = (
+        "attention"
+        if worst & {"critical", "missing", "unknown"}
+        else "warning"
+        if unhealthy_total or over_target
+        else "good"
+    )
     if total <= 0:
         color = "warning"  # nothing replicates: nothing would fail over
     blocks: list[dict[str, Any]] = [

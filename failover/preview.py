@@ -149,6 +149,7 @@ def preview(
         "eta_seconds": round(t, 1),
         "rto_target_seconds": plan.rto_target,
         "within_rto": t <= plan.rto_target,
+        "rpo_target_seconds": plan.rpo_target,
         "estimates": "measured" if measured else "plan",
         "excludes": "the time the approval waits for a person",
     }

@@ -117,7 +117,7 @@ def approval_gate(run: Run, batches: list[Batch]):
                 direction="PrimaryToRecovery",
             ),
         )
-        card_readiness = readiness.plain()
+        card_readiness = {**readiness.plain(), "rpo_target_seconds": run.plan.rpo_target}
     except Exception as err:  # the card goes out without it; approvers see why
         card_readiness = {"error": str(err)[:300]}
     run.approval["readiness"] = {k: v for k, v in card_readiness.items() if k != "unhealthy"}

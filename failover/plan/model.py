@@ -32,6 +32,9 @@ class Plan(_Model):
     primary_region: Region
     recovery_region: Region
     rto_target: Duration = 3600.0
+    # the data loss the plan accepts: readiness, the preview and the approval card compare each protected item's
+    # current RPO (the age of its latest recovery point, ASR's replication details) against it
+    rpo_target: Duration = 900.0
     triggers: Triggers = Field(default_factory=Triggers)
     approval: Approval = Field(default_factory=Approval)
     avd: Avd = Field(default_factory=Avd)

@@ -310,6 +310,18 @@ class TestPreview:
 
 
 class TestReadiness:
+    def test_readiness_warns_when_an_item_s_rpo_is_over_the_plan_s_target(self, make_stack: Any) -> None:
+        from simulator import EstateConfig
+
+        config = EstateConfig(time_scale=600.0, rpo_seconds={"vm-dc-0001": 1200.0})
+        stack = make_stack(vms=20, sessions=2, estate_config=config, rpo_target="15m")
+        checks = {c["name"]: c for c in api(stack, "GET", "plans/demo/readiness").json()["checks"]}
+        assert checks["replication"]["status"] == "warn", checks["replication"]
+        assert "RPO lag max 1200 s (rpo_target 900 s)" in checks["replication"]["message"]
+        relaxed = make_stack(vms=20, sessions=2, estate_config=config, rpo_target="30m")
+        checks = {c["name"]: c for c in api(relaxed, "GET", "plans/demo/readiness").json()["checks"]}
+        assert checks["replication"]["status"] == "pass", checks["replication"]
+
     def test_readiness_endpoint_and_schedule(self, make_stack: Any) -> None:
         import asyncio
 
@@ -328,6 +340,7 @@ class TestReadiness:
             "permissions",
         }
         assert "20/20 protected items healthy" in checks["replication"]["message"]
+        assert "(rpo_target 900 s)" in checks["replication"]["message"]
         assert api(stack, "GET", "plans/nope/readiness").status_code == 404
 
         # The 30-minute timer: the first result is a change (from nothing), the same result again is not.

@@ -238,3 +238,16 @@ def _base() -> dict[str, Any]:
         "approvers": ["a@contoso.com"],
         **URLS,
     }
+
+
+def test_rpo_lag_against_the_plan_s_target() -> None:
+    """The card says whether the worst RPO lag is within the plan's rpo_target, and warns when it is over."""
+    within = approval_card_from_input({**CARD_INPUT, "readiness": {**READINESS, "rpo_target_seconds": 900}}, **URLS)
+    assert "Replication: 118/120 healthy, RPO lag max 95 s (within the RPO target of 15 min)" in texts(within)
+    healthy = {**READINESS, "unhealthy": [], "unhealthy_total": 0, "healthy": 120}
+    over = approval_card_from_input(
+        {**CARD_INPUT, "readiness": {**healthy, "max_rpo_seconds": 1800, "rpo_target_seconds": 900}}, **URLS
+    )
+    validate(over)
+    block = next(b for b in over["body"] if str(b.get("text", "")).startswith("Replication:"))
+    assert "RPO lag max 30 min (OVER the RPO target of 15 min)" in block["text"] and block["color"] == "warning"
