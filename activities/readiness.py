@@ -33,7 +33,6 @@ from failover.run import isoformat
 from failover.settings import current
 
 
-
 def _check(name: str, status: str, message: str) -> dict[str, str]:
     return {"name": name, "status": status, "message": message}
 
