@@ -220,7 +220,11 @@ class TestTimeoutPolicies:
         )
         instance_id = started(stack)
         wait_for(lambda: gate(stack, instance_id).get("escalated"), timeout=30)
-        reminder = next(m for m in stack.estate.teams_messages if m["workflow"] == "failover-escalation")
+        # the gate records `escalated` before the reminder activity posts: wait for the message itself
+        reminder = wait_for(
+            lambda: next((m for m in stack.estate.teams_messages if m["workflow"] == "failover-escalation"), None),
+            timeout=30,
+        )
         link = next(
             a["url"]
             for att in reminder["message"]["attachments"]
