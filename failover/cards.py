@@ -37,6 +37,11 @@ def _lag(seconds: float) -> str:
     return f"{round(seconds)} s" if seconds < 120 else _duration(seconds)
 
 
+def _requester(requested_by: Any, claim: Any) -> str:
+    """Who started the run; a key-only start's claimed name is shown as what it is: not verified."""
+    return f"{requested_by} (says {claim}: not verified)" if claim else str(requested_by)
+
+
 def _approvers_fact(approvers: list[str], required: Any) -> dict[str, str]:
     names = ", ".join(approvers) or "-"
     count = _number(required)
@@ -150,6 +155,7 @@ def approval_card(
     required: int | None = None,
     requested_by: str | None = None,
     reason: str | None = None,
+    requested_by_claim: str | None = None,
     host_pools: list[dict[str, Any]] | None = None,
     data_loss: list[dict[str, str]] | None = None,
     excludable: list[dict[str, str]] | None = None,
@@ -162,7 +168,8 @@ def approval_card(
     them (they are not failed over), besides approving (which deals with them first) and rejecting.
 
     `readiness` is `asr_replication_health`'s output; `required` the number of distinct approvals needed;
-    `requested_by` who started a planned failover or drill through the API; `reason` their stated reason;
+    `requested_by` who started a planned failover or drill through the API (`requested_by_claim`: the name a
+    key-only start gave, shown as not verified); `reason` their stated reason;
     `host_pools` the sessions each host pool holds now (what approving signs out); `data_loss` each
     dependency's data-loss window.
     """
@@ -172,7 +179,7 @@ def approval_card(
         {"title": "Mode", "value": mode},
         {"title": "From → to", "value": f"{primary_region} → {recovery_region}"},
         {"title": "Trigger", "value": str(trigger.get("title") or "requested by API")},
-        *([{"title": "Requested by", "value": str(requested_by)}] if requested_by else []),
+        *([{"title": "Requested by", "value": _requester(requested_by, requested_by_claim)}] if requested_by else []),
         {"title": "Regions", "value": ", ".join(trigger.get("regions") or []) or "-"},
         {"title": "Tracking id", "value": str(trigger.get("tracking_id") or "-")},
         {"title": "Scope", "value": f"{vms} VMs in {recovery_plans} recovery plans, {batches} batches"},
@@ -269,6 +276,7 @@ def approval_card_from_input(
         required=card_input.get("required"),
         requested_by=card_input.get("requested_by"),
         reason=card_input.get("reason"),
+        requested_by_claim=card_input.get("requested_by_claim"),
         host_pools=card_input.get("host_pools"),
         data_loss=card_input.get("data_loss"),
         excludable=card_input.get("excludable"),
@@ -300,7 +308,12 @@ def reminder_message(
             else []
         ),
         *(
-            [{"title": "Requested by", "value": str(card_input["requested_by"])}]
+            [
+                {
+                    "title": "Requested by",
+                    "value": _requester(card_input["requested_by"], card_input.get("requested_by_claim")),
+                }
+            ]
             if card_input.get("requested_by")
             else []
         ),

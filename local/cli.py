@@ -79,6 +79,9 @@ def _print(data: dict[str, Any]) -> int:
 
 
 def run_start(args: argparse.Namespace) -> int:
+    # The requester is the signed-in caller, not a body field: --requested-by acts as that identity (locally the
+    # X-MS-CLIENT-PRINCIPAL-NAME header, as --as), and the body repeats it (the API refuses a mismatch).
+    args = argparse.Namespace(**{**vars(args), "as_user": args.as_user or args.requested_by})
     body = {"plan": args.plan, "mode": args.mode, "reason": args.reason, "requested_by": args.requested_by}
     return _print(_call(args, "POST", "failovers", {k: v for k, v in body.items() if v is not None}))
 
@@ -318,7 +321,11 @@ def parser() -> argparse.ArgumentParser:
     start.add_argument("--plan", required=True)
     start.add_argument("--mode", choices=["planned", "unplanned", "test"], required=True)
     start.add_argument("--reason")
-    start.add_argument("--requested-by")
+    start.add_argument(
+        "--requested-by",
+        help="who starts it: sent as the signed-in identity (locally X-MS-CLIENT-PRINCIPAL-NAME, as --as) and in "
+        "the body; in Azure the sign-in decides, and a different name is refused",
+    )
     start.set_defaults(handler=run_start)
     status = client("status", "show a run")
     status.add_argument("id")

@@ -61,6 +61,7 @@ def _card(
         mode=run.mode,
         trigger=run.triggers[0] if run.triggers else None,
         requested_by=run.requested_by,
+        requested_by_claim=run.requested_by_claim,
         reason=reason,
         preflight=run.preflight,
         primary_region=plan.primary_region,

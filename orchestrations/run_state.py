@@ -42,6 +42,7 @@ class Run(Controlled):
         self.scale = spec.time_scale
         self.triggers: list[dict[str, Any]] = list(spec.triggers)
         self.requested_by: str | None = spec.requested_by
+        self.requested_by_claim: str | None = spec.requested_by_claim  # unverified: shown, never checked
         self.reason: str | None = spec.reason
         self.started_at = isoformat(self.now())
         self.stage = "starting"
@@ -151,6 +152,7 @@ class Run(Controlled):
                 "mode": self.mode,
                 "started_at": self.started_at,
                 "requested_by": self.requested_by,
+                "requested_by_claim": self.requested_by_claim,
                 "reason": self.reason,
                 "triggers": self.status_triggers(),  # the first (it names the incident) and the latest
                 "triggers_total": len(self.triggers),
@@ -297,6 +299,7 @@ class Run(Controlled):
             "mode": self.mode,
             "status": status,
             "requested_by": self.requested_by,
+            "requested_by_claim": self.requested_by_claim,
             "reason": self.reason,
             "approvals": [
                 {"approver": d["approver"], "decision": d["decision"], "at": d["at"], "comment": d.get("comment")}

@@ -16,6 +16,7 @@ import azure.durable_functions as df
 from failover import claims
 from failover.api.http import (
     ACTIVE,
+    KEY_REQUESTER,
     ORCHESTRATOR,
     PRINCIPAL_HEADER,
     DurableClient,
@@ -87,8 +88,28 @@ class ApiBase:
         return name
 
     def _requester(self, req: Any, given: str | None) -> str | None:
-        """Who asks: the signed-in identity when present (and trusted), else the body's `requested_by`."""
+        """Who asks for a cancel or an operator action: the signed-in identity when present (and trusted), else
+        the body's `requested_by`."""
         return self._principal(req) or (given or "").strip().lower() or None
+
+    def _start_requester(self, req: Any, given: str | None) -> tuple[str, str | None]:
+        """Who starts a run, as `(requested_by, requested_by_claim)`. The requester is an authenticated identity,
+        never a body field: the signed-in caller (X-MS-CLIENT-PRINCIPAL-NAME, trusted), whose body `requested_by`
+        may only repeat it (403 `RequesterNotCaller` otherwise); with the function key alone, the machine
+        (`function-key`), the body's `requested_by` kept only as `requested_by_claim`, an unverified note that no
+        check reads (the self-approval rule compares approvers to `requested_by`)."""
+        signed_in = self._principal(req)
+        claimed = (given or "").strip().lower() or None
+        if not signed_in:
+            return KEY_REQUESTER, claimed
+        if claimed is not None and claimed != signed_in:
+            raise ServiceError(
+                403,
+                "RequesterNotCaller",
+                f"requested_by: '{claimed}' is not the signed-in caller ({signed_in}); the requester is the "
+                f"{PRINCIPAL_HEADER} identity: omit requested_by or repeat it",
+            )
+        return signed_in, None
 
     def _readers(self) -> Readers:
         if self.readers is None:

@@ -31,6 +31,8 @@ MAX_BODY = 256 * 1024  # Azure Monitor alert payloads are at most 256 KB
 ACTIVE = {"Running", "Pending", "Suspended"}
 ORCHESTRATOR = "failover_orchestrator"
 PRINCIPAL_HEADER = "X-MS-CLIENT-PRINCIPAL-NAME"
+# The requester of a run started with the function key alone: a machine, never an approver (docs/approvals.md)
+KEY_REQUESTER = "function-key"
 OUTCOMES = ("Completed", "CompletedWithErrors", "Cancelled", "Rejected", "Failed")  # a finished run's status
 RUN_STATUSES = {
     # a run's `status`: its outcome once finished, else the engine's runtime status
@@ -148,11 +150,6 @@ def principal(req: func.HttpRequest) -> str:
     return (req.headers.get(PRINCIPAL_HEADER) or "").strip().lower()
 
 
-def requester(req: func.HttpRequest, given: str | None) -> str | None:
-    """Who asks: the signed-in identity when present, else the body's `requested_by`."""
-    return principal(req) or (given or "").strip().lower() or None
-
-
 class StartRequest(BaseModel):
     """`POST /api/failovers` body."""
 
@@ -254,6 +251,7 @@ def run_view(instance_id: str, status: Any, full: bool) -> dict[str, Any]:
     return {
         **view,
         "requested_by": source.get("requested_by"),
+        "requested_by_claim": source.get("requested_by_claim"),
         "reason": source.get("reason"),
         "progress": custom.get("progress"),
         "approval": gate or None,

@@ -58,6 +58,7 @@ class Runs(ApiBase):
         trigger: dict[str, Any] | None = None,
         mode: str | None = None,
         requested_by: str | None = None,
+        requested_by_claim: str | None = None,
         reason: str | None = None,
         restore: dict[str, Any] | None = None,
         cleanup_only: bool = False,
@@ -70,8 +71,8 @@ class Runs(ApiBase):
         raise an event its orchestrator replays and ignores (docs/performance.md). If that copy failed, each
         waiting copy goes to the engine itself: a failure is never hidden behind a 202."""
         options: dict[str, Any] = {
-            "mode": mode or plan.asr.mode, "requested_by": requested_by, "reason": reason, "restore": restore,
-            "cleanup_only": cleanup_only,
+            "mode": mode or plan.asr.mode, "requested_by": requested_by, "requested_by_claim": requested_by_claim,
+            "reason": reason, "restore": restore, "cleanup_only": cleanup_only,
         }  # fmt: skip
         if trigger is None or not trigger.get("alert_id"):
             return await self._start_or_join(client, plan, trigger, **options)
@@ -99,6 +100,7 @@ class Runs(ApiBase):
         *,
         mode: str,
         requested_by: str | None,
+        requested_by_claim: str | None,
         reason: str | None,
         restore: dict[str, Any] | None,
         cleanup_only: bool = False,
@@ -123,6 +125,7 @@ class Runs(ApiBase):
                 trigger=trigger,
                 time_scale=self.settings.time_scale,
                 requested_by=requested_by,
+                requested_by_claim=requested_by_claim,
                 reason=reason,
                 restore=restore,
                 supersedes=supersedes,

@@ -33,15 +33,15 @@ class Starts(Runs):
     async def post_failover(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         try:
             body = validated(StartRequest, read_json(req))
+            requested_by, claim = self._start_requester(req, body.requested_by)
             plan = self._plan(body.plan, "plan: ")
             if body.mode == "test":
                 self._check_drill(plan, force=False)
-            requested_by = self._requester(req, body.requested_by)
         except ServiceError as err:
             return error_response(err.status, err.code, err.message)
         try:
             run = await self._start_or_attach(
-                client, plan, mode=body.mode, requested_by=requested_by, reason=body.reason
+                client, plan, mode=body.mode, requested_by=requested_by, requested_by_claim=claim, reason=body.reason
             )
         except ServiceError as err:
             return error_response(err.status, err.code, err.message)
@@ -64,13 +64,15 @@ class Starts(Runs):
         """A test failover drill: isolated network, verify, guaranteed cleanup."""
         try:
             body = validated(DrillRequest, read_json(req))
+            requested_by, claim = self._start_requester(req, body.requested_by)
             plan = self._plan(body.plan, "plan: ")
             self._check_drill(plan, body.force)
-            requested_by = self._requester(req, body.requested_by)
         except ServiceError as err:
             return error_response(err.status, err.code, err.message)
         try:
-            run = await self._start_or_attach(client, plan, mode="test", requested_by=requested_by, reason=body.reason)
+            run = await self._start_or_attach(
+                client, plan, mode="test", requested_by=requested_by, requested_by_claim=claim, reason=body.reason
+            )
         except ServiceError as err:
             return error_response(err.status, err.code, err.message)
         return json_response(run, 202)
@@ -81,13 +83,19 @@ class Starts(Runs):
         removes test VMs from the isolated network and touches nothing in production."""
         try:
             body = validated(DrillCleanupRequest, read_json(req))
+            requested_by, claim = self._start_requester(req, body.requested_by)
             plan = self._plan(body.plan, "plan: ")
-            requested_by = self._requester(req, body.requested_by)
         except ServiceError as err:
             return error_response(err.status, err.code, err.message)
         try:
             run = await self._start_or_attach(
-                client, plan, mode="test", requested_by=requested_by, reason=body.reason, cleanup_only=True
+                client,
+                plan,
+                mode="test",
+                requested_by=requested_by,
+                requested_by_claim=claim,
+                reason=body.reason,
+                cleanup_only=True,
             )
         except ServiceError as err:
             return error_response(err.status, err.code, err.message)
@@ -98,8 +106,8 @@ class Starts(Runs):
         batches, DNS and Traffic Manager back to the values the failover recorded, reprotect again."""
         try:
             body = validated(FailbackRequest, read_json(req))
+            requested_by, claim = self._start_requester(req, body.requested_by)
             plan = self._plan(body.plan, "plan: ")
-            requested_by = self._requester(req, body.requested_by)
         except ServiceError as err:
             return error_response(err.status, err.code, err.message)
         output = await self._latest_output(client, plan.name, {"failover"}, {"planned", "unplanned"}) or {}
@@ -122,7 +130,13 @@ class Starts(Runs):
                     )
         try:
             run = await self._start_or_attach(
-                client, plan, mode="failback", requested_by=requested_by, reason=body.reason, restore=restore
+                client,
+                plan,
+                mode="failback",
+                requested_by=requested_by,
+                requested_by_claim=claim,
+                reason=body.reason,
+                restore=restore,
             )
         except ServiceError as err:
             return error_response(err.status, err.code, err.message)

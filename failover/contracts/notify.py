@@ -41,6 +41,7 @@ class ApprovalCardInput(ActivityInput):
     # Free-form: the alert that triggered the run, as normalised by failover.alerts and recorded in the run.
     trigger: dict[str, Any] | None = None
     requested_by: str | None = None
+    requested_by_claim: str | None = None  # a key-only start's body `requested_by`: shown as not verified
     reason: str | None = None
     # Free-form: the run's preflight document (network and identity checks), as recorded in the run.
     preflight: dict[str, Any] | None = None

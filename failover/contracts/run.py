@@ -21,7 +21,10 @@ class RunInput(Contract):
     plan: Plan
     mode: Mode
     triggers: list[dict[str, Any]] = Field(default_factory=list)  # normalised alerts (failover.alerts), as recorded
+    # who started it: the signed-in caller, `function-key` (the key alone), `schedule`; None for an alert
     requested_by: str | None = None
+    # a key-only start's body `requested_by`: shown as an unverified note, never compared to an approver
+    requested_by_claim: str | None = None
     reason: str | None = None
     restore: dict[str, Any] = Field(default_factory=dict)
     time_scale: float = Field(default=1.0, gt=0)
@@ -43,6 +46,7 @@ class RunSummary(Contract):
     mode: Mode
     status: RunStatus
     requested_by: str | None = None
+    requested_by_claim: str | None = None  # unverified (a key-only start's body `requested_by`)
     reason: str | None = None
     approvals: list[dict[str, Any]]
     sessions: dict[str, Any]

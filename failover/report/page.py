@@ -143,7 +143,11 @@ def report_html(summary: dict[str, Any]) -> str:
         ("Plan", _e(data["plan"])),
         ("Mode", _e(data["mode"])),
         ("Run", f"<code>{_e(data['instance_id'])}</code>"),
-        ("Requested by", _e(data["requested_by"])),
+        (
+            "Requested by",
+            _e(data["requested_by"])
+            + (f" (says {_e(data['requested_by_claim'])}: not verified)" if data.get("requested_by_claim") else ""),
+        ),
         ("Reason", _e(data["reason"])),
         ("Started", _e(data["started_at"])),
         ("Finished", _e(data["finished_at"])),

@@ -104,31 +104,89 @@ class TestQuorum:
         assert "2 of" in card or "Approvals needed" in card
 
 
+def start_planned(
+    stack: LocalStack, who: str | None = None, requested_by: str | None = None, reason: str | None = None
+) -> requests.Response:
+    """`POST /api/failovers` with the function key, signed in as `who` (the local host trusts the header)."""
+    body = {"plan": "demo", "mode": "planned", "reason": reason, "requested_by": requested_by}
+    return stack.http.post(
+        f"{stack.api_url}/api/failovers",
+        json={k: v for k, v in body.items() if v is not None},
+        headers={"X-MS-CLIENT-PRINCIPAL-NAME": who} if who else {},
+        timeout=15,
+    )
+
+
 class TestRequester:
+    """Issue 21: the requester is the authenticated caller, never a body field."""
+
     def test_requester_cannot_approve_own_planned_failover(self, make_stack: Any) -> None:
         stack = make_stack(vms=10, sessions=2)
-        answer = stack.http.post(
-            f"{stack.api_url}/api/failovers",
-            json={"plan": "demo", "mode": "planned", "reason": "drill of the real thing", "requested_by": A},
-            timeout=15,
-        )
+        answer = start_planned(stack, who=A, requested_by=A.upper(), reason="drill of the real thing")  # may repeat
         assert answer.status_code == 202, answer.text
         instance_id = answer.json()["instance_id"]
         wait_waiting(stack, instance_id)
+        view = run_status(stack, instance_id)
+        assert (
+            view["requested_by"] == A
+            and view["requested_by_claim"] is None
+            and gate(stack, instance_id)["requested_by"] == A
+        )
         link = approval_link(stack, instance_id)
         refused = post_decision(stack, instance_id, token_of(link), "approve", A)
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "RequesterCannotApprove"
+        refused = api_decision(stack, instance_id, "approve", A)
         assert refused.status_code == 403 and refused.json()["error"]["code"] == "RequesterCannotApprove"
         assert approve_as(B, link).status_code == 200
         output = finish(stack, instance_id)["output"]
         assert output["status"] == "Completed" and output["mode"] == "planned" and output["requested_by"] == A
 
-    def test_allowed_when_the_plan_says_so(self, make_stack: Any) -> None:
-        stack = make_stack(vms=10, sessions=2, approval={"required": 1, "approvers": [A, B], "allow_requester": True})
-        answer = stack.http.post(
-            f"{stack.api_url}/api/failovers", json={"plan": "demo", "mode": "planned", "requested_by": A}, timeout=15
-        )
+    def test_signed_in_naming_someone_else_is_refused(self, make_stack: Any) -> None:
+        """Signed in as B, the body says A: 403 naming the field, and nothing starts (any start route)."""
+        stack = make_stack(vms=10, sessions=2)
+        for path, body in [
+            ("failovers", {"plan": "demo", "mode": "planned"}),
+            ("drills", {"plan": "demo", "force": True}),
+            ("drills/cleanup", {"plan": "demo"}),
+            ("failbacks", {"plan": "demo"}),
+        ]:
+            answer = stack.http.post(
+                f"{stack.api_url}/api/{path}",
+                json={**body, "requested_by": A},
+                headers={"X-MS-CLIENT-PRINCIPAL-NAME": B},
+                timeout=15,
+            )
+            assert answer.status_code == 403, (path, answer.text)
+            error = answer.json()["error"]
+            assert error["code"] == "RequesterNotCaller" and error["message"].startswith("requested_by: "), path
+            assert A in error["message"] and B in error["message"]
+        assert stack.http.get(f"{stack.api_url}/api/failovers", timeout=10).json() == {"runs": []}
+
+    def test_a_key_only_start_is_requested_by_the_function_key(self, make_stack: Any) -> None:
+        """The function key alone, naming A in the body: the requester is the machine, A only an unverified claim,
+        so A is not refused as the requester (A approves through the API, signed in)."""
+        stack = make_stack(vms=10, sessions=2)
+        answer = start_planned(stack, requested_by=A)
+        assert answer.status_code == 202, answer.text
         instance_id = answer.json()["instance_id"]
         wait_waiting(stack, instance_id)
+        view = run_status(stack, instance_id)
+        assert view["requested_by"] == "function-key" and view["requested_by_claim"] == A
+        assert gate(stack, instance_id)["requested_by"] == "function-key"
+        card = json.dumps(wait_for(lambda: stack.estate.teams_messages, timeout=10)[0])
+        assert f"function-key (says {A}: not verified)" in card
+        approved = api_decision(stack, instance_id, "approve", A)
+        assert approved.status_code == 200, approved.text
+        output = finish(stack, instance_id)["output"]
+        assert output["status"] == "Completed" and [d["approver"] for d in output["approvals"]] == [A]
+        assert output["requested_by"] == "function-key" and output["requested_by_claim"] == A
+
+    def test_allowed_when_the_plan_says_so(self, make_stack: Any) -> None:
+        stack = make_stack(vms=10, sessions=2, approval={"required": 1, "approvers": [A, B], "allow_requester": True})
+        answer = start_planned(stack, who=A)
+        instance_id = answer.json()["instance_id"]
+        wait_waiting(stack, instance_id)
+        assert gate(stack, instance_id)["requested_by"] == A
         assert approve_as(A, approval_link(stack, instance_id)).status_code == 200
         assert finish(stack, instance_id)["output"]["status"] == "Completed"
 
@@ -162,7 +220,11 @@ class TestTimeoutPolicies:
         )
         instance_id = started(stack)
         wait_for(lambda: gate(stack, instance_id).get("escalated"), timeout=30)
-        reminder = next(m for m in stack.estate.teams_messages if m["workflow"] == "failover-escalation")
+        # the gate records `escalated` before the reminder activity posts: wait for the message itself
+        reminder = wait_for(
+            lambda: next((m for m in stack.estate.teams_messages if m["workflow"] == "failover-escalation"), None),
+            timeout=30,
+        )
         link = next(
             a["url"]
             for att in reminder["message"]["attachments"]

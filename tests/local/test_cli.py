@@ -128,6 +128,32 @@ def test_drill_cleanup_with_nothing_left(served: dict[str, str], capsys: pytest.
     assert final["status"] == "Completed" and "nothing to do" in final["warnings"][0]
 
 
+def test_start_as_someone_else_is_refused(served: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 21: the requester is the signed-in caller; naming another in requested_by starts nothing."""
+    args = ("start", "--plan", "demo", "--mode", "planned", "--as", "b@contoso.com", "--requested-by", "a@contoso.com")
+    code, refused = cli(served, capsys, *args)
+    assert code == 1 and "403 RequesterNotCaller: requested_by: 'a@contoso.com'" in refused
+
+
+def test_start_requested_by_signs_in(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """`failover start --requested-by USER` acts as USER (the identity header, locally), the body repeating it: a
+    body field alone makes a key-only start, whose requester is `function-key` (issue 21)."""
+    sent: dict[str, Any] = {}
+
+    def request(method: str, url: str, **kwargs: Any) -> Any:
+        sent.update(kwargs)
+        answer = requests.Response()
+        answer.status_code, answer._content = 202, b'{"instance_id": "failover-demo-x"}'
+        return answer
+
+    monkeypatch.setattr(requests, "request", request)
+    argv = ["start", "--plan", "demo", "--mode", "planned", "--requested-by", "a@contoso.com", "--api-key", "k"]
+    assert main([*argv, "--api", "http://127.0.0.1:9"]) == 0
+    assert sent["headers"] == {"x-functions-key": "k", "X-MS-CLIENT-PRINCIPAL-NAME": "a@contoso.com"}
+    assert sent["json"]["requested_by"] == "a@contoso.com"
+    assert json.loads(capsys.readouterr().out)["instance_id"] == "failover-demo-x"
+
+
 def test_plan_preview_text(capsys: pytest.CaptureFixture[str]) -> None:
     """The text preview names a Traffic Manager endpoint's new status and priority (it printed a Python dict)."""
     code = main(["plan", "preview", str(DEMO_PLAN), "--vms", "30"])
