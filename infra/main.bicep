@@ -61,6 +61,15 @@ param maximumInstanceCount int = 40
 ])
 param instanceMemoryMB int = 2048
 
+@description('Subnet (resource id) to integrate the Function App with (delegated to Microsoft.App/environments); empty: no VNet integration, outbound traffic leaves from Azure\'s shared addresses.')
+param appSubnetId string = ''
+
+@description('Public IP address of the NAT gateway on appSubnetId: then every outbound call of the app leaves from it, and the Durable Task Scheduler admits only it. Empty: no NAT gateway.')
+param natGatewayPublicIp string = ''
+
+@description('Durable Task Scheduler IP allow-list (CIDRs). Empty: derived - the NAT gateway\'s address when natGatewayPublicIp is set, otherwise 0.0.0.0/0, because Flex Consumption has no stable outbound address without VNet integration and a NAT gateway; the control is then Entra ID (the app\'s identity and the Durable Task Data Contributor role), see docs/deploy.md.')
+param schedulerAllowedIps array = []
+
 @description('NCRONTAB schedule of the monthly drill timer (FAILOVER_DRILL_SCHEDULE).')
 param drillSchedule string = '0 0 2 1 * *'
 
@@ -96,6 +105,12 @@ param customWebhookNames array = []
 @description('https://<app>/api/alerts?code=<function key>: the Action Group webhook. Empty on the first provision (the app has no key yet); see docs/deploy.md.')
 param alertWebhookUrl string = ''
 
+@description('Object id of the Entra app registration the Action Group gets its token for (secure webhook, docs/deploy.md). Set: the Action Group calls POST /api/alerts/entra with an Entra ID token and no function key; empty: the function-key fallback (alertWebhookUrl).')
+param alertAuthObjectId string = ''
+
+@description('Identifier URI (audience) of that app registration; the secure webhook\'s token is issued for it and App Service Authentication must accept it. Empty: api://<authClientId>, the audience App Service Authentication already allows.')
+param alertAuthIdentifierUri string = ''
+
 @secure()
 @description('https://<app>/api/events?code=<function key>: the Resource Health event subscription endpoint.')
 param eventsWebhookUrl string = ''
@@ -129,6 +144,30 @@ param storageAccountIds array = []
 @description('Standby session host VMs the plans start (standby.vms): Desktop Virtualization Power On Contributor.')
 param standbyVmIds array = []
 
+@description('Azure NetApp Files destination volumes of dependencies of kind netapp_replication (.../netAppAccounts/<account>/capacityPools/<pool>/volumes/<volume>): Regional Failover NetApp Replication Operator (custom).')
+param netAppVolumeIds array = []
+
+@description('Recovery VNets of the plans\' network.recovery_vnet: Regional Failover Network Reader (custom).')
+param recoveryNetworkIds array = []
+
+@description('VPN / ExpressRoute gateways of the plans\' network.gateways: Regional Failover Network Reader (custom).')
+param networkGatewayIds array = []
+
+@description('Recovery Services vaults of the plans\' backup_tests[].vault: Regional Failover Restore Operator (custom).')
+param backupVaultIds array = []
+
+@description('Resource groups (/subscriptions/<sub>/resourceGroups/<rg>) of backup_tests[].target_resource_group, where restored VMs are created and deleted: Regional Failover Restore Target (custom).')
+param restoreTargetResourceGroupIds array = []
+
+@description('Isolated VNets of backup_tests[].network_id, joined by the restored VMs: Regional Failover Restore Target (custom).')
+param restoreNetworkIds array = []
+
+@description('Protected VMs of backup_tests[].vm: Regional Failover Restore Source (custom), what Azure Backup checks on a restore\'s source.')
+param restoreSourceVmIds array = []
+
+@description('Staging storage accounts of backup_tests[].staging_storage_account: Regional Failover Restore Source (custom).')
+param restoreStagingStorageAccountIds array = []
+
 @description('Object id of the person running azd: Key Vault Secrets Officer (to store the Teams webhook URL) and dashboard access. Empty: none.')
 param principalId string = ''
 
@@ -150,6 +189,23 @@ var functionAppName = 'func-failover-${resourceToken}'
 var appBaseUrl = empty(publicBaseUrl) ? 'https://${functionAppName}.azurewebsites.net' : publicBaseUrl
 // One name for the task hub on either backend; host.json's extensions.durableTask.hubName says the same.
 var taskHubName = 'RegionalFailover'
+
+// The Durable Task Scheduler admits only the NAT gateway's address when the app has one (all its outbound calls
+// leave from it); otherwise every address, as Flex Consumption without a NAT gateway has no stable one.
+var schedulerIpAllowlist = empty(schedulerAllowedIps) ? (empty(natGatewayPublicIp) ? [
+  '0.0.0.0/0'
+] : [
+  '${natGatewayPublicIp}/32'
+]) : schedulerAllowedIps
+// The resource groups (/subscriptions/<sub>/resourceGroups/<rg>) the custom roles may be assigned in.
+var netAppScopes = [for id in netAppVolumeIds: '/subscriptions/${split(id, '/')[2]}/resourceGroups/${split(id, '/')[4]}']
+var recoveryNetworkScopes = [for id in recoveryNetworkIds: '/subscriptions/${split(id, '/')[2]}/resourceGroups/${split(id, '/')[4]}']
+var gatewayScopes = [for id in networkGatewayIds: '/subscriptions/${split(id, '/')[2]}/resourceGroups/${split(id, '/')[4]}']
+var backupVaultScopes = [for id in backupVaultIds: '/subscriptions/${split(id, '/')[2]}/resourceGroups/${split(id, '/')[4]}']
+var restoreTargetScopes = [for id in restoreTargetResourceGroupIds: '/subscriptions/${split(id, '/')[2]}/resourceGroups/${split(id, '/')[4]}']
+var restoreNetworkScopes = [for id in restoreNetworkIds: '/subscriptions/${split(id, '/')[2]}/resourceGroups/${split(id, '/')[4]}']
+var restoreSourceVmScopes = [for id in restoreSourceVmIds: '/subscriptions/${split(id, '/')[2]}/resourceGroups/${split(id, '/')[4]}']
+var restoreStagingScopes = [for id in restoreStagingStorageAccountIds: '/subscriptions/${split(id, '/')[2]}/resourceGroups/${split(id, '/')[4]}']
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: 'rg-failover-${environmentName}'
@@ -220,6 +276,7 @@ module scheduler 'app/scheduler.bicep' = if (durableBackend == 'DurableTaskSched
     tags: tags
     taskHubName: taskHubName
     skuName: schedulerSku
+    ipAllowlist: schedulerIpAllowlist
   }
 }
 
@@ -250,6 +307,7 @@ module api 'app/function.bicep' = {
     authClientId: authClientId
     escalationWebhook: escalationWebhook
     customWebhookNames: customWebhookNames
+    virtualNetworkSubnetId: appSubnetId
   }
 }
 
@@ -261,6 +319,10 @@ module alerts 'app/alerts.bicep' = {
     alertRuleName: 'alert-servicehealth-${primaryLocation}-${resourceToken}'
     tags: tags
     alertWebhookUrl: alertWebhookUrl
+    entraAlertUrl: '${appBaseUrl}/api/alerts/entra'
+    alertAuthObjectId: alertAuthObjectId
+    alertAuthIdentifierUri: empty(alertAuthIdentifierUri) ? 'api://${authClientId}' : alertAuthIdentifierUri
+    alertAuthTenantId: tenant().tenantId
     primaryRegionDisplayName: primaryRegionDisplayName
     services: serviceHealthServices
     incidentTypes: serviceHealthIncidentTypes
@@ -367,6 +429,101 @@ module standbyVmRoles 'app/roles/virtual-machine.bicep' = [for (id, i) in standb
   params: {
     vmName: last(split(id, '/'))
     principalId: identity.outputs.principalId
+  }
+}]
+
+// Custom roles where no built-in role is narrow enough (NetApp, network reads, restore tests): defined in this
+// subscription, assignable in the resource groups of the ids above (union: each group once).
+module customRoles 'app/custom-roles.bicep' = {
+  name: 'custom-roles-${resourceToken}'
+  params: {
+    suffix: '${environmentName}-${resourceToken}'
+    netAppScopes: union(netAppScopes, netAppScopes)
+    networkScopes: union(recoveryNetworkScopes, gatewayScopes)
+    restoreVaultScopes: union(backupVaultScopes, backupVaultScopes)
+    restoreTargetScopes: union(restoreTargetScopes, restoreNetworkScopes)
+    restoreSourceScopes: union(restoreSourceVmScopes, restoreStagingScopes)
+  }
+}
+
+module netAppVolumeRoles 'app/roles/netapp-volume.bicep' = [for (id, i) in netAppVolumeIds: {
+  name: 'role-netapp-${i}-${resourceToken}'
+  scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
+  params: {
+    accountName: split(id, '/')[8]
+    poolName: split(id, '/')[10]
+    volumeName: split(id, '/')[12]
+    principalId: identity.outputs.principalId
+    roleId: customRoles.outputs.netAppReplicationOperatorId
+  }
+}]
+
+module recoveryNetworkRoles 'app/roles/virtual-network.bicep' = [for (id, i) in recoveryNetworkIds: {
+  name: 'role-vnet-${i}-${resourceToken}'
+  scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
+  params: {
+    vnetName: last(split(id, '/'))
+    principalId: identity.outputs.principalId
+    roleId: customRoles.outputs.networkReaderId
+  }
+}]
+
+module networkGatewayRoles 'app/roles/network-gateway.bicep' = [for (id, i) in networkGatewayIds: {
+  name: 'role-gateway-${i}-${resourceToken}'
+  scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
+  params: {
+    gatewayName: last(split(id, '/'))
+    principalId: identity.outputs.principalId
+    roleId: customRoles.outputs.networkReaderId
+  }
+}]
+
+module backupVaultRoles 'app/roles/backup-vault.bicep' = [for (id, i) in backupVaultIds: {
+  name: 'role-backup-${i}-${resourceToken}'
+  scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
+  params: {
+    vaultName: last(split(id, '/'))
+    principalId: identity.outputs.principalId
+    roleId: customRoles.outputs.restoreOperatorId
+  }
+}]
+
+module restoreTargetRoles 'app/roles/resource-group.bicep' = [for (id, i) in restoreTargetResourceGroupIds: {
+  name: 'role-restore-rg-${i}-${resourceToken}'
+  scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
+  params: {
+    principalId: identity.outputs.principalId
+    roleId: customRoles.outputs.restoreTargetId
+  }
+}]
+
+module restoreNetworkRoles 'app/roles/virtual-network.bicep' = [for (id, i) in restoreNetworkIds: {
+  name: 'role-restore-vnet-${i}-${resourceToken}'
+  scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
+  params: {
+    vnetName: last(split(id, '/'))
+    principalId: identity.outputs.principalId
+    roleId: customRoles.outputs.restoreTargetId
+  }
+}]
+
+module restoreSourceVmRoles 'app/roles/restore-source-vm.bicep' = [for (id, i) in restoreSourceVmIds: {
+  name: 'role-restore-vm-${i}-${resourceToken}'
+  scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
+  params: {
+    vmName: last(split(id, '/'))
+    principalId: identity.outputs.principalId
+    roleId: customRoles.outputs.restoreSourceId
+  }
+}]
+
+module restoreStagingRoles 'app/roles/restore-staging-account.bicep' = [for (id, i) in restoreStagingStorageAccountIds: {
+  name: 'role-restore-staging-${i}-${resourceToken}'
+  scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
+  params: {
+    accountName: last(split(id, '/'))
+    principalId: identity.outputs.principalId
+    roleId: customRoles.outputs.restoreSourceId
   }
 }]
 

@@ -10,6 +10,7 @@ docs/openapi.yaml.
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 from collections.abc import Callable
@@ -33,6 +34,10 @@ ORCHESTRATOR = "failover_orchestrator"
 PRINCIPAL_HEADER = "X-MS-CLIENT-PRINCIPAL-NAME"
 # The requester of a run started with the function key alone: a machine, never an approver (docs/approvals.md)
 KEY_REQUESTER = "function-key"
+CLAIMS_HEADER = "X-MS-CLIENT-PRINCIPAL"  # App Service Authentication: the caller's claims, base64 JSON
+# The app role Microsoft's secure-webhook setup creates on the app registration and assigns to the Action Group's
+# service principal (learn.microsoft.com/azure/azure-monitor/alerts/action-groups#secure-webhook).
+ACTION_GROUP_ROLE = "ActionGroupsSecureWebhook"
 OUTCOMES = ("Completed", "CompletedWithErrors", "Cancelled", "Rejected", "Failed")  # a finished run's status
 RUN_STATUSES = {
     # a run's `status`: its outcome once finished, else the engine's runtime status
@@ -70,6 +75,9 @@ class Route:
 ROUTES: list[Route] = [
     Route("health", "GET", "health", "get_health", "anonymous"),
     Route("alerts", "POST", "alerts", "post_alert"),
+    # The Action Group's secure webhook: no function key; App Service Authentication validates its Entra ID token
+    # and the handler admits only a caller holding the Action Group app role (docs/deploy.md).
+    Route("alerts_entra", "POST", "alerts/entra", "post_alert_entra", "anonymous"),
     Route("events", "POST", "events", "post_events"),
     Route("events_validation", "OPTIONS", "events", "options_events"),
     Route("plans_list", "GET", "plans", "list_plans"),
@@ -148,6 +156,17 @@ def runtime_status(status: Any) -> str | None:
 
 def principal(req: func.HttpRequest) -> str:
     return (req.headers.get(PRINCIPAL_HEADER) or "").strip().lower()
+
+
+def caller_roles(req: func.HttpRequest) -> set[str]:
+    """The app roles in the caller's claims as App Service Authentication passes them (`X-MS-CLIENT-PRINCIPAL`:
+    base64 JSON `{"claims": [{"typ", "val"}], "role_typ"}`); empty when absent or unreadable."""
+    try:
+        principal = json.loads(base64.b64decode(req.headers.get(CLAIMS_HEADER) or "", validate=True) or b"{}")
+        types = {"roles", str(principal.get("role_typ") or "roles")}
+        return {str(c.get("val")) for c in principal.get("claims") or [] if c.get("typ") in types}
+    except (ValueError, TypeError, AttributeError):
+        return set()
 
 
 class StartRequest(BaseModel):

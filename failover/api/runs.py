@@ -25,10 +25,12 @@ import azure.functions as func
 from failover.alerts import Alert, AlertError, parse_alert
 from failover.api.base import ApiBase, Holder
 from failover.api.http import (
+    ACTION_GROUP_ROLE,
     ACTIVE,
     CONTROL_EVENT,
     ORCHESTRATOR,
     DurableClient,
+    caller_roles,
     error_response,
     json_response,
     log,
@@ -270,6 +272,18 @@ class Runs(ApiBase):
         except AlertError as err:
             return error_response(422, "InvalidAlert", str(err))
         return await self._handle_alerts(client, [alert])
+
+    async def post_alert_entra(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        """`POST /api/alerts` for the Action Group's secure webhook: App Service Authentication has validated the
+        Entra ID token (issuer, audience) and set the caller's claims; the caller must hold the Action Group role.
+        Without App Service Authentication no header here can be trusted: 401."""
+        if not self.settings.identity_header_trusted or ACTION_GROUP_ROLE not in caller_roles(req):
+            return error_response(
+                401,
+                "NotActionGroup",
+                f"this route takes Azure Monitor's Entra ID token with the {ACTION_GROUP_ROLE} role",
+            )
+        return await self.post_alert(req, client)
 
     async def options_events(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         """The CloudEvents webhook validation handshake (abuse protection)."""

@@ -3,6 +3,9 @@
 // against failover.settings.APP_SETTINGS); secrets are Key Vault references, never values.
 param name string
 param planName string
+
+@description('Subnet to integrate the app with (delegated to Microsoft.App/environments); empty: none.')
+param virtualNetworkSubnetId string = ''
 param location string
 param tags object = {}
 
@@ -199,6 +202,8 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     httpsOnly: true
     clientCertEnabled: false
     keyVaultReferenceIdentity: identityId
+    // VNet integration (optional): with a NAT gateway on the subnet, every outbound call leaves from its address.
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     functionAppConfig: {
       deployment: {
         storage: {

@@ -11,6 +11,10 @@ param taskHubName string
 ])
 param skuName string = 'Consumption'
 
+@minLength(1)
+@description('CIDRs the scheduler admits (main.bicep derives it: the NAT gateway\'s address, else 0.0.0.0/0). An empty list would deny every caller.')
+param ipAllowlist array
+
 resource scheduler 'Microsoft.DurableTask/schedulers@2025-11-01' = {
   name: name
   location: location
@@ -19,10 +23,9 @@ resource scheduler 'Microsoft.DurableTask/schedulers@2025-11-01' = {
     sku: {
       name: skuName
     }
-    // An empty list denies every caller; access is still gated by Entra ID and the data role.
-    ipAllowlist: [
-      '0.0.0.0/0'
-    ]
+    // Callers must also present an Entra ID token with the Durable Task Data Contributor role (rbac.bicep):
+    // the allow-list narrows where they may call from, it is not the authentication.
+    ipAllowlist: ipAllowlist
   }
 }
 

@@ -23,6 +23,24 @@ def only(path: Path, type_: str) -> dict[str, Any]:
     return found
 
 
+def evaluate(node: Any, env: dict[str, Any]) -> Any:
+    """The value of a parsed Bicep expression made of conditionals, empty(), parameters, arrays and interpolated
+    strings (what the allow-list is written with); anything else raises."""
+    if isinstance(node, list):
+        return [evaluate(item, env) for item in node]
+    if isinstance(node, str):
+        if node in env:
+            return env[node]
+        return re.sub(r"\$\{(\w+)\}", lambda m: str(env[m.group(1)]), node)
+    if "operator" in node and node["operator"]["type"] == "conditional":
+        operands = node["operator"]["operands"]
+        branch = "true_value" if evaluate(operands["condition"], env) else "false_value"
+        return evaluate(operands[branch], env)
+    if "function" in node and node["function"]["type"] == "empty":
+        return not evaluate(node["function"]["parameters"]["item_to_test"], env)
+    raise ValueError(f"cannot evaluate {node}")
+
+
 class TestParses:
     @pytest.mark.parametrize("path", bicep_files(), ids=lambda p: str(p.relative_to(INFRA)))
     def test_file(self, path: Path) -> None:
@@ -149,16 +167,43 @@ class TestDependencies:
         assert topic["disableLocalAuth"] is True
 
     def test_action_group_calls_alerts_with_the_common_schema(self) -> None:
-        group = only(APP / "alerts.bicep", "Microsoft.Insights/actionGroups")
-        receivers = [r for r in walk(group) if isinstance(r, dict) and "serviceUri" in r]
-        assert receivers == [
-            {
-                "name": "regional-failover-alerts",
-                "serviceUri": "alertWebhookUrl",
-                "useCommonAlertSchema": True,
-                "useAadAuth": False,
+        """Issue 21: the Action Group authenticates with Entra ID (secure webhook) when an app registration is given;
+        the URL with the function key is only the fallback."""
+        variables = parse(APP / "alerts.bicep")["variables"]
+        assert variables["entraReceiver"]["value"] == {
+            "name": "regional-failover-alerts",
+            "serviceUri": "entraAlertUrl",
+            "useCommonAlertSchema": True,
+            "useAadAuth": True,
+            "objectId": "alertAuthObjectId",
+            "identifierUri": "alertAuthIdentifierUri",
+            "tenantId": "alertAuthTenantId",
+        }
+        assert variables["keyReceiver"]["value"] == {
+            "name": "regional-failover-alerts",
+            "serviceUri": "alertWebhookUrl",
+            "useCommonAlertSchema": True,
+            "useAadAuth": False,
+        }
+        assert variables["secureWebhook"]["value"] == {
+            "operator": {
+                "type": "not",
+                "operands": {
+                    "bool_value": {"function": {"type": "empty", "parameters": {"item_to_test": "alertAuthObjectId"}}}
+                },
             }
-        ]
+        }
+        group = only(APP / "alerts.bicep", "Microsoft.Insights/actionGroups")
+        receivers = group["properties"]["webhookReceivers"]["operator"]["operands"]
+        assert receivers["condition"] == "secureWebhook" and receivers["true_value"] == ["entraReceiver"]
+        assert "keyReceiver" in json.dumps(receivers["false_value"]) and "entraReceiver" not in json.dumps(
+            receivers["false_value"]
+        )
+        # The Entra route carries no key; main.bicep gives the app registration and its audience.
+        given = body(modules(MAIN)["alerts"]["config"])["params"]
+        assert given["entraAlertUrl"] == "${appBaseUrl}/api/alerts/entra" and "code=" not in given["entraAlertUrl"]
+        assert given["alertAuthObjectId"] == "alertAuthObjectId"
+        assert "authClientId" in json.dumps(given["alertAuthIdentifierUri"])  # default: App Service auth's audience
         assert "/api/alerts?code=" in str(parse(APP / "alerts.bicep")["parameters"]["alertWebhookUrl"]["decorators"])
 
     def test_service_health_rule_for_the_primary_region(self) -> None:
@@ -178,6 +223,29 @@ class TestDependencies:
         subscription = only(APP / "resource-health.bicep", "Microsoft.EventGrid/systemTopics/eventSubscriptions")
         assert subscription["properties"]["eventDeliverySchema"] == "CloudEventSchemaV1_0"
         assert "condition" in modules(MAIN)["resourceHealth"]["config"], "optional"
+
+    @pytest.mark.parametrize(
+        ("given", "expected"),
+        [
+            ({"schedulerAllowedIps": [], "natGatewayPublicIp": ""}, ["0.0.0.0/0"]),
+            ({"schedulerAllowedIps": [], "natGatewayPublicIp": "20.1.2.3"}, ["20.1.2.3/32"]),
+            ({"schedulerAllowedIps": ["10.0.0.0/24"], "natGatewayPublicIp": "20.1.2.3"}, ["10.0.0.0/24"]),
+        ],
+    )
+    def test_scheduler_allow_list(self, given: dict[str, Any], expected: list[str]) -> None:
+        """Issue 21: the allow-list was 0.0.0.0/0 always. With the app's NAT gateway it admits only that address;
+        0.0.0.0/0 only without one (Flex Consumption has no stable outbound address), as docs/deploy.md explains."""
+        expression = parse(MAIN)["variables"]["schedulerIpAllowlist"]["value"]
+        assert evaluate(expression, given) == expected
+        assert body(modules(MAIN)["scheduler"]["config"])["params"]["ipAllowlist"] == "schedulerIpAllowlist"
+        scheduler = only(APP / "scheduler.bicep", "Microsoft.DurableTask/schedulers")
+        assert scheduler["properties"]["ipAllowlist"] == "ipAllowlist"
+        assert parse(APP / "scheduler.bicep")["parameters"]["ipAllowlist"]["default"] is None  # no list of its own
+        assert body(modules(MAIN)["api"]["config"])["params"]["virtualNetworkSubnetId"] == "appSubnetId"
+        site = only(APP / "function.bicep", "Microsoft.Web/sites")
+        assert "virtualNetworkSubnetId" in json.dumps(site["properties"]["virtualNetworkSubnetId"])
+        doc = (ROOT / "docs" / "deploy.md").read_text()
+        assert "`schedulerAllowedIps`" in doc and "`natGatewayPublicIp`" in doc and "0.0.0.0/0" in doc
 
     def test_durable_backend_parameter(self) -> None:
         backend = parse(MAIN)["parameters"]["durableBackend"]

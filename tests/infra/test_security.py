@@ -5,6 +5,7 @@ directly, with a fake durable client (the e2e tests check the same on the runnin
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import json
 import logging
@@ -238,7 +239,17 @@ class TestBodyLimit:
             params["token"] = callback_token(api.settings.approval_signing_key, claims)
         body = b'{"reason": "' + b"x" * MAX_BODY + b'"}'
         client = RecordingClient()
-        response = call(api, route.handler, request("POST", route.path, body, **params), client)
+        req = request("POST", route.path, body, **params)
+        if route.handler == "post_alert_entra":  # anonymous at the host: the Action Group's claims come first
+            claims = TestActionGroupEntraRoute.claims("ActionGroupsSecureWebhook")
+            req = func.HttpRequest(
+                method="POST",
+                url=req.url,
+                headers={"Content-Type": "application/json", "X-MS-CLIENT-PRINCIPAL": claims},
+                params={},
+                body=body,
+            )
+        response = call(api, route.handler, req, client)
         assert response.status_code == 413, (route.name, response.get_body()[:200])
         assert json.loads(response.get_body())["error"]["code"] == "PayloadTooLarge"
         assert client.calls == []
@@ -286,3 +297,60 @@ class TestIdentityHeader:
             assert answer.status_code == 401, (handler, answer.get_body())
             assert json.loads(answer.get_body())["error"]["code"] == "IdentityNotTrusted"
             assert "raise_event" not in client.calls and "start_new" not in client.calls
+
+
+class TestActionGroupEntraRoute:
+    """Issue 21: the Action Group called /api/alerts with the function key in its URL. Its secure webhook calls
+    /api/alerts/entra with an Entra ID token instead; App Service Authentication validates the token and passes the
+    claims, and only a caller with the Action Group app role gets through."""
+
+    @staticmethod
+    def claims(*roles: str, role_typ: str = "roles") -> str:
+        principal = {"auth_typ": "aad", "role_typ": role_typ, "claims": [{"typ": role_typ, "val": r} for r in roles]}
+        return base64.b64encode(json.dumps(principal).encode()).decode()
+
+    def post(self, api: Api, headers: dict[str, str]) -> tuple[func.HttpResponse, RecordingClient]:
+        client = RecordingClient()
+        req = func.HttpRequest(
+            method="POST",
+            url="http://127.0.0.1:7071/api/alerts/entra",
+            headers={"Content-Type": "application/json", **headers},
+            params={},
+            body=b'{"schemaId": "azureMonitorCommonAlertSchema"}',
+        )
+        return call(api, "post_alert_entra", req, client), client
+
+    def test_the_route_takes_no_key(self) -> None:
+        (route,) = [r for r in ROUTES if r.path == "alerts/entra"]
+        assert (route.method, route.auth, route.handler) == ("POST", "anonymous", "post_alert_entra")
+
+    @pytest.mark.parametrize(
+        "headers",
+        [
+            {},  # no token: App Service Authentication (AllowAnonymous) passes the request on without claims
+            {"X-MS-CLIENT-PRINCIPAL": "not base64 json"},
+            {"X-MS-CLIENT-PRINCIPAL-NAME": "someone@contoso.com"},  # a signed-in person, not the Action Group
+        ],
+    )
+    def test_refused_without_the_action_group_role(self, api: Api, headers: dict[str, str]) -> None:
+        answer, client = self.post(api, headers)
+        assert answer.status_code == 401
+        assert json.loads(answer.get_body())["error"]["code"] == "NotActionGroup"
+        assert client.calls == []
+        answer, _ = self.post(api, {"X-MS-CLIENT-PRINCIPAL": self.claims("SomeOtherRole")})
+        assert answer.status_code == 401
+
+    @pytest.mark.parametrize("role_typ", ["roles", "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"])
+    def test_the_action_group_reaches_the_alert_handler(self, api: Api, role_typ: str) -> None:
+        answer, _ = self.post(
+            api, {"X-MS-CLIENT-PRINCIPAL": self.claims("ActionGroupsSecureWebhook", role_typ=role_typ)}
+        )
+        assert answer.status_code == 422  # past the gate: the alert handler read (and refused) this payload
+        assert json.loads(answer.get_body())["error"]["code"] == "InvalidAlert"
+
+    def test_refused_while_app_service_authentication_is_off(self, settings: Settings) -> None:
+        api = Api(
+            settings=settings.model_copy(update={"identity_header_trusted": False}), plans=load_plans(ROOT / "plans")
+        )
+        answer, client = self.post(api, {"X-MS-CLIENT-PRINCIPAL": self.claims("ActionGroupsSecureWebhook")})
+        assert answer.status_code == 401 and client.calls == []
