@@ -68,6 +68,7 @@ class TestRegistration:
 CONTRACT = {
     "health": ("GET", "health", "ANONYMOUS"),
     "alerts": ("POST", "alerts", "FUNCTION"),
+    "alerts_entra": ("POST", "alerts/entra", "ANONYMOUS"),
     "events": ("POST", "events", "FUNCTION"),
     "events_validation": ("OPTIONS", "events", "FUNCTION"),
     "plans_list": ("GET", "plans", "FUNCTION"),

@@ -11,7 +11,6 @@ Closures (nested functions, lambdas) see their enclosing function's names. A met
 from __future__ import annotations
 
 import ast
-import typing
 from collections import defaultdict
 from pathlib import Path
 
@@ -30,8 +29,9 @@ def factory_methods() -> set[str]:
         function = getattr(value, "__wrapped__", value)
         if name.startswith("_") or not callable(function):
             continue
-        returned = typing.get_type_hints(function).get("return")
-        if isinstance(returned, type) and (returned.__name__.endswith("Client") or returned is EventPublisher):
+        # the annotation as written: the SDKs are imported under TYPE_CHECKING only (imported when first used)
+        returned = str(getattr(function, "__annotations__", {}).get("return", "")).strip("'\"")
+        if returned.endswith("Client") or returned == EventPublisher.__name__:
             found.add(name)
     return found
 

@@ -356,6 +356,8 @@ SDK_ACTIONS: dict[tuple[str, str], Needs] = {
     ("asr_health", "site_recovery.replication_protected_items.list"): [(VAULT, [ITEMS + "read"])],
     ("verify", "site_recovery.replication_recovery_plans.get"): [(VAULT, [PLANS + "read"])],
     ("verify", "site_recovery.replication_protected_items.list"): [(VAULT, [ITEMS + "read"])],
+    ("asr_placement", "site_recovery.replication_recovery_plans.get"): [(VAULT, [PLANS + "read"])],
+    ("asr_placement", "site_recovery.replication_protected_items.list"): [(VAULT, [ITEMS + "read"])],
     ("verify", "logs.query_workspace"): [
         (
             "logAnalyticsWorkspaceIds",
