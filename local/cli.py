@@ -106,6 +106,15 @@ def run_drill_cleanup(args: argparse.Namespace) -> int:
     return _print(_call(args, "POST", "drills/cleanup", {k: v for k, v in body.items() if v is not None}))
 
 
+def run_backup_test(args: argparse.Namespace) -> int:
+    """Start the plan's Azure Backup restore tests (`--test N`: one of them); `status`, `list` and `report` read
+    them (mode `restore-test`)."""
+    body: dict[str, object] = {"plan": args.plan}
+    if args.test is not None:
+        body["test"] = args.test
+    return _print(_call(args, "POST", "backup-tests", body))
+
+
 def run_readiness(args: argparse.Namespace) -> int:
     """Can the plan fail over now: the readiness checks the API runs, one line each (or the JSON)."""
     data = _call(args, "GET", f"plans/{args.plan}/readiness")
@@ -344,6 +353,12 @@ def parser() -> argparse.ArgumentParser:
     cleanup.add_argument("plan")
     cleanup.add_argument("--reason")
     cleanup.set_defaults(handler=run_drill_cleanup)
+    backup_test = client(
+        "backup-test", "restore a VM from Azure Backup into the isolated network, check it, delete it (restore test)"
+    )
+    backup_test.add_argument("plan")
+    backup_test.add_argument("--test", type=int, metavar="N", help="only the plan's backup_tests[N] (default: all)")
+    backup_test.set_defaults(handler=run_backup_test)
     readiness = client("readiness", "can the plan fail over now: its readiness checks (exit 2 when one fails)")
     readiness.add_argument("plan")
     readiness.add_argument("--json", action="store_true")

@@ -78,6 +78,7 @@ CONTRACT = {
     "failover_start": ("POST", "failovers", "FUNCTION"),
     "failovers_list": ("GET", "failovers", "FUNCTION"),
     "drill_start": ("POST", "drills", "FUNCTION"),
+    "backup_test_start": ("POST", "backup-tests", "FUNCTION"),
     "drill_cleanup": ("POST", "drills/cleanup", "FUNCTION"),
     "failback_start": ("POST", "failbacks", "FUNCTION"),
     "failover_status": ("GET", "failovers/{instance_id}", "FUNCTION"),

@@ -16,6 +16,7 @@ import azure.durable_functions as df
 from failover import claims
 from failover.api.http import (
     ACTIVE,
+    BACKUP_TEST_ORCHESTRATOR,
     KEY_REQUESTER,
     ORCHESTRATOR,
     PRINCIPAL_HEADER,
@@ -134,10 +135,11 @@ class ApiBase:
             await asyncio.sleep(interval)
 
     # ---- runs of a plan -------------------------------------------------------------------------
-    async def _run_status(self, client: DurableClient, instance_id: str) -> Any:
-        """A failover run's status, or 404 RunNotFound."""
+    async def _run_status(self, client: DurableClient, instance_id: str, restore_tests: bool = False) -> Any:
+        """A failover run's status (or, with `restore_tests`, a restore test's), or 404 RunNotFound."""
         status = await client.get_status(instance_id)
-        if not status or (getattr(status, "name", None) or ORCHESTRATOR) != ORCHESTRATOR:
+        kinds = (ORCHESTRATOR, BACKUP_TEST_ORCHESTRATOR) if restore_tests else (ORCHESTRATOR,)
+        if not status or (getattr(status, "name", None) or ORCHESTRATOR) not in kinds:
             raise ServiceError(404, "RunNotFound", f"no failover run with id '{instance_id}'")
         return status
 

@@ -31,6 +31,8 @@ from failover.run import isoformat
 MAX_BODY = 256 * 1024  # Azure Monitor alert payloads are at most 256 KB
 ACTIVE = {"Running", "Pending", "Suspended"}
 ORCHESTRATOR = "failover_orchestrator"
+BACKUP_TEST_ORCHESTRATOR = "backup_test_orchestrator"  # a restore test: `status`, `list` and `report` read it too
+RESTORE_TEST_MODE = "restore-test"  # the `mode` a restore test shows in a run view and a listing
 PRINCIPAL_HEADER = "X-MS-CLIENT-PRINCIPAL-NAME"
 # The requester of a run started with the function key alone: a machine, never an approver (docs/approvals.md)
 KEY_REQUESTER = "function-key"
@@ -87,6 +89,7 @@ ROUTES: list[Route] = [
     Route("failover_start", "POST", "failovers", "post_failover"),
     Route("failovers_list", "GET", "failovers", "list_failovers"),
     Route("drill_start", "POST", "drills", "post_drill"),
+    Route("backup_test_start", "POST", "backup-tests", "post_backup_test"),
     Route("drill_cleanup", "POST", "drills/cleanup", "post_drill_cleanup"),
     Route("failback_start", "POST", "failbacks", "post_failback"),
     Route("failover_status", "GET", "failovers/{instance_id}", "get_failover"),
@@ -189,6 +192,14 @@ class DrillRequest(BaseModel):
     requested_by: str | None = Field(default=None, max_length=256)
 
 
+class BackupTestRequest(BaseModel):
+    """`POST /api/backup-tests` body: one of the plan's `backup_tests` (its index), or all of them."""
+
+    model_config = ConfigDict(extra="forbid")
+    plan: str = Field(min_length=1, max_length=63)
+    test: int | None = Field(default=None, ge=0, le=99)
+
+
 class DrillCleanupRequest(BaseModel):
     """`POST /api/drills/cleanup` body."""
 
@@ -287,6 +298,47 @@ def run_view(instance_id: str, status: Any, full: bool) -> dict[str, Any]:
         "errors": source.get("errors") or [],
         "custom_status": custom,
         "output": output if output is not None else status.output,
+    }
+
+
+def restore_test_view(instance_id: str, status: Any, full: bool) -> dict[str, Any]:
+    """A restore test (`backup_test_orchestrator`) as a run view: mode `restore-test`, status Completed when the
+    test succeeded (Failed otherwise), its errors; `output` is its result (`BackupTestResult`)."""
+    output = run_output(status)
+    runtime = runtime_status(status)
+    outcome = (
+        ("Completed" if output.get("status") == "Succeeded" else "Failed") if output else str(runtime or "Pending")
+    )
+    plan = (output or {}).get("plan") or instance_id.removeprefix("backup-test-").rsplit("-", 1)[0]
+    view: dict[str, Any] = {
+        "instance_id": instance_id,
+        "plan": plan,
+        "mode": RESTORE_TEST_MODE,
+        "runtime_status": runtime,
+        "status": outcome,
+        "stage": "restore test finished" if output else "restore test running",
+        "created_at": isoformat(status.created_time) if status.created_time else None,
+        "last_updated_at": isoformat(status.last_updated_time) if status.last_updated_time else None,
+    }
+    if not full:
+        return view
+    return {
+        **view,
+        "requested_by": None,
+        "requested_by_claim": None,
+        "reason": None,
+        "progress": None,
+        "approval": None,
+        "approvals": [],
+        "triggers": [],
+        "resolved": None,
+        "resolutions": [],
+        "batches": [],
+        "operator": None,
+        "steps": [],
+        "errors": list((output or {}).get("errors") or []),
+        "custom_status": None,
+        "output": output,
     }
 
 

@@ -11,6 +11,8 @@ import azure.functions as func
 
 from failover.api.http import (
     ACTIVE,
+    BACKUP_TEST_ORCHESTRATOR,
+    BackupTestRequest,
     DrillCleanupRequest,
     DrillRequest,
     DurableClient,
@@ -170,17 +172,42 @@ class Starts(Runs):
         started = []
         for plan in sorted(self.plans.values(), key=lambda p: p.name):
             for index, test in enumerate(plan.backup_tests):
-                if not test.scheduled:
-                    continue
-                instance_id = f"backup-test-{plan.name}-{index}"
-                existing = await client.get_status(instance_id)
-                if existing and runtime_status(existing) in ACTIVE:
-                    started.append({"instance_id": instance_id, "plan": plan.name, "deduplicated": True})
-                    continue
-                spec = BackupTestRunInput(plan=plan, test=index, time_scale=self.settings.time_scale)
-                await client.start_new("backup_test_orchestrator", instance_id, spec)
-                log.info("backup restore test started", plan=plan.name, instance_id=instance_id, vm=test.vm.name)
-                started.append({"instance_id": instance_id, "plan": plan.name, "deduplicated": False})
+                if test.scheduled:
+                    started.append(await self._start_backup_test(client, plan, index))
         return started
+
+    async def _start_backup_test(self, client: DurableClient, plan: Plan, index: int) -> dict[str, Any]:
+        instance_id = f"backup-test-{plan.name}-{index}"
+        existing = await client.get_status(instance_id)
+        if existing and runtime_status(existing) in ACTIVE:
+            return {"instance_id": instance_id, "plan": plan.name, "deduplicated": True}
+        spec = BackupTestRunInput(plan=plan, test=index, time_scale=self.settings.time_scale)
+        await client.start_new(BACKUP_TEST_ORCHESTRATOR, instance_id, spec)
+        log.info(
+            "backup restore test started", plan=plan.name, instance_id=instance_id, vm=plan.backup_tests[index].vm.name
+        )
+        return {"instance_id": instance_id, "plan": plan.name, "deduplicated": False}
+
+    async def post_backup_test(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        """Start a restore test of the plan's `backup_tests[test]` (all of them without `test`), as the monthly
+        timer does: instance `backup-test-{plan}-{i}`, one still running is attached to, not started again.
+        `failover status|list|report` read them (mode `restore-test`)."""
+        try:
+            body = validated(BackupTestRequest, read_json(req))
+            plan = self._plan(body.plan, "plan: ")
+            if not plan.backup_tests:
+                raise ServiceError(422, "NoBackupTests", f"plan: '{plan.name}' has no backup_tests")
+            if body.test is not None and body.test >= len(plan.backup_tests):
+                raise ServiceError(
+                    422,
+                    "InvalidBody",
+                    f"test: plan '{plan.name}' has {len(plan.backup_tests)} backup_tests (0 to "
+                    f"{len(plan.backup_tests) - 1})",
+                )
+        except ServiceError as err:
+            return error_response(err.status, err.code, err.message)
+        indexes = [body.test] if body.test is not None else list(range(len(plan.backup_tests)))
+        runs = [await self._start_backup_test(client, plan, index) for index in indexes]
+        return json_response({"runs": runs}, 202)
 
     # ---- GET /api/failovers[/{id}] -----------------------------------------------------------

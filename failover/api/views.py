@@ -10,6 +10,7 @@ import azure.functions as func
 from failover.api.base import ApiBase
 from failover.api.http import (
     ACTIVE,
+    BACKUP_TEST_ORCHESTRATOR,
     ORCHESTRATOR,
     RUN_STATUSES,
     DurableClient,
@@ -17,6 +18,7 @@ from failover.api.http import (
     html_response,
     json_response,
     log,
+    restore_test_view,
     run_output,
     run_view,
     runtime_status,
@@ -120,9 +122,11 @@ class Views(ApiBase):
     async def get_failover(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         instance_id = req.route_params.get("instance_id", "")
         try:
-            status = await self._run_status(client, instance_id)
+            status = await self._run_status(client, instance_id, restore_tests=True)
         except ServiceError as err:
             return error_response(err.status, err.code, err.message)
+        if getattr(status, "name", None) == BACKUP_TEST_ORCHESTRATOR:
+            return json_response(restore_test_view(instance_id, status, full=True))
         return json_response(run_view(instance_id, status, full=True))
 
     async def get_report(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
@@ -133,15 +137,20 @@ class Views(ApiBase):
         fmt = req.params.get("format", "html").strip().lower()
         if fmt not in ("html", "json"):
             return error_response(422, "InvalidParameter", "format: must be html or json")
-        status = await client.get_status(instance_id)
-        if not status or (getattr(status, "name", None) or ORCHESTRATOR) != ORCHESTRATOR:
-            return error_response(404, "RunNotFound", f"no failover run with id '{instance_id}'")
+        try:
+            status = await self._run_status(client, instance_id, restore_tests=True)
+        except ServiceError as err:
+            return error_response(err.status, err.code, err.message)
         runtime = runtime_status(status)
         if runtime in ACTIVE:
             return error_response(409, "RunNotFinished", f"run '{instance_id}' is still running ({runtime})")
         summary = run_output(status)
         if summary is None:
             return error_response(409, "NoSummary", f"run '{instance_id}' ended {runtime} without a summary")
+        if getattr(status, "name", None) == BACKUP_TEST_ORCHESTRATOR:  # a restore test: its result
+            from failover.report.restore_test import restore_test_html
+
+            return json_response(summary) if fmt == "json" else html_response(restore_test_html(instance_id, summary))
         if fmt == "json":
             return json_response(report_data(summary))
         return html_response(report_html(summary))
@@ -155,9 +164,14 @@ class Views(ApiBase):
             return error_response(404, "PlanNotFound", f"plan: no plan named '{plan}'")
         runs = []
         for status in await client.get_status_all():
-            if getattr(status, "name", None) != ORCHESTRATOR or not status.instance_id:
+            name = getattr(status, "name", None)
+            if name not in (ORCHESTRATOR, BACKUP_TEST_ORCHESTRATOR) or not status.instance_id:
                 continue
-            view = run_view(status.instance_id, status, full=False)
+            view = (
+                restore_test_view(status.instance_id, status, full=False)
+                if name == BACKUP_TEST_ORCHESTRATOR
+                else run_view(status.instance_id, status, full=False)
+            )
             if plan and view["plan"] != plan:
                 continue
             if wanted and wanted != str(view["status"]).lower():

@@ -166,3 +166,37 @@ def test_backup_restore_test_run(stack: LocalStack) -> None:
     assert sites["restores"][-1]["network_id"] == BACKUP_TEST["network_id"]
     assert sites["deleted_vms"] == ["vm-app-0001-rt"]
     assert all(r["target_vm"] != "vm-app-0001" for r in sites["restores"])  # never restored over production
+
+
+def test_restore_tests_through_the_api_and_the_cli(stack: LocalStack) -> None:
+    """`POST /api/backup-tests` (and `failover backup-test PLAN`) starts the plan's restore tests; `status`, `list`
+    and `report` read them (mode `restore-test`)."""
+    import io
+    from contextlib import redirect_stdout
+
+    from local.cli import main
+
+    api = stack.api_url
+    answer = stack.http.post(f"{api}/api/backup-tests", json={"plan": stack.plan.name, "test": 0}, timeout=30)
+    assert answer.status_code == 202, answer.text
+    [started] = answer.json()["runs"]
+    instance_id = started["instance_id"]
+    assert instance_id == f"backup-test-{stack.plan.name}-0"
+    status = wait_for(lambda: (s := stack.http.get(f"{api}/api/failovers/{instance_id}", timeout=10).json())
+                        ["runtime_status"] == "Completed" and s)  # fmt: skip
+    assert status["mode"] == "restore-test" and status["status"] == "Completed", status
+    assert status["output"]["deleted"] is True and status["output"]["vm"] == "vm-app-0001"
+    listed = stack.http.get(f"{api}/api/failovers", timeout=10).json()["runs"]
+    assert any(r["instance_id"] == instance_id and r["mode"] == "restore-test" for r in listed)
+    page = stack.http.get(f"{api}/api/failovers/{instance_id}/report", timeout=10)
+    assert page.status_code == 200 and "Restore test backup-test-" in page.text and "vm-app-0001-rt" in page.text
+    facts = stack.http.get(f"{api}/api/failovers/{instance_id}/report?format=json", timeout=10).json()
+    assert facts["target_met"] is True
+    # refused with the field named, nothing started
+    wrong = stack.http.post(f"{api}/api/backup-tests", json={"plan": stack.plan.name, "test": 5}, timeout=10)
+    assert wrong.status_code == 422 and wrong.json()["error"]["message"].startswith("test: ")
+    # the CLI: start (again, once finished), then status through the same API
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["backup-test", stack.plan.name, "--api", api, "--api-key", stack.api_key or ""]) == 0
+    assert f'"instance_id": "{instance_id}"' in out.getvalue(), out.getvalue()
