@@ -13,6 +13,10 @@ Fired otherwise (Unavailable, Degraded, and Unknown, which the policy does not a
 `data.resourceInfo.properties`; some SDK typings call `resourceInfo` `resourceDetails` (and
 `operationalInfo` `operationalDetails`): both are accepted.
 
+The models: a delivery is a batch (array) or one event; an event is a union discriminated by its schema
+(`specversion`: CloudEvent, `eventType`: Event Grid event) and its type (`AvailabilityStatusChanged`, whose
+`data` is read, or any other, whose `data` is not). Field types and errors follow `failover.alerts.fields`.
+
 Every other event type (`...HealthResources.ResourceAnnotated`, subscription validation or deletion
 events, anything unknown) is not an error: it is skipped and its type listed.
 
@@ -33,9 +37,35 @@ Validation handshakes, answered before parsing:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Annotated, Any, ClassVar, Self
 
-from failover.alerts import Alert, AlertError, availability_state
+from pydantic import (
+    BeforeValidator,
+    Discriminator,
+    PlainValidator,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    model_validator,
+)
+
+from failover.alerts import Alert
+from failover.alerts.fields import (
+    NULL,
+    REFUSED,
+    Payload,
+    StrictText,
+    alert_error,
+    refused,
+    refused_at,
+    required,
+    shaped,
+    tag,
+    unless,
+)
+from failover.alerts.parsing import Availability, RequiredAvailability
 
 AVAILABILITY_CHANGED = "Microsoft.ResourceNotifications.HealthResources.AvailabilityStatusChanged"
 RESOURCE_ANNOTATED = "Microsoft.ResourceNotifications.HealthResources.ResourceAnnotated"
@@ -43,6 +73,7 @@ SUBSCRIPTION_VALIDATION = "Microsoft.EventGrid.SubscriptionValidationEvent"
 CLOUDEVENTS_SCHEMA = "CloudEvents/1.0"
 EVENT_GRID_SCHEMA = "EventGridEvent"
 REQUEST_ORIGIN = "WebHook-Request-Origin"
+_REQUIRED = "is required (a non-empty string)"
 
 
 class EventBatch(list[Alert]):
@@ -60,118 +91,221 @@ class EventBatch(list[Alert]):
         return f"EventBatch(alerts={list(self)!r}, ignored={self.ignored!r})"
 
 
-def _path(prefix: str, name: str) -> str:
-    return f"{prefix}.{name}" if prefix else name
+# ---- Resource Health availability data ----------------------------------------------------------
+class ResourceProperties(Payload):
+    availabilityState: RequiredAvailability = NULL
+    previousAvailabilityState: Availability = None
+    targetResourceId: StrictText = None  # else the event's subject
+    occurredTime: StrictText = None
 
 
-def _required_str(event: dict[str, Any], name: str, prefix: str) -> str:
-    value = event.get(name)
-    if not isinstance(value, str) or not value.strip():
-        raise AlertError(_path(prefix, name), "is required (a non-empty string)")
-    return value
+class ResourceInfo(Payload):
+    properties: Annotated[ResourceProperties, shaped(dict, "is required and must be an object")] = NULL
 
 
-def _optional_str(obj: dict[str, Any], name: str, prefix: str) -> str | None:
-    value = obj.get(name)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise AlertError(_path(prefix, name), "must be a string")
-    return value
+class OperationalInfo(Payload):
+    resourceEventTime: StrictText = None
 
 
-def _events(body: Any) -> list[tuple[str, Any]]:
-    """(path prefix, event) pairs: `[i]` in an array, nothing for a single event object."""
-    if isinstance(body, list):
-        return [(f"[{i}]", event) for i, event in enumerate(body)]
-    if isinstance(body, dict):
-        return [("", body)]
-    raise AlertError("$", "an event delivery is a JSON object (one CloudEvent) or an array of events")
+def _unread_if_occurred(value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+    """`operationalInfo.resourceEventTime` is read (and checked) only when the resource has no `occurredTime`."""
+    resource = info.data.get("resourceInfo") or info.data.get("resourceDetails")
+    if isinstance(resource, ResourceInfo) and resource.properties.occurredTime and isinstance(value, dict):
+        return OperationalInfo()
+    return handler(value)
 
 
-def _envelope(event: Any, prefix: str) -> tuple[str, str, str, str | None, str | None]:
-    """(schema, id, type, subject, time) of one event, whichever schema it is in."""
+ResourceField = Annotated[ResourceInfo | None, shaped(dict, "must be an object", none=None)]
+OperationalField = Annotated[
+    OperationalInfo | None, shaped(dict, "must be an object", none=None), WrapValidator(_unread_if_occurred)
+]
+
+
+class AvailabilityData(Payload):
+    """`data` of an AvailabilityStatusChanged event; `resourceDetails` and `operationalDetails` are other SDK
+    typings' names for `resourceInfo` and `operationalInfo` (read when those are missing)."""
+
+    resourceInfo: ResourceField = None
+    resourceDetails: Annotated[ResourceField, unless("resourceInfo")] = None
+    operationalInfo: OperationalField = None
+    operationalDetails: Annotated[OperationalField, unless("operationalInfo")] = None
+
+    @model_validator(mode="after")
+    def _names_a_resource(self) -> Self:
+        if self.resourceInfo is None and self.resourceDetails is None:
+            raise refused_at(("resourceInfo",), "is required (an object; also accepted as resourceDetails)")
+        return self
+
+    @property
+    def resource(self) -> tuple[str, ResourceInfo]:
+        """(its name in the payload, the resource)."""
+        if self.resourceInfo is not None:
+            return "resourceInfo", self.resourceInfo
+        assert self.resourceDetails is not None  # _names_a_resource
+        return "resourceDetails", self.resourceDetails
+
+    @property
+    def resource_event_time(self) -> str | None:
+        operational = self.operationalInfo or self.operationalDetails
+        return operational.resourceEventTime if operational else None
+
+
+# ---- the two schemas ----------------------------------------------------------------------------
+def _cloudevents_1_0(version: Any) -> str:
+    if version != "1.0":
+        raise refused(f"'{version}' is not supported (CloudEvents 1.0 only)")
+    return version
+
+
+def _timestamp(time: Any) -> str | None:
+    if time is not None and not isinstance(time, str):
+        raise refused("must be an RFC 3339 timestamp string")
+    return time
+
+
+class CloudEvent(Payload):
+    """A CloudEvents 1.0 event in structured mode."""
+
+    schema_name: ClassVar[str] = CLOUDEVENTS_SCHEMA
+    specversion: Annotated[str, PlainValidator(_cloudevents_1_0)] = NULL
+    id: Annotated[str, required(_REQUIRED, test=str.strip)] = NULL
+    source: Annotated[str, required(_REQUIRED, test=str.strip)] = NULL
+    type: Annotated[str, required(_REQUIRED, test=str.strip)] = NULL
+    time: Annotated[str | None, PlainValidator(_timestamp)] = None
+    subject: StrictText = None
+    data: Any = None
+
+    @property
+    def event_type(self) -> str:
+        return self.type
+
+    @property
+    def event_time(self) -> str | None:
+        return self.time
+
+    @property
+    def about(self) -> str | None:
+        return self.subject
+
+
+class EventGridEvent(Payload):
+    """An event in the Event Grid schema."""
+
+    schema_name: ClassVar[str] = EVENT_GRID_SCHEMA
+    id: Annotated[str, required(_REQUIRED, test=str.strip)] = NULL
+    eventType: Annotated[str, required(_REQUIRED, test=str.strip)] = NULL
+    subject: Annotated[str, required("is required (a string)", test=lambda _: True)] = NULL
+    eventTime: Any = None
+    data: Any = None
+
+    @property
+    def event_type(self) -> str:
+        return self.eventType
+
+    @property
+    def event_time(self) -> str | None:
+        return self.eventTime if isinstance(self.eventTime, str) else None
+
+    @property
+    def about(self) -> str | None:
+        return self.subject or None
+
+
+def _target(event: CloudAvailabilityEvent | GridAvailabilityEvent) -> str | None:
+    """The resource the event is about: `targetResourceId`, else the event's subject if it is an ARM id."""
+    subject = event.about
+    from_subject = subject if subject and subject.lower().startswith("/subscriptions/") else None
+    return event.data.resource[1].properties.targetResourceId or from_subject
+
+
+def _has_target(event: CloudAvailabilityEvent | GridAvailabilityEvent) -> None:
+    if _target(event) is None:
+        name = event.data.resource[0]
+        raise refused_at(("data", name, "properties", "targetResourceId"), "is required")
+
+
+class CloudAvailabilityEvent(CloudEvent):
+    data: Annotated[AvailabilityData, shaped(dict, "is required and must be an object")] = NULL
+
+    @model_validator(mode="after")
+    def _names_its_target(self) -> Self:
+        _has_target(self)
+        return self
+
+
+class GridAvailabilityEvent(EventGridEvent):
+    data: Annotated[AvailabilityData, shaped(dict, "is required and must be an object")] = NULL
+
+    @model_validator(mode="after")
+    def _names_its_target(self) -> Self:
+        _has_target(self)
+        return self
+
+
+class NotAnEvent(Payload):
+    """Neither schema: refused (never validates)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse(cls, value: Any) -> Any:
+        raise refused("is neither a CloudEvent (no 'specversion') nor an Event Grid event (no 'eventType')")
+
+
+def _event_kind(event: Any) -> str | None:
     if not isinstance(event, dict):
-        raise AlertError(prefix or "$", "an event must be a JSON object")
+        return None
     if "specversion" in event:
-        version = event.get("specversion")
-        if version != "1.0":
-            raise AlertError(_path(prefix, "specversion"), f"'{version}' is not supported (CloudEvents 1.0 only)")
-        event_id = _required_str(event, "id", prefix)
-        _required_str(event, "source", prefix)
-        event_type = _required_str(event, "type", prefix)
-        time = event.get("time")
-        if time is not None and not isinstance(time, str):  # CloudEvents 1.0: a Timestamp (RFC 3339 string)
-            raise AlertError(_path(prefix, "time"), "must be an RFC 3339 timestamp string")
-        return CLOUDEVENTS_SCHEMA, event_id, event_type, _optional_str(event, "subject", prefix), time
-    if "eventType" in event:
-        event_id = _required_str(event, "id", prefix)
-        event_type = _required_str(event, "eventType", prefix)
-        subject = event.get("subject")
-        if not isinstance(subject, str):
-            raise AlertError(_path(prefix, "subject"), "is required (a string)")
-        return EVENT_GRID_SCHEMA, event_id, event_type, subject or None, event.get("eventTime")
-    raise AlertError(
-        prefix or "$", "is neither a CloudEvent (no 'specversion') nor an Event Grid event (no 'eventType')"
-    )
+        schema, event_type = "cloudevent", event.get("type")
+    elif "eventType" in event:
+        schema, event_type = "eventgrid", event.get("eventType")
+    else:
+        return "not-an-event"
+    return f"{schema}-availability" if event_type == AVAILABILITY_CHANGED else f"{schema}-other"
 
 
-def _object(obj: dict[str, Any], names: tuple[str, ...], prefix: str) -> tuple[str, dict[str, Any]] | None:
-    """The first of `names` present in `obj` as (path, object); AlertError if present but not an object."""
-    for name in names:
-        if name in obj and obj[name] is not None:
-            if not isinstance(obj[name], dict):
-                raise AlertError(_path(prefix, name), "must be an object")
-            return _path(prefix, name), obj[name]
-    return None
+Event = Annotated[
+    Annotated[CloudAvailabilityEvent, tag("cloudevent-availability")]
+    | Annotated[CloudEvent, tag("cloudevent-other")]
+    | Annotated[GridAvailabilityEvent, tag("eventgrid-availability")]
+    | Annotated[EventGridEvent, tag("eventgrid-other")]
+    | Annotated[NotAnEvent, tag("not-an-event")],
+    Discriminator(_event_kind, custom_error_type=REFUSED, custom_error_message="an event must be a JSON object"),
+]
 
 
-def _availability_alert(
-    event: dict[str, Any], prefix: str, schema: str, event_id: str, event_type: str, subject: str | None, time: Any
-) -> Alert:
-    data_path = _path(prefix, "data")
-    data = event.get("data")
-    if not isinstance(data, dict):
-        raise AlertError(data_path, "is required and must be an object")
-    found = _object(data, ("resourceInfo", "resourceDetails"), data_path)
-    if found is None:
-        raise AlertError(_path(data_path, "resourceInfo"), "is required (an object; also accepted as resourceDetails)")
-    resource_path, resource = found
-    props_path = _path(resource_path, "properties")
-    props = resource.get("properties")
-    if not isinstance(props, dict):
-        raise AlertError(props_path, "is required and must be an object")
-    state = availability_state(props.get("availabilityState"), _path(props_path, "availabilityState"))
-    if state is None:
-        raise AlertError(_path(props_path, "availabilityState"), "is required")
-    previous = availability_state(
-        props.get("previousAvailabilityState"), _path(props_path, "previousAvailabilityState")
-    )
-    target = _optional_str(props, "targetResourceId", props_path)
-    if target is None and subject and subject.lower().startswith("/subscriptions/"):
-        target = subject  # the subject is the resource the event is about
-    if target is None:
-        raise AlertError(_path(props_path, "targetResourceId"), "is required")
-    operational = _object(data, ("operationalInfo", "operationalDetails"), data_path)
-    occurred = (
-        _optional_str(props, "occurredTime", props_path)
-        or (_optional_str(operational[1], "resourceEventTime", operational[0]) if operational else None)
-        or (time if isinstance(time, str) else None)
-    )
+def _delivery_kind(body: Any) -> str | None:
+    return "event-batch" if isinstance(body, list) else "one-event" if isinstance(body, dict) else None
+
+
+Delivery = Annotated[
+    Annotated[list[Event], tag("event-batch")] | Annotated[Event, tag("one-event")],
+    Discriminator(
+        _delivery_kind,
+        custom_error_type=REFUSED,
+        custom_error_message="an event delivery is a JSON object (one CloudEvent) or an array of events",
+    ),
+]
+_DELIVERY = TypeAdapter(Delivery)
+
+
+def _availability_alert(event: CloudAvailabilityEvent | GridAvailabilityEvent) -> Alert:
+    props = event.data.resource[1].properties
+    target = _target(event)
+    assert target is not None  # _names_its_target
+    state, previous = props.availabilityState, props.previousAvailabilityState
     name = target.rstrip("/").rsplit("/", 1)[-1]
-    title = f"Resource Health: {name} is {state}" + (f" (was {previous})" if previous else "")
     return Alert(
-        schema=schema,
-        alert_id=event_id,
-        alert_rule=event_type,
+        schema=event.schema_name,
+        alert_id=event.id,
+        alert_rule=event.event_type,
         alert_rule_id=None,
         severity=None,
         signal_type="Event",
         monitoring_service="Resource Health",
         monitor_condition="Resolved" if state == "Available" else "Fired",
-        fired_at=occurred,
+        fired_at=props.occurredTime or event.data.resource_event_time or event.event_time,
         target_ids=[target],
-        title=title,
+        title=f"Resource Health: {name} is {state}" + (f" (was {previous})" if previous else ""),
         availability_state=state,
         previous_availability_state=previous,
     )
@@ -179,14 +313,27 @@ def _availability_alert(
 
 def parse_event_delivery(body: Any) -> EventBatch:
     """The Resource Health alerts in one Event Grid delivery (already JSON-decoded), plus the skipped types."""
+    try:
+        delivery = _DELIVERY.validate_python(body)
+    except ValidationError as err:
+        raise alert_error(err) from None
     batch = EventBatch()
-    for prefix, event in _events(body):
-        schema, event_id, event_type, subject, time = _envelope(event, prefix)
-        if event_type == AVAILABILITY_CHANGED:
-            batch.append(_availability_alert(event, prefix, schema, event_id, event_type, subject, time))
-        else:
-            batch.ignored.append(event_type)
+    for event in delivery if isinstance(delivery, list) else [delivery]:
+        if isinstance(event, CloudAvailabilityEvent | GridAvailabilityEvent):
+            batch.append(_availability_alert(event))
+        elif not isinstance(event, NotAnEvent):  # (it never validates)
+            batch.ignored.append(event.event_type)
     return batch
+
+
+# ---- subscription validation --------------------------------------------------------------------
+class ValidationData(Payload):
+    validationCode: Annotated[str, required("is required in a subscription validation event")] = NULL
+
+
+class SubscriptionValidationEvent(Payload):
+    # Without a data object, what is missing is its validationCode.
+    data: Annotated[ValidationData, BeforeValidator(lambda v: v if isinstance(v, dict) else {})] = NULL
 
 
 def subscription_validation_code(body: Any) -> str | None:
@@ -197,11 +344,10 @@ def subscription_validation_code(body: Any) -> str | None:
     pairs = [(f"[{i}]", e) for i, e in enumerate(body)] if isinstance(body, list) else [("", body)]
     for prefix, event in pairs:
         if isinstance(event, dict) and event.get("eventType") == SUBSCRIPTION_VALIDATION:
-            data = event.get("data")
-            code = data.get("validationCode") if isinstance(data, dict) else None
-            if not isinstance(code, str) or not code:
-                raise AlertError(_path(prefix, "data.validationCode"), "is required in a subscription validation event")
-            return code
+            try:
+                return SubscriptionValidationEvent.model_validate(event).data.validationCode
+            except ValidationError as err:
+                raise alert_error(err, prefix) from None
     return None
 
 

@@ -4,8 +4,9 @@ Accepts the common alert schema (Service Health, Resource Health, metric alerts 
 thresholds, log search alerts V1 and V2, activity-log alerts, and anything else carrying `essentials`)
 and the legacy activity-log webhook schema (`Microsoft.Insights/activityLogs`). Event Grid deliveries
 (Resource Health availability events) are parsed by `failover.events` into the same `Alert`.
-The `Alert` value and its error are in `failover.alerts.model`, the payload readers in
-`failover.alerts.parsing`; every name is importable from `failover.alerts`.
+The `Alert` value and its error are in `failover.alerts.model`, the payloads' pydantic models in
+`failover.alerts.parsing` (made of the field types in `failover.alerts.fields`); every name is importable
+from `failover.alerts`.
 
 Traps handled (see docs/triggers.md):
 - `impactedServices` is an escaped JSON string in real notifications but an array from the portal's

@@ -1,11 +1,47 @@
-"""Alert payloads → `Alert`: the common alert schema and the legacy activity-log schema, field by field, each
-error naming the JSON path at fault (the traps handled are listed in `failover.alerts`)."""
+"""Alert payloads → `Alert`: pydantic models of the common alert schema and of the legacy activity-log schema.
+
+`AlertPayload` is a union discriminated by `schemaId`. In the common schema, `data` is a union discriminated by
+what `alertContext` carries: Service Health and Resource Health by `essentials.monitoringService` (any
+spelling), other alerts by the context's shape, because their service names do not say it (`Application
+Insights` sends metric web-test alerts with a `condition` and log search V1 alerts with a `SearchQuery`):
+metric and log search V2 alerts a `condition.allOf[]`, log search V1 alerts a `SearchQuery`, and activity-log,
+budget and any other alerts only what every context may carry. `essentials` is a union too: a budget alert
+(`CostAlerts`) may send `monitorCondition: null`. The legacy `activityLog` is discriminated by its source
+(Service Health, Resource Health, other). Field types and errors follow `failover.alerts.fields`; the traps
+handled are listed in `failover.alerts`.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Discriminator,
+    PlainValidator,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from failover.alerts.fields import (
+    NULL,
+    OBJECT_OR_NULL,
+    REFUSED,
+    Payload,
+    Text,
+    Time,
+    alert_error,
+    refused,
+    required,
+    shaped,
+    tag,
+    unless,
+)
 from failover.alerts.model import (
     COMMON_SCHEMA,
     LEGACY_ACTIVITY_LOG_SCHEMA,
@@ -24,132 +60,36 @@ _AVAILABILITY_NAMES = {s.lower(): s for s in AVAILABILITY_STATES}
 _RESOURCE_DIMENSIONS = frozenset({"_resourceid", "resourceid", "resource"})
 
 
-# ---- small readers ------------------------------------------------------------------------------
-def _optional_str(obj: dict[str, Any], name: str, path: str) -> str | None:
-    value = obj.get(name)
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise AlertError(f"{path}.{name}", "must be a string")
-    return str(value)
-
-
-def _optional_text(obj: dict[str, Any], name: str, path: str) -> str | None:
-    """A string field the schema types as string or null (times): a number or an object is refused."""
-    value = obj.get(name)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise AlertError(f"{path}.{name}", "must be a string (a date-time) or null")
-    return value
-
-
-def _optional_object(obj: dict[str, Any], name: str, path: str) -> dict[str, Any]:
-    value = obj.get(name)
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise AlertError(f"{path}.{name}", "must be an object")
-    return value
-
-
-def _signal_type(value: Any) -> str:
-    text = _key(str(value or ""))
-    return {"activitylog": "ActivityLog", "metric": "Metric", "log": "Log"}.get(text, str(value or "").strip())
-
-
-def availability_state(value: Any, path: str) -> str | None:
-    """Canonical Resource Health availability state (any case), or AlertError naming `path`."""
+# ---- values read in Azure's spellings -----------------------------------------------------------
+def _availability(value: Any) -> str | None:
     if value is None or value == "":
         return None
     state = _AVAILABILITY_NAMES.get(_key(str(value)))
     if state is None:
-        raise AlertError(path, f"'{value}' is not one of {', '.join(AVAILABILITY_STATES)}")
+        raise refused(f"'{value}' is not one of {', '.join(AVAILABILITY_STATES)}")
     return state
 
 
-def _incident_type(value: Any, operation_name: str | None) -> str | None:
-    """`incidentType` in canonical spelling; read from `Microsoft.ServiceHealth/<type>/action` if absent."""
-    if value in (None, "") and operation_name:
-        parts = operation_name.split("/")
-        if len(parts) == 3 and parts[0].lower() == "microsoft.servicehealth":
-            value = parts[1]
-    if value in (None, ""):
-        return None
-    return _INCIDENT_TYPE_NAMES.get(_key(str(value)), str(value))
+# A Resource Health availability state in any case and spacing, canonical; null if missing.
+Availability = Annotated[str | None, PlainValidator(_availability)]
 
 
-# ---- Service Health -----------------------------------------------------------------------------
-def parse_impacted_services(value: Any, path: str) -> list[ImpactedService]:
-    """`impactedServices` as an escaped JSON string (real notifications) or an array (test action)."""
-    if value in (None, ""):
-        return []
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError as err:
-            raise AlertError(path, f"is a string but not JSON: {err}") from err
-    if not isinstance(value, list):
-        raise AlertError(path, "must be a list of {ServiceName, ImpactedRegions}")
-    services = []
-    for index, item in enumerate(value):
-        if not isinstance(item, dict):
-            raise AlertError(f"{path}[{index}]", "must be an object")
-        impacted_regions = item.get("ImpactedRegions") or []
-        if not isinstance(impacted_regions, list):
-            raise AlertError(f"{path}[{index}].ImpactedRegions", "must be a list of {RegionName}")
-        regions = []
-        for region in impacted_regions:
-            name = region.get("RegionName") if isinstance(region, dict) else region
-            if isinstance(name, str) and name.strip() and normalize_region(name) not in regions:
-                regions.append(normalize_region(name))
-        services.append(ImpactedService(service=str(item.get("ServiceName") or ""), regions=regions))
-    return services
+def _required_availability(value: Any) -> str:
+    state = _availability(value)
+    if state is None:
+        raise refused("is required")
+    return state
 
 
-def _service_health_fields(props: dict[str, Any], path: str, operation_name: str | None) -> dict[str, Any]:
-    impacted = parse_impacted_services(props.get("impactedServices"), f"{path}.impactedServices")
-    if not impacted and props.get("region"):
-        # Single-region notifications may only carry `region` / `service` (comma-separated at times).
-        impacted = [
-            ImpactedService(
-                service=str(props.get("service") or ""),
-                regions=[normalize_region(r) for r in str(props["region"]).split(",") if r.strip()],
-            )
-        ]
-    return {
-        "title": _optional_str(props, "title", path) or _optional_str(props, "defaultLanguageTitle", path),
-        "incident_type": _incident_type(props.get("incidentType"), operation_name),
-        "stage": _optional_str(props, "stage", path),
-        "tracking_id": _optional_str(props, "trackingId", path),
-        "impacted_services": impacted,
-    }
+RequiredAvailability = Annotated[str, PlainValidator(_required_availability)]
 
 
-# ---- Resource Health ----------------------------------------------------------------------------
-def _resource_health_fields(props: dict[str, Any], path: str) -> dict[str, Any]:
-    return {
-        "title": _optional_str(props, "title", path),
-        "availability_state": availability_state(props.get("currentHealthStatus"), f"{path}.currentHealthStatus"),
-        "previous_availability_state": availability_state(
-            props.get("previousHealthStatus"), f"{path}.previousHealthStatus"
-        ),
-        "cause": _optional_str(props, "cause", path),
-    }
-
-
-# ---- metric and log alerts ----------------------------------------------------------------------
-def _dimensions(value: Any, path: str) -> dict[str, str]:
-    if value is None:
-        return {}
-    if not isinstance(value, list):
-        raise AlertError(path, "must be a list of {name, value}")
-    dims: dict[str, str] = {}
-    for index, item in enumerate(value):
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-            raise AlertError(f"{path}[{index}]", "must be an object with a name and a value")
-        dims[item["name"]] = "" if item.get("value") is None else str(item["value"])
-    return dims
+def availability_state(value: Any, path: str) -> str | None:
+    """Canonical Resource Health availability state (any case), or AlertError naming `path`."""
+    try:
+        return _availability(value)
+    except PydanticCustomError as err:
+        raise AlertError(path, err.message()) from None
 
 
 def _number(value: Any) -> float | None:
@@ -163,163 +103,491 @@ def _number(value: Any) -> float | None:
         return None
 
 
-def _condition_fields(context: dict[str, Any], path: str) -> dict[str, Any]:
-    """Metric alerts, log search alerts V2 (`condition.allOf[]`) and V1 (`SearchQuery`, `ResultCount`...)."""
-    criteria: list[Criterion] = []
-    condition_type = _optional_str(context, "conditionType", path)
-    if context.get("condition") is not None:
-        condition = _optional_object(context, "condition", path)
-        all_of = condition.get("allOf")
-        if all_of is None:
-            all_of = []
-        if not isinstance(all_of, list):
-            raise AlertError(f"{path}.condition.allOf", "must be a list of criteria")
-        for index, item in enumerate(all_of):
-            item_path = f"{path}.condition.allOf[{index}]"
-            if not isinstance(item, dict):
-                raise AlertError(item_path, "must be an object")
-            metric = _optional_str(item, "metricName", item_path) or _optional_str(item, "searchQuery", item_path)
-            criteria.append(
-                Criterion(
-                    metric=metric,
-                    operator=_optional_str(item, "operator", item_path),
-                    threshold=_optional_str(item, "threshold", item_path),
-                    value=_number(item.get("metricValue")),
-                    dimensions=_dimensions(item.get("dimensions"), f"{item_path}.dimensions"),
-                )
-            )
-    elif "SearchQuery" in context:  # log search alert V1 (Log Analytics / Application Insights)
-        condition_type = condition_type or "LogSearchV1"
-        criteria.append(
-            Criterion(
-                metric=_optional_str(context, "SearchQuery", path),
-                operator=_optional_str(context, "Operator", path),
-                threshold=_optional_str(context, "Threshold", path),
-                value=_number(context.get("ResultCount")),
-                dimensions=_dimensions(context.get("Dimensions"), f"{path}.Dimensions"),
-            )
+# A number, or a string holding one; anything else reads as None (never refused).
+Number = Annotated[float | None, PlainValidator(_number)]
+
+
+def _signal_type(value: Any) -> str:
+    text = _key(str(value or ""))
+    return {"activitylog": "ActivityLog", "metric": "Metric", "log": "Log"}.get(text, str(value or "").strip())
+
+
+def _incident_type(value: Any, operation_name: str | None) -> str | None:
+    """`incidentType` in canonical spelling; read from `Microsoft.ServiceHealth/<type>/action` if absent."""
+    if value in (None, "") and operation_name:
+        parts = operation_name.split("/")
+        if len(parts) == 3 and parts[0].lower() == "microsoft.servicehealth":
+            value = parts[1]
+    if value in (None, ""):
+        return None
+    return _INCIDENT_TYPE_NAMES.get(_key(str(value)), str(value))
+
+
+def _fired_or_resolved(value: Any) -> str:
+    condition = (
+        {"fired": "Fired", "resolved": "Resolved"}.get(value.strip().lower()) if isinstance(value, str) else None
+    )
+    if condition is None:
+        raise refused(f"'{value}' is not Fired or Resolved")
+    return condition
+
+
+# ---- Service Health -----------------------------------------------------------------------------
+def _impacted_services_json(value: Any) -> Any:
+    """`impactedServices` is an escaped JSON string in real notifications, an array from the test action."""
+    if value is None or value == "":
+        return []
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError as err:
+        raise refused(f"is a string but not JSON: {err}") from None
+    except RecursionError:
+        raise refused("is a string but not JSON: nested too deeply") from None
+
+
+def _impacted_regions(value: Any) -> list[Any]:
+    regions = value or []
+    if not isinstance(regions, list):
+        raise refused("must be a list of {RegionName}")
+    return regions
+
+
+class ImpactedServicePayload(Payload):
+    ServiceName: Any = None
+    ImpactedRegions: Annotated[list[Any], PlainValidator(_impacted_regions)] = NULL
+
+    def to_service(self) -> ImpactedService:
+        regions: list[str] = []
+        for region in self.ImpactedRegions:
+            name = region.get("RegionName") if isinstance(region, dict) else region
+            if isinstance(name, str) and name.strip() and normalize_region(name) not in regions:
+                regions.append(normalize_region(name))
+        return ImpactedService(service=str(self.ServiceName or ""), regions=regions)
+
+
+ImpactedServices = Annotated[
+    list[Annotated[ImpactedServicePayload, shaped(dict, "must be an object")]],
+    shaped(list, "must be a list of {ServiceName, ImpactedRegions}"),
+    BeforeValidator(_impacted_services_json),
+]
+_IMPACTED_SERVICES: TypeAdapter[list[ImpactedServicePayload]] = TypeAdapter(ImpactedServices)
+
+
+def parse_impacted_services(value: Any, path: str) -> list[ImpactedService]:
+    """`impactedServices` as an escaped JSON string (real notifications) or an array (test action)."""
+    try:
+        return [item.to_service() for item in _IMPACTED_SERVICES.validate_python(value)]
+    except ValidationError as err:
+        raise alert_error(err, path) from None
+
+
+class ServiceHealthProperties(Payload):
+    impactedServices: ImpactedServices = NULL
+    region: Any = None  # single-region notices may carry only `region` / `service` (comma-separated at times)
+    service: Any = None
+    title: Text = None
+    defaultLanguageTitle: Annotated[Text, unless("title")] = None
+    incidentType: Any = None  # any spelling, or missing: read from the operation name
+    stage: Text = None
+    trackingId: Text = None
+
+    def alert_fields(self, operation_name: str | None) -> dict[str, Any]:
+        impacted = [item.to_service() for item in self.impactedServices]
+        if not impacted and self.region:
+            regions = [normalize_region(r) for r in str(self.region).split(",") if r.strip()]
+            impacted = [ImpactedService(service=str(self.service or ""), regions=regions)]
+        return {
+            "title": self.title or self.defaultLanguageTitle,
+            "incident_type": _incident_type(self.incidentType, operation_name),
+            "stage": self.stage,
+            "tracking_id": self.trackingId,
+            "impacted_services": impacted,
+        }
+
+
+# ---- Resource Health ----------------------------------------------------------------------------
+class ResourceHealthProperties(Payload):
+    title: Text = None
+    currentHealthStatus: Availability = None
+    previousHealthStatus: Availability = None
+    cause: Text = None  # PlatformInitiated | UserInitiated | ...
+
+    def alert_fields(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "availability_state": self.currentHealthStatus,
+            "previous_availability_state": self.previousHealthStatus,
+            "cause": self.cause,
+        }
+
+
+# ---- alertContext by kind -----------------------------------------------------------------------
+class AlertContext(Payload):
+    """What any alert's context may carry."""
+
+    operationName: Text = None
+    status: Annotated[str | None, PlainValidator(lambda v: v if isinstance(v, str) else None)] = None
+
+    def alert_fields(self) -> dict[str, Any]:
+        return {}
+
+
+class ServiceHealthContext(AlertContext):
+    properties: Annotated[ServiceHealthProperties, shaped(dict, "is required for Service Health alerts")] = NULL
+
+    def alert_fields(self) -> dict[str, Any]:
+        return self.properties.alert_fields(self.operationName)
+
+
+class ResourceHealthContext(AlertContext):
+    properties: Annotated[ResourceHealthProperties, OBJECT_OR_NULL] = NULL
+
+    def alert_fields(self) -> dict[str, Any]:
+        return self.properties.alert_fields()
+
+
+class DimensionPayload(Payload):
+    name: str = NULL
+    value: Any = None
+
+
+def _dimension(value: Any) -> Any:
+    if not isinstance(value, dict) or not isinstance(value.get("name"), str):
+        raise refused("must be an object with a name and a value")
+    return value
+
+
+DimensionList = Annotated[
+    list[Annotated[DimensionPayload, BeforeValidator(_dimension)]],
+    shaped(list, "must be a list of {name, value}", none=[]),
+]
+
+
+def _dimensions(dimensions: list[DimensionPayload]) -> dict[str, str]:
+    return {d.name: "" if d.value is None else str(d.value) for d in dimensions}
+
+
+class SignalContext(AlertContext):
+    """Any alert but Service Health and Resource Health: activity-log, budget, smart detector, ..."""
+
+    conditionType: Text = None
+
+    def criteria(self) -> list[Criterion]:
+        return []
+
+    def alert_fields(self) -> dict[str, Any]:
+        criteria = self.criteria()
+        resource_ids = [
+            value
+            for criterion in criteria
+            for name, value in criterion.dimensions.items()
+            if name.lower() in _RESOURCE_DIMENSIONS and value.lower().startswith("/subscriptions/")
+        ]
+        return {"condition_type": self.conditionType, "criteria": criteria, "dimension_resource_ids": resource_ids}
+
+
+class ConditionCriterion(Payload):
+    metricName: Text = None
+    searchQuery: Annotated[Text, unless("metricName")] = None
+    operator: Text = None
+    threshold: Text = None  # a string in metric alerts
+    metricValue: Number = None
+    dimensions: DimensionList = NULL
+
+    def criterion(self) -> Criterion:
+        return Criterion(
+            metric=self.metricName or self.searchQuery,
+            operator=self.operator,
+            threshold=self.threshold,
+            value=self.metricValue,
+            dimensions=_dimensions(self.dimensions),
         )
-    resource_ids: list[str] = []
-    for criterion in criteria:
-        for name, value in criterion.dimensions.items():
-            if name.lower() in _RESOURCE_DIMENSIONS and value.lower().startswith("/subscriptions/"):
-                resource_ids.append(value)
-    return {"condition_type": condition_type, "criteria": criteria, "dimension_resource_ids": resource_ids}
 
 
-# ---- entry point --------------------------------------------------------------------------------
+class Condition(Payload):
+    allOf: Annotated[
+        list[Annotated[ConditionCriterion, shaped(dict, "must be an object")]],
+        shaped(list, "must be a list of criteria", none=[]),
+    ] = NULL
+
+
+class ConditionContext(SignalContext):
+    """Metric alerts (static or dynamic thresholds, web tests) and log search alerts V2: `condition.allOf[]`."""
+
+    condition: Annotated[Condition, OBJECT_OR_NULL] = NULL
+
+    def criteria(self) -> list[Criterion]:
+        return [item.criterion() for item in self.condition.allOf]
+
+
+class LogSearchV1Context(SignalContext):
+    """Log search alerts V1 (Log Analytics, Application Insights): the search's fields, no `condition`."""
+
+    SearchQuery: Text = None
+    Operator: Text = None
+    Threshold: Text = None  # a number in V1 log alerts
+    ResultCount: Number = None
+    Dimensions: DimensionList = NULL
+
+    def criteria(self) -> list[Criterion]:
+        dimensions = _dimensions(self.Dimensions)
+        criterion = Criterion(self.SearchQuery, self.Operator, self.Threshold, self.ResultCount, dimensions)
+        return [criterion]
+
+    def alert_fields(self) -> dict[str, Any]:
+        return super().alert_fields() | {"condition_type": self.conditionType or "LogSearchV1"}
+
+
+# ---- the common alert schema --------------------------------------------------------------------
+def _resource_ids(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(resource_id, str) for resource_id in value):
+        raise refused("must be a list of resource ids")
+    return value
+
+
+class Essentials(Payload):
+    alertId: Annotated[str, required("is required")] = NULL
+    monitorCondition: Annotated[str, required("is required"), AfterValidator(_fired_or_resolved)] = NULL
+    monitoringService: Annotated[str, required("is required")] = NULL
+    alertTargetIDs: Annotated[list[str], PlainValidator(_resource_ids)] = NULL
+    alertRuleID: Text = None  # as in the schema's table
+    alertRuleId: Annotated[Text, unless("alertRuleID")] = None  # as in Microsoft's sample
+    alertRule: Text = None
+    severity: Text = None
+    signalType: Any = None  # Metric | Log | ActivityLog or Activity Log | null
+    firedDateTime: Time = None
+    resolvedDateTime: Time = None
+
+
+class BudgetEssentials(Essentials):
+    """Cost Management budget alerts (`CostAlerts`) send `monitorCondition: null`: they fire, never resolve."""
+
+    monitorCondition: Annotated[str, PlainValidator(lambda v: _fired_or_resolved(v or "Fired"))] = NULL
+
+
+def _essentials_kind(essentials: Any) -> str | None:
+    if not isinstance(essentials, dict):
+        return None
+    service = essentials.get("monitoringService")
+    return "budget-essentials" if isinstance(service, str) and _key(service) == "costalerts" else "alert-essentials"
+
+
+Context = TypeVar("Context", bound=AlertContext)
+
+
+class CommonData(Payload, Generic[Context]):
+    essentials: Annotated[
+        Annotated[Essentials, tag("alert-essentials")] | Annotated[BudgetEssentials, tag("budget-essentials")],
+        Discriminator(
+            _essentials_kind, custom_error_type=REFUSED, custom_error_message="is required and must be an object"
+        ),
+    ] = NULL
+    alertContext: Annotated[Context, OBJECT_OR_NULL] = NULL
+
+
+def _context_kind(data: Any) -> str | None:
+    """Service Health and Resource Health by the monitoring service, any other alert by its context's shape."""
+    if not isinstance(data, dict):
+        return None
+    essentials = data.get("essentials")
+    service = essentials.get("monitoringService") if isinstance(essentials, dict) else None
+    kind = _key(service) if isinstance(service, str) else ""
+    if kind in ("servicehealth", "resourcehealth"):
+        return f"{kind}-data"
+    context = data.get("alertContext")
+    if isinstance(context, dict) and context.get("condition") is not None:
+        return "condition-data"
+    if isinstance(context, dict) and "SearchQuery" in context:
+        return "log-search-v1-data"
+    return "signal-data"
+
+
+class CommonAlert(Payload):
+    schemaId: Literal["azureMonitorCommonAlertSchema"]
+    data: Annotated[
+        Annotated[CommonData[ServiceHealthContext], tag("servicehealth-data")]
+        | Annotated[CommonData[ResourceHealthContext], tag("resourcehealth-data")]
+        | Annotated[CommonData[ConditionContext], tag("condition-data")]
+        | Annotated[CommonData[LogSearchV1Context], tag("log-search-v1-data")]
+        | Annotated[CommonData[SignalContext], tag("signal-data")],
+        Discriminator(
+            _context_kind, custom_error_type=REFUSED, custom_error_message="is required and must be an object"
+        ),
+    ] = NULL
+
+    def to_alert(self) -> Alert:
+        essentials, context = self.data.essentials, self.data.alertContext
+        return Alert(
+            schema=COMMON_SCHEMA,
+            alert_id=essentials.alertId,
+            alert_rule=essentials.alertRule or "",
+            alert_rule_id=essentials.alertRuleID or essentials.alertRuleId,
+            severity=essentials.severity,
+            signal_type=_signal_type(essentials.signalType),
+            monitoring_service=essentials.monitoringService,
+            monitor_condition=essentials.monitorCondition,
+            fired_at=essentials.firedDateTime,
+            resolved_at=essentials.resolvedDateTime,
+            target_ids=list(essentials.alertTargetIDs),
+            operation_name=context.operationName,
+            status=context.status,
+            **context.alert_fields(),
+        )
+
+
+# ---- the legacy activity-log schema -------------------------------------------------------------
+class ActivityLog(Payload):
+    """An activity-log event (`data.context.activityLog`); its id is the first of `eventDataId`, `operationId`,
+    `correlationId` it has."""
+
+    service: ClassVar[str | None] = None  # ServiceHealth | ResourceHealth, else the event's source
+    operationId: Any = None
+    correlationId: Any = None
+    eventDataId: Any = None
+    operationName: Text = None
+    properties: Annotated[Payload, OBJECT_OR_NULL] = NULL
+    eventSource: Any = None
+    category: Any = None
+    resourceId: Any = None
+    subscriptionId: Any = None
+    level: Text = None
+    eventTimestamp: Text = None
+    submissionTimestamp: Annotated[Text, unless("eventTimestamp")] = None
+    status: Text = None
+
+    @field_validator("eventDataId")
+    @classmethod
+    def _has_an_id(cls, value: Any, info: ValidationInfo) -> Any:
+        if not (value or info.data.get("operationId") or info.data.get("correlationId")):
+            raise refused("is required")
+        return value
+
+    @property
+    def alert_id(self) -> str:
+        return str(self.eventDataId or self.operationId or self.correlationId)
+
+    @property
+    def monitoring_service(self) -> str:
+        return self.service or str(self.eventSource or "ActivityLog")
+
+    def alert_fields(self) -> dict[str, Any]:
+        return {}
+
+
+class ServiceHealthActivityLog(ActivityLog):
+    service: ClassVar[str | None] = "ServiceHealth"
+    properties: Annotated[ServiceHealthProperties, OBJECT_OR_NULL] = NULL
+
+    def alert_fields(self) -> dict[str, Any]:
+        return self.properties.alert_fields(self.operationName)
+
+
+class ResourceHealthActivityLog(ActivityLog):
+    service: ClassVar[str | None] = "ResourceHealth"
+    properties: Annotated[ResourceHealthProperties, OBJECT_OR_NULL] = NULL
+
+    def alert_fields(self) -> dict[str, Any]:
+        return self.properties.alert_fields()
+
+
+def _activity_log_kind(activity: Any) -> str | None:
+    """Service Health or Resource Health by the event's source (or category) or its operation's namespace."""
+    if not isinstance(activity, dict):
+        return None
+    operation = activity.get("operationName")
+    operation_key = str(operation).lower() if isinstance(operation, str | int | float) else ""
+    source = _key(str(activity.get("eventSource") or activity.get("category") or ""))
+    for kind in ("servicehealth", "resourcehealth"):
+        if source == kind or operation_key.startswith(f"microsoft.{kind}/"):
+            return f"{kind}-activity-log"
+    return "other-activity-log"
+
+
+class LegacyContext(Payload):
+    activityLog: Annotated[
+        Annotated[ServiceHealthActivityLog, tag("servicehealth-activity-log")]
+        | Annotated[ResourceHealthActivityLog, tag("resourcehealth-activity-log")]
+        | Annotated[ActivityLog, tag("other-activity-log")],
+        Discriminator(_activity_log_kind, custom_error_type=REFUSED, custom_error_message="is required"),
+    ] = NULL
+    name: Any = None
+    id: Any = None
+
+
+class LegacyData(Payload):
+    # Without a context object, what is missing is its activityLog.
+    context: Annotated[LegacyContext, BeforeValidator(lambda v: v if isinstance(v, dict) else {})] = NULL
+    status: Any = None  # Activated | Resolved
+
+
+class LegacyAlert(Payload):
+    schemaId: Literal["Microsoft.Insights/activityLogs"]
+    data: Annotated[LegacyData, shaped(dict, "is required and must be an object")] = NULL
+
+    def to_alert(self) -> Alert:
+        context = self.data.context
+        activity = context.activityLog
+        targets = [str(activity.resourceId)] if activity.resourceId else []
+        if not targets and activity.subscriptionId:
+            targets = [f"/subscriptions/{activity.subscriptionId}"]
+        status = str(self.data.status or "Activated")
+        return Alert(
+            schema=LEGACY_ACTIVITY_LOG_SCHEMA,
+            alert_id=activity.alert_id,
+            alert_rule=str(context.name or activity.operationName or "activity-log-alert"),
+            alert_rule_id=context.id if isinstance(context.id, str) and context.id else None,
+            severity=activity.level,
+            signal_type="ActivityLog",
+            monitoring_service=activity.monitoring_service,
+            monitor_condition="Resolved" if status.lower() == "resolved" else "Fired",
+            fired_at=activity.eventTimestamp or activity.submissionTimestamp,
+            target_ids=targets,
+            operation_name=activity.operationName,
+            status=activity.status,
+            **activity.alert_fields(),
+        )
+
+
+# ---- any alert ----------------------------------------------------------------------------------
+def _unsupported(schema: Any) -> Any:
+    raise refused(f"'{schema}' is not supported (use {COMMON_SCHEMA} or {LEGACY_ACTIVITY_LOG_SCHEMA})")
+
+
+class UnsupportedAlert(Payload):
+    """Any other `schemaId`: refused, once its `data` is an object (never validates)."""
+
+    data: Annotated[Payload, shaped(dict, "is required and must be an object")] = NULL
+    schemaId: Annotated[Any, AfterValidator(_unsupported)] = None
+
+
+def _schema_kind(payload: Any) -> str | None:
+    if not isinstance(payload, dict):
+        return None
+    schema = payload.get("schemaId")
+    kinds = {COMMON_SCHEMA: "common-schema", LEGACY_ACTIVITY_LOG_SCHEMA: "legacy-schema"}
+    return kinds.get(schema, "other-schema") if isinstance(schema, str) else "other-schema"
+
+
+AlertPayload = Annotated[
+    Annotated[CommonAlert, tag("common-schema")]
+    | Annotated[LegacyAlert, tag("legacy-schema")]
+    | Annotated[UnsupportedAlert, tag("other-schema")],
+    Discriminator(
+        _schema_kind, custom_error_type=REFUSED, custom_error_message="an alert payload must be a JSON object"
+    ),
+]
+_ALERT_PAYLOAD = TypeAdapter(AlertPayload)
+
+
 def parse_alert(payload: Any) -> Alert:
     """Parse a webhook body (already JSON-decoded). Raises AlertError naming the field at fault."""
-    if not isinstance(payload, dict):
-        raise AlertError("$", "an alert payload must be a JSON object")
-    schema = payload.get("schemaId")
-    data = payload.get("data")
-    if not isinstance(data, dict):
-        raise AlertError("data", "is required and must be an object")
-    if schema == COMMON_SCHEMA:
-        return _parse_common(data)
-    if schema == LEGACY_ACTIVITY_LOG_SCHEMA:
-        return _parse_legacy(data)
-    raise AlertError("schemaId", f"'{schema}' is not supported (use {COMMON_SCHEMA} or {LEGACY_ACTIVITY_LOG_SCHEMA})")
-
-
-def _parse_common(data: dict[str, Any]) -> Alert:
-    essentials = data.get("essentials")
-    if not isinstance(essentials, dict):
-        raise AlertError("data.essentials", "is required and must be an object")
-    # Cost Management budget alerts (monitoringService CostAlerts) send monitorCondition null: a budget
-    # notification fires and is never resolved (Microsoft's "Actual Cost Budget" and "Forecasted Budget" samples).
-    named = essentials.get("monitoringService")
-    cost = isinstance(named, str) and _key(named) == "costalerts"
-    required = ("alertId", "monitoringService") if cost else ("alertId", "monitorCondition", "monitoringService")
-    for name in required:
-        if not isinstance(essentials.get(name), str) or not essentials.get(name):
-            raise AlertError(f"data.essentials.{name}", "is required")
-    given = essentials.get("monitorCondition") or "Fired"
-    condition = {"fired": "Fired", "resolved": "Resolved"}.get(given.strip().lower())
-    if condition is None:
-        raise AlertError("data.essentials.monitorCondition", f"'{given}' is not Fired or Resolved")
-    targets = essentials.get("alertTargetIDs")
-    if targets is not None and not (isinstance(targets, list) and all(isinstance(t, str) for t in targets)):
-        raise AlertError("data.essentials.alertTargetIDs", "must be a list of resource ids")
-    context = data.get("alertContext")
-    if context is None:
-        context = {}
-    if not isinstance(context, dict):
-        raise AlertError("data.alertContext", "must be an object")
-    path = "data.alertContext"
-    service = essentials["monitoringService"]
-    operation_name = _optional_str(context, "operationName", path)
-    extra: dict[str, Any] = {}
-    if _key(service) == "servicehealth":
-        props = context.get("properties")
-        if not isinstance(props, dict):
-            raise AlertError(f"{path}.properties", "is required for Service Health alerts")
-        extra = _service_health_fields(props, f"{path}.properties", operation_name)
-    elif _key(service) == "resourcehealth":
-        extra = _resource_health_fields(_optional_object(context, "properties", path), f"{path}.properties")
-    else:
-        extra = _condition_fields(context, path)
-    rule_id = _optional_str(essentials, "alertRuleID", "data.essentials") or _optional_str(
-        essentials, "alertRuleId", "data.essentials"
-    )
-    return Alert(
-        schema=COMMON_SCHEMA,
-        alert_id=essentials["alertId"],
-        alert_rule=_optional_str(essentials, "alertRule", "data.essentials") or "",
-        alert_rule_id=rule_id,
-        severity=_optional_str(essentials, "severity", "data.essentials"),
-        signal_type=_signal_type(essentials.get("signalType")),
-        monitoring_service=service,
-        monitor_condition=condition,
-        fired_at=_optional_text(essentials, "firedDateTime", "data.essentials"),
-        resolved_at=_optional_text(essentials, "resolvedDateTime", "data.essentials"),
-        target_ids=list(targets or []),
-        operation_name=operation_name,
-        status=context["status"] if isinstance(context.get("status"), str) else None,
-        **extra,
-    )
-
-
-def _parse_legacy(data: dict[str, Any]) -> Alert:
-    context = data.get("context")
-    if not isinstance(context, dict) or not isinstance(context.get("activityLog"), dict):
-        raise AlertError("data.context.activityLog", "is required")
-    activity: dict[str, Any] = context["activityLog"]
-    path = "data.context.activityLog"
-    alert_id = next((str(activity[k]) for k in ("eventDataId", "operationId", "correlationId") if activity.get(k)), "")
-    if not alert_id:
-        raise AlertError(f"{path}.eventDataId", "is required")
-    props = _optional_object(activity, "properties", path)
-    operation_name = _optional_str(activity, "operationName", path)
-    operation_key = (operation_name or "").lower()
-    source = _key(str(activity.get("eventSource") or activity.get("category") or ""))
-    extra: dict[str, Any] = {}
-    if source == "servicehealth" or operation_key.startswith("microsoft.servicehealth/"):
-        service = "ServiceHealth"
-        extra = _service_health_fields(props, f"{path}.properties", operation_name)
-    elif source == "resourcehealth" or operation_key.startswith("microsoft.resourcehealth/"):
-        service = "ResourceHealth"
-        extra = _resource_health_fields(props, f"{path}.properties")
-    else:
-        service = str(activity.get("eventSource") or "ActivityLog")
-    targets = [str(activity["resourceId"])] if activity.get("resourceId") else []
-    if not targets and activity.get("subscriptionId"):
-        targets = [f"/subscriptions/{activity['subscriptionId']}"]
-    status = str(data.get("status") or "Activated")
-    return Alert(
-        schema=LEGACY_ACTIVITY_LOG_SCHEMA,
-        alert_id=alert_id,
-        alert_rule=str(context.get("name") or operation_name or "activity-log-alert"),
-        alert_rule_id=str(context["id"]) if isinstance(context.get("id"), str) and context["id"] else None,
-        severity=_optional_str(activity, "level", path),
-        signal_type="ActivityLog",
-        monitoring_service=service,
-        monitor_condition="Resolved" if status.lower() == "resolved" else "Fired",
-        fired_at=_optional_str(activity, "eventTimestamp", path)
-        or _optional_str(activity, "submissionTimestamp", path),
-        target_ids=targets,
-        operation_name=operation_name,
-        status=_optional_str(activity, "status", path),
-        **extra,
-    )
+    try:
+        alert = _ALERT_PAYLOAD.validate_python(payload)
+    except ValidationError as err:
+        raise alert_error(err) from None
+    assert not isinstance(alert, UnsupportedAlert)  # it never validates
+    return alert.to_alert()

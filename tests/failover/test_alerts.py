@@ -407,6 +407,30 @@ class TestErrors:
             parse_alert(legacy({"eventSource": "ServiceHealth", "properties": {}}))
         assert err.value.field == "data.context.activityLog.eventDataId"
 
+    @pytest.mark.parametrize("condition", [True, 5, ["Fired"], {"state": "Fired"}])
+    def test_budget_monitor_condition_that_is_not_a_string(self, condition: Any) -> None:
+        """A budget alert may send monitorCondition null, not a number or an object (that was an AttributeError)."""
+        payload = load(EXAMPLES / "budget-alert-forecasted.json")
+        payload["data"]["essentials"]["monitorCondition"] = condition
+        with pytest.raises(AlertError) as err:
+            parse_alert(payload)
+        assert err.value.field == "data.essentials.monitorCondition"
+
+    def test_impacted_services_nested_too_deeply(self) -> None:
+        """An escaped impactedServices string nested beyond the JSON decoder's depth (that was a RecursionError)."""
+        with pytest.raises(AlertError) as err:
+            parse_alert(incident(impactedServices="[" * 100_000))
+        assert err.value.field == "data.alertContext.properties.impactedServices"
+
+    def test_several_faults_name_the_first_in_document_order(self) -> None:
+        """`essentials` comes before `alertContext`: its fault is the one named."""
+        payload = load(DEMO_ALERT)
+        payload["data"]["essentials"]["severity"] = {"level": 1}
+        payload["data"]["alertContext"] = []
+        with pytest.raises(AlertError) as err:
+            parse_alert(payload)
+        assert (err.value.field, err.value.message) == ("data.essentials.severity", "must be a string")
+
     @pytest.mark.parametrize("body", [[], "alert", None])
     def test_not_an_object(self, body: Any) -> None:
         with pytest.raises(AlertError) as err:
