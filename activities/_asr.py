@@ -142,3 +142,18 @@ def _is_failed_over(plan: Any) -> bool:
         or committed
         or (scenario in FAILOVER_SCENARIOS and status == "Succeeded")
     )
+
+
+def plan_items(client: Any, rg: str, vault: str, names: list[str]) -> dict[str, tuple[str, str]]:
+    """The protected items the recovery plans list: lower-cased item id -> (recovery plan, item id), the first
+    plan naming an item keeps it. Raises for a plan that comes back without properties."""
+    items: dict[str, tuple[str, str]] = {}
+    for name in names:
+        plan = client.replication_recovery_plans.get(rg, vault, name).properties
+        if plan is None:
+            raise RuntimeError(f"recovery plan {name} came back without properties")
+        for group in plan.groups or []:
+            for ref in group.replication_protected_items or []:
+                if ref.id:
+                    items.setdefault(ref.id.lower(), (name, ref.id))
+    return items

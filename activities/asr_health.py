@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from activities._asr import plan_items
 from activities._common import clients, log
 from failover.contracts.asr import ReplicationHealthInput, ReplicationHealthResult, UnhealthyItem
 
@@ -57,15 +58,7 @@ def asr_replication_health(payload: ReplicationHealthInput) -> ReplicationHealth
     wanted: dict[str, str] | None = None  # lower-cased item id -> name, when limited to some plans
     names = payload.recovery_plans
     if names is not None:
-        wanted = {}
-        for name in names:
-            plan = client.replication_recovery_plans.get(rg, vault, name).properties
-            if plan is None:
-                raise RuntimeError(f"recovery plan {name} came back without properties")
-            for group in plan.groups or []:
-                for ref in group.replication_protected_items or []:
-                    if ref.id:
-                        wanted.setdefault(ref.id.lower(), ref.id.rsplit("/", 1)[-1])
+        wanted = {key: item_id.rsplit("/", 1)[-1] for key, (_, item_id) in plan_items(client, rg, vault, names).items()}
     seen: set[str] = set()
     healthy = failed_over = 0
     unhealthy: list[dict[str, Any]] = []

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from activities._asr import plan_items
 from activities._common import clients, log
 from failover.contracts.asr import VmPlacement, VmPlacementInput, VmPlacementResult
 
@@ -41,15 +42,8 @@ def asr_vm_placement(payload: VmPlacementInput) -> VmPlacementResult:
     ids; an item a plan lists that the vault does not is left out."""
     client = clients().site_recovery(payload.subscription_id)
     rg, vault = payload.resource_group, payload.vault
-    wanted: dict[str, str] = {}  # lower-cased item id -> recovery plan
-    for name in payload.recovery_plans:
-        plan = client.replication_recovery_plans.get(rg, vault, name).properties
-        if plan is None:
-            raise RuntimeError(f"recovery plan {name} came back without properties")
-        for group in plan.groups or []:
-            for ref in group.replication_protected_items or []:
-                if ref.id:
-                    wanted.setdefault(ref.id.lower(), name)
+    # lower-cased item id -> recovery plan
+    wanted = {key: plan for key, (plan, _) in plan_items(client, rg, vault, payload.recovery_plans).items()}
     vms: list[VmPlacement] = []
     for item in client.replication_protected_items.list(rg, vault):
         key = (item.id or "").lower()

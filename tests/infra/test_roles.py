@@ -352,11 +352,9 @@ SDK_ACTIONS: dict[tuple[str, str], Needs] = {
     ("asr_drills", "site_recovery.replication_recovery_plans.begin_test_failover_cleanup"): [
         (VAULT, [PLANS + "testFailoverCleanup/action"])
     ],
-    ("asr_health", "site_recovery.replication_recovery_plans.get"): [(VAULT, [PLANS + "read"])],
     ("asr_health", "site_recovery.replication_protected_items.list"): [(VAULT, [ITEMS + "read"])],
     ("verify", "site_recovery.replication_recovery_plans.get"): [(VAULT, [PLANS + "read"])],
     ("verify", "site_recovery.replication_protected_items.list"): [(VAULT, [ITEMS + "read"])],
-    ("asr_placement", "site_recovery.replication_recovery_plans.get"): [(VAULT, [PLANS + "read"])],
     ("asr_placement", "site_recovery.replication_protected_items.list"): [(VAULT, [ITEMS + "read"])],
     ("verify", "logs.query_workspace"): [
         (
