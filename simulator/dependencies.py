@@ -1,10 +1,12 @@
 """The runbook's other Azure dependencies: SQL failover groups, a storage account failover (FSLogix profiles),
 standby VMs, and an Azure Automation webhook whose runbook calls the service back when it is done.
 
-State lives here, one `Dependencies` per `Estate` (`of(estate)`), guarded by the estate's lock; `add_routes`
-registers the HTTPS routes on `SimulatorApp` and `seed_demo` adds the demo resources. As in `estate.py`,
-durations are simulated seconds divided by the estate's `time_scale` once, when an operation starts, and an
-operation finishes on the first read after it is due.
+State lives here, one `Dependencies` per `Estate` (`estate.dependencies`, `of(estate)`), guarded by the estate's
+lock; `add_routes` registers the HTTPS routes on the simulator's route table and `seed_demo` adds the demo resources.
+Operations are the toolkit's (`simulator.arm.OperationBook`): durations are simulated seconds divided by the estate's
+`time_scale` once, when an operation starts, and an operation finishes on the first read after it is due. Four
+resource providers share this module (Microsoft.Sql, Microsoft.Storage, Microsoft.Compute, Azure Automation): to be
+split into one module each under `simulator/providers/` (docs/simulator.md, "Layout").
 
 Shapes follow Microsoft's REST examples (SQL 2023-08-01 `FailoverGroupFailover`, Storage 2025-06-01
 `StorageAccountGetProperties` / `StorageAccountFailover`, Compute 2025-04-01 `VirtualMachine_Get_InstanceView` /

@@ -30,8 +30,9 @@ estate; any other query is a 400 in the Logs API's error shape:
   follows its VM's power state), else generated names reporting `Available`; `session_host_status`
   overrides a host's Status; `silent_computers` send nothing.
 
-Request bodies (every route's): `json_body` parses one (400 InvalidRequestContent unless a JSON object) and
-`check_body` holds it to a schema from the REST spec (`Field`: JSON type, required, enum values).
+Request bodies: the toolkit's `json_body` and `check_body` (`simulator.arm`), with Traffic Manager's schema
+(`ENDPOINT_BODY`). Two resource providers share this module (Microsoft.Network's Traffic Manager, the Logs query
+API): to be split under `simulator/providers/` (docs/simulator.md, "Layout").
 """
 
 from __future__ import annotations

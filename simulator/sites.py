@@ -2,10 +2,12 @@
 ExpressRoute gateways and their connections to on-premises, ASR network mappings), Azure NetApp Files volumes
 with cross-region replication (FSLogix profiles), and Azure Backup (protected VMs, recovery points, restores).
 
-State lives in one `Sites` per `Estate` (`of(estate)`), guarded by the estate's lock; `add_routes` registers the
-HTTPS routes on `SimulatorApp` and `seed_demo` adds the demo resources. As in `estate.py`, durations are simulated
-seconds divided by the estate's `time_scale` once, when an operation starts; an operation finishes on the first
-read after it is due.
+State lives in one `Sites` per `Estate` (`estate.sites`, `of(estate)`), guarded by the estate's lock; `add_routes`
+registers the HTTPS routes on the simulator's route table and `seed_demo` adds the demo resources. Operations are the
+toolkit's (`simulator.arm.OperationBook`): durations are simulated seconds divided by the estate's `time_scale` once,
+when an operation starts; an operation finishes on the first read after it is due. Several resource providers share
+this module (Microsoft.Network, Microsoft.NetApp, Microsoft.RecoveryServices backup and network mappings, a
+Microsoft.Compute delete): to be split under `simulator/providers/` (docs/simulator.md, "Layout").
 
 Shapes follow Microsoft's REST specs (Network 2026-03-01 `VirtualNetworks_Get`, `VirtualNetworkGateways_Get`,
 `VirtualNetworkGateways_ListConnections`; Site Recovery 2025-08-01 `ReplicationNetworkMappings_List`; NetApp

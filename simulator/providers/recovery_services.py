@@ -73,7 +73,7 @@ DEMO_VAULT = "rsv-dr-neu"
 ASR_ERRORS = BodyErrors("InvalidRequestFormat", "InvalidRequestFormat", "InvalidParameterValue")
 _DIRECTION = Field("string", required=True, enum=("PrimaryToRecovery", "RecoveryToPrimary"))
 # `providerSpecificDetails[]` is polymorphic by instanceType; only the A2A input's members are checked here, the
-# Hyper-V ones and the match with the plan's provider by the estate (`simulator.hyperv`).
+# Hyper-V ones and the match with the plan's provider by `SiteRecovery.hyperv` (`simulator.providers.azure_local`).
 _PROVIDER_INPUTS = Field(
     "array",
     items=Field(
@@ -179,7 +179,7 @@ class RecoveryPlan:
     test_network_id: str | None = None
     cleanup_comments: str | None = None  # of the last test failover cleanup
     before_test: str = "Protected"  # the state a test failover cleanup returns the plan to
-    provider: str = "A2A"  # replication provider: A2A, or HyperVReplicaAzure (an Azure Local site: simulator.hyperv)
+    provider: str = "A2A"  # A2A, or HyperVReplicaAzure (an Azure Local site: providers.azure_local)
 
     @property
     def replication_direction(self) -> str | None:
