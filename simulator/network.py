@@ -614,39 +614,41 @@ ENDPOINT_BODY = Field(
 )
 
 
-def add_routes(table: RouteTable, network: Network) -> None:
-    """Register the Traffic Manager, Logs and inspection routes."""
-    add = table.add
+class Routes:
+    """The handlers, over one estate's `Network`."""
 
-    async def profile_get(request: web.Request, m: dict[str, str]) -> web.Response:
-        with network.lock:
-            profile = network.profile(m["rg"], m["profile"])
-            return web.json_response(profile_json(_profile_id(m, profile), profile, network))
+    def __init__(self, network: Network) -> None:
+        self.network = network
 
-    async def endpoint_get(request: web.Request, m: dict[str, str]) -> web.Response:
-        with network.lock:
-            profile = network.profile(m["rg"], m["profile"])
-            endpoint = network.endpoint(m["rg"], m["profile"], m["etype"], m["endpoint"])
-            monitor = network.monitor_status(endpoint)
+    async def profile_get(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        with self.network.lock:
+            profile = self.network.profile(m["rg"], m["profile"])
+            return web.json_response(profile_json(_profile_id(m, profile), profile, self.network))
+
+    async def endpoint_get(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        with self.network.lock:
+            profile = self.network.profile(m["rg"], m["profile"])
+            endpoint = self.network.endpoint(m["rg"], m["profile"], m["etype"], m["endpoint"])
+            monitor = self.network.monitor_status(endpoint)
             return web.json_response(endpoint_json(_profile_id(m, profile), endpoint, monitor))
 
-    async def endpoint_write(request: web.Request, m: dict[str, str]) -> web.Response:
+    async def endpoint_write(self, request: web.Request, m: dict[str, str]) -> web.Response:
         body = await json_body(request)
         replace = request.method == "PUT"
-        endpoint, created = network.write_endpoint(
+        endpoint, created = self.network.write_endpoint(
             m["rg"], m["profile"], m["etype"], m["endpoint"], body, replace=replace
         )
-        with network.lock:
-            profile = network.profile(m["rg"], m["profile"])
-            monitor = network.monitor_status(endpoint)
+        with self.network.lock:
+            profile = self.network.profile(m["rg"], m["profile"])
+            monitor = self.network.monitor_status(endpoint)
             answer = endpoint_json(_profile_id(m, profile), endpoint, monitor)
             return web.json_response(answer, status=201 if created else 200)
 
-    async def logs_query(request: web.Request, m: dict[str, str]) -> web.Response:
+    async def logs_query(self, request: web.Request, m: dict[str, str]) -> web.Response:
         if not request.headers.get("Authorization", "").startswith("Bearer "):
             message = "Authentication failed. The 'Authorization' header is missing."
             return _logs_error(401, "AuthenticationFailed", message)
-        if m["workspace"].lower() not in network.workspaces:
+        if m["workspace"].lower() not in self.network.workspaces:
             return _logs_error(404, "WorkspaceNotFoundError", "The workspace could not be found")
         try:
             body = await json_body(request)
@@ -688,11 +690,11 @@ def add_routes(table: RouteTable, network: Network) -> None:
         if span is not None:
             window = min(window, span)
         if heartbeat:
-            rows = network.heartbeat_rows(names, window)
+            rows = self.network.heartbeat_rows(names, window)
         else:
-            rows = network.agent_health_rows(suffix.split("/", 2)[2], window)
-        with network.lock:
-            network.queries.append({"workspace": m["workspace"], "kind": kind, "rows": len(rows), "at": utcnow()})
+            rows = self.network.agent_health_rows(suffix.split("/", 2)[2], window)
+        with self.network.lock:
+            self.network.queries.append({"workspace": m["workspace"], "kind": kind, "rows": len(rows), "at": utcnow()})
         return web.json_response(
             {
                 "tables": [
@@ -706,12 +708,17 @@ def add_routes(table: RouteTable, network: Network) -> None:
             headers=_logs_headers(str(uuid.uuid4())),
         )
 
-    async def sim_network(request: web.Request, m: dict[str, str]) -> web.Response:
-        return web.json_response(network.snapshot())
+    async def sim_network(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        return web.json_response(self.network.snapshot())
 
-    add("GET", _PROFILE + r"$", "tm.profiles.get", profile_get)
-    add("GET", _ENDPOINT, "tm.endpoints.get", endpoint_get)
-    add("PUT", _ENDPOINT, "tm.endpoints.put", endpoint_write)
-    add("PATCH", _ENDPOINT, "tm.endpoints.update", endpoint_write)
-    add("POST", r"/v1/workspaces/(?P<workspace>[^/]+)/query$", "logs.query", logs_query)
-    add("GET", r"/_sim/network$", "sim.network", sim_network)
+
+def add_routes(table: RouteTable, network: Network) -> None:
+    """Register the Traffic Manager, Logs and inspection routes."""
+    r = Routes(network)
+    add = table.add
+    add("GET", _PROFILE + r"$", "tm.profiles.get", r.profile_get)
+    add("GET", _ENDPOINT, "tm.endpoints.get", r.endpoint_get)
+    add("PUT", _ENDPOINT, "tm.endpoints.put", r.endpoint_write)
+    add("PATCH", _ENDPOINT, "tm.endpoints.update", r.endpoint_write)
+    add("POST", r"/v1/workspaces/(?P<workspace>[^/]+)/query$", "logs.query", r.logs_query)
+    add("GET", r"/_sim/network$", "sim.network", r.sim_network)
