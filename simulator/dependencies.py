@@ -1,10 +1,12 @@
 """The runbook's other Azure dependencies: SQL failover groups, a storage account failover (FSLogix profiles),
 standby VMs, and an Azure Automation webhook whose runbook calls the service back when it is done.
 
-State lives here, one `Dependencies` per `Estate` (`of(estate)`), guarded by the estate's lock; `add_routes`
-registers the HTTPS routes on `SimulatorApp` and `seed_demo` adds the demo resources. As in `estate.py`,
-durations are simulated seconds divided by the estate's `time_scale` once, when an operation starts, and an
-operation finishes on the first read after it is due.
+State lives here, one `Dependencies` per `Estate` (`estate.dependencies`, `of(estate)`), guarded by the estate's
+lock; `add_routes` registers the HTTPS routes on the simulator's route table and `seed_demo` adds the demo resources.
+Operations are the toolkit's (`simulator.arm.OperationBook`): durations are simulated seconds divided by the estate's
+`time_scale` once, when an operation starts, and an operation finishes on the first read after it is due. Four
+resource providers share this module (Microsoft.Sql, Microsoft.Storage, Microsoft.Compute, Azure Automation): to be
+split into one module each under `simulator/providers/` (docs/simulator.md, "Layout").
 
 Shapes follow Microsoft's REST examples (SQL 2023-08-01 `FailoverGroupFailover`, Storage 2025-06-01
 `StorageAccountGetProperties` / `StorageAccountFailover`, Compute 2025-04-01 `VirtualMachine_Get_InstanceView` /
@@ -19,37 +21,36 @@ import json
 import secrets
 import threading
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
 from aiohttp import web
 
-from simulator.estate import PRIMARY_REGION, RECOVERY_REGION, Estate, HostPool, SessionHost, SimError, iso, utcnow
-from simulator.network import json_body
-from simulator.operations import Operation, OperationBook
+from simulator.arm import (
+    PRIMARY_REGION,
+    RECOVERY_REGION,
+    RG,
+    Cloud,
+    Operation,
+    OperationBook,
+    RouteTable,
+    SimError,
+    accepted,
+    error_response,
+    iso,
+    json_body,
+    locations,
+    utcnow,
+)
+from simulator.providers.desktop_virtualization import DesktopVirtualization, HostPool, SessionHost
 
-if TYPE_CHECKING:
-    from simulator.server import SimulatorApp
-
-Handler = Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]
-AddRoute = Callable[[str, str, str, Handler], None]
-
-_RG = r"/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)/providers"
-
-
-def _loc(provider: str) -> str:
-    """Operation status paths: `/subscriptions/{s}/providers/Microsoft.X/locations/{location}/...`."""
-    return rf"/subscriptions/(?P<sub>[^/]+)/providers/(?P<provider>microsoft\.{provider})/locations/(?P<loc>[^/]+)"
-
-
-_SERVER = _RG + r"/microsoft\.sql/servers/(?P<server>[^/]+)"
+_SERVER = RG + r"/microsoft\.sql/servers/(?P<server>[^/]+)"
 _FG = _SERVER + r"/failovergroups/(?P<fg>[^/]+)"
-_ACCOUNT = _RG + r"/microsoft\.storage/storageaccounts/(?P<account>[^/]+)"
-_VM = _RG + r"/microsoft\.compute/virtualmachines/(?P<vm>[^/]+)"
+_ACCOUNT = RG + r"/microsoft\.storage/storageaccounts/(?P<account>[^/]+)"
+_VM = RG + r"/microsoft\.compute/virtualmachines/(?P<vm>[^/]+)"
 
 API_VERSIONS = {"microsoft.sql": "2023-08-01", "microsoft.storage": "2025-06-01", "microsoft.compute": "2025-04-01"}
 REGION_NAMES = {"westeurope": "West Europe", "northeurope": "North Europe"}
@@ -171,9 +172,10 @@ class WebhookCall:
 class Dependencies(OperationBook):
     """SQL, storage, VMs and webhooks of one estate. Every method takes the estate's lock."""
 
-    def __init__(self, estate: Estate) -> None:
-        super().__init__(estate)
-        self.config = estate.config.dependencies or DependencyConfig()
+    def __init__(self, cloud: Cloud, config: DependencyConfig | None, avd: DesktopVirtualization) -> None:
+        super().__init__(cloud)
+        self.config = config or DependencyConfig()
+        self.avd = avd  # a standby VM's session host follows its power state
         self.servers: dict[tuple[str, str], SqlServer] = {}
         self.failover_groups: dict[str, FailoverGroup] = {}
         self.accounts: dict[tuple[str, str], StorageAccount] = {}
@@ -253,7 +255,7 @@ class Dependencies(OperationBook):
             return
         rg, pool, name = vm.session_host
         try:
-            host = self.estate.session_host(rg, pool, name)
+            host = self.avd.session_host(rg, pool, name)
         except SimError:
             return
         host.status = "Available" if vm.power_state == "running" else "Unavailable"
@@ -451,7 +453,7 @@ class Dependencies(OperationBook):
                 result = {"status": "Failed" if hook.fail else "Succeeded", "output": hook.output}
                 if hook.fail:
                     result["output"] = f"Runbook for webhook '{hook.name}' failed (simulated)."
-                delay = hook.delay_seconds / self.estate.config.time_scale
+                delay = hook.delay_seconds / self.cloud.time_scale
                 timer = threading.Timer(delay, self._call_back, args=(call, url, result))
                 timer.daemon = True
                 timer.start()
@@ -470,8 +472,7 @@ class Dependencies(OperationBook):
     def seed_demo(self, primary: str = PRIMARY_REGION, recovery: str = RECOVERY_REGION) -> Dependencies:
         """SQL servers and failover group, the FSLogix storage account, the standby AVD host pool in the recovery
         region (session hosts on deallocated VMs, closed to new sessions) and the Hyper-V Replica webhook."""
-        estate = self.estate
-        with estate.lock:
+        with self.lock:
             weu = SqlServer(DEMO_SQL_PRIMARY_RG, DEMO_SQL_PRIMARY, primary)
             neu = SqlServer(DEMO_SQL_SECONDARY_RG, DEMO_SQL_SECONDARY, recovery)
             for server in (weu, neu):
@@ -482,9 +483,9 @@ class Dependencies(OperationBook):
             self.accounts[(DEMO_STORAGE_RG, DEMO_STORAGE_ACCOUNT)] = StorageAccount(
                 DEMO_STORAGE_RG, DEMO_STORAGE_ACCOUNT, primary, recovery
             )
-            pool = estate.host_pools.get((DEMO_STANDBY_RG, DEMO_STANDBY_HOST_POOL))
+            pool = self.avd.host_pools.get((DEMO_STANDBY_RG, DEMO_STANDBY_HOST_POOL))
             if pool is None:
-                pool = estate.host_pools[(DEMO_STANDBY_RG, DEMO_STANDBY_HOST_POOL)] = HostPool(
+                pool = self.avd.host_pools[(DEMO_STANDBY_RG, DEMO_STANDBY_HOST_POOL)] = HostPool(
                     DEMO_STANDBY_RG, DEMO_STANDBY_HOST_POOL, recovery
                 )
             for vm_name in DEMO_STANDBY_VMS:
@@ -568,33 +569,33 @@ def _loopback(url: str) -> bool:
         return False
 
 
-def of(estate: Estate) -> Dependencies:
+class HasDependencies(Protocol):
+    dependencies: Dependencies
+
+
+def of(estate: HasDependencies) -> Dependencies:
     """The dependencies of an estate (`estate.dependencies`)."""
     return estate.dependencies
 
 
-def webhook_url(base_url: str, estate: Estate, name: str) -> str:
+def webhook_url(base_url: str, estate: HasDependencies, name: str) -> str:
     """The URL (with its secret token) a caller POSTs to, as Azure Automation shows it once at creation."""
     hook = of(estate).webhooks[name.lower()]
     return f"{base_url}/automation/webhooks/{hook.name}?token={hook.token}"
 
 
 # ---- HTTPS routes ----------------------------------------------------------------------------
-def _error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
-
-
 class Routes:
-    """The handlers; `app` is the `SimulatorApp` (base URL, JSON body parsing)."""
+    """The handlers, over one estate's `Dependencies`; LRO headers point back at `table.base_url`."""
 
-    def __init__(self, app: SimulatorApp) -> None:
-        self.app = app
-        self.deps = of(app.estate)
+    def __init__(self, table: RouteTable, deps: Dependencies) -> None:
+        self.table = table
+        self.deps = deps
 
     # -- LRO plumbing
     def _op_urls(self, sub: str, op: Operation) -> dict[str, str]:
         base = (
-            f"{self.app.base_url}/subscriptions/{sub}/providers/{_provider_name(op.provider)}/locations/{op.location}"
+            f"{self.table.base_url}/subscriptions/{sub}/providers/{_provider_name(op.provider)}/locations/{op.location}"
         )
         version = API_VERSIONS[op.provider]
         if op.provider == "microsoft.sql":
@@ -612,9 +613,11 @@ class Routes:
     def _accepted(self, sub: str, op: Operation) -> web.Response:
         """202 and where to watch. Retry-After is in simulated seconds, scaled like every duration (0 at high
         time scales: the SDK then polls at its own `polling_interval`)."""
-        retry_after = int(RETRY_AFTER_SECONDS[op.provider] / self.app.estate.config.time_scale)
-        headers = {**self._op_urls(sub, op), "Retry-After": str(retry_after)}
-        return web.Response(status=202, headers=headers)
+        retry_after = int(RETRY_AFTER_SECONDS[op.provider] / self.deps.cloud.time_scale)
+        urls = self._op_urls(sub, op)
+        return accepted(
+            async_operation=urls.get("Azure-AsyncOperation"), location=urls.get("Location"), retry_after=retry_after
+        )
 
     def _status_json(self, op: Operation) -> dict[str, Any]:
         body: dict[str, Any] = {"name": op.id, "status": op.status, "startTime": iso(op.started_at)}
@@ -637,7 +640,7 @@ class Routes:
             return self._accepted(sub, op)
         if op.status == "Failed":
             error = op.error or {"code": "OperationFailed", "message": "The operation failed."}
-            return _error(400, error["code"], error["message"])
+            return error_response(400, error["code"], error["message"])
         return web.json_response(body) if body is not None else web.Response(status=200)
 
     # -- SQL
@@ -1039,9 +1042,10 @@ def _patch_status() -> dict[str, Any]:
     }
 
 
-def add_routes(add: AddRoute, app: SimulatorApp) -> Routes:
-    """Register the SQL, Storage, Compute, Automation webhook and inspection routes on `app`."""
-    r = Routes(app)
+def add_routes(table: RouteTable, deps: Dependencies) -> None:
+    """Register the SQL, Storage, Compute, Automation webhook and inspection routes."""
+    r = Routes(table, deps)
+    add = table.add
     add("GET", _SERVER + r"$", "sql.servers.get", r.sql_server_get)
     add("GET", _SERVER + r"/failovergroups$", "sql.failovergroups.list", r.sql_groups_list)
     add("GET", _FG + r"$", "sql.failovergroups.get", r.sql_group_get)
@@ -1053,24 +1057,23 @@ def add_routes(add: AddRoute, app: SimulatorApp) -> Routes:
     )
     add(
         "GET",
-        _loc("sql") + r"/failovergroupazureasyncoperation/(?P<op>[^/]+)$",
+        locations("sql") + r"/failovergroupazureasyncoperation/(?P<op>[^/]+)$",
         "sql.operations.status",
         r.operation_status,
     )
     add(
         "GET",
-        _loc("sql") + r"/failovergroupoperationresults/(?P<op>[^/]+)$",
+        locations("sql") + r"/failovergroupoperationresults/(?P<op>[^/]+)$",
         "sql.operations.result",
         r.sql_operation_result,
     )
     add("GET", _ACCOUNT + r"$", "storage.accounts.get", r.storage_get)
     add("POST", _ACCOUNT + r"/failover$", "storage.accounts.failover", r.storage_failover)
-    add("GET", _loc("storage") + r"/asyncoperations/(?P<op>[^/]+)$", "storage.operations.get", r.operation_status)
+    add("GET", locations("storage") + r"/asyncoperations/(?P<op>[^/]+)$", "storage.operations.get", r.operation_status)
     add("GET", _VM + r"$", "compute.vms.get", r.vm_get)
     add("GET", _VM + r"/instanceview$", "compute.vms.instance_view", r.vm_instance_view)
     add("POST", _VM + r"/(?P<op>start|deallocate)$", "compute.vms.power", r.vm_power)
-    add("GET", _loc("compute") + r"/operations/(?P<op>[^/]+)$", "compute.operations.get", r.operation_status)
+    add("GET", locations("compute") + r"/operations/(?P<op>[^/]+)$", "compute.operations.get", r.operation_status)
     add("POST", r"/automation/webhooks/(?P<name>[^/]+)$", "automation.webhook", r.webhook_post)
     add("GET", r"/_sim/webhooks$", "sim.webhooks", r.sim_webhooks)
     add("GET", r"/_sim/dependencies$", "sim.dependencies", r.sim_state)
-    return r

@@ -30,28 +30,28 @@ estate; any other query is a 400 in the Logs API's error shape:
   follows its VM's power state), else generated names reporting `Available`; `session_host_status`
   overrides a host's Status; `silent_computers` send nothing.
 
-Request bodies (every route's): `json_body` parses one (400 InvalidRequestContent unless a JSON object) and
-`check_body` holds it to a schema from the REST spec (`Field`: JSON type, required, enum values).
+Request bodies: the toolkit's `json_body` and `check_body` (`simulator.arm`), with Traffic Manager's schema
+(`ENDPOINT_BODY`). Two resource providers share this module (Microsoft.Network's Traffic Manager, the Logs query
+API): to be split under `simulator/providers/` (docs/simulator.md, "Layout").
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 import uuid
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
-from simulator.estate import SimError, iso, utcnow
-
-if TYPE_CHECKING:
-    from simulator.estate import Estate
+from simulator.arm import BodyErrors, Cloud, Field, RouteTable, SimError, check_body, iso, json_body, utcnow
+from simulator.dependencies import Dependencies
+from simulator.providers.desktop_virtualization import DesktopVirtualization
+from simulator.providers.recovery_services import SiteRecovery
 
 DEMO_TM_RG = "rg-dns-global"
 DEMO_TM_PROFILE = "tm-contoso-app"
@@ -136,26 +136,50 @@ class TmProfile:
         return "Degraded"
 
 
-class Network:
-    """Traffic Manager profiles and Log Analytics workspaces of one estate. Uses the estate's lock."""
+class NetworkSettings(Protocol):
+    """Where the knobs live: `simulator.EstateConfig.network` (None: the defaults, set on first use)."""
 
-    def __init__(self, estate: Estate) -> None:
-        self.estate = estate
+    network: NetworkConfig | None
+
+
+class Network:
+    """Traffic Manager profiles and Log Analytics workspaces of one estate. Uses the estate's lock.
+
+    Logs reads the rest of the estate: ASR's recovery plans (VMs active in the recovery region), AVD's host pools,
+    and the VMs and region outages of `dependencies`."""
+
+    def __init__(
+        self,
+        cloud: Cloud,
+        settings: NetworkSettings,
+        asr: SiteRecovery,
+        avd: DesktopVirtualization,
+        dependencies: Dependencies,
+    ) -> None:
+        self.cloud = cloud
+        self.settings = settings
+        self.asr = asr
+        self.avd = avd
+        self.dependencies = dependencies
         self.profiles: dict[tuple[str, str], TmProfile] = {}
         self.workspaces: set[str] = set()
         self.queries: list[dict[str, Any]] = []  # every Logs query received: {workspace, kind, at}
 
     @property
     def config(self) -> NetworkConfig:
-        config = self.estate.config.network
+        config = self.settings.network
         if config is None:
-            config = self.estate.config.network = NetworkConfig()
+            config = self.settings.network = NetworkConfig()
         return config
+
+    @property
+    def lock(self) -> Any:
+        return self.cloud.lock
 
     def _dependencies(self) -> Any:
         """`estate.dependencies` (simulator.dependencies: VMs, region outages), brought up to date; None
         when the estate has none."""
-        deps = getattr(self.estate, "dependencies", None)
+        deps = self.dependencies
         refresh = getattr(deps, "refresh", None)
         if callable(refresh):
             refresh()
@@ -165,7 +189,7 @@ class Network:
         """Whether a location ("West Europe" or "westeurope") is declared down (`Dependencies.region_down`)."""
         if not location:
             return False
-        outages = getattr(getattr(self.estate, "dependencies", None), "outages", None) or {}
+        outages = self.dependencies.outages
         return location.replace(" ", "").lower() in outages
 
     def monitor_status(self, endpoint: TmEndpoint) -> str:
@@ -178,7 +202,7 @@ class Network:
 
     # ---- Traffic Manager --------------------------------------------------------------------
     def add_profile(self, profile: TmProfile) -> TmProfile:
-        with self.estate.lock:
+        with self.cloud.lock:
             for endpoint in profile.endpoints:
                 endpoint.health = self._configured_health(endpoint.name, endpoint.health)
             self.profiles[(profile.resource_group.lower(), profile.name.lower())] = profile
@@ -214,7 +238,7 @@ class Network:
         """What the probes see for an endpoint from now on (Online, Degraded, Stopped, ...)."""
         if health not in MONITOR_STATUSES:
             raise ValueError(f"health must be one of {MONITOR_STATUSES}")
-        with self.estate.lock:
+        with self.cloud.lock:
             matches = [e for e in self.profile(rg, profile_name).endpoints if e.name.lower() == name.lower()]
             if not matches:
                 raise KeyError(f"no endpoint {name} in profile {profile_name}")
@@ -228,7 +252,7 @@ class Network:
 
         The change is validated on a copy: a refused write changes nothing.
         """
-        with self.estate.lock:
+        with self.cloud.lock:
             profile = self.profile(rg, profile_name)
             short_type = ENDPOINT_TYPES[endpoint_type.lower()]
             existing = profile.endpoint(short_type, name)
@@ -295,7 +319,7 @@ class Network:
 
     # ---- Logs -------------------------------------------------------------------------------
     def add_workspace(self, workspace_id: str) -> None:
-        with self.estate.lock:
+        with self.cloud.lock:
             self.workspaces.add(workspace_id.lower())
 
     def _recovery_session_hosts(self) -> list[tuple[str, str]]:
@@ -304,9 +328,9 @@ class Network:
         config = self.config
         if config.recovery_session_host_names:
             return [(name, "Available") for name in config.recovery_session_host_names]
-        with self.estate.lock:
+        with self.cloud.lock:
             self._dependencies()
-            for pool in self.estate.host_pools.values():
+            for pool in self.avd.host_pools.values():
                 if pool.name.lower() == config.recovery_host_pool.lower():
                     return [(host.name, host.status) for host in pool.session_hosts.values()]
         return [
@@ -317,9 +341,9 @@ class Network:
         """lower-cased computer -> (computer, reporting since): who sends heartbeats now."""
         config = self.config
         out: dict[str, tuple[str, datetime | None]] = {}
-        with self.estate.lock:
-            self.estate.refresh_jobs()
-            for plan in self.estate.recovery_plans.values():
+        with self.cloud.lock:
+            self.asr.refresh_jobs()
+            for plan in self.asr.recovery_plans.values():
                 for _, items in plan.groups:
                     for item in items:
                         if item.active_location == "Recovery":
@@ -361,7 +385,7 @@ class Network:
         elif config.primary_reporting:
             hosts = [
                 (host.name, host.status)
-                for pool in self.estate.host_pools.values()
+                for pool in self.avd.host_pools.values()
                 if pool.name.lower() == host_pool.lower()
                 for host in pool.session_hosts.values()
             ]
@@ -397,7 +421,7 @@ class Network:
         self.add_workspace(self.config.workspace_id)
 
     def snapshot(self) -> dict[str, Any]:
-        with self.estate.lock:
+        with self.cloud.lock:
             return {
                 "traffic_manager": [
                     {
@@ -430,8 +454,6 @@ _PROFILE = (
     r"/microsoft\.network/trafficmanagerprofiles/(?P<profile>[^/]+)"
 )
 _ENDPOINT = _PROFILE + r"/(?P<etype>azureendpoints|externalendpoints|nestedendpoints)/(?P<endpoint>[^/]+)$"
-
-Add = Callable[..., None]
 
 
 def _profile_id(m: dict[str, str], profile: TmProfile) -> str:
@@ -550,103 +572,6 @@ def _timespan(value: Any) -> timedelta | None:
     return timedelta(**{unit: float(amount) for unit, amount in match.groupdict().items() if amount})
 
 
-async def json_body(request: web.Request) -> dict[str, Any]:
-    """A request's JSON object body ({} when empty); anything else is ARM's 400 InvalidRequestContent."""
-    raw = await request.read()
-    if not raw:
-        return {}
-    try:
-        body = json.loads(raw)
-    except ValueError as err:
-        raise SimError(400, "InvalidRequestContent", f"The request body is not valid JSON: {err}") from err
-    if not isinstance(body, dict):
-        raise SimError(400, "InvalidRequestContent", "The request body must be a JSON object.")
-    return body
-
-
-@dataclass(frozen=True)
-class Field:
-    """One member of a request body schema, as the REST spec defines it: JSON type, required, enum values.
-
-    Objects list their known `members` (unknown members are ignored, as ARM resource providers do); a
-    polymorphic object picks its members by `instanceType` (`variants`: every known discriminator value,
-    its members; an unknown value is refused). Maps (`metadata`, `tags`) give `values`; arrays `items`.
-    """
-
-    kind: str  # string | boolean | integer | object | array
-    required: bool = False
-    enum: tuple[str, ...] = ()
-    members: dict[str, Field] | None = None
-    variants: dict[str, dict[str, Field]] | None = None
-    values: Field | None = None
-    items: Field | None = None
-
-
-@dataclass(frozen=True)
-class BodyErrors:
-    """The error codes a service answers a refused body with: missing member, wrong JSON type, bad value."""
-
-    missing: str
-    wrong_type: str
-    bad_value: str
-
-
-def _json_kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object" if isinstance(value, dict) else "null"
-
-
-def _at(path: str, name: str) -> str:
-    return f"{path}.{name}" if path else name
-
-
-def check_body(value: Any, schema: Field, errors: BodyErrors, path: str = "") -> Any:
-    """Refuse (400, `errors`' codes) a body the schema does not allow; return it with enum values in their
-    canonical case (ARM resource providers read enums case-insensitively)."""
-    if value is None:
-        if schema.required:
-            raise SimError(400, errors.missing, f"{path} is required.")
-        return None
-    if _json_kind(value) != schema.kind and not (schema.kind == "integer" and type(value) is int):
-        where = path or "The request body"
-        raise SimError(400, errors.wrong_type, f"{where} must be a JSON {schema.kind}, not {_json_kind(value)}.")
-    if schema.enum:
-        canonical = next((e for e in schema.enum if e.lower() == value.lower()), None)
-        if canonical is None:
-            raise SimError(400, errors.bad_value, f"{path} '{value}' is not one of {', '.join(schema.enum)}.")
-        return canonical
-    if schema.kind == "array" and schema.items is not None:
-        return [check_body(item, schema.items, errors, f"{path}[{i}]") for i, item in enumerate(value)]
-    if schema.kind != "object":
-        return value
-    if schema.values is not None:
-        return {k: check_body(v, schema.values, errors, _at(path, k)) for k, v in value.items()}
-    obj: dict[str, Any] = value
-    members = dict(schema.members or {})
-    if schema.variants is not None:
-        kind = obj.get("instanceType")
-        if kind is None:
-            raise SimError(400, errors.missing, f"{_at(path, 'instanceType')} is required.")
-        variant = next((k for k in schema.variants if isinstance(kind, str) and k.lower() == kind.lower()), None)
-        if variant is None:
-            known = ", ".join(schema.variants)
-            raise SimError(400, errors.bad_value, f"{_at(path, 'instanceType')} '{kind}' is not one of {known}.")
-        members.update(schema.variants[variant])
-        obj = {**obj, "instanceType": variant}
-    checked = dict(obj)
-    for name, member in members.items():
-        if name in obj or member.required:
-            checked[name] = check_body(obj.get(name), member, errors, _at(path, name))
-    return checked
-
-
 # Traffic Manager answers a body it cannot take with 400 BadRequest (the code this simulator already used).
 TM_ERRORS = BodyErrors("BadRequest", "BadRequest", "BadRequest")
 _ON_OFF = ("Enabled", "Disabled")
@@ -689,40 +614,41 @@ ENDPOINT_BODY = Field(
 )
 
 
-def add_routes(add: Add, app: Any) -> None:
-    """Register the Traffic Manager, Logs and inspection routes on the simulator app's route table."""
-    estate: Estate = app.estate
+class Routes:
+    """The handlers, over one estate's `Network`."""
 
-    async def profile_get(request: web.Request, m: dict[str, str]) -> web.Response:
-        with estate.lock:
-            profile = estate.network.profile(m["rg"], m["profile"])
-            return web.json_response(profile_json(_profile_id(m, profile), profile, estate.network))
+    def __init__(self, network: Network) -> None:
+        self.network = network
 
-    async def endpoint_get(request: web.Request, m: dict[str, str]) -> web.Response:
-        with estate.lock:
-            profile = estate.network.profile(m["rg"], m["profile"])
-            endpoint = estate.network.endpoint(m["rg"], m["profile"], m["etype"], m["endpoint"])
-            monitor = estate.network.monitor_status(endpoint)
+    async def profile_get(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        with self.network.lock:
+            profile = self.network.profile(m["rg"], m["profile"])
+            return web.json_response(profile_json(_profile_id(m, profile), profile, self.network))
+
+    async def endpoint_get(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        with self.network.lock:
+            profile = self.network.profile(m["rg"], m["profile"])
+            endpoint = self.network.endpoint(m["rg"], m["profile"], m["etype"], m["endpoint"])
+            monitor = self.network.monitor_status(endpoint)
             return web.json_response(endpoint_json(_profile_id(m, profile), endpoint, monitor))
 
-    async def endpoint_write(request: web.Request, m: dict[str, str]) -> web.Response:
+    async def endpoint_write(self, request: web.Request, m: dict[str, str]) -> web.Response:
         body = await json_body(request)
         replace = request.method == "PUT"
-        endpoint, created = estate.network.write_endpoint(
+        endpoint, created = self.network.write_endpoint(
             m["rg"], m["profile"], m["etype"], m["endpoint"], body, replace=replace
         )
-        with estate.lock:
-            profile = estate.network.profile(m["rg"], m["profile"])
-            monitor = estate.network.monitor_status(endpoint)
+        with self.network.lock:
+            profile = self.network.profile(m["rg"], m["profile"])
+            monitor = self.network.monitor_status(endpoint)
             answer = endpoint_json(_profile_id(m, profile), endpoint, monitor)
             return web.json_response(answer, status=201 if created else 200)
 
-    async def logs_query(request: web.Request, m: dict[str, str]) -> web.Response:
+    async def logs_query(self, request: web.Request, m: dict[str, str]) -> web.Response:
         if not request.headers.get("Authorization", "").startswith("Bearer "):
             message = "Authentication failed. The 'Authorization' header is missing."
             return _logs_error(401, "AuthenticationFailed", message)
-        network = estate.network
-        if m["workspace"].lower() not in network.workspaces:
+        if m["workspace"].lower() not in self.network.workspaces:
             return _logs_error(404, "WorkspaceNotFoundError", "The workspace could not be found")
         try:
             body = await json_body(request)
@@ -764,11 +690,11 @@ def add_routes(add: Add, app: Any) -> None:
         if span is not None:
             window = min(window, span)
         if heartbeat:
-            rows = network.heartbeat_rows(names, window)
+            rows = self.network.heartbeat_rows(names, window)
         else:
-            rows = network.agent_health_rows(suffix.split("/", 2)[2], window)
-        with estate.lock:
-            network.queries.append({"workspace": m["workspace"], "kind": kind, "rows": len(rows), "at": utcnow()})
+            rows = self.network.agent_health_rows(suffix.split("/", 2)[2], window)
+        with self.network.lock:
+            self.network.queries.append({"workspace": m["workspace"], "kind": kind, "rows": len(rows), "at": utcnow()})
         return web.json_response(
             {
                 "tables": [
@@ -782,12 +708,17 @@ def add_routes(add: Add, app: Any) -> None:
             headers=_logs_headers(str(uuid.uuid4())),
         )
 
-    async def sim_network(request: web.Request, m: dict[str, str]) -> web.Response:
-        return web.json_response(estate.network.snapshot())
+    async def sim_network(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        return web.json_response(self.network.snapshot())
 
-    add("GET", _PROFILE + r"$", "tm.profiles.get", profile_get)
-    add("GET", _ENDPOINT, "tm.endpoints.get", endpoint_get)
-    add("PUT", _ENDPOINT, "tm.endpoints.put", endpoint_write)
-    add("PATCH", _ENDPOINT, "tm.endpoints.update", endpoint_write)
-    add("POST", r"/v1/workspaces/(?P<workspace>[^/]+)/query$", "logs.query", logs_query)
-    add("GET", r"/_sim/network$", "sim.network", sim_network)
+
+def add_routes(table: RouteTable, network: Network) -> None:
+    """Register the Traffic Manager, Logs and inspection routes."""
+    r = Routes(network)
+    add = table.add
+    add("GET", _PROFILE + r"$", "tm.profiles.get", r.profile_get)
+    add("GET", _ENDPOINT, "tm.endpoints.get", r.endpoint_get)
+    add("PUT", _ENDPOINT, "tm.endpoints.put", r.endpoint_write)
+    add("PATCH", _ENDPOINT, "tm.endpoints.update", r.endpoint_write)
+    add("POST", r"/v1/workspaces/(?P<workspace>[^/]+)/query$", "logs.query", r.logs_query)
+    add("GET", r"/_sim/network$", "sim.network", r.sim_network)

@@ -2,10 +2,12 @@
 ExpressRoute gateways and their connections to on-premises, ASR network mappings), Azure NetApp Files volumes
 with cross-region replication (FSLogix profiles), and Azure Backup (protected VMs, recovery points, restores).
 
-State lives in one `Sites` per `Estate` (`of(estate)`), guarded by the estate's lock; `add_routes` registers the
-HTTPS routes on `SimulatorApp` and `seed_demo` adds the demo resources. As in `estate.py`, durations are simulated
-seconds divided by the estate's `time_scale` once, when an operation starts; an operation finishes on the first
-read after it is due.
+State lives in one `Sites` per `Estate` (`estate.sites`, `of(estate)`), guarded by the estate's lock; `add_routes`
+registers the HTTPS routes on the simulator's route table and `seed_demo` adds the demo resources. Operations are the
+toolkit's (`simulator.arm.OperationBook`): durations are simulated seconds divided by the estate's `time_scale` once,
+when an operation starts; an operation finishes on the first read after it is due. Several resource providers share
+this module (Microsoft.Network, Microsoft.NetApp, Microsoft.RecoveryServices backup and network mappings, a
+Microsoft.Compute delete): to be split under `simulator/providers/` (docs/simulator.md, "Layout").
 
 Shapes follow Microsoft's REST specs (Network 2026-03-01 `VirtualNetworks_Get`, `VirtualNetworkGateways_Get`,
 `VirtualNetworkGateways_ListConnections`; Site Recovery 2025-08-01 `ReplicationNetworkMappings_List`; NetApp
@@ -18,58 +20,60 @@ from __future__ import annotations
 
 import json
 import uuid
-import weakref
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
-from simulator.estate import PRIMARY_REGION, RECOVERY_REGION, Estate, SimError, iso, utcnow
-from simulator.operations import Operation, OperationBook
+from simulator.arm import (
+    PRIMARY_REGION,
+    RECOVERY_REGION,
+    RG,
+    Cloud,
+    Operation,
+    OperationBook,
+    RouteTable,
+    SimError,
+    accepted,
+    iso,
+    utcnow,
+)
+from simulator.dependencies import Dependencies, VirtualMachine
 
-if TYPE_CHECKING:
-    from simulator.server import SimulatorApp
-
-Handler = Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]
-AddRoute = Callable[[str, str, str, Handler], None]
-
-_RG = r"/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)/providers"
-_VNET = _RG + r"/microsoft\.network/virtualnetworks/(?P<vnet>[^/]+)"
-_GW = _RG + r"/microsoft\.network/virtualnetworkgateways/(?P<gw>[^/]+)"
-_VAULT = _RG + r"/microsoft\.recoveryservices/vaults/(?P<vault>[^/]+)"
+_VNET = RG + r"/microsoft\.network/virtualnetworks/(?P<vnet>[^/]+)"
+_GW = RG + r"/microsoft\.network/virtualnetworkgateways/(?P<gw>[^/]+)"
+_VAULT = RG + r"/microsoft\.recoveryservices/vaults/(?P<vault>[^/]+)"
 _VOLUME = (
-    _RG
-    + r"/microsoft\.netapp/netappaccounts/(?P<account>[^/]+)/capacitypools/(?P<pool>[^/]+)/volumes/(?P<volume>[^/]+)"
+    RG + r"/microsoft\.netapp/netappaccounts/(?P<account>[^/]+)/capacitypools/(?P<pool>[^/]+)/volumes/(?P<volume>[^/]+)"
 )
 _NETAPP_OP = (
     r"/subscriptions/(?P<sub>[^/]+)/providers/microsoft\.netapp/locations/(?P<loc>[^/]+)/operationresults/(?P<op>[^/]+)"
 )
 _BACKUP_ITEM = _VAULT + r"/backupfabrics/azure/protectioncontainers/(?P<container>[^/]+)/protecteditems/(?P<item>[^/]+)"
-_VM = _RG + r"/microsoft\.compute/virtualmachines/(?P<vm>[^/]+)"
+_VM = RG + r"/microsoft\.compute/virtualmachines/(?P<vm>[^/]+)"
 
 NETAPP_API = "2026-08-01"
 BACKUP_API = "2025-08-01"
 
 # ---- the demo estate (names) -------------------------------------------------------------------
-DEMO_NET_RG = "rg-net-neu"
+DEMO_NETRG = "rg-net-neu"
 DEMO_RECOVERY_VNET = "vnet-avd-neu"
-DEMO_PRIMARY_NET_RG = "rg-net-weu"
+DEMO_PRIMARY_NETRG = "rg-net-weu"
 DEMO_PRIMARY_VNET = "vnet-avd-weu"
 DEMO_GATEWAY = "vgw-neu"
 DEMO_CONNECTION = "cn-neu-onprem"
-DEMO_DRILL_RG = "rg-dr-neu"
+DEMO_DRILLRG = "rg-dr-neu"
 DEMO_DRILL_VNET = "vnet-drill-neu"
-DEMO_ASR_RG = "rg-dr-neu"
+DEMO_ASRRG = "rg-dr-neu"
 DEMO_VAULT = "rsv-dr-neu"
-DEMO_NETAPP_RG = "rg-avd-neu"
+DEMO_NETAPPRG = "rg-avd-neu"
 DEMO_NETAPP_ACCOUNT = "anf-contoso-neu"
 DEMO_NETAPP_POOL = "pool-premium"
 DEMO_NETAPP_VOLUME = "vol-fslogix-neu"
-DEMO_BACKUP_RG = "rg-backup-weu"
+DEMO_BACKUPRG = "rg-backup-weu"
 DEMO_BACKUP_VAULT = "rsv-backup-weu"
-DEMO_BACKUP_VM_RG = "rg-apps-weu"
+DEMO_BACKUP_VMRG = "rg-apps-weu"
 DEMO_BACKUP_VM = "vm-app-0001"
 
 
@@ -182,8 +186,10 @@ class Restore:
 class Sites(OperationBook):
     """Network, NetApp and Backup resources of one estate. Every method takes the estate's lock."""
 
-    def __init__(self, estate: Estate) -> None:
-        super().__init__(estate)
+    def __init__(self, cloud: Cloud, subscription_id: str, dependencies: Dependencies) -> None:
+        super().__init__(cloud)
+        self.subscription_id = subscription_id
+        self.dependencies = dependencies  # the VMs a restore creates and a VM delete removes
         self.config = SitesConfig()
         self.vnets: dict[tuple[str, str], VirtualNetwork] = {}
         self.gateways: dict[tuple[str, str], Gateway] = {}
@@ -210,9 +216,7 @@ class Sites(OperationBook):
     def _restored_vm(self, restore: Restore, running: bool) -> None:
         """The restored VM is a real VM of the estate: it starts, and sends Heartbeat (simulator.network counts
         running VMs of `simulator.dependencies`)."""
-        from simulator.dependencies import VirtualMachine
-
-        deps = self.estate.dependencies
+        deps = self.dependencies
         key = (restore.target_rg.lower(), restore.target_vm.lower())
         if running:
             deps.vms[key] = VirtualMachine(
@@ -359,7 +363,7 @@ class Sites(OperationBook):
         """Delete a VM (only restored VMs and the standby VMs are simulated). False when there is none."""
         with self.lock:
             self.refresh()
-            vm = self.estate.dependencies.vms.pop((rg.lower(), name.lower()), None)
+            vm = self.dependencies.vms.pop((rg.lower(), name.lower()), None)
             if vm is not None:
                 self.deleted_vms.append(name)
             return vm is not None
@@ -368,24 +372,24 @@ class Sites(OperationBook):
     def seed_demo(self, primary: str = PRIMARY_REGION, recovery: str = RECOVERY_REGION) -> Sites:
         """The recovery VNet with a VPN gateway connected to on-premises, the primary VNet, the drill VNet, an ASR
         network mapping weu → neu, the FSLogix NetApp destination volume, and a backed-up app VM."""
-        sub = self.estate.subscription_id
+        sub = self.subscription_id
         with self.lock:
             for vnet in (
                 VirtualNetwork(
-                    DEMO_NET_RG, DEMO_RECOVERY_VNET, recovery, ["10.20.0.0/16"], ["default", "GatewaySubnet"]
+                    DEMO_NETRG, DEMO_RECOVERY_VNET, recovery, ["10.20.0.0/16"], ["default", "GatewaySubnet"]
                 ),
-                VirtualNetwork(DEMO_PRIMARY_NET_RG, DEMO_PRIMARY_VNET, primary, ["10.10.0.0/16"]),
-                VirtualNetwork(DEMO_DRILL_RG, DEMO_DRILL_VNET, recovery, ["10.99.0.0/16"]),
+                VirtualNetwork(DEMO_PRIMARY_NETRG, DEMO_PRIMARY_VNET, primary, ["10.10.0.0/16"]),
+                VirtualNetwork(DEMO_DRILLRG, DEMO_DRILL_VNET, recovery, ["10.99.0.0/16"]),
             ):
                 self.vnets[(vnet.resource_group.lower(), vnet.name.lower())] = vnet
-            self.gateways[(DEMO_NET_RG, DEMO_GATEWAY)] = Gateway(
-                DEMO_NET_RG, DEMO_GATEWAY, recovery, DEMO_RECOVERY_VNET, connections=[Connection(DEMO_CONNECTION)]
+            self.gateways[(DEMO_NETRG, DEMO_GATEWAY)] = Gateway(
+                DEMO_NETRG, DEMO_GATEWAY, recovery, DEMO_RECOVERY_VNET, connections=[Connection(DEMO_CONNECTION)]
             )
-            self.mappings[(DEMO_ASR_RG, DEMO_VAULT)] = [
+            self.mappings[(DEMO_ASRRG, DEMO_VAULT)] = [
                 NetworkMapping(
                     "weu-to-neu",
-                    vnet_id(sub, DEMO_PRIMARY_NET_RG, DEMO_PRIMARY_VNET),
-                    vnet_id(sub, DEMO_NET_RG, DEMO_RECOVERY_VNET),
+                    vnet_id(sub, DEMO_PRIMARY_NETRG, DEMO_PRIMARY_VNET),
+                    vnet_id(sub, DEMO_NETRG, DEMO_RECOVERY_VNET),
                     primary,
                     recovery,
                 )
@@ -394,14 +398,14 @@ class Sites(OperationBook):
                 f"/subscriptions/{sub}/resourceGroups/rg-avd-weu/providers/Microsoft.NetApp/netAppAccounts/"
                 f"anf-contoso-weu/capacityPools/{DEMO_NETAPP_POOL}/volumes/vol-fslogix-weu"
             )
-            self.volumes[(DEMO_NETAPP_RG, DEMO_NETAPP_ACCOUNT, DEMO_NETAPP_POOL, DEMO_NETAPP_VOLUME)] = Volume(
-                DEMO_NETAPP_RG, DEMO_NETAPP_ACCOUNT, DEMO_NETAPP_POOL, DEMO_NETAPP_VOLUME, recovery, remote, primary
+            self.volumes[(DEMO_NETAPPRG, DEMO_NETAPP_ACCOUNT, DEMO_NETAPP_POOL, DEMO_NETAPP_VOLUME)] = Volume(
+                DEMO_NETAPPRG, DEMO_NETAPP_ACCOUNT, DEMO_NETAPP_POOL, DEMO_NETAPP_VOLUME, recovery, remote, primary
             )
             now = utcnow()
-            self.backup_items[(DEMO_BACKUP_VM_RG, DEMO_BACKUP_VM)] = BackupItem(
-                DEMO_BACKUP_RG,
+            self.backup_items[(DEMO_BACKUP_VMRG, DEMO_BACKUP_VM)] = BackupItem(
+                DEMO_BACKUPRG,
                 DEMO_BACKUP_VAULT,
-                DEMO_BACKUP_VM_RG,
+                DEMO_BACKUP_VMRG,
                 DEMO_BACKUP_VM,
                 primary,
                 [RecoveryPoint(str(90000000000000 + days), now - timedelta(days=days, hours=2)) for days in range(3)],
@@ -434,20 +438,13 @@ class Sites(OperationBook):
             }
 
 
-_SITES: weakref.WeakKeyDictionary[Estate, Sites] = weakref.WeakKeyDictionary()
+class HasSites(Protocol):
+    sites: Sites
 
 
-def of(estate: Estate) -> Sites:
-    """The network, NetApp and Backup resources of an estate (created on first use)."""
-    with estate.lock:
-        sites = _SITES.get(estate)
-        if sites is None:
-            sites = _SITES[estate] = Sites(estate)
-        return sites
-
-
-def seed_demo(estate: Estate) -> Sites:
-    return of(estate).seed_demo()
+def of(estate: HasSites) -> Sites:
+    """The network, NetApp and Backup resources of an estate (`estate.sites`)."""
+    return estate.sites
 
 
 def vnet_id(sub: str, rg: str, name: str) -> str:
@@ -456,20 +453,19 @@ def vnet_id(sub: str, rg: str, name: str) -> str:
 
 # ---- HTTPS routes ----------------------------------------------------------------------------
 class Routes:
-    def __init__(self, app: SimulatorApp) -> None:
-        self.app = app
-        self.sites = of(app.estate)
+    """The handlers, over one estate's `Sites`; LRO headers point back at `table.base_url`."""
+
+    def __init__(self, table: RouteTable, sites: Sites) -> None:
+        self.table = table
+        self.sites = sites
 
     def _accepted(self, sub: str, op: Operation, provider: str, api: str) -> web.Response:
-        base = f"{self.app.base_url}/subscriptions/{sub}/providers/{provider}"
+        base = f"{self.table.base_url}/subscriptions/{sub}/providers/{provider}"
         url = f"{base}/locations/{op.location}/operationResults/{op.id}"
-        return web.Response(
-            status=202,
-            headers={
-                "Azure-AsyncOperation": f"{url}?api-version={api}",
-                "Location": f"{url}?api-version={api}&operationResultResponseType=Location",
-                "Retry-After": "0",
-            },
+        return accepted(
+            async_operation=f"{url}?api-version={api}",
+            location=f"{url}?api-version={api}&operationResultResponseType=Location",
+            retry_after=0,
         )
 
     # -- network
@@ -634,7 +630,7 @@ class Routes:
                 "protocolTypes": ["CIFS"],
                 "provisioningState": "Succeeded",
                 "volumeType": "DataProtection",
-                "subnetId": f"{vnet_id(sub, DEMO_NET_RG, DEMO_RECOVERY_VNET)}/subnets/anf",
+                "subnetId": f"{vnet_id(sub, DEMO_NETRG, DEMO_RECOVERY_VNET)}/subnets/anf",
                 "dataProtection": {
                     "replication": {
                         "endpointType": "dst",
@@ -736,8 +732,8 @@ class Routes:
         return web.Response(
             status=202,
             headers={
-                "Location": f"{self.app.base_url}{vault}/backupJobs/{restore.job_id}?api-version={BACKUP_API}",
-                "Azure-AsyncOperation": f"{self.app.base_url}{vault}/backupJobs/{restore.job_id}"
+                "Location": f"{self.table.base_url}{vault}/backupJobs/{restore.job_id}?api-version={BACKUP_API}",
+                "Azure-AsyncOperation": f"{self.table.base_url}{vault}/backupJobs/{restore.job_id}"
                 f"?api-version={BACKUP_API}",
                 "Retry-After": "0",
             },
@@ -800,9 +796,10 @@ def _timespan(delta: timedelta) -> str:
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
-def add_routes(add: AddRoute, app: SimulatorApp) -> Routes:
-    """Register the network, ASR network mapping, NetApp, Backup and VM delete routes on `app`."""
-    r = Routes(app)
+def add_routes(table: RouteTable, sites: Sites) -> None:
+    """Register the network, ASR network mapping, NetApp, Backup and VM delete routes."""
+    r = Routes(table, sites)
+    add = table.add
     add("GET", _VNET + r"$", "network.vnets.get", r.vnet_get)
     add("GET", _GW + r"$", "network.gateways.get", r.gateway_get)
     add("GET", _GW + r"/connections$", "network.gateways.list_connections", r.gateway_connections)
@@ -816,4 +813,3 @@ def add_routes(add: AddRoute, app: SimulatorApp) -> Routes:
     add("GET", _VAULT + r"/backupjobs/(?P<job>[^/]+)$", "backup.jobs.get", r.backup_job)
     add("DELETE", _VM + r"$", "compute.vms.delete", r.vm_delete)
     add("GET", r"/_sim/sites$", "sim.sites", r.sim_state)
-    return r

@@ -95,10 +95,12 @@ def test_plan_listing_an_item_the_vault_lacks(
     simulate: Callable[..., Simulator], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sim = simulate()
-    listed = sim.estate.protected_items
+    listed = sim.estate.site_recovery.protected_items
     # protection was disabled for vm-dc-0004, but recovery plan rp-identity still lists it
     monkeypatch.setattr(
-        sim.estate, "protected_items", lambda rg, vault: [p for p in listed(rg, vault) if p[1].vm_name != "vm-dc-0004"]
+        sim.estate.site_recovery,
+        "protected_items",
+        lambda rg, vault: [p for p in listed(rg, vault) if p[1].vm_name != "vm-dc-0004"],
     )
     result = asr_replication_health(ReplicationHealthInput(**PAYLOAD, recovery_plans=["rp-identity"]))
     assert result.protected_items == 4 and result.healthy == 3
