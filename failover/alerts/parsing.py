@@ -305,7 +305,9 @@ def _parse_legacy(data: dict[str, Any]) -> Alert:
         service = str(activity.get("eventSource") or "ActivityLog")
     targets = [str(activity["resourceId"])] if activity.get("resourceId") else []
     if not targets and activity.get("subscriptionId"):
-        targets = [f"/subscriptions/{activity['subscriptionId']}"]
+        from azure.mgmt.core.tools import resource_id  # imported when first used (issue 22)
+
+        targets = [resource_id(subscription=str(activity["subscriptionId"]))]
     status = str(data.get("status") or "Activated")
     return Alert(
         schema=LEGACY_ACTIVITY_LOG_SCHEMA,
