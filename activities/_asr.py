@@ -3,7 +3,6 @@ operations, where its VMs are active), and posting an operation then attaching t
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -20,10 +19,23 @@ FAILOVER_SCENARIOS = {"plannedfailover", "unplannedfailover"}
 TEST_SCENARIO = "testfailover"
 CLEANUP_SCENARIO = "testfailovercleanup"
 REPROTECT_SCENARIOS = {"reversereplication", "reversereplicate", "reprotect"}  # ASR's plans say ReverseReplication
-_ITEM_ID = re.compile(
-    r"/replicationFabrics/([^/]+)/replicationProtectionContainers/([^/]+)/replicationProtectedItems/([^/]+)$",
-    re.IGNORECASE,
-)
+_ITEM_PATH = ("replicationfabrics", "replicationprotectioncontainers", "replicationprotecteditems")
+
+
+def _item_names(item_id: str) -> tuple[str, str, str] | None:
+    """(fabric, protection container, protected item) of a replication protected item's ARM id (under its
+    vault: `.../vaults/{vault}/replicationFabrics/{fabric}/replicationProtectionContainers/{container}/
+    replicationProtectedItems/{item}`, any case); None for any other id."""
+    from azure.mgmt.core.tools import is_valid_resource_id, parse_resource_id
+
+    if not is_valid_resource_id(item_id):  # parse_resource_id would read a valid prefix of it
+        return None
+    parts = parse_resource_id(item_id)
+    if parts.get("last_child_num") != len(_ITEM_PATH) or any(k.startswith("child_namespace_") for k in parts):
+        return None
+    if tuple(str(parts.get(f"child_type_{n}", "")).lower() for n in (1, 2, 3)) != _ITEM_PATH:
+        return None
+    return str(parts["child_name_1"]), str(parts["child_name_2"]), str(parts["child_name_3"])
 
 
 def _vm_count(plan: Any) -> int:
@@ -94,9 +106,9 @@ def _active_location(site: Any, rg: str, vault: str, plan: Any) -> str | None:
     itself does not say (after reprotect it offers the same operations on either side). None: no items."""
     for group in plan.properties.groups or []:
         for ref in group.replication_protected_items or []:
-            match = _ITEM_ID.search(ref.id or "")
-            if match:
-                item = site.replication_protected_items.get(rg, vault, *match.groups())
+            names = _item_names(ref.id or "")
+            if names:
+                item = site.replication_protected_items.get(rg, vault, *names)
                 return item.properties.active_location if item.properties else None
     return None
 

@@ -59,10 +59,15 @@ def backup_latest_point(payload: BackupItemInput) -> RecoveryPointResult:
 
 
 def _vm_id(sub: str, rg: str, name: str) -> str:
-    return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{name}"
+    from azure.mgmt.core.tools import resource_id
+
+    return resource_id(
+        subscription=sub, resource_group=rg, namespace="Microsoft.Compute", type="virtualMachines", name=name
+    )
 
 
 def backup_restore_start(payload: BackupRestoreInput) -> BackupRestoreResult:
+    from azure.mgmt.core.tools import resource_id
     from azure.mgmt.recoveryservicesbackup.models import IaasVMRestoreRequest, RestoreRequestResource
 
     sub = payload.subscription_id
@@ -85,7 +90,7 @@ def backup_restore_start(payload: BackupRestoreInput) -> BackupRestoreResult:
             recovery_type="AlternateLocation",
             source_resource_id=_vm_id(sub, payload.vm_resource_group, payload.vm),
             target_virtual_machine_id=_vm_id(sub, payload.target_resource_group, payload.target_vm),
-            target_resource_group_id=f"/subscriptions/{sub}/resourceGroups/{payload.target_resource_group}",
+            target_resource_group_id=resource_id(subscription=sub, resource_group=payload.target_resource_group),
             storage_account_id=payload.staging_storage_account,
             virtual_network_id=payload.network_id,
             subnet_id=f"{payload.network_id}/subnets/{payload.subnet}",

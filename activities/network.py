@@ -38,7 +38,11 @@ def _check(name: str, status: str, message: str, **extra: Any) -> dict[str, Any]
 
 
 def _vnet_id(sub: str, rg: str, name: str) -> str:
-    return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/virtualNetworks/{name}"
+    from azure.mgmt.core.tools import resource_id
+
+    return resource_id(
+        subscription=sub, resource_group=rg, namespace="Microsoft.Network", type="virtualNetworks", name=name
+    )
 
 
 def gateway_state(subscription_id: str, resource_group: str, name: str) -> dict[str, Any]:

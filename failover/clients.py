@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from azure.core.credentials import AccessToken, AccessTokenInfo, AzureKeyCredential, TokenCredential
 from azure.core.pipeline.transport import RequestsTransport
-from azure.core.pipeline.transport._bigger_block_size_http_adapters import BiggerBlockSizeHTTPAdapter
 from requests import PreparedRequest, Session
+from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 from requests.sessions import merge_setting
 from requests.utils import get_environ_proxies
@@ -114,24 +114,24 @@ class _ArmSession(Session):
         }
 
 
-class PooledRequestsTransport(RequestsTransport):
-    """azure-core's requests transport with a connection pool sized for our concurrency (HTTP_POOL_MAXSIZE)
-    and a session that reads the environment once per host (`_ArmSession`)."""
+def pooled_transport(**options: Any) -> RequestsTransport:
+    """azure-core's requests transport (its public constructor) on a session of ours: a connection pool sized
+    for our concurrency (HTTP_POOL_MAXSIZE) and the proxy environment read once per host (`_ArmSession`).
 
-    def open(self) -> None:
-        if getattr(self, "session", None) is None and self._session_owner:
-            session = _ArmSession()
-            self._init_session(session)
-            self.session = session
-        super().open()
-
-    def _init_session(self, session: Session) -> None:
-        session.trust_env = self._use_env_settings  # proxies and CA bundle from the environment, as azure-core does
-        adapter = BiggerBlockSizeHTTPAdapter(
-            pool_maxsize=HTTP_POOL_MAXSIZE, max_retries=Retry(total=False, redirect=False, raise_on_status=False)
-        )
-        for protocol in self._protocols:
-            session.mount(protocol, adapter)
+    The session is set up as azure-core sets up one it makes itself: no urllib3 retries (azure-core's
+    RetryPolicy retries), proxies and CA bundle from the environment (`trust_env`, which is what
+    `use_env_settings` sets on a session the transport makes; with a session given it is not read). A plain
+    HTTPAdapter: azure-core's own (private) adapter differs only in its upload block size, set through
+    `get_connection`, which requests no longer calls since 2.32. The transport owns the session: closing the
+    client closes its connections, as before."""
+    session = _ArmSession()
+    session.trust_env = True
+    adapter = HTTPAdapter(
+        pool_maxsize=HTTP_POOL_MAXSIZE, max_retries=Retry(total=False, redirect=False, raise_on_status=False)
+    )
+    for prefix in ("http://", "https://"):
+        session.mount(prefix, adapter)
+    return RequestsTransport(session=session, session_owner=True, **options)
 
 
 class EventPublisher:
@@ -177,7 +177,7 @@ class ClientFactory:
         if self.settings.ca_bundle:
             options["connection_verify"] = self.settings.ca_bundle
         # One transport per client (its own session and pool); connection options go to the transport.
-        options["transport"] = PooledRequestsTransport(
+        options["transport"] = pooled_transport(
             **({"connection_verify": self.settings.ca_bundle} if self.settings.ca_bundle else {})
         )
         return options
@@ -264,9 +264,12 @@ class ClientFactory:
         credential: Any = (
             AzureKeyCredential(self.settings.eventgrid_key) if self.settings.eventgrid_key else self.credential()
         )
-        # azure-eventgrid 4.22.1's public EventGridPublisherClient builds its basic-topic client from
-        # endpoint and credential only, dropping connection_verify and retry options. That inner
-        # client is the legacy publisher, which honours them: build it directly.
+        # A private import, pinned: azure-eventgrid 4.22.1's public EventGridPublisherClient (without
+        # `namespace_topic`: a basic topic) builds its inner client from endpoint and credential only, dropping
+        # every other option: our transport (pooled connections), connection_verify (the simulator's CA) and the
+        # retry options. That inner client is azure.eventgrid._legacy's publisher, which takes them: build it
+        # directly. tests/failover/test_clients.py fails when an upgrade moves it or the public client starts
+        # passing the options on (then use the public client).
         # Status events must not hold a failover up: 2 quick retries here, the run's breaker does the rest.
         options = {**self._common(), "retry_total": 2, "retry_backoff_max": 5 / self.settings.time_scale}
         return EventPublisher(BasicTopicPublisher(self.settings.eventgrid_endpoint, credential, **options))

@@ -48,7 +48,10 @@ class PolicyDecision:
 
 
 def in_scope(resource_id: str, scope: str) -> bool:
-    """Is `resource_id` the scope itself or below it? Case-insensitive, on whole path segments."""
+    """Is `resource_id` the scope itself or below it? Case-insensitive, on whole path segments.
+
+    Hand-written on purpose: azure.mgmt.core.tools parses and validates ids but has no "is under" test, and a
+    prefix on whole segments is exactly that (a subscription, resource group or resource contains its children)."""
     resource, prefix = arm_id_key(resource_id), arm_id_key(scope)
     return bool(prefix) and (resource == prefix or resource.startswith(prefix + "/"))
 

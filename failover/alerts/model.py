@@ -44,7 +44,9 @@ def _key(text: str | None) -> str:
 
 
 def arm_id_key(resource_id: str) -> str:
-    """An ARM id for comparison: lower case, no trailing slash."""
+    """An ARM id for comparison: lower case, no trailing slash. (azure.mgmt.core.tools has no such key: its
+    is_valid_resource_id compares case-insensitively but refuses a trailing slash, which alert payloads and plans
+    may carry; and this also keys strings that are not ARM ids, compared as they are.)"""
     return resource_id.strip().rstrip("/").lower()
 
 
@@ -123,11 +125,13 @@ class Alert:
     def subscriptions(self) -> set[str]:
         """The subscriptions this alert comes from (lower case): its alert id's and its resources', where they
         are ARM ids. Empty when it names none (then the plan's subscriptions cannot be checked)."""
+        from azure.mgmt.core.tools import parse_resource_id  # imported when first used (issue 22)
+
         found = set()
         for arm_id in [self.alert_id, *self.resource_ids, *self.target_ids]:
-            parts = (arm_id or "").strip().split("/")
-            if len(parts) > 2 and parts[0] == "" and parts[1].lower() == "subscriptions" and parts[2]:
-                found.add(parts[2].lower())
+            subscription = parse_resource_id((arm_id or "").strip()).get("subscription")
+            if subscription:
+                found.add(str(subscription).lower())
         return found
 
     @property

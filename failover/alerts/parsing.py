@@ -533,7 +533,9 @@ class LegacyAlert(Payload):
         activity = context.activityLog
         targets = [str(activity.resourceId)] if activity.resourceId else []
         if not targets and activity.subscriptionId:
-            targets = [f"/subscriptions/{activity.subscriptionId}"]
+            from azure.mgmt.core.tools import resource_id  # imported when first used (issue 22)
+
+            targets = [resource_id(subscription=str(activity.subscriptionId))]
         status = str(self.data.status or "Activated")
         return Alert(
             schema=LEGACY_ACTIVITY_LOG_SCHEMA,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from failover.plan.fields import _VNET_ID, Duration, ResourceRef, _Model
+from failover.plan.fields import Duration, ResourceRef, _Model, is_vnet_id
 
 
 class BackupTest(_Model):
@@ -26,6 +26,6 @@ class BackupTest(_Model):
     @field_validator("network_id")
     @classmethod
     def _network(cls, value: str) -> str:
-        if not _VNET_ID.match(value.strip()):
+        if not is_vnet_id(value.strip()):
             raise ValueError(f"'{value}' is not a virtual network's ARM id")
         return value.strip()

@@ -8,9 +8,6 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 _DURATION = re.compile(r"^\s*(?:(?P<h>\d+(?:\.\d+)?)h)?\s*(?:(?P<m>\d+(?:\.\d+)?)m)?\s*(?:(?P<s>\d+(?:\.\d+)?)s)?\s*$")
-_VNET_ID = re.compile(
-    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Network/virtualNetworks/[^/]+$", re.IGNORECASE
-)
 _ISO_DURATION = re.compile(r"^P(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)$")
 
 
@@ -50,6 +47,29 @@ def _no_reserved_keys(body: dict[str, Any]) -> dict[str, Any]:
 
 WebhookBody = Annotated[dict[str, Any], AfterValidator(_no_reserved_keys)]
 Region = Annotated[str, BeforeValidator(lambda v: normalize_region(v) if isinstance(v, str) else v)]
+
+
+def is_arm_id(value: str) -> bool:
+    """Is `value` an ARM id (a subscription, a resource group or a resource; any case)? is_valid_resource_id
+    takes an empty type segment (`.../providers/Microsoft.Compute//vm-1`): no ARM id has one."""
+    from azure.mgmt.core.tools import is_valid_resource_id  # imported when a plan is validated (issue 22)
+
+    return "//" not in value and bool(is_valid_resource_id(value))
+
+
+def is_vnet_id(value: str) -> bool:
+    """Is `value` a virtual network's ARM id (any case)?"""
+    from azure.mgmt.core.tools import parse_resource_id
+
+    if not is_arm_id(value):
+        return False
+    parts = parse_resource_id(value)
+    return (
+        "resource_group" in parts
+        and "last_child_num" not in parts  # the network itself, not one of its subnets
+        and str(parts.get("namespace", "")).lower() == "microsoft.network"
+        and str(parts.get("type", "")).lower() == "virtualnetworks"
+    )
 
 
 def normalize_region(name: str) -> str:

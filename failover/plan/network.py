@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, field_validator
 
-from failover.plan.fields import _VNET_ID, ResourceRef, _Model
+from failover.plan.fields import ResourceRef, _Model, is_vnet_id
 
 
 class NetworkReadiness(_Model):
@@ -23,7 +23,7 @@ class NetworkReadiness(_Model):
     @field_validator("primary_networks")
     @classmethod
     def _vnet_ids(cls, values: list[str]) -> list[str]:
-        wrong = [v for v in values if not _VNET_ID.match(v.strip())]
+        wrong = [v for v in values if not is_vnet_id(v.strip())]
         if wrong:
             raise ValueError(f"'{wrong[0]}' is not a virtual network's ARM id")
         return [v.strip() for v in values]

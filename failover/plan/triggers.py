@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from failover.plan.fields import Region, _Model
+from failover.plan.fields import Region, _Model, is_arm_id
 
 
 class Triggers(_Model):
@@ -32,7 +32,10 @@ class Triggers(_Model):
     @classmethod
     def _arm_ids(cls, values: list[str]) -> list[str]:
         cleaned = [v.strip().rstrip("/") for v in values]
-        wrong = [v for v in cleaned if not v.lower().startswith("/subscriptions/") or "//" in v]
+        wrong = [v for v in cleaned if not is_arm_id(v)]
         if wrong:
-            raise ValueError(f"'{wrong[0]}' is not an ARM id (expected '/subscriptions/<id>/...')")
+            raise ValueError(
+                f"'{wrong[0]}' is not an ARM id (expected a subscription, resource group or resource id: "
+                "'/subscriptions/<id>/...')"
+            )
         return cleaned

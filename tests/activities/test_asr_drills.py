@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import activities
+from activities._asr import _item_names
 from activities.asr import (
     ALREADY_ON_PRIMARY,
     TEST_CLEANUP_PENDING,
@@ -349,3 +350,23 @@ class TestSourceSiteDown:
         assert started.job is not None
         job = job_state(started.job)
         assert job.state == "Failed" and job.warnings == [] and "Run an unplanned failover" in job.errors[0]
+
+
+ITEM = (
+    "/subscriptions/s/resourceGroups/rg-asr/providers/Microsoft.RecoveryServices/vaults/rsv/replicationFabrics/f-1/"
+    "replicationProtectionContainers/c-1/replicationProtectedItems/vm-1"
+)
+
+
+@pytest.mark.parametrize("item_id", [ITEM, ITEM.lower(), ITEM.replace("/replication", "/REPLICATION")])
+def test_protected_item_names_from_its_id(item_id: str) -> None:
+    """Where the plan's VMs are active is read from its first protected item, named by the item's ARM id."""
+    assert [n.lower() for n in _item_names(item_id) or ()] == ["f-1", "c-1", "vm-1"]
+
+
+@pytest.mark.parametrize(
+    "item_id",
+    ["", "vm-1", ITEM + "/", ITEM.rsplit("/replicationProtectedItems", 1)[0], ITEM.replace("Fabrics", "Networks")],
+)
+def test_not_a_protected_item_id(item_id: str) -> None:
+    assert _item_names(item_id) is None

@@ -79,3 +79,51 @@ class TestDurations:
     def test_refused(self, text: object) -> None:
         with pytest.raises(ValueError):
             parse_duration(text)
+
+
+VNET = "/subscriptions/s-1/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-a"
+NOT_VNETS = [
+    "vnet-a",
+    VNET + "/subnets/default",  # a subnet of it
+    VNET + "/",
+    VNET.replace("virtualNetworks", "networkSecurityGroups"),
+    VNET.replace("Microsoft.Network", "Microsoft.Compute"),
+    VNET.replace("/resourceGroups/rg-net", ""),  # no resource group
+    VNET.replace("/providers/", "//providers/"),
+    "/subscriptions/s-1/resourceGroups/rg-net",
+]
+
+
+class TestResourceIds:
+    """Fields that take ARM ids (azure.mgmt.core.tools checks them): any case is accepted, anything else is
+    refused with an error naming the field."""
+
+    @staticmethod
+    def _with(section: str) -> str:
+        return GOOD + section
+
+    @pytest.mark.parametrize("value", [VNET, VNET.lower(), VNET.upper().replace("/SUBSCRIPTIONS/", "/subscriptions/")])
+    def test_virtual_network_ids(self, value: str) -> None:
+        network = f"network:\n  recovery_vnet: {{resource_group: rg, name: v}}\n  primary_networks: ['{value} ']\n"
+        assert parse_plan(self._with(network), "p.yaml").network.primary_networks == [value]  # type: ignore[union-attr]
+
+    @pytest.mark.parametrize("value", NOT_VNETS)
+    def test_not_virtual_network_ids(self, value: str) -> None:
+        network = f"network:\n  recovery_vnet: {{resource_group: rg, name: v}}\n  primary_networks: ['{value}']\n"
+        text = self._with(network)
+        line = next(i for i, row in enumerate(text.splitlines(), 1) if "primary_networks" in row)
+        with pytest.raises(PlanError) as err:
+            parse_plan(text, "p.yaml")
+        assert err.value.errors == [
+            f"p.yaml:{line}: network.primary_networks: '{value}' is not a virtual network's ARM id"
+        ]
+
+    @pytest.mark.parametrize("value", NOT_VNETS)
+    def test_backup_test_network(self, value: str) -> None:
+        test = (
+            "backup_tests:\n  - vault: {resource_group: rg, name: rsv}\n    vm: {resource_group: rg, name: vm}\n"
+            f"    network_id: '{value}'\n    staging_storage_account: sa\n    target_resource_group: rg-restore\n"
+        )
+        with pytest.raises(PlanError, match=r"backup_tests\.0\.network_id: .* is not a virtual network's ARM id"):
+            parse_plan(self._with(test), "p.yaml")
+        assert parse_plan(self._with(test.replace(value, VNET)), "p.yaml").backup_tests[0].network_id == VNET

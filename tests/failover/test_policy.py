@@ -285,10 +285,36 @@ class TestTriggersModel:
         assert DEMO.triggers.regions == ["westeurope"]
 
     @pytest.mark.parametrize("field", ["resource_scopes", "alert_rule_ids"])
-    @pytest.mark.parametrize("value", ["rg-a", "/resourceGroups/rg-a", "/subscriptions/", "/subscriptions//rg"])
+    @pytest.mark.parametrize(
+        "value",
+        [
+            "rg-a",
+            "/resourceGroups/rg-a",
+            "/subscriptions/",
+            "/subscriptions//rg",
+            # not ARM ids either (azure.mgmt.core.tools.is_valid_resource_id), though they start like one
+            "/subscriptions/s/rg-a",
+            "/subscriptions/s/resourceGroups",
+            "/subscriptions/s/resourceGroups/rg-a/providers/Microsoft.Compute",
+            "/subscriptions/s/resourceGroups/rg-a/providers/Microsoft.Compute//vm-1",
+        ],
+    )
     def test_arm_ids_required(self, field: str, value: str) -> None:
-        with pytest.raises(ValidationError):
+        with pytest.raises(ValidationError, match="is not an ARM id"):
             Triggers(**{field: [value]})
+
+    @pytest.mark.parametrize("field", ["resource_scopes", "alert_rule_ids"])
+    @pytest.mark.parametrize(
+        "value",
+        [
+            "/subscriptions/s",
+            "/subscriptions/s/resourcegroups/RG-A/",
+            "/subscriptions/s/resourceGroups/rg-a/providers/microsoft.insights/metricAlerts/cpu high",
+            "/subscriptions/s/resourceGroups/rg-a/providers/Microsoft.Network/virtualNetworks/v/subnets/default",
+        ],
+    )
+    def test_arm_ids_in_any_case(self, field: str, value: str) -> None:
+        assert getattr(Triggers(**{field: [f" {value} "]}), field) == [value.rstrip("/")]
 
     def test_plan_error_names_the_field(self) -> None:
         text = DEMO_PLAN.read_text().replace("  services: []", "  services: []\n  resource_scopes: [rg-avd-weu]")
