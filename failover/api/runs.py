@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,8 +71,11 @@ class Runs(ApiBase):
 
         Copies of one alert (same alert id and condition) that arrive while an earlier copy is with the durable
         engine wait for it and share its answer: in a storm every copy would otherwise read the plan's claim and
-        raise an event its orchestrator replays and ignores (docs/performance.md). If that copy failed, each
-        waiting copy goes to the engine itself: a failure is never hidden behind a 202."""
+        raise an event its orchestrator replays and ignores (docs/performance.md). They are answered as soon as
+        the engine has accepted the run (the alert is then in a run's input), not when the run has taken the
+        plan's claim: should it lose the claim to a concurrent start, the first copy attaches the alert to the
+        winner. If that copy failed before the engine accepted a run, each waiting copy goes to the engine
+        itself: a failure is never hidden behind a 202."""
         options: dict[str, Any] = {
             "mode": mode or plan.asr.mode, "requested_by": requested_by, "requested_by_claim": requested_by_claim,
             "reason": reason, "restore": restore, "cleanup_only": cleanup_only,
@@ -86,13 +90,19 @@ class Runs(ApiBase):
         done: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
         self._attaching[key] = done
         started: dict[str, Any] | None = None
+
+        def accepted(answer: dict[str, Any]) -> None:  # the engine holds the run: the copies may go
+            if not done.done():
+                done.set_result(answer)
+
         try:
-            started = await self._start_or_join(client, plan, trigger, **options)
+            started = await self._start_or_join(client, plan, trigger, accepted=accepted, **options)
             return started
         finally:
             if self._attaching.get(key) is done:
                 del self._attaching[key]
-            done.set_result(started)
+            if not done.done():
+                done.set_result(started)
 
     async def _start_or_join(
         self,
@@ -106,6 +116,7 @@ class Runs(ApiBase):
         reason: str | None,
         restore: dict[str, Any] | None,
         cleanup_only: bool = False,
+        accepted: Callable[[dict[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
         for _ in range(3):  # a run that loses the claim to a concurrent start joins the winner: one more look
             holder, stale = await self._holder(client, plan)
@@ -135,6 +146,8 @@ class Runs(ApiBase):
                 cleanup_only=cleanup_only,
             )
             await client.start_new(ORCHESTRATOR, run_id, spec)
+            if accepted is not None:
+                accepted({"instance_id": run_id, "status_url": self.status_url(run_id), "claim": "pending"})
             claim = await self._claim_of(client, run_id)
             if claim is None or claim.get("granted") or claim.get("next") == run_id:
                 log.info("run started", plan=plan.name, instance_id=run_id, mode=mode, supersedes=supersedes)

@@ -143,3 +143,35 @@ def test_a_failed_start_is_not_hidden_behind_the_copies(api: Api) -> None:
     ok = [a for a in answers if not isinstance(a, Exception)]
     assert len(ok) == 4 and {a.status_code for a in ok} == {202}
     assert engine.calls.count("start_new") == 2 and len(engine.running) == 1
+
+
+def test_copies_are_answered_once_the_engine_holds_the_run(api: Api) -> None:
+    """The copies in flight with the first do not wait for the run to take the plan's claim (an orchestrator
+    episode and an entity call away): they are answered as soon as the engine has accepted the run."""
+
+    class SlowClaim(Engine):
+        async def get_status(self, instance_id: str, **kwargs: Any) -> Any:
+            status = await super().get_status(instance_id, **kwargs)
+            if status is not None and not self.claim_recorded.is_set():
+                return SimpleNamespace(
+                    **{**vars(status), "custom_status": {"triggers": status.custom_status["triggers"]}}
+                )
+            return status
+
+    engine = SlowClaim()
+    engine.claim_recorded = asyncio.Event()  # type: ignore[attr-defined]
+
+    async def scenario() -> tuple[list[Any], bool]:
+        first = asyncio.ensure_future(api.post_alert(_request(), engine))
+        await asyncio.sleep(0)
+        copies = [asyncio.ensure_future(api.post_alert(_request(), engine)) for _ in range(20)]
+        answered = await asyncio.gather(*copies)
+        still_waiting = not first.done()  # the first copy still waits for the claim
+        engine.claim_recorded.set()  # type: ignore[attr-defined]
+        return [await first, *answered], still_waiting
+
+    answers, still_waiting = asyncio.run(scenario())
+    assert still_waiting
+    ids = {json.loads(a.get_body())["instance_id"] for a in answers}
+    assert len(ids) == 1 and engine.calls.count("start_new") == 1
+    assert all(json.loads(a.get_body())["deduplicated"] for a in answers[1:])
