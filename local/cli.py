@@ -199,8 +199,24 @@ def run_report(args: argparse.Namespace) -> int:
 
 
 def run_approve(args: argparse.Namespace) -> int:
-    body = {"decision": "reject" if args.reject else "approve", "comment": args.comment}
+    body: dict[str, Any] = {"decision": "reject" if args.reject else "approve", "comment": args.comment}
+    if args.exclude:
+        body["exclude"] = args.exclude
     return _print(_call(args, "POST", f"failovers/{args.id}/approvals", body))
+
+
+def run_evacuate(args: argparse.Namespace) -> int:
+    """Evacuate a region: every plan whose primary it is, one approval, tier by tier, one shared in-flight cap."""
+    body: dict[str, Any] = {"region": args.region, "in_flight_cap": args.cap}
+    if args.reason:
+        body["reason"] = args.reason
+    if args.exclude:
+        body["exclude"] = args.exclude
+    return _print(_call(args, "POST", "evacuations", body))
+
+
+def run_evacuation_status(args: argparse.Namespace) -> int:
+    return _print(_call(args, "GET", f"evacuations/{args.id}"))
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -381,7 +397,21 @@ def parser() -> argparse.ArgumentParser:
     approve.add_argument("id")
     approve.add_argument("--reject", action="store_true")
     approve.add_argument("--comment")
+    approve.add_argument(
+        "--exclude", action="append", metavar="NAME", help="approve without this recovery plan (an evacuation: plan)"
+    )
     approve.set_defaults(handler=run_approve)
+    evacuate = client("evacuate", "evacuate a region: every plan whose primary it is, one approval, tier by tier")
+    evacuate.add_argument("region")
+    evacuate.add_argument("--reason")
+    evacuate.add_argument("--exclude", action="append", metavar="PLAN", help="leave this plan out")
+    evacuate.add_argument(
+        "--cap", type=int, default=100, help="VMs failing over at once across all the plans (default 100)"
+    )
+    evacuate.set_defaults(handler=run_evacuate)
+    evacuation = client("evacuation", "show an evacuation: each plan's row, the approval, the summary once ended")
+    evacuation.add_argument("id")
+    evacuation.set_defaults(handler=run_evacuation_status)
     watch = client("watch", "follow a run (live view on a terminal, else line by line) until it ends, then its summary")
     watch.add_argument("id")
     watch.add_argument("--interval", type=_positive, default=2.0, help="seconds between reads (default 2)")

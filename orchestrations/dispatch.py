@@ -97,7 +97,7 @@ class Dispatcher:
                 timer.cancel()
         # The in-flight cap: never more than batch_size VMs failing over at once across batches, so a batch
         # whose predecessors' jobs outlast the spacing waits for room as well (docs/runbook.md, "Batches").
-        while self.pending and self.in_flight() + batch["vms"] > run.plan.batch_size and not run.cancel:
+        while self.pending and self.in_flight() + batch["vms"] > run.in_flight_cap and not run.cancel:
             yield from self.wait_one()
         if run.cancel:
             return False

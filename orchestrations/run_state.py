@@ -48,8 +48,11 @@ class Run(Controlled):
         self.stage = "starting"
         self.cleanup_only = spec.cleanup_only  # a drill that only cleans up what an earlier drill left
         self.policy = plan.approval.for_mode(self.mode)
-        if self.cleanup_only:  # removing test VMs touches nothing in production: no approval
+        self.preapproved = spec.preapproved  # a plan's run in an evacuation: approved with the evacuation
+        if self.cleanup_only or self.preapproved:  # no card of its own (test VMs only; or the evacuation's)
             self.policy = self.policy.model_copy(update={"required": 0})
+        # VMs failing over at once: the plan's batch_size, or its share of an evacuation's cap when smaller
+        self.in_flight_cap = min(plan.batch_size, spec.in_flight_cap or plan.batch_size)
         self.approval: dict[str, Any] = {
             "required": self.policy.required,
             "approvers": self.policy.approvers,
@@ -58,7 +61,8 @@ class Run(Controlled):
             "requested_by": self.requested_by,
             "waiting": False,
             "escalated": False,
-            "decisions": [],
+            # a plan's run in an evacuation: the evacuation's decisions (its approval stands for this run's)
+            "decisions": list((self.preapproved or {}).get("decisions") or []),
             "used": {},  # "nonce:approver" -> request id of the accepted decision (single use)
             "expires_at": None,
         }
@@ -313,7 +317,7 @@ class Run(Controlled):
             ],
             "recovery_plans": plans,
             "vms_failed_over": sum(p["vms"] for p in plans if p["state"] == "Succeeded"),
-            "batch_size": self.plan.batch_size,
+            "batch_size": self.in_flight_cap,  # the in-flight cap: batch_size, or an evacuation's share
             "peak_vms_in_flight": peak_in_flight(results),
             "dns": [{"record": d["record"], "from": d["from"], "to": d["to"]} for d in self.dns],
             "dependencies": self.dependencies,

@@ -33,7 +33,7 @@ from failover.errors import ServiceError
 
 class Approvals(ApiBase):
     async def _waiting_run(self, client: DurableClient, instance_id: str) -> tuple[Any, dict[str, Any]]:
-        status = await self._run_status(client, instance_id)
+        status = await self._run_status(client, instance_id, evacuations=True)  # an evacuation has one gate too
         custom = status.custom_status or {}
         gate = custom.get("approval") or {}
         if runtime_status(status) not in ACTIVE or not gate.get("waiting"):

@@ -17,6 +17,7 @@ from failover import claims
 from failover.api.http import (
     ACTIVE,
     BACKUP_TEST_ORCHESTRATOR,
+    EVACUATION_ORCHESTRATOR,
     KEY_REQUESTER,
     ORCHESTRATOR,
     PRINCIPAL_HEADER,
@@ -135,10 +136,17 @@ class ApiBase:
             await asyncio.sleep(interval)
 
     # ---- runs of a plan -------------------------------------------------------------------------
-    async def _run_status(self, client: DurableClient, instance_id: str, restore_tests: bool = False) -> Any:
-        """A failover run's status (or, with `restore_tests`, a restore test's), or 404 RunNotFound."""
+    async def _run_status(
+        self, client: DurableClient, instance_id: str, restore_tests: bool = False, evacuations: bool = False
+    ) -> Any:
+        """A failover run's status (or, with `restore_tests`, a restore test's; with `evacuations`, an
+        evacuation's), or 404 RunNotFound."""
         status = await client.get_status(instance_id)
-        kinds = (ORCHESTRATOR, BACKUP_TEST_ORCHESTRATOR) if restore_tests else (ORCHESTRATOR,)
+        kinds = (
+            ORCHESTRATOR,
+            *((BACKUP_TEST_ORCHESTRATOR,) if restore_tests else ()),
+            *((EVACUATION_ORCHESTRATOR,) if evacuations else ()),
+        )
         if not status or (getattr(status, "name", None) or ORCHESTRATOR) not in kinds:
             raise ServiceError(404, "RunNotFound", f"no failover run with id '{instance_id}'")
         return status

@@ -31,6 +31,7 @@ from failover.run import isoformat
 MAX_BODY = 256 * 1024  # Azure Monitor alert payloads are at most 256 KB
 ACTIVE = {"Running", "Pending", "Suspended"}
 ORCHESTRATOR = "failover_orchestrator"
+EVACUATION_ORCHESTRATOR = "evacuation_orchestrator"  # every plan of a region (`POST /api/evacuations`)
 BACKUP_TEST_ORCHESTRATOR = "backup_test_orchestrator"  # a restore test: `status`, `list` and `report` read it too
 RESTORE_TEST_MODE = "restore-test"  # the `mode` a restore test shows in a run view and a listing
 PRINCIPAL_HEADER = "X-MS-CLIENT-PRINCIPAL-NAME"
@@ -90,6 +91,9 @@ ROUTES: list[Route] = [
     Route("failovers_list", "GET", "failovers", "list_failovers"),
     Route("drill_start", "POST", "drills", "post_drill"),
     Route("backup_test_start", "POST", "backup-tests", "post_backup_test"),
+    Route("evacuation_start", "POST", "evacuations", "post_evacuation"),
+    Route("evacuation_get", "GET", "evacuations/{instance_id}", "get_evacuation"),
+    Route("evacuation_cancel", "POST", "evacuations/{instance_id}/cancel", "post_evacuation_cancel"),
     Route("drill_cleanup", "POST", "drills/cleanup", "post_drill_cleanup"),
     Route("failback_start", "POST", "failbacks", "post_failback"),
     Route("failover_status", "GET", "failovers/{instance_id}", "get_failover"),
@@ -190,6 +194,17 @@ class DrillRequest(BaseModel):
     force: StrictBool = False  # run outside the plan's maintenance windows (true or false: 0 is not a boolean)
     reason: str | None = Field(default=None, max_length=500)
     requested_by: str | None = Field(default=None, max_length=256)
+
+
+class EvacuationRequest(BaseModel):
+    """`POST /api/evacuations` body."""
+
+    model_config = ConfigDict(extra="forbid")
+    region: str = Field(min_length=2, max_length=64)
+    reason: str | None = Field(default=None, max_length=500)
+    requested_by: str | None = Field(default=None, max_length=256)
+    exclude: list[str] = Field(default_factory=list, max_length=100)  # plans left out
+    in_flight_cap: int = Field(default=100, ge=1, le=1000)  # VMs failing over at once across the plans
 
 
 class BackupTestRequest(BaseModel):

@@ -11,6 +11,8 @@ from failover.api.base import ApiBase
 from failover.api.http import (
     ACTIVE,
     BACKUP_TEST_ORCHESTRATOR,
+    EVACUATION_ORCHESTRATOR,
+    KEY_REQUESTER,
     ORCHESTRATOR,
     RUN_STATUSES,
     DurableClient,
@@ -18,6 +20,8 @@ from failover.api.http import (
     html_response,
     json_response,
     log,
+    public_status,
+    read_json,
     restore_test_view,
     run_output,
     run_view,
@@ -128,6 +132,43 @@ class Views(ApiBase):
         if getattr(status, "name", None) == BACKUP_TEST_ORCHESTRATOR:
             return json_response(restore_test_view(instance_id, status, full=True))
         return json_response(run_view(instance_id, status, full=True))
+
+    async def get_evacuation(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        """An evacuation: its live status (each plan's row, the approval), then its summary once it has ended."""
+        instance_id = req.route_params.get("instance_id", "")
+        status = await client.get_status(instance_id)
+        if not status or getattr(status, "name", None) != EVACUATION_ORCHESTRATOR:
+            return error_response(404, "EvacuationNotFound", f"no evacuation with id '{instance_id}'")
+        custom = public_status(status.custom_status) or {}
+        output = run_output(status)
+        return json_response(
+            {
+                "instance_id": instance_id,
+                "runtime_status": runtime_status(status),
+                "status": (output or {}).get("status") or runtime_status(status),
+                "stage": custom.get("stage"),
+                "region": custom.get("region"),
+                "plans": (output or custom).get("plans") or [],
+                "approval": custom.get("approval"),
+                "custom_status": custom,
+                "output": output,
+            }
+        )
+
+    async def post_evacuation_cancel(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        """Cancel an evacuation: no further plan starts (the plans' runs already started are cancelled on their
+        own, `POST /api/failovers/{evacuation}:{plan}/cancel`)."""
+        instance_id = req.route_params.get("instance_id", "")
+        status = await client.get_status(instance_id)
+        if not status or getattr(status, "name", None) != EVACUATION_ORCHESTRATOR:
+            return error_response(404, "EvacuationNotFound", f"no evacuation with id '{instance_id}'")
+        if runtime_status(status) not in ACTIVE:
+            return error_response(409, "EvacuationEnded", f"evacuation '{instance_id}' has ended")
+        body = read_json(req) if req.get_body() else {}
+        event = {"action": "cancel", "by": self._principal(req) or KEY_REQUESTER,
+                 "reason": (body or {}).get("reason") if isinstance(body, dict) else None}  # fmt: skip
+        await client.raise_event(instance_id, "control", event)
+        return json_response({"instance_id": instance_id, "cancel_requested": True}, 202)
 
     async def get_report(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         """The run report of a finished run: one HTML page, or its facts with `?format=json`."""

@@ -35,6 +35,23 @@ class RunInput(Contract):
     # a drill that only cleans up the test failovers an earlier drill left (`POST /api/drills/cleanup`): no test
     # failover, no approval
     cleanup_only: bool = False
+    # a plan's run in an evacuation: the evacuation's approval stands for this run's (no card of its own) ...
+    preapproved: dict[str, Any] | None = None  # {"evacuation": id, "decisions": [...]}
+    # ... and its share of the evacuation's in-flight cap (VMs failing over at once; None: the plan's batch_size)
+    in_flight_cap: int | None = Field(default=None, ge=1)
+
+
+class EvacuationInput(Contract):
+    """`evacuation_orchestrator`: every plan whose primary is `region`, one approval, each plan a child run."""
+
+    region: str
+    plans: list[Plan] = Field(min_length=1)
+    requested_by: str | None = None
+    reason: str | None = None
+    trigger: dict[str, Any] | None = None
+    time_scale: float = Field(default=1.0, gt=0)
+    in_flight_cap: int = Field(default=100, ge=1)
+    exclude: list[str] = Field(default_factory=list)  # plans left out when it was started
 
 
 class RunSummary(Contract):

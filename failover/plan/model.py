@@ -35,6 +35,10 @@ class Plan(_Model):
     # the data loss the plan accepts: readiness, the preview and the approval card compare each protected item's
     # current RPO (the age of its latest recovery point, ASR's replication details) against it
     rpo_target: Duration = 900.0
+    # in an evacuation of its primary region (`failover evacuate`): tier 0 first (identity, shared data), and the
+    # plans of the evacuation that must have failed over before this one starts
+    tier: int = Field(default=1, ge=0, le=9)
+    after: list[str] = Field(default_factory=list)
     triggers: Triggers = Field(default_factory=Triggers)
     approval: Approval = Field(default_factory=Approval)
     avd: Avd = Field(default_factory=Avd)

@@ -1,0 +1,81 @@
+"""An evacuation: every plan whose primary is one region, as one run (`orchestrations.evacuation`). Pure parts,
+unit tested: which plans a region's outage hits, the order they fail over in (a plan's `tier`, 0 first, then
+the plans it names in `after`), which can start now, and the in-flight cap each gets of the shared one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from failover.errors import PlanError
+from failover.plan import Plan
+from failover.plan.fields import normalize_region
+
+DEFAULT_CAP = 100  # VMs failing over at once across all the evacuation's plans (the guidance's "100 at a time")
+
+
+def plans_in(region: str, plans: Iterable[Plan]) -> list[Plan]:
+    """The plans whose primary region is `region` ("West Europe" and "westeurope" alike), by tier then name."""
+    wanted = normalize_region(region)
+    return sorted((p for p in plans if p.primary_region == wanted), key=lambda p: (p.tier, p.name))
+
+
+def check_order(plans: list[Plan]) -> None:
+    """Refuse `after` names outside the evacuation, a plan after one of a later tier, and cycles (PlanError,
+    each message naming the plan and field)."""
+    by_name = {p.name: p for p in plans}
+    errors = []
+    for plan in plans:
+        for other in plan.after:
+            if other == plan.name:
+                errors.append(f"{plan.name}: after: names the plan itself")
+            elif other not in by_name:
+                errors.append(f"{plan.name}: after: '{other}' is not a plan of this evacuation (same primary region)")
+            elif by_name[other].tier > plan.tier:
+                errors.append(
+                    f"{plan.name}: after: '{other}' is in tier {by_name[other].tier}, after this plan's tier "
+                    f"{plan.tier}"
+                )
+    if errors:
+        raise PlanError(errors)
+    order = failover_order(plans)
+    if len(order) < len(plans):
+        stuck = sorted(set(by_name) - set(order))
+        raise PlanError(
+            [f"{name}: after: the plans {', '.join(stuck)} wait for each other (a cycle)" for name in stuck]
+        )
+
+
+def failover_order(plans: list[Plan]) -> list[str]:
+    """Tier by tier (0 first); within a tier, a plan after those it names (then by name)."""
+    done: list[str] = []
+    left = sorted(plans, key=lambda p: (p.tier, p.name))
+    while left:
+        ready = next((p for p in left if all(a in done for a in p.after) and p.tier == left[0].tier), None)
+        if ready is None:
+            ready = next((p for p in left if all(a in done for a in p.after)), None)
+        if ready is None:
+            return done  # a cycle: check_order names it
+        done.append(ready.name)
+        left.remove(ready)
+    return done
+
+
+def startable(
+    plans: list[Plan], started: set[str], succeeded: set[str], ended: set[str]
+) -> tuple[list[str], list[str]]:
+    """(the plans that may start now, the plans that never will). A plan starts when every plan of a lower tier
+    has ended and the plans it names in `after` succeeded; a plan after one that did not succeed is blocked."""
+    waiting = [p for p in plans if p.name not in started]
+    blocked = [p.name for p in waiting if any(a in ended and a not in succeeded for a in p.after)]
+    open_tiers = [p.tier for p in plans if p.name not in ended and p.name not in blocked]
+    lowest = min(open_tiers) if open_tiers else None
+    ready = [
+        p.name for p in waiting if p.name not in blocked and p.tier == lowest and all(a in succeeded for a in p.after)
+    ]
+    return ready, blocked
+
+
+def cap_share(cap: int, running: int) -> int:
+    """Each of `running` plans started together gets an equal share of the evacuation's in-flight cap (at least
+    1 VM; a batch larger than its share then runs alone in its plan)."""
+    return max(1, cap // max(1, running))

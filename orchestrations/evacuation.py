@@ -1,0 +1,365 @@
+"""The evacuation of a region: every plan whose primary is that region, as one run (`POST /api/evacuations`,
+`failover evacuate REGION`).
+
+Stages: read each plan's recovery plans (VMs, batches, the preview's estimate) → one approval card for the whole
+evacuation (the approvers of every plan; the most approvals any plan asks for; `exclude` in an API approval
+leaves plans out) → each plan a child run (`failover_orchestrator`, instance `{evacuation}:{plan}`: its own
+status, report and control), tier by tier (0 first) and after the plans it names in `after`, each with its share
+of one in-flight cap (`in_flight_cap`, default 100 VMs) → a summary with each plan's row. A plan whose run does
+not complete stops only the plans after it; a cancel starts no further plan (the plans' runs already started are
+cancelled on their own: `failover cancel {evacuation}:{plan}`).
+
+Deterministic: no I/O, no wall clock; the custom status always says where it is, with an `approval` block the
+approval routes read as they read a run's.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import azure.durable_functions as df
+
+from failover.batching import groups_from_resolved, plan_batches
+from failover.contracts.notify import ApprovalCardInput, ApprovalDecision, TeamsDecisionInput
+from failover.contracts.run import EvacuationInput, RunInput
+from failover.evacuation import cap_share, failover_order, startable
+from failover.preview import preview
+from orchestrations.common import ARM_RETRY, NOTIFY_RETRY, as_utc, isoformat
+
+APPROVAL_EVENT = "approval"
+CONTROL_EVENT = "control"
+
+
+def evacuation_orchestrator(context: df.DurableOrchestrationContext):
+    """Input: `EvacuationInput`. Output: the evacuation's summary (JSON)."""
+    spec = context.get_input()
+    if not isinstance(spec, EvacuationInput):
+        spec = EvacuationInput.model_validate(spec)
+    plans = [p for p in spec.plans if p.name not in spec.exclude]
+    scale = spec.time_scale
+
+    def now() -> Any:
+        return as_utc(context.current_utc_datetime)
+
+    approvers = sorted({a.lower() for p in plans for a in p.approval.for_mode("unplanned").approvers})
+    required = max((p.approval.for_mode("unplanned").required for p in plans), default=0)
+    timeout = min((p.approval.for_mode("unplanned").timeout for p in plans), default=1800.0)
+    state: dict[str, Any] = {
+        "kind": "evacuation",
+        "region": spec.region,
+        "stage": "reading recovery plans",
+        "requested_by": spec.requested_by,
+        "reason": spec.reason,
+        "started_at": isoformat(now()),
+        "in_flight_cap": spec.in_flight_cap,
+        "order": failover_order(plans),
+        "plans": [
+            {
+                "plan": p.name,
+                "tier": p.tier,
+                "after": list(p.after),
+                "status": "Pending",
+                "run_id": None,
+                "vms": None,
+                "in_flight_cap": None,
+                "eta_seconds": None,
+            }
+            for p in plans
+        ],
+        "excluded": [{"plan": name, "by": spec.requested_by, "when": "started"} for name in spec.exclude],
+        "approval": {
+            "required": required,
+            "approvers": approvers,
+            "on_timeout": "abort",
+            "allow_requester": False,
+            "requested_by": spec.requested_by,
+            "waiting": False,
+            "escalated": False,
+            "decisions": [],
+            "used": {},
+            "expires_at": None,
+            "excludable": [
+                {
+                    "recovery_plan": p.name,
+                    "why": f"a plan of the evacuation (tier {p.tier})",
+                    "approving": "fails it over",
+                }
+                for p in plans
+            ],
+        },
+        "cancel": None,
+        "errors": [],
+    }
+    rows = {row["plan"]: row for row in state["plans"]}
+
+    def publish(stage: str | None = None) -> None:
+        if stage:
+            state["stage"] = stage
+        context.set_custom_status(state)
+
+    publish()
+    # 1. what each plan moves: its recovery plans (VMs, batches) and the preview's estimate
+    for plan in plans:
+        try:
+            resolved = yield context.call_activity_with_retry(
+                "asr_resolve_recovery_plans", ARM_RETRY, plan.resolve_request(context.instance_id)
+            )
+            groups = groups_from_resolved(resolved, plan.asr.vault)
+            rows[plan.name].update(
+                vms=sum(r.vms for _, refs in groups for r in refs),
+                recovery_plans=sum(len(refs) for _, refs in groups),
+                batches=len(plan_batches(groups, plan.batch_size)),
+                eta_seconds=preview(plan, groups, mode="unplanned")["eta_seconds"],
+            )
+        except Exception as err:  # on the card; the plan's own run reads it again and reports
+            rows[plan.name]["error"] = str(err)[:300]
+    # tiers run one after another: the evacuation's estimate is the slowest plan of each tier, added up
+    tiers = sorted({p.tier for p in plans})
+    eta = sum(max((rows[p.name]["eta_seconds"] or 0.0) for p in plans if p.tier == t) for t in tiers)
+    state["eta_seconds"] = eta
+
+    # 2. one approval for the whole evacuation (the control channel open: a cancel ends the wait)
+    channel = {"control": context.wait_for_external_event(CONTROL_EVENT)}
+    outcome = "approve"
+    if required > 0:
+        outcome = yield from _approval(context, spec, plans, state, rows, publish, timeout / scale, now, channel)
+    if outcome != "approve":
+        status = "Rejected" if outcome == "reject" else "Cancelled"
+        publish(status.lower())
+        return _summary(context, state, status, now)
+    for name in state["approval"].get("exclude_decided") or []:
+        rows[name]["status"] = "Excluded"
+    # 3. each plan a child run, tier by tier, after the plans it names
+    decisions = state["approval"]["decisions"]
+    started: set[str] = set(state["approval"].get("exclude_decided") or [])
+    succeeded: set[str] = set()
+    ended: set[str] = set(started)
+    running: dict[str, Any] = {}  # plan -> its run's task
+    control = channel["control"]
+    by_name = {p.name: p for p in plans}
+    while True:
+        if state["cancel"] is None:
+            ready, blocked = startable(plans, started, succeeded, ended)
+            for name in blocked:
+                rows[name]["status"] = "Blocked"
+                rows[name]["note"] = "a plan it fails over after did not complete"
+                started.add(name)
+                ended.add(name)
+            share = cap_share(spec.in_flight_cap, len(ready) + len(running))
+            for name in ready:
+                run_id = f"{context.instance_id}:{name}"
+                child = RunInput(
+                    plan=by_name[name],
+                    mode="unplanned",
+                    triggers=[spec.trigger] if spec.trigger else [],
+                    requested_by=spec.requested_by,
+                    reason=f"evacuation {context.instance_id} of {spec.region}",
+                    time_scale=scale,
+                    preapproved={"evacuation": context.instance_id, "decisions": decisions},
+                    in_flight_cap=share,
+                )
+                running[name] = context.call_sub_orchestrator("failover_orchestrator", child, run_id)
+                rows[name].update(status="Running", run_id=run_id, in_flight_cap=min(share, by_name[name].batch_size))
+                started.add(name)
+            if ready or blocked:
+                publish("failing over")
+        if not running:
+            break
+        tasks = list(running.values())
+        winner = yield context.task_any([*tasks, control])
+        if winner is control:
+            event = control.result or {}
+            control = context.wait_for_external_event(CONTROL_EVENT)
+            if event.get("action") == "cancel" and state["cancel"] is None:
+                state["cancel"] = {"by": event.get("by"), "reason": event.get("reason"), "at": isoformat(now())}
+                for row in state["plans"]:
+                    if row["status"] == "Pending":
+                        row["status"] = "NotStarted"
+                publish("cancelling: no further plan starts")
+            continue
+        name = next(n for n, t in running.items() if t is winner)
+        del running[name]
+        ended.add(name)
+        try:
+            result = yield winner  # completed: its value, or its error, at once
+            summary = result if isinstance(result, dict) else {}
+            status = str(summary.get("status") or "Failed")
+        except Exception as err:  # the plan's run itself failed
+            summary, status = {}, "Failed"
+            state["errors"].append(f"{name}: {err}")
+        rows[name].update(
+            status=status,
+            vms_failed_over=summary.get("vms_failed_over"),
+            rto_seconds=summary.get("rto_seconds"),
+            peak_vms_in_flight=summary.get("peak_vms_in_flight"),
+        )
+        if status == "Completed":
+            succeeded.add(name)
+        else:
+            state["errors"].extend(f"{name}: {e}" for e in (summary.get("errors") or [status])[:5])
+        publish()
+    statuses = {row["status"] for row in state["plans"]}
+    if state["cancel"] is not None:
+        final = "Cancelled"
+    elif statuses <= {"Completed"}:
+        final = "Completed"
+    elif "Completed" in statuses or statuses & {"CompletedWithErrors", "Excluded"}:
+        final = "CompletedWithErrors"
+    else:
+        final = "Failed"
+    publish({"Completed": "completed", "CompletedWithErrors": "completed with errors"}.get(final, final.lower()))
+    return _summary(context, state, final, now)
+
+
+def _approval(
+    context: Any,
+    spec: EvacuationInput,
+    plans: list[Any],
+    state: dict[str, Any],
+    rows: dict[str, Any],
+    publish: Any,
+    timeout: float,
+    now: Any,
+    channel: dict[str, Any],
+):
+    """The evacuation's approval gate: one card, the same links and rules as a run's (`failover.api.approvals`:
+    approver, nonce, single use; the requester cannot approve). Returns "approve", "reject" or "cancelled"."""
+    gate = state["approval"]
+    nonce = str(context.new_uuid())
+    expires = now() + timedelta(seconds=timeout)
+    gate.update(waiting=True, nonce=nonce, expires_at=isoformat(expires))
+    lines = "; ".join(
+        f"{r['plan']} (tier {r['tier']}{', after ' + ', '.join(r['after']) if r['after'] else ''}): "
+        f"{r.get('vms') if r.get('vms') is not None else '?'} VMs"
+        for r in state["plans"]
+    )
+    card = ApprovalCardInput(
+        instance_id=context.instance_id,
+        plan=f"evacuation of {spec.region}",
+        nonce=nonce,
+        expires_at=isoformat(expires),
+        mode="unplanned",
+        trigger=spec.trigger,
+        requested_by=spec.requested_by,
+        reason=f"{spec.reason + ' — ' if spec.reason else ''}{len(plans)} plans, in this order: {lines}. "
+        f"At most {spec.in_flight_cap} VMs fail over at once across them. To leave a plan out, approve through "
+        "the API with exclude (failover approve ID --exclude PLAN).",
+        primary_region=spec.region,
+        recovery_region=", ".join(sorted({p.recovery_region for p in plans})),
+        vms=sum(r.get("vms") or 0 for r in state["plans"]),
+        recovery_plans=sum(r.get("recovery_plans") or 0 for r in state["plans"]),
+        batches=sum(r.get("batches") or 0 for r in state["plans"]),
+        expected_seconds=state["eta_seconds"],
+        approvers=gate["approvers"],
+        required=gate["required"],
+    )
+    publish("awaiting approval")
+    try:
+        yield context.call_activity_with_retry("teams_post_approval_card", NOTIFY_RETRY, card)
+    except Exception as err:  # Teams down: approvers use the API
+        state["errors"].append(f"approval card not delivered to Teams: {err}")
+    timer = context.create_timer(expires)
+    approval = context.wait_for_external_event(APPROVAL_EVENT)
+    approved_by: set[str] = set()
+    excluded: dict[str, str] = {}
+    requester = (spec.requested_by or "").lower()
+    outcome = None
+    winner = None
+    while outcome is None:
+        winner = yield context.task_any([approval, timer, channel["control"]])
+        if winner is timer:
+            gate["decisions"].append(
+                {"approver": None, "decision": "timeout", "at": isoformat(now()),
+                 "comment": "approval timed out; aborting"}
+            )  # fmt: skip
+            outcome = "reject"
+            break
+        if winner is channel["control"]:
+            event = winner.result or {}
+            channel["control"] = context.wait_for_external_event(CONTROL_EVENT)
+            if event.get("action") == "cancel":
+                state["cancel"] = {"by": event.get("by"), "reason": event.get("reason"), "at": isoformat(now())}
+                outcome = "cancelled"
+            continue
+        decision = approval.result or {}
+        approval = context.wait_for_external_event(APPROVAL_EVENT)
+        approver = str(decision.get("approver") or "").lower()
+        key = f"{decision.get('nonce')}:{approver}"
+        if (
+            approver not in gate["approvers"]
+            or key in gate["used"]
+            or decision.get("nonce") != nonce
+            or decision.get("decision") not in ("approve", "reject")
+            or approver == requester
+        ):
+            continue  # the HTTP handler refuses these
+        gate["used"][key] = str(decision.get("request_id") or "")
+        gate["decisions"].append(
+            {"approver": approver, "decision": decision["decision"], "at": isoformat(now()),
+             "comment": decision.get("comment")}
+        )  # fmt: skip
+        if decision["decision"] == "reject":
+            outcome = "reject"
+        else:
+            approved_by.add(approver)
+            for name in decision.get("exclude") or []:
+                if name in rows:
+                    excluded.setdefault(name, approver)
+            if len(approved_by) >= gate["required"]:
+                outcome = "approve"
+        publish()
+    if winner is not timer:
+        timer.cancel()  # decided before the deadline: the pending timer must not keep the evacuation alive
+    gate["waiting"] = False
+    if outcome == "approve" and excluded:
+        gate["exclude_decided"] = sorted(excluded)
+        state["excluded"].extend({"plan": n, "by": by, "when": "approved"} for n, by in sorted(excluded.items()))
+    publish()
+    text = {
+        "approve": "approved; the plans fail over tier by tier",
+        "reject": "rejected; nothing was changed",
+        "cancelled": "cancelled; nothing was changed",
+    }[outcome]
+    try:
+        yield context.call_activity_with_retry(
+            "teams_post_decision",
+            NOTIFY_RETRY,
+            TeamsDecisionInput(
+                instance_id=context.instance_id,
+                plan=f"evacuation of {spec.region}",
+                outcome=text,
+                decisions=[ApprovalDecision.model_validate(d) for d in gate["decisions"]],
+            ),
+        )
+    except Exception as err:
+        state["errors"].append(f"decision message not delivered to Teams: {err}")
+    return outcome
+
+
+def _summary(context: Any, state: dict[str, Any], status: str, now: Any) -> dict[str, Any]:
+    gate = state["approval"]
+    return {
+        "instance_id": context.instance_id,
+        "kind": "evacuation",
+        "region": state["region"],
+        "status": status,
+        "requested_by": state["requested_by"],
+        "reason": state["reason"],
+        "started_at": state["started_at"],
+        "finished_at": isoformat(now()),
+        "in_flight_cap": state["in_flight_cap"],
+        "eta_seconds": state.get("eta_seconds"),
+        "order": state["order"],
+        "plans": state["plans"],
+        "excluded": state["excluded"],
+        "approvals": [
+            {k: d.get(k) for k in ("approver", "decision", "at", "comment")} for d in gate.get("decisions") or []
+        ],
+        "cancel": state["cancel"],
+        "errors": state["errors"],
+    }
+
+
+bp = df.Blueprint()
+bp.orchestration_trigger(context_name="context")(evacuation_orchestrator)
