@@ -102,7 +102,7 @@ class Approvals(ApiBase):
         return await self._watch(client, instance_id, read, 10.0, interval=0.1)
 
     def _verify(self, token: str, instance_id: str) -> approval.TokenClaims:
-        return approval.verify(self.settings.approval_signing_key, token, instance_id, self.clock())
+        return approval.verify(self.settings.approval_verification_keys(), token, instance_id, self.clock())
 
     async def get_approval(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         """The confirm page behind the card's link. Link scanners open it: it changes nothing."""
