@@ -148,6 +148,7 @@ def report_data(summary: dict[str, Any]) -> dict[str, Any]:
         "mode": summary.get("mode"),
         "status": summary.get("status"),
         "requested_by": summary.get("requested_by"),
+        "requested_by_claim": summary.get("requested_by_claim"),  # unverified (a key-only start's body)
         "reason": summary.get("reason"),
         "started_at": summary.get("started_at"),
         "finished_at": summary.get("finished_at"),

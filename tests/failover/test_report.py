@@ -130,6 +130,14 @@ def test_values_are_escaped(summary: dict[str, Any]) -> None:
     assert [tag for tag, _ in parse(page).tags].count("svg") == 1
 
 
+def test_an_unverified_requester(summary: dict[str, Any]) -> None:
+    """A run started with the function key alone: the name its body gave is shown as a claim, not verified."""
+    summary |= {"requested_by": "function-key", "requested_by_claim": "<b>a@contoso.com</b>"}
+    text = parse(report_html(summary)).text
+    assert "function-key (says <b>a@contoso.com</b>: not verified)" in text
+    assert report_data(summary)["requested_by_claim"] == "<b>a@contoso.com</b>"
+
+
 def test_no_external_references(summary: dict[str, Any]) -> None:
     page = report_html(summary)
     assert not re.search(r"https?:|//", page.replace("</", "")), "the page references a URL"
