@@ -1,24 +1,32 @@
-"""Approval links: HMAC-SHA256 tokens over (instance id, decision, expiry, nonce, and for an "approve without"
-link the recovery plans it excludes), and the timeout policy.
+"""Approval links: signed tokens over (instance id, decision, expiry, nonce, and for an "approve without" link the
+recovery plans it excludes), and the timeout policy.
 
-A token is `base64url(claims JSON) "." base64url(signature)`. Verification is constant-time; a
-forged token is refused with 403, an expired one with 410. Single use is enforced by the run: the
-nonce of every decision is recorded in its status and a reused nonce is refused with 409.
+Tokens are itsdangerous `URLSafeSerializer` tokens: the claims as compact JSON, URL-safe base64, and an HMAC-SHA256
+signature (compared in constant time) under a key derived from the signing key and a salt of their own, one salt for
+approval links and another for callback URLs (`failover.callbacks`), so neither kind verifies as the other. Signing
+uses the current key (FAILOVER_APPROVAL_SIGNING_KEY); verifying accepts it and the previous keys
+(FAILOVER_APPROVAL_SIGNING_KEYS_PREVIOUS), so rotating the key leaves the open links valid. A forged token is refused
+with 403, an expired one with 410. Single use is enforced by the run: the nonce of every decision is recorded in its
+status and a reused nonce is refused with 409.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
-import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from itsdangerous import BadData, URLSafeSerializer
 
 from failover.errors import ServiceError
 
 Decision = Literal["approve", "reject"]
 DECISIONS: tuple[Decision, ...] = ("approve", "reject")
+APPROVAL_SALT = "failover.approval"  # the namespace of approval-link tokens; callbacks have their own
+
+#: One key, or the keys a token may be signed with, oldest to newest (`Settings.approval_verification_keys()`).
+Keys = str | Sequence[str]
 
 
 class ApprovalTokenError(ServiceError):
@@ -35,39 +43,26 @@ class TokenClaims:
     exclude: tuple[str, ...] = ()
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+def _serializer(keys: list[str], salt: str) -> URLSafeSerializer:
+    """itsdangerous signs with the last (newest) key and verifies with any, newest first."""
+    return URLSafeSerializer(keys, salt=salt, signer_kwargs={"key_derivation": "hmac", "digest_method": hashlib.sha256})
 
 
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def sign_claims(key: str, claims: dict[str, Any]) -> str:
-    """`base64url(compact JSON) "." base64url(HMAC-SHA256)`: the form of approval and callback tokens."""
+def sign_claims(key: str, claims: dict[str, Any], salt: str) -> str:
+    """A URL-safe token of `claims` signed with `key` in the namespace `salt`: approval and callback tokens."""
     if not key:
         raise ValueError("the signing key is not configured (FAILOVER_APPROVAL_SIGNING_KEY)")
-    body = json.dumps(claims, separators=(",", ":"), sort_keys=True).encode()
-    signature = hmac.new(key.encode(), body, hashlib.sha256).digest()
-    return f"{_b64(body)}.{_b64(signature)}"
+    return str(_serializer([key], salt).dumps(claims))
 
 
-def verify_claims(key: str, token: str) -> dict[str, Any] | None:
-    """The claims of a token signed with `key` (constant-time compare), or None if it is forged or malformed."""
-    if not key or not isinstance(token, str) or token.count(".") != 1:
-        return None
-    body_part, signature_part = token.split(".")
-    try:
-        body = _unb64(body_part)
-        signature = _unb64(signature_part)
-    except (ValueError, TypeError):
-        return None
-    expected = hmac.new(key.encode(), body, hashlib.sha256).digest()
-    if not hmac.compare_digest(expected, signature):
+def verify_claims(keys: Keys, token: str, salt: str) -> dict[str, Any] | None:
+    """The claims of a token signed in the namespace `salt` with one of `keys`, or None if it is forged or malformed."""
+    listed = [key for key in ([keys] if isinstance(keys, str) else keys) if key]
+    if not listed or not isinstance(token, str) or not token:
         return None
     try:
-        claims = json.loads(body)
-    except ValueError:
+        claims = _serializer(listed, salt).loads(token)
+    except (BadData, UnicodeError):
         return None
     return claims if isinstance(claims, dict) else None
 
@@ -76,13 +71,13 @@ def sign(key: str, claims: TokenClaims) -> str:
     body: dict[str, Any] = {"i": claims.instance_id, "d": claims.decision, "e": claims.expires_at, "n": claims.nonce}
     if claims.exclude:
         body["x"] = sorted(claims.exclude)
-    return sign_claims(key, body)
+    return sign_claims(key, body, APPROVAL_SALT)
 
 
-def verify(key: str, token: str, instance_id: str, now_epoch: float) -> TokenClaims:
-    """Check signature, run and expiry. 403 for anything forged or foreign, 410 when expired."""
+def verify(keys: Keys, token: str, instance_id: str, now_epoch: float) -> TokenClaims:
+    """Check signature (with any of `keys`), run and expiry. 403 for anything forged or foreign, 410 when expired."""
     forged = ApprovalTokenError(403, "InvalidToken", "the approval token is not valid for this run")
-    raw = verify_claims(key, token)
+    raw = verify_claims(keys, token, APPROVAL_SALT)
     if raw is None:
         raise forged
     try:

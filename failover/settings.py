@@ -7,14 +7,21 @@ Every variable the service reads is named here; nothing else in the code base re
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 DEFAULT_ARM_ENDPOINT = "https://management.azure.com"
 PREFIX = "FAILOVER_"
@@ -44,6 +51,9 @@ class Settings(BaseSettings):
     logs_endpoint: str | None = None  # Azure Monitor Logs query API base; None: https://api.loganalytics.io
     teams_webhook_url: str | None = Field(default=None, repr=False)
     approval_signing_key: str = Field(default="", repr=False)
+    # Keys the approval signing key replaced, still accepted when verifying an approval link or a callback URL (never
+    # used to sign): a JSON list of strings, e.g. ["old-key"], so one Key Vault secret holds them (docs/approvals.md).
+    approval_signing_keys_previous: Annotated[tuple[str, ...], NoDecode] = Field(default=(), repr=False)
     escalation_webhook_url: str | None = Field(default=None, repr=False)
     # Custom-action webhooks (e.g. an Azure Automation runbook): name -> URL, the URL carrying its token (secret).
     # From every FAILOVER_WEBHOOK_<NAME>, keyed by <name> lower-cased (_Environment below).
@@ -68,6 +78,19 @@ class Settings(BaseSettings):
     @classmethod
     def _endpoint_or_none(cls, value: str | None) -> str | None:
         return (value or "").rstrip("/") or None
+
+    @field_validator("approval_signing_keys_previous", mode="before")
+    @classmethod
+    def _json_list(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            keys = json.loads(value)
+        except ValueError:
+            keys = None
+        if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
+            raise ValueError('should be a JSON list of strings, e.g. ["old-key"]')
+        return [key for key in keys if key]
 
     @field_validator("log_json", mode="before")
     @classmethod
@@ -98,6 +121,11 @@ class Settings(BaseSettings):
             raise SettingsError(
                 "; ".join(f"{_variable(str(error['loc'][0]))}: {error['msg']}" for error in err.errors())
             ) from err
+
+    def approval_verification_keys(self) -> tuple[str, ...]:
+        """The keys an approval link or a callback URL may be signed with, oldest to newest: the previous keys, then
+        the signing key (`failover.approval.verify_claims` tries the newest first)."""
+        return tuple(key for key in (*self.approval_signing_keys_previous, self.approval_signing_key) if key)
 
     def plans_path(self) -> Path:
         return Path(self.plans_dir)
@@ -168,6 +196,7 @@ ENV_SETTINGS: dict[str, str] = {
     "FAILOVER_LOGS_ENDPOINT": "logs_endpoint",
     "FAILOVER_TEAMS_WEBHOOK_URL": "teams_webhook_url",
     "FAILOVER_APPROVAL_SIGNING_KEY": "approval_signing_key",
+    "FAILOVER_APPROVAL_SIGNING_KEYS_PREVIOUS": "approval_signing_keys_previous",
     "FAILOVER_ESCALATION_WEBHOOK_URL": "escalation_webhook_url",
     WEBHOOK_PREFIX: "webhooks",
     "FAILOVER_API_KEY": "api_key",

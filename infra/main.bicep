@@ -98,6 +98,9 @@ param teamsWebhookUrl string = ''
 @description('Read FAILOVER_ESCALATION_WEBHOOK_URL from the Key Vault secret teams-escalation-webhook-url (create the secret first).')
 param escalationWebhook bool = false
 
+@description('Read FAILOVER_APPROVAL_SIGNING_KEYS_PREVIOUS, the keys still accepted after a rotation of the approval signing key (a JSON list), from the Key Vault secret approval-signing-keys-previous (create the secret first).')
+param previousSigningKeys bool = false
+
 @description('Names of custom-action webhooks (plan dependencies of kind webhook): each becomes FAILOVER_WEBHOOK_<NAME>, read from the secret webhook-<name>.')
 param customWebhookNames array = []
 
@@ -306,6 +309,7 @@ module api 'app/function.bicep' = {
     logsEndpoint: logsEndpoint
     authClientId: authClientId
     escalationWebhook: escalationWebhook
+    previousSigningKeys: previousSigningKeys
     customWebhookNames: customWebhookNames
     virtualNetworkSubnetId: appSubnetId
   }

@@ -4,10 +4,8 @@ nonce and an expiry, and are single use: the run records each accepted decision 
 
 from __future__ import annotations
 
-import html
 import uuid
 from typing import Any
-from urllib.parse import quote
 
 import azure.functions as func
 
@@ -22,13 +20,13 @@ from failover.api.http import (
     html_response,
     json_response,
     log,
-    page,
     read_fields,
     read_json,
     runtime_status,
     validated,
 )
 from failover.errors import ServiceError
+from failover.render import render
 
 
 class Approvals(ApiBase):
@@ -80,12 +78,8 @@ class Approvals(ApiBase):
                 "this approval link was already used" if recorded_by else "the run stopped waiting for approval",
             )  # fmt: skip
         if req.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
-            return html_response(
-                page(
-                    "Decision recorded",
-                    f"<p>Recorded: {html.escape(event['decision'])} by {html.escape(approver)}.</p>",
-                )
-            )
+            message = f"Recorded: {event['decision']} by {approver}"
+            return html_response(render("page.html", title="Decision recorded", message=message))
         return json_response({"instance_id": instance_id, "recorded": public}, 200)
 
     async def _recorded(self, client: DurableClient, instance_id: str, key: str) -> str | None:
@@ -102,7 +96,7 @@ class Approvals(ApiBase):
         return await self._watch(client, instance_id, read, 10.0, interval=0.1)
 
     def _verify(self, token: str, instance_id: str) -> approval.TokenClaims:
-        return approval.verify(self.settings.approval_signing_key, token, instance_id, self.clock())
+        return approval.verify(self.settings.approval_verification_keys(), token, instance_id, self.clock())
 
     async def get_approval(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         """The confirm page behind the card's link. Link scanners open it: it changes nothing."""
@@ -112,28 +106,24 @@ class Approvals(ApiBase):
             claims = self._verify(token, instance_id)
             status, gate = await self._waiting_run(client, instance_id)
         except ServiceError as err:
-            return html_response(page("Approval", f"<p>{html.escape(err.message)}.</p>"), err.status)
+            return html_response(render("page.html", title="Approval", message=err.message), err.status)
         verb = "Approve" if claims.decision == "approve" else "Reject"
         custom = status.custom_status or {}
-        plan = html.escape(str(custom.get("plan", "")))
-        mode = html.escape(str(custom.get("mode", "")))
-        without = (
-            f"<p>Without the recovery plans <b>{html.escape(', '.join(claims.exclude))}</b>: they are left out of "
-            "the failover (not failed over).</p>"
-            if claims.exclude
-            else ""
+        return html_response(
+            render(
+                "approval.html",
+                title=f"{verb} failover",
+                verb=verb,
+                mode=str(custom.get("mode", "")),
+                plan=str(custom.get("plan", "")),
+                instance_id=instance_id,
+                exclude=claims.exclude,
+                required=int(gate.get("required") or 0),
+                expires_at=gate.get("expires_at") or "",
+                token=token,
+                decision=claims.decision,
+            )
         )
-        body = f"""
-<p>{verb} the <b>{mode}</b> failover of plan <b>{plan}</b> (run <code>{html.escape(instance_id)}</code>)?</p>{without}
-<p>Approvals needed: {int(gate.get("required") or 0)}.
-This link expires at {html.escape(gate.get("expires_at") or "")}.</p>
-<form method="post" action="/api/approvals/{html.escape(quote(instance_id))}">
-  <input type="hidden" name="token" value="{html.escape(token)}">
-  <input type="hidden" name="decision" value="{claims.decision}">
-  <label>Comment <input type="text" name="comment" maxlength="500"></label>
-  <button type="submit">{verb}</button>
-</form>"""
-        return html_response(page(f"{verb} failover", body))
 
     async def post_approval(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         """Record a decision from a signed link: verify token, identity and state, raise `approval`."""

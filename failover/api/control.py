@@ -129,7 +129,7 @@ class Control(ApiBase):
         step = req.route_params.get("step", "")
         try:
             claims = verify_callback(
-                self.settings.approval_signing_key, req.params.get("token", ""), instance_id, step, self.clock()
+                self.settings.approval_verification_keys(), req.params.get("token", ""), instance_id, step, self.clock()
             )
             body = validated(CallbackRequest, read_json(req))
             status = await self._active_run(client, instance_id)

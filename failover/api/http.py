@@ -11,7 +11,6 @@ docs/openapi.yaml.
 from __future__ import annotations
 
 import base64
-import html
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -389,12 +388,6 @@ def public_status(custom: Any) -> Any:
         return {k: v for k, v in custom.items() if k not in HIDDEN} if isinstance(custom, dict) else custom
     gate = {k: v for k, v in custom["approval"].items() if k not in ("nonce", "used")}
     return {k: v for k, v in custom.items() if k not in HIDDEN} | {"approval": gate}
-
-
-def page(title: str, body: str) -> str:
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}}</style></head>
-<body><h1>{html.escape(title)}</h1>{body}</body></html>"""
 
 
 def read_body(req: func.HttpRequest) -> bytes:

@@ -6,12 +6,13 @@ batch, `start`/`end` in run seconds from the run's start, `plan_start`/`plan_end
 approval audit, recovery plans, DNS and Traffic Manager changes, dependencies, verify checks, drill and
 cleanup, operator actions, event counts and errors.
 
-`report_html(summary)` renders the same facts as one self-contained HTML page: inline CSS, an inline SVG
-timeline, no scripts and no external assets; every value is escaped. `GET /api/failovers/{id}/report`,
-`failover report ID` and `failover demo --report FILE` serve it.
+`report_html(summary)` renders the same facts as one self-contained HTML page, the Jinja2 template
+failover/templates/report.html (autoescaped): inline CSS, an inline SVG timeline, no scripts and no external
+assets; every value is escaped. `GET /api/failovers/{id}/report`, `failover report ID` and
+`failover demo --report FILE` serve it.
 
-The facts are built in `failover.report.data`, the page in `failover.report.page`; every name is importable
-from `failover.report`.
+The facts are built in `failover.report.data`, the page in `failover.report.page` (the template's context and
+the SVG timeline); every name is importable from `failover.report`.
 """
 
 from failover.report.data import DETAIL_KEYS, duration, report_data

@@ -34,6 +34,7 @@ param logLevel string = 'INFO'
 param logsEndpoint string = 'https://api.loganalytics.io'
 param authClientId string
 param escalationWebhook bool = false
+param previousSigningKeys bool = false
 param customWebhookNames array = []
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
@@ -142,6 +143,15 @@ var escalationSettings = escalationWebhook ? [
   }
 ] : []
 
+// The keys the approval signing key replaced (a JSON list), still accepted for the links and callback URLs they
+// signed; only when the secret exists, as above (docs/approvals.md, "Rotating the signing key").
+var previousKeySettings = previousSigningKeys ? [
+  {
+    name: 'FAILOVER_APPROVAL_SIGNING_KEYS_PREVIOUS'
+    value: '@Microsoft.KeyVault(SecretUri=${secretsUri}/approval-signing-keys-previous/)'
+  }
+] : []
+
 // FAILOVER_WEBHOOK_<NAME> for each custom-action webhook; Key Vault names allow only '-'.
 var webhookSettings = [for webhook in customWebhookNames: {
   name: 'FAILOVER_WEBHOOK_${toUpper(replace(webhook, '-', '_'))}'
@@ -229,7 +239,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       scmMinTlsVersion: '1.2'
       ftpsState: 'Disabled'
       http20Enabled: true
-      appSettings: concat(platformSettings, serviceSettings, escalationSettings, webhookSettings, schedulerSettings)
+      appSettings: concat(platformSettings, serviceSettings, escalationSettings, previousKeySettings, webhookSettings, schedulerSettings)
     }
   }
 }

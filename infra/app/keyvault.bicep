@@ -1,7 +1,8 @@
 // Key Vault holding the service's secrets; the Function App reads them through Key Vault references
 // (@Microsoft.KeyVault(SecretUri=...)) with its managed identity (Key Vault Secrets User, rbac.bicep).
 // Secrets: approval-signing-key (always), teams-webhook-url (from the parameter, or set by the operator),
-// teams-escalation-webhook-url and webhook-<name> (set by the operator, docs/deploy.md).
+// teams-escalation-webhook-url, webhook-<name> and approval-signing-keys-previous (set by the operator, docs/deploy.md
+// and docs/approvals.md, "Rotating the signing key").
 param name string
 param location string
 param tags object = {}
@@ -40,7 +41,7 @@ resource signingKey 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
   parent: vault
   name: 'approval-signing-key'
   properties: {
-    // checkov:skip=CKV_AZURE_41: the signing key must not expire under a waiting approval; rotate it by provisioning a new value between runs.
+    // checkov:skip=CKV_AZURE_41: the signing key must not expire under a waiting approval; rotate it as docs/approvals.md says (the previous keys stay accepted).
     value: approvalSigningKey
     contentType: 'text/plain; HMAC-SHA256 key of the approval links'
   }

@@ -111,7 +111,11 @@ def test_real_time_runs_do_not_say_simulated(summary: dict[str, Any]) -> None:
     summary["rto_seconds"], summary["rto_target_seconds"] = 9000.0, 7200.0
     page = report_html(summary)
     assert "simulated" not in page
-    assert "2 h 30 min achieved, target 2 h 00 min — MISSED" in " ".join(parse(page).text)
+    text = parse(page).text
+    assert "2 h 30 min achieved, target 2 h 00 min — MISSED" in text  # and nothing after it (no dash)
+    assert "time from the run start, in plan time" in text
+    summary["rto_met"], summary["rto_target_seconds"] = None, 0.0  # no target: no verdict
+    assert "2 h 30 min achieved, target 0 s" in parse(report_html(summary)).text
 
 
 def test_values_are_escaped(summary: dict[str, Any]) -> None:
@@ -120,10 +124,18 @@ def test_values_are_escaped(summary: dict[str, Any]) -> None:
     summary["dns"][0]["record"] = '"><svg onload=alert(1)>'
     page = report_html(summary)
     assert "<script" not in page
-    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
     assert not [tag for tag, _ in parse(page).tags if tag in ("script", "img")]
     assert [tag for tag, _ in parse(page).tags].count("svg") == 1
+
+
+def test_an_unverified_requester(summary: dict[str, Any]) -> None:
+    """A run started with the function key alone: the name its body gave is shown as a claim, not verified."""
+    summary |= {"requested_by": "function-key", "requested_by_claim": "<b>a@contoso.com</b>"}
+    text = parse(report_html(summary)).text
+    assert "function-key (says <b>a@contoso.com</b>: not verified)" in text
+    assert report_data(summary)["requested_by_claim"] == "<b>a@contoso.com</b>"
 
 
 def test_no_external_references(summary: dict[str, Any]) -> None:

@@ -36,6 +36,7 @@ from tests.infra.logcapture import ListHandler
 
 SECRETS = {
     "approval_signing_key": "sk-SIGNING-7f3a9c",
+    "approval_signing_keys_previous": ("sk-PREVIOUS-2b8e",),
     "teams_webhook_url": "https://prod.workflows.invalid/teams?sig=SIG-TEAMS-41be",
     "escalation_webhook_url": "https://prod.workflows.invalid/escalate?sig=SIG-ESC-90aa",
     "eventgrid_key": "EG-KEY-5d1c",
@@ -46,7 +47,8 @@ INSTANCE = "failover-demo"
 
 
 def secret_values() -> list[str]:
-    values = [SECRETS["approval_signing_key"], SECRETS["eventgrid_key"], SECRETS["api_key"], "TOKEN-HOOK-3e77"]
+    values = [SECRETS["approval_signing_key"], "sk-PREVIOUS-2b8e", SECRETS["eventgrid_key"], SECRETS["api_key"]]
+    values.append("TOKEN-HOOK-3e77")
     return [*values, "SIG-TEAMS-41be", "SIG-ESC-90aa"]  # a webhook URL's secret part is its signature
 
 
@@ -227,6 +229,33 @@ class TestHeaders:
             assert response.headers["Cache-Control"] == "no-store"
         extra = json_response({}, 202, headers={"Location": "/api/failovers/x"})
         assert extra.headers["Location"] == "/api/failovers/x" and extra.headers["Cache-Control"] == "no-store"
+
+
+class TestKeyRotation:
+    """After a rotation the links and callback URLs signed with a previous key (FAILOVER_APPROVAL_SIGNING_KEYS_PREVIOUS)
+    still work; those of a key no longer listed are refused 403 and change nothing."""
+
+    def test_approval_links(self, api: Api) -> None:
+        previous = api.settings.approval_signing_keys_previous[0]
+        for key, status in ((previous, 200), (api.settings.approval_signing_key, 200), ("sk-REMOVED-0d0d", 403)):
+            token = sign(key, TokenClaims(INSTANCE, "approve", 4_000_000_000, "n1"))
+            client = RecordingClient()
+            page = call(api, "get_approval", request("GET", f"approvals/{INSTANCE}", token=token), client)
+            assert page.status_code == status, key
+            assert ("<form" in page.get_body().decode()) == (status == 200)
+            assert "raise_event" not in client.calls
+
+    def test_callback_urls(self, api: Api) -> None:
+        """A previous key's callback URL gets past the token check (then 409: this fake run waits for no callback)."""
+        previous = api.settings.approval_signing_keys_previous[0]
+        for key, status in ((previous, 409), ("sk-REMOVED-0d0d", 403)):
+            token = callback_token(key, CallbackClaims(INSTANCE, "hyperv", "n", 4_000_000_000))
+            body = b'{"status": "Succeeded"}'
+            client = RecordingClient()
+            answer = call(api, "post_callback", request("POST", f"failovers/{INSTANCE}/callbacks/hyperv", body,
+                                                        token=token), client)  # fmt: skip
+            assert answer.status_code == status, (key, answer.get_body())
+            assert "raise_event" not in client.calls
 
 
 class TestBodyLimit:

@@ -35,6 +35,7 @@ SAMPLES = {
     "FAILOVER_CREDENTIAL": "simulator",
     "FAILOVER_TIME_SCALE": "7",
     "FAILOVER_LOG_FORMAT": "text",
+    "FAILOVER_APPROVAL_SIGNING_KEYS_PREVIOUS": '["old-key"]',
     WEBHOOK_PREFIX: "https://automation.invalid/webhooks?token=t",
 }
 
@@ -57,6 +58,10 @@ def defined(name: str, settings: dict[str, Any]) -> bool:
     if name == WEBHOOK_PREFIX:
         return any(key.startswith(WEBHOOK_PREFIX + "${") for key in settings)
     return name in settings
+
+
+PREVIOUS_KEYS = "FAILOVER_APPROVAL_SIGNING_KEYS_PREVIOUS"
+NOT_A_LIST = 'should be a JSON list of strings, e.g. ["old-key"]'
 
 
 class TestDeclaredNames:
@@ -89,9 +94,22 @@ class TestDeclaredNames:
             ({"FAILOVER_TIME_SCALE": "fast"}, "FAILOVER_TIME_SCALE: Input should be a valid number"),
             ({"FAILOVER_TIME_SCALE": "0"}, "FAILOVER_TIME_SCALE: Input should be greater than 0"),
             ({"FAILOVER_CREDENTIAL": "token"}, "FAILOVER_CREDENTIAL: Input should be 'default' or 'simulator'"),
+            *(
+                ({"FAILOVER_APPROVAL_SIGNING_KEYS_PREVIOUS": value}, f"{PREVIOUS_KEYS}: Value error, {NOT_A_LIST}")
+                for value in ("old-key", "old-1,old-2", '["old", 1]', '{"old": "key"}')
+            ),
         ]:
             with pytest.raises(SettingsError, match=re.escape(message)):
                 Settings.from_env(env)
+
+    def test_previous_signing_keys(self) -> None:
+        """A JSON list (one Key Vault secret holds it); empty entries are dropped; the signing key verifies last."""
+        env = {"FAILOVER_APPROVAL_SIGNING_KEY": "new", "FAILOVER_APPROVAL_SIGNING_KEYS_PREVIOUS": '["a,b", "", "c"]'}
+        settings = Settings.from_env(env)
+        assert settings.approval_signing_keys_previous == ("a,b", "c")
+        assert settings.approval_verification_keys() == ("a,b", "c", "new")
+        assert Settings.from_env({"FAILOVER_APPROVAL_SIGNING_KEYS_PREVIOUS": "[]"}).approval_verification_keys() == ()
+        assert "a,b" not in repr(settings)
 
     def test_each_name_fills_a_settings_field(self) -> None:
         assert set(ENV_SETTINGS.values()) == set(Settings.model_fields)
