@@ -1,20 +1,18 @@
 """The report of an Azure Backup restore test (`backup_test_orchestrator`'s result, `BackupTestResult`): one
-self-contained page, every value escaped. `GET /api/failovers/{id}/report` and `failover report ID` serve it for
-a `backup-test-{plan}-{i}` instance (with `format=json` / `--json`: the result itself)."""
+self-contained page (failover/templates/restore_test.html, autoescaped). `GET /api/failovers/{id}/report` and
+`failover report ID` serve it for a `backup-test-{plan}-{i}` instance (with `format=json` / `--json`: the result
+itself)."""
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
+from failover.render import render
 from failover.report.data import duration
 from failover.report.page import CSS
 
 
 def restore_test_html(instance_id: str, result: dict[str, Any]) -> str:
-    def e(value: Any) -> str:
-        return html.escape("-" if value is None else str(value))
-
     point = result.get("recovery_point") or {}
     restore = result.get("restore_seconds")
     target = float(result.get("target_seconds") or 0)
@@ -31,12 +29,4 @@ def restore_test_html(instance_id: str, result: dict[str, Any]) -> str:
         ("Started", result.get("started_at")),
         ("Finished", result.get("finished_at")),
     ]
-    table = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in rows)
-    errors = "".join(f"<li>{e(err)}</li>" for err in result.get("errors") or [])
-    status = result.get("status")
-    return (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Restore test {e(instance_id)}</title>'
-        f"<style>{CSS}</style></head><body>"
-        f"<h1>Restore test {e(instance_id)}: {e(status)}</h1>"
-        f"<table>{table}</table>" + (f"<h2>Errors</h2><ul>{errors}</ul>" if errors else "") + "</body></html>"
-    )
+    return render("restore_test.html", instance_id=instance_id, result={"errors": [], **result}, rows=rows, css=CSS)
