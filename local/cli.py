@@ -22,7 +22,6 @@ and `plan preview` in local/plan_commands.py, `bench` in local/bench.py.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -32,6 +31,9 @@ from typing import Any
 import requests
 
 from failover.errors import PlanError
+from local.api_client import ApiError as ApiError  # re-exported
+from local.api_client import call as _call
+from local.api_client import show as _print
 from local.demo import TERMINAL, Progress, print_summary, run_demo
 from local.demo import approve_as as approve_as  # re-exported: tests approve runs the way the demo does
 from local.demo import find_approval_link as find_approval_link  # re-exported, as approve_as
@@ -40,42 +42,6 @@ from local.paths import DEMO_ALERT, DEMO_PLAN
 # What a command needs beyond the API client (the engine, the simulator, the SDKs, the plan models) is
 # imported when that command runs: `failover --help` and the thin clients start in a fraction of a second
 # (docs/performance.md, "Start-up: imports"; tests/local/test_import_time.py).
-
-
-class ApiError(Exception):
-    """The API refused a request: its error envelope."""
-
-
-def _call(args: argparse.Namespace, method: str, path: str, body: Any = None, **params: Any) -> dict[str, Any]:
-    base = (args.api or os.environ.get("FAILOVER_API_URL") or "http://127.0.0.1:7071").rstrip("/")
-    key = args.api_key or os.environ.get("FAILOVER_API_KEY") or ""
-    headers = {"x-functions-key": key} if key else {}
-    if getattr(args, "as_user", None):
-        headers["X-MS-CLIENT-PRINCIPAL-NAME"] = args.as_user
-    try:
-        answer = requests.request(
-            method,
-            f"{base}/api/{path}",
-            json=body,
-            params={k: v for k, v in params.items() if v is not None},
-            headers=headers,
-            timeout=30,
-        )
-    except requests.ConnectionError as err:
-        raise ApiError(f"cannot reach the API at {base} (is `failover serve` running?): {err}") from None
-    try:
-        data = answer.json()
-    except ValueError:
-        raise ApiError(f"HTTP {answer.status_code} from {base}: {answer.text[:200]}") from None
-    if answer.status_code >= 400:
-        error = (data or {}).get("error") or {}
-        raise ApiError(f"HTTP {answer.status_code} {error.get('code', '')}: {error.get('message', answer.text)}")
-    return dict(data)
-
-
-def _print(data: dict[str, Any]) -> int:
-    print(json.dumps(data, indent=2))
-    return 0
 
 
 def run_start(args: argparse.Namespace) -> int:

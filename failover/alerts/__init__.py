@@ -37,9 +37,9 @@ from failover.alerts.parsing import (
     AVAILABILITY_STATES,
     INCIDENT_TYPES,
     availability_state,
-    parse_alert,
     parse_impacted_services,
 )
+from failover.alerts.schemas import parse_alert
 
 __all__ = [
     "AVAILABILITY_STATES",
