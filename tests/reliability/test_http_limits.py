@@ -250,7 +250,7 @@ class TestSlowClients:
         with connect(server) as sock:
             started = time.monotonic()
             assert read_until_closed(sock) == b""
-            assert LIMITS.head_timeout <= time.monotonic() - started < LIMITS.head_timeout + 1.5
+            assert LIMITS.head_timeout <= time.monotonic() - started < LIMITS.head_timeout + 5  # a loaded machine
 
     def test_keep_alive_requests_each_get_the_full_head_timeout(self, server: LocalServer) -> None:
         with connect(server) as sock:
