@@ -159,14 +159,17 @@ class Views(ApiBase):
         """Cancel an evacuation: no further plan starts (the plans' runs already started are cancelled on their
         own, `POST /api/failovers/{evacuation}:{plan}/cancel`)."""
         instance_id = req.route_params.get("instance_id", "")
+        try:  # the body first: an oversized or malformed one is refused before the engine is asked anything
+            body = read_json(req) if req.get_body() else {}
+        except ServiceError as err:
+            return error_response(err.status, err.code, err.message)
         status = await client.get_status(instance_id)
         if not status or getattr(status, "name", None) != EVACUATION_ORCHESTRATOR:
             return error_response(404, "EvacuationNotFound", f"no evacuation with id '{instance_id}'")
         if runtime_status(status) not in ACTIVE:
             return error_response(409, "EvacuationEnded", f"evacuation '{instance_id}' has ended")
-        body = read_json(req) if req.get_body() else {}
-        event = {"action": "cancel", "by": self._principal(req) or KEY_REQUESTER,
-                 "reason": (body or {}).get("reason") if isinstance(body, dict) else None}  # fmt: skip
+        reason = body.get("reason") if isinstance(body, dict) else None
+        event = {"action": "cancel", "by": self._principal(req) or KEY_REQUESTER, "reason": reason}
         await client.raise_event(instance_id, "control", event)
         return json_response({"instance_id": instance_id, "cancel_requested": True}, 202)
 

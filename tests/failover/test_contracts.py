@@ -18,7 +18,7 @@ from failover.contracts.backup import BackupTestResult, BackupTestRunInput
 from failover.contracts.batch import BatchInput, BatchResult
 from failover.contracts.dns import DnsRecordResult, DnsSwitchInput
 from failover.contracts.readiness import ReadinessCheck, ReadinessRunInput, ReadinessRunResult
-from failover.contracts.run import RunInput
+from failover.contracts.run import EvacuationInput, RunInput
 from failover.plan import load_plan
 from failover.run import build_run_input
 from local.stack import DEMO_PLAN
@@ -96,6 +96,7 @@ def _orchestration_inputs() -> dict[str, Contract]:
         ),
         "readiness_orchestrator": ReadinessRunInput(plan=plan, previous={"status": "pass", "checks": []}),
         "backup_test_orchestrator": BackupTestRunInput(plan=plan, test=0, time_scale=60),
+        "evacuation_orchestrator": EvacuationInput(region="westeurope", plans=[plan], time_scale=60),
     }
 
 
