@@ -43,6 +43,9 @@ class Holder:
     mode: str
     active: bool
     reserved: bool = False  # a run the claim is reserved for (a failover superseding a drill)
+    # the alerts its status lists (read with the holder: a copy of one of them attaches nothing, and needs no
+    # second read of the run's status)
+    listed: frozenset[str] = frozenset()
 
     @property
     def kind(self) -> RunKind:
@@ -167,8 +170,12 @@ class ApiBase:
             status = await client.get_status(run_id)
             if status and runtime_status(status) in ACTIVE:
                 if found is None:
-                    mode = entry.get("mode") or ((status.custom_status or {}).get("mode")) or "unplanned"
-                    found = Holder(str(run_id), str(mode), True, reserved)
+                    custom = status.custom_status if isinstance(status.custom_status, dict) else {}
+                    mode = entry.get("mode") or custom.get("mode") or "unplanned"
+                    listed = frozenset(
+                        str(t.get("alert_id")) for t in custom.get("triggers") or [] if isinstance(t, dict)
+                    )
+                    found = Holder(str(run_id), str(mode), True, reserved, listed)
             else:
                 stale.append(str(run_id))
         return found, stale

@@ -197,11 +197,8 @@ class Runs(ApiBase):
 
     async def _join(self, client: DurableClient, holder: Holder, trigger: dict[str, Any] | None) -> dict[str, Any]:
         """Attach a trigger to the active run of its kind (the run records each alert once)."""
-        if trigger is not None:
-            status = await client.get_status(holder.run_id)
-            listed = {t.get("alert_id") for t in ((status and status.custom_status) or {}).get("triggers") or []}
-            if trigger.get("alert_id") not in listed:
-                await client.raise_event(holder.run_id, CONTROL_EVENT, {"action": "trigger", "trigger": trigger})
+        if trigger is not None and str(trigger.get("alert_id")) not in holder.listed:  # listed: read with the holder
+            await client.raise_event(holder.run_id, CONTROL_EVENT, {"action": "trigger", "trigger": trigger})
         log.info("run joined", instance_id=holder.run_id)
         return {"instance_id": holder.run_id, "status_url": self.status_url(holder.run_id), "deduplicated": True}
 

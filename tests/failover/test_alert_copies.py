@@ -114,6 +114,9 @@ def test_copies_in_flight_wait_for_the_first(api: Api) -> None:
     assert engine.calls.count("start_new") == 1
     assert engine.calls.count("read_entity_state") == 1 + 3
     assert "raise_event" not in engine.calls
+    # a later copy reads the run's status once, with the claim's holder (not again to see what it lists)
+    calls_after_storm = engine.calls[engine.calls.index("start_new") + 1 :]
+    assert calls_after_storm.count("get_status") <= 1 + 3, calls_after_storm
 
 
 def test_a_copy_after_the_run_ended_starts_a_new_run(api: Api) -> None:
