@@ -25,7 +25,7 @@ from failover.contracts.notify import ApprovalCardInput, ApprovalDecision, Teams
 from failover.contracts.run import EvacuationInput, RunInput
 from failover.evacuation import cap_share, failover_order, startable
 from failover.preview import preview
-from orchestrations.common import ARM_RETRY, NOTIFY_RETRY, as_utc, isoformat
+from orchestrations.common import ARM_RETRY, NOTIFY_RETRY, EventLog, as_utc, isoformat
 
 APPROVAL_EVENT = "approval"
 CONTROL_EVENT = "control"
@@ -99,6 +99,13 @@ def evacuation_orchestrator(context: df.DurableOrchestrationContext):
         context.set_custom_status(state)
 
     publish()
+    # CloudEvents at every step, as a run's (source /failover/plans/evacuation-{region}/runs/{id})
+    events = EventLog(context, f"evacuation-{spec.region}")
+    yield from events.publish(
+        "EvacuationStarted",
+        "evacuation",
+        {"region": spec.region, "plans": [r["plan"] for r in state["plans"]], "requested_by": spec.requested_by},
+    )
     # 1. what each plan moves: its recovery plans (VMs, batches) and the preview's estimate
     for plan in plans:
         try:
@@ -124,9 +131,13 @@ def evacuation_orchestrator(context: df.DurableOrchestrationContext):
     outcome = "approve"
     if required > 0:
         outcome = yield from _approval(context, spec, plans, state, rows, publish, timeout / scale, now, channel)
+    yield from events.publish(
+        "ApprovalDecided", "approval", {"outcome": outcome, "decisions": state["approval"]["decisions"]}
+    )
     if outcome != "approve":
         status = "Rejected" if outcome == "reject" else "Cancelled"
         publish(status.lower())
+        yield from events.publish("EvacuationCompleted", "evacuation", {"status": status, "plans": state["plans"]})
         return _summary(context, state, status, now)
     for name in state["approval"].get("exclude_decided") or []:
         rows[name]["status"] = "Excluded"
@@ -162,6 +173,11 @@ def evacuation_orchestrator(context: df.DurableOrchestrationContext):
                 running[name] = context.call_sub_orchestrator("failover_orchestrator", child, run_id)
                 rows[name].update(status="Running", run_id=run_id, in_flight_cap=min(share, by_name[name].batch_size))
                 started.add(name)
+                yield from events.publish(
+                    "EvacuationPlanStarted",
+                    f"plan/{name}",
+                    {"plan": name, "run_id": run_id, "tier": rows[name]["tier"]},
+                )
             if ready or blocked:
                 publish("failing over")
         if not running:
@@ -199,6 +215,9 @@ def evacuation_orchestrator(context: df.DurableOrchestrationContext):
         else:
             state["errors"].extend(f"{name}: {e}" for e in (summary.get("errors") or [status])[:5])
         publish()
+        yield from events.publish(
+            "EvacuationPlanCompleted", f"plan/{name}", {"plan": name, "run_id": rows[name]["run_id"], "status": status}
+        )
     statuses = {row["status"] for row in state["plans"]}
     if state["cancel"] is not None:
         final = "Cancelled"
@@ -209,6 +228,7 @@ def evacuation_orchestrator(context: df.DurableOrchestrationContext):
     else:
         final = "Failed"
     publish({"Completed": "completed", "CompletedWithErrors": "completed with errors"}.get(final, final.lower()))
+    yield from events.publish("EvacuationCompleted", "evacuation", {"status": final, "plans": state["plans"]})
     return _summary(context, state, final, now)
 
 

@@ -107,6 +107,10 @@ def test_one_card_tier_by_tier_each_plan_its_own_run(evacuation_stack: Any) -> N
     child = stack.http.get(f"{stack.api_url}/api/failovers/{rows['apps']['run_id']}", timeout=10).json()
     assert child["status"] == "Completed" and child["approvals"][0]["approver"] == APPROVERS[0]
     assert child["output"]["batch_size"] <= 100  # its share of the evacuation's in-flight cap
+    # CloudEvents at every step, as Event Grid (the simulator) received them
+    types = [e["type"].removeprefix("Contoso.Failover.") for e in stack.estate.events if instance_id in e["source"]]
+    assert types[0] == "EvacuationStarted" and types[-1] == "EvacuationCompleted"
+    assert types.count("EvacuationPlanStarted") == types.count("EvacuationPlanCompleted") == 2
 
 
 def test_a_failed_tier_blocks_the_plans_after_it(evacuation_stack: Any) -> None:
