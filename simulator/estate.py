@@ -24,6 +24,7 @@ from simulator.arm import (
     PRIMARY_REGION,
     RECOVERY_REGION,
     SUBSCRIPTION_ID,
+    Regions,
     SimError,
     asr_error,
     iso,
@@ -137,6 +138,7 @@ class Estate:
         self.requests: Counter[str] = Counter()
         self.created_at = utcnow()  # when the simulated resources were "created" (ARM systemData)
         self.lock = threading.RLock()
+        self.regions = Regions(self.lock)  # the regions whose data planes are down (simulator.arm.Cloud)
         self.outage: Outage | None = None  # the regional outage the simulator plays (`set_outage`)
         self.faults = FaultState(self.config.time_scale, self.config.throttle, self.config.faults, self.config.latency)
         # the providers (each module's docstring says what it simulates)
@@ -182,7 +184,7 @@ class Estate:
     def _apply_outage(self, outage: Outage, down: bool) -> None:
         region = outage.key
         if "data" in outage.services:
-            (self.dependencies.region_down if down else self.dependencies.region_up)(region)
+            (self.regions.down if down else self.regions.up)(region)
         if "avd" in outage.services:
             self.avd.apply_outage(outage, down)
         outage.applied_down = down
@@ -200,7 +202,7 @@ class Estate:
 
     def region_down(self, region: str) -> None:
         """The region is down from now on, all of it (`Outage(region)`): its SQL and storage primaries are
-        unreachable (`Dependencies.region_down`), the session hosts of host pools there are `Unavailable` (AVD:
+        unreachable (`self.regions`), the session hosts of host pools there are `Unavailable` (AVD:
         "turned off or has failed critical health checks", so the service cannot route to them) - AVD still lists
         their sessions; a message or a log-off of one fails (500 `SessionHostNotReachable`, the simulator's own
         code: the agent cannot be reached) - and ASR's operations that need the source site fail."""
