@@ -1,9 +1,10 @@
 """The simulated estate: one object that composes the simulated resource providers and plays a regional outage.
 
-Each provider keeps its own state in its module (`simulator.providers.*`, and the multi-provider modules
-`simulator.network`, `simulator.dependencies`, `simulator.sites`); `Estate` creates them, wires the few that read
-another's state (Logs reads ASR, AVD and the VMs; a VM's session host follows its power state), shares one lock and
-the simulated clock with all of them (`simulator.arm.Cloud`), and assembles `GET /_sim/state` (`snapshot`). The
+Each provider keeps its own state in its module (`simulator.providers.*`, and `simulator.network`, which still
+holds Traffic Manager and Logs); `simulator.dependencies` and `simulator.sites` compose some of them under their old
+names. `Estate` creates them, wires the few that read another's state (Logs reads ASR, AVD and the VMs; a VM's
+session host follows its power state; a restore creates a VM), shares one lock, the simulated clock and the region
+outages with all of them (`simulator.arm.Cloud`), and assembles `GET /_sim/state` (`snapshot`). The
 HTTPS layer (`simulator.server`) registers each provider's routes. Time is real wall-clock time: simulated durations
 (ASR job times) are given in *simulated seconds* and divided by `time_scale` once, when a job starts. The simulator
 imports nothing from the product.
@@ -149,7 +150,8 @@ class Estate:
         self.sinks = Sinks(self, self.config)  # Event Grid topic, Teams webhooks
         self.dependencies = Dependencies(self, self.config.dependencies, self.avd)  # SQL, storage, VMs, webhooks
         self.network = Network(self, self.config, self.site_recovery, self.avd, self.dependencies)  # TM, Logs
-        self.sites = Sites(self, subscription_id, self.dependencies)  # VNets, gateways, NetApp, Backup
+        # VNets, gateways, NetApp, Backup; restored VMs are Compute's, network mappings ASR's
+        self.sites = Sites(self, subscription_id, self.dependencies.compute, self.site_recovery)
 
     # ---- the simulated clock (simulator.arm.Cloud) ------------------------------------------------------------
     @property

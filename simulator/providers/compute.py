@@ -3,11 +3,12 @@ deallocate.
 
 State (`Compute`: VMs, their power operations on the toolkit's `OperationBook`; a VM that serves a session host
 makes it Available while it runs, through the AVD provider), routes (`add_routes`: VM get with
-`$expand=instanceView`, instance view, start and deallocate, the operation status), the demo seed (`seed_demo`: the
-standby host pool hp-neu-pooled in the recovery region, its session hosts on deallocated VMs) and its part of
-`GET /_sim/dependencies` (`snapshot`). Shapes follow Microsoft's REST examples `VirtualMachine_Get_InstanceView`
-and `VirtualMachine_Start`; start and deallocate answer 202 with `Azure-AsyncOperation`, `Location` and
-`Retry-After`.
+`$expand=instanceView`, instance view, start and deallocate, delete, the operation status), the demo seed
+(`seed_demo`: the standby host pool hp-neu-pooled in the recovery region, its session hosts on deallocated VMs)
+and its part of `GET /_sim/dependencies` (`snapshot`). Shapes follow Microsoft's REST examples
+`VirtualMachine_Get_InstanceView` and `VirtualMachine_Start`; start and deallocate answer 202 with
+`Azure-AsyncOperation`, `Location` and `Retry-After`; a VM delete (`VirtualMachines_Delete`: the restored VMs of
+a restore test) answers 200, or 204 when there is no such VM.
 """
 
 from __future__ import annotations
@@ -76,6 +77,9 @@ class Compute(OperationBook):
         self.config = config
         self.avd = avd  # a standby VM's session host follows its power state
         self.vms: dict[tuple[str, str], VirtualMachine] = {}
+        self.deleted_vms: list[str] = []
+        # The books whose operations create VMs here (Backup's restores): brought up to date before a VM is deleted.
+        self.sources: list[OperationBook] = []
 
     # ---- operations (simulator.arm.OperationBook: start, refresh, look up) ----------------
     def _finish(self, op: Operation) -> None:
@@ -149,6 +153,16 @@ class Compute(OperationBook):
             vm.operation = op
             vm.power_state = "starting" if start else "deallocating"
             return op
+
+    def delete_vm(self, rg: str, name: str) -> bool:
+        """Delete a VM (only restored VMs and the standby VMs are simulated). False when there is none."""
+        with self.lock:
+            for book in self.sources:
+                book.refresh()
+            vm = self.vms.pop((rg.lower(), name.lower()), None)
+            if vm is not None:
+                self.deleted_vms.append(name)
+            return vm is not None
 
     # ---- the demo estate ------------------------------------------------------------------
     def seed_demo(self, recovery: str = RECOVERY_REGION) -> None:
@@ -360,6 +374,10 @@ class Routes(OperationRoutes):
         op = self.compute.vm_power(m["rg"], m["vm"], start=m["op"].lower() == "start")
         return self._accepted(m["sub"], op)
 
+    async def vm_delete(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        existed = self.compute.delete_vm(m["rg"], m["vm"])
+        return web.Response(status=200 if existed else 204)
+
 
 def _patch_status() -> dict[str, Any]:
     stamp = iso(utcnow())
@@ -405,4 +423,5 @@ def add_routes(table: RouteTable, compute: Compute) -> None:
     add("GET", _VM + r"$", "compute.vms.get", r.vm_get)
     add("GET", _VM + r"/instanceview$", "compute.vms.instance_view", r.vm_instance_view)
     add("POST", _VM + r"/(?P<op>start|deallocate)$", "compute.vms.power", r.vm_power)
+    add("DELETE", _VM + r"$", "compute.vms.delete", r.vm_delete)
     add("GET", locations("compute") + r"/operations/(?P<op>[^/]+)$", "compute.operations.get", r.operation_status)
