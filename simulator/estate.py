@@ -1,13 +1,13 @@
 """The simulated estate: one object that composes the simulated resource providers and plays a regional outage.
 
-Each provider keeps its own state in its module (`simulator.providers.*`, and `simulator.network`, which still
-holds Traffic Manager and Logs); `simulator.dependencies` and `simulator.sites` compose some of them under their old
-names. `Estate` creates them, wires the few that read another's state (Logs reads ASR, AVD and the VMs; a VM's
-session host follows its power state; a restore creates a VM), shares one lock, the simulated clock and the region
-outages with all of them (`simulator.arm.Cloud`), and assembles `GET /_sim/state` (`snapshot`). The
-HTTPS layer (`simulator.server`) registers each provider's routes. Time is real wall-clock time: simulated durations
-(ASR job times) are given in *simulated seconds* and divided by `time_scale` once, when a job starts. The simulator
-imports nothing from the product.
+Each provider keeps its own state in its module (`simulator.providers.*`); `simulator.network`,
+`simulator.dependencies` and `simulator.sites` compose some of them under the names callers used before the split.
+`Estate` creates them, wires the few that read another's state (Logs reads ASR, AVD and the VMs; a VM's session
+host follows its power state; a restore creates a VM), shares one lock, the simulated clock and the region outages
+with all of them (`simulator.arm.Cloud`), and assembles `GET /_sim/state` (`snapshot`). The HTTPS layer
+(`simulator.server`) registers each provider's routes. Time is real wall-clock time: simulated durations (ASR job
+times) are given in *simulated seconds* and divided by `time_scale` once, when a job starts. The simulator imports
+nothing from the product.
 
 The names other code imports from here (the providers' types and demo names, `SimError`, `utcnow`, ...) are kept as
 they were before the providers moved out.
