@@ -10,7 +10,10 @@ operations, paging and the route table.
   refuses it with the service's own codes (`BodyErrors`).
 - **Long-running operations**: `Operation` and `OperationBook` (start, finish when due, look up by id) for the
   providers whose LROs are operations (ASR reports jobs of its own); `accepted` answers the 202 with
-  `Azure-AsyncOperation` / `Location` / `Retry-After`.
+  `Azure-AsyncOperation` / `Location` / `Retry-After`; `OperationRoutes` is a provider's handlers for them (the
+  202, the status body, the `Location` answer).
+- **Regions**: `Regions` (on the estate's `Cloud`): the regions whose data planes are down, which SQL, storage and
+  Traffic Manager follow.
 - **Paging**: `page_by_skip` (`pageSize` / `initialSkip`, as AVD) and `page_by_token` (`skipToken`, as ASR), both
   with a `nextLink` while more remain.
 - **Routes**: `RouteTable` (method, path pattern compared case-insensitively, route name, handler) and the path
@@ -39,11 +42,38 @@ PRIMARY_REGION = "westeurope"
 RECOVERY_REGION = "northeurope"
 
 
+class Regions:
+    """The regions whose data planes cannot be reached, and since when (`outages`, region -> time, keys lower
+    case): a storage primary there reports `unavailable` (its lastSyncTime stops), a planned storage failover is
+    refused, a friendly SQL failover from a primary there fails, and Traffic Manager's endpoints there are
+    degraded. The estate's outage (`simulator.outage`) declares them; callers need not hold the lock."""
+
+    def __init__(self, lock: AbstractContextManager[Any]) -> None:
+        self.lock = lock
+        self.outages: dict[str, datetime] = {}
+
+    def down(self, region: str) -> None:
+        """Declare a region unreachable (from now, unless it already is)."""
+        with self.lock:
+            self.outages.setdefault(region.lower(), utcnow())
+
+    def up(self, region: str) -> None:
+        with self.lock:
+            self.outages.pop(region.lower(), None)
+
+    def reachable(self, region: str | None) -> bool:
+        return region is None or region.lower() not in self.outages
+
+
 class Cloud(Protocol):
-    """What the providers of one estate share: one lock guarding all their state, and the simulated clock."""
+    """What the providers of one estate share: one lock guarding all their state, the simulated clock, and the
+    regions that are down (`Regions`)."""
 
     @property
     def lock(self) -> AbstractContextManager[Any]: ...
+
+    @property
+    def regions(self) -> Regions: ...
 
     @property
     def time_scale(self) -> float: ...
@@ -274,6 +304,56 @@ class OperationBook(ABC):
             if op is None or (provider is not None and op.provider != provider.lower()):
                 raise SimError(404, "ResourceNotFound", f"The operation '{op_id}' was not found.")
             return op
+
+
+class OperationRoutes(ABC):
+    """The handlers of one provider's long-running operations (its `OperationBook`): the 202 that starts one and
+    points at where to watch it (`_op_urls`, the provider's own), the `Azure-AsyncOperation` status body, and the
+    `Location` answer (202 while running, then 200 or the failure). LRO headers point back at `table.base_url`;
+    Retry-After is `retry_after_seconds` simulated seconds, scaled like every duration."""
+
+    retry_after_seconds: int = 10
+
+    def __init__(self, table: RouteTable, book: OperationBook) -> None:
+        self.table = table
+        self.book = book
+
+    @abstractmethod
+    def _op_urls(self, sub: str, op: Operation) -> dict[str, str]:
+        """Where to watch the operation: `Azure-AsyncOperation` and/or `Location`, as the service sends them."""
+
+    def _accepted(self, sub: str, op: Operation) -> web.Response:
+        """202 and where to watch. Retry-After is in simulated seconds, scaled like every duration (0 at high
+        time scales: the SDK then polls at its own `polling_interval`)."""
+        retry_after = int(self.retry_after_seconds / self.book.cloud.time_scale)
+        urls = self._op_urls(sub, op)
+        return accepted(
+            async_operation=urls.get("Azure-AsyncOperation"), location=urls.get("Location"), retry_after=retry_after
+        )
+
+    def _status_json(self, op: Operation) -> dict[str, Any]:
+        body: dict[str, Any] = {"name": op.id, "status": op.status, "startTime": iso(op.started_at)}
+        if op.ended_at:
+            body["endTime"] = iso(op.ended_at)
+        if op.error:
+            body["error"] = dict(op.error)
+        return body
+
+    async def operation_status(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        """Azure-AsyncOperation: the status body. `?monitor=true` (Location): 202 while running, then 200."""
+        op = self.book.operation(m["op"], m["provider"])
+        if "monitor" not in request.query:
+            with self.book.lock:
+                return web.json_response(self._status_json(op))
+        return self._location_answer(m["sub"], op, body=None)
+
+    def _location_answer(self, sub: str, op: Operation, body: dict[str, Any] | None) -> web.Response:
+        if op.status == "InProgress":
+            return self._accepted(sub, op)
+        if op.status == "Failed":
+            error = op.error or {"code": "OperationFailed", "message": "The operation failed."}
+            return error_response(400, error["code"], error["message"])
+        return web.json_response(body) if body is not None else web.Response(status=200)
 
 
 def accepted(

@@ -1,12 +1,13 @@
 """The simulated estate: one object that composes the simulated resource providers and plays a regional outage.
 
-Each provider keeps its own state in its module (`simulator.providers.*`, and the multi-provider modules
-`simulator.network`, `simulator.dependencies`, `simulator.sites`); `Estate` creates them, wires the few that read
-another's state (Logs reads ASR, AVD and the VMs; a VM's session host follows its power state), shares one lock and
-the simulated clock with all of them (`simulator.arm.Cloud`), and assembles `GET /_sim/state` (`snapshot`). The
-HTTPS layer (`simulator.server`) registers each provider's routes. Time is real wall-clock time: simulated durations
-(ASR job times) are given in *simulated seconds* and divided by `time_scale` once, when a job starts. The simulator
-imports nothing from the product.
+Each provider keeps its own state in its module (`simulator.providers.*`); `simulator.network`,
+`simulator.dependencies` and `simulator.sites` compose some of them under the names callers used before the split.
+`Estate` creates them, wires the few that read another's state (Logs reads ASR, AVD and the VMs; a VM's session
+host follows its power state; a restore creates a VM), shares one lock, the simulated clock and the region outages
+with all of them (`simulator.arm.Cloud`), and assembles `GET /_sim/state` (`snapshot`). The HTTPS layer
+(`simulator.server`) registers each provider's routes. Time is real wall-clock time: simulated durations (ASR job
+times) are given in *simulated seconds* and divided by `time_scale` once, when a job starts. The simulator imports
+nothing from the product.
 
 The names other code imports from here (the providers' types and demo names, `SimError`, `utcnow`, ...) are kept as
 they were before the providers moved out.
@@ -24,6 +25,7 @@ from simulator.arm import (
     PRIMARY_REGION,
     RECOVERY_REGION,
     SUBSCRIPTION_ID,
+    Regions,
     SimError,
     asr_error,
     iso,
@@ -137,6 +139,7 @@ class Estate:
         self.requests: Counter[str] = Counter()
         self.created_at = utcnow()  # when the simulated resources were "created" (ARM systemData)
         self.lock = threading.RLock()
+        self.regions = Regions(self.lock)  # the regions whose data planes are down (simulator.arm.Cloud)
         self.outage: Outage | None = None  # the regional outage the simulator plays (`set_outage`)
         self.faults = FaultState(self.config.time_scale, self.config.throttle, self.config.faults, self.config.latency)
         # the providers (each module's docstring says what it simulates)
@@ -147,7 +150,8 @@ class Estate:
         self.sinks = Sinks(self, self.config)  # Event Grid topic, Teams webhooks
         self.dependencies = Dependencies(self, self.config.dependencies, self.avd)  # SQL, storage, VMs, webhooks
         self.network = Network(self, self.config, self.site_recovery, self.avd, self.dependencies)  # TM, Logs
-        self.sites = Sites(self, subscription_id, self.dependencies)  # VNets, gateways, NetApp, Backup
+        # VNets, gateways, NetApp, Backup; restored VMs are Compute's, network mappings ASR's
+        self.sites = Sites(self, subscription_id, self.dependencies.compute, self.site_recovery)
 
     # ---- the simulated clock (simulator.arm.Cloud) ------------------------------------------------------------
     @property
@@ -182,7 +186,7 @@ class Estate:
     def _apply_outage(self, outage: Outage, down: bool) -> None:
         region = outage.key
         if "data" in outage.services:
-            (self.dependencies.region_down if down else self.dependencies.region_up)(region)
+            (self.regions.down if down else self.regions.up)(region)
         if "avd" in outage.services:
             self.avd.apply_outage(outage, down)
         outage.applied_down = down
@@ -200,7 +204,7 @@ class Estate:
 
     def region_down(self, region: str) -> None:
         """The region is down from now on, all of it (`Outage(region)`): its SQL and storage primaries are
-        unreachable (`Dependencies.region_down`), the session hosts of host pools there are `Unavailable` (AVD:
+        unreachable (`self.regions`), the session hosts of host pools there are `Unavailable` (AVD:
         "turned off or has failed critical health checks", so the service cannot route to them) - AVD still lists
         their sessions; a message or a log-off of one fails (500 `SessionHostNotReachable`, the simulator's own
         code: the agent cannot be reached) - and ASR's operations that need the source site fail."""

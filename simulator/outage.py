@@ -2,7 +2,7 @@
 
 `Outage` is a schedule; `Estate.set_outage` attaches it and `Estate.tick` (run before every request the
 simulator answers) applies it: when the region is down the estate's session hosts there are `Unavailable` and
-unreachable, its SQL and storage primaries cannot be reached (`Dependencies.region_down`, which Traffic Manager's
+unreachable, its SQL and storage primaries cannot be reached (`Estate.regions`, which Traffic Manager's
 endpoint health follows), and ASR's operations that need the source site fail (`SiteRecovery.start_failover`:
 a planned failover cannot shut down and sync the source VMs; an unplanned failover asked to shut them down
 goes on without it; a reprotect or a failback into the region fails). Each service's behaviour and the

@@ -4,8 +4,9 @@ State (`SiteRecovery`: recovery plans with their A2A protected items, and the jo
 (`add_routes`: recovery plans list/get, plannedFailover / unplannedFailover (either direction: RecoveryToPrimary is a
 failback) / failoverCommit / testFailover / testFailoverCleanup / reProtect (202 + Azure-AsyncOperation + Location +
 Retry-After), operation status, operation results (the Location: the recovery plan once the job is done), jobs
-get/list, replication protected items list by vault (paged by `skipToken`) / by protection container, get), the demo
-seed (`seed_demo`) and its part of `GET /_sim/state` (`snapshot`).
+get/list, replication protected items list by vault (paged by `skipToken`) / by protection container, get,
+replication network mappings list), the demo seed (`seed_demo`, `seed_network_mappings`) and its part of
+`GET /_sim/state` (`snapshot`).
 
 A job takes simulated seconds (divided by the estate's `time_scale` once, when it starts) and ends on the first read
 after it is due (`refresh_jobs`). A replication provider other than A2A plugs in as `SiteRecovery.hyperv`
@@ -28,6 +29,7 @@ from aiohttp import web
 
 from simulator.arm import (
     PRIMARY_REGION,
+    RECOVERY_REGION,
     RG,
     BodyErrors,
     Cloud,
@@ -43,6 +45,7 @@ from simulator.arm import (
     page_by_token,
     utcnow,
 )
+from simulator.providers.network import DEMO_NETRG, DEMO_PRIMARY_NETRG, DEMO_PRIMARY_VNET, DEMO_RECOVERY_VNET, vnet_id
 
 _VAULT = RG + r"/microsoft\.recoveryservices/vaults/(?P<vault>[^/]+)"
 
@@ -263,6 +266,16 @@ class Job:
     warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass
+class NetworkMapping:
+    name: str
+    primary_network_id: str
+    recovery_network_id: str
+    primary_location: str
+    recovery_location: str
+    state: str = "Paired"
+
+
 class AsrKnobs(Protocol):
     """The knobs of `simulator.EstateConfig` that ASR reads (simulated seconds)."""
 
@@ -307,6 +320,7 @@ class SiteRecovery:
         self.recovery_plans: dict[tuple[str, str, str], RecoveryPlan] = {}
         self.jobs: dict[tuple[str, str, str], Job] = {}
         self.hyperv: HyperVSites | None = None  # Azure Local sites, once they plug in
+        self.network_mappings: dict[tuple[str, str], list[NetworkMapping]] = {}  # (vault rg, vault) -> mappings
 
     @property
     def lock(self) -> Any:
@@ -867,6 +881,23 @@ class SiteRecovery:
                     DEMO_ASR_RG, DEMO_VAULT, name, groups
                 )
 
+    def seed_network_mappings(
+        self, subscription_id: str, primary: str = PRIMARY_REGION, recovery: str = RECOVERY_REGION
+    ) -> None:
+        """The demo vault's network mapping from the primary VNet to the recovery VNet (their names:
+        `simulator.providers.network`)."""
+        sub = subscription_id
+        with self.lock:
+            self.network_mappings[(DEMO_ASR_RG, DEMO_VAULT)] = [
+                NetworkMapping(
+                    "weu-to-neu",
+                    vnet_id(sub, DEMO_PRIMARY_NETRG, DEMO_PRIMARY_VNET),
+                    vnet_id(sub, DEMO_NETRG, DEMO_RECOVERY_VNET),
+                    primary,
+                    recovery,
+                )
+            ]
+
     def snapshot(self) -> dict[str, Any]:
         """Its part of `GET /_sim/state`."""
         with self.lock:
@@ -1345,6 +1376,44 @@ class Routes:
         with self.asr.lock:
             return web.json_response(self._job_json(self._vault_id(m), job))
 
+    async def network_mappings(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        vault_id = (
+            f"/Subscriptions/{m['sub']}/resourceGroups/{m['rg']}/providers/Microsoft.RecoveryServices/vaults/"
+            f"{m['vault']}"
+        )
+        with self.asr.lock:
+            mappings = self.asr.network_mappings.get((m["rg"].lower(), m["vault"].lower()), [])
+            value = []
+            for mapping in mappings:
+                primary_net = mapping.primary_network_id.rsplit("/", 1)[-1]
+                fabric = f"asr-a2a-default-{mapping.primary_location}"
+                value.append(
+                    {
+                        "id": f"{vault_id}/replicationFabrics/{fabric}/replicationNetworks/{primary_net}/"
+                        f"replicationNetworkMappings/{mapping.name}",
+                        "name": mapping.name,
+                        "type": "Microsoft.RecoveryServices/vaults/replicationFabrics/replicationNetworks/"
+                        "replicationNetworkMappings",
+                        "properties": {
+                            "state": mapping.state,
+                            "primaryNetworkFriendlyName": primary_net,
+                            "primaryNetworkId": mapping.primary_network_id,
+                            "primaryFabricFriendlyName": mapping.primary_location,
+                            "recoveryNetworkFriendlyName": mapping.recovery_network_id.rsplit("/", 1)[-1],
+                            "recoveryNetworkId": mapping.recovery_network_id,
+                            "recoveryFabricArmId": f"{vault_id}/replicationFabrics/asr-a2a-default-"
+                            f"{mapping.recovery_location}",
+                            "recoveryFabricFriendlyName": mapping.recovery_location,
+                            "fabricSpecificSettings": {
+                                "instanceType": "AzureToAzure",
+                                "primaryFabricLocation": mapping.primary_location,
+                                "recoveryFabricLocation": mapping.recovery_location,
+                            },
+                        },
+                    }
+                )
+            return web.json_response({"value": value})
+
 
 def add_routes(table: RouteTable, asr: SiteRecovery) -> None:
     """Register the ASR routes."""
@@ -1388,3 +1457,4 @@ def add_routes(table: RouteTable, asr: SiteRecovery) -> None:
         r.items_by_container,
     )
     add("GET", _CONTAINER + r"/replicationprotecteditems/(?P<item>[^/]+)$", "asr.protecteditems.get", r.item_get)
+    add("GET", _VAULT + r"/replicationnetworkmappings$", "asr.networkmappings.list", r.network_mappings)
