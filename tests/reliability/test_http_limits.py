@@ -126,6 +126,28 @@ class TestParserRefusals:
         status, _, error = envelope(exchange(server, get("/api/health", *fields)))
         assert (status, error["code"]) == (431, "HeaderTooLarge")
 
+    def test_a_closed_stderr_does_not_turn_a_refusal_into_a_500(
+        self, server: LocalServer, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Logging configured while stderr was another stream, since closed (a test's capture, a detached console):
+        the refusal's log line must not fail the answer (it was a 500 InternalError)."""
+        import io
+        import sys
+
+        from failover.logs import configure_logging
+
+        earlier = io.StringIO()
+        monkeypatch.setattr(sys, "stderr", earlier)
+        configure_logging("INFO")
+        monkeypatch.undo()
+        earlier.close()
+        try:
+            fields = [f"X-F{i}: v".encode() for i in range(LIMITS.max_headers + 1)]
+            status, _, error = envelope(exchange(server, get("/api/health", *fields)))
+            assert (status, error["code"]) == (431, "HeaderTooLarge")
+        finally:
+            configure_logging("INFO")
+
     @pytest.mark.parametrize(
         "key_line",
         [
