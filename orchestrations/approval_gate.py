@@ -94,6 +94,35 @@ def _decision_outcome(outcome: str, decisions: list[dict[str, Any]], cancel: dic
     }[outcome]
 
 
+def record_decision(
+    gate: dict[str, Any],
+    decision: dict[str, Any],
+    nonce: str,
+    allowed: set[str],
+    requester: str,
+    allow_requester: bool,
+    at: str,
+) -> str | None:
+    """Accept one `approval` event into the gate (`used`, `decisions`): returns its approver, or None when it is
+    not one to count - not an approver, a link already used or of another gate, no decision, or the requester
+    (unless the policy allows). The HTTP handler refuses these first; this is the run's own record (single use)."""
+    approver = str(decision.get("approver") or "").lower()
+    key = f"{decision.get('nonce')}:{approver}"
+    if (
+        approver not in allowed
+        or key in gate["used"]
+        or decision.get("nonce") != nonce
+        or decision.get("decision") not in ("approve", "reject")
+        or (approver == requester and not allow_requester)
+    ):
+        return None
+    gate["used"][key] = str(decision.get("request_id") or "")
+    gate["decisions"].append(
+        {"approver": approver, "decision": decision["decision"], "at": at, "comment": decision.get("comment")}
+    )
+    return approver
+
+
 def approval_gate(run: Run, batches: list[Batch]):
     """Post the card, then wait for a quorum of distinct approvers, a reject, a cancel or the timeout.
 
@@ -195,25 +224,11 @@ def approval_gate(run: Run, batches: list[Batch]):
             break
         decision = decision_task.result or {}
         decision_task = None
-        approver = str(decision.get("approver") or "").lower()
-        key = f"{decision.get('nonce')}:{approver}"
-        if (
-            approver not in allowed
-            or key in run.approval["used"]
-            or decision.get("nonce") != nonce
-            or decision.get("decision") not in ("approve", "reject")
-            or (approver == requester and not policy.allow_requester)
-        ):
-            continue  # the HTTP handler refuses these; an event raised some other way is ignored
-        run.approval["used"][key] = str(decision.get("request_id") or "")
-        run.approval["decisions"].append(
-            {
-                "approver": approver,
-                "decision": decision["decision"],
-                "at": isoformat(run.now()),
-                "comment": decision.get("comment"),
-            }
+        approver = record_decision(
+            run.approval, decision, nonce, allowed, requester, policy.allow_requester, isoformat(run.now())
         )
+        if approver is None:
+            continue  # the HTTP handler refuses these; an event raised some other way is ignored
         if decision["decision"] == "reject":
             outcome = "reject"
         else:

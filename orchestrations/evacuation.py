@@ -25,6 +25,7 @@ from failover.contracts.notify import ApprovalCardInput, ApprovalDecision, Teams
 from failover.contracts.run import EvacuationInput, RunInput
 from failover.evacuation import cap_share, failover_order, startable
 from failover.preview import preview
+from orchestrations.approval_gate import record_decision
 from orchestrations.common import ARM_RETRY, NOTIFY_RETRY, EventLog, as_utc, isoformat
 
 APPROVAL_EVENT = "approval"
@@ -304,21 +305,9 @@ def _approval(
             continue
         decision = approval.result or {}
         approval = context.wait_for_external_event(APPROVAL_EVENT)
-        approver = str(decision.get("approver") or "").lower()
-        key = f"{decision.get('nonce')}:{approver}"
-        if (
-            approver not in gate["approvers"]
-            or key in gate["used"]
-            or decision.get("nonce") != nonce
-            or decision.get("decision") not in ("approve", "reject")
-            or approver == requester
-        ):
+        approver = record_decision(gate, decision, nonce, set(gate["approvers"]), requester, False, isoformat(now()))
+        if approver is None:
             continue  # the HTTP handler refuses these
-        gate["used"][key] = str(decision.get("request_id") or "")
-        gate["decisions"].append(
-            {"approver": approver, "decision": decision["decision"], "at": isoformat(now()),
-             "comment": decision.get("comment")}
-        )  # fmt: skip
         if decision["decision"] == "reject":
             outcome = "reject"
         else:

@@ -30,9 +30,24 @@ def write_plan(tmp_path: Path, **overrides: Any) -> Path:
 
 
 @pytest.fixture
-def make_stack(tmp_path: Path) -> Iterator[Callable[..., LocalStack]]:
-    """Start a LocalStack (simulator + engine + API) on a small estate; stopped after the test."""
+def start_stack() -> Iterator[Callable[..., LocalStack]]:
+    """Start a LocalStack (simulator + engine + API) with the given LocalStack fields; stopped after the test."""
     stacks: list[LocalStack] = []
+
+    def start(**fields: Any) -> LocalStack:
+        stack = LocalStack(**fields).start()
+        stacks.append(stack)
+        return stack
+
+    yield start
+    for stack in stacks:
+        stack.stop()
+
+
+@pytest.fixture
+def make_stack(tmp_path: Path, start_stack: Callable[..., LocalStack]) -> Callable[..., LocalStack]:
+    """A LocalStack on a small estate, its plan the demo plan with top-level fields replaced; stopped after the
+    test."""
 
     def make(
         vms: int = 60,
@@ -41,19 +56,15 @@ def make_stack(tmp_path: Path) -> Iterator[Callable[..., LocalStack]]:
         estate_config: EstateConfig | None = None,
         **plan: Any,
     ) -> LocalStack:
-        stack = LocalStack(
+        return start_stack(
             plan_path=write_plan(tmp_path, **plan),
             vms=vms,
             sessions=sessions,
             time_scale=time_scale,
             estate_config=estate_config,
-        ).start()
-        stacks.append(stack)
-        return stack
+        )
 
-    yield make
-    for stack in stacks:
-        stack.stop()
+    return make
 
 
 def post_alert(stack: LocalStack, path: Path = DEMO_ALERT) -> requests.Response:

@@ -7,7 +7,6 @@ the simulator's jobs and Teams messages, not by the evacuation's own summary alo
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,20 +37,14 @@ def plan_files(tmp_path: Path, **identity_overrides: Any) -> tuple[Path, Path]:
 
 
 @pytest.fixture
-def evacuation_stack(tmp_path: Path) -> Iterator[Any]:
-    stacks: list[LocalStack] = []
-
+def evacuation_stack(tmp_path: Path, start_stack: Any) -> Any:
     def make(estate_config: EstateConfig | None = None, **identity_overrides: Any) -> LocalStack:
         identity, apps = plan_files(tmp_path, **identity_overrides)
-        stack = LocalStack(
+        return start_stack(  # type: ignore[no-any-return]
             plan_path=identity, extra_plans=[apps], vms=60, sessions=6, time_scale=600.0, estate_config=estate_config
-        ).start()
-        stacks.append(stack)
-        return stack
+        )
 
-    yield make
-    for stack in stacks:
-        stack.stop()
+    return make
 
 
 def evacuate(stack: LocalStack) -> str:
