@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -66,6 +67,10 @@ class ApiBase:
     _attaching: dict[tuple[str, str, str], asyncio.Future[dict[str, Any] | None]] = field(
         default_factory=dict, init=False, repr=False
     )
+    # what a storm's copies would each work out again: an alert body's parse (by its bytes) and an alert's
+    # matching against the plans (by the parsed alert and the plans it was matched with), last used kept
+    _alerts_read: OrderedDict[bytes, Any] = field(default_factory=OrderedDict, init=False, repr=False)
+    _decided: OrderedDict[int, tuple[Any, list[Plan], Any]] = field(default_factory=OrderedDict, init=False, repr=False)
 
     def _plan(self, name: str, field: str = "") -> Plan:
         """The plan by name, or 404 PlanNotFound (`field` prefixes the message when a body named it)."""

@@ -397,13 +397,23 @@ def read_body(req: func.HttpRequest) -> bytes:
     return body
 
 
-def read_json(req: func.HttpRequest, accepted: tuple[str, ...] = ("application/json",)) -> Any:
+def check_json_type(req: func.HttpRequest, accepted: tuple[str, ...] = ("application/json",)) -> None:
+    """415 unless the request's content type (default JSON) is one of `accepted`."""
     content_type = (req.headers.get("Content-Type") or "application/json").split(";")[0].strip().lower()
     if content_type not in accepted:
         shown = content_type.encode("utf-8", "replace").decode("ascii", "replace")
         raise ServiceError(415, "UnsupportedMediaType", f"content type '{shown}' is not {' or '.join(accepted)}")
+
+
+def read_json(req: func.HttpRequest, accepted: tuple[str, ...] = ("application/json",)) -> Any:
+    check_json_type(req, accepted)
+    return decode_json(read_body(req))
+
+
+def decode_json(body: bytes) -> Any:
+    """A request body's JSON, or 400 MalformedJson."""
     try:
-        return json.loads(read_body(req))
+        return json.loads(body)
     except ValueError as err:
         raise ServiceError(400, "MalformedJson", f"request body is not valid JSON: {err}") from err
     except RecursionError:

@@ -32,9 +32,12 @@ from failover.api.http import (
     ORCHESTRATOR,
     DurableClient,
     caller_roles,
+    check_json_type,
+    decode_json,
     error_response,
     json_response,
     log,
+    read_body,
     read_json,
     runtime_status,
 )
@@ -46,9 +49,11 @@ from failover.events import (
     validation_response_headers,
 )
 from failover.plan import Plan
-from failover.policy import decide
+from failover.policy import PolicyDecision, decide
 from failover.run import build_run_input, new_run_id, run_kind
 
+MEMO_ENTRIES = 64  # alert bodies (and their matchings) remembered: a storm is copies of a few alerts
+MEMO_BODY_LIMIT = 64 * 1024  # larger bodies are parsed each time (a Log alert with search results)
 CLAIM_WAIT = 15.0  # seconds a start waits for its run to be granted (or refused) the plan's claim
 
 
@@ -247,7 +252,7 @@ class Runs(ApiBase):
         reasons: list[str] = []
         recorded: list[str] = []
         for alert in alerts:
-            decision = decide(alert, list(self.plans.values()))
+            decision = self._match(alert)
             if decision.resolved_plans:
                 recorded += await self._record_resolution(client, alert, decision.resolved_plans)
             if decision.ignored:
@@ -274,9 +279,39 @@ class Runs(ApiBase):
             return json_response(body)
         return json_response({**runs[0], "runs": runs, **({"refused": refused} if refused else {})}, 202)
 
+    def _match(self, alert: Alert) -> PolicyDecision:
+        """`decide` for this alert and the plans, worked out once per parsed alert (copies share the parse)."""
+        plans = list(self.plans.values())
+        known = self._decided.get(id(alert))
+        same = known is not None and known[0] is alert and len(known[1]) == len(plans)
+        if known is not None and same and all(a is b for a, b in zip(known[1], plans, strict=True)):
+            self._decided.move_to_end(id(alert))
+            return known[2]
+        decision = decide(alert, plans)
+        self._decided[id(alert)] = (alert, plans, decision)  # holding the alert keeps its id from being reused
+        while len(self._decided) > MEMO_ENTRIES:
+            self._decided.popitem(last=False)
+        return decision
+
+    def _read_alert(self, req: func.HttpRequest) -> Alert:
+        """The request's alert. A body seen before (a copy: Action Groups retry, storms repeat) is not parsed
+        again: the same bytes give the same alert."""
+        check_json_type(req)
+        body = read_body(req)
+        alert = self._alerts_read.get(body)
+        if alert is not None:
+            self._alerts_read.move_to_end(body)
+            return alert
+        alert = parse_alert(decode_json(body))
+        if len(body) <= MEMO_BODY_LIMIT:
+            self._alerts_read[body] = alert
+            while len(self._alerts_read) > MEMO_ENTRIES:
+                self._alerts_read.popitem(last=False)
+        return alert
+
     async def post_alert(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         try:
-            alert = parse_alert(read_json(req))
+            alert = self._read_alert(req)
         except ServiceError as err:
             return error_response(err.status, err.code, err.message)
         except AlertError as err:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, field_validator, model_validator
@@ -156,24 +157,17 @@ class Plan(_Model):
         return ResolveRecoveryPlansInput(instance_id=instance_id, plan=self.name, **self.vault_ref(), groups=groups)
 
     @property
-    def trigger_subscriptions(self) -> set[str]:
-        """Subscriptions whose alerts may start this plan: `triggers.subscriptions`, else every one it names."""
-        if self.triggers.subscriptions:
-            return {s.strip().lower() for s in self.triggers.subscriptions}
-        found: set[str] = set()
-
-        def walk(value: Any) -> None:
-            if isinstance(value, dict):
-                for key, item in value.items():
-                    if key == "subscription_id" and isinstance(item, str) and item:
-                        found.add(item.strip().lower())
-                    else:
-                        walk(item)
-            elif isinstance(value, list):
-                for item in value:
-                    walk(item)
-
-        walk(self.model_dump(exclude={"triggers"}))
+    def trigger_subscriptions(self) -> frozenset[str]:
+        """Subscriptions whose alerts may start this plan: `triggers.subscriptions`, else every one it names.
+        Read for every plan on every alert: worked out once per plan object (a plan is frozen; a copy with
+        changes is another object), as walking the plan's dump costs more than the rest of an alert's matching."""
+        cached = _TRIGGER_SUBSCRIPTIONS.get(id(self))
+        if cached is not None and cached[0] is self:
+            return cached[1]
+        found = _trigger_subscriptions(self)
+        _TRIGGER_SUBSCRIPTIONS[id(self)] = (self, found)
+        while len(_TRIGGER_SUBSCRIPTIONS) > 256:  # the plans a process has loaded; tests build many
+            _TRIGGER_SUBSCRIPTIONS.popitem(last=False)
         return found
 
     @property
@@ -188,3 +182,27 @@ class Plan(_Model):
         """The replication provider of a group's recovery plans: the group's own, else the `asr` section's."""
         found = next((g for g in self.groups if g.name == group), None)
         return (found.replication_provider if found is not None else None) or self.asr.replication_provider
+
+
+# id(plan) -> (the plan, its trigger subscriptions); holding the plan keeps its id from being reused
+_TRIGGER_SUBSCRIPTIONS: OrderedDict[int, tuple[Plan, frozenset[str]]] = OrderedDict()
+
+
+def _trigger_subscriptions(plan: Plan) -> frozenset[str]:
+    if plan.triggers.subscriptions:
+        return frozenset(s.strip().lower() for s in plan.triggers.subscriptions)
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key == "subscription_id" and isinstance(item, str) and item:
+                    found.add(item.strip().lower())
+                else:
+                    walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(plan.model_dump(exclude={"triggers"}))
+    return frozenset(found)

@@ -13,8 +13,10 @@ from typing import Any
 import azure.functions as func
 import pytest
 
+from failover.alerts import parse_alert as _parse
 from failover.api import Api
 from failover.plan import load_plans
+from failover.policy import decide as _decide
 from failover.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,13 +75,13 @@ class Engine:
         return list(self.running.values())
 
 
-def _request() -> func.HttpRequest:
+def _request(body: bytes = ALERT) -> func.HttpRequest:
     return func.HttpRequest(
         method="POST",
         url="http://127.0.0.1:7071/api/alerts",
         headers={"Content-Type": "application/json"},
         params={},
-        body=ALERT,
+        body=body,
     )
 
 
@@ -178,3 +180,35 @@ def test_copies_are_answered_once_the_engine_holds_the_run(api: Api) -> None:
     ids = {json.loads(a.get_body())["instance_id"] for a in answers}
     assert len(ids) == 1 and engine.calls.count("start_new") == 1
     assert all(json.loads(a.get_body())["deduplicated"] for a in answers[1:])
+
+
+def test_copies_are_parsed_and_matched_once(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A storm's copies carry the same bytes: parsed once, matched against the plans once (both cost more than
+    the rest of a copy's handling, docs/performance.md). A different body, or a changed set of plans, is worked
+    out again."""
+    import failover.api.runs as runs
+
+    parsed: list[Any] = []
+    decided: list[Any] = []
+    monkeypatch.setattr(runs, "parse_alert", lambda payload: parsed.append(payload) or _parse(payload))
+    monkeypatch.setattr(runs, "decide", lambda alert, plans: decided.append(alert) or _decide(alert, plans))
+    engine = Engine()
+    answers = asyncio.run(_storm(api, engine, 20))
+    assert {a.status_code for a in answers} == {202}
+    assert len(parsed) == 1 and len(decided) == 1
+    other = json.loads(ALERT)
+    other["data"]["essentials"]["alertId"] += "-another"
+    asyncio.run(api.post_alert(_request(json.dumps(other).encode()), engine))
+    assert len(parsed) == 2 and len(decided) == 2
+    api.plans = {name: plan.model_copy() for name, plan in api.plans.items()}  # plans reloaded
+    asyncio.run(api.post_alert(_request(), engine))
+    assert len(parsed) == 2 and len(decided) == 3
+
+
+def test_trigger_subscriptions_follow_the_plan_object() -> None:
+    """Worked out once per plan object: a copy with other subscriptions is another object, with its own."""
+    plan = next(iter(load_plans(ROOT / "plans").values()))
+    assert plan.trigger_subscriptions is plan.trigger_subscriptions  # remembered
+    other = plan.model_copy(update={"subscription_id": "99999999-9999-9999-9999-999999999999"})
+    assert "99999999-9999-9999-9999-999999999999" in other.trigger_subscriptions
+    assert "99999999-9999-9999-9999-999999999999" not in plan.trigger_subscriptions
