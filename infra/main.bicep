@@ -129,6 +129,12 @@ param siteRecoveryVaultIds array = []
 @description('AVD host pools the plans drain and empty, and standby host pools they open (avd.host_pools, standby.host_pool): session host and user session operators.')
 param hostPoolIds array = []
 
+@description('Host pools of avd.host_pools marked recovery: provision (also in hostPoolIds): Desktop Virtualization Host Pool Contributor (their VM template and registration token).')
+param provisionHostPoolIds array = []
+
+@description('Resource groups of avd.host_pools[].provision.resource_group, where session hosts are built in the recovery region: Virtual Machine Contributor.')
+param provisionResourceGroupIds array = []
+
 @description('Azure DNS zones of the plans\' dns.records: DNS Zone Contributor.')
 param dnsZoneIds array = []
 
@@ -377,6 +383,23 @@ module hostPoolRoles 'app/roles/host-pool.bicep' = [for (id, i) in hostPoolIds: 
   scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
   params: {
     hostPoolName: last(split(id, '/'))
+    principalId: identity.outputs.principalId
+  }
+}]
+
+module provisionHostPoolRoles 'app/roles/host-pool-provision.bicep' = [for (id, i) in provisionHostPoolIds: {
+  name: 'role-hostpool-provision-${i}-${resourceToken}'
+  scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
+  params: {
+    hostPoolName: last(split(id, '/'))
+    principalId: identity.outputs.principalId
+  }
+}]
+
+module provisionRgRoles 'app/roles/provision-resource-group.bicep' = [for (id, i) in provisionResourceGroupIds: {
+  name: 'role-provision-rg-${i}-${resourceToken}'
+  scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
+  params: {
     principalId: identity.outputs.principalId
   }
 }]

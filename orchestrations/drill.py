@@ -16,6 +16,7 @@ from orchestrations import runbook
 from orchestrations.avd import close_test_host_pool
 from orchestrations.dependencies import run_action_group
 from orchestrations.dispatch import run_groups
+from orchestrations.provision import provision_session_hosts, remove_provisioned
 from orchestrations.run_state import Run
 
 
@@ -33,6 +34,8 @@ def drill(run: Run, batches: list[Batch], end_run: Any):
             run, batches, dependencies=False, operator_wait=False, what="tested", stage="test failover"
         )
         run.end("failover", "Cancelled" if outcome == "cancelled" else "Failed" if run.plan_errors else "Succeeded")
+        if not run.cancel:  # `recovery: provision` pools: built, registered, closed to new sessions
+            yield from provision_session_hosts(run, drill=True)
         if not run.cancel and not run.plan_errors:
             yield from runbook.verify(run, drill=True)
         achieved = rto_seconds(run.started_at, isoformat(run.now()))
@@ -44,6 +47,8 @@ def drill(run: Run, batches: list[Batch], end_run: Any):
         run.drill = {"rto_seconds": achieved, "rto_target_seconds": target, "rto_met": bool(met), "rto_note": note}
     except Exception as err:  # whatever happened, the test VMs must not be left behind
         run.errors.append(f"drill interrupted: {err}")
+    if run.provisioned is not None:  # the drill's provisioned session hosts are not left behind
+        yield from remove_provisioned(run, "drill cleanup")
     touched = list(dict.fromkeys(p["name"] for b in run.batches_dispatched() for p in b["recovery_plans"]))
     yield from runbook.test_cleanup(run, touched)
     # the custom actions that ran in the drill (a Hyper-V Replica test failover of an Azure Local site) clean up too

@@ -18,6 +18,7 @@ from failover.run import isoformat, overall_status, rto_seconds
 from orchestrations import runbook
 from orchestrations.avd import pool_ref
 from orchestrations.dispatch import run_groups
+from orchestrations.provision import remove_provisioned
 from orchestrations.run_state import Run
 
 
@@ -68,6 +69,8 @@ def _replication_healthy(run: Run, names: list[str]):
 
 def _reopen_host_pools(run: Run):
     plan = run.plan
+    # the session hosts the failover built in the recovery region: drained and deleted before users come back
+    yield from remove_provisioned(run, "failback")
     run.begin("avd")
     try:
         for pool in plan.avd.host_pools:  # users come back to the primary region's session hosts

@@ -1,7 +1,8 @@
 """The failover orchestration: the region-evacuation runbook as a durable workflow (entry point of every mode).
 
 Stages: take the plan's claim (one active run per plan) → resolve recovery plans and batches → preflight →
-approval gate → by mode: failover (AVD drain, message, grace, log off → groups of batches → standby → verify →
+approval gate → by mode: failover (AVD drain, message, grace, log off → groups of batches → standby → session
+hosts provisioned → verify →
 DNS and Traffic Manager), drill (`orchestrations.drill`) or failback (`orchestrations.failback`) → summary,
 claim released. A CloudEvent is published at every step, the custom status always says where the run is, and
 the control channel (`orchestrations.control`) is open at every wait.
@@ -32,6 +33,7 @@ from orchestrations.avd import evacuate_avd
 from orchestrations.dispatch import run_groups
 from orchestrations.drill import drill
 from orchestrations.failback import failback
+from orchestrations.provision import provision_session_hosts
 from orchestrations.run_state import Run
 
 
@@ -168,6 +170,8 @@ def _runbook(run: Run, spec: RunInput):
         )
     if outcome == "completed" and not run.cancel:
         yield from runbook.start_standby(run)
+    if outcome == "completed" and not run.cancel:
+        yield from provision_session_hosts(run)
     if outcome == "completed" and not run.cancel:
         yield from runbook.verify(run)
         assert run.verify is not None

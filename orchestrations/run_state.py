@@ -102,6 +102,7 @@ class Run(Controlled):
         self.actions: list[dict[str, Any]] = []  # custom-action groups (waves that are not ASR recovery plans)
         self.preflight: dict[str, Any] | None = None  # network and identity checks before the proposal
         self.standby: dict[str, Any] | None = None
+        self.provisioned: dict[str, Any] | None = None  # `recovery: provision` session hosts (orchestrations.provision)
         self.verify: dict[str, Any] | None = None
         self.cleanup: str | None = None  # drills: "done" | "failed"
         self.drill: dict[str, Any] | None = None
@@ -324,6 +325,7 @@ class Run(Controlled):
             "waves": self.waves(),
             "preflight": self.preflight,
             "standby": self.standby,
+            "provisioned": self.provisioned,
             "verify": self.verify or {"healthy": False, "checks": [], "note": "verify did not run"},
             "cleanup": self.cleanup,
             "drill": self.drill,

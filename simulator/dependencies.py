@@ -83,6 +83,8 @@ class DependencyConfig:
     storage_sync_lag_seconds: float = 240.0  # geoReplicationStats.lastSyncTime lags the primary by this much
     vm_start_seconds: float = 90.0
     vm_deallocate_seconds: float = 60.0
+    vm_create_seconds: float = 180.0  # a session host VM built from an image, until it runs
+    session_host_register_seconds: float = 120.0  # the AVD agent installs and registers (then Available)
     # Resource name (failover group, storage account or VM) -> error text: its next operation ends Failed.
     failing: dict[str, str] = field(default_factory=dict)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, StrictBool
 
 from failover.contracts import ArmInput, Contract, NonEmpty
@@ -92,3 +94,55 @@ class NewSessionsResult(Contract):
     session_hosts: int
     changed: int
     changed_hosts: list[str]
+
+
+class ProvisionInput(HostPoolInput):
+    """`avd_provision_session_hosts`: converge `names` to session hosts of the pool, built in `location` from its
+    VM template: create a missing VM, install the AVD agent with the pool's registration token on a booted one,
+    close a registered one to new sessions when `allow_new_session` is false (a drill). Repeatable."""
+
+    vm_subscription_id: NonEmpty
+    vm_resource_group: NonEmpty
+    location: NonEmpty
+    subnet_id: NonEmpty
+    names: list[NonEmpty] = Field(min_length=1)
+    vm_size: str | None = None
+    allow_new_session: StrictBool = True
+    reregister: list[NonEmpty] = Field(default_factory=list)  # VMs whose failed registration is tried again
+
+
+class ProvisionedHost(Contract):
+    """One VM of a provisioned pool: `creating` (VM not booted), `registering` (agent installing), `available`,
+    `unavailable` (registered, not reporting), or `failed` (`error` says why)."""
+
+    vm: str
+    state: Literal["creating", "registering", "available", "unavailable", "failed"]
+    session_host: str | None = None
+    size: str
+    error: str | None = None
+
+
+class ProvisionResult(Contract):
+    host_pool: str
+    hosts: list[ProvisionedHost]
+    token_expires: str | None = None  # the registration token used (never the token itself)
+
+    @property
+    def available(self) -> list[str]:
+        return [h.vm for h in self.hosts if h.state == "available"]
+
+
+class RemoveHostsInput(HostPoolInput):
+    """`avd_remove_session_hosts`: drain (allow new sessions false), unregister (force: sessions go with it) and
+    delete the VMs `names` of a provisioned pool. Repeatable: what is gone already counts as removed."""
+
+    vm_subscription_id: NonEmpty
+    vm_resource_group: NonEmpty
+    names: list[NonEmpty] = Field(min_length=1)
+
+
+class RemoveHostsResult(Contract):
+    host_pool: str
+    drained: list[str]
+    session_hosts_removed: list[str]
+    vms_deleted: list[str]

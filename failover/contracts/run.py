@@ -79,6 +79,8 @@ class RunSummary(Contract):
     waves: list[dict[str, Any]]
     preflight: dict[str, Any] | None = None
     standby: dict[str, Any] | None = None
+    # `recovery: provision`: the session hosts built in the recovery region, their state, and what was removed
+    provisioned: dict[str, Any] | None = None
     verify: dict[str, Any]
     cleanup: str | None = None  # drills: "done" | "failed"
     drill: dict[str, Any] | None = None

@@ -5,7 +5,12 @@ State (`Compute`: VMs, their power operations on the toolkit's `OperationBook`; 
 makes it Available while it runs, through the AVD provider), routes (`add_routes`: VM get with
 `$expand=instanceView`, instance view, start and deallocate, delete, the operation status), the demo seed
 (`seed_demo`: the standby host pool hp-neu-pooled in the recovery region, its session hosts on deallocated VMs)
-and its part of `GET /_sim/dependencies` (`snapshot`). Shapes follow Microsoft's REST examples
+and its part of `GET /_sim/dependencies` (`snapshot`). A VM PUT (`VirtualMachines_CreateOrUpdate`, NIC created
+with it through `networkInterfaceConfigurations`) boots for `vm_create_seconds`; the AVD agent's extension PUT
+(`VirtualMachineExtensions_CreateOrUpdate`, `Microsoft.PowerShell` `DSC` with the registration token in
+`protectedSettings.Items.RegistrationInfoToken`) registers the session host with the pool whose current token it
+is after `session_host_register_seconds`, or fails (wrong or expired token: the host never registers).
+Shapes follow Microsoft's REST examples
 `VirtualMachine_Get_InstanceView` and `VirtualMachine_Start`; start and deallocate answer 202 with
 `Azure-AsyncOperation`, `Location` and `Retry-After`; a VM delete (`VirtualMachines_Delete`: the restored VMs of
 a restore test) answers 200, or 204 when there is no such VM.
@@ -14,7 +19,7 @@ a restore test) answers 200, or 204 when there is no such VM.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -22,12 +27,15 @@ from aiohttp import web
 from simulator.arm import (
     RECOVERY_REGION,
     RG,
+    BodyErrors,
     Cloud,
+    Field,
     Operation,
     OperationBook,
     OperationRoutes,
     RouteTable,
     SimError,
+    check_body,
     iso,
     json_body,
     locations,
@@ -36,6 +44,42 @@ from simulator.arm import (
 from simulator.providers.desktop_virtualization import DesktopVirtualization, HostPool, SessionHost
 
 _VM = RG + r"/microsoft\.compute/virtualmachines/(?P<vm>[^/]+)"
+_EXT = _VM + r"/extensions/(?P<ext>[^/]+)"
+COMPUTE_ERRORS = BodyErrors("InvalidParameter", "InvalidParameter", "InvalidParameter")
+VM_BODY = Field(
+    "object",
+    members={
+        "location": Field("string", required=True),
+        "properties": Field(
+            "object",
+            required=True,
+            members={
+                "hardwareProfile": Field("object", required=True, members={"vmSize": Field("string", required=True)}),
+                "storageProfile": Field("object", required=True, members={"imageReference": Field("object")}),
+                "osProfile": Field("object", members={"computerName": Field("string")}),
+                "networkProfile": Field("object", required=True),
+            },
+        ),
+    },
+)
+EXTENSION_BODY = Field(
+    "object",
+    members={
+        "location": Field("string"),
+        "properties": Field(
+            "object",
+            required=True,
+            members={
+                "publisher": Field("string", required=True),
+                "type": Field("string", required=True),
+                "typeHandlerVersion": Field("string"),
+                "settings": Field("object"),
+                "protectedSettings": Field("object"),
+            },
+        ),
+    },
+)
+AVD_AGENT_EXTENSION = ("microsoft.powershell", "dsc")  # the AVD agent's installer (the portal's AddSessionHost)
 
 API_VERSION = "2025-04-01"
 RETRY_AFTER_SECONDS = 10  # simulated
@@ -52,6 +96,8 @@ class ComputeKnobs(Protocol):
 
     vm_start_seconds: float
     vm_deallocate_seconds: float
+    vm_create_seconds: float
+    session_host_register_seconds: float
     failing: dict[str, str]  # VM name -> error text: its next start or deallocate ends Failed
 
 
@@ -67,6 +113,20 @@ class VirtualMachine:
     provisioning_error: dict[str, str] | None = None  # the last failed operation, as an instance view status
     start_calls: int = 0
     session_host: tuple[str, str, str] | None = None  # (resource group, host pool, session host) it serves
+    created: bool = False  # created through the API (a provisioned session host), not seeded
+    image: dict[str, Any] | None = None
+    subnet_id: str | None = None
+    extensions: dict[str, Extension] = field(default_factory=dict)
+
+
+@dataclass
+class Extension:
+    name: str
+    publisher: str
+    type: str
+    token: str | None  # protectedSettings.Items.RegistrationInfoToken (never returned on a read)
+    state: str = "Creating"  # Creating | Succeeded | Failed
+    message: str = ""
 
 
 class Compute(OperationBook):
@@ -78,6 +138,7 @@ class Compute(OperationBook):
         self.avd = avd  # a standby VM's session host follows its power state
         self.vms: dict[tuple[str, str], VirtualMachine] = {}
         self.deleted_vms: list[str] = []
+        avd.sources.append(self)  # a VM's boot registers its session host: AVD reads bring it up to date
         # The books whose operations create VMs here (Backup's restores): brought up to date before a VM is deleted.
         self.sources: list[OperationBook] = []
 
@@ -89,16 +150,106 @@ class Compute(OperationBook):
             op.error = {"code": "OperationFailed", "message": failure}
         else:
             op.status = "Succeeded"
+        if op.kind == "vm.extension":
+            self._finish_extension(op)
+            return
         vm: VirtualMachine = op.target
         vm.operation = None
         if op.status == "Succeeded":
-            vm.power_state = "running" if op.kind == "vm.start" else "deallocated"
+            vm.power_state = "running" if op.kind in ("vm.start", "vm.create") else "deallocated"
             vm.provisioning_error = None
         else:
-            vm.power_state = "deallocated" if op.kind == "vm.start" else "running"
-            code = "AllocationFailed" if op.kind == "vm.start" else "OperationFailed"
+            vm.power_state = "deallocated" if op.kind in ("vm.start", "vm.create") else "running"
+            code = "AllocationFailed" if op.kind in ("vm.start", "vm.create") else "OperationFailed"
             vm.provisioning_error = {"code": code, "message": failure or ""}
         self._sync_session_host(vm)
+
+    def _finish_extension(self, op: Operation) -> None:
+        """The AVD agent's installer ran on the booted VM: it registers with its token, or fails."""
+        vm, ext = op.target
+        vm.operation = None
+        if op.status == "Succeeded" and (ext.publisher.lower(), ext.type.lower()) == AVD_AGENT_EXTENSION:
+            host_name = f"{vm.name}.{DEMO_SESSION_HOST_DOMAIN}"
+            pool = self.avd.register(ext.token, host_name, (vm.resource_group, vm.name), vm.location)
+            if pool is None:
+                op.status = "Failed"
+                op.error = {
+                    "code": "VMExtensionProvisioningError",
+                    "message": "VM has reported a failure when processing extension 'DSC': the session host could not "
+                    "register to the host pool: the registration token is invalid or has expired.",
+                }
+            else:
+                vm.session_host = (pool.resource_group, pool.name, host_name)
+        ext.state = op.status
+        ext.message = (op.error or {}).get("message", "")
+
+    def create_vm(self, rg: str, name: str, body: dict[str, Any]) -> tuple[VirtualMachine, Operation | None]:
+        """PUT a VM. A new one boots (an operation of `vm_create_seconds`, then running); an existing one is left as
+        it is (a repeated PUT of the same VM changes nothing here). Returns the VM and its creation, if new."""
+        with self.lock:
+            self.refresh()
+            key = (rg.lower(), name.lower())
+            existing = self.vms.get(key)
+            if existing is not None:
+                return existing, None
+            props = body["properties"]
+            nics = (props.get("networkProfile") or {}).get("networkInterfaceConfigurations") or []
+            subnet = None
+            for nic in nics:
+                for ipc in (nic.get("properties") or {}).get("ipConfigurations") or []:
+                    subnet = ((ipc.get("properties") or {}).get("subnet") or {}).get("id") or subnet
+            vm = VirtualMachine(
+                rg,
+                name,
+                str(body["location"]),
+                size=props["hardwareProfile"]["vmSize"],
+                power_state="starting",
+                vm_id=str(uuid.uuid4()),
+                created=True,
+                image=dict(props["storageProfile"].get("imageReference") or {}),
+                subnet_id=subnet,
+            )
+            op = self._start(
+                "vm.create", "microsoft.compute", vm.location, vm, self.config.vm_create_seconds,
+                self.config.failing.get(name),
+            )  # fmt: skip
+            vm.operation = op
+            self.vms[key] = vm
+            return vm, op
+
+    def put_extension(self, rg: str, vm_name: str, name: str, body: dict[str, Any]) -> tuple[Extension, Operation]:
+        """PUT a VM extension: runs for `session_host_register_seconds` on a VM that has finished booting (409
+        while another operation runs on it, as Azure answers)."""
+        with self.lock:
+            vm = self.vm(rg, vm_name)
+            if vm.operation is not None:
+                raise SimError(
+                    409,
+                    "OperationNotAllowed",
+                    f"Operation 'extension' is not allowed on VM '{vm.name}' since another operation is in progress.",
+                )
+            props = body["properties"]
+            items = (
+                ((props.get("protectedSettings") or {}).get("Items") or {}) if props.get("protectedSettings") else {}
+            )
+            ext = Extension(name, props["publisher"], props["type"], items.get("RegistrationInfoToken"))
+            vm.extensions[name.lower()] = ext
+            op = self._start(
+                "vm.extension", "microsoft.compute", vm.location, (vm, ext),
+                self.config.session_host_register_seconds, None,
+            )  # fmt: skip
+            vm.operation = op
+            return ext, op
+
+    def extension(self, rg: str, vm_name: str, name: str) -> Extension:
+        with self.lock:
+            vm = self.vm(rg, vm_name)
+            ext = vm.extensions.get(name.lower())
+            if ext is None:
+                raise SimError(
+                    404, "NotFound", f"The entity was not found in this Azure location (extension '{name}')."
+                )
+            return ext
 
     def _sync_session_host(self, vm: VirtualMachine) -> None:
         """A session host is Available while its VM runs, Unavailable otherwise (as AVD's agent reports)."""
@@ -162,6 +313,8 @@ class Compute(OperationBook):
             vm = self.vms.pop((rg.lower(), name.lower()), None)
             if vm is not None:
                 self.deleted_vms.append(name)
+                vm.power_state = "deleted"
+                self._sync_session_host(vm)  # a session host left registered stops reporting
             return vm is not None
 
     # ---- the demo estate ------------------------------------------------------------------
@@ -194,8 +347,21 @@ class Compute(OperationBook):
             return {
                 "virtual_machines": [
                     {"name": v.name, "power_state": v.power_state, "start_calls": v.start_calls}
+                    | (
+                        {
+                            "resource_group": v.resource_group,
+                            "location": v.location,
+                            "size": v.size,
+                            "created": True,
+                            "subnet_id": v.subnet_id,
+                            "extensions": {e.name: e.state for e in v.extensions.values()},
+                        }
+                        if v.created
+                        else {}
+                    )
                     for v in self.vms.values()
                 ],
+                "deleted_vms": list(self.deleted_vms),
             }
 
 
@@ -318,7 +484,8 @@ class Routes(OperationRoutes):
             "vmId": vm.vm_id,
             "hardwareProfile": {"vmSize": vm.size},
             "storageProfile": {
-                "imageReference": {
+                "imageReference": vm.image
+                or {
                     "publisher": "MicrosoftWindowsDesktop",
                     "offer": "office-365",
                     "sku": "win11-23h2-avd-m365",
@@ -346,7 +513,7 @@ class Routes(OperationRoutes):
             "networkProfile": {
                 "networkInterfaces": [{"id": f"{rg_id}/providers/Microsoft.Network/networkInterfaces/{vm.name}-nic"}]
             },
-            "provisioningState": "Updating" if vm.operation is not None else "Succeeded",
+            "provisioningState": _provisioning_state(vm),
         }
         if expand.lower() == "instanceview":
             props["instanceView"] = self._instance_view(vm)
@@ -374,9 +541,59 @@ class Routes(OperationRoutes):
         op = self.compute.vm_power(m["rg"], m["vm"], start=m["op"].lower() == "start")
         return self._accepted(m["sub"], op)
 
+    async def vm_create(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        body = check_body(await json_body(request), VM_BODY, COMPUTE_ERRORS)
+        vm, op = self.compute.create_vm(m["rg"], m["vm"], body)
+        with self.compute.lock:
+            answer = web.json_response(self._vm_json(m["sub"], vm, ""), status=201 if op else 200)
+            if op is not None:
+                answer.headers.update(self._op_urls(m["sub"], op))
+            return answer
+
+    def _ext_json(self, m: dict[str, str], ext: Extension) -> dict[str, Any]:
+        return {
+            "name": ext.name,
+            "id": f"/subscriptions/{m['sub']}/resourceGroups/{m['rg']}/providers/Microsoft.Compute/virtualMachines/"
+            f"{m['vm']}/extensions/{ext.name}",
+            "type": "Microsoft.Compute/virtualMachines/extensions",
+            "properties": {
+                "publisher": ext.publisher,
+                "type": ext.type,
+                "typeHandlerVersion": "2.83",
+                "autoUpgradeMinorVersion": True,
+                "provisioningState": ext.state,
+                "instanceView": {
+                    "name": ext.name,
+                    "statuses": [{"code": f"ProvisioningState/{ext.state.lower()}", "level":
+                                  "Error" if ext.state == "Failed" else "Info", "message": ext.message}],
+                },
+            },
+        }  # fmt: skip
+
+    async def extension_put(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        body = check_body(await json_body(request), EXTENSION_BODY, COMPUTE_ERRORS)
+        ext, op = self.compute.put_extension(m["rg"], m["vm"], m["ext"], body)
+        with self.compute.lock:
+            answer = web.json_response(self._ext_json(m, ext), status=201)
+            answer.headers.update(self._op_urls(m["sub"], op))
+            return answer
+
+    async def extension_get(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        with self.compute.lock:
+            self.compute.refresh()
+            return web.json_response(self._ext_json(m, self.compute.extension(m["rg"], m["vm"], m["ext"])))
+
     async def vm_delete(self, request: web.Request, m: dict[str, str]) -> web.Response:
         existed = self.compute.delete_vm(m["rg"], m["vm"])
         return web.Response(status=200 if existed else 204)
+
+
+def _provisioning_state(vm: VirtualMachine) -> str:
+    if vm.operation is not None:
+        return "Creating" if vm.operation.kind == "vm.create" else "Updating"
+    if vm.created and vm.provisioning_error and vm.power_state != "running":
+        return "Failed"
+    return "Succeeded"
 
 
 def _patch_status() -> dict[str, Any]:
@@ -424,4 +641,7 @@ def add_routes(table: RouteTable, compute: Compute) -> None:
     add("GET", _VM + r"/instanceview$", "compute.vms.instance_view", r.vm_instance_view)
     add("POST", _VM + r"/(?P<op>start|deallocate)$", "compute.vms.power", r.vm_power)
     add("DELETE", _VM + r"$", "compute.vms.delete", r.vm_delete)
+    add("PUT", _VM + r"$", "compute.vms.create_or_update", r.vm_create)
+    add("PUT", _EXT + r"$", "compute.extensions.create_or_update", r.extension_put)
+    add("GET", _EXT + r"$", "compute.extensions.get", r.extension_get)
     add("GET", locations("compute") + r"/operations/(?P<op>[^/]+)$", "compute.operations.get", r.operation_status)

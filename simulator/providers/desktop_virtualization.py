@@ -1,9 +1,12 @@
 """Azure Virtual Desktop (Microsoft.DesktopVirtualization 2024-04-03): host pools, session hosts, user sessions.
 
-State (`DesktopVirtualization`: host pools and the sessions logged off), routes (`add_routes`: host pool get;
-session hosts list/get/update (drain); user sessions list by host pool / by session host, get, delete (log off),
-sendMessage, disconnect), the demo seed (`seed_demo`) and its part of `GET /_sim/state` (`snapshot`). Shapes follow
-`HostPool_Get`, `SessionHost_Get` / `_List`, `UserSession_Get` (`tests/reference/rest-examples/avd`).
+State (`DesktopVirtualization`: host pools, their registration token and VM template, and the sessions logged
+off), routes (`add_routes`: host pool get and update (`registrationInfo`: a fresh registration token),
+retrieveRegistrationToken; session hosts list/get/update (drain)/delete; user sessions list by host pool / by
+session host, get, delete (log off), sendMessage, disconnect), the demo seed (`seed_demo`) and its part of
+`GET /_sim/state` (`snapshot`). Shapes follow `HostPool_Get`, `HostPool_Update`, `SessionHost_Get` / `_List`,
+`UserSession_Get` (`tests/reference/rest-examples/avd`). A VM created with the AVD agent's extension and the pool's
+current token registers as a session host when its simulated boot ends (`simulator.providers.compute`).
 """
 
 from __future__ import annotations
@@ -55,6 +58,44 @@ SESSION_HOST_PATCH_BODY = Field(
         )
     },
 )
+HOST_POOL_PATCH_BODY = Field(
+    "object",
+    members={
+        "properties": Field(
+            "object",
+            members={
+                "registrationInfo": Field(
+                    "object",
+                    members={
+                        "expirationTime": Field("string"),
+                        "registrationTokenOperation": Field("string", enum=("Delete", "None", "Update")),
+                    },
+                ),
+                "friendlyName": Field("string"),
+                "description": Field("string"),
+                "vmTemplate": Field("string"),
+            },
+        ),
+    },
+)
+# The VM template of the demo's pooled host pool, in the keys the Azure portal writes (`failover.avd_template`).
+DEMO_VM_TEMPLATE = {
+    "domain": "contoso.local",
+    "galleryImageOffer": "office-365",
+    "galleryImagePublisher": "MicrosoftWindowsDesktop",
+    "galleryImageSKU": "win11-23h2-avd-m365",
+    "imageType": "Gallery",
+    "customImageId": None,
+    "namePrefix": "sh-weu",
+    "osDiskType": "Premium_LRS",
+    "vmSize": {"id": "Standard_D8s_v5", "cores": 8, "ram": 32},
+    "galleryItemId": "microsoftwindowsdesktop.office-365win11-23h2-avd-m365",
+    "hibernate": False,
+    "diskSizeGB": 128,
+    "securityType": "TrustedLaunch",
+    "secureBoot": True,
+    "vTPM": True,
+}
 SEND_MESSAGE_BODY = Field("object", members={"messageTitle": Field("string"), "messageBody": Field("string")})
 
 
@@ -76,6 +117,8 @@ class SessionHost:
     sessions: dict[str, UserSession] = field(default_factory=dict)
     drained_at: datetime | None = None
     unreachable: bool = False  # its region is down (`Estate.region_down`): messages and log-offs fail
+    vm: tuple[str, str] | None = None  # (resource group, VM name) when not the demo's rg-avd-weu
+    registered_at: datetime | None = None  # when a VM registered it with a registration token
 
 
 @dataclass
@@ -84,6 +127,10 @@ class HostPool:
     name: str
     location: str
     session_hosts: dict[str, SessionHost] = field(default_factory=dict)
+    pool_type: str = "Pooled"  # Pooled | Personal
+    vm_template: str | None = None  # the JSON string AVD keeps (`DEMO_VM_TEMPLATE` for the demo's pool)
+    token: str | None = None  # the registration token; one at a time (an Update replaces it)
+    token_expires: datetime | None = None
 
 
 class DesktopVirtualization:
@@ -95,6 +142,14 @@ class DesktopVirtualization:
         self.created_at = created_at  # when the simulated resources were "created" (ARM systemData)
         self.host_pools: dict[tuple[str, str], HostPool] = {}
         self.logged_off: list[dict[str, Any]] = []  # {session host, id, user, at}
+        self.registrations: list[dict[str, Any]] = []  # {host pool, session host, at, registered, why}
+        self.deleted_hosts: list[str] = []
+        # Cap on a registration token's lifetime in simulated seconds (None: as asked): a test makes tokens expire
+        # before a new VM's simulated boot ends, so the VM never registers.
+        self.token_lifetime_cap: float | None = None
+        # The books whose operations register session hosts (Compute): brought up to date before a session host read.
+        self.sources: list[Any] = []
+        self._catching_up = False
 
     @property
     def lock(self) -> Any:
@@ -126,6 +181,91 @@ class DesktopVirtualization:
                     host.drained_at = utcnow()
                 host.allow_new_session = value
             return host
+
+    def catch_up(self) -> None:
+        """Finish the VM boots that are due, so their session hosts are registered before a read."""
+        with self.lock:
+            if self._catching_up:
+                return
+            self._catching_up = True
+            try:
+                for book in self.sources:
+                    book.refresh()
+            finally:
+                self._catching_up = False
+
+    # ---- registration -------------------------------------------------------------------------------------
+    def update_host_pool(self, rg: str, name: str, patch: dict[str, Any]) -> HostPool:
+        """`registrationInfo` Update: a fresh token valid until `expirationTime` (it replaces the previous one);
+        Delete: no token. Other properties are accepted and kept as they are (only the token is simulated)."""
+        with self.lock:
+            pool = self.host_pool(rg, name)
+            props = patch.get("properties") or {}
+            if "vmTemplate" in props:
+                pool.vm_template = props["vmTemplate"]
+            info = props.get("registrationInfo") or {}
+            operation = info.get("registrationTokenOperation")
+            if operation == "Delete":
+                pool.token, pool.token_expires = None, None
+            elif operation == "Update":
+                try:
+                    expires = datetime.fromisoformat(str(info.get("expirationTime", "")).replace("Z", "+00:00"))
+                except ValueError:
+                    raise SimError(
+                        400, "InvalidParameterValue", "registrationInfo.expirationTime is not a date and time."
+                    ) from None
+                now = utcnow()
+                if expires.tzinfo is None or expires <= now:
+                    raise SimError(
+                        400, "InvalidParameterValue", "registrationInfo.expirationTime must be in the future (UTC)."
+                    )
+                if self.token_lifetime_cap is not None:
+                    expires = min(expires, now + self.cloud.scaled(self.token_lifetime_cap))
+                pool.token, pool.token_expires = f"eyJ.{uuid.uuid4().hex}.sim", expires
+            return pool
+
+    def registration_token(self, rg: str, name: str) -> HostPool:
+        with self.lock:
+            return self.host_pool(rg, name)
+
+    def register(self, token: str | None, host_name: str, vm: tuple[str, str], location: str) -> HostPool | None:
+        """A booted VM's AVD agent registers with `token`: the pool whose current, unexpired token it is gets the
+        session host (Available, open to new sessions). None when no pool takes the token (wrong or expired)."""
+        with self.lock:
+            now = utcnow()
+            pool = next((p for p in self.host_pools.values() if token and p.token == token), None)
+            why = None
+            if pool is None:
+                why = "no host pool has this registration token (wrong, or replaced by a newer one)"
+            elif pool.token_expires is None or pool.token_expires <= now:
+                why, pool = "the registration token has expired", None
+            self.registrations.append(
+                {"session_host": host_name, "host_pool": pool.name if pool else None, "at": now,
+                 "registered": pool is not None, "why": why, "location": location}
+            )  # fmt: skip
+            if pool is None:
+                return None
+            host = pool.session_hosts.get(host_name) or SessionHost(name=host_name)
+            host.status, host.unreachable, host.vm, host.registered_at = "Available", False, vm, now
+            pool.session_hosts[host_name] = host
+            return pool
+
+    def delete_session_host(self, rg: str, pool: str, name: str, force: bool) -> bool:
+        """Remove a session host from its pool. Refused while it has sessions, unless `force` (they are logged off
+        with it). False when there is none."""
+        with self.lock:
+            host_pool = self.host_pool(rg, pool)
+            key = next((k for k, h in host_pool.session_hosts.items() if h.name.lower() == name.lower()), None)
+            if key is None:
+                return False
+            host = host_pool.session_hosts[key]
+            if host.sessions and not force:
+                raise SimError(
+                    400, "SessionHostHasSessions", f"Session host '{host.name}' has user sessions; delete with force."
+                )
+            del host_pool.session_hosts[key]
+            self.deleted_hosts.append(host.name)
+            return True
 
     def user_session(self, rg: str, pool: str, host: str, session_id: str) -> UserSession:
         session_host = self.session_host(rg, pool, host)
@@ -200,7 +340,7 @@ class DesktopVirtualization:
     def seed_demo(self, sessions: int) -> None:
         """One pooled host pool in West Europe: `sessions` user sessions (every fifth disconnected) on 12 a host."""
         now = utcnow()
-        pool = HostPool(DEMO_AVD_RG, DEMO_HOST_POOL, PRIMARY_REGION)
+        pool = HostPool(DEMO_AVD_RG, DEMO_HOST_POOL, PRIMARY_REGION, vm_template=json.dumps(DEMO_VM_TEMPLATE))
         host_count = max(2, math.ceil(sessions / 12))
         for index in range(host_count):
             name = f"sh-weu-{index + 1:03d}.contoso.local"
@@ -220,6 +360,7 @@ class DesktopVirtualization:
 
     def snapshot(self) -> dict[str, Any]:
         """Its part of `GET /_sim/state`."""
+        self.catch_up()
         with self.lock:
             return {
                 "sessions_remaining": self.sessions_remaining(),
@@ -231,10 +372,15 @@ class DesktopVirtualization:
                         "allow_new_session": host.allow_new_session,
                         "drained_at": iso(host.drained_at),
                         "sessions": len(host.sessions),
+                        "status": host.status,
+                        "vm": "/".join(host.vm) if host.vm else None,
+                        "registered_at": iso(host.registered_at),
                     }
                     for pool in self.host_pools.values()
                     for host in pool.session_hosts.values()
                 ],
+                "registrations": [dict(entry, at=iso(entry["at"])) for entry in self.registrations],
+                "deleted_session_hosts": list(self.deleted_hosts),
             }
 
 
@@ -257,8 +403,8 @@ class Routes:
             "lastModifiedAt": iso(modified) if modified else created,
         }
 
-    def _pool_json(self, pool: HostPool, arm_id: str) -> dict[str, Any]:
-        """A pooled host pool in the shape of `HostPool_Get` (no AD FS single sign-on: its `sso*` are null)."""
+    def _pool_json(self, pool: HostPool, arm_id: str, token: str | None = None) -> dict[str, Any]:
+        """A host pool in the shape of `HostPool_Get` (no AD FS single sign-on: its `sso*` are null)."""
         seeded = self.avd.created_at
         return {
             "id": arm_id,
@@ -271,7 +417,7 @@ class Routes:
                 "objectId": str(uuid.uuid5(uuid.NAMESPACE_URL, arm_id.lower())),
                 "friendlyName": pool.name,
                 "description": f"Pooled host pool {pool.name} ({pool.location})",
-                "hostPoolType": "Pooled",
+                "hostPoolType": pool.pool_type,
                 "personalDesktopAssignmentType": "Automatic",
                 "customRdpProperty": "drivestoredirect:s:;redirectclipboard:i:1;",
                 "maxSessionLimit": 999999,
@@ -279,13 +425,11 @@ class Routes:
                 "validationEnvironment": False,
                 "ring": None,
                 "registrationInfo": {
-                    "expirationTime": iso(seeded + timedelta(days=27)),
-                    "token": None,  # ARM never returns the registration token on a GET
-                    "registrationTokenOperation": "None",
+                    "expirationTime": iso(pool.token_expires or seeded + timedelta(days=27)),
+                    "token": token,  # ARM returns it only in the answer to the PATCH that made it
+                    "registrationTokenOperation": "Update" if token else "None",
                 },
-                "vmTemplate": json.dumps(
-                    {"namePrefix": pool.name.removeprefix("hp-"), "vmSize": {"id": "Standard_D8s_v5"}}
-                ),
+                "vmTemplate": pool.vm_template,
                 "ssoadfsAuthority": None,
                 "ssoClientId": None,
                 "ssoClientSecretKeyVaultPath": None,
@@ -341,8 +485,8 @@ class Routes:
                 "updateErrorMessage": "",
                 "virtualMachineId": str(uuid.uuid5(uuid.NAMESPACE_DNS, vm_name)),
                 "friendlyName": vm_name,
-                "resourceId": f"/subscriptions/{self.avd.subscription_id}/resourceGroups/rg-avd-weu/providers/"
-                f"Microsoft.Compute/virtualMachines/{vm_name}",
+                "resourceId": f"/subscriptions/{self.avd.subscription_id}/resourceGroups/"
+                f"{host.vm[0] if host.vm else 'rg-avd-weu'}/providers/Microsoft.Compute/virtualMachines/{vm_name}",
                 "sessionHostHealthCheckResults": [check],
             },
         }
@@ -373,13 +517,44 @@ class Routes:
         pool = self.avd.host_pool(m["rg"], m["hp"])
         return web.json_response(self._pool_json(pool, self._pool_id(m)))
 
+    async def host_pool_update(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        body = check_body(await json_body(request), HOST_POOL_PATCH_BODY, AVD_ERRORS)
+        with self.avd.lock:
+            pool = self.avd.update_host_pool(m["rg"], m["hp"], body)
+            renewed = ((body.get("properties") or {}).get("registrationInfo") or {}).get("registrationTokenOperation")
+            token = pool.token if renewed == "Update" else None
+            return web.json_response(self._pool_json(pool, self._pool_id(m), token))
+
+    async def retrieve_token(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        """`HostPools_RetrieveRegistrationToken`: the current token and its expiry (token null when there is none
+        or it has expired)."""
+        with self.avd.lock:
+            pool = self.avd.registration_token(m["rg"], m["hp"])
+            live = pool.token is not None and pool.token_expires is not None and pool.token_expires > utcnow()
+            return web.json_response(
+                {
+                    "expirationTime": iso(pool.token_expires) if live else None,
+                    "token": pool.token if live else None,
+                    "registrationTokenOperation": "Update" if live else "None",
+                }
+            )
+
+    async def session_host_delete(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        force = (request.query.get("force") or "false").lower()
+        if force not in ("true", "false"):
+            raise SimError(400, "InvalidParameterValue", f"The query parameter force '{force}' is not a boolean.")
+        existed = self.avd.delete_session_host(m["rg"], m["hp"], m["sh"], force == "true")
+        return web.Response(status=200 if existed else 204)
+
     async def session_hosts_list(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        self.avd.catch_up()
         with self.avd.lock:
             pool = self.avd.host_pool(m["rg"], m["hp"])
             items = [self._host_json(self._pool_id(m), h) for h in pool.session_hosts.values()]
         return page_by_skip(request, items)
 
     async def session_host_get(self, request: web.Request, m: dict[str, str]) -> web.Response:
+        self.avd.catch_up()
         with self.avd.lock:
             host = self.avd.session_host(m["rg"], m["hp"], m["sh"])
             return web.json_response(self._host_json(self._pool_id(m), host))
@@ -436,6 +611,9 @@ def add_routes(table: RouteTable, avd: DesktopVirtualization) -> None:
     r = Routes(avd)
     add = table.add
     add("GET", _HP + r"$", "avd.hostpool.get", r.host_pool_get)
+    add("PATCH", _HP + r"$", "avd.hostpool.update", r.host_pool_update)
+    add("POST", _HP + r"/retrieveregistrationtoken$", "avd.hostpool.retrieve_registration_token", r.retrieve_token)
+    add("DELETE", _SH + r"$", "avd.sessionhosts.delete", r.session_host_delete)
     add("GET", _HP + r"/sessionhosts$", "avd.sessionhosts.list", r.session_hosts_list)
     add("GET", _SH + r"$", "avd.sessionhosts.get", r.session_host_get)
     add("PATCH", _SH + r"$", "avd.sessionhosts.update", r.session_host_update)

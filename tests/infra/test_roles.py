@@ -24,6 +24,8 @@ ROLES = {
     "2ad6aaab-ead9-4eaa-8ac5-da422f562408": "Desktop Virtualization Session Host Operator",
     "ea4bfff8-7fb4-485a-aadd-d4129a0ffaa6": "Desktop Virtualization User Session Operator",
     "489581de-a3bd-480d-9518-53dea7416b33": "Desktop Virtualization Power On Contributor",
+    "e307426c-f9b6-4e81-87de-d99efb3c32bc": "Desktop Virtualization Host Pool Contributor",
+    "9980e02c-c2be-4d73-94e8-173b1dc7cf3c": "Virtual Machine Contributor",
     "befefa01-2a29-4197-83a8-272ff33ce314": "DNS Zone Contributor",
     "a4b10055-b0c7-44c2-b00f-c7b5b3550cf7": "Traffic Manager Contributor",
     "73c42c96-874c-492b-b04d-ab87d138a893": "Log Analytics Reader",
@@ -53,6 +55,16 @@ PLAN_SCOPES = {
         "hostPoolIds",
         "host-pool.bicep",
         {"Desktop Virtualization Session Host Operator", "Desktop Virtualization User Session Operator"},
+    ),
+    "avd.host_pools[recovery=provision]": (
+        "provisionHostPoolIds",
+        "host-pool-provision.bicep",
+        {"Desktop Virtualization Host Pool Contributor"},
+    ),
+    "avd.host_pools[].provision.resource_group": (
+        "provisionResourceGroupIds",
+        "provision-resource-group.bicep",
+        {"Virtual Machine Contributor"},
     ),
     "dns.records[].zone": ("dnsZoneIds", "dns-zone.bicep", {"DNS Zone Contributor"}),
     "dns.traffic_manager[].profile": (
@@ -94,7 +106,8 @@ PLAN_SCOPES = {
     ),
 }
 # The one assignment on a resource group instead of a resource: the restored VM does not exist before the restore.
-RESOURCE_GROUP_SCOPED = {"resource-group.bicep"}
+# So are the session hosts `recovery: provision` builds (provision-resource-group.bicep).
+RESOURCE_GROUP_SCOPED = {"resource-group.bicep", "provision-resource-group.bicep"}
 
 
 def assignments() -> list[tuple[Path, str, dict[str, Any]]]:
@@ -301,6 +314,13 @@ BUILT_IN_ACTIONS = {
         "Microsoft.Compute/virtualMachines/read",
         "Microsoft.Compute/virtualMachines/instanceView/read",
     ],
+    "Desktop Virtualization Host Pool Contributor": ["Microsoft.DesktopVirtualization/hostpools/*"],
+    "Virtual Machine Contributor": [
+        "Microsoft.Compute/virtualMachines/*",
+        "Microsoft.Network/networkInterfaces/*",
+        "Microsoft.Network/virtualNetworks/read",
+        "Microsoft.Network/virtualNetworks/subnets/join/action",
+    ],
     "DNS Zone Contributor": ["Microsoft.Network/dnsZones/*"],
     "Traffic Manager Contributor": ["Microsoft.Network/trafficManagerProfiles/*"],
     "Log Analytics Reader": ["*/read", "Microsoft.OperationalInsights/workspaces/search/action"],
@@ -329,6 +349,7 @@ RESTORE_NETWORK = ["Microsoft.Network/virtualNetworks/read", "Microsoft.Network/
 # (rbac.bicep's symbol). Each (activities module, SDK call) -> [(where, actions)].
 Needs = list[tuple[str, list[str]]]
 VAULT, POOLS = "siteRecoveryVaultIds", "hostPoolIds"
+PROVISION_POOLS, PROVISION_RG = "provisionHostPoolIds", "provisionResourceGroupIds"
 SDK_ACTIONS: dict[tuple[str, str], Needs] = {
     ("asr", "site_recovery.replication_recovery_plans.list"): [(VAULT, [PLANS + "read"])],
     ("asr", "site_recovery.replication_recovery_plans.get"): [(VAULT, [PLANS + "read"])],
@@ -375,6 +396,42 @@ SDK_ACTIONS: dict[tuple[str, str], Needs] = {
     ("avd", "desktop_virtualization.user_sessions.list_by_host_pool"): [(POOLS, [SESSIONS + "read"])],
     ("avd", "desktop_virtualization.user_sessions.send_message"): [(POOLS, [SESSIONS + "sendMessage/action"])],
     ("avd", "desktop_virtualization.user_sessions.delete"): [(POOLS, [SESSIONS + "delete"])],
+    ("avd_provision", "desktop_virtualization.host_pools.get"): [
+        (POOLS, ["Microsoft.DesktopVirtualization/hostpools/read"])
+    ],
+    ("avd_provision", "desktop_virtualization.host_pools.retrieve_registration_token"): [
+        (PROVISION_POOLS, ["Microsoft.DesktopVirtualization/hostPools/retrieveRegistrationToken/action"])
+    ],
+    ("avd_provision", "desktop_virtualization.host_pools.update"): [
+        (PROVISION_POOLS, ["Microsoft.DesktopVirtualization/hostpools/write"])
+    ],
+    ("avd_provision", "desktop_virtualization.session_hosts.list"): [
+        (POOLS, ["Microsoft.DesktopVirtualization/hostpools/sessionhosts/read"])
+    ],
+    ("avd_provision", "desktop_virtualization.session_hosts.update"): [
+        (POOLS, ["Microsoft.DesktopVirtualization/hostpools/sessionhosts/write"])
+    ],
+    ("avd_provision", "desktop_virtualization.session_hosts.delete"): [
+        (POOLS, ["Microsoft.DesktopVirtualization/hostpools/sessionhosts/delete"])
+    ],
+    ("avd_provision", "compute.virtual_machines.get"): [(PROVISION_RG, [VM + "read"])],
+    ("avd_provision", "compute.virtual_machines.begin_create_or_update"): [
+        (
+            PROVISION_RG,
+            [
+                VM + "write",
+                "Microsoft.Network/networkInterfaces/write",
+                "Microsoft.Network/virtualNetworks/subnets/join/action",
+            ],
+        )
+    ],
+    ("avd_provision", "compute.virtual_machines.begin_delete"): [
+        (PROVISION_RG, [VM + "delete", "Microsoft.Network/networkInterfaces/delete"])
+    ],
+    ("avd_provision", "compute.virtual_machine_extensions.get"): [(PROVISION_RG, [VM + "extensions/read"])],
+    ("avd_provision", "compute.virtual_machine_extensions.begin_create_or_update"): [
+        (PROVISION_RG, [VM + "extensions/write"])
+    ],
     ("dns", "dns.record_sets.get"): [("dnsZoneIds", ["Microsoft.Network/dnsZones/A/read"])],
     ("dns", "dns.record_sets.create_or_update"): [
         ("dnsZoneIds", ["Microsoft.Network/dnsZones/A/write", "Microsoft.Network/dnsZones/CNAME/write"])
