@@ -37,30 +37,30 @@ def _rpo_seconds(details: Any) -> float | None:
     return None
 
 
-class _ItemListing:
-    """The vault's protected items the health and recovery-point reads count (one listing, both reads): iterates
-    (item, label, on_target: already active on the direction's target side); `wanted` (lower-cased item id -> name,
-    when limited to some recovery plans) and `seen` (ids listed) once iterated."""
+def _wanted(payload: ReplicationHealthInput) -> dict[str, str] | None:
+    """Lower-cased item id -> name of the items the payload's recovery plans list; None: the whole vault."""
+    if payload.recovery_plans is None:
+        return None
+    client = clients().site_recovery(payload.subscription_id)
+    items = plan_items(client, payload.resource_group, payload.vault, payload.recovery_plans)
+    return {key: item_id.rsplit("/", 1)[-1] for key, (_, item_id) in items.items()}
 
-    def __init__(self, payload: ReplicationHealthInput) -> None:
-        self.payload = payload
-        self.client = clients().site_recovery(payload.subscription_id)
-        self.wanted: dict[str, str] | None = None
-        self.seen: set[str] = set()
-        if payload.recovery_plans is not None:
-            items = plan_items(self.client, payload.resource_group, payload.vault, payload.recovery_plans)
-            self.wanted = {key: item_id.rsplit("/", 1)[-1] for key, (_, item_id) in items.items()}
 
-    def __iter__(self) -> Iterator[tuple[Any, str, bool]]:
-        target = "recovery" if self.payload.direction == "PrimaryToRecovery" else "primary"
-        for item in self.client.replication_protected_items.list(self.payload.resource_group, self.payload.vault):
-            key = (item.id or "").lower()
-            if (self.wanted is not None and key not in self.wanted) or key in self.seen:
-                continue
-            self.seen.add(key)
-            props = item.properties
-            label = (props.friendly_name if props is not None else None) or item.name or key
-            yield item, label, props is not None and (props.active_location or "").lower() == target
+def _listing(
+    payload: ReplicationHealthInput, wanted: dict[str, str] | None, seen: set[str]
+) -> Iterator[tuple[Any, str, bool]]:
+    """The vault's protected items the health and recovery-point reads count (one listing, both reads): (item,
+    label, on_target: already active on the direction's target side); adds each item id listed to `seen`."""
+    target = "recovery" if payload.direction == "PrimaryToRecovery" else "primary"
+    client = clients().site_recovery(payload.subscription_id)
+    for item in client.replication_protected_items.list(payload.resource_group, payload.vault):
+        key = (item.id or "").lower()
+        if (wanted is not None and key not in wanted) or key in seen:
+            continue
+        seen.add(key)
+        props = item.properties
+        label = (props.friendly_name if props is not None else None) or item.name or key
+        yield item, label, props is not None and (props.active_location or "").lower() == target
 
 
 def recovery_point_ages(payload: ReplicationHealthInput) -> list[tuple[str, float | None]]:
@@ -68,7 +68,7 @@ def recovery_point_ages(payload: ReplicationHealthInput) -> list[tuple[str, floa
     reports, as `asr_replication_health` reads it; None when it reports none), by name. Read-only."""
     return sorted(
         (label, _rpo_seconds(item.properties.provider_specific_details))
-        for item, label, on_target in _ItemListing(payload)
+        for item, label, on_target in _listing(payload, _wanted(payload), set())
         if item.properties is not None and not on_target
     )
 
@@ -92,8 +92,8 @@ def asr_replication_health(payload: ReplicationHealthInput) -> ReplicationHealth
     healthy = failed_over = 0
     unhealthy: list[dict[str, Any]] = []
     rpos: list[float] = []
-    listing = _ItemListing(payload)
-    for item, label, on_target in listing:
+    wanted, seen = _wanted(payload), set[str]()
+    for item, label, on_target in _listing(payload, wanted, seen):
         props = item.properties
         if props is None:
             unhealthy.append({"name": item.name, "health": "Unknown", "errors": ["ASR returned no properties"]})
@@ -112,7 +112,6 @@ def asr_replication_health(payload: ReplicationHealthInput) -> ReplicationHealth
             if not errors and health.lower() == "none":
                 errors = [f"not replicating ({props.protection_state or 'unknown protection state'})"]
             unhealthy.append({"name": label, "health": health, "errors": errors})
-    wanted, seen = listing.wanted, listing.seen
     for key in sorted(set(wanted or {}) - seen):
         unhealthy.append(
             {
