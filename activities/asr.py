@@ -338,7 +338,19 @@ def asr_get_job(payload: AsrJobInput) -> AsrJobResult:
         ended_at=props.end_time.isoformat() if props.end_time else None,
         errors=errors,
         warnings=warnings,
+        recovery_points=_recovery_points(props.custom_details),
     )
+
+
+def _recovery_points(details: Any) -> dict[str, str]:
+    """A failover job's VMs and the recovery point time each came up from (`FailoverJobDetails`); empty for other
+    jobs and before a VM's recovery point is known."""
+    points: dict[str, str] = {}
+    for item in getattr(details, "protected_item_details", None) or []:
+        name, at = item.friendly_name or item.name, item.recovery_point_time
+        if name and at is not None:
+            points[name] = at.isoformat()
+    return points
 
 
 def _error_texts(errors: Any) -> list[str]:

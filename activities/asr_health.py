@@ -3,6 +3,7 @@ with the other ASR activities by `activities.asr`."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +37,42 @@ def _rpo_seconds(details: Any) -> float | None:
     return None
 
 
+def _wanted(payload: ReplicationHealthInput) -> dict[str, str] | None:
+    """Lower-cased item id -> name of the items the payload's recovery plans list; None: the whole vault."""
+    if payload.recovery_plans is None:
+        return None
+    client = clients().site_recovery(payload.subscription_id)
+    items = plan_items(client, payload.resource_group, payload.vault, payload.recovery_plans)
+    return {key: item_id.rsplit("/", 1)[-1] for key, (_, item_id) in items.items()}
+
+
+def _listing(
+    payload: ReplicationHealthInput, wanted: dict[str, str] | None, seen: set[str]
+) -> Iterator[tuple[Any, str, bool]]:
+    """The vault's protected items the health and recovery-point reads count (one listing, both reads): (item,
+    label, on_target: already active on the direction's target side); adds each item id listed to `seen`."""
+    target = "recovery" if payload.direction == "PrimaryToRecovery" else "primary"
+    client = clients().site_recovery(payload.subscription_id)
+    for item in client.replication_protected_items.list(payload.resource_group, payload.vault):
+        key = (item.id or "").lower()
+        if (wanted is not None and key not in wanted) or key in seen:
+            continue
+        seen.add(key)
+        props = item.properties
+        label = (props.friendly_name if props is not None else None) or item.name or key
+        yield item, label, props is not None and (props.active_location or "").lower() == target
+
+
+def recovery_point_ages(payload: ReplicationHealthInput) -> list[tuple[str, float | None]]:
+    """Each protected item still on the direction's source side with its current recovery point age (the RPO ASR
+    reports, as `asr_replication_health` reads it; None when it reports none), by name. Read-only."""
+    return sorted(
+        (label, _rpo_seconds(item.properties.provider_specific_details))
+        for item, label, on_target in _listing(payload, _wanted(payload), set())
+        if item.properties is not None and not on_target
+    )
+
+
 def asr_replication_health(payload: ReplicationHealthInput) -> ReplicationHealthResult:
     """Replication readiness of the vault's protected items, for the approval card.
 
@@ -52,28 +89,16 @@ def asr_replication_health(payload: ReplicationHealthInput) -> ReplicationHealth
     items on the source side; None when none reports one), direction and checked_at.
     """
     direction = payload.direction
-    target = "recovery" if direction == "PrimaryToRecovery" else "primary"
-    client = clients().site_recovery(payload.subscription_id)
-    rg, vault = payload.resource_group, payload.vault
-    wanted: dict[str, str] | None = None  # lower-cased item id -> name, when limited to some plans
-    names = payload.recovery_plans
-    if names is not None:
-        wanted = {key: item_id.rsplit("/", 1)[-1] for key, (_, item_id) in plan_items(client, rg, vault, names).items()}
-    seen: set[str] = set()
     healthy = failed_over = 0
     unhealthy: list[dict[str, Any]] = []
     rpos: list[float] = []
-    for item in client.replication_protected_items.list(rg, vault):
-        key = (item.id or "").lower()
-        if (wanted is not None and key not in wanted) or key in seen:
-            continue
-        seen.add(key)
+    wanted, seen = _wanted(payload), set[str]()
+    for item, label, on_target in _listing(payload, wanted, seen):
         props = item.properties
         if props is None:
             unhealthy.append({"name": item.name, "health": "Unknown", "errors": ["ASR returned no properties"]})
             continue
-        label = props.friendly_name or item.name
-        if (props.active_location or "").lower() == target:
+        if on_target:
             failed_over += 1
             continue
         rpo = _rpo_seconds(props.provider_specific_details)
@@ -108,7 +133,7 @@ def asr_replication_health(payload: ReplicationHealthInput) -> ReplicationHealth
     )
     log(payload, "asr.health").info(
         "replication health",
-        vault=vault,
+        vault=payload.vault,
         protected_items=result.protected_items,
         healthy=healthy,
         unhealthy=len(unhealthy),

@@ -12,3 +12,12 @@ def read_groups(plan: Plan) -> list[tuple[str, list[RecoveryPlanRef]]]:
     from activities.asr import asr_resolve_recovery_plans
 
     return groups_from_resolved(asr_resolve_recovery_plans(plan.resolve_request()), plan.asr.vault)
+
+
+def read_recovery_points(plan: Plan) -> list[tuple[str, float | None]]:
+    """Each protected item of the plan's recovery plans with its current recovery point age (ASR's RPO), by name."""
+    from activities.asr_health import recovery_point_ages
+    from failover.contracts.asr import ReplicationHealthInput
+
+    names = [ref.name for _, refs in read_groups(plan) for ref in refs]
+    return recovery_point_ages(ReplicationHealthInput(plan=plan.name, **plan.vault_ref(), recovery_plans=names))

@@ -4,7 +4,9 @@ the plans it names in `after`), which can start now, and the in-flight cap each 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
+from typing import Any
 
 from failover.errors import PlanError
 from failover.plan import Plan
@@ -79,3 +81,59 @@ def cap_share(cap: int, running: int) -> int:
     """Each of `running` plans started together gets an equal share of the evacuation's in-flight cap (at least
     1 VM; a batch larger than its share then runs alone in its plan)."""
     return max(1, cap // max(1, running))
+
+
+# Durable Functions caps a custom status at 16 KB of UTF-16 JSON text ("The custom status payload is limited to 16 KB
+# of UTF-16 JSON text", https://learn.microsoft.com/azure/durable-task/common/durable-task-custom-orchestration-status):
+# about 8,000 characters. An evacuation of 100 plans cannot list a full row per plan in it, so its status lists the rows
+# that matter now (running, failed, then those next in line) while they fit `STATUS_BUDGET`, and counts every plan by
+# status; each plan's details are in its own run (`run_id`: GET /api/failovers/{run_id}) and every row is in the
+# evacuation's summary once it has ended.
+STATUS_BUDGET = 15 * 1024  # UTF-16 bytes: room under the 16 KB cap for the engine's own wrapping
+STATUS_ERRORS = 5
+STATUS_EXCLUDED = 10
+_ROW_RANK = {"Running": 0, "Failed": 1, "Blocked": 1, "CompletedWithErrors": 1, "Pending": 2, "NotStarted": 3}
+_ROW_KEYS = ("plan", "tier", "after", "status", "run_id", "vms", "in_flight_cap", "eta_seconds", "note")
+
+
+def _utf16_bytes(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-16-le"))
+
+
+def evacuation_status(state: dict[str, Any]) -> dict[str, Any]:
+    """The evacuation's custom status from its state, within `STATUS_BUDGET`: compact plan rows (no null fields, no
+    error text: `errors` has the latest) ranked running, failed, pending, then done, as many as fit, shown in failover
+    order; `plans_total` and `plan_counts` by status; the approval gate without `excludable` (every plan of the
+    evacuation may be left out: the API checks a name against the region's plans); the first exclusions and the
+    latest errors, with their totals."""
+    rows: list[dict[str, Any]] = state["plans"]
+    order = {name: i for i, name in enumerate(state.get("order") or [])}
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+    errors, excluded = state.get("errors") or [], state.get("excluded") or []
+    status = {
+        **{k: v for k, v in state.items() if k not in ("plans", "order", "approval", "errors", "excluded")},
+        "plans": [],
+        "plans_total": len(rows),
+        "plan_counts": counts,
+        "approval": {k: v for k, v in state["approval"].items() if k != "excludable"},
+        "excluded": excluded[:STATUS_EXCLUDED],
+        "excluded_total": len(excluded),
+        "errors": [str(e)[:200] for e in errors[-STATUS_ERRORS:]],  # the latest; the summary keeps them all
+        "errors_total": len(errors),
+    }
+    size = _utf16_bytes(status)
+    chosen: list[tuple[int, dict[str, Any]]] = []
+    ranked = sorted(
+        range(len(rows)), key=lambda i: (_ROW_RANK.get(rows[i]["status"], 4), order.get(rows[i]["plan"], i))
+    )
+    for i in ranked:
+        row = {k: rows[i][k] for k in _ROW_KEYS if rows[i].get(k) is not None} | {"after": rows[i]["after"]}
+        cost = _utf16_bytes(row) + 2  # and its comma
+        if size + cost > STATUS_BUDGET:
+            break
+        size += cost
+        chosen.append((order.get(rows[i]["plan"], i), row))
+    status["plans"] = [row for _, row in sorted(chosen, key=lambda c: c[0])]
+    return status

@@ -53,9 +53,12 @@ def preview(
     groups: list[tuple[str, list[RecoveryPlanRef]]],
     measured: dict[str, float] | None = None,
     mode: str | None = None,
+    recovery_points: list[tuple[str, float | None]] | None = None,
 ) -> dict[str, Any]:
     """`groups`: each group's recovery plans with VM counts (from ASR). `measured`: recovery plan →
-    seconds its job took last time. Returns the preview document (`failover plan preview --json`)."""
+    seconds its job took last time. `recovery_points`: each protected item's current recovery point age (ASR's RPO,
+    `activities.asr_health.recovery_point_ages`), None when not read. Returns the preview document (`failover plan
+    preview --json`)."""
     mode = mode or plan.asr.mode
     drill = mode == "test"
     batches: list[Batch] = plan_batches(groups, plan.batch_size)
@@ -150,8 +153,25 @@ def preview(
         "rto_target_seconds": plan.rto_target,
         "within_rto": t <= plan.rto_target,
         "rpo_target_seconds": plan.rpo_target,
+        "recovery_points": None if recovery_points is None else recovery_point_table(plan, recovery_points),
         "estimates": "measured" if measured else "plan",
         "excludes": "the time the approval waits for a person",
+    }
+
+
+def recovery_point_table(plan: Plan, ages: list[tuple[str, float | None]]) -> dict[str, Any]:
+    """Each protected item's current recovery point age against the plan's rpo_target (the data an unplanned
+    failover now would lose), oldest first."""
+    items = [
+        {"vm": name, "age_seconds": age, "within": None if age is None else age <= plan.rpo_target}
+        for name, age in sorted(ages, key=lambda a: (-(a[1] if a[1] is not None else -1.0), a[0]))
+    ]
+    known = [i["age_seconds"] for i in items if i["age_seconds"] is not None]
+    return {
+        "target_seconds": plan.rpo_target,
+        "max_age_seconds": max(known) if known else None,
+        "over": sum(1 for i in items if i["within"] is False),
+        "items": items,
     }
 
 

@@ -18,7 +18,7 @@ from local.stack import LocalStack
 def run_plan_preview(args: argparse.Namespace) -> int:
     """Batches, offsets, DNS changes and the expected recovery time, with VM counts read from ASR: the
     simulator's demo estate, or Azure when FAILOVER_ARM_ENDPOINT is set."""
-    from activities.planning import read_groups
+    from activities.planning import read_groups, read_recovery_points
     from failover.preview import preview
 
     plan = load_plan(args.plan)
@@ -26,10 +26,12 @@ def run_plan_preview(args: argparse.Namespace) -> int:
     if os.environ.get("FAILOVER_ARM_ENDPOINT"):
         configure(Settings.from_env())
         groups = read_groups(plan)
+        points = read_recovery_points(plan) if args.mode != "test" else None
     else:
         with LocalStack(plan_path=Path(args.plan), vms=args.vms, sessions=1) as _stack:
             groups = read_groups(plan)
-    result = preview(plan, groups, mode=args.mode)
+            points = read_recovery_points(plan) if args.mode != "test" else None
+    result = preview(plan, groups, mode=args.mode, recovery_points=points)
     if args.json:
         print(json.dumps(result))
         return 0
@@ -45,6 +47,16 @@ def run_plan_preview(args: argparse.Namespace) -> int:
     for change in result["dns"]:
         print(f"  dns: {change['record']} → {_target(change['to'])}")
     print(f"  at most {result['in_flight_cap']} VMs failing over at once")
+    table = result.get("recovery_points")
+    if table and table["items"]:
+        worst = table["max_age_seconds"]
+        print(
+            f"  recovery points: {len(table['items'])} protected items, oldest "
+            f"{'unknown' if worst is None else f'{worst:.0f} s'}, {table['over']} over the rpo_target "
+            f"{table['target_seconds']:.0f} s"
+        )
+        for item in [i for i in table["items"] if i["within"] is False][:10]:
+            print(f"    {item['vm']}: {item['age_seconds']:.0f} s old (OVER)")
     verdict = "within" if result["within_rto"] else "OVER"
     print(
         f"  expected recovery time {result['eta_seconds'] / 60:.1f} min, {verdict} the RTO target "

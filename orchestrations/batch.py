@@ -143,6 +143,8 @@ def batch_orchestrator(context: df.DurableOrchestrationContext):
                 if job.warnings:
                     r.setdefault("warnings", []).extend(job.warnings)
                 r[f"{field}_started_at"], r[f"{field}_ended_at"] = job.started_at, job.ended_at
+                if job.recovery_points:  # the recovery point each VM came up from (the report's data-loss table)
+                    r["recovery_points"] = dict(job.recovery_points)
                 if label == "failover" and job.state == "Succeeded" and spec.commit:
                     to_commit.append(r)
             elif now >= w["deadline"]:

@@ -23,7 +23,7 @@ import azure.durable_functions as df
 from failover.batching import groups_from_resolved, plan_batches
 from failover.contracts.notify import ApprovalCardInput, ApprovalDecision, TeamsDecisionInput
 from failover.contracts.run import EvacuationInput, RunInput
-from failover.evacuation import cap_share, failover_order, startable
+from failover.evacuation import cap_share, evacuation_status, failover_order, startable
 from failover.preview import preview
 from orchestrations.approval_gate import record_decision
 from orchestrations.common import ARM_RETRY, NOTIFY_RETRY, EventLog, as_utc, isoformat
@@ -97,7 +97,7 @@ def evacuation_orchestrator(context: df.DurableOrchestrationContext):
     def publish(stage: str | None = None) -> None:
         if stage:
             state["stage"] = stage
-        context.set_custom_status(state)
+        context.set_custom_status(evacuation_status(state))  # bounded: Durable Functions' 16 KB
 
     publish()
     # CloudEvents at every step, as a run's (source /failover/plans/evacuation-{region}/runs/{id})

@@ -344,6 +344,7 @@ class Run(Controlled):
             "rto_target_seconds": target,
             "rto_met": met,
             "rto_note": note,
+            "rpo_target_seconds": self.seconds(self.plan.rpo_target),  # run seconds, as rto_target_seconds
             "time_scale": self.scale,
             "errors": self.all_errors(),
             "warnings": self.warnings,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from simulator.arm import (
@@ -144,7 +144,7 @@ class Estate:
         self.faults = FaultState(self.config.time_scale, self.config.throttle, self.config.faults, self.config.latency)
         # the providers (each module's docstring says what it simulates)
         self.avd = DesktopVirtualization(self, subscription_id, self.created_at)
-        self.site_recovery = SiteRecovery(self, self.config, self.source_down)
+        self.site_recovery = SiteRecovery(self, self.config, self.source_down, self.replication_stopped_at)
         self.azure_local = AzureLocal(self, self.site_recovery)  # plugs into site_recovery (HyperVReplicaAzure)
         self.dns = Dns(self)
         self.sinks = Sinks(self, self.config)  # Event Grid topic, Teams webhooks
@@ -201,6 +201,14 @@ class Estate:
             and outage.affects("asr", utcnow())
             and direction in DIRECTIONS
         )
+
+    def replication_stopped_at(self, at: datetime) -> datetime | None:
+        """When the outage stopped ASR's replication from the primary region, if it is down for ASR at `at`: the
+        latest recovery point of a protected item is from before then."""
+        outage = self.outage
+        if outage is None or outage.key != region_key(PRIMARY_REGION) or "asr" not in outage.services:
+            return None
+        return outage.down_since(at)
 
     def region_down(self, region: str) -> None:
         """The region is down from now on, all of it (`Outage(region)`): its SQL and storage primaries are

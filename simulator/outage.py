@@ -89,6 +89,16 @@ class Outage:
             return int(elapsed // self.flap_seconds) % 2 == 0
         return True
 
+    def down_since(self, now: datetime) -> datetime | None:
+        """When the region went down, if it is down at `now` (a flapping region: the start of this down phase)."""
+        if not self.down(now) or self.begins_at is None:
+            return None
+        if not self.flap_seconds:
+            return self.begins_at
+        elapsed = (now - self.begins_at).total_seconds() * self.time_scale
+        phase = elapsed // self.flap_seconds * self.flap_seconds
+        return self.begins_at + timedelta(seconds=phase / self.time_scale)
+
     def affects(self, service: str, now: datetime) -> bool:
         return service in self.services and self.down(now)
 

@@ -26,6 +26,7 @@ from failover.api.http import (
     validated,
 )
 from failover.errors import ServiceError
+from failover.evacuation import plans_in
 from failover.render import render
 
 
@@ -151,8 +152,15 @@ class Approvals(ApiBase):
         try:
             body = validated(DecisionRequest, read_json(req))
             approver = self._principal(req)
-            _, gate = await self._waiting_run(client, instance_id)
+            status, gate = await self._waiting_run(client, instance_id)
             self._check_approver(gate, approver, str(gate.get("nonce") or ""))
+            custom = status.custom_status or {}
+            if custom.get("kind") == "evacuation":  # every plan of the region may be left out (its status lists some)
+                region = str(custom.get("region") or "")
+                gate = {
+                    **gate,
+                    "excludable": [{"recovery_plan": p.name} for p in plans_in(region, self.plans.values())],
+                }
             _check_exclude(body, gate)
         except ServiceError as err:
             return error_response(err.status, err.code, err.message)

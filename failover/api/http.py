@@ -139,6 +139,8 @@ class Readers:
 
     read_groups: Callable[[Plan], list[Any]]  # the plan's recovery plans and VM counts, from the vault
     check_plan: Callable[[Plan], dict[str, Any]]  # the readiness checks, read-only
+    # each protected item's current recovery point age (ASR's RPO), for the preview
+    read_recovery_points: Callable[[Plan], list[tuple[str, float | None]]] | None = None
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:

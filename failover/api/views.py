@@ -85,8 +85,15 @@ class Views(ApiBase):
             return error_response(502, "AzureReadFailed", f"reading the vault failed: {type(err).__name__}")
         last_summary = await self._latest_output(client, plan.name, {"failover", "drill"})
         measured = measured_durations(last_summary) if last_summary is not None else {}
+        points = None
+        read_points = self._readers().read_recovery_points
+        if read_points is not None and mode != "test":
+            try:
+                points = await asyncio.to_thread(read_points, plan)
+            except Exception as err:  # the preview stands without them (`recovery_points` null)
+                log.warning("preview: recovery points read failed", plan=name, error=str(err)[:300])
         try:
-            return json_response(preview(plan, groups, measured or None, mode))
+            return json_response(preview(plan, groups, measured or None, mode, points))
         except BatchPlanningError as err:  # a recovery plan over batch_size: split it in ASR first
             return error_response(409, "RecoveryPlanTooLarge", str(err))
 

@@ -139,6 +139,9 @@ class AsrJobResult(Contract):
     # the errors of the job's tasks that failed while the job went on (e.g. an unplanned failover that could
     # not shut the source VMs down because the primary region is down)
     warnings: list[str] = Field(default_factory=list)
+    # a failover job: VM -> the time (ISO 8601) of the recovery point it came up from, from the job's
+    # `FailoverJobDetails.protectedItemDetails[].recoveryPointTime` (the data-loss table of the report)
+    recovery_points: dict[str, str] = Field(default_factory=dict)
 
 
 # --- asr_replication_health ----------------------------------------------------------------------------------

@@ -100,6 +100,8 @@ class RunSummary(Contract):
     rto_target_seconds: float
     rto_met: bool | None = None  # True only when the failover completed within the target (failover.run.rto_verdict)
     rto_note: str | None = None
+    # the plan's rpo_target in run seconds (as rto_target_seconds); None in summaries written before it
+    rpo_target_seconds: float | None = None
     time_scale: float
     errors: list[Any]
     warnings: list[str] = Field(default_factory=list)  # shown to approvers and in the report; not errors

@@ -149,6 +149,7 @@ class ProtectedItem:
     failover_kind: str | None = None  # Planned | Unplanned: the last failover's kind
     last_failover_at: datetime | None = None
     recovery_point_id: str | None = None  # the recovery point the VM was failed over to (a uuid)
+    recovery_point_time: datetime | None = None  # when that recovery point was taken (`SiteRecovery.recovery_point`)
     replicating: bool = True  # replication runs from the active location (False after a failover until reprotect)
     test_failover_state: str = "None"
     test_failover_at: datetime | None = None  # its test VM is up since (a test failover succeeded), until cleanup
@@ -264,6 +265,8 @@ class Job:
     direction: str | None = None  # failovers and test failovers: PrimaryToRecovery | RecoveryToPrimary
     # a step that failed while the job went on (an unplanned failover that could not shut the source VMs down)
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    # failovers that succeeded: VM -> (recovery point uuid, its time), the job's `FailoverJobDetails`
+    recovery_points: dict[str, tuple[str, datetime]] = field(default_factory=dict)
 
 
 @dataclass
@@ -313,10 +316,18 @@ class SiteRecovery:
     `source_down(direction)` says whether ASR's source site is down now (the estate's outage, `simulator.outage`).
     """
 
-    def __init__(self, cloud: Cloud, config: AsrKnobs, source_down: Callable[..., bool]) -> None:
+    def __init__(
+        self,
+        cloud: Cloud,
+        config: AsrKnobs,
+        source_down: Callable[..., bool],
+        replication_stopped_at: Callable[[datetime], datetime | None] = lambda at: None,
+    ) -> None:
         self.cloud = cloud
         self.config = config
         self.source_down = source_down
+        # when the primary region's outage stopped replication, if it is down at the given moment
+        self.replication_stopped_at = replication_stopped_at
         self.recovery_plans: dict[tuple[str, str, str], RecoveryPlan] = {}
         self.jobs: dict[tuple[str, str, str], Job] = {}
         self.hyperv: HyperVSites | None = None  # Azure Local sites, once they plug in
@@ -369,6 +380,13 @@ class SiteRecovery:
         if item.vm_name in self.config.warning_items:
             return base * 10
         return base
+
+    def latest_recovery_point(self, item: ProtectedItem, at: datetime) -> datetime:
+        """The time of the item's latest recovery point at `at`: its RPO before then, or, once the primary region's
+        outage stopped replication, its RPO before the outage began (nothing newer reached the recovery region)."""
+        stopped = self.replication_stopped_at(at)
+        rpo = self.item_rpo_seconds(item) if item.replicating else None
+        return min(at, stopped or at) - self.cloud.scaled(float(rpo or 0))
 
     def item_health(self, item: ProtectedItem) -> tuple[str, list[dict[str, str]]]:
         """(replicationHealth, health errors as {level, code, message, causes, action})."""
@@ -815,9 +833,15 @@ class SiteRecovery:
                 if ok:
                     item.protection_state = f"{kind}FailoverCommitPendingStatesBegin"
                     item.active_location = target
+                    # a planned failover shuts the source VM down and syncs its last changes first: no data lost;
+                    # an unplanned one brings the VM up from its latest recovery point when the job started
+                    item.recovery_point_time = (
+                        job.started_at if kind == "Planned" else self.latest_recovery_point(item, job.started_at)
+                    )
                     item.replicating = False
                     item.last_failover_at = job.due_at
                     item.recovery_point_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{job.name}/{item.vm_name}"))
+                    job.recovery_points[item.vm_name] = (item.recovery_point_id, item.recovery_point_time)
                 else:
                     item.protection_state = f"{kind}FailoverFailed"
         elif job.scenario == "CommitFailover":
@@ -1075,18 +1099,45 @@ class Routes:
                     }
                     for task in tasks
                 ],
-                "customDetails": {
-                    "instanceType": "AsrJobDetails",
-                    "affectedObjectDetails": {
-                        "PrimaryFabricProviderId": "Azure",
-                        "PrimaryFabricName": PRIMARY_FABRIC,
-                        "RecoveryFabricProviderId": "Azure",
-                        "RecoveryFabricName": RECOVERY_FABRIC,
-                        "RecoveryPlanName": job.plan_name,
-                    },
-                },
+                "customDetails": self._job_details(vault_id, job),
             },
         }
+
+    def _job_details(self, vault_id: str, job: Job) -> dict[str, Any]:
+        """The job's `customDetails`: `FailoverJobDetails` for a failover (each VM's `protectedItemDetails`, with the
+        recovery point it came up from once it failed over: `recoveryPointId`, `recoveryPointTime`), else
+        `AsrJobDetails`."""
+        details: dict[str, Any] = {
+            "instanceType": "AsrJobDetails",
+            "affectedObjectDetails": {
+                "PrimaryFabricProviderId": "Azure",
+                "PrimaryFabricName": PRIMARY_FABRIC,
+                "RecoveryFabricProviderId": "Azure",
+                "RecoveryFabricName": RECOVERY_FABRIC,
+                "RecoveryPlanName": job.plan_name,
+            },
+        }
+        if job.scenario not in ("PlannedFailover", "UnplannedFailover"):
+            return details
+        plan = self.asr.recovery_plans.get((job.resource_group, job.vault, job.plan_name.lower()))
+        items = []
+        for item in plan.items if plan is not None else []:
+            point = job.recovery_points.get(item.vm_name)
+            item_id = self._item_id(vault_id, item)
+            items.append(
+                {
+                    "name": item_id.rsplit("/", 1)[-1],
+                    "friendlyName": item.vm_name,
+                    "testVmName": None,
+                    "testVmFriendlyName": None,
+                    "networkConnectionStatus": None,
+                    "networkFriendlyName": None,
+                    "subnet": None,
+                    "recoveryPointId": f"{item_id}/recoveryPoints/{point[0]}" if point else None,
+                    "recoveryPointTime": iso(point[1]) if point else None,
+                }
+            )
+        return {**details, "instanceType": "FailoverJobDetails", "protectedItemDetails": items}
 
     def _item_id(self, vault_id: str, item: ProtectedItem) -> str:
         azure_local = self.asr.hyperv

@@ -136,3 +136,26 @@ def test_bad_input(simulate: Callable[..., Simulator]) -> None:
 
     with pytest.raises(ResourceNotFoundError):
         asr_replication_health(ReplicationHealthInput(**PAYLOAD, recovery_plans=["rp-nope"]))
+
+
+def test_recovery_point_ages_for_the_preview(simulate: Callable[..., Simulator]) -> None:
+    """The preview's per-item recovery point ages come from the same listing as the health check's worst RPO."""
+    from activities.asr_health import recovery_point_ages
+    from activities.planning import read_recovery_points
+    from failover.plan import load_plan
+    from failover.preview import recovery_point_table
+    from local.stack import DEMO_PLAN
+
+    simulate(rpo_seconds={"vm-app-0010": 5400, "vm-dc-0001": 12.5})
+    ages = dict(recovery_point_ages(ReplicationHealthInput(**PAYLOAD, recovery_plans=["rp-identity", "rp-apps-01"])))
+    assert len(ages) == 26 and ages["vm-app-0010"] == 5400.0 and ages["vm-dc-0001"] == 12.0
+    plan = load_plan(DEMO_PLAN)
+    table = recovery_point_table(plan, read_recovery_points(plan))
+    assert len(table["items"]) == 30 and table["items"][0] == {
+        "vm": "vm-app-0010",
+        "age_seconds": 5400.0,
+        "within": False,
+    }
+    assert (
+        table["over"] == 1 and table["max_age_seconds"] == 5400.0 == asr_replication_health(WHOLE_VAULT).max_rpo_seconds
+    )

@@ -3,11 +3,19 @@ then `after`), what may start now, and the shares of the in-flight cap."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
-from failover.evacuation import cap_share, check_order, failover_order, plans_in, startable
+from failover.evacuation import (
+    cap_share,
+    check_order,
+    evacuation_status,
+    failover_order,
+    plans_in,
+    startable,
+)
 from failover.plan import Plan, PlanError, load_plan
 from local.stack import DEMO_PLAN
 
@@ -55,3 +63,58 @@ def test_startable_waits_for_the_tier_and_blocks_dependents() -> None:
 
 def test_cap_shares() -> None:
     assert cap_share(100, 3) == 33 and cap_share(100, 0) == 100 and cap_share(2, 5) == 1
+
+
+def _utf16(value: Any) -> int:
+    """A custom status's size as Durable Functions counts it: UTF-16 bytes of its compact JSON."""
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-16-le"))
+
+
+def test_status_of_a_hundred_plan_evacuation_fits_16_kb() -> None:
+    """An evacuation of 100 plans (63-character names, every row filled, 500 errors, 100 exclusions) publishes a
+    custom status within Durable Functions' 16 KB of UTF-16 JSON, with the rows that matter and counts of the rest."""
+    names = [f"{i:03}-" + "p" * 59 for i in range(100)]
+    statuses = ["Completed"] * 60 + ["Running"] * 10 + ["Failed"] * 5 + ["Pending"] * 25
+    rows = [
+        {"plan": n, "tier": i // 10, "after": [names[i - 1]] if i else [], "status": statuses[i],
+         "run_id": f"evacuation-westeurope-20261206T174424Z-abcd:{n}", "vms": 100, "in_flight_cap": 10,
+         "eta_seconds": 4321.5, "recovery_plans": 1, "batches": 1, "vms_failed_over": 100, "rto_seconds": 1234.5,
+         "peak_vms_in_flight": 10, "error": "x" * 300}
+        for i, n in enumerate(names)
+    ]  # fmt: skip
+    state = {
+        "kind": "evacuation", "region": "westeurope", "stage": "failing over", "requested_by": "oncall@contoso.com",
+        "reason": "West Europe is down", "started_at": "2026-12-06T17:44:24Z", "in_flight_cap": 100,
+        "order": names, "plans": rows, "eta_seconds": 43215.0,
+        "excluded": [{"plan": n, "by": "oncall@contoso.com", "when": "approved"} for n in names],
+        "approval": {"required": 2, "approvers": ["a@contoso.com", "b@contoso.com"], "waiting": False,
+                     "decisions": [], "used": {}, "nonce": "n" * 36,
+                     "excludable": [{"recovery_plan": n, "why": "a plan of the evacuation (tier 1)",
+                                     "approving": "fails it over"} for n in names]},
+        "cancel": None, "errors": [f"{n}: recovery plan failed " + "e" * 200 for n in names for _ in range(5)],
+    }  # fmt: skip
+    assert _utf16(state) > 16 * 1024  # as the orchestration published it before
+    status = evacuation_status(state)
+    assert _utf16(status) <= 16 * 1024
+    assert status["plans_total"] == 100 and status["plan_counts"] == {
+        "Completed": 60, "Running": 10, "Failed": 5, "Pending": 25,
+    }  # fmt: skip
+    shown = [r["status"] for r in status["plans"]]
+    assert shown[:10] == ["Running"] * 10 and len(shown) >= 10  # the running plans first, in failover order
+    assert [r["plan"] for r in status["plans"]] == sorted(r["plan"] for r in status["plans"])
+    assert status["errors_total"] == 500 and len(status["errors"]) == 5 and status["excluded_total"] == 100
+    assert "excludable" not in status["approval"] and status["approval"]["required"] == 2
+
+
+def test_status_of_a_small_evacuation_lists_every_plan() -> None:
+    """Two plans: both rows, in failover order, without null fields."""
+    rows = [
+        {"plan": "apps", "tier": 1, "after": ["identity"], "status": "Pending", "run_id": None, "vms": 50},
+        {"plan": "identity", "tier": 0, "after": [], "status": "Running", "run_id": "e:identity", "vms": 10},
+    ]
+    state = {"plans": rows, "order": ["identity", "apps"], "approval": {"excludable": []}, "errors": []}
+    status = evacuation_status(state)
+    assert status["plans"] == [
+        {"plan": "identity", "tier": 0, "after": [], "status": "Running", "run_id": "e:identity", "vms": 10},
+        {"plan": "apps", "tier": 1, "after": ["identity"], "status": "Pending", "vms": 50},
+    ]

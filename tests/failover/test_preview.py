@@ -89,3 +89,13 @@ def test_drill_touches_no_production_step() -> None:
     committed = preview(PLAN, GROUPS)["batches"][0]
     drill = result["batches"][0]
     assert drill["expected_end_s"] - drill["start_offset_s"] < committed["expected_end_s"] - committed["start_offset_s"]
+
+
+def test_recovery_points_against_the_rpo_target() -> None:
+    """Each protected item's recovery point age against the plan's rpo_target, oldest first; none for a drill."""
+    ages = [("vm-a", 60.0), ("vm-b", PLAN.rpo_target + 1), ("vm-c", None)]
+    table = preview(PLAN, GROUPS, recovery_points=ages)["recovery_points"]
+    assert [(i["vm"], i["within"]) for i in table["items"]] == [("vm-b", False), ("vm-a", True), ("vm-c", None)]
+    assert table["over"] == 1 and table["max_age_seconds"] == PLAN.rpo_target + 1
+    assert table["target_seconds"] == PLAN.rpo_target
+    assert preview(PLAN, GROUPS)["recovery_points"] is None

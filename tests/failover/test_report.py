@@ -191,3 +191,49 @@ def test_data_is_json(summary: dict[str, Any]) -> None:
 )
 def test_duration(seconds: float, text: str) -> None:
     assert duration(seconds) == text
+
+
+def _with_points(summary: dict[str, Any], fired_at: str | None) -> dict[str, Any]:
+    """The summary with a trigger fired at `fired_at` (None: started without an alert) and two failed-over VMs whose
+    recovery points are 0.1 and 0.05 run seconds (60 and 30 s at x600) before 14:38:40."""
+    summary["triggers"] = [{**summary["triggers"][0], "fired_at": fired_at}] if fired_at else []
+    summary["rpo_target_seconds"] = 45 / 600  # run seconds: 45 s of plan time
+    summary["recovery_plans"][0]["recovery_points"] = {
+        "vm-id-01": "2026-11-23T14:38:39.900Z",
+        "vm-id-02": "2026-11-23T14:38:39.950Z",
+    }
+    return summary
+
+
+class TestRpo:
+    """The data-loss (RPO) table: each VM's recovery point against the outage start, the plan's worst against its
+    rpo_target."""
+
+    def test_windows_from_the_alert(self, summary: dict[str, Any]) -> None:
+        rpo = report_data(_with_points(summary, "2026-11-23T14:38:40.000Z"))["rpo"]
+        assert rpo["outage_start"] == "2026-11-23T14:38:40.000Z" and rpo["outage_start_source"] == "alert"
+        assert [(v["vm"], v["recovery_plan"], v["window_seconds"]) for v in rpo["vms"]] == [
+            ("vm-id-01", "rp-identity", pytest.approx(60.0)),
+            ("vm-id-02", "rp-identity", pytest.approx(30.0)),
+        ]
+        assert rpo["worst_window_seconds"] == pytest.approx(60.0) and rpo["target_seconds"] == pytest.approx(45.0)
+        assert rpo["within"] is False and "OVER" in rpo["note"]
+        text = "".join(parse(report_html(_with_points(summary, "2026-11-23T14:38:40.000Z"))).text)
+        assert "the first alert fired" in text and "vm-id-01" in text and "— OVER" in text
+
+    def test_without_an_alert_the_run_start(self, summary: dict[str, Any]) -> None:
+        rpo = report_data(_with_points(summary, None))["rpo"]
+        assert rpo["outage_start"] == summary["started_at"] and rpo["outage_start_source"] == "run_start"
+        assert rpo["worst_window_seconds"] == 0.0 and rpo["within"] is True  # points after the start: clamped
+
+    def test_planned_loses_nothing(self, summary: dict[str, Any]) -> None:
+        summary = _with_points(summary, "2026-11-23T14:38:40.000Z")
+        summary["mode"] = "planned"
+        rpo = report_data(summary)["rpo"]
+        assert {v["window_seconds"] for v in rpo["vms"]} == {0.0} and rpo["planned"] and rpo["within"] is True
+        assert rpo["note"].startswith("no data loss (planned)")
+        assert "no data loss (planned)" in "".join(parse(report_html(summary)).text)
+
+    def test_no_points(self, summary: dict[str, Any]) -> None:
+        rpo = report_data(summary)["rpo"]
+        assert rpo["vms"] == [] and rpo["worst_window_seconds"] is None and rpo["within"] is None

@@ -4,13 +4,15 @@ back, and ASR's operations that need the source site (docs/simulator.md, "The ou
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 import requests
 
 from simulator import Estate, EstateConfig, Simulator, seed_demo_estate
+from simulator.arm import iso
 from simulator.estate import utcnow
 from simulator.outage import Outage
 
@@ -176,3 +178,49 @@ class TestSourceSite:
         test["properties"]["networkId"] = vnet
         assert call(sim, "POST", f"{PLANS}/rp-identity/testFailover", json=test).status_code == 202
         assert job(sim, "rp-identity")["state"] == "Succeeded"
+
+
+class TestRecoveryPoints:
+    """The recovery point each VM of a failover job came up from (`FailoverJobDetails.protectedItemDetails[]`):
+    replication stops when the primary region goes down, so an unplanned failover during the outage brings each VM
+    up from its RPO before the outage began; a planned failover syncs the VMs first (no data loss)."""
+
+    @staticmethod
+    def points(done: dict[str, Any]) -> dict[str, Any]:
+        assert done["customDetails"]["instanceType"] == "FailoverJobDetails"
+        return {i["friendlyName"]: i for i in done["customDetails"]["protectedItemDetails"]}
+
+    def test_unplanned_failover_during_the_outage_comes_up_from_before_it(self, sim: Simulator) -> None:
+        sim.estate.region_down("westeurope")
+        at(sim, 3_600)  # down for an hour of simulated time: the newest recovery points are an hour old
+        call(sim, "POST", f"{PLANS}/rp-identity/unplannedFailover", json=body())
+        points = self.points(job(sim, "rp-identity"))
+        outage = sim.estate.outage
+        assert outage is not None and outage.begins_at is not None and points
+        for _, item in sim.estate.protected_items("rg-dr-neu", "rsv-dr-neu"):
+            if item.vm_name not in points:
+                continue
+            rpo = sim.estate.item_rpo_seconds(replace(item, replicating=True))  # its RPO while it replicated
+            assert rpo is not None and rpo >= 30
+            expected = outage.begins_at - timedelta(seconds=rpo / SCALE)
+            assert points[item.vm_name]["recoveryPointTime"] == iso(expected)
+            assert points[item.vm_name]["recoveryPointId"].endswith(f"/recoveryPoints/{item.recovery_point_id}")
+
+    def test_without_an_outage_the_latest_point_is_one_rpo_old(self, sim: Simulator) -> None:
+        before = utcnow()
+        call(sim, "POST", f"{PLANS}/rp-identity/unplannedFailover", json=body())
+        points = self.points(job(sim, "rp-identity"))
+        for item in points.values():
+            taken = datetime.fromisoformat(item["recoveryPointTime"].replace("Z", "+00:00"))
+            assert before - timedelta(seconds=121 / SCALE) <= taken <= utcnow()
+
+    def test_planned_failover_loses_nothing(self, sim: Simulator) -> None:
+        call(sim, "POST", f"{PLANS}/rp-identity/plannedFailover", json=body())
+        done = job(sim, "rp-identity")
+        assert {i["recoveryPointTime"] for i in self.points(done).values()} == {done["startTime"]}
+
+    def test_other_jobs_have_no_recovery_points(self, sim: Simulator) -> None:
+        call(sim, "POST", f"{PLANS}/rp-identity/unplannedFailover", json=body())
+        job(sim, "rp-identity")
+        call(sim, "POST", f"{PLANS}/rp-identity/failoverCommit")
+        assert job(sim, "rp-identity")["customDetails"]["instanceType"] == "AsrJobDetails"
