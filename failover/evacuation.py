@@ -83,6 +83,35 @@ def cap_share(cap: int, running: int) -> int:
     return max(1, cap // max(1, running))
 
 
+def cap_keys(plan: Plan) -> tuple[str, str]:
+    """What the in-flight cap is counted against: the plan's Recovery Services vault and its recovery region."""
+    vault = "/".join((plan.asr.subscription_id or plan.subscription_id, plan.asr.resource_group, plan.asr.vault))
+    return f"vault {vault.lower()}", f"recovery region {plan.recovery_region}"
+
+
+def cap_shares(cap: int, ready: list[Plan], running: dict[str, tuple[Plan, int]]) -> dict[str, int]:
+    """The in-flight share each plan of `ready` starts with, the cap holding per vault and per recovery region:
+    the shares of the plans still running (`running`: name -> (plan, share)) and of those starting never add up
+    to more than `cap` for any vault or recovery region. Plans starting together that share a vault or a region
+    split the room left equally (`cap_share` when they share both); a plan with no room left is not in the answer
+    and waits for a running plan to end."""
+    held: dict[str, int] = {}
+    for plan, share in running.values():
+        for key in cap_keys(plan):
+            held[key] = held.get(key, 0) + share
+    shares: dict[str, int] = {}
+    for index, plan in enumerate(ready):
+        keys = cap_keys(plan)
+        room = min(cap - held.get(key, 0) for key in keys)
+        if room <= 0:
+            continue
+        competing = sum(1 for other in ready[index:] if set(cap_keys(other)) & set(keys))
+        shares[plan.name] = share = max(1, room // competing)
+        for key in keys:
+            held[key] = held.get(key, 0) + share
+    return shares
+
+
 # Durable Functions caps a custom status at 16 KB of UTF-16 JSON text ("The custom status payload is limited to 16 KB
 # of UTF-16 JSON text", https://learn.microsoft.com/azure/durable-task/common/durable-task-custom-orchestration-status):
 # about 8,000 characters. An evacuation of 100 plans cannot list a full row per plan in it, so its status lists the rows

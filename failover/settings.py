@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     # platform then strips a client's own); locally the server binds to loopback. When False a request carrying it
     # is refused (a caller with the function key could name any approver). From WEBSITE_* (_Environment below).
     identity_header_trusted: bool = True
+    # A Service Health incident matching two or more plans of one primary region starts one evacuation of them
+    # (one card, the in-flight cap shared) instead of a run per plan (docs/runbook.md, "Evacuate a region").
+    evacuate_on_incident: bool = True
+    # VMs failing over at once in an evacuation, per Recovery Services vault and per recovery region.
+    evacuation_in_flight_cap: int = Field(default=100, ge=1, le=1000)
 
     @field_validator("arm_endpoint", "public_base_url")
     @classmethod
@@ -205,6 +210,8 @@ ENV_SETTINGS: dict[str, str] = {
     "FAILOVER_TIME_SCALE": "time_scale",
     "FAILOVER_LOG_LEVEL": "log_level",
     "FAILOVER_LOG_FORMAT": "log_json",
+    "FAILOVER_EVACUATE_ON_INCIDENT": "evacuate_on_incident",
+    "FAILOVER_EVACUATION_IN_FLIGHT_CAP": "evacuation_in_flight_cap",
     "WEBSITE_SITE_NAME": "identity_header_trusted",
     "WEBSITE_AUTH_ENABLED": "identity_header_trusted",
 }

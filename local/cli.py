@@ -37,7 +37,7 @@ from local.api_client import show as _print
 from local.demo import TERMINAL, Progress, print_summary, run_demo
 from local.demo import approve_as as approve_as  # re-exported: tests approve runs the way the demo does
 from local.demo import find_approval_link as find_approval_link  # re-exported, as approve_as
-from local.paths import DEMO_ALERT, DEMO_PLAN
+from local.paths import DEMO_ALERT, DEMO_PLAN, EVACUATION_PLANS
 
 # What a command needs beyond the API client (the engine, the simulator, the SDKs, the plan models) is
 # imported when that command runs: `failover --help` and the thin clients start in a fraction of a second
@@ -279,6 +279,15 @@ def parser() -> argparse.ArgumentParser:
         default=0.0,
         metavar="SECONDS",
         help="the outage begins this many simulated seconds after the alert (default 0: it is down already)",
+    )
+    demo.add_argument(
+        "--evacuation",
+        nargs="?",
+        const=str(EVACUATION_PLANS),
+        metavar="DIR",
+        help="evacuate the region instead: the plans of DIR (default plans/evacuation: identity and data in tier 0, "
+        "apps in tier 1) share the estate, the incident starts one evacuation of them, approved on one card; "
+        "with --outage the region is really down",
     )
     demo.set_defaults(handler=run_demo)
     bench = commands.add_parser("bench", help="measure a scaled failover against its floor and a sequential runbook")

@@ -98,6 +98,13 @@ def run_demo(args: argparse.Namespace) -> int:
     from simulator.outage import VARIANTS as OUTAGE_VARIANTS
     from simulator.outage import Outage
 
+    if getattr(args, "evacuation", None):
+        if args.mode != "failover" or args.report or args.faults is not None:
+            print("failover demo: --evacuation is a failover; --mode, --report, --faults do not apply", file=sys.stderr)
+            return 2
+        from local.demo_evacuation import run_evacuation_demo
+
+        return run_evacuation_demo(args)
     out = sys.stderr if args.json else sys.stdout
     configure_logging("WARNING", json_output=False)
     alert = json.loads(Path(args.alert).read_text(encoding="utf-8"))

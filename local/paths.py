@@ -9,4 +9,5 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_PLAN = ROOT / "plans" / "demo.yaml"
+EVACUATION_PLANS = ROOT / "plans" / "evacuation"  # `failover demo --evacuation`: one region, three plans
 DEMO_ALERT = ROOT / "examples" / "alerts" / "service-health-incident-westeurope.json"

@@ -23,7 +23,8 @@ import azure.durable_functions as df
 from failover.batching import groups_from_resolved, plan_batches
 from failover.contracts.notify import ApprovalCardInput, ApprovalDecision, TeamsDecisionInput
 from failover.contracts.run import EvacuationInput, RunInput
-from failover.evacuation import cap_share, evacuation_status, failover_order, startable
+from failover.evacuation import cap_shares, evacuation_status, failover_order, startable
+from failover.plan import Plan
 from failover.preview import preview
 from orchestrations.approval_gate import record_decision
 from orchestrations.common import ARM_RETRY, NOTIFY_RETRY, EventLog, as_utc, isoformat
@@ -148,6 +149,7 @@ def evacuation_orchestrator(context: df.DurableOrchestrationContext):
     succeeded: set[str] = set()
     ended: set[str] = set(started)
     running: dict[str, Any] = {}  # plan -> its run's task
+    held: dict[str, tuple[Plan, int]] = {}  # plan -> (plan, its share of the in-flight cap) while it runs
     control = channel["control"]
     by_name = {p.name: p for p in plans}
     while True:
@@ -158,8 +160,12 @@ def evacuation_orchestrator(context: df.DurableOrchestrationContext):
                 rows[name]["note"] = "a plan it fails over after did not complete"
                 started.add(name)
                 ended.add(name)
-            share = cap_share(spec.in_flight_cap, len(ready) + len(running))
+            # the cap holds per vault and per recovery region: a plan without room waits for a running one to end
+            shares = cap_shares(spec.in_flight_cap, [by_name[n] for n in ready], held)
             for name in ready:
+                if name not in shares:
+                    continue
+                share = shares[name]
                 run_id = f"{context.instance_id}:{name}"
                 child = RunInput(
                     plan=by_name[name],
@@ -172,7 +178,10 @@ def evacuation_orchestrator(context: df.DurableOrchestrationContext):
                     in_flight_cap=share,
                 )
                 running[name] = context.call_sub_orchestrator("failover_orchestrator", child, run_id)
-                rows[name].update(status="Running", run_id=run_id, in_flight_cap=min(share, by_name[name].batch_size))
+                held[name] = (by_name[name], share)
+                rows[name].update(
+                    status="Running", run_id=run_id, in_flight_cap=min(share, by_name[name].batch_size), note=None
+                )
                 started.add(name)
                 yield from events.publish(
                     "EvacuationPlanStarted",
@@ -180,6 +189,9 @@ def evacuation_orchestrator(context: df.DurableOrchestrationContext):
                     {"plan": name, "run_id": run_id, "tier": rows[name]["tier"]},
                 )
             if ready or blocked:
+                for name in ready:
+                    if name not in shares and rows[name]["status"] == "Pending":
+                        rows[name]["note"] = "waiting for room under the in-flight cap (its vault or recovery region)"
                 publish("failing over")
         if not running:
             break
@@ -197,6 +209,7 @@ def evacuation_orchestrator(context: df.DurableOrchestrationContext):
             continue
         name = next(n for n, t in running.items() if t is winner)
         del running[name]
+        held.pop(name, None)
         ended.add(name)
         try:
             result = yield winner  # completed: its value, or its error, at once

@@ -205,7 +205,8 @@ class EvacuationRequest(BaseModel):
     reason: str | None = Field(default=None, max_length=500)
     requested_by: str | None = Field(default=None, max_length=256)
     exclude: list[str] = Field(default_factory=list, max_length=100)  # plans left out
-    in_flight_cap: int = Field(default=100, ge=1, le=1000)  # VMs failing over at once across the plans
+    # VMs failing over at once per vault and per recovery region; default FAILOVER_EVACUATION_IN_FLIGHT_CAP (100)
+    in_flight_cap: int | None = Field(default=None, ge=1, le=1000)
 
 
 class BackupTestRequest(BaseModel):

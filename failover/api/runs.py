@@ -24,7 +24,8 @@ from typing import Any
 import azure.functions as func
 
 from failover.alerts import Alert, AlertError, parse_alert
-from failover.api.base import ApiBase, Holder
+from failover.api.base import Holder
+from failover.api.evacuations import Evacuations
 from failover.api.http import (
     ACTION_GROUP_ROLE,
     ACTIVE,
@@ -57,7 +58,7 @@ MEMO_BODY_LIMIT = 64 * 1024  # larger bodies are parsed each time (a Log alert w
 CLAIM_WAIT = 15.0  # seconds a start waits for its run to be granted (or refused) the plan's claim
 
 
-class Runs(ApiBase):
+class Runs(Evacuations):
     async def _start_or_attach(
         self,
         client: DurableClient,
@@ -251,6 +252,7 @@ class Runs(ApiBase):
         refused: list[dict[str, Any]] = []
         reasons: list[str] = []
         recorded: list[str] = []
+        evacuations: list[dict[str, Any]] = []
         for alert in alerts:
             decision = self._match(alert)
             if decision.resolved_plans:
@@ -259,7 +261,15 @@ class Runs(ApiBase):
                 log.info("alert ignored", alert_rule=alert.alert_rule, reason=decision.reason)
                 reasons.append(decision.reason)
                 continue
-            for plan_name in decision.plans:
+            evacuating = self._incident_evacuations(alert, decision.plans)
+            for plans in evacuating.values():
+                trigger = alert.summary()
+                warned = sorted({w for p in plans for w in decision.warnings.get(p.name) or []})
+                if warned:
+                    trigger["warnings"] = warned
+                evacuations.append(await self._evacuate_for_incident(client, alert, plans, trigger))
+            gathered = {p.name for plans in evacuating.values() for p in plans}
+            for plan_name in [name for name in decision.plans if name not in gathered]:
                 trigger = alert.summary()
                 if decision.warnings.get(plan_name):
                     trigger["warnings"] = decision.warnings[plan_name]
@@ -269,6 +279,11 @@ class Runs(ApiBase):
                     if err.status != 409:
                         raise
                     refused.append({"plan": plan_name, "code": err.code, "message": err.message})
+        if evacuations:
+            flat = ("instance_id", "status_url", "deduplicated")
+            first_answer = runs[0] if runs else {k: evacuations[0][k] for k in flat}
+            accepted = {**first_answer, "runs": runs, "evacuations": evacuations}
+            return json_response({**accepted, **({"refused": refused} if refused else {})}, 202)
         if not runs and refused:
             first = refused[0]
             return error_response(409, first["code"], "; ".join(f"{r['plan']}: {r['message']}" for r in refused))

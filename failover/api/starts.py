@@ -4,7 +4,6 @@ collisions)."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,12 +12,10 @@ import azure.functions as func
 from failover.api.http import (
     ACTIVE,
     BACKUP_TEST_ORCHESTRATOR,
-    EVACUATION_ORCHESTRATOR,
     BackupTestRequest,
     DrillCleanupRequest,
     DrillRequest,
     DurableClient,
-    EvacuationRequest,
     FailbackRequest,
     StartRequest,
     error_response,
@@ -30,7 +27,6 @@ from failover.api.http import (
 )
 from failover.api.runs import Runs
 from failover.contracts.backup import BackupTestRunInput
-from failover.contracts.run import EvacuationInput
 from failover.errors import ServiceError
 from failover.plan import Plan
 
@@ -191,54 +187,6 @@ class Starts(Runs):
             "backup restore test started", plan=plan.name, instance_id=instance_id, vm=plan.backup_tests[index].vm.name
         )
         return {"instance_id": instance_id, "plan": plan.name, "deduplicated": False}
-
-    async def post_evacuation(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
-        """Evacuate a region: every plan whose primary it is, one approval, each plan a child run (tier by tier,
-        after the plans it names), one in-flight cap shared by all (`orchestrations.evacuation`)."""
-        from failover.evacuation import check_order, plans_in
-        from failover.plan import PlanError
-
-        try:
-            body = validated(EvacuationRequest, read_json(req))
-            requested_by, _ = self._start_requester(req, body.requested_by)
-            hit = plans_in(body.region, self.plans.values())
-            if not hit:
-                raise ServiceError(404, "NoPlansInRegion", f"region: no plan has '{body.region}' as its primary region")
-            unknown = sorted(set(body.exclude) - {p.name for p in hit})
-            if unknown:
-                raise ServiceError(
-                    422, "InvalidBody", f"exclude: {', '.join(unknown)} is not a plan of the region's evacuation"
-                )
-            plans = [p for p in hit if p.name not in body.exclude]
-            if not plans:
-                raise ServiceError(422, "InvalidBody", "exclude: leaves no plan to evacuate")
-            try:
-                check_order(plans)
-            except PlanError as err:
-                raise ServiceError(422, "InvalidPlanOrder", "; ".join(err.errors)) from None
-        except ServiceError as err:
-            return error_response(err.status, err.code, err.message)
-        region = plans[0].primary_region
-        stamp = datetime.fromtimestamp(self.clock(), UTC).strftime("%Y%m%dT%H%M%SZ")
-        instance_id = f"evacuation-{region}-{stamp}-{uuid.uuid4().hex[:4]}"
-        spec = EvacuationInput(
-            region=region,
-            plans=plans,
-            requested_by=requested_by,
-            reason=body.reason,
-            time_scale=self.settings.time_scale,
-            in_flight_cap=body.in_flight_cap,
-            exclude=[],
-        )
-        await client.start_new(EVACUATION_ORCHESTRATOR, instance_id, spec)
-        log.info("evacuation started", instance_id=instance_id, region=region, plans=[p.name for p in plans])
-        answer = {
-            "instance_id": instance_id,
-            "region": region,
-            "plans": [{"plan": p.name, "tier": p.tier, "after": list(p.after)} for p in plans],
-            "status_url": f"{self.settings.public_base_url}/api/evacuations/{instance_id}",
-        }
-        return json_response(answer, 202)
 
     async def post_backup_test(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         """Start a restore test of the plan's `backup_tests[test]` (all of them without `test`), as the monthly

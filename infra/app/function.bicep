@@ -31,6 +31,14 @@ param instanceMemoryMB int = 2048
 param publicBaseUrl string
 param drillSchedule string
 param logLevel string = 'INFO'
+
+@description('FAILOVER_EVACUATE_ON_INCIDENT: a Service Health incident hitting several plans of one region starts one evacuation')
+param evacuateOnIncident bool = true
+
+@description('FAILOVER_EVACUATION_IN_FLIGHT_CAP: VMs failing over at once in an evacuation, per vault and per recovery region')
+@minValue(1)
+@maxValue(1000)
+param evacuationInFlightCap int = 100
 param logsEndpoint string = 'https://api.loganalytics.io'
 param authClientId string
 param escalationWebhook bool = false
@@ -132,6 +140,14 @@ var serviceSettings = [
   {
     name: 'FAILOVER_DRILL_SCHEDULE'
     value: drillSchedule
+  }
+  {
+    name: 'FAILOVER_EVACUATE_ON_INCIDENT'
+    value: string(evacuateOnIncident)
+  }
+  {
+    name: 'FAILOVER_EVACUATION_IN_FLIGHT_CAP'
+    value: string(evacuationInFlightCap)
   }
 ]
 

@@ -10,6 +10,7 @@ import pytest
 
 from failover.evacuation import (
     cap_share,
+    cap_shares,
     check_order,
     evacuation_status,
     failover_order,
@@ -63,6 +64,27 @@ def test_startable_waits_for_the_tier_and_blocks_dependents() -> None:
 
 def test_cap_shares() -> None:
     assert cap_share(100, 3) == 33 and cap_share(100, 0) == 100 and cap_share(2, 5) == 1
+
+
+def _in_vault(name: str, vault: str, recovery_region: str = "northeurope") -> Plan:
+    return plan(name, asr=DEMO.asr.model_copy(update={"vault": vault}), recovery_region=recovery_region)
+
+
+def test_the_cap_holds_per_vault_and_per_recovery_region() -> None:
+    a, b, c = _in_vault("a", "rsv-1"), _in_vault("b", "rsv-1"), _in_vault("c", "rsv-1")
+    # plans of one vault and region started together split the cap (as cap_share), and never go over it
+    shares = cap_shares(100, [a, b, c], {})
+    assert shares == {"a": 33, "b": 33, "c": 34} and sum(shares.values()) == 100
+    # a plan starting while another of its vault runs gets what is left, not a fresh share
+    assert cap_shares(100, [b], {"a": (a, 100)}) == {}  # no room: it waits
+    assert cap_shares(100, [b, c], {"a": (a, 60)}) == {"b": 20, "c": 20}
+    # another vault in another recovery region has a cap of its own
+    other = _in_vault("d", "rsv-2", recovery_region="swedencentral")
+    assert cap_shares(100, [other], {"a": (a, 100)}) == {"d": 100}
+    # another vault failing over into the same recovery region shares the region's cap
+    same_region = _in_vault("e", "rsv-3")
+    assert cap_shares(100, [same_region], {"a": (a, 70)}) == {"e": 30}
+    assert cap_shares(100, [same_region, other], {"a": (a, 70)}) == {"e": 30, "d": 100}
 
 
 def _utf16(value: Any) -> int:

@@ -36,6 +36,8 @@ SAMPLES = {
     "FAILOVER_TIME_SCALE": "7",
     "FAILOVER_LOG_FORMAT": "text",
     "FAILOVER_APPROVAL_SIGNING_KEYS_PREVIOUS": '["old-key"]',
+    "FAILOVER_EVACUATE_ON_INCIDENT": "false",
+    "FAILOVER_EVACUATION_IN_FLIGHT_CAP": "60",
     WEBHOOK_PREFIX: "https://automation.invalid/webhooks?token=t",
 }
 

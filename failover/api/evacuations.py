@@ -1,0 +1,152 @@
+"""Starting evacuations: `POST /api/evacuations`, and a Service Health incident that hits several plans of one
+region (`FAILOVER_EVACUATE_ON_INCIDENT`): every plan whose primary is the region as one run
+(`orchestrations.evacuation`), one approval, the in-flight cap shared per vault and recovery region."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import azure.functions as func
+
+from failover.alerts import Alert
+from failover.api.base import ApiBase
+from failover.api.http import (
+    EVACUATION_ORCHESTRATOR,
+    DurableClient,
+    EvacuationRequest,
+    error_response,
+    json_response,
+    log,
+    read_json,
+    runtime_status,
+    validated,
+)
+from failover.contracts.run import EvacuationInput
+from failover.errors import ServiceError
+from failover.plan import Plan
+
+
+class Evacuations(ApiBase):
+    def _evacuation_url(self, instance_id: str) -> str:
+        return f"{self.settings.public_base_url}/api/evacuations/{instance_id}"
+
+    def _ordered(self, plans: list[Plan]) -> None:
+        """422 InvalidPlanOrder naming each plan and field when the plans' `after` cannot be followed."""
+        from failover.evacuation import check_order
+        from failover.plan import PlanError
+
+        try:
+            check_order(plans)
+        except PlanError as err:
+            raise ServiceError(422, "InvalidPlanOrder", "; ".join(err.errors)) from None
+
+    async def post_evacuation(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        """Evacuate a region: every plan whose primary it is, one approval, each plan a child run (tier by tier,
+        after the plans it names), one in-flight cap per vault and recovery region (`orchestrations.evacuation`)."""
+        from failover.evacuation import plans_in
+
+        try:
+            body = validated(EvacuationRequest, read_json(req))
+            requested_by, _ = self._start_requester(req, body.requested_by)
+            hit = plans_in(body.region, self.plans.values())
+            if not hit:
+                raise ServiceError(404, "NoPlansInRegion", f"region: no plan has '{body.region}' as its primary region")
+            unknown = sorted(set(body.exclude) - {p.name for p in hit})
+            if unknown:
+                raise ServiceError(
+                    422, "InvalidBody", f"exclude: {', '.join(unknown)} is not a plan of the region's evacuation"
+                )
+            plans = [p for p in hit if p.name not in body.exclude]
+            if not plans:
+                raise ServiceError(422, "InvalidBody", "exclude: leaves no plan to evacuate")
+            self._ordered(plans)
+        except ServiceError as err:
+            return error_response(err.status, err.code, err.message)
+        stamp = datetime.fromtimestamp(self.clock(), UTC).strftime("%Y%m%dT%H%M%SZ")
+        instance_id = f"evacuation-{plans[0].primary_region}-{stamp}-{uuid.uuid4().hex[:4]}"
+        spec = self._evacuation_input(plans, requested_by, body.reason, None, body.in_flight_cap)
+        await client.start_new(EVACUATION_ORCHESTRATOR, instance_id, spec)
+        log.info("evacuation started", instance_id=instance_id, region=spec.region, plans=[p.name for p in plans])
+        return json_response(self._evacuation_answer(instance_id, plans), 202)
+
+    def _evacuation_input(
+        self,
+        plans: list[Plan],
+        requested_by: str | None,
+        reason: str | None,
+        trigger: dict[str, Any] | None,
+        in_flight_cap: int | None,
+    ) -> EvacuationInput:
+        return EvacuationInput(
+            region=plans[0].primary_region,
+            plans=plans,
+            requested_by=requested_by,
+            reason=reason,
+            trigger=trigger,
+            time_scale=self.settings.time_scale,
+            in_flight_cap=in_flight_cap or self.settings.evacuation_in_flight_cap,
+            exclude=[],
+        )
+
+    def _evacuation_answer(self, instance_id: str, plans: list[Plan]) -> dict[str, Any]:
+        return {
+            "instance_id": instance_id,
+            "region": plans[0].primary_region,
+            "plans": [{"plan": p.name, "tier": p.tier, "after": list(p.after)} for p in plans],
+            "status_url": self._evacuation_url(instance_id),
+        }
+
+    def _incident_evacuations(self, alert: Alert, matched: list[str]) -> dict[str, list[Plan]]:
+        """The plans an incident starts as one evacuation per region: a Service Health incident (not a
+        resolution) that matches two or more plans with the same primary region, when
+        `FAILOVER_EVACUATE_ON_INCIDENT` is on. Plans the alert did not match (another subscription, a region
+        they do not trigger on) are not gathered: the alert policy decides for each plan, as for runs."""
+        if not self.settings.evacuate_on_incident or not alert.is_service_health or alert.is_resolved:
+            return {}
+        by_region: dict[str, list[Plan]] = {}
+        for name in matched:
+            plan = self.plans[name]
+            by_region.setdefault(plan.primary_region, []).append(plan)
+        gathered = {region: plans for region, plans in by_region.items() if len(plans) > 1}
+        return {region: sorted(plans, key=lambda p: (p.tier, p.name)) for region, plans in gathered.items()}
+
+    async def _evacuate_for_incident(
+        self, client: DurableClient, alert: Alert, plans: list[Plan], trigger: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Start the evacuation of `plans` for this incident, or join the one it started: its instance id comes
+        from the alert (copies and retries of the alert find it; the same alert never starts a second one, even
+        once the first has ended: `POST /api/evacuations` starts another). Copies in flight with the first wait
+        for it and share its answer (one event loop per host process)."""
+        region = plans[0].primary_region
+        condition = str(trigger.get("monitor_condition") or "")
+        key = (f"evacuation {region}", str(trigger.get("alert_id")), condition)
+        while (first := self._attaching.get(key)) is not None:
+            shared = await asyncio.shield(first)
+            if shared is not None:
+                return {**shared, "deduplicated": True}
+        done: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
+        self._attaching[key] = done
+        answer: dict[str, Any] | None = None
+        try:
+            self._ordered(plans)
+            digest = hashlib.sha256(f"{trigger.get('alert_id')}|{condition}".encode()).hexdigest()[:8]
+            stamp = "".join(ch for ch in (alert.fired_at or "")[:19] if ch.isalnum())  # 20261123T021427
+            instance_id = f"evacuation-{region}-{stamp + 'Z-' if len(stamp) == 15 else ''}{digest}"
+            existing = await client.get_status(instance_id)
+            deduplicated = bool(existing) and runtime_status(existing) is not None
+            if not deduplicated:
+                spec = self._evacuation_input(plans, None, f"incident: {trigger.get('title') or region}", trigger, None)
+                await client.start_new(EVACUATION_ORCHESTRATOR, instance_id, spec)
+                log.info("evacuation started by an incident", instance_id=instance_id, region=region,
+                         plans=[p.name for p in plans], alert_id=trigger.get("alert_id"))  # fmt: skip
+            answer = {**self._evacuation_answer(instance_id, plans), "deduplicated": deduplicated}
+            return answer
+        finally:
+            if self._attaching.get(key) is done:
+                del self._attaching[key]
+            if not done.done():
+                done.set_result(answer)

@@ -1,0 +1,97 @@
+"""A Service Health incident that hits several plans of one region starts one evacuation of them (issue 23):
+the shipped plans/evacuation/ (identity and data in tier 0, apps in tier 1 after both) on the local engine
+against the simulator. Judged by the simulator's state, its Teams messages and the engine's instances, not by
+the evacuation's own summary alone."""
+
+from __future__ import annotations
+
+import io
+import json
+from contextlib import redirect_stdout
+from typing import Any
+
+from local.cli import main
+from local.paths import DEMO_ALERT, EVACUATION_PLANS
+from local.stack import LocalStack
+from tests.conftest import teams_messages, wait_for
+
+ALERT = json.loads(DEMO_ALERT.read_text())
+PLANS = sorted(EVACUATION_PLANS.glob("*.yaml"))
+
+
+def _stack(start_stack: Any) -> LocalStack:
+    return start_stack(  # type: ignore[no-any-return]
+        plan_path=PLANS[0], extra_plans=PLANS[1:], vms=60, sessions=6, time_scale=600.0
+    )
+
+
+def _cards(stack: LocalStack, instance_id: str) -> list[dict[str, Any]]:
+    return [m for m in teams_messages(stack) if instance_id in json.dumps(m) and "Approve" in json.dumps(m)]
+
+
+def test_an_incident_hitting_three_plans_starts_one_evacuation(start_stack: Any) -> None:
+    stack = _stack(start_stack)
+    first = stack.http.post(f"{stack.api_url}/api/alerts", json=ALERT, timeout=30)
+    again = stack.http.post(f"{stack.api_url}/api/alerts", json=ALERT, timeout=30)  # the Action Group retries
+    assert first.status_code == 202 and again.status_code == 202, (first.text, again.text)
+    body, copy = first.json(), again.json()
+    assert body["runs"] == [] and len(body["evacuations"]) == 1
+    evacuation = body["evacuations"][0]
+    assert [(p["plan"], p["tier"]) for p in evacuation["plans"]] == [("data", 0), ("identity", 0), ("apps", 1)]
+    assert body["instance_id"] == evacuation["instance_id"] and body["deduplicated"] is False
+    assert copy["instance_id"] == evacuation["instance_id"] and copy["deduplicated"] is True
+    instance_id = evacuation["instance_id"]
+    status = wait_for(
+        lambda: (s := stack.http.get(evacuation["status_url"], timeout=10).json())["approval"].get("waiting") and s,
+        timeout=60,
+    )
+    assert status["region"] == "westeurope" and status["custom_status"]["in_flight_cap"] == 100
+    # one card for the three plans, and no run of any plan before the approval: the engine holds one instance
+    assert len(_cards(stack, instance_id)) == 1
+    runs = stack.http.get(f"{stack.api_url}/api/failovers", timeout=10).json()["runs"]
+    assert runs == [], runs
+
+
+def test_the_incident_starts_a_run_per_plan_when_evacuations_are_off(start_stack: Any) -> None:
+    stack = _stack(start_stack)
+    stack.api.settings = stack.api.settings.model_copy(update={"evacuate_on_incident": False})
+    answer = stack.http.post(f"{stack.api_url}/api/alerts", json=ALERT, timeout=30).json()
+    assert "evacuations" not in answer and sorted(r["instance_id"].split("-")[1] for r in answer["runs"]) == [
+        "apps", "data", "identity",
+    ]  # fmt: skip
+
+
+def test_demo_evacuation_of_a_region_that_is_down() -> None:
+    """`failover demo --evacuation --outage`: West Europe down, the incident evacuates its three plans on one
+    card; tier 0 (identity, data) shares the in-flight cap, then apps; every recovery plan committed in the
+    simulator; each plan's report states its data loss against the outage."""
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = main(
+            ["demo", "--evacuation", "--outage", "--json", "--vms", "60", "--sessions", "10", "--time-scale", "600"]
+        )
+    summary = json.loads(out.getvalue().strip().splitlines()[-1])
+    assert code == 0 and summary["kind"] == "evacuation" and summary["status"] == "Completed", summary["errors"]
+    assert len(summary["approvals"]) == 1
+    rows = {r["plan"]: r for r in summary["plans"]}
+    assert {n: r["status"] for n, r in rows.items()} == {
+        "data": "Completed",
+        "identity": "Completed",
+        "apps": "Completed",
+    }
+    # tier 0 started together: their shares of the cap add up to at most the cap, and each stayed within its share
+    assert rows["data"]["in_flight_cap"] + rows["identity"]["in_flight_cap"] <= summary["in_flight_cap"]
+    assert all(r["peak_vms_in_flight"] <= r["in_flight_cap"] for r in rows.values())
+    # the simulator's state: every recovery plan of the estate committed in the recovery region
+    assert summary["simulator"]["recovery_plans"] and all(
+        p["state"] == "Committed" for p in summary["simulator"]["recovery_plans"]
+    ), summary["simulator"]["recovery_plans"]
+    assert summary["simulator"]["outage"]["down"] is True
+    reports = summary["reports"]
+    # apps failed over after tier 0 ended (its run started after both finished)
+    assert reports["apps"]["started_at"] >= max(reports["identity"]["finished_at"], reports["data"]["finished_at"])
+    # replication stopped when the region went down: every VM's recovery point is before the incident
+    for name, report in reports.items():
+        rpo = report["rpo"]
+        assert rpo["outage_start_source"] == "alert" and rpo["vms"], name
+        assert all(v["window_seconds"] > 0 and v["recovery_point_time"] < rpo["outage_start"] for v in rpo["vms"])
