@@ -70,6 +70,10 @@ class ApiBase:
     # what a storm's copies would each work out again: an alert body's parse (by its bytes) and an alert's
     # matching against the plans (by the parsed alert and the plans it was matched with), last used kept
     _alerts_read: OrderedDict[bytes, Any] = field(default_factory=OrderedDict, init=False, repr=False)
+    # (plan, alert id, monitor condition) -> the run that holds the plan and lists that alert, as last seen: a
+    # later copy reads that run's status only (one engine call, shared by the copies asking at the same moment)
+    _alert_runs: OrderedDict[tuple[str, str, str], str] = field(default_factory=OrderedDict, init=False, repr=False)
+    _status_reads: dict[str, asyncio.Future[Any]] = field(default_factory=dict, init=False, repr=False)
     _decided: OrderedDict[int, tuple[Any, list[Plan], Any]] = field(default_factory=OrderedDict, init=False, repr=False)
 
     def _plan(self, name: str, field: str = "") -> Plan:

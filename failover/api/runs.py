@@ -89,6 +89,9 @@ class Runs(Evacuations):
         if trigger is None or not trigger.get("alert_id"):
             return await self._start_or_join(client, plan, trigger, **options)
         key = (plan.name, str(trigger["alert_id"]), str(trigger.get("monitor_condition") or ""))
+        known = await self._known_run(client, key)
+        if known is not None:
+            return known
         while (first := self._attaching.get(key)) is not None:
             answer = await asyncio.shield(first)
             if answer is not None:
@@ -103,12 +106,41 @@ class Runs(Evacuations):
 
         try:
             started = await self._start_or_join(client, plan, trigger, accepted=accepted, **options)
+            if "claim" not in started:  # the run holds the plan (granted, or joined): later copies look there first
+                self._alert_runs[key] = str(started["instance_id"])
+                while len(self._alert_runs) > MEMO_ENTRIES:
+                    self._alert_runs.popitem(last=False)
             return started
         finally:
             if self._attaching.get(key) is done:
                 del self._attaching[key]
             if not done.done():
                 done.set_result(started)
+
+    async def _known_run(self, client: DurableClient, key: tuple[str, str, str]) -> dict[str, Any] | None:
+        """A copy of an alert a run of the plan holds: that run's answer, when its status (read once for the
+        copies asking at the same moment) shows it still active and listing the alert; else None (the copy
+        goes the long way: a run that has ended may be followed by a new one)."""
+        run_id = self._alert_runs.get(key)
+        if run_id is None:
+            return None
+        status = await self._read_status(client, run_id)
+        custom = status.custom_status if status and isinstance(status.custom_status, dict) else {}
+        listed = {str(t.get("alert_id")) for t in custom.get("triggers") or [] if isinstance(t, dict)}
+        if runtime_status(status) in ACTIVE and key[1] in listed:
+            return {"instance_id": run_id, "status_url": self.status_url(run_id), "deduplicated": True}
+        if self._alert_runs.get(key) == run_id:
+            del self._alert_runs[key]
+        return None
+
+    async def _read_status(self, client: DurableClient, run_id: str) -> Any:
+        """`get_status(run_id)`, one read in flight per run: the callers asking while it is in flight share it."""
+        reading = self._status_reads.get(run_id)
+        if reading is None:
+            reading = asyncio.ensure_future(client.get_status(run_id))
+            self._status_reads[run_id] = reading
+            reading.add_done_callback(lambda _: self._status_reads.pop(run_id, None))
+        return await asyncio.shield(reading)
 
     async def _start_or_join(
         self,

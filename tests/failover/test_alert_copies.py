@@ -111,14 +111,27 @@ def test_copies_in_flight_wait_for_the_first(api: Api) -> None:
     assert len({b["instance_id"] for b in bodies}) == 1
     assert bodies[0]["instance_id"].startswith("failover-demo-")
     assert [b["deduplicated"] for b in bodies].count(False) == 1  # the copy that started the run
-    # the storm: one claim read and one start for 50 copies; each later copy reads the claim and the run's
-    # status, and the run already lists the alert: nothing started, nothing raised
+    # the storm: one claim read and one start for 50 copies; a later copy reads only the status of the run that
+    # holds the alert (not the plan's claim), and the run already lists the alert: nothing started, nothing raised
     assert engine.calls.count("start_new") == 1
-    assert engine.calls.count("read_entity_state") == 1 + 3
+    assert engine.calls.count("read_entity_state") == 1
     assert "raise_event" not in engine.calls
-    # a later copy reads the run's status once, with the claim's holder (not again to see what it lists)
     calls_after_storm = engine.calls[engine.calls.index("start_new") + 1 :]
     assert calls_after_storm.count("get_status") <= 1 + 3, calls_after_storm
+
+
+def test_later_copies_read_the_run_once_together(api: Api) -> None:
+    """Copies arriving together after the run took the plan share one read of its status."""
+    engine = Engine()
+
+    async def scenario() -> list[func.HttpResponse]:
+        await _storm(api, engine, 5)
+        engine.calls.clear()
+        return await _storm(api, engine, 40)
+
+    answers = asyncio.run(scenario())
+    assert {json.loads(a.get_body())["deduplicated"] for a in answers} == {True}
+    assert engine.calls == ["get_status"], engine.calls
 
 
 def test_a_copy_after_the_run_ended_starts_a_new_run(api: Api) -> None:
