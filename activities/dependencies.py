@@ -35,6 +35,7 @@ from failover.contracts.dependencies import (
     StorageFailoverStartResult,
     StorageFailoverStatusInput,
     StorageFailoverStatusResult,
+    VmPower,
     VmsInput,
     VmsStartResult,
     VmState,
@@ -281,6 +282,24 @@ def compute_vm_states(payload: VmsInput) -> VmStatesResult:
         if power != "running"
     ]
     return VmStatesResult(running=[n for n in names if states[n][0] == "running"], not_running=not_running)
+
+
+def compute_vm_power(payload: VmsInput) -> list[VmPower]:
+    """Each named VM's power state and since when (readiness: how long a standby session host has been off).
+    Azure dates the instance view's `ProvisioningState/...` status with the time the VM's last operation (start,
+    deallocate) ended; its `PowerState/...` status carries no time (VirtualMachine_Get_InstanceView)."""
+    names = _names(payload)
+    vms = clients().compute(payload.subscription_id).virtual_machines
+    rg = payload.resource_group
+
+    def read(name: str) -> VmPower:
+        view = vms.instance_view(rg, name)
+        power, _ = _power_state(view)
+        times = [s.time for s in view.statuses or [] if (s.code or "").startswith("ProvisioningState/") and s.time]
+        return VmPower(name=name, power_state=power, since=max(times) if times else None)
+
+    with ThreadPoolExecutor(max_workers=min(VM_CONCURRENCY, len(names))) as pool:
+        return list(pool.map(read, names))
 
 
 # ---- Custom-action webhooks -------------------------------------------------------------------

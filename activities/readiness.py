@@ -5,7 +5,8 @@
 - dns: every record set the plan switches exists; every Traffic Manager endpoint exists
 - permissions: each of the reads above succeeded (a 403 is reported as a failed read, by resource)
 - approvals: the Teams webhook and the signing key are configured; enough approvers are listed
-- standby: the standby session hosts exist (and their power state)
+- standby: the standby session hosts exist (and their power state); warns for one off more than 90 days (its AVD
+  registration is at risk, per Microsoft's AVD operations guidance)
 - network: the recovery VNet is in the recovery region; each gateway to on-premises is connected (plan `network`)
 - network_mappings: the vault maps the primary networks to the recovery VNet in ASR (plan `network`)
 - identity: the domain controllers are available in or from the recovery region (plan `identity`)
@@ -17,7 +18,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import azure.durable_functions as df
@@ -31,6 +32,14 @@ from failover.contracts.traffic import TmProfileInput
 from failover.plan import Plan
 from failover.run import isoformat
 from failover.settings import current
+
+# A session host's AVD registration is at risk once its VM has been off this long. Microsoft, Well-Architected
+# Framework, "Operations considerations for Azure Virtual Desktop workloads", VM token expirations
+# (https://learn.microsoft.com/azure/well-architected/azure-virtual-desktop/operations#vm-token-expirations):
+# "VMs that have been turned off for more than 90 days experience registration problems." (and: "an automated
+# solution might turn on each VM for 20 minutes every 90 days").
+STANDBY_MAX_OFF = timedelta(days=90)
+OFF_STATES = ("deallocated", "stopped")
 
 
 def _check(name: str, status: str, message: str) -> dict[str, str]:
@@ -55,7 +64,6 @@ def _failure(name: str, err: Exception) -> dict[str, str]:
 
 def check_plan(plan: Plan) -> dict[str, Any]:
     from activities.asr import asr_replication_health, asr_resolve_recovery_plans
-    from activities.dependencies import compute_vm_states
     from activities.traffic import tm_get_profile
     from failover.batching import groups_from_resolved
 
@@ -133,22 +141,34 @@ def check_plan(plan: Plan) -> dict[str, Any]:
     def standby() -> dict[str, str]:
         if plan.standby is None:
             return _check("standby", "pass", "no standby session hosts in this plan")
-        vms = plan.standby.vms
-        states = compute_vm_states(
+        from activities.dependencies import compute_vm_power
+
+        vms, pool = plan.standby.vms, plan.standby.host_pool.name
+        powers = compute_vm_power(
             VmsInput(
                 subscription_id=vms.subscription_id or plan.subscription_id,
                 resource_group=vms.resource_group,
                 vms=vms.names,
             )
         )
-        found = len(states.running) + len(states.not_running)
-        if found < len(vms.names):
-            return _check("standby", "fail", f"{found} of {len(vms.names)} standby VMs exist")
-        return _check(
-            "standby",
-            "pass",
-            f"{len(vms.names)} standby VMs ready ({len(states.running)} running, rest deallocated)",
-        )
+        running = sum(1 for p in powers if p.power_state == "running")
+        now = datetime.now(UTC)
+        stale = [
+            (p.name, (now - p.since).days)
+            for p in powers
+            if p.power_state in OFF_STATES and p.since is not None and now - p.since > STANDBY_MAX_OFF
+        ]
+        text = f"{len(vms.names)} standby VMs ready ({running} running, rest deallocated)"
+        if stale:
+            hosts = ", ".join(f"{name} (off {days} days)" for name, days in stale)
+            return _check(
+                "standby",
+                "warn",
+                f"{text}; host pool {pool}: {hosts}: off longer than {STANDBY_MAX_OFF.days} days, its AVD "
+                'registration may have expired (Microsoft: "VMs that have been turned off for more than 90 days '
+                'experience registration problems"): start it for 20 minutes, and regularly',
+            )
+        return _check("standby", "pass", text)
 
     def approvals() -> dict[str, str]:
         settings = current()

@@ -7,6 +7,7 @@ A start activity answers `action`: started (with `operation`, the URL Azure gave
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import Field
@@ -130,6 +131,15 @@ class VmStatesResult(Contract):
 
     running: list[str]
     not_running: list[VmState]
+
+
+class VmPower(Contract):
+    """`compute_vm_power`: a VM's power state and since when (its instance view's provisioning status `time`: the
+    last start or deallocate; None when Azure gives none, e.g. while an operation runs)."""
+
+    name: str
+    power_state: str
+    since: datetime | None = None
 
 
 # ---- Custom-action webhooks -------------------------------------------------------------------

@@ -150,6 +150,25 @@ def _rpo(summary: dict[str, Any], scale: float) -> dict[str, Any]:
     }
 
 
+def _provisioned(summary: dict[str, Any]) -> dict[str, Any] | None:
+    """`recovery: provision`: each session host built (VM, session host, pool, size, state, region, error), the
+    registration token's expiry (never the token) and what a drill's cleanup or a failback removed."""
+    provisioned = summary.get("provisioned")
+    if not provisioned:
+        return None
+    keys = ("vm", "session_host", "host_pool", "size", "state", "location", "error")
+    return {
+        "drill": bool(provisioned.get("drill")),
+        "hosts": [{k: h.get(k) for k in keys} for h in provisioned.get("hosts") or []],
+        "token_expires": provisioned.get("token_expires"),
+        "removed": [
+            {k: list(r.get(k) or []) for k in ("drained", "session_hosts_removed", "vms_deleted")}
+            | {"host_pool": r.get("host_pool")}
+            for r in provisioned.get("removed") or []
+        ],
+    }
+
+
 def report_data(summary: dict[str, Any]) -> dict[str, Any]:
     """The report's facts as JSON (see the module docstring)."""
     scale = float(summary.get("time_scale") or 1.0)
@@ -237,6 +256,7 @@ def report_data(summary: dict[str, Any]) -> dict[str, Any]:
             "checks": list(verify.get("checks") or []),
         },
         "operator": summary.get("operator") or {"skipped": [], "actions": [], "cancel": None},
+        "provisioned": _provisioned(summary),
         "drill": summary.get("drill"),
         "cleanup": summary.get("cleanup"),
         "azure_local": _azure_local(summary),

@@ -10,6 +10,8 @@ with it through `networkInterfaceConfigurations`) boots for `vm_create_seconds`;
 (`VirtualMachineExtensions_CreateOrUpdate`, `Microsoft.PowerShell` `DSC` with the registration token in
 `protectedSettings.Items.RegistrationInfoToken`) registers the session host with the pool whose current token it
 is after `session_host_register_seconds`, or fails (wrong or expired token: the host never registers).
+The instance view's `ProvisioningState/...` status is dated (`time`) when the VM's power state last changed, as
+Azure's is; `powered_off_since` sets a VM deallocated since a given time (a standby host kept off for months).
 Shapes follow Microsoft's REST examples
 `VirtualMachine_Get_InstanceView` and `VirtualMachine_Start`; start and deallocate answer 202 with
 `Azure-AsyncOperation`, `Location` and `Retry-After`; a VM delete (`VirtualMachines_Delete`: the restored VMs of
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -117,6 +120,9 @@ class VirtualMachine:
     image: dict[str, Any] | None = None
     subnet_id: str | None = None
     extensions: dict[str, Extension] = field(default_factory=dict)
+    # when its power state last changed (the last start, deallocate or creation ended): the instance view's
+    # `ProvisioningState/...` status carries it as `time`, as Azure's does (VirtualMachine_Get_InstanceView)
+    state_changed_at: datetime = field(default_factory=utcnow)
 
 
 @dataclass
@@ -155,6 +161,7 @@ class Compute(OperationBook):
             return
         vm: VirtualMachine = op.target
         vm.operation = None
+        vm.state_changed_at = op.ended_at or utcnow()
         if op.status == "Succeeded":
             vm.power_state = "running" if op.kind in ("vm.start", "vm.create") else "deallocated"
             vm.provisioning_error = None
@@ -305,6 +312,16 @@ class Compute(OperationBook):
             vm.power_state = "starting" if start else "deallocating"
             return op
 
+    def powered_off_since(self, rg: str, name: str, when: datetime) -> VirtualMachine:
+        """Set a VM deallocated since `when` (a test's standby host kept off for 100 days)."""
+        with self.lock:
+            vm = self.vm(rg, name)
+            if vm.operation is not None:
+                raise SimError(409, "OperationNotAllowed", f"VM '{name}' has an operation in progress.")
+            vm.power_state, vm.state_changed_at = "deallocated", when
+            self._sync_session_host(vm)
+            return vm
+
     def delete_vm(self, rg: str, name: str) -> bool:
         """Delete a VM (only restored VMs and the standby VMs are simulated). False when there is none."""
         with self.lock:
@@ -388,6 +405,7 @@ class Routes(OperationRoutes):
 
     def _instance_view(self, vm: VirtualMachine) -> dict[str, Any]:
         now = iso(utcnow())
+        changed = iso(vm.state_changed_at)  # the last power change, as Azure dates the provisioning status
         provisioning: dict[str, Any]
         if vm.operation is not None:
             provisioning = {"code": "ProvisioningState/updating", "level": "Info", "displayStatus": "Updating"}
@@ -397,14 +415,14 @@ class Routes(OperationRoutes):
                 "level": "Error",
                 "displayStatus": "Provisioning failed",
                 "message": vm.provisioning_error["message"],
-                "time": now,
+                "time": changed,
             }
         else:
             provisioning = {
                 "code": "ProvisioningState/succeeded",
                 "level": "Info",
                 "displayStatus": "Provisioning succeeded",
-                "time": now,
+                "time": changed,
             }
         power = {
             "code": f"PowerState/{vm.power_state}",

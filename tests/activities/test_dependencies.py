@@ -24,6 +24,7 @@ from activities.asr import asr_commit, asr_get_job, asr_start_failover
 from activities.avd import avd_allow_new_sessions
 from activities.dependencies import (
     compute_start_vms,
+    compute_vm_power,
     compute_vm_states,
     sql_failover_start,
     sql_failover_status,
@@ -278,6 +279,23 @@ class TestCompute:
         hosts = {h.name: h.status for h in sim.estate.host_pool("rg-avd-neu", "hp-neu-pooled").session_hosts.values()}
         assert hosts["vm-avd-neu-0.contoso.local"] == "Available"  # its VM runs: the agent reports it
         assert hosts["vm-avd-neu-3.contoso.local"] == "Unavailable"
+
+    def test_power_state_and_since_when(self, simulate: Callable[..., Simulator]) -> None:
+        """`compute_vm_power` reads since when each VM has been in its power state: the instance view's
+        `ProvisioningState/...` status time, the last start or deallocate (a standby host kept off 100 days)."""
+        sim = simulate()
+        compute = sim.estate.dependencies.compute
+        long_ago = utcnow() - timedelta(days=100)
+        compute.powered_off_since("rg-avd-neu", "vm-avd-neu-1", long_ago)
+        before_start = utcnow()
+        compute_start_vms(VmsInput(**{**VMS, "vms": ["vm-avd-neu-0"]}))
+        powers = {p.name: p for p in compute_vm_power(VmsInput(**VMS))}
+        assert powers["vm-avd-neu-1"].power_state == "deallocated"
+        assert powers["vm-avd-neu-1"].since is not None
+        assert abs((powers["vm-avd-neu-1"].since - long_ago).total_seconds()) < 1
+        wait_for(lambda: compute_vm_power(VmsInput(**VMS))[0].power_state == "running", timeout=10)
+        started = compute_vm_power(VmsInput(**VMS))[0]
+        assert started.since is not None and started.since >= before_start - timedelta(seconds=1)  # dated by the start
 
     def test_failed_start_is_reported(self, simulate: Callable[..., Simulator]) -> None:
         simulate(failing={"vm-avd-neu-1": "Allocation failed: no capacity for Standard_D8s_v5 (simulated)."})

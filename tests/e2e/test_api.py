@@ -324,6 +324,35 @@ class TestReadiness:
         checks = {c["name"]: c for c in api(relaxed, "GET", "plans/demo/readiness").json()["checks"]}
         assert checks["replication"]["status"] == "pass", checks["replication"]
 
+    def test_readiness_warns_for_a_standby_host_off_longer_than_microsoft_s_90_days(self, make_stack: Any) -> None:
+        """A standby session host deallocated for 100 days: its AVD registration is at risk (Microsoft: VMs off more
+        than 90 days experience registration problems); readiness warns naming host, host pool and days off, on the
+        endpoint and in the scheduled check. One off 89 days is not named."""
+        import asyncio
+        from datetime import timedelta
+
+        from simulator.arm import utcnow
+
+        stack = make_stack(vms=20, sessions=2)
+        compute = stack.estate.dependencies.compute
+        compute.powered_off_since("rg-avd-neu", "vm-avd-neu-2", utcnow() - timedelta(days=100, hours=1))
+        compute.powered_off_since("rg-avd-neu", "vm-avd-neu-3", utcnow() - timedelta(days=89))
+        answer = api(stack, "GET", "plans/demo/readiness").json()
+        standby = {c["name"]: c for c in answer["checks"]}["standby"]
+        assert answer["status"] == "warn" and standby["status"] == "warn", standby
+        assert "host pool hp-neu-pooled: vm-avd-neu-2 (off 100 days)" in standby["message"]
+        assert "more than 90 days" in standby["message"]
+        assert "vm-avd-neu-3" not in standby["message"]
+
+        client = stack.engine.client
+        asyncio.run(stack.api.scheduled_readiness(client))
+        output = client.wait_for_completion("readiness-demo", 30).output
+        assert {c["name"]: c for c in output["checks"]}["standby"]["status"] == "warn"
+
+        compute.powered_off_since("rg-avd-neu", "vm-avd-neu-2", utcnow() - timedelta(days=30))  # started lately
+        standby = {c["name"]: c for c in api(stack, "GET", "plans/demo/readiness").json()["checks"]}["standby"]
+        assert standby["status"] == "pass", standby
+
     def test_readiness_endpoint_and_schedule(self, make_stack: Any) -> None:
         import asyncio
 

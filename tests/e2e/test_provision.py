@@ -62,6 +62,15 @@ class TestProvision:
         report = failover["provisioned"]
         assert [h["state"] for h in report["hosts"]] == ["available"] * 3 and report["token_expires"]
         assert "provision" in [s["name"] for s in failover["steps"]]
+        from tests.e2e.test_openapi import fits
+
+        answer = stack.http.get(
+            f"{stack.api_url}/api/failovers/{failover['instance_id']}/report", params={"format": "json"}, timeout=30
+        )
+        provisioned = fits(answer, "/api/failovers/{instance_id}/report", "get", 200)["provisioned"]
+        assert [(h["vm"], h["state"], h["location"]) for h in provisioned["hosts"]] == [
+            (f"avd-dr-{i}", "available", "northeurope") for i in range(3)
+        ]
 
         started = stack.http.post(f"{stack.api_url}/api/failbacks", json={"plan": "demo"}, timeout=30)
         assert started.status_code == 202, started.text

@@ -127,3 +127,67 @@ class TestResourceIds:
         with pytest.raises(PlanError, match=r"backup_tests\.0\.network_id: .* is not a virtual network's ARM id"):
             parse_plan(self._with(test), "p.yaml")
         assert parse_plan(self._with(test.replace(value, VNET)), "p.yaml").backup_tests[0].network_id == VNET
+
+
+class TestProvision:
+    """`avd.host_pools[].recovery: provision` and its `provision` section."""
+
+    SUBNET = "/subscriptions/s-1/resourceGroups/rg-avd-neu/providers/Microsoft.Network/virtualNetworks/v/subnets/hosts"
+
+    def plan_text(self, pools: list[dict[str, object]]) -> str:
+        import yaml
+
+        data = yaml.safe_load(GOOD)
+        data["avd"]["host_pools"] = pools
+        return yaml.safe_dump(data, sort_keys=False)
+
+    def pool(self, name: str = "hp-weu-pooled", **provision: object) -> dict[str, object]:
+        section = {"count": 3, "name_prefix": "avd-dr", "resource_group": "rg-avd-neu", "subnet_id": self.SUBNET}
+        return {"resource_group": "rg-avd-weu", "name": name, "recovery": "provision", "provision": section | provision}
+
+    def errors(self, pools: list[dict[str, object]]) -> str:
+        with pytest.raises(PlanError) as err:
+            parse_plan(self.plan_text(pools), "p.yaml")
+        return "\n".join(err.value.errors)
+
+    def test_a_good_section(self) -> None:
+        from failover.plan import provisioned_vms
+
+        plan = parse_plan(
+            self.plan_text([self.pool(), self.pool("hp-2", name_prefix="dr2", vm_size="Standard_D4s_v5")])
+        )
+        first, _ = plan.avd.provisioned
+        assert first.provision is not None and first.provision.names() == ["avd-dr-0", "avd-dr-1", "avd-dr-2"]
+        assert first.provision.timeout == 1800.0
+        assert provisioned_vms(plan.avd, {"hp-weu-pooled": "Standard_D8s_v5"}) == [
+            ("Standard_D4s_v5", 3),
+            ("Standard_D8s_v5", 3),
+        ]
+        assert provisioned_vms(plan.avd) == [("Standard_D4s_v5", 3)]  # a size known neither way is left out
+
+    def test_recovery_and_section_go_together(self) -> None:
+        missing = self.pool()
+        del missing["provision"]
+        assert "provision: required with recovery: provision" in self.errors([missing])
+        stray = self.pool()
+        del stray["recovery"]
+        assert "set it to 'provision' to use its provision section" in self.errors([stray])
+
+    @pytest.mark.parametrize(
+        ("field", "value", "error"),
+        [
+            ("count", 0, "count"),
+            ("count", 100, "count"),
+            ("name_prefix", "AVD", "name_prefix"),  # lower case only
+            ("name_prefix", "avd-recovery-host", "name_prefix"),  # 15-character computer names
+            ("name_prefix", "avd-", "name_prefix"),
+            ("subnet_id", "snet-hosts", "not a subnet id"),
+            ("resource_group", "rg-other", "must be in provision.resource_group 'rg-other'"),
+            ("timeout", "soon", "timeout"),
+        ],
+    )
+    def test_bad_fields_are_named(self, field: str, value: object, error: str) -> None:
+        assert error in self.errors([self.pool(**{field: value})])
+
+    def test_two_pools_may_not_name_the_same_vm(self) -> None:
+        assert "two pools would name a VM avd-dr-0" in self.errors([self.pool(), self.pool("hp-2")])

@@ -237,3 +237,38 @@ class TestRpo:
     def test_no_points(self, summary: dict[str, Any]) -> None:
         rpo = report_data(summary)["rpo"]
         assert rpo["vms"] == [] and rpo["worst_window_seconds"] is None and rpo["within"] is None
+
+
+def test_provisioned_session_hosts(summary: dict[str, Any]) -> None:
+    """`recovery: provision`: the report lists each host built (VM, session host, pool, size, state, region, error),
+    the token's expiry and what was removed, in the page and in the JSON (as docs/openapi.yaml's RunReport says)."""
+    from tests.e2e.test_openapi import DOC_URI, _validate
+
+    assert report_data(summary)["provisioned"] is None
+    assert "Session hosts provisioned" not in " ".join(parse(report_html(summary)).text)
+    host = {"host_pool": "hp-weu-pooled", "location": "northeurope", "size": "Standard_D8s_v5"}
+    summary["provisioned"] = {
+        "drill": False,
+        "hosts": [
+            host | {"vm": "avd-dr-0", "state": "available", "session_host": "avd-dr-0.contoso.local", "error": None},
+            host | {"vm": "avd-dr-1", "state": "failed", "session_host": None, "error": "the token has expired"},
+        ],
+        "token_expires": "2026-11-24T14:00:00+00:00",
+        "removed": [
+            {
+                "host_pool": "hp-weu-pooled",
+                "drained": ["avd-dr-0.contoso.local"],
+                "session_hosts_removed": ["avd-dr-0.contoso.local"],
+                "vms_deleted": ["avd-dr-0", "avd-dr-1"],
+            }
+        ],
+    }
+    data = report_data(summary)
+    assert [h["vm"] for h in data["provisioned"]["hosts"]] == ["avd-dr-0", "avd-dr-1"]
+    assert data["provisioned"]["hosts"][1]["error"] == "the token has expired"
+    _validate(json.loads(json.dumps(data))["provisioned"], {"$ref": f"{DOC_URI}#/components/schemas/Provisioned"})
+    text = " ".join(parse(report_html(summary)).text)
+    assert "Session hosts provisioned" in text and "2 session hosts built in the recovery region" in text
+    assert "avd-dr-0.contoso.local" in text and "hp-weu-pooled" in text and "Standard_D8s_v5" in text
+    assert "the token has expired" in text and "valid until 2026-11-24T14:00:00+00:00" in text
+    assert "1 session hosts unregistered (1 drained first), 2 VMs deleted" in text

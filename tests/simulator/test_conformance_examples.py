@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -26,6 +27,7 @@ from azure.mgmt.trafficmanager import models as tm
 from activities.verify import heartbeat_query
 from local.stack import ROOT
 from simulator import Estate, EstateConfig, Simulator, hyperv, seed_demo_estate
+from simulator.arm import iso, utcnow
 from simulator.dependencies import DEMO_FAILOVER_GROUP
 from simulator.estate import DEMO_ASR_RG, DEMO_VAULT, SUBSCRIPTION_ID, ProtectedItem, RecoveryPlan
 from simulator.faults import ThrottleConfig
@@ -97,6 +99,12 @@ DRILL = ("testFailover", "testFailoverCleanup")
 ROUND_TRIP = ("plannedFailover", "failoverCommit", "reProtect", "failback", "failoverCommit", "reProtect")
 
 Prepare = Callable[[Simulator], dict[str, str]]
+
+
+def _future_token(body: dict[str, Any]) -> dict[str, Any]:
+    """A host pool PATCH body whose `registrationInfo.expirationTime` is a day from now."""
+    info = {**body["properties"]["registrationInfo"], "expirationTime": iso(utcnow() + timedelta(days=1))}
+    return {**body, "properties": {**body["properties"], "registrationInfo": info}}
 
 
 @dataclass(frozen=True)
@@ -350,6 +358,24 @@ CASES: list[Case] = [
                     f"$.properties.{k}": "no AD FS single sign-on configured"
                     for k in ("ssoadfsAuthority", "ssoClientId", "ssoClientSecretKeyVaultPath", "ssoSecretType")
                 },
+            },
+            maps=("$.tags",),
+        ),
+    ),
+    Case(
+        "avd/HostPool_Update.json",
+        "PATCH",
+        HOST_POOL,
+        AVD_NAMES,
+        "avd_provision_session_hosts (a fresh registration token)",
+        # the example's request with its expirationTime in the future: Azure refuses a token that expires before it
+        # is issued, and so does the simulator
+        override_body=_future_token(example("avd/HostPool_Update.json")["parameters"]["hostPool"]),
+        allow=Allow(
+            extra={"$.properties": extra(avd.HostPool, "properties")},
+            nullable={
+                f"$.properties.{k}": "no AD FS single sign-on configured"
+                for k in ("ssoadfsAuthority", "ssoClientId", "ssoClientSecretKeyVaultPath", "ssoSecretType")
             },
             maps=("$.tags",),
         ),
