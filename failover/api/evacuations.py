@@ -104,15 +104,26 @@ class Evacuations(ApiBase):
         """The plans an incident starts as one evacuation per region: a Service Health incident (not a
         resolution) that matches two or more plans with the same primary region, when
         `FAILOVER_EVACUATE_ON_INCIDENT` is on. Plans the alert did not match (another subscription, a region
-        they do not trigger on) are not gathered: the alert policy decides for each plan, as for runs."""
+        they do not trigger on) are not gathered: the alert policy decides for each plan, as for runs. Plans whose
+        `after` cannot be followed among those matched (a plan after one the incident did not match) start a run
+        each, as without evacuations, and the log says why."""
         if not self.settings.evacuate_on_incident or not alert.is_service_health or alert.is_resolved:
             return {}
         by_region: dict[str, list[Plan]] = {}
         for name in matched:
             plan = self.plans[name]
             by_region.setdefault(plan.primary_region, []).append(plan)
-        gathered = {region: plans for region, plans in by_region.items() if len(plans) > 1}
-        return {region: sorted(plans, key=lambda p: (p.tier, p.name)) for region, plans in gathered.items()}
+        gathered: dict[str, list[Plan]] = {}
+        for region, plans in by_region.items():
+            if len(plans) < 2:
+                continue
+            try:  # e.g. a plan `after` one the incident did not match: each plan starts its own run, as before
+                self._ordered(plans)
+            except ServiceError as err:
+                log.warning("incident not evacuated: the plans' order", region=region, reason=err.message)
+                continue
+            gathered[region] = sorted(plans, key=lambda p: (p.tier, p.name))
+        return gathered
 
     async def _evacuate_for_incident(
         self, client: DurableClient, alert: Alert, plans: list[Plan], trigger: dict[str, Any]
@@ -132,7 +143,6 @@ class Evacuations(ApiBase):
         self._attaching[key] = done
         answer: dict[str, Any] | None = None
         try:
-            self._ordered(plans)
             digest = hashlib.sha256(f"{trigger.get('alert_id')}|{condition}".encode()).hexdigest()[:8]
             stamp = "".join(ch for ch in (alert.fired_at or "")[:19] if ch.isalnum())  # 20261123T021427
             instance_id = f"evacuation-{region}-{stamp + 'Z-' if len(stamp) == 15 else ''}{digest}"

@@ -95,3 +95,23 @@ def test_demo_evacuation_of_a_region_that_is_down() -> None:
         rpo = report["rpo"]
         assert rpo["outage_start_source"] == "alert" and rpo["vms"], name
         assert all(v["window_seconds"] > 0 and v["recovery_point_time"] < rpo["outage_start"] for v in rpo["vms"])
+
+
+def test_plans_whose_order_the_incident_cannot_follow_start_a_run_each(tmp_path: Any, start_stack: Any) -> None:
+    """The incident does not match `data` (bound to another subscription), and `apps` fails over after `data`:
+    no evacuation of `identity` and `apps` (apps would not wait for data); each starts its own run, as before."""
+    import yaml
+
+    paths = []
+    for path in PLANS:
+        plan = yaml.safe_load(path.read_text())
+        if plan["name"] == "data":
+            plan["triggers"]["subscriptions"] = ["99999999-9999-9999-9999-999999999999"]
+        paths.append(tmp_path / path.name)
+        paths[-1].write_text(yaml.safe_dump(plan))
+    stack = start_stack(plan_path=paths[0], extra_plans=paths[1:], vms=60, sessions=6, time_scale=600.0)
+    answer = stack.http.post(f"{stack.api_url}/api/alerts", json=ALERT, timeout=30)
+    assert answer.status_code == 202, answer.text
+    body = answer.json()
+    assert "evacuations" not in body
+    assert sorted(r["instance_id"].split("-")[1] for r in body["runs"]) == ["apps", "identity"]
