@@ -99,8 +99,8 @@ def run_demo(args: argparse.Namespace) -> int:
     from simulator.outage import Outage
 
     if getattr(args, "evacuation", None):
-        if args.mode != "failover" or args.report or args.faults is not None:
-            print("failover demo: --evacuation is a failover; --mode, --report, --faults do not apply", file=sys.stderr)
+        if args.mode != "failover" or args.faults is not None:
+            print("failover demo: --evacuation is a failover; --mode and --faults do not apply", file=sys.stderr)
             return 2
         from local.demo_evacuation import run_evacuation_demo
 

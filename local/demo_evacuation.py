@@ -64,6 +64,11 @@ def run_evacuation_demo(args: argparse.Namespace) -> int:
         if summary is None:
             return 1
         summary["reports"] = _reports(stack, summary)
+        evacuation_report = f"{stack.api_url}/api/evacuations/{instance_id}/report"
+        summary["report"] = stack.http.get(evacuation_report, params={"format": "json"}, timeout=30).json()
+        if args.report:
+            Path(args.report).write_text(stack.http.get(evacuation_report, timeout=30).text, encoding="utf-8")
+            print(f"report: {args.report}", file=out)
         summary["simulator"] = stack.simulator_stats()
         if args.outage:
             state = stack.estate.snapshot()

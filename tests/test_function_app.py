@@ -82,6 +82,7 @@ CONTRACT = {
     "evacuation_start": ("POST", "evacuations", "FUNCTION"),
     "evacuation_get": ("GET", "evacuations/{instance_id}", "FUNCTION"),
     "evacuation_cancel": ("POST", "evacuations/{instance_id}/cancel", "FUNCTION"),
+    "evacuation_report": ("GET", "evacuations/{instance_id}/report", "FUNCTION"),
     "drill_cleanup": ("POST", "drills/cleanup", "FUNCTION"),
     "failback_start": ("POST", "failbacks", "FUNCTION"),
     "failover_status": ("GET", "failovers/{instance_id}", "FUNCTION"),

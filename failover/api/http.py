@@ -93,6 +93,7 @@ ROUTES: list[Route] = [
     Route("evacuation_start", "POST", "evacuations", "post_evacuation"),
     Route("evacuation_get", "GET", "evacuations/{instance_id}", "get_evacuation"),
     Route("evacuation_cancel", "POST", "evacuations/{instance_id}/cancel", "post_evacuation_cancel"),
+    Route("evacuation_report", "GET", "evacuations/{instance_id}/report", "get_evacuation_report"),
     Route("drill_cleanup", "POST", "drills/cleanup", "post_drill_cleanup"),
     Route("failback_start", "POST", "failbacks", "post_failback"),
     Route("failover_status", "GET", "failovers/{instance_id}", "get_failover"),

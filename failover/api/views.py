@@ -4,6 +4,7 @@ its report), and the 30-minute readiness timer. Nothing here changes anything.""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import azure.functions as func
 
@@ -161,6 +162,33 @@ class Views(ApiBase):
                 "output": output,
             }
         )
+
+    async def get_evacuation_report(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
+        """The report of a finished evacuation: each plan's row (its run's recovery time and worst data-loss
+        window), the shared cap, the approval; one HTML page, or its facts with `?format=json`."""
+        from failover.report.evacuation import evacuation_html, evacuation_report
+
+        instance_id = req.route_params.get("instance_id", "")
+        fmt = req.params.get("format", "html").strip().lower()
+        if fmt not in ("html", "json"):
+            return error_response(422, "InvalidParameter", "format: must be html or json")
+        status = await client.get_status(instance_id)
+        if not status or getattr(status, "name", None) != EVACUATION_ORCHESTRATOR:
+            return error_response(404, "EvacuationNotFound", f"no evacuation with id '{instance_id}'")
+        runtime = runtime_status(status)
+        summary = run_output(status)
+        if runtime in ACTIVE:
+            return error_response(409, "RunNotFinished", f"evacuation '{instance_id}' is still running ({runtime})")
+        if summary is None:
+            return error_response(409, "NoSummary", f"evacuation '{instance_id}' ended {runtime} without a summary")
+        runs: dict[str, dict[str, Any]] = {}
+        for row in summary.get("plans") or []:
+            if row.get("run_id"):
+                output = run_output(await client.get_status(row["run_id"]))
+                if isinstance(output, dict):
+                    runs[row["plan"]] = output
+        facts = evacuation_report(summary, runs)
+        return json_response(facts) if fmt == "json" else html_response(evacuation_html(facts))
 
     async def post_evacuation_cancel(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         """Cancel an evacuation: no further plan starts (the plans' runs already started are cancelled on their

@@ -90,6 +90,13 @@ def test_demo_evacuation_of_a_region_that_is_down() -> None:
     reports = summary["reports"]
     # apps failed over after tier 0 ended (its run started after both finished)
     assert reports["apps"]["started_at"] >= max(reports["identity"]["finished_at"], reports["data"]["finished_at"])
+    # the evacuation's report (GET /api/evacuations/{id}/report): each plan's row, the shared cap, RTO and RPO
+    report = summary["report"]
+    assert report["in_flight_cap"] == 100 and report["status"] == "Completed"
+    by_plan = {r["plan"]: r for r in report["plans"]}
+    assert by_plan["identity"]["in_flight_share"] + by_plan["data"]["in_flight_share"] <= 100
+    assert all(r["rto_seconds"] and r["rpo_worst_seconds"] > 0 for r in by_plan.values()), by_plan
+    assert by_plan["apps"]["vms_failed_over"] == reports["apps"]["vms_failed_over"]
     # replication stopped when the region went down: every VM's recovery point is before the incident
     for name, report in reports.items():
         rpo = report["rpo"]
