@@ -22,7 +22,9 @@ configure_logging(settings.log_level, json_output=settings.log_json)
 configure_telemetry(os.environ, client_id=settings.managed_identity_client_id)
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
-routes.use_readers(Readers(read_groups=planning.read_groups, check_plan=readiness.check_plan))
+routes.use_readers(
+    Readers(read_groups=planning.read_groups, check_plan=readiness.check_plan, read_capacity=planning.read_capacity)
+)
 app.register_functions(routes.bp)
 for module in (*ORCHESTRATION_MODULES, *ACTIVITY_MODULES):
     app.register_functions(module.bp)

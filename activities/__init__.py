@@ -14,8 +14,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from activities import asr, avd, backup, dependencies, dns, netapp, network, notify, readiness, traffic, verify
+from activities import (
+    asr,
+    avd,
+    backup,
+    capacity,
+    dependencies,
+    dns,
+    netapp,
+    network,
+    notify,
+    readiness,
+    traffic,
+    verify,
+)
 from failover.contracts import Contract
 
-MODULES = (avd, asr, dns, notify, traffic, verify, dependencies, readiness, network, netapp, backup)
+MODULES = (avd, asr, dns, notify, traffic, verify, dependencies, readiness, network, netapp, backup, capacity)
 ALL: dict[str, Callable[[Any], Contract]] = {fn.__name__: fn for module in MODULES for fn in module.ACTIVITIES}

@@ -3,6 +3,8 @@ the HTTP handlers and the CLI call them directly, in a worker thread)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from failover.batching import RecoveryPlanRef, groups_from_resolved
 from failover.plan import Plan
 
@@ -12,3 +14,14 @@ def read_groups(plan: Plan) -> list[tuple[str, list[RecoveryPlanRef]]]:
     from activities.asr import asr_resolve_recovery_plans
 
     return groups_from_resolved(asr_resolve_recovery_plans(plan.resolve_request()), plan.asr.vault)
+
+
+def read_capacity(plan: Plan, recovery_plans: list[str]) -> dict[str, Any]:
+    """The recovery region's capacity for these recovery plans (`capacity_check`, as JSON)."""
+    from activities.capacity import capacity_check
+    from failover.contracts.capacity import CapacityInput
+
+    payload = CapacityInput(
+        plan=plan.name, **plan.vault_ref(), recovery_plans=recovery_plans, recovery_region=plan.recovery_region
+    )
+    return capacity_check(payload).plain()

@@ -53,9 +53,11 @@ def preview(
     groups: list[tuple[str, list[RecoveryPlanRef]]],
     measured: dict[str, float] | None = None,
     mode: str | None = None,
+    capacity: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """`groups`: each group's recovery plans with VM counts (from ASR). `measured`: recovery plan →
-    seconds its job took last time. Returns the preview document (`failover plan preview --json`)."""
+    seconds its job took last time. `capacity`: the recovery region's capacity check (`capacity_check`), shown
+    with the plan's policy. Returns the preview document (`failover plan preview --json`)."""
     mode = mode or plan.asr.mode
     drill = mode == "test"
     batches: list[Batch] = plan_batches(groups, plan.batch_size)
@@ -152,6 +154,7 @@ def preview(
         "rpo_target_seconds": plan.rpo_target,
         "estimates": "measured" if measured else "plan",
         "excludes": "the time the approval waits for a person",
+        **({"capacity": {**capacity, "policy": plan.capacity}} if capacity is not None else {}),
     }
 
 

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from failover.batching import Batch
 from failover.contracts.batch import BatchInput, BatchResult
+from orchestrations import capacity
 from orchestrations import dependencies as deps_steps
 from orchestrations.common import isoformat
 from orchestrations.control import INTERRUPTED
@@ -68,6 +69,7 @@ class Dispatcher:
             if entry["state"] == "Succeeded":
                 run.plan_errors.pop(entry["name"], None)
             else:
+                capacity.report_failures(run, entry["name"], entry["errors"])
                 reason = "; ".join(entry["errors"]) or entry["state"]
                 run.plan_errors[entry["name"]] = (
                     f"recovery plan {entry['name']} ({result['group']}): {entry['state']}: {reason}"

@@ -26,7 +26,7 @@ from failover.contracts.network import PreflightInput
 from failover.contracts.run import RunInput, RunSummary
 from failover.plan import DnsRecord
 from failover.run import overall_status
-from orchestrations import claim, runbook
+from orchestrations import capacity, claim, runbook
 from orchestrations.approval_gate import approval_gate
 from orchestrations.avd import evacuate_avd
 from orchestrations.dispatch import run_groups
@@ -129,6 +129,8 @@ def _runbook(run: Run, spec: RunInput):
         )
     run.publish_status()
     yield from preflight(run)
+    if not (yield from capacity.check(run, batches)):  # the plan's capacity policy (block) refuses it
+        return (yield from end_run(run, "Failed", "RunFailed", {"errors": run.all_errors()}, "refused: capacity"))
 
     if run.policy.required > 0 and not run.cancel:
         outcome = yield from approval_gate(run, batches)

@@ -101,6 +101,7 @@ class Run(Controlled):
         self.dependencies: list[dict[str, Any]] = []
         self.actions: list[dict[str, Any]] = []  # custom-action groups (waves that are not ASR recovery plans)
         self.preflight: dict[str, Any] | None = None  # network and identity checks before the proposal
+        self.capacity: dict[str, Any] | None = None  # recovery capacity against the plans (orchestrations.capacity)
         self.standby: dict[str, Any] | None = None
         self.verify: dict[str, Any] | None = None
         self.cleanup: str | None = None  # drills: "done" | "failed"
@@ -188,6 +189,7 @@ class Run(Controlled):
                 "dependencies": self.dependencies,
                 "actions": self.actions,
                 "preflight": self.preflight,
+                "capacity": self.capacity,
                 "verify": self.verify,
                 "errors": self.all_errors(),
                 "warnings": self.warnings,
@@ -323,6 +325,7 @@ class Run(Controlled):
             "dependencies": self.dependencies,
             "waves": self.waves(),
             "preflight": self.preflight,
+            "capacity": self.capacity,
             "standby": self.standby,
             "verify": self.verify or {"healthy": False, "checks": [], "note": "verify did not run"},
             "cleanup": self.cleanup,

@@ -139,6 +139,8 @@ class Readers:
 
     read_groups: Callable[[Plan], list[Any]]  # the plan's recovery plans and VM counts, from the vault
     check_plan: Callable[[Plan], dict[str, Any]]  # the readiness checks, read-only
+    # the recovery region's capacity for the named recovery plans (`capacity_check`'s result, as JSON)
+    read_capacity: Callable[[Plan, list[str]], dict[str, Any]] | None = None
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:

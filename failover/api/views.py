@@ -4,6 +4,7 @@ its report), and the 30-minute readiness timer. Nothing here changes anything.""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import azure.functions as func
 
@@ -30,6 +31,7 @@ from failover.api.http import (
 from failover.batching import BatchPlanningError
 from failover.contracts.readiness import ReadinessRunInput
 from failover.errors import ServiceError
+from failover.plan import Plan
 
 
 class Views(ApiBase):
@@ -85,10 +87,23 @@ class Views(ApiBase):
             return error_response(502, "AzureReadFailed", f"reading the vault failed: {type(err).__name__}")
         last_summary = await self._latest_output(client, plan.name, {"failover", "drill"})
         measured = measured_durations(last_summary) if last_summary is not None else {}
+        capacity = await self._capacity(plan, groups) if mode in ("planned", "unplanned", "test") else None
         try:
-            return json_response(preview(plan, groups, measured or None, mode))
+            return json_response(preview(plan, groups, measured or None, mode, capacity))
         except BatchPlanningError as err:  # a recovery plan over batch_size: split it in ASR first
             return error_response(409, "RecoveryPlanTooLarge", str(err))
+
+    async def _capacity(self, plan: Plan, groups: list[Any]) -> dict[str, Any] | None:
+        """The recovery region's capacity for the plan's recovery plans, or why it could not be read."""
+        read = self._readers().read_capacity
+        if read is None:
+            return None
+        names = [ref.name for _, refs in groups for ref in refs]
+        try:
+            return await asyncio.to_thread(read, plan, names)
+        except Exception as err:  # the preview still answers; the capacity part says why it is missing
+            log.warning("preview: capacity read failed", plan=plan.name, error=str(err)[:300])
+            return {"error": f"reading the recovery region's quotas failed: {type(err).__name__}"}
 
     async def get_readiness(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         """Can this plan fail over now? Runs the readiness checks (read-only) and answers pass/warn/fail."""

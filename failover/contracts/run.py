@@ -78,6 +78,7 @@ class RunSummary(Contract):
     dependencies: list[dict[str, Any]]
     waves: list[dict[str, Any]]
     preflight: dict[str, Any] | None = None
+    capacity: dict[str, Any] | None = None  # recovery capacity against the plans (orchestrations.capacity)
     standby: dict[str, Any] | None = None
     verify: dict[str, Any]
     cleanup: str | None = None  # drills: "done" | "failed"
