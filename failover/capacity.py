@@ -27,14 +27,15 @@ _QUOTA = re.compile(
 
 
 def needs(vms: Iterable[tuple[str, bool]], skus: dict[str, tuple[str, int]]) -> tuple[dict[str, int], list[str]]:
-    """`vms`: (recovery size, public IP) of each VM; `skus`: size -> (family, vCPUs). Returns quota -> needed,
-    and the sizes `skus` does not know (not counted in vCPUs)."""
+    """`vms`: (recovery size, public IP) of each VM; `skus`: lower-cased size -> (family, vCPUs). Returns quota ->
+    needed (regional vCPUs, VM count, each family, public IPs last), and the sizes `skus` does not know (not counted
+    in vCPUs)."""
     needed: dict[str, int] = {CORES: 0, VIRTUAL_MACHINES: 0}
     unknown: list[str] = []
+    public_ips = 0
     for size, public_ip in vms:
         needed[VIRTUAL_MACHINES] += 1
-        if public_ip:
-            needed[PUBLIC_IPS] = needed.get(PUBLIC_IPS, 0) + 1
+        public_ips += int(public_ip)
         sku = skus.get(size.lower())
         if sku is None:
             if size not in unknown:
@@ -43,6 +44,8 @@ def needs(vms: Iterable[tuple[str, bool]], skus: dict[str, tuple[str, int]]) -> 
         family, vcpus = sku
         needed[CORES] += vcpus
         needed[family] = needed.get(family, 0) + vcpus
+    if public_ips:
+        needed[PUBLIC_IPS] = public_ips
     return needed, unknown
 
 

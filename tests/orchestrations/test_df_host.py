@@ -10,6 +10,7 @@ from typing import Any
 from failover.contracts import unwrap
 from failover.contracts.asr import ReplicationHealthResult, ResolveRecoveryPlansResult
 from failover.contracts.avd import SessionCountResult
+from failover.contracts.capacity import CapacityResult
 from failover.plan import load_plan
 from failover.run import build_run_input
 from local.stack import DEMO_PLAN
@@ -60,6 +61,7 @@ class TestDurableFunctionsReplay:
             "publish_event": lambda payload: {"posted": True, "published": 1},
             "teams_post_decision": lambda payload: {"posted": True, "published": 1},
             "avd_count_sessions": lambda payload: SessionCountResult(host_pool=payload.host_pool, sessions=30),
+            "capacity_check": lambda payload: CapacityResult(region=payload.recovery_region, vms=30, rows=[]),
         }
         raised: list[str] = []
 
@@ -92,9 +94,10 @@ class TestDurableFunctionsReplay:
         assert [t.get("alert_id") for t in output["triggers"]] == [None, "second-alert"]
         assert [b for b in output["batches"]] == []
         assert [n for n in called if n.startswith(("avd_", "asr_start", "dns_"))] == ["avd_count_sessions"]  # a read
-        assert called[:5] == [
+        assert called[:6] == [
             "publish_event",
             "asr_resolve_recovery_plans",
+            "capacity_check",  # a read: the recovery region's quotas, before the card
             "asr_replication_health",
             "avd_count_sessions",
             "teams_post_approval_card",
