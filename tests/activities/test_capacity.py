@@ -48,3 +48,28 @@ def test_a_shortfall_per_family(start_simulator: Any) -> None:
                             "limit": 40, "available": 8, "shortfall": 32}  # fmt: skip
     assert rows["cores"]["shortfall"] == 0 and rows["virtualMachines"]["needed"] == 10
     assert "PublicIPAddresses" not in rows  # no VM gets a public IP
+
+
+def test_readiness_and_the_preview_read_it(start_simulator: Any) -> None:
+    """Readiness's `capacity` check: pass when it fits; a shortfall warns, or fails under `capacity: block`."""
+    from activities.planning import read_capacity
+    from activities.readiness import check_plan
+    from failover.plan import load_plan
+    from local.stack import DEMO_PLAN
+
+    sim = start_simulator(EstateConfig(), vms=10)
+    plan = load_plan(DEMO_PLAN)
+
+    def capacity_check_of(plan: Any) -> dict[str, str]:
+        return next(c for c in check_plan(plan)["checks"] if c["name"] == "capacity")
+
+    fits = capacity_check_of(plan)
+    assert fits["status"] == "pass" and fits["message"].startswith("10 VMs fit in northeurope: ")
+    sim.estate.capacity.set_quota(RECOVERY_REGION, FAMILY, limit=40)
+    short = capacity_check_of(plan)
+    assert short["status"] == "warn" and "short by 32" in short["message"]
+    assert "capacity policy warn" in short["message"]
+    blocked = capacity_check_of(plan.model_copy(update={"capacity": "block"}))
+    assert blocked["status"] == "fail" and "a run is refused" in blocked["message"]
+    rows = {r["quota"]: r for r in read_capacity(plan, ["rp-identity"])["rows"]}
+    assert rows[FAMILY]["needed"] == 16 and rows[FAMILY]["shortfall"] == 8
