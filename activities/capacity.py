@@ -8,9 +8,8 @@ function readiness and the preview call in a worker thread.
 
 from __future__ import annotations
 
-from typing import Any
-
 import azure.durable_functions as df
+from azure.core.rest import HttpRequest
 
 from activities._common import clients, log
 from failover import capacity
@@ -21,21 +20,38 @@ def _recovery_vms(payload: CapacityInput) -> list[tuple[str, bool]]:
     """(recovery size, public IP on the recovery NIC) of each protected VM the recovery plans list."""
     client = clients().site_recovery(payload.subscription_id)
     rg, vault = payload.resource_group, payload.vault
+    wanted = {name.lower() for name in payload.recovery_plans}
     ids: set[str] = set()
-    for name in dict.fromkeys(payload.recovery_plans):
-        props = client.replication_recovery_plans.get(rg, vault, name).properties
-        if props is None:
-            raise RuntimeError(f"recovery plan {name} came back without properties")
-        ids.update(ref.id.lower() for g in props.groups or [] for ref in g.replication_protected_items or [] if ref.id)
-    vms: list[tuple[str, bool]] = []
-    for item in client.replication_protected_items.list(rg, vault) if ids else []:
-        if not item.id or item.id.lower() not in ids:
+    found: set[str] = set()
+    for plan in client.replication_recovery_plans.list(rg, vault):  # one list (paged), not a GET per plan
+        if not plan.name or plan.name.lower() not in wanted or plan.properties is None:
             continue
-        details: Any = item.properties.provider_specific_details if item.properties else None
-        size = getattr(details, "recovery_azure_vm_size", None) or ""
-        nics = getattr(details, "vm_nics", None) or []
-        public_ip = any(c.recovery_public_ip_address_id for nic in nics for c in nic.ip_configs or [])
-        vms.append((size, public_ip))
+        found.add(plan.name.lower())
+        groups = plan.properties.groups or []
+        ids.update(ref.id.lower() for g in groups for ref in g.replication_protected_items or [] if ref.id)
+    if wanted - found:
+        raise RuntimeError(f"recovery plans not in vault {vault}: {', '.join(sorted(wanted - found))}")
+    # The vault's protected items, read as JSON through the SDK client's own pipeline (credential, retries, base
+    # URL): the two fields needed here, without building every item's model (about 1.3 ms an item, 13 s at 10,000
+    # VMs, on the critical path of every run before its approval).
+    vms: list[tuple[str, bool]] = []
+    url: str | None = (
+        f"/subscriptions/{payload.subscription_id}/resourceGroups/{rg}/providers/Microsoft.RecoveryServices/vaults/"
+        f"{vault}/replicationProtectedItems?api-version={client._config.api_version}"
+    )
+    while url and ids:
+        response = client.send_request(HttpRequest("GET", url))
+        response.raise_for_status()
+        page = response.json() or {}
+        for item in page.get("value") or []:
+            if str(item.get("id") or "").lower() not in ids:
+                continue
+            details = (item.get("properties") or {}).get("providerSpecificDetails") or {}
+            configs = [c for nic in details.get("vmNics") or [] for c in nic.get("ipConfigs") or []]
+            vms.append(
+                (details.get("recoveryAzureVMSize") or "", any(c.get("recoveryPublicIPAddressId") for c in configs))
+            )
+        url = page.get("nextLink")
     return vms
 
 

@@ -70,7 +70,10 @@ class Dispatcher:
                 run.plan_errors.pop(entry["name"], None)
             else:
                 capacity.report_failures(run, entry["name"], entry["errors"])
-                reason = "; ".join(entry["errors"]) or entry["state"]
+                # ASR's errors (one a VM when quota runs out); the first few: the custom status stays under 16 KB
+                errors = entry["errors"]
+                reason = "; ".join(errors[:3]) + (f" (+{len(errors) - 3} more errors)" if len(errors) > 3 else "")
+                reason = reason or entry["state"]
                 run.plan_errors[entry["name"]] = (
                     f"recovery plan {entry['name']} ({result['group']}): {entry['state']}: {reason}"
                 )

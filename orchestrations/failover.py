@@ -52,6 +52,7 @@ STAGES = {"CompletedWithErrors": "completed with errors"}  # the final stage of 
 def end_run(run: Run, status: str, event: str, data: dict[str, Any], stage: str | None = None):
     """Publish the final status (stage: the outcome, unless given) and event, give the plan's claim back,
     return the summary."""
+    yield from capacity.collect(run)  # a check still running in the background: its result is in the report
     run.outcome = status
     run.publish_status(stage or STAGES.get(status, status.lower()))
     yield from run.events.publish(event, "run", {"status": status, **data})
@@ -156,6 +157,7 @@ def _runbook(run: Run, spec: RunInput):
         )
         return (yield from end_run(run, "Failed", "RunFailed", {"errors": run.all_errors()}))
     signed_out = yield from evacuate_avd(run)
+    yield from capacity.collect(run)  # a check started in the background: read before anything fails over
     if not signed_out and not run.cancel:  # users still signed in and nobody decided: no failover
         return (yield from end_run(run, "Failed", "RunFailed", {"errors": run.all_errors()}))
     outcome = "cancelled"

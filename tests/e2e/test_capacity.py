@@ -62,9 +62,28 @@ class TestCapacityPolicy:
         assert plans["rp-identity"]["state"] == "Committed" and plans["rp-data-01"]["state"] == "Committed"
         assert plans["rp-apps-01"]["state"] == "Protected"  # its failover job failed: none of its VMs came up
         apps = int(plans["rp-apps-01"]["vms"])
-        refused = [w for w in summary["warnings"] if w.startswith("recovery capacity: recovery plan rp-apps-01: ")]
-        # 8 vCPUs were left after identity and data: the first two app VMs fit, each other one is reported
-        assert len(refused) == apps - 2, summary["warnings"]
-        assert all(f"quota {FAMILY} Cores short by " in w for w in refused), refused
-        assert capacity(stack)["quota_failures"] == apps - 2
+        # 8 vCPUs were left after identity and data: the first two app VMs fit, each other one is in the report
+        refused = summary["capacity"]["refused"]
+        assert len(refused) == apps - 2 and capacity(stack)["quota_failures"] == apps - 2
+        assert {r["recovery_plan"] for r in refused} == {"rp-apps-01"} and refused[0]["code"] == "OperationNotAllowed"
+        assert {r["shortfall"] for r in refused} == {4}  # each VM alone: 40 of 40 in use, 4 more requested
+        (warning,) = [w for w in summary["warnings"] if w.startswith("recovery capacity: recovery plan rp-apps-01: ")]
+        assert warning.startswith(f"recovery capacity: recovery plan rp-apps-01: {apps - 2} VMs not brought up: ")
+        assert f"quota {FAMILY} Cores short by 4; " in warning
+        assert f"+{apps - 5} more VMs: the report lists each" in warning
         assert any("OperationNotAllowed" in e for e in summary["errors"])
+
+    def test_without_a_card_the_check_runs_beside_the_sign_out(self, make_stack: Any) -> None:
+        """Nobody approves (approval.required 0) under warn: the check does not hold the run; its result still
+        reaches the report before the failover, and the VMs that do not fit are reported per VM."""
+        stack = make_stack(vms=30, sessions=4, approval={"required": 0})
+        used = capacity(stack)["usages"][FAMILY]["current"]
+        stack.estate.capacity.set_quota(RECOVERY_REGION, FAMILY, limit=used + 40)
+        status = finish(stack, start(stack), timeout=120)
+        summary = status["output"]
+        assert summary["status"] == "CompletedWithErrors" and summary["capacity"]["short"] is True, summary["errors"]
+        steps = {s["name"]: s for s in summary["steps"]}
+        assert steps["capacity"]["status"] == "Succeeded" and steps["capacity"]["finished_at"] <= steps["failover"][
+            "started_at"]  # fmt: skip
+        assert any(w.startswith("recovery capacity in northeurope is short: ") for w in summary["warnings"])
+        assert capacity(stack)["quota_failures"] > 0 and stack.estate.snapshot()["sessions_remaining"] == 0

@@ -375,8 +375,8 @@ SDK_ACTIONS: dict[tuple[str, str], Needs] = {
         (VAULT, [PLANS + "testFailoverCleanup/action"])
     ],
     ("asr_health", "site_recovery.replication_protected_items.list"): [(VAULT, [ITEMS + "read"])],
-    ("capacity", "site_recovery.replication_recovery_plans.get"): [(VAULT, [PLANS + "read"])],
-    ("capacity", "site_recovery.replication_protected_items.list"): [(VAULT, [ITEMS + "read"])],
+    ("capacity", "site_recovery.replication_recovery_plans.list"): [(VAULT, [PLANS + "read"])],
+    ("capacity", "site_recovery.send_request"): [(VAULT, [ITEMS + "read"])],  # the protected items, as JSON
     ("capacity", "compute.resource_skus.list"): [("capacitySubscriptionIds", [CAPACITY_READS[1]])],
     ("capacity", "compute.usage.list"): [("capacitySubscriptionIds", [CAPACITY_READS[0]])],
     ("capacity", "network.usages.list"): [("capacitySubscriptionIds", [CAPACITY_READS[2]])],
