@@ -1276,9 +1276,9 @@ class Routes:
         with self.asr.lock:
             self.asr.refresh_jobs()
             vault_id = self._vault_id(m)
-            items = [self._item_json(vault_id, p, i) for p, i in self.asr.protected_items(m["rg"], m["vault"])]
+            items = self.asr.protected_items(m["rg"], m["vault"])
             size = self.asr.config.protected_items_page_size
-        return page_by_token(request, items, size)
+            return page_by_token(request, items, size, lambda item: self._item_json(vault_id, *item))
 
     def _check_container(self, m: dict[str, str]) -> None:
         azure_local = self.asr.hyperv
@@ -1298,9 +1298,9 @@ class Routes:
         with self.asr.lock:
             self.asr.refresh_jobs()
             vault_id = self._vault_id(m)
-            items = [self._item_json(vault_id, p, i) for p, i in self.asr.protected_items(m["rg"], m["vault"])]
+            items = self.asr.protected_items(m["rg"], m["vault"])
             size = self.asr.config.protected_items_page_size
-        return page_by_token(request, items, size)
+            return page_by_token(request, items, size, lambda item: self._item_json(vault_id, *item))
 
     async def item_get(self, request: web.Request, m: dict[str, str]) -> web.Response:
         self._check_container(m)
