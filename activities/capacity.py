@@ -15,6 +15,9 @@ from activities._common import clients, log
 from failover import capacity
 from failover.contracts.capacity import CapacityInput, CapacityResult
 
+# The api-version azure-mgmt-recoveryservicessiterecovery (pinned 2.0.0) sends (a test holds the two equal).
+ASR_API_VERSION = "2025-08-01"
+
 
 def _recovery_vms(payload: CapacityInput) -> list[tuple[str, bool]]:
     """(recovery size, public IP on the recovery NIC) of each protected VM the recovery plans list."""
@@ -37,7 +40,7 @@ def _recovery_vms(payload: CapacityInput) -> list[tuple[str, bool]]:
     vms: list[tuple[str, bool]] = []
     url: str | None = (
         f"/subscriptions/{payload.subscription_id}/resourceGroups/{rg}/providers/Microsoft.RecoveryServices/vaults/"
-        f"{vault}/replicationProtectedItems?api-version={client._config.api_version}"
+        f"{vault}/replicationProtectedItems?api-version={ASR_API_VERSION}"
     )
     while url and ids:
         response = client.send_request(HttpRequest("GET", url))

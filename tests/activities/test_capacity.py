@@ -73,3 +73,13 @@ def test_readiness_and_the_preview_read_it(start_simulator: Any) -> None:
     assert blocked["status"] == "fail" and "a run is refused" in blocked["message"]
     rows = {r["quota"]: r for r in read_capacity(plan, ["rp-identity"])["rows"]}
     assert rows[FAMILY]["needed"] == 16 and rows[FAMILY]["shortfall"] == 8
+
+
+def test_the_raw_item_read_uses_the_sdk_s_api_version() -> None:
+    from azure.mgmt.recoveryservicessiterecovery._configuration import SiteRecoveryManagementClientConfiguration
+
+    from activities.capacity import ASR_API_VERSION
+    from failover.clients import SimulatorCredential
+
+    config = SiteRecoveryManagementClientConfiguration(SimulatorCredential(), SUBSCRIPTION_ID)
+    assert config.api_version == ASR_API_VERSION
