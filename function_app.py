@@ -27,6 +27,7 @@ routes.use_readers(
         read_groups=planning.read_groups,
         check_plan=readiness.check_plan,
         read_recovery_points=planning.read_recovery_points,
+        read_capacity=planning.read_capacity,
     )
 )
 app.register_functions(routes.bp)

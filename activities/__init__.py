@@ -19,6 +19,7 @@ from activities import (
     avd,
     avd_provision,
     backup,
+    capacity,
     dependencies,
     dns,
     netapp,
@@ -30,5 +31,19 @@ from activities import (
 )
 from failover.contracts import Contract
 
-MODULES = (avd, avd_provision, asr, dns, notify, traffic, verify, dependencies, readiness, network, netapp, backup)
+MODULES = (
+    avd,
+    avd_provision,
+    asr,
+    dns,
+    notify,
+    traffic,
+    verify,
+    dependencies,
+    readiness,
+    network,
+    netapp,
+    backup,
+    capacity,
+)
 ALL: dict[str, Callable[[Any], Contract]] = {fn.__name__: fn for module in MODULES for fn in module.ACTIVITIES}

@@ -3,6 +3,8 @@ the HTTP handlers and the CLI call them directly, in a worker thread)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from failover.batching import RecoveryPlanRef, groups_from_resolved
 from failover.plan import Plan
 
@@ -21,3 +23,14 @@ def read_recovery_points(plan: Plan) -> list[tuple[str, float | None]]:
 
     names = [ref.name for _, refs in read_groups(plan) for ref in refs]
     return recovery_point_ages(ReplicationHealthInput(plan=plan.name, **plan.vault_ref(), recovery_plans=names))
+
+
+def read_capacity(plan: Plan, recovery_plans: list[str]) -> dict[str, Any]:
+    """The recovery region's capacity for these recovery plans (`capacity_check`, as JSON)."""
+    from activities.capacity import capacity_check
+    from failover.contracts.capacity import CapacityInput
+
+    payload = CapacityInput(
+        plan=plan.name, **plan.vault_ref(), recovery_plans=recovery_plans, recovery_region=plan.recovery_region
+    )
+    return capacity_check(payload).plain()

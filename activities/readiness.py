@@ -7,6 +7,8 @@
 - approvals: the Teams webhook and the signing key are configured; enough approvers are listed
 - standby: the standby session hosts exist (and their power state); warns for one off more than 90 days (its AVD
   registration is at risk, per Microsoft's AVD operations guidance)
+- capacity: what the recovery plans will start fits the recovery region's quotas (vCPUs per VM family, regional
+  vCPUs, VM count, public IPs); a shortfall warns, or fails under the plan's `capacity: block`
 - network: the recovery VNet is in the recovery region; each gateway to on-premises is connected (plan `network`)
 - network_mappings: the vault maps the primary networks to the recovery VNet in ASR (plan `network`)
 - identity: the domain controllers are available in or from the recovery region (plan `identity`)
@@ -25,6 +27,7 @@ import azure.durable_functions as df
 
 from activities._common import clients, log
 from failover.batching import BatchPlanningError
+from failover.capacity import describe as describe_capacity
 from failover.contracts.asr import ReplicationHealthInput
 from failover.contracts.dependencies import VmsInput
 from failover.contracts.readiness import ReadinessInput, ReadinessResult
@@ -189,6 +192,21 @@ def check_plan(plan: Plan) -> dict[str, Any]:
             "approvals", "pass", f"{len(plan.approval.approvers)} approvers, up to {required} needed; webhook set"
         )
 
+    def recovery_capacity() -> dict[str, str]:
+        from activities.planning import read_capacity
+
+        if not names:
+            return _check("capacity", "fail", "no recovery plans to check")
+        result = read_capacity(plan, names)
+        region, short = plan.recovery_region, describe_capacity(result)
+        if short:
+            refuses = "a run is refused" if plan.capacity == "block" else "a run goes ahead, VMs that do not fit fail"
+            status = "fail" if plan.capacity == "block" else "warn"
+            policy = f"capacity policy {plan.capacity}: {refuses}"
+            return _check("capacity", status, f"short in {region}: {short} ({policy})")
+        fits = ", ".join(f"{r['name']} {r['needed']} of {r['available']} left" for r in result["rows"][:4])
+        return _check("capacity", "pass", f"{result['vms']} VMs fit in {region}: {fits}")
+
     def network_and_identity() -> list[dict[str, str]]:
         from activities.network import identity_check, network_checks
 
@@ -206,6 +224,7 @@ def check_plan(plan: Plan) -> dict[str, Any]:
         _read("replication", replication),
         _read("dns", dns),
         _read("standby", standby),
+        _read("capacity", recovery_capacity),
         _read("approvals", approvals),
         *network_and_identity(),
     ]

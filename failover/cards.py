@@ -160,6 +160,7 @@ def approval_card(
     data_loss: list[dict[str, str]] | None = None,
     excludable: list[dict[str, str]] | None = None,
     approve_without_url: str | None = None,
+    capacity: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The card an approver sees: what moves, why, how ready it is, how long it should take, and its links.
 
@@ -171,7 +172,7 @@ def approval_card(
     `requested_by` who started a planned failover or drill through the API (`requested_by_claim`: the name a
     key-only start gave, shown as not verified); `reason` their stated reason;
     `host_pools` the sessions each host pool holds now (what approving signs out); `data_loss` each
-    dependency's data-loss window.
+    dependency's data-loss window; `capacity` the recovery region's quotas against what the plans start.
     """
     trigger = trigger if isinstance(trigger, dict) else {}
     facts = [
@@ -208,6 +209,7 @@ def approval_card(
             {"type": "FactSet", "facts": facts},
             *_excludable(excludable or []),
             *_readiness(readiness),
+            *_capacity(capacity, recovery_region),
         ],
         _buttons(
             approve_url,
@@ -215,6 +217,29 @@ def approval_card(
             (approve_without_url, [e["recovery_plan"] for e in excludable or []]) if approve_without_url else None,
         ),
     )
+
+
+def _capacity(capacity: Any, region: str) -> list[dict[str, Any]]:
+    """`Recovery capacity in northeurope: fits (policy warn)`, or SHORT with each quota short and by how much."""
+    if not isinstance(capacity, dict) or not capacity:
+        return []
+    policy = capacity.get("policy") or "warn"
+    if capacity.get("error"):
+        text, color = f"Recovery capacity in {region}: not checked ({capacity['error']})", "warning"
+    else:
+        rows = [r for r in capacity.get("rows") or [] if isinstance(r, dict)]
+        short = [r for r in rows if (_number(r.get("shortfall")) or 0) > 0]
+        if short:
+            lines = "; ".join(
+                f"{r.get('name') or r.get('quota')}: {r.get('needed')} needed, {r.get('available')} left, short by "
+                f"{r.get('shortfall')}"
+                for r in short[:5]
+            )
+            text, color = f"Recovery capacity in {region}: SHORT (policy {policy}): {lines}", "attention"
+        else:
+            needed = ", ".join(f"{r.get('needed')} {r.get('name') or r.get('quota')}" for r in rows[:3])
+            text, color = f"Recovery capacity in {region}: fits ({needed}; policy {policy})", "good"
+    return [{"type": "TextBlock", "text": text, "wrap": True, "color": color}]
 
 
 def _excludable(excludable: list[dict[str, str]]) -> list[dict[str, Any]]:
@@ -281,6 +306,7 @@ def approval_card_from_input(
         data_loss=card_input.get("data_loss"),
         excludable=card_input.get("excludable"),
         approve_without_url=approve_without_url,
+        capacity=card_input.get("capacity"),
     )
 
 

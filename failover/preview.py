@@ -54,11 +54,13 @@ def preview(
     measured: dict[str, float] | None = None,
     mode: str | None = None,
     recovery_points: list[tuple[str, float | None]] | None = None,
+    capacity: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """`groups`: each group's recovery plans with VM counts (from ASR). `measured`: recovery plan →
     seconds its job took last time. `recovery_points`: each protected item's current recovery point age (ASR's RPO,
-    `activities.asr_health.recovery_point_ages`), None when not read. Returns the preview document (`failover plan
-    preview --json`)."""
+    `activities.asr_health.recovery_point_ages`), None when not read. `capacity`: the recovery region's capacity
+    check (`capacity_check`), shown with the plan's policy. Returns the preview document (`failover plan preview
+    --json`)."""
     mode = mode or plan.asr.mode
     drill = mode == "test"
     batches: list[Batch] = plan_batches(groups, plan.batch_size)
@@ -156,6 +158,7 @@ def preview(
         "recovery_points": None if recovery_points is None else recovery_point_table(plan, recovery_points),
         "estimates": "measured" if measured else "plan",
         "excludes": "the time the approval waits for a person",
+        **({"capacity": {**capacity, "policy": plan.capacity}} if capacity is not None else {}),
     }
 
 

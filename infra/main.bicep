@@ -156,6 +156,9 @@ param standbyVmIds array = []
 @description('Azure NetApp Files destination volumes of dependencies of kind netapp_replication (.../netAppAccounts/<account>/capacityPools/<pool>/volumes/<volume>): Regional Failover NetApp Replication Operator (custom).')
 param netAppVolumeIds array = []
 
+@description('Subscriptions (/subscriptions/<sub>) of the plans\' subscription_id, whose recovery region quotas and resource SKUs the capacity check reads: Regional Failover Capacity Reader (custom).')
+param capacitySubscriptionIds array = []
+
 @description('Recovery VNets of the plans\' network.recovery_vnet: Regional Failover Network Reader (custom).')
 param recoveryNetworkIds array = []
 
@@ -465,6 +468,7 @@ module customRoles 'app/custom-roles.bicep' = {
   name: 'custom-roles-${resourceToken}'
   params: {
     suffix: '${environmentName}-${resourceToken}'
+    capacityScopes: union(capacitySubscriptionIds, capacitySubscriptionIds)
     netAppScopes: union(netAppScopes, netAppScopes)
     networkScopes: union(recoveryNetworkScopes, gatewayScopes)
     restoreVaultScopes: union(backupVaultScopes, backupVaultScopes)
@@ -472,6 +476,15 @@ module customRoles 'app/custom-roles.bicep' = {
     restoreSourceScopes: union(restoreSourceVmScopes, restoreStagingScopes)
   }
 }
+
+module capacityRoles 'app/roles/subscription.bicep' = [for (id, i) in capacitySubscriptionIds: {
+  name: 'role-capacity-${i}-${resourceToken}'
+  scope: subscription(split(id, '/')[2])
+  params: {
+    principalId: identity.outputs.principalId
+    roleId: customRoles.outputs.capacityReaderId
+  }
+}]
 
 module netAppVolumeRoles 'app/roles/netapp-volume.bicep' = [for (id, i) in netAppVolumeIds: {
   name: 'role-netapp-${i}-${resourceToken}'

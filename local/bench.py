@@ -117,12 +117,19 @@ def minimum_requests(estate: Estate, summary: dict[str, Any], hosts: dict[str, i
     """ARM requests a perfect client needs: per host pool of the plan 1 host list + 1 session count, 1 PATCH per session
     host open to new sessions (`hosts["open"]`, counted before the run); 2 session lists (message, log off)
     per session host with sessions (`hosts["busy"]`); 1 message + 1 DELETE per session; 1 list of recovery
-    plans; per recovery plan 1 GET, 1 POST, 1 GET of the plan (its job) and 1 job read at the end."""
+    plans; per recovery plan 1 GET, 1 POST, 1 GET of the plan (its job) and 1 job read at the end; the recovery
+    capacity check (when the run made it): the vault's protected items (their recovery sizes, in pages), 1 SKU list
+    and the compute and network usages."""
     pools = hosts["pools"]
     messaged = summary["messages"]["sent"] + len(summary["messages"]["failed"])
     plans = len(summary["recovery_plans"])
     sessions = summary["sessions"]["found"]
-    return 2 * pools + hosts["open"] + 2 * hosts["busy"] + messaged + sessions + 1 + 4 * plans
+    capacity = 0
+    if (summary.get("capacity") or {}).get("rows"):
+        with estate.lock:
+            items = sum(p.vm_count for p in estate.recovery_plans.values())
+        capacity = 3 + math.ceil(items / estate.config.protected_items_page_size)
+    return 2 * pools + hosts["open"] + 2 * hosts["busy"] + messaged + sessions + 1 + 4 * plans + capacity
 
 
 def run_ours(vms: int, sessions: int, time_scale: float, concurrency: int, timeout: float) -> dict[str, Any]:

@@ -25,13 +25,13 @@ def run_plan_preview(args: argparse.Namespace) -> int:
     configure_logging("WARNING", json_output=False)
     if os.environ.get("FAILOVER_ARM_ENDPOINT"):
         configure(Settings.from_env())
-        groups = read_groups(plan)
+        groups, capacity = read_groups(plan), _capacity(plan)
         points = read_recovery_points(plan) if args.mode != "test" else None
     else:
         with LocalStack(plan_path=Path(args.plan), vms=args.vms, sessions=1) as _stack:
-            groups = read_groups(plan)
+            groups, capacity = read_groups(plan), _capacity(plan)
             points = read_recovery_points(plan) if args.mode != "test" else None
-    result = preview(plan, groups, mode=args.mode, recovery_points=points)
+    result = preview(plan, groups, mode=args.mode, recovery_points=points, capacity=capacity)
     if args.json:
         print(json.dumps(result))
         return 0
@@ -57,12 +57,34 @@ def run_plan_preview(args: argparse.Namespace) -> int:
         )
         for item in [i for i in table["items"] if i["within"] is False][:10]:
             print(f"    {item['vm']}: {item['age_seconds']:.0f} s old (OVER)")
+    if capacity is not None:
+        print(f"  recovery capacity in {plan.recovery_region}: {_capacity_line(result['capacity'])}")
     verdict = "within" if result["within_rto"] else "OVER"
     print(
         f"  expected recovery time {result['eta_seconds'] / 60:.1f} min, {verdict} the RTO target "
         f"{result['rto_target_seconds'] / 60:.0f} min (approval time not included)"
     )
     return 0
+
+
+def _capacity(plan: Any) -> dict[str, Any] | None:
+    """The recovery region's capacity for the plan's recovery plans, or why it could not be read."""
+    from activities.planning import read_capacity, read_groups
+
+    try:
+        return read_capacity(plan, [ref.name for _, refs in read_groups(plan) for ref in refs])
+    except Exception as err:  # the preview still prints; the capacity line says why it is missing
+        return {"error": f"{type(err).__name__}: {str(err)[:200]}"}
+
+
+def _capacity_line(capacity: dict[str, Any]) -> str:
+    from failover.capacity import describe
+
+    if capacity.get("error"):
+        return f"not checked ({capacity['error']})"
+    short = describe(capacity)
+    policy = capacity.get("policy")
+    return f"SHORT (policy {policy}): {short}" if short else f"fits {capacity['vms']} VMs (policy {policy})"
 
 
 def _target(to: Any) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 import requests
 
 from activities import ALL as ACTIVITIES
-from activities.planning import read_groups, read_recovery_points
+from activities.planning import read_capacity, read_groups, read_recovery_points
 from activities.readiness import check_plan
 from failover.api import Api, Readers
 from failover.clients import import_sdks
@@ -26,7 +26,12 @@ from orchestrations import ENTITIES
 from simulator import Estate, EstateConfig, Simulator, seed_demo_estate
 from simulator.dependencies import DEMO_WEBHOOK, webhook_url
 
-READERS = Readers(read_groups=read_groups, check_plan=check_plan, read_recovery_points=read_recovery_points)
+READERS = Readers(
+    read_groups=read_groups,
+    check_plan=check_plan,
+    read_recovery_points=read_recovery_points,
+    read_capacity=read_capacity,
+)
 
 
 @dataclass

@@ -81,6 +81,7 @@ def _card(
         nonce=nonce,
         readiness=readiness,
         excludable=run.approval.get("excludable") or [],
+        capacity=run.capacity,
     )
 
 

@@ -53,6 +53,9 @@ class Controlled(ABC):
     policy: Any
     events: Any
     _control: Any
+    # started and not awaited yet (a read the run needs later, e.g. the recovery capacity check of a run nobody
+    # approves): each wait watches them too, so that they are scheduled on both hosts and their ends recorded
+    background: list[Any]
 
     # what the run (orchestrations.run_state.Run) implements for the channel
     @abstractmethod
@@ -78,7 +81,11 @@ class Controlled(ABC):
         INTERRUPTED after one that changed the run (cancel, retry, skip), else the task that finished."""
         while True:
             control = self.control_task()
-            winner = yield self.context.task_any([*tasks, control])
+            background = [t for t in self.background if t not in tasks]
+            winner = yield self.context.task_any([*tasks, *background, control])
+            if winner in background:  # it ended: its owner reads it (`yield task`) when it needs it
+                self.background.remove(winner)
+                continue
             if winner is not control:
                 return winner
             self._control = None

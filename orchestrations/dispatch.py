@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from failover.batching import Batch
 from failover.contracts.batch import BatchInput, BatchResult
+from orchestrations import capacity
 from orchestrations import dependencies as deps_steps
 from orchestrations.common import isoformat
 from orchestrations.control import INTERRUPTED
@@ -68,7 +69,11 @@ class Dispatcher:
             if entry["state"] == "Succeeded":
                 run.plan_errors.pop(entry["name"], None)
             else:
-                reason = "; ".join(entry["errors"]) or entry["state"]
+                capacity.report_failures(run, entry["name"], entry["errors"])
+                # ASR's errors (one a VM when quota runs out); the first few: the custom status stays under 16 KB
+                errors = entry["errors"]
+                reason = "; ".join(errors[:3]) + (f" (+{len(errors) - 3} more errors)" if len(errors) > 3 else "")
+                reason = reason or entry["state"]
                 run.plan_errors[entry["name"]] = (
                     f"recovery plan {entry['name']} ({result['group']}): {entry['state']}: {reason}"
                 )

@@ -27,7 +27,7 @@ from failover.contracts.network import PreflightInput
 from failover.contracts.run import RunInput, RunSummary
 from failover.plan import DnsRecord
 from failover.run import overall_status
-from orchestrations import claim, runbook
+from orchestrations import capacity, claim, runbook
 from orchestrations.approval_gate import approval_gate
 from orchestrations.avd import evacuate_avd
 from orchestrations.dispatch import run_groups
@@ -54,6 +54,7 @@ STAGES = {"CompletedWithErrors": "completed with errors"}  # the final stage of 
 def end_run(run: Run, status: str, event: str, data: dict[str, Any], stage: str | None = None):
     """Publish the final status (stage: the outcome, unless given) and event, give the plan's claim back,
     return the summary."""
+    yield from capacity.collect(run)  # a check still running in the background: its result is in the report
     run.outcome = status
     run.publish_status(stage or STAGES.get(status, status.lower()))
     yield from run.events.publish(event, "run", {"status": status, **data})
@@ -131,6 +132,8 @@ def _runbook(run: Run, spec: RunInput):
         )
     run.publish_status()
     yield from preflight(run)
+    if not (yield from capacity.check(run, batches)):  # the plan's capacity policy (block) refuses it
+        return (yield from end_run(run, "Failed", "RunFailed", {"errors": run.all_errors()}, "refused: capacity"))
 
     if run.policy.required > 0 and not run.cancel:
         outcome = yield from approval_gate(run, batches)
@@ -156,6 +159,7 @@ def _runbook(run: Run, spec: RunInput):
         )
         return (yield from end_run(run, "Failed", "RunFailed", {"errors": run.all_errors()}))
     signed_out = yield from evacuate_avd(run)
+    yield from capacity.collect(run)  # a check started in the background: read before anything fails over
     if not signed_out and not run.cancel:  # users still signed in and nobody decided: no failover
         return (yield from end_run(run, "Failed", "RunFailed", {"errors": run.all_errors()}))
     outcome = "cancelled"

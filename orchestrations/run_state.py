@@ -101,6 +101,9 @@ class Run(Controlled):
         self.dependencies: list[dict[str, Any]] = []
         self.actions: list[dict[str, Any]] = []  # custom-action groups (waves that are not ASR recovery plans)
         self.preflight: dict[str, Any] | None = None  # network and identity checks before the proposal
+        self.capacity: dict[str, Any] | None = None  # recovery capacity against the plans (orchestrations.capacity)
+        self.capacity_refused: list[dict[str, Any]] = []  # VMs a failover job could not bring up for quota/capacity
+        self.capacity_task: Any = None  # its check, when started in the background (orchestrations.capacity)
         self.standby: dict[str, Any] | None = None
         self.provisioned: dict[str, Any] | None = None  # `recovery: provision` session hosts (orchestrations.provision)
         self.verify: dict[str, Any] | None = None
@@ -109,6 +112,7 @@ class Run(Controlled):
         self.restored_vms: list[dict[str, Any]] = []  # failbacks: Azure Local VMs brought back (RestoredVm)
         self.events = EventLog(context, plan.name, waiter=self.step)
         self._control: Any = None
+        self.background: list[Any] = []  # tasks started and not awaited yet (`Controlled.background`)
 
     def now(self) -> datetime:
         return as_utc(self.context.current_utc_datetime)
@@ -189,6 +193,7 @@ class Run(Controlled):
                 "dependencies": self.dependencies,
                 "actions": self.actions,
                 "preflight": self.preflight,
+                "capacity": self.capacity,  # the check; the VMs refused are in the summary only (16 KB)
                 "verify": self.verify,
                 "errors": self.all_errors(),
                 "warnings": self.warnings,
@@ -324,6 +329,7 @@ class Run(Controlled):
             "dependencies": self.dependencies,
             "waves": self.waves(),
             "preflight": self.preflight,
+            "capacity": {**self.capacity, "refused": self.capacity_refused} if self.capacity else None,
             "standby": self.standby,
             "provisioned": self.provisioned,
             "verify": self.verify or {"healthy": False, "checks": [], "note": "verify did not run"},

@@ -36,6 +36,7 @@ from simulator.faults import FaultConfig, FaultState, LatencyModel, ThrottleConf
 from simulator.network import Network, NetworkConfig
 from simulator.outage import Outage, region_key
 from simulator.providers.azure_local import AzureLocal
+from simulator.providers.capacity import Capacity
 from simulator.providers.desktop_virtualization import (
     DEMO_AVD_RG,
     DEMO_HOST_POOL,
@@ -152,6 +153,9 @@ class Estate:
         self.network = Network(self, self.config, self.site_recovery, self.avd, self.dependencies)  # TM, Logs
         # VNets, gateways, NetApp, Backup; restored VMs are Compute's, network mappings ASR's
         self.sites = Sites(self, subscription_id, self.dependencies.compute, self.site_recovery)
+        # quotas and capacity of the recovery region: Compute's VMs count, ASR's failover jobs bring VMs up against it
+        self.capacity = Capacity(self.lock, lambda: list(self.dependencies.compute.vms.values()))
+        self.site_recovery.capacity = self.capacity
 
     # ---- the simulated clock (simulator.arm.Cloud) ------------------------------------------------------------
     @property
@@ -223,6 +227,26 @@ class Estate:
         with self.lock:
             if self.outage is not None and self.outage.key == region_key(region):
                 self.set_outage(None)
+
+    # ---- recovery capacity (simulator.providers.capacity) ------------------------------------------------------
+    def set_vm_size(self, size: str, *vms: str) -> None:
+        """The size these protected VMs come up with in the recovery region (`recoveryAzureVMSize`)."""
+        with self.lock:
+            for _, item in self._items(vms):
+                item.size = size
+
+    def set_public_ip(self, *vms: str) -> None:
+        """These protected VMs get a public IP address on their recovery NIC."""
+        with self.lock:
+            for _, item in self._items(vms):
+                item.public_ip = True
+
+    def _items(self, vms: tuple[str, ...]) -> list[tuple[RecoveryPlan, ProtectedItem]]:
+        wanted = {vm.lower() for vm in vms}
+        found = [(p, i) for p in self.recovery_plans.values() for i in p.items if i.vm_name.lower() in wanted]
+        if len(found) != len(wanted):
+            raise KeyError(f"not protected VMs: {sorted(wanted - {i.vm_name.lower() for _, i in found})}")
+        return found
 
     # ---- inspection -------------------------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from simulator.arm import Handler, RouteTable, SimError
 from simulator.arm import error_response as _error
 from simulator.background import BackgroundServer
 from simulator.estate import Estate
-from simulator.providers import desktop_virtualization, dns, recovery_services, sinks
+from simulator.providers import capacity, desktop_virtualization, dns, recovery_services, sinks
 
 
 class SimulatorApp:
@@ -44,6 +44,7 @@ class SimulatorApp:
         network.add_routes(table, estate.network)  # Traffic Manager, Logs query API, GET /_sim/network
         dependencies.add_routes(table, estate.dependencies)  # SQL, storage, VMs, Automation webhooks, /_sim/webhooks
         sites.add_routes(table, estate.sites)  # VNets, gateways, ASR network mappings, NetApp, Backup, /_sim/sites
+        capacity.add_routes(table, estate.capacity)  # Compute and Network usages, resource SKUs, /_sim/capacity
 
     @property
     def base_url(self) -> str:

@@ -142,6 +142,8 @@ class Readers:
     check_plan: Callable[[Plan], dict[str, Any]]  # the readiness checks, read-only
     # each protected item's current recovery point age (ASR's RPO), for the preview
     read_recovery_points: Callable[[Plan], list[tuple[str, float | None]]] | None = None
+    # the recovery region's capacity for the named recovery plans (`capacity_check`'s result, as JSON)
+    read_capacity: Callable[[Plan, list[str]], dict[str, Any]] | None = None
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:

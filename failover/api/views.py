@@ -31,6 +31,7 @@ from failover.api.http import (
 from failover.batching import BatchPlanningError
 from failover.contracts.readiness import ReadinessRunInput
 from failover.errors import ServiceError
+from failover.plan import Plan
 
 
 class Views(ApiBase):
@@ -93,10 +94,23 @@ class Views(ApiBase):
                 points = await asyncio.to_thread(read_points, plan)
             except Exception as err:  # the preview stands without them (`recovery_points` null)
                 log.warning("preview: recovery points read failed", plan=name, error=str(err)[:300])
+        capacity = await self._capacity(plan, groups) if mode in ("planned", "unplanned", "test") else None
         try:
-            return json_response(preview(plan, groups, measured or None, mode, points))
+            return json_response(preview(plan, groups, measured or None, mode, points, capacity))
         except BatchPlanningError as err:  # a recovery plan over batch_size: split it in ASR first
             return error_response(409, "RecoveryPlanTooLarge", str(err))
+
+    async def _capacity(self, plan: Plan, groups: list[Any]) -> dict[str, Any] | None:
+        """The recovery region's capacity for the plan's recovery plans, or why it could not be read."""
+        read = self._readers().read_capacity
+        if read is None:
+            return None
+        names = [ref.name for _, refs in groups for ref in refs]
+        try:
+            return await asyncio.to_thread(read, plan, names)
+        except Exception as err:  # the preview still answers; the capacity part says why it is missing
+            log.warning("preview: capacity read failed", plan=plan.name, error=str(err)[:300])
+            return {"error": f"reading the recovery region's quotas failed: {type(err).__name__}"}
 
     async def get_readiness(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         """Can this plan fail over now? Runs the readiness checks (read-only) and answers pass/warn/fail."""

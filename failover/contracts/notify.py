@@ -63,6 +63,9 @@ class ApprovalCardInput(ActivityInput):
     # recovery plans that cannot fail over as they are: {"recovery_plan", "why", "approving"} (what approving
     # does about it); the card offers to approve without them
     excludable: list[dict[str, str]] = Field(default_factory=list)
+    # Free-form: the recovery capacity check as the run records it (`orchestrations.capacity`: rows, policy,
+    # short), or {"error": why}; None when the run did not check (a failback)
+    capacity: dict[str, Any] | None = None
 
 
 class ApprovalDecision(Contract):

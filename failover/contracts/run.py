@@ -78,6 +78,7 @@ class RunSummary(Contract):
     dependencies: list[dict[str, Any]]
     waves: list[dict[str, Any]]
     preflight: dict[str, Any] | None = None
+    capacity: dict[str, Any] | None = None  # recovery capacity against the plans (orchestrations.capacity)
     standby: dict[str, Any] | None = None
     # `recovery: provision`: the session hosts built in the recovery region, their state, and what was removed
     provisioned: dict[str, Any] | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -39,6 +39,9 @@ class Plan(_Model):
     # in an evacuation of its primary region (`failover evacuate`): tier 0 first (identity, shared data), and the
     # plans of the evacuation that must have failed over before this one starts
     tier: int = Field(default=1, ge=0, le=9)
+    # a shortfall of the recovery region's quota for what the recovery plans will start: warn (on the card, the
+    # run goes ahead) or block (the run is refused before anything is changed)
+    capacity: Literal["warn", "block"] = "warn"
     after: list[str] = Field(default_factory=list)
     triggers: Triggers = Field(default_factory=Triggers)
     approval: Approval = Field(default_factory=Approval)

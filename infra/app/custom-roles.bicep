@@ -11,6 +11,9 @@ param suffix string
 @description('Resource group ids (/subscriptions/<sub>/resourceGroups/<rg>) of the NetApp destination volumes.')
 param netAppScopes array = []
 
+@description('Subscription ids (/subscriptions/<sub>) whose recovery region quotas the capacity check reads.')
+param capacityScopes array = []
+
 @description('Resource group ids of the recovery VNets and their gateways (network readiness reads).')
 param networkScopes array = []
 
@@ -64,6 +67,30 @@ resource networkReader 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if
     assignableScopes: union([
       subscription().id
     ], networkScopes)
+  }
+}
+
+// Recovery capacity, on a plan's subscription: Reader would read every resource of it; the check reads only the
+// recovery region's quota usage (compute and network) and the resource SKUs (VM size -> family, vCPUs).
+resource capacityReader 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (!empty(capacityScopes)) {
+  name: guid(subscription().id, suffix, 'capacity-reader')
+  properties: {
+    roleName: 'Regional Failover Capacity Reader (${suffix})'
+    description: 'Read a region\'s compute and network quota usage and the resource SKUs.'
+    type: 'CustomRole'
+    permissions: [
+      {
+        actions: [
+          'Microsoft.Compute/locations/usages/read'
+          'Microsoft.Compute/skus/read'
+          'Microsoft.Network/locations/usages/read'
+        ]
+        notActions: []
+      }
+    ]
+    assignableScopes: union([
+      subscription().id
+    ], capacityScopes)
   }
 }
 
@@ -144,6 +171,7 @@ resource restoreSource 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if
 }
 
 output netAppReplicationOperatorId string = empty(netAppScopes) ? '' : netAppReplicationOperator.name
+output capacityReaderId string = empty(capacityScopes) ? '' : capacityReader.name
 output networkReaderId string = empty(networkScopes) ? '' : networkReader.name
 output restoreOperatorId string = empty(restoreVaultScopes) ? '' : restoreOperator.name
 output restoreTargetId string = empty(restoreTargetScopes) ? '' : restoreTarget.name

@@ -155,6 +155,8 @@ class ProtectedItem:
     test_failover_at: datetime | None = None  # its test VM is up since (a test failover succeeded), until cleanup
     last_test_failover_at: datetime | None = None
     test_network_id: str | None = None  # the isolated network of the current test failover
+    size: str = "Standard_D4s_v5"  # recoveryAzureVMSize: the size it comes up with in the recovery region
+    public_ip: bool = False  # its recovery NIC gets a public IP address
 
 
 @dataclass
@@ -310,6 +312,13 @@ class HyperVSites(Protocol):
     def item_json(self, vault_id: str, item: ProtectedItem, body: dict[str, Any]) -> dict[str, Any]: ...
 
 
+class CapacityHook(Protocol):
+    """The recovery region's quotas and capacity (`simulator.providers.capacity.Capacity`)."""
+
+    def job_finishing(self, plan: RecoveryPlan, job: Job) -> list[dict[str, Any]]: ...
+    def job_finished(self, plan: RecoveryPlan, job: Job) -> None: ...
+
+
 class SiteRecovery:
     """The recovery plans and jobs of one estate. Every method takes the estate's lock.
 
@@ -331,6 +340,7 @@ class SiteRecovery:
         self.recovery_plans: dict[tuple[str, str, str], RecoveryPlan] = {}
         self.jobs: dict[tuple[str, str, str], Job] = {}
         self.hyperv: HyperVSites | None = None  # Azure Local sites, once they plug in
+        self.capacity: CapacityHook | None = None  # quotas and capacity of the region VMs come up in
         self.network_mappings: dict[tuple[str, str], list[NetworkMapping]] = {}  # (vault rg, vault) -> mappings
 
     @property
@@ -799,7 +809,10 @@ class SiteRecovery:
                     continue
                 job.ended_at = job.due_at
                 plan = self.recovery_plans[(job.resource_group, job.vault, job.plan_name.lower())]
-                if job.fail_with:
+                refused = [] if job.fail_with or self.capacity is None else self.capacity.job_finishing(plan, job)
+                if refused:  # VMs the recovery region's quota or capacity cannot hold: one error each
+                    job.state, job.errors = "Failed", refused
+                elif job.fail_with:
                     job.state = "Failed"
                     job.errors = [
                         {
@@ -817,6 +830,8 @@ class SiteRecovery:
                     job.state = "Succeeded"
                 self._finish(plan, job)
                 self._provider_job_finished(plan, job)
+                if self.capacity is not None:
+                    self.capacity.job_finished(plan, job)
 
     def _finish(self, plan: RecoveryPlan, job: Job) -> None:
         """A finished job moves its plan and the plan's protected items on, as ASR reports them for A2A."""
@@ -1209,7 +1224,24 @@ class Routes:
             "recoveryFabricLocation": "northeurope",
             "osType": "Windows",
             "recoveryAzureVMName": item.vm_name,
-            "recoveryAzureVMSize": "Standard_D4s_v5",
+            "recoveryAzureVMSize": item.size,
+            "vmNics": [
+                {
+                    "nicId": f"/subscriptions/{sub}/resourceGroups/rg-workloads-weu/providers/Microsoft.Network/"
+                    f"networkInterfaces/{item.vm_name}-nic",
+                    "ipConfigs": [
+                        {
+                            "isPrimary": True,
+                            "recoverySubnetName": "default",
+                            "recoveryIPAddressType": "Dynamic",
+                            "recoveryPublicIPAddressId": f"/subscriptions/{sub}/resourceGroups/rg-workloads-neu/"
+                            f"providers/Microsoft.Network/publicIPAddresses/{item.vm_name}-pip"
+                            if item.public_ip
+                            else None,
+                        }
+                    ],
+                }
+            ],
             "recoveryAzureResourceGroupId": f"/subscriptions/{sub}/resourceGroups/rg-workloads-neu",
             "selectedRecoveryAzureNetworkId": f"/subscriptions/{sub}/resourceGroups/rg-network-neu/providers/"
             "Microsoft.Network/virtualNetworks/vnet-neu",
@@ -1295,9 +1327,9 @@ class Routes:
         with self.asr.lock:
             self.asr.refresh_jobs()
             vault_id = self._vault_id(m)
-            items = [self._item_json(vault_id, p, i) for p, i in self.asr.protected_items(m["rg"], m["vault"])]
+            items = self.asr.protected_items(m["rg"], m["vault"])
             size = self.asr.config.protected_items_page_size
-        return page_by_token(request, items, size)
+            return page_by_token(request, items, size, lambda item: self._item_json(vault_id, *item))
 
     def _check_container(self, m: dict[str, str]) -> None:
         azure_local = self.asr.hyperv
@@ -1317,9 +1349,9 @@ class Routes:
         with self.asr.lock:
             self.asr.refresh_jobs()
             vault_id = self._vault_id(m)
-            items = [self._item_json(vault_id, p, i) for p, i in self.asr.protected_items(m["rg"], m["vault"])]
+            items = self.asr.protected_items(m["rg"], m["vault"])
             size = self.asr.config.protected_items_page_size
-        return page_by_token(request, items, size)
+            return page_by_token(request, items, size, lambda item: self._item_json(vault_id, *item))
 
     async def item_get(self, request: web.Request, m: dict[str, str]) -> web.Response:
         self._check_container(m)

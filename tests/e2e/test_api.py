@@ -108,9 +108,10 @@ class TestPlansAndRuns:
         assert view["reason"] == "move before the maintenance" and view["approval"]["waiting"] is True
         assert approve_as(A, approval_link(stack, instance_id)).status_code == 200
         done = finish(stack, instance_id)
-        assert done["status"] == "Completed" and [s["name"] for s in done["steps"]][:3] == [
+        assert done["status"] == "Completed" and [s["name"] for s in done["steps"]][:4] == [
             "claim",
             "resolve",
+            "capacity",
             "approval",
         ]
         assert api(stack, "GET", "failovers", params={"status": "running"}).json() == {"runs": []}
@@ -367,6 +368,7 @@ class TestReadiness:
             "replication",
             "dns",
             "standby",
+            "capacity",
             "approvals",
             "permissions",
         }

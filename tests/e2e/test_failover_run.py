@@ -82,6 +82,7 @@ class TestFailoverRun:
         assert [s["name"] for s in summary["steps"]] == [
             "claim",
             "resolve",
+            "capacity",
             "approval",
             "avd",
             "failover",

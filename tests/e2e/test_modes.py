@@ -62,6 +62,7 @@ class TestDrill:
         assert [s["name"] for s in summary["steps"]] == [
             "claim",
             "resolve",
+            "capacity",
             "approval",
             "avd",
             "failover",

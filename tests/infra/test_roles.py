@@ -89,6 +89,11 @@ PLAN_SCOPES = {
         "netapp-volume.bicep",
         {"custom:netAppReplicationOperator"},
     ),
+    "subscription_id (recovery capacity)": (
+        "capacitySubscriptionIds",
+        "subscription.bicep",
+        {"custom:capacityReader"},
+    ),
     "network.recovery_vnet": ("recoveryNetworkIds", "virtual-network.bicep", {"custom:networkReader"}),
     "network.gateways": ("networkGatewayIds", "network-gateway.bicep", {"custom:networkReader"}),
     "backup_tests[].vault": ("backupVaultIds", "backup-vault.bicep", {"custom:restoreOperator"}),
@@ -108,6 +113,9 @@ PLAN_SCOPES = {
 # The one assignment on a resource group instead of a resource: the restored VM does not exist before the restore.
 # So are the session hosts `recovery: provision` builds (provision-resource-group.bicep).
 RESOURCE_GROUP_SCOPED = {"resource-group.bicep", "provision-resource-group.bicep"}
+# The one assignment on a subscription: a region's quota usage and the resource SKUs are subscription-level reads
+# (`/subscriptions/{s}/providers/Microsoft.Compute/locations/{l}/usages`); its custom role grants only those reads.
+SUBSCRIPTION_SCOPED = {"subscription.bicep"}
 
 
 def assignments() -> list[tuple[Path, str, dict[str, Any]]]:
@@ -192,7 +200,10 @@ class TestEachAssignment:
         assert function["parameters"]["resource_type"] == "Microsoft.Authorization/roleDefinitions"
         guid = config["name"]["function"]
         assert guid["type"] == "guid"
-        if path.name in RESOURCE_GROUP_SCOPED:
+        if path.name in SUBSCRIPTION_SCOPED:
+            assert "scope" not in config  # the module's own subscription
+            base = ref({"function": {"type": "subscription", "parameters": {"subscription_id": None}}}, "id")
+        elif path.name in RESOURCE_GROUP_SCOPED:
             assert "scope" not in config  # the module's own resource group
             base = ref(
                 {
@@ -215,8 +226,13 @@ class TestEachAssignment:
         ("path", "symbol"), [(p, s) for p, s, _ in assignments()], ids=lambda v: getattr(v, "name", v)
     )
     def test_scoped_to_one_resource(self, path: Path, symbol: str) -> None:
-        """Never a subscription, never a resource group (but the restore target's): a resource of the same file."""
+        """Never a subscription (but the capacity reads'), never a resource group (but the restore target's): a
+        resource of the same file."""
         config = body(parse(path)["resources"][symbol]["config"])
+        if path.name in SUBSCRIPTION_SCOPED:
+            assert path.parent.name == "roles" and "scope" not in config
+            assert set(custom_roles()["capacityReader"]) == set(CAPACITY_READS)  # three reads, nothing else
+            return
         if path.name in RESOURCE_GROUP_SCOPED:
             assert path.parent.name == "roles" and "scope" not in config
             return
@@ -248,7 +264,8 @@ class TestPlanScopes:
         module = loop_module(parameter)
         assert module["detail"]["path"] == f"app/roles/{module_file}"
         scope = body(module["config"])["scope"]["function"]
-        assert scope["type"] == "resource_group"  # the resource's group, taken from its id
+        # the resource's group, taken from its id (the subscription itself for the capacity reads)
+        assert scope["type"] == ("subscription" if module_file in SUBSCRIPTION_SCOPED else "resource_group")
         assert roles_assigned(INFRA / "app" / "roles" / module_file, module) == roles
 
     def test_every_role_module_is_a_plan_scope(self) -> None:
@@ -336,6 +353,11 @@ BACKUP_ITEMS = "Microsoft.RecoveryServices/Vaults/backupFabrics/protectionContai
 SESSIONS = "Microsoft.DesktopVirtualization/hostpools/sessionhosts/usersessions/"
 VOLUMES = "Microsoft.NetApp/netAppAccounts/capacityPools/volumes/"
 VM = "Microsoft.Compute/virtualMachines/"
+CAPACITY_READS = (
+    "Microsoft.Compute/locations/usages/read",
+    "Microsoft.Compute/skus/read",
+    "Microsoft.Network/locations/usages/read",
+)
 # What the Azure Backup service checks on a restore to a new VM, besides the vault (Microsoft's "Minimum role
 # requirements for Azure VM backup", Restore VM: https://learn.microsoft.com/azure/backup/backup-rbac-rs-vault).
 RESTORE_TARGET = [
@@ -374,6 +396,11 @@ SDK_ACTIONS: dict[tuple[str, str], Needs] = {
         (VAULT, [PLANS + "testFailoverCleanup/action"])
     ],
     ("asr_health", "site_recovery.replication_protected_items.list"): [(VAULT, [ITEMS + "read"])],
+    ("capacity", "site_recovery.replication_recovery_plans.list"): [(VAULT, [PLANS + "read"])],
+    ("capacity", "site_recovery.send_request"): [(VAULT, [ITEMS + "read"])],  # the protected items, as JSON
+    ("capacity", "compute.resource_skus.list"): [("capacitySubscriptionIds", [CAPACITY_READS[1]])],
+    ("capacity", "compute.usage.list"): [("capacitySubscriptionIds", [CAPACITY_READS[0]])],
+    ("capacity", "network.usages.list"): [("capacitySubscriptionIds", [CAPACITY_READS[2]])],
     ("verify", "site_recovery.replication_recovery_plans.get"): [(VAULT, [PLANS + "read"])],
     ("verify", "site_recovery.replication_protected_items.list"): [(VAULT, [ITEMS + "read"])],
     ("asr_placement", "site_recovery.replication_protected_items.list"): [(VAULT, [ITEMS + "read"])],

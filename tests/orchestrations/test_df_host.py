@@ -10,6 +10,7 @@ from typing import Any
 from failover.contracts import unwrap
 from failover.contracts.asr import ReplicationHealthResult, ResolveRecoveryPlansResult
 from failover.contracts.avd import SessionCountResult
+from failover.contracts.capacity import CapacityResult, CapacityRow
 from failover.plan import load_plan
 from failover.run import build_run_input
 from local.stack import DEMO_PLAN
@@ -60,6 +61,7 @@ class TestDurableFunctionsReplay:
             "publish_event": lambda payload: {"posted": True, "published": 1},
             "teams_post_decision": lambda payload: {"posted": True, "published": 1},
             "avd_count_sessions": lambda payload: SessionCountResult(host_pool=payload.host_pool, sessions=30),
+            "capacity_check": lambda payload: CapacityResult(region=payload.recovery_region, vms=30, rows=[]),
         }
         raised: list[str] = []
 
@@ -92,11 +94,40 @@ class TestDurableFunctionsReplay:
         assert [t.get("alert_id") for t in output["triggers"]] == [None, "second-alert"]
         assert [b for b in output["batches"]] == []
         assert [n for n in called if n.startswith(("avd_", "asr_start", "dns_"))] == ["avd_count_sessions"]  # a read
-        assert called[:5] == [
+        assert called[:6] == [
             "publish_event",
             "asr_resolve_recovery_plans",
+            "capacity_check",  # a read: the recovery region's quotas, before the card
             "asr_replication_health",
             "avd_count_sessions",
             "teams_post_approval_card",
         ]
         assert "teams_post_decision" in called
+
+    def test_capacity_block_refuses_before_the_card(self) -> None:
+        """On azure-functions-durable's executor too: a shortfall under `capacity: block` ends the run Failed
+        before the approval card, before any AVD or ASR write."""
+        plan = load_plan(DEMO_PLAN).model_copy(update={"capacity": "block"})
+        run_input = build_run_input(plan, trigger={"title": "West Europe", "regions": ["westeurope"]})
+        short = CapacityRow(quota="cores", name="Total Regional vCPUs", needed=120, current=90, limit=100,
+                            available=10, shortfall=110)  # fmt: skip
+
+        def resolve(payload: Any) -> Any:
+            groups = unwrap(payload.plain())["groups"]
+            found = [
+                {"name": g["name"], "recovery_plans": [{"name": f"rp-{g['name']}", "vms": 10, "failed_over": False}]}
+                for g in groups
+            ]
+            return ResolveRecoveryPlansResult.model_validate({"groups": found, "unmatched": []})
+
+        stand_ins: dict[str, Any] = {
+            "asr_resolve_recovery_plans": resolve,
+            "publish_event": lambda payload: {"posted": True, "published": 1},
+            "capacity_check": lambda payload: CapacityResult(region=payload.recovery_region, vms=30, rows=[short]),
+        }
+        driver = Driver(lambda waiting: [], timeout=60, activity_functions=stand_ins)
+        output = driver.run("failover_orchestrator", "failover-demo", run_input).output
+        called = [c.name for c in driver.calls]
+        assert output["status"] == "Failed" and (output["capacity"] or {}).get("short") is True, output["errors"]
+        assert any("capacity policy is block" in e and "short by 110" in e for e in output["errors"])
+        assert called == ["publish_event", "asr_resolve_recovery_plans", "capacity_check", "publish_event"]

@@ -19,6 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from azure.mgmt.compute import models as compute
 from azure.mgmt.desktopvirtualization import models as avd
 from azure.mgmt.dns import models as dns
 from azure.mgmt.recoveryservicessiterecovery import models as asr
@@ -520,6 +521,29 @@ CASES: list[Case] = [
         ARM + "/Microsoft.Storage/storageAccounts/{accountName}/failover",
         {**SUBSCRIPTION, "resourceGroupName": "rg-avd-weu", "accountName": "stcontosofslogix"},
         "storage_failover_start",
+    ),
+    Case(
+        "compute/Usage_List_MinimumSet_Gen.json",
+        "GET",
+        "/subscriptions/{subscriptionId}/providers/Microsoft.Compute/locations/{location}/usages",
+        {**SUBSCRIPTION, "location": "northeurope"},
+        "capacity_check",
+        allow=Allow(extra={"$.value[].name": extra(compute.UsageName)}),
+    ),
+    Case(
+        "compute/ListAvailableResourceSkusForARegion.json",
+        "GET",
+        "/subscriptions/{subscriptionId}/providers/Microsoft.Compute/skus",
+        SUBSCRIPTION,
+        "capacity_check",
+        query=("$filter",),
+    ),
+    Case(
+        "network/UsageList.json",
+        "GET",
+        "/subscriptions/{subscriptionId}/providers/Microsoft.Network/locations/{location}/usages",
+        {**SUBSCRIPTION, "location": "northeurope"},
+        "capacity_check",
     ),
     Case(
         "compute/VirtualMachine_Start_MaximumSet_Gen.json",

@@ -1,0 +1,113 @@
+"""Recovery capacity, the pure part (`failover.capacity`): needs per quota from each VM's size, rows against the
+region's usage, a failed job's errors read back per VM with the shortfall; the plan's `capacity` policy; the card's
+capacity line; the preview's capacity section."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from failover.capacity import describe, needs, rows, vm_failures
+from failover.cards import approval_card
+from failover.plan import PlanError, load_plan, parse_plan
+from failover.preview import preview
+from local.stack import DEMO_PLAN
+from tests.failover.test_cards import _base, validate
+
+SKUS = {"standard_d4s_v5": ("standardDSv5Family", 4), "standard_e8s_v5": ("standardESv5Family", 8)}
+USAGES = {
+    "cores": (32, 100, "Total Regional vCPUs"),
+    "virtualMachines": (4, 25_000, "Virtual Machines"),
+    "standardDSv5Family": (32, 40, "Standard DSv5 Family vCPUs"),
+    "standardESv5Family": (0, 100, "Standard ESv5 Family vCPUs"),
+    "PublicIPAddresses": (10, 10, "Public IP Addresses"),
+}
+
+
+def test_needs_per_quota() -> None:
+    needed, unknown = needs(
+        [("Standard_D4s_v5", False), ("Standard_D4s_v5", True), ("Standard_E8s_v5", False), ("Standard_X1", False)],
+        SKUS,
+    )
+    assert list(needed.items()) == [("cores", 16), ("virtualMachines", 4), ("standardDSv5Family", 8),
+                                    ("standardESv5Family", 8), ("PublicIPAddresses", 1)]  # fmt: skip
+    assert unknown == ["Standard_X1"]
+
+
+def test_rows_and_shortfalls() -> None:
+    needed, _ = needs([("Standard_D4s_v5", True)] * 5, SKUS)
+    by_quota = {r["quota"]: r for r in rows(needed, USAGES)}
+    assert by_quota["standardDSv5Family"] == {"quota": "standardDSv5Family", "name": "Standard DSv5 Family vCPUs",
+                                              "needed": 20, "current": 32, "limit": 40, "available": 8,
+                                              "shortfall": 12}  # fmt: skip
+    assert by_quota["cores"]["shortfall"] == 0 and by_quota["PublicIPAddresses"]["shortfall"] == 5
+    assert describe({"rows": list(by_quota.values())}) == (
+        "Standard DSv5 Family vCPUs (standardDSv5Family): 20 needed, 8 left of 40: short by 12; "
+        "Public IP Addresses (PublicIPAddresses): 5 needed, 0 left of 10: short by 5"
+    )
+    unlisted = rows({"cores": 4, "standardNewFamily": 4}, {"cores": (0, 10, "Total Regional vCPUs")})
+    assert unlisted[1] == {"quota": "standardNewFamily", "name": "standardNewFamily", "needed": 4, "current": 0,
+                           "limit": -1, "available": 4, "shortfall": 0}  # fmt: skip
+
+
+def test_vm_failures_from_job_errors() -> None:
+    errors = [
+        "OperationNotAllowed: The virtual machine 'vm-app-0007' could not be created in the recovery region: "
+        "Operation results in exceeding quota limits of standardDSv5Family Cores. Maximum allowed: 40, Current in "
+        "use: 40, Additional requested: 4.",
+        "AllocationFailed: The virtual machine 'vm-app-0008' could not be created in the recovery region: Allocation "
+        "failed. We do not have sufficient capacity for the requested VM size in this region.",
+        "70038: The VM could not be started in the target region.",
+    ]
+    assert [(f["vm"], f["code"], f["shortfall"], f["text"]) for f in vm_failures(errors)] == [
+        ("vm-app-0007", "OperationNotAllowed", 4, "vm-app-0007: quota standardDSv5Family Cores short by 4"),
+        ("vm-app-0008", "AllocationFailed", None, "vm-app-0008: no capacity for its size (AllocationFailed)"),
+    ]
+
+
+class TestPolicy:
+    def test_default_warn_and_block(self) -> None:
+        assert load_plan(DEMO_PLAN).capacity == "warn"
+        text = DEMO_PLAN.read_text()
+        assert parse_plan(text + "capacity: block\n", "p.yaml").capacity == "block"
+
+    def test_anything_else_is_refused_naming_the_field(self) -> None:
+        with pytest.raises(PlanError) as err:
+            parse_plan(DEMO_PLAN.read_text() + "capacity: deny\n", "p.yaml")
+        (message,) = err.value.errors
+        assert message.startswith("p.yaml:") and ": capacity: Input should be 'warn' or 'block'" in message
+
+
+CHECKED = {"region": "northeurope", "vms": 5, "unknown_sizes": [], "policy": "block", "short": True,
+           "rows": rows(needs([("Standard_D4s_v5", False)] * 5, SKUS)[0], USAGES)}  # fmt: skip
+
+
+def _capacity_line(card: dict[str, Any]) -> list[dict[str, Any]]:
+    return [b for b in card["body"] if str(b.get("text", "")).startswith("Recovery capacity")]
+
+
+def test_card_shows_capacity() -> None:
+    card = approval_card(**_base(), capacity=CHECKED)
+    validate(card)
+    (line,) = _capacity_line(card)
+    assert line["color"] == "attention" and line["text"] == (
+        "Recovery capacity in northeurope: SHORT (policy block): Standard DSv5 Family vCPUs: 20 needed, 8 left, "
+        "short by 12"
+    )
+    fits = {**CHECKED, "policy": "warn", "rows": [{**r, "shortfall": 0} for r in CHECKED["rows"]]}
+    (line,) = _capacity_line(approval_card(**_base(), capacity=fits))
+    assert line["color"] == "good" and line["text"].startswith("Recovery capacity in northeurope: fits (20 ")
+    (line,) = _capacity_line(approval_card(**_base(), capacity={"error": "403", "policy": "warn"}))
+    assert line["text"] == "Recovery capacity in northeurope: not checked (403)"
+    assert _capacity_line(approval_card(**_base())) == []
+
+
+def test_preview_carries_the_check_with_the_plan_s_policy() -> None:
+    plan = load_plan(DEMO_PLAN)
+    from failover.batching import RecoveryPlanRef
+
+    groups = [(g.name, [RecoveryPlanRef(name=f"rp-{g.name}", vms=4)]) for g in plan.asr_groups]
+    assert "capacity" not in preview(plan, groups)
+    shown = preview(plan, groups, capacity={k: v for k, v in CHECKED.items() if k not in ("policy", "short")})
+    assert shown["capacity"]["policy"] == "warn" and shown["capacity"]["rows"] == CHECKED["rows"]
