@@ -3,9 +3,11 @@ recovery plans will start in the recovery region against its quotas (`capacity_c
 on the card under the plan's `capacity: warn` policy; under `block` the run ends there, before anything is
 changed (nobody signed out, no failover started).
 
-A failover nobody approves (no card) under `warn` does not wait for the check: it is started in the background
-(`Controlled.background`) while the run signs users out, and read (`collect`) before the failover starts, for the
-run's warnings and report. Deterministic: no I/O but the activity.
+A failover nobody approves (no card) under `warn` does not wait for the check: nothing it finds would change
+what the run does, so it runs in the background (`Controlled.background`) beside the sign-out and the failover,
+and is read (`collect`) when the run ends, for the run's warnings and report; a job that fails for quota reports
+its VMs on its own (`report_failures`). The failover's critical path does not wait for it (issue 20: recovery
+not slowed). Deterministic: no I/O but the activity.
 """
 
 from __future__ import annotations

@@ -159,7 +159,6 @@ def _runbook(run: Run, spec: RunInput):
         )
         return (yield from end_run(run, "Failed", "RunFailed", {"errors": run.all_errors()}))
     signed_out = yield from evacuate_avd(run)
-    yield from capacity.collect(run)  # a check started in the background: read before anything fails over
     if not signed_out and not run.cancel:  # users still signed in and nobody decided: no failover
         return (yield from end_run(run, "Failed", "RunFailed", {"errors": run.all_errors()}))
     outcome = "cancelled"

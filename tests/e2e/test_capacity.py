@@ -74,8 +74,9 @@ class TestCapacityPolicy:
         assert any("OperationNotAllowed" in e for e in summary["errors"])
 
     def test_without_a_card_the_check_runs_beside_the_sign_out(self, make_stack: Any) -> None:
-        """Nobody approves (approval.required 0) under warn: the check does not hold the run; its result still
-        reaches the report before the failover, and the VMs that do not fit are reported per VM."""
+        """Nobody approves (approval.required 0) under warn: the check does not hold the run (neither the sign-out
+        nor the failover waits for it); its result reaches the report, and the VMs that do not fit are reported
+        per VM."""
         stack = make_stack(vms=30, sessions=4, approval={"required": 0})
         used = capacity(stack)["usages"][FAMILY]["current"]
         stack.estate.capacity.set_quota(RECOVERY_REGION, FAMILY, limit=used + 40)
@@ -83,7 +84,6 @@ class TestCapacityPolicy:
         summary = status["output"]
         assert summary["status"] == "CompletedWithErrors" and summary["capacity"]["short"] is True, summary["errors"]
         steps = {s["name"]: s for s in summary["steps"]}
-        assert steps["capacity"]["status"] == "Succeeded" and steps["capacity"]["finished_at"] <= steps["failover"][
-            "started_at"]  # fmt: skip
+        assert steps["capacity"]["status"] == "Succeeded"
         assert any(w.startswith("recovery capacity in northeurope is short: ") for w in summary["warnings"])
         assert capacity(stack)["quota_failures"] > 0 and stack.estate.snapshot()["sessions_remaining"] == 0

@@ -20,11 +20,10 @@ def test_background_check_on_df(make_stack: Any) -> None:
     summary = root.output
     called = [c.name for c in driver.calls]
     assert called.count("capacity_check") == 1
-    # started with the sign-out (the drain is the first wait that watches it), ended before any failover started
+    # started with the sign-out (the drain is the first wait that watches it); the failover does not wait for it
     assert called.index("capacity_check") < called.index("avd_log_off_sessions") < called.index("asr_start_failover")
     assert summary["capacity"]["short"] is True and summary["status"] == "CompletedWithErrors", summary["errors"]
-    steps = {s["name"]: s for s in summary["steps"]}
-    assert steps["capacity"]["finished_at"] <= steps["failover"]["started_at"]
+    assert {s["name"]: s["status"] for s in summary["steps"]}["capacity"] == "Succeeded"  # read when the run ended
     refused = summary["capacity"]["refused"]
     assert refused and plans(stack)["rp-apps-01"]["state"] == "Protected"
     assert stack.estate.capacity.quota_failures == len(refused)
