@@ -206,6 +206,7 @@ class EvacuationRequest(BaseModel):
     requested_by: str | None = Field(default=None, max_length=256)
     exclude: list[str] = Field(default_factory=list, max_length=100)  # plans left out
     in_flight_cap: int = Field(default=100, ge=1, le=1000)  # VMs failing over at once across the plans
+    dry_run: StrictBool = False  # the evacuation's preview (200), nothing started
 
 
 class BackupTestRequest(BaseModel):

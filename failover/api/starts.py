@@ -216,6 +216,11 @@ class Starts(Runs):
                 check_order(plans)
             except PlanError as err:
                 raise ServiceError(422, "InvalidPlanOrder", "; ".join(err.errors)) from None
+            if body.dry_run:  # the prediction only: nothing starts
+                from failover.api.views import evacuation_dry_run
+
+                region, cap = plans[0].primary_region, body.in_flight_cap
+                return await evacuation_dry_run(self._readers(), region, plans, cap, self.settings.time_scale)
         except ServiceError as err:
             return error_response(err.status, err.code, err.message)
         region = plans[0].primary_region
