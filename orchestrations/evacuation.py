@@ -108,13 +108,23 @@ def evacuation_orchestrator(context: df.DurableOrchestrationContext):
         "evacuation",
         {"region": spec.region, "plans": [r["plan"] for r in state["plans"]], "requested_by": spec.requested_by},
     )
+
     # 1. what each plan moves: its recovery plans (VMs, batches), and the evacuation's preview (the dry run's)
+    # read all at once (100 plans one after another held the card for as many round trips); if a read fails, one by
+    # one, so only that plan's row says why
+    def resolve(plan: Any) -> Any:
+        return context.call_activity_with_retry(
+            "asr_resolve_recovery_plans", ARM_RETRY, plan.resolve_request(context.instance_id)
+        )
+
     groups: dict[str, Any] = {}
-    for plan in plans:
+    try:
+        answers = yield context.task_all([resolve(plan) for plan in plans])
+    except Exception:  # durabletask raises TaskFailedError, df a plain Exception
+        answers = None
+    for i, plan in enumerate(plans):
         try:
-            resolved = yield context.call_activity_with_retry(
-                "asr_resolve_recovery_plans", ARM_RETRY, plan.resolve_request(context.instance_id)
-            )
+            resolved = answers[i] if answers is not None else (yield resolve(plan))
             groups[plan.name] = groups_from_resolved(resolved, plan.asr.vault)
         except Exception as err:  # on the card; the plan's own run reads it again and reports
             groups[plan.name] = None
