@@ -11,10 +11,11 @@ and commit durations from `asr.expected_job_duration` + `asr.expected_seconds_pe
 other steps); the evacuation ends when its last plan does. Like the plan preview, it excludes the time the
 approval waits for a person.
 
-It also counts the service's own time between one ASR step and the next: after each job's end, the job read and
-the next call (the commit, the next batch, the next plan's run), `STEP_SECONDS` of wall-clock time each. Jobs that
-take minutes hide it in Azure; a run compressed `time_scale` times (the demo's x120) does not: 0.125 s there is
-15 plan seconds per step, and plans that wait for one another (tiers, `after`, a cap that binds) add them up.
+It also counts the service's own time between one ASR step and the next, `STEP_SECONDS` of wall-clock time each:
+after each job's end, the job read and the next call (the commit, the next batch), and a plan's run start (the
+plans started together one step after another: their runs' first steps queue on the engine). Jobs that take
+minutes hide it in Azure; a run compressed `time_scale` times (the demo's x120) does not: 0.1 s there is 12 plan
+seconds per step, and plans that wait for one another (tiers, `after`, a cap that binds) add them up.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ from failover.plan import Plan
 from failover.preview import preview
 
 Groups = list[tuple[str, list[RecoveryPlanRef]]]
-# wall-clock seconds from an ASR job's end to the service's next call (the job read, then the commit, the next batch
-# or the next plan's run): measured on the local engine (docs/performance.md, "Evacuation")
-STEP_SECONDS = 0.125
+# wall-clock seconds from an ASR job's end to the service's next call (the job read, then the commit or the next
+# batch), and per plan's run started: measured on the local engine (docs/performance.md, "Evacuation")
+STEP_SECONDS = 0.1
 
 
 def evacuation_preview(
@@ -57,9 +58,9 @@ def evacuation_preview(
     while True:
         ready, _ = startable(plans, started, ended, ended)  # every plan assumed to complete: none blocked
         share = cap_share(in_flight_cap, len(ready) + len(running))
-        for name in ready:
-            rows[name] = _row(by_name[name], groups.get(name), share, t, step, (errors or {}).get(name))
-            running[name] = t + rows[name].get("eta_seconds", 0.0)
+        for k, name in enumerate(ready, start=1):  # plans started together start one step after another
+            rows[name] = _row(by_name[name], groups.get(name), share, t + k * step, step, (errors or {}).get(name))
+            running[name] = t + k * step + rows[name].get("eta_seconds", 0.0)
             started.add(name)
         if not running:
             break
@@ -80,7 +81,8 @@ def evacuation_preview(
 def _row(plan: Plan, groups: Groups | None, share: int, start: float, step: float, error: str | None) -> dict[str, Any]:
     row: dict[str, Any] = {"plan": plan.name, "tier": plan.tier, "after": list(plan.after)}
     if groups is None:
-        return row | {"error": error or "its recovery plans were not read", "start_s": start, "end_s": start}
+        at = round(start, 1)
+        return row | {"error": error or "its recovery plans were not read", "start_s": at, "end_s": at}
     document = preview(plan, groups, mode="unplanned", in_flight_cap=share, step_seconds=step)
     eta = float(document["eta_seconds"])
     return row | {

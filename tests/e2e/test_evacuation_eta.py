@@ -95,4 +95,5 @@ def test_the_prediction_is_within_10_percent_of_what_the_simulator_saw(
         assert rows[row["plan"]]["end_s"] == row["end_s"] and rows[row["plan"]]["status"] == "Completed"
     achieved = failover_window(stack.estate)
     error = abs(predicted["eta_seconds"] - achieved) / achieved
+    print(f"{name}: predicted {predicted['eta_seconds']} s, achieved {achieved:.1f} s")
     assert error <= 0.10, f"{name}: predicted {predicted['eta_seconds']} s, the simulator saw {achieved:.1f} s"

@@ -80,15 +80,22 @@ def test_a_plan_after_another_of_its_tier_gets_the_cap_left() -> None:
     assert rows["b"]["in_flight_cap"] == 30  # c still running: 60 // 2
 
 
-def test_each_job_costs_the_service_s_step_at_the_run_s_compression() -> None:
-    plans = [plan("ad", tier=0, asr=DEMO.asr), plan("web")]  # ad commits: two jobs, two steps
+def test_each_job_and_plan_start_costs_the_service_s_step_at_the_run_s_compression() -> None:
+    plans = [plan("ad", tier=0, asr=DEMO.asr), plan("web")]  # ad commits: two jobs, web one; two plan starts
     sizes = {"ad": groups(4), "web": groups(40)}
     exact = evacuation_preview(plans, sizes, 100, step_seconds=0.0)
     compressed = evacuation_preview(plans, sizes, 100, time_scale=120)
     assert compressed["step_seconds"] == STEP_SECONDS * 120
-    assert compressed["eta_seconds"] == exact["eta_seconds"] + 3 * STEP_SECONDS * 120
-    at_scale_1 = evacuation_preview(plans, sizes, 100)["eta_seconds"]  # Azure's: a step is 0.125 s (rounded to 0.1)
-    assert at_scale_1 == pytest.approx(exact["eta_seconds"] + 3 * STEP_SECONDS, abs=0.1)
+    assert compressed["eta_seconds"] == exact["eta_seconds"] + 5 * STEP_SECONDS * 120
+    at_scale_1 = evacuation_preview(plans, sizes, 100)["eta_seconds"]  # Azure's: a step is 0.1 s
+    assert at_scale_1 == pytest.approx(exact["eta_seconds"] + 5 * STEP_SECONDS, abs=0.1)
+
+
+def test_plans_started_together_start_one_step_after_another() -> None:
+    plans = [plan(f"app{i}") for i in range(3)]
+    found = evacuation_preview(plans, {p.name: groups(10) for p in plans}, 300, step_seconds=10.0)
+    assert [r["start_s"] for r in found["plans"]] == [10.0, 20.0, 30.0]
+    assert found["eta_seconds"] == 30.0 + job(10) + 10.0  # the last one's start, its job, the step after it
 
 
 def test_a_plan_not_read_is_listed_with_its_error_and_takes_no_time() -> None:
