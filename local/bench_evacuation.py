@@ -16,7 +16,8 @@ the floor counts, as `failover bench`'s: no approval, AVD, dependencies, standby
 
 The last stdout line with `--json` is the contract: {"plans", "vms", "floor_s", "elapsed_s", "overhead_ratio",
 "predicted_s", "achieved_s", "prediction_error", "arm_requests", "arm_requests_min", "request_ratio",
-"cpu_s_per_vm", "peak_rss_mb"} (plus details).
+"cpu_s_per_vm", "peak_rss_mb"} plus details (`peak_vms_in_flight`: the most VMs whose failover jobs the simulator ran
+at once, against `in_flight_cap`; `throttled`, `status`).
 """
 
 from __future__ import annotations
@@ -125,6 +126,23 @@ def failover_window(estate: Estate) -> float:
     return (last - first).total_seconds() * estate.config.time_scale
 
 
+def peak_in_flight(estate: Estate) -> int:
+    """The most VMs whose failover jobs ran at once, as the simulator saw them (against the shared cap)."""
+    snapshot = estate.snapshot()
+    vms = {p["name"]: p["vms"] for p in snapshot["recovery_plans"]}
+    edges = sorted(
+        (parse_iso(j[at]), sign * vms[j["plan"]])
+        for j in snapshot["jobs"]
+        if j["scenario"] in FAILOVER_JOBS[:2] and j.get("ended_at")
+        for at, sign in (("started_at", 1), ("ended_at", -1))
+    )
+    peak = current = 0
+    for _, change in edges:  # at equal times an end (-) sorts before a start (+)
+        current += change
+        peak = max(peak, current)
+    return peak
+
+
 def floor_seconds(plans: list[Plan], groups: dict[str, Any], config: EstateConfig, cap: int) -> float:
     """The critical path under the shared cap in simulated seconds: the evacuation's schedule with the simulator's
     own job and commit durations as every plan's estimate (each job then noticed the moment it ends)."""
@@ -195,6 +213,7 @@ def bench_evacuation(
             cpu = time.process_time() - cpu0
             output = view.get("output") or {}
             achieved = failover_window(stack.estate) / time_scale
+            peak = peak_in_flight(stack.estate)
             groups = {
                 p.name: [
                     (g.name, [RecoveryPlanRef(n, _vms(stack.estate, p, n)) for n in g.recovery_plans]) for g in p.groups
@@ -225,6 +244,7 @@ def bench_evacuation(
         "arm_requests": arm,
         "arm_requests_min": arm_min,
         "request_ratio": round(arm / arm_min, 3),
+        "peak_vms_in_flight": peak,
         "throttled": stack.estate.faults.snapshot()["throttled"],
         "cpu_s_per_vm": round(cpu / vms, 5),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),

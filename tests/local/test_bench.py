@@ -143,4 +143,6 @@ def test_evacuation_bench_contract_on_a_toy_estate(capsys: Any) -> None:
     # per plan one list of recovery plans; per recovery plan (one a plan) a GET, the POST, the plan's job, a job read
     assert result["arm_requests_min"] == 4 + 4 * 4
     assert result["arm_requests"] >= result["arm_requests_min"]
+    # the three plans of tier 1 ran together (15 VMs each, within their shares of 33), as the simulator saw them
+    assert result["peak_vms_in_flight"] == 45
     assert result["peak_rss_mb"] > 0 and result["cpu_s_per_vm"] > 0
