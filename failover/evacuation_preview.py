@@ -50,22 +50,26 @@ def evacuation_preview(
     plan's run is expected to end, from the approval."""
     by_name = {p.name: p for p in plans}
     step = STEP_SECONDS * time_scale if step_seconds is None else step_seconds
+    failed = errors or {}
     rows: dict[str, dict[str, Any]] = {}
     started: set[str] = set()
     ended: set[str] = set()
     running: dict[str, float] = {}  # plan -> its expected end
+    held: dict[str, tuple[Plan, int]] = {}  # plan -> (plan, its share) while it runs
     t = 0.0
     while True:
         ready, _ = startable(plans, started, ended, ended)  # every plan assumed to complete: none blocked
-        share = cap_share(in_flight_cap, len(ready) + len(running))
-        for k, name in enumerate(ready, start=1):  # plans started together start one step after another
-            rows[name] = _row(by_name[name], groups.get(name), share, t + k * step, step, (errors or {}).get(name))
+        shares = _shares(in_flight_cap, [by_name[n] for n in ready], held)  # a plan not in it waits for room
+        for k, name in enumerate((n for n in ready if n in shares), start=1):  # one step after another
+            rows[name] = _row(by_name[name], groups.get(name), shares[name], t + k * step, step, failed.get(name))
             running[name] = t + k * step + rows[name].get("eta_seconds", 0.0)
+            held[name] = (by_name[name], shares[name])
             started.add(name)
         if not running:
             break
         name = min(running, key=lambda n: (running[n], n))  # the next plan's run to end
         t = running.pop(name)
+        held.pop(name)
         ended.add(name)
     order = failover_order(plans)
     return {
@@ -76,6 +80,14 @@ def evacuation_preview(
         "plans": [rows[name] for name in order if name in rows],
         "excludes": "the time the approval waits for a person",
     }
+
+
+def _shares(cap: int, ready: list[Plan], held: dict[str, tuple[Plan, int]]) -> dict[str, int]:
+    """The share of the cap each plan of `ready` starts with, as the orchestrator gives it (the plans absent from the
+    answer wait for a running plan to end): `failover.evacuation.cap_share` among the plans started together and
+    those running."""
+    share = cap_share(cap, len(ready) + len(held))
+    return {plan.name: share for plan in ready}
 
 
 def _row(plan: Plan, groups: Groups | None, share: int, start: float, step: float, error: str | None) -> dict[str, Any]:
