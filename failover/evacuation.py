@@ -89,12 +89,26 @@ def cap_keys(plan: Plan) -> tuple[str, str]:
     return f"vault {vault.lower()}", f"recovery region {plan.recovery_region}"
 
 
-def cap_shares(cap: int, ready: list[Plan], running: dict[str, tuple[Plan, int]]) -> dict[str, int]:
+def largest_units(groups: dict[str, Any]) -> dict[str, int]:
+    """Each plan's largest recovery plan in VMs (`groups`: plan -> its groups of RecoveryPlanRef, or None when
+    unread): the least share of the cap it can run with (ASR fails a recovery plan over as one job)."""
+    return {
+        name: max((ref.vms for _, refs in plan_groups for ref in refs), default=1) or 1
+        for name, plan_groups in groups.items()
+        if plan_groups
+    }
+
+
+def cap_shares(
+    cap: int, ready: list[Plan], running: dict[str, tuple[Plan, int]], units: dict[str, int] | None = None
+) -> dict[str, int]:
     """The in-flight share each plan of `ready` starts with, the cap holding per vault and per recovery region:
     the shares of the plans still running (`running`: name -> (plan, share)) and of those starting never add up
     to more than `cap` for any vault or recovery region. Plans starting together that share a vault or a region
-    split the room left equally (`cap_share` when they share both); a plan with no room left is not in the answer
-    and waits for a running plan to end."""
+    split the room left equally (`cap_share` when they share both), but never below a plan's largest recovery
+    plan (`units`: ASR fails it over as one job, so a smaller share would be exceeded); a plan with no room left
+    for that is not in the answer and waits for a running plan to end. A recovery plan larger than the cap itself
+    starts only when nothing else of its vault and region runs, with the whole cap."""
     held: dict[str, int] = {}
     for plan, share in running.values():
         for key in cap_keys(plan):
@@ -103,10 +117,11 @@ def cap_shares(cap: int, ready: list[Plan], running: dict[str, tuple[Plan, int]]
     for index, plan in enumerate(ready):
         keys = cap_keys(plan)
         room = min(cap - held.get(key, 0) for key in keys)
-        if room <= 0:
+        need = min(cap, max(1, (units or {}).get(plan.name, 1)))
+        if room < need:
             continue
         competing = sum(1 for other in ready[index:] if set(cap_keys(other)) & set(keys))
-        shares[plan.name] = share = max(1, room // competing)
+        shares[plan.name] = share = min(room, max(need, room // competing))
         for key in keys:
             held[key] = held.get(key, 0) + share
     return shares

@@ -55,13 +55,18 @@ def preview(
     mode: str | None = None,
     recovery_points: list[tuple[str, float | None]] | None = None,
     capacity: dict[str, Any] | None = None,
+    in_flight_cap: int | None = None,
+    step_seconds: float = 0.0,
 ) -> dict[str, Any]:
     """`groups`: each group's recovery plans with VM counts (from ASR). `measured`: recovery plan →
     seconds its job took last time. `recovery_points`: each protected item's current recovery point age (ASR's RPO,
     `activities.asr_health.recovery_point_ages`), None when not read. `capacity`: the recovery region's capacity
-    check (`capacity_check`), shown with the plan's policy. Returns the preview document (`failover plan preview
+    check (`capacity_check`), shown with the plan's policy. `in_flight_cap`: the plan's share of an evacuation's cap
+    when smaller than batch_size; `step_seconds`: the service's own time from an ASR job's end to its next call,
+    added after each job (`failover.evacuation_preview`). Returns the preview document (`failover plan preview
     --json`)."""
     mode = mode or plan.asr.mode
+    cap = min(plan.batch_size, in_flight_cap or plan.batch_size)  # as the run's (orchestrations.run_state)
     drill = mode == "test"
     batches: list[Batch] = plan_batches(groups, plan.batch_size)
     commit = plan.asr.commit and not drill
@@ -96,7 +101,7 @@ def preview(
             start = t if last_start is None else max(t, last_start + plan.batch_interval)
             # the in-flight cap: the batch also waits until the batches still running leave room for it
             running = sorted((e, v) for e, v in in_flight if e > start)
-            while running and sum(v for _, v in running) + batch.vms > plan.batch_size:
+            while running and sum(v for _, v in running) + batch.vms > cap:
                 start = running.pop(0)[0]
             in_flight = running
             last_start = start
@@ -106,9 +111,10 @@ def preview(
                 seconds, source = job_estimate(plan, ref.vms, measured, ref.name)
                 jobs.append({"name": ref.name, "vms": ref.vms, "job_s": round(seconds, 1), "estimate": source})
                 # the first read is at the plan's estimate (what the run knows), then the backoff
-                noticed = noticed_after(plan, seconds, job_estimate(plan, ref.vms, None, ref.name)[0])
+                noticed = noticed_after(plan, seconds, job_estimate(plan, ref.vms, None, ref.name)[0]) + step_seconds
                 if commit:
                     noticed += noticed_after(plan, plan.asr.expected_commit_duration, plan.asr.expected_commit_duration)
+                    noticed += step_seconds
                 longest = max(longest, noticed)
             end = start + longest
             in_flight.append((end, batch.vms))
@@ -150,7 +156,7 @@ def preview(
         "data_loss": [] if drill else data_loss(plan),
         "dns": dns,
         "vms": sum(b.vms for b in batches),
-        "in_flight_cap": plan.batch_size,
+        "in_flight_cap": cap,
         "eta_seconds": round(t, 1),
         "rto_target_seconds": plan.rto_target,
         "within_rto": t <= plan.rto_target,

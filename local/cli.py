@@ -178,6 +178,8 @@ def run_evacuate(args: argparse.Namespace) -> int:
         body["reason"] = args.reason
     if args.exclude:
         body["exclude"] = args.exclude
+    if args.dry_run:
+        body["dry_run"] = True
     return _print(_call(args, "POST", "evacuations", body))
 
 
@@ -204,6 +206,10 @@ def run_plan_preview(args: argparse.Namespace) -> int:
 
 
 def run_bench(args: argparse.Namespace) -> int:
+    if args.evacuation:
+        from local.bench_evacuation import main as evacuation
+
+        return evacuation(args)
     from local.bench import main
 
     return main(args)
@@ -301,6 +307,10 @@ def parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--no-baseline", action="store_true", help="skip the sequential runbook (baseline_s is null)")
     bench.add_argument("--json", action="store_true", help="print the figures as one JSON line (last stdout line)")
+    bench.add_argument("--evacuation", action="store_true", help="an evacuation of --plans plans sharing --vms VMs")
+    bench.add_argument("--plans", type=int, default=100, help="--evacuation: plans (default 100)")
+    bench.add_argument("--cap", type=int, default=100, help="--evacuation: shared in-flight cap (default 100)")
+    bench.add_argument("--vaults", type=int, default=4, help="--evacuation: vaults the plans use (default 4)")
     bench.set_defaults(handler=run_bench)
     serve = commands.add_parser("serve", help="serve the HTTP API on the local engine")
     serve.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
@@ -382,6 +392,9 @@ def parser() -> argparse.ArgumentParser:
     evacuate.add_argument("--exclude", action="append", metavar="PLAN", help="leave this plan out")
     evacuate.add_argument(
         "--cap", type=int, default=100, help="VMs failing over at once across all the plans (default 100)"
+    )
+    evacuate.add_argument(
+        "--dry-run", action="store_true", help="print the plans' order and the predicted recovery time; start nothing"
     )
     evacuate.set_defaults(handler=run_evacuate)
     evacuation = client("evacuation", "show an evacuation: each plan's row, the approval, the summary once ended")

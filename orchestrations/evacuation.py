@@ -20,17 +20,18 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from failover.batching import groups_from_resolved, plan_batches
+from failover.batching import groups_from_resolved
 from failover.contracts.notify import ApprovalCardInput, ApprovalDecision, TeamsDecisionInput
 from failover.contracts.run import EvacuationInput, RunInput
-from failover.evacuation import cap_shares, evacuation_status, failover_order, startable
+from failover.evacuation import cap_shares, evacuation_status, failover_order, largest_units, startable
+from failover.evacuation_preview import evacuation_preview
 from failover.plan import Plan
-from failover.preview import preview
 from orchestrations.approval_gate import record_decision
 from orchestrations.common import ARM_RETRY, NOTIFY_RETRY, EventLog, as_utc, isoformat
 
 APPROVAL_EVENT = "approval"
 CONTROL_EVENT = "control"
+PREDICTED = ("vms", "recovery_plans", "batches", "eta_seconds", "start_s", "end_s")  # a plan's row, from the preview
 
 
 def evacuation_orchestrator(context: df.DurableOrchestrationContext):
@@ -108,25 +109,32 @@ def evacuation_orchestrator(context: df.DurableOrchestrationContext):
         "evacuation",
         {"region": spec.region, "plans": [r["plan"] for r in state["plans"]], "requested_by": spec.requested_by},
     )
-    # 1. what each plan moves: its recovery plans (VMs, batches) and the preview's estimate
-    for plan in plans:
+
+    # 1. what each plan moves: its recovery plans (VMs, batches), and the evacuation's preview (the dry run's)
+    # read all at once (100 plans one after another held the card for as many round trips); if a read fails, one by
+    # one, so only that plan's row says why
+    def resolve(plan: Any) -> Any:
+        return context.call_activity_with_retry(
+            "asr_resolve_recovery_plans", ARM_RETRY, plan.resolve_request(context.instance_id)
+        )
+
+    groups: dict[str, Any] = {}
+    try:
+        answers = yield context.task_all([resolve(plan) for plan in plans])
+    except Exception:  # durabletask raises TaskFailedError, df a plain Exception
+        answers = None
+    for i, plan in enumerate(plans):
         try:
-            resolved = yield context.call_activity_with_retry(
-                "asr_resolve_recovery_plans", ARM_RETRY, plan.resolve_request(context.instance_id)
-            )
-            groups = groups_from_resolved(resolved, plan.asr.vault)
-            rows[plan.name].update(
-                vms=sum(r.vms for _, refs in groups for r in refs),
-                recovery_plans=sum(len(refs) for _, refs in groups),
-                batches=len(plan_batches(groups, plan.batch_size)),
-                eta_seconds=preview(plan, groups, mode="unplanned")["eta_seconds"],
-            )
+            resolved = answers[i] if answers is not None else (yield resolve(plan))
+            groups[plan.name] = groups_from_resolved(resolved, plan.asr.vault)
         except Exception as err:  # on the card; the plan's own run reads it again and reports
+            groups[plan.name] = None
             rows[plan.name]["error"] = str(err)[:300]
-    # tiers run one after another: the evacuation's estimate is the slowest plan of each tier, added up
-    tiers = sorted({p.tier for p in plans})
-    eta = sum(max((rows[p.name]["eta_seconds"] or 0.0) for p in plans if p.tier == t) for t in tiers)
-    state["eta_seconds"] = eta
+    units = largest_units(groups)  # a plan's share of the cap is never below its largest recovery plan
+    predicted = evacuation_preview(plans, groups, spec.in_flight_cap, time_scale=scale)
+    for row in predicted["plans"]:
+        rows[row["plan"]].update({k: row[k] for k in PREDICTED if k in row})
+    state["eta_seconds"] = predicted["eta_seconds"]
 
     # 2. one approval for the whole evacuation (the control channel open: a cancel ends the wait)
     channel = {"control": context.wait_for_external_event(CONTROL_EVENT)}
@@ -161,7 +169,7 @@ def evacuation_orchestrator(context: df.DurableOrchestrationContext):
                 started.add(name)
                 ended.add(name)
             # the cap holds per vault and per recovery region: a plan without room waits for a running one to end
-            shares = cap_shares(spec.in_flight_cap, [by_name[n] for n in ready], held)
+            shares = cap_shares(spec.in_flight_cap, [by_name[n] for n in ready], held, units)
             for name in ready:
                 if name not in shares:
                     continue

@@ -90,6 +90,7 @@ __all__ = [
     "asr_error",
     "iso",
     "seed_demo_estate",
+    "seed_recovery_plans",
     "utcnow",
 ]
 
@@ -346,3 +347,16 @@ def seed_demo_estate(estate: Estate, vms: int = 260, sessions: int = 220) -> Est
         estate.dependencies.seed_demo()  # fg-contoso, stcontosofslogix, hp-neu-pooled standby VMs, webhook
         estate.sites.seed_demo()  # recovery VNet and gateway, ASR network mappings, NetApp volume, Backup item
     return estate
+
+
+def seed_recovery_plans(
+    estate: Estate, vault: str, prefix: str, vms: int, per_plan: int = 40, resource_group: str = DEMO_ASR_RG
+) -> list[str]:
+    """Add `vms` protected VMs to the estate in recovery plans `{prefix}-NN` of at most `per_plan` VMs each, in the
+    vault `resource_group`/`vault` (besides the demo vault, or instead of it): an estate of N plans x M VMs in
+    several vaults for evacuations (tests/e2e/test_evacuation_eta.py, `failover bench --evacuation`). Returns the
+    recovery plans' names."""
+    if vms < 1 or per_plan < 1:
+        raise ValueError("vms and per_plan must be >= 1")
+    with estate.lock:
+        return estate.site_recovery.seed_plans(resource_group, vault, prefix, vms, per_plan)

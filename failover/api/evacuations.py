@@ -64,6 +64,12 @@ class Evacuations(ApiBase):
             if not plans:
                 raise ServiceError(422, "InvalidBody", "exclude: leaves no plan to evacuate")
             self._ordered(plans)
+            if body.dry_run:  # the prediction only: nothing starts
+                from failover.api.views import evacuation_dry_run
+
+                cap = body.in_flight_cap or self.settings.evacuation_in_flight_cap
+                region = plans[0].primary_region
+                return await evacuation_dry_run(self._readers(), region, plans, cap, self.settings.time_scale)
         except ServiceError as err:
             return error_response(err.status, err.code, err.message)
         stamp = datetime.fromtimestamp(self.clock(), UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -210,6 +210,7 @@ class EvacuationRequest(BaseModel):
     exclude: list[str] = Field(default_factory=list, max_length=100)  # plans left out
     # VMs failing over at once per vault and per recovery region; default FAILOVER_EVACUATION_IN_FLIGHT_CAP (100)
     in_flight_cap: int | None = Field(default=None, ge=1, le=1000)
+    dry_run: StrictBool = False  # the evacuation's preview (200), nothing started
 
 
 class BackupTestRequest(BaseModel):

@@ -17,6 +17,7 @@ from failover.api.http import (
     ORCHESTRATOR,
     RUN_STATUSES,
     DurableClient,
+    Readers,
     error_response,
     html_response,
     json_response,
@@ -28,7 +29,7 @@ from failover.api.http import (
     run_view,
     runtime_status,
 )
-from failover.batching import BatchPlanningError
+from failover.batching import BatchPlanningError, RecoveryPlanRef
 from failover.contracts.readiness import ReadinessRunInput
 from failover.errors import ServiceError
 from failover.plan import Plan
@@ -171,6 +172,7 @@ class Views(ApiBase):
                 "stage": custom.get("stage"),
                 "region": custom.get("region"),
                 "plans": (output or custom).get("plans") or [],
+                "eta_seconds": (output or custom).get("eta_seconds"),  # the evacuation's preview, as on its card
                 "approval": custom.get("approval"),
                 "custom_status": custom,
                 "output": output,
@@ -274,3 +276,22 @@ class Views(ApiBase):
         return json_response({"runs": runs})
 
     # ---- control: cancel, retry, skip ---------------------------------------------------------
+
+
+async def evacuation_dry_run(
+    readers: Readers, region: str, plans: list[Plan], in_flight_cap: int, time_scale: float
+) -> func.HttpResponse:
+    """`POST /api/evacuations` with `"dry_run": true`: what the evacuation would do and its predicted recovery time
+    (`failover.evacuation_preview`, the figure its card would show), read from the vaults as its run reads them;
+    nothing is started. A plan whose recovery plans cannot be read is listed with its `error`."""
+    from failover.evacuation_preview import evacuation_preview
+
+    groups: dict[str, list[tuple[str, list[RecoveryPlanRef]]] | None] = {}
+    errors: dict[str, str] = {}
+    for plan in plans:
+        try:
+            groups[plan.name] = await asyncio.to_thread(readers.read_groups, plan)
+        except Exception as err:  # as the evacuation's run: on the plan's row, the others still predicted
+            groups[plan.name], errors[plan.name] = None, str(err)[:300]
+    predicted = evacuation_preview(plans, groups, in_flight_cap, errors, time_scale)
+    return json_response({"region": region, "dry_run": True, **predicted})

@@ -920,6 +920,25 @@ class SiteRecovery:
                     DEMO_ASR_RG, DEMO_VAULT, name, groups
                 )
 
+    def seed_plans(self, rg: str, vault: str, prefix: str, vms: int, per_plan: int = 40) -> list[str]:
+        """`vms` protected VMs (`vm-{prefix}-NNNNN`) in recovery plans `{prefix}-NN` of at most `per_plan` VMs
+        each (near-equal), in the vault `rg`/`vault` (a vault is its recovery plans: any name will do). Returns the
+        plans' names."""
+        names = []
+        for index, size in enumerate(_split(vms, per_plan)):
+            name = f"{prefix}-{index + 1:02d}"
+            first = sum(_split(vms, per_plan)[:index])
+            items = [
+                ProtectedItem(vm, str(uuid.uuid5(uuid.NAMESPACE_DNS, vm)))
+                for vm in (f"vm-{prefix}-{first + n + 1:05d}" for n in range(size))
+            ]
+            key = (rg.lower(), vault.lower(), name.lower())
+            self.recovery_plans[key] = RecoveryPlan(
+                rg.lower(), vault.lower(), name, [("Shutdown", []), ("Failover", []), ("Boot", items)]
+            )
+            names.append(name)
+        return names
+
     def seed_network_mappings(
         self, subscription_id: str, primary: str = PRIMARY_REGION, recovery: str = RECOVERY_REGION
     ) -> None:

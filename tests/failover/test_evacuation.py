@@ -140,3 +140,16 @@ def test_status_of_a_small_evacuation_lists_every_plan() -> None:
         {"plan": "identity", "tier": 0, "after": [], "status": "Running", "run_id": "e:identity", "vms": 10},
         {"plan": "apps", "tier": 1, "after": ["identity"], "status": "Pending", "vms": 50},
     ]
+
+
+def test_a_share_is_never_below_the_plans_largest_recovery_plan() -> None:
+    """ASR fails a recovery plan over as one job: a share smaller than a plan's largest recovery plan would be
+    exceeded, so the plan waits for room instead (90 plans of 100-VM recovery plans: one at a time, not 90 x 100)."""
+    plans = [_in_vault(f"p{i:02d}", "rsv-1") for i in range(90)]
+    units = {p.name: 100 for p in plans}
+    assert cap_shares(100, plans, {}, units) == {"p00": 100}
+    assert cap_shares(100, plans[1:], {"p00": (plans[0], 100)}, units) == {}
+    small = {p.name: 30 for p in plans}
+    assert cap_shares(100, plans[:5], {}, small) == {"p00": 30, "p01": 30, "p02": 30}  # then no room for 30 more
+    # a recovery plan larger than the cap runs alone, with the whole cap
+    assert cap_shares(100, plans[:2], {}, {"p00": 150, "p01": 150}) == {"p00": 100}

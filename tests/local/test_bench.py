@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from bench.storm import percentile
 from local.bench import bench
@@ -102,3 +103,46 @@ def test_storm_bench_runs_its_load_in_another_process() -> None:
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["runs"] == 1 and result["statuses"] == {"202": 60} and len(result["instances"]) == 1
     assert result["p99_ms"] >= result["p50_ms"] > 0 and result["floor_p99_ms"] > 0
+
+
+EVACUATION_CONTRACT = {
+    "plans",
+    "vms",
+    "floor_s",
+    "elapsed_s",
+    "overhead_ratio",
+    "predicted_s",
+    "achieved_s",
+    "prediction_error",
+    "arm_requests",
+    "arm_requests_min",
+    "request_ratio",
+    "cpu_s_per_vm",
+    "peak_rss_mb",
+}
+
+
+def test_evacuation_bench_contract_on_a_toy_estate(capsys: Any) -> None:
+    """`failover bench --evacuation`: 4 plans (one of tier 0, three of tier 1) sharing 60 VMs in 2 vaults."""
+    from local.cli import parser
+
+    args = parser().parse_args(
+        ["bench", "--evacuation", "--plans", "4", "--vms", "60", "--vaults", "2", "--time-scale", "600", "--json"]
+    )
+    assert args.handler(args) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(result) >= EVACUATION_CONTRACT, EVACUATION_CONTRACT - set(result)
+    assert result["status"] == "Completed" and result["plans"] == 4 and result["vms"] == 60
+    # tier 0 then tier 1: the floor is two jobs of a 15-VM plan's recovery plan (180 s + 2 s/VM each, no commit)
+    assert result["floor_s"] == round(2 * (180 + 2 * 15) / 600, 3)
+    # nobody beats the floor; the simulator's window (first POST to last job end) is within the evacuation's run
+    assert result["elapsed_s"] >= result["achieved_s"] >= result["floor_s"] * 0.99
+    assert abs(result["overhead_ratio"] - result["elapsed_s"] / result["floor_s"]) < 0.01
+    error = (result["predicted_s"] - result["achieved_s"]) / result["achieved_s"]
+    assert abs(result["prediction_error"] - error) < 0.01
+    # per plan one list of recovery plans; per recovery plan (one a plan) a GET, the POST, the plan's job, a job read
+    assert result["arm_requests_min"] == 4 + 4 * 4
+    assert result["arm_requests"] >= result["arm_requests_min"]
+    # the three plans of tier 1 ran together (15 VMs each, within their shares of 33), as the simulator saw them
+    assert result["peak_vms_in_flight"] == 45
+    assert result["peak_rss_mb"] > 0 and result["cpu_s_per_vm"] > 0
