@@ -99,29 +99,42 @@ def largest_units(groups: dict[str, Any]) -> dict[str, int]:
     }
 
 
+def plan_vms(groups: dict[str, Any]) -> dict[str, int]:
+    """Each plan's VMs (`groups` as for `largest_units`): the most of the cap it can use."""
+    return {
+        name: sum(ref.vms for _, refs in plan_groups for ref in refs)
+        for name, plan_groups in groups.items()
+        if plan_groups
+    }
+
+
 def cap_shares(
-    cap: int, ready: list[Plan], running: dict[str, tuple[Plan, int]], units: dict[str, int] | None = None
+    cap: int,
+    ready: list[Plan],
+    running: dict[str, tuple[Plan, int]],
+    units: dict[str, int] | None = None,
+    vms: dict[str, int] | None = None,
 ) -> dict[str, int]:
     """The in-flight share each plan of `ready` starts with, the cap holding per vault and per recovery region:
-    the shares of the plans still running (`running`: name -> (plan, share)) and of those starting never add up
-    to more than `cap` for any vault or recovery region. Plans starting together that share a vault or a region
-    split the room left equally (`cap_share` when they share both), but never below a plan's largest recovery
-    plan (`units`: ASR fails it over as one job, so a smaller share would be exceeded); a plan with no room left
-    for that is not in the answer and waits for a running plan to end. A recovery plan larger than the cap itself
-    starts only when nothing else of its vault and region runs, with the whole cap."""
+    the shares of the plans still running (`running`: name -> (plan, share)) and of those starting never add up to
+    more than `cap` for any vault or recovery region. In failover order each plan takes what it can use of the
+    room left: its VMs (`vms`), at most its `batch_size` (the plan's own cap). Its share is never below its largest
+    recovery plan (`units`: ASR fails one over as one job, so a smaller share would be exceeded): a plan without
+    room for that is not in the answer and waits for a running plan to end. A recovery plan larger than the cap
+    itself starts only when nothing else of its vault and region runs, with the whole cap."""
     held: dict[str, int] = {}
     for plan, share in running.values():
         for key in cap_keys(plan):
             held[key] = held.get(key, 0) + share
     shares: dict[str, int] = {}
-    for index, plan in enumerate(ready):
+    for plan in ready:
         keys = cap_keys(plan)
         room = min(cap - held.get(key, 0) for key in keys)
         need = min(cap, max(1, (units or {}).get(plan.name, 1)))
         if room < need:
             continue
-        competing = sum(1 for other in ready[index:] if set(cap_keys(other)) & set(keys))
-        shares[plan.name] = share = min(room, max(need, room // competing))
+        use = min(plan.batch_size, (vms or {}).get(plan.name, plan.batch_size))
+        shares[plan.name] = share = min(room, max(need, use))
         for key in keys:
             held[key] = held.get(key, 0) + share
     return shares

@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from failover.batching import RecoveryPlanRef, plan_batches
-from failover.evacuation import cap_shares, failover_order, largest_units, startable
+from failover.evacuation import cap_shares, failover_order, largest_units, plan_vms, startable
 from failover.plan import Plan
 from failover.preview import preview
 
@@ -57,11 +57,13 @@ def evacuation_preview(
     ended: set[str] = set()
     running: dict[str, float] = {}  # plan -> its expected end
     held: dict[str, tuple[Plan, int]] = {}  # plan -> (plan, its share) while it runs
-    units = largest_units(groups)
+    units, sizes = largest_units(groups), plan_vms(groups)
     t = 0.0
     while True:
         ready, _ = startable(plans, started, ended, ended)  # every plan assumed to complete: none blocked
-        shares = _shares(in_flight_cap, [by_name[n] for n in ready], held, units)  # a plan not in it waits for room
+        shares = _shares(
+            in_flight_cap, [by_name[n] for n in ready], held, units, sizes
+        )  # a plan not in it waits for room
         for k, name in enumerate((n for n in ready if n in shares), start=1):  # one step after another
             rows[name] = _row(by_name[name], groups.get(name), shares[name], t + k * step, step, failed.get(name))
             running[name] = t + k * step + rows[name].get("eta_seconds", 0.0)
@@ -84,10 +86,12 @@ def evacuation_preview(
     }
 
 
-def _shares(cap: int, ready: list[Plan], held: dict[str, tuple[Plan, int]], units: dict[str, int]) -> dict[str, int]:
+def _shares(
+    cap: int, ready: list[Plan], held: dict[str, tuple[Plan, int]], units: dict[str, int], sizes: dict[str, int]
+) -> dict[str, int]:
     """The share of the cap each plan of `ready` starts with, as the orchestrator gives it (the plans absent from the
     answer wait for a running plan to end): `failover.evacuation.cap_shares`."""
-    return cap_shares(cap, ready, held, units)
+    return cap_shares(cap, ready, held, units, sizes)
 
 
 def _row(plan: Plan, groups: Groups | None, share: int, start: float, step: float, error: str | None) -> dict[str, Any]:

@@ -23,7 +23,14 @@ import azure.durable_functions as df
 from failover.batching import groups_from_resolved
 from failover.contracts.notify import ApprovalCardInput, ApprovalDecision, TeamsDecisionInput
 from failover.contracts.run import EvacuationInput, RunInput
-from failover.evacuation import cap_shares, evacuation_status, failover_order, largest_units, startable
+from failover.evacuation import (
+    cap_shares,
+    evacuation_status,
+    failover_order,
+    largest_units,
+    plan_vms,
+    startable,
+)
 from failover.evacuation_preview import evacuation_preview
 from failover.plan import Plan
 from orchestrations.approval_gate import record_decision
@@ -130,7 +137,7 @@ def evacuation_orchestrator(context: df.DurableOrchestrationContext):
         except Exception as err:  # on the card; the plan's own run reads it again and reports
             groups[plan.name] = None
             rows[plan.name]["error"] = str(err)[:300]
-    units = largest_units(groups)  # a plan's share of the cap is never below its largest recovery plan
+    units, sizes = largest_units(groups), plan_vms(groups)  # what each plan needs and can use of the cap
     predicted = evacuation_preview(plans, groups, spec.in_flight_cap, time_scale=scale)
     for row in predicted["plans"]:
         rows[row["plan"]].update({k: row[k] for k in PREDICTED if k in row})
@@ -169,7 +176,7 @@ def evacuation_orchestrator(context: df.DurableOrchestrationContext):
                 started.add(name)
                 ended.add(name)
             # the cap holds per vault and per recovery region: a plan without room waits for a running one to end
-            shares = cap_shares(spec.in_flight_cap, [by_name[n] for n in ready], held, units)
+            shares = cap_shares(spec.in_flight_cap, [by_name[n] for n in ready], held, units, sizes)
             for name in ready:
                 if name not in shares:
                     continue

@@ -219,7 +219,8 @@ def _resolve(run: Run):
     run.refused_plans = {
         p.name: p.failover_refused for g in resolved.groups for p in g.recovery_plans if p.failover_refused
     }
-    return plan_batches(groups, plan.batch_size)
+    # batches no larger than the in-flight cap (an evacuation's share may be below batch_size), so the cap can hold
+    return plan_batches(groups, run.in_flight_cap)
 
 
 def _without(batches: list[Batch], excluded: list[str]) -> list[Batch]:

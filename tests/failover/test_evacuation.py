@@ -72,12 +72,13 @@ def _in_vault(name: str, vault: str, recovery_region: str = "northeurope") -> Pl
 
 def test_the_cap_holds_per_vault_and_per_recovery_region() -> None:
     a, b, c = _in_vault("a", "rsv-1"), _in_vault("b", "rsv-1"), _in_vault("c", "rsv-1")
-    # plans of one vault and region started together split the cap (as cap_share), and never go over it
-    shares = cap_shares(100, [a, b, c], {})
-    assert shares == {"a": 33, "b": 33, "c": 34} and sum(shares.values()) == 100
+    # in failover order each plan takes what it can use of the room left (its VMs, at most its batch_size)
+    assert cap_shares(100, [a, b, c], {}, vms={"a": 30, "b": 30, "c": 30}) == {"a": 30, "b": 30, "c": 30}
+    assert cap_shares(100, [a, b, c], {}, vms={"a": 60, "b": 60, "c": 60}) == {"a": 60, "b": 40}  # c waits
+    assert cap_shares(100, [a, b, c], {}) == {"a": 100}  # sizes unknown: each could use its batch_size
     # a plan starting while another of its vault runs gets what is left, not a fresh share
     assert cap_shares(100, [b], {"a": (a, 100)}) == {}  # no room: it waits
-    assert cap_shares(100, [b, c], {"a": (a, 60)}) == {"b": 20, "c": 20}
+    assert cap_shares(100, [b, c], {"a": (a, 60)}, vms={"b": 30, "c": 30}) == {"b": 30, "c": 10}
     # another vault in another recovery region has a cap of its own
     other = _in_vault("d", "rsv-2", recovery_region="swedencentral")
     assert cap_shares(100, [other], {"a": (a, 100)}) == {"d": 100}
@@ -85,6 +86,20 @@ def test_the_cap_holds_per_vault_and_per_recovery_region() -> None:
     same_region = _in_vault("e", "rsv-3")
     assert cap_shares(100, [same_region], {"a": (a, 70)}) == {"e": 30}
     assert cap_shares(100, [same_region, other], {"a": (a, 70)}) == {"e": 30, "d": 100}
+
+
+def test_a_share_is_never_below_the_plans_largest_recovery_plan() -> None:
+    """ASR fails a recovery plan over as one job: a share smaller than a plan's largest recovery plan would be
+    exceeded, so the plan waits for room instead (90 plans of 100-VM recovery plans: one at a time, not 90 x 100)."""
+    plans = [_in_vault(f"p{i:02d}", "rsv-1") for i in range(90)]
+    units = {p.name: 100 for p in plans}
+    assert cap_shares(100, plans, {}, units) == {"p00": 100}
+    assert cap_shares(100, plans[1:], {"p00": (plans[0], 100)}, units) == {}
+    small = {p.name: 30 for p in plans}
+    sizes = {p.name: 45 for p in plans}  # recovery plans of 30 VMs, 45 VMs a plan
+    assert cap_shares(100, plans[:5], {}, small, sizes) == {"p00": 45, "p01": 45}  # then no room for 30 more
+    # a recovery plan larger than the cap runs alone, with the whole cap
+    assert cap_shares(100, plans[:2], {}, {"p00": 150, "p01": 150}) == {"p00": 100}
 
 
 def _utf16(value: Any) -> int:
@@ -140,16 +155,3 @@ def test_status_of_a_small_evacuation_lists_every_plan() -> None:
         {"plan": "identity", "tier": 0, "after": [], "status": "Running", "run_id": "e:identity", "vms": 10},
         {"plan": "apps", "tier": 1, "after": ["identity"], "status": "Pending", "vms": 50},
     ]
-
-
-def test_a_share_is_never_below_the_plans_largest_recovery_plan() -> None:
-    """ASR fails a recovery plan over as one job: a share smaller than a plan's largest recovery plan would be
-    exceeded, so the plan waits for room instead (90 plans of 100-VM recovery plans: one at a time, not 90 x 100)."""
-    plans = [_in_vault(f"p{i:02d}", "rsv-1") for i in range(90)]
-    units = {p.name: 100 for p in plans}
-    assert cap_shares(100, plans, {}, units) == {"p00": 100}
-    assert cap_shares(100, plans[1:], {"p00": (plans[0], 100)}, units) == {}
-    small = {p.name: 30 for p in plans}
-    assert cap_shares(100, plans[:5], {}, small) == {"p00": 30, "p01": 30, "p02": 30}  # then no room for 30 more
-    # a recovery plan larger than the cap runs alone, with the whole cap
-    assert cap_shares(100, plans[:2], {}, {"p00": 150, "p01": 150}) == {"p00": 100}
