@@ -289,10 +289,15 @@ def main(args: argparse.Namespace) -> int:
         print("failover bench: --vms must be >= 6, --sessions >= 0, --time-scale > 0", file=sys.stderr)
         return 2
     result = bench(args.vms, args.sessions, args.time_scale, args.concurrency, baseline=not args.no_baseline)
-    if args.json:
+    show_result(result, args.json)
+    return 0 if result["status"] == "Completed" and not math.isnan(result["elapsed_s"]) else 1
+
+
+def show_result(result: dict[str, Any], as_json: bool) -> None:
+    """A bench's figures: one JSON line (the contract), or one aligned line each."""
+    if as_json:
         print(json.dumps(result))
     else:
         width = max(len(k) for k in result)
         for key, value in result.items():
             print(f"{key:<{width}}  {value}")
-    return 0 if result["status"] == "Completed" and not math.isnan(result["elapsed_s"]) else 1

@@ -23,7 +23,6 @@ at once, against `in_flight_cap`; `throttled`, `status`).
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import sys
 import tempfile
@@ -38,6 +37,7 @@ from failover.batching import RecoveryPlanRef
 from failover.evacuation_preview import evacuation_preview
 from failover.plan import Plan, load_plan
 from failover.run import parse_iso
+from local.bench import show_result
 from local.stack import DEMO_PLAN, LocalStack
 from simulator import Estate, EstateConfig
 from simulator.estate import DEMO_ASR_RG, seed_recovery_plans
@@ -268,10 +268,5 @@ def main(args: argparse.Namespace) -> int:
         )
         return 2
     result = bench_evacuation(args.plans, args.vms, args.time_scale, args.cap, args.vaults)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        width = max(len(k) for k in result)
-        for key, value in result.items():
-            print(f"{key:<{width}}  {value}")
+    show_result(result, args.json)
     return 0 if result["status"] == "Completed" else 1

@@ -155,16 +155,22 @@ def run_demo(args: argparse.Namespace) -> int:
 
             Path(args.report).write_text(report_html(summary), encoding="utf-8")
             print(f"report: {args.report}", file=out)
-        summary["simulator"] = stack.simulator_stats()
-        if args.outage:  # the simulator's own state of what the outage touched
-            summary["simulator"]["dependencies"] = stack.estate.dependencies.snapshot()
-            state = stack.estate.snapshot()
-            summary["simulator"].update({k: state[k] for k in ("recovery_plans", "outage", "sessions_remaining")})
-        if args.json:
-            print(json.dumps(summary))
-        else:
-            print_summary(summary, out)
-        return 0 if summary["status"] == "Completed" else 2
+        return finish_demo(stack, summary, args, out, print_summary)
+
+
+def finish_demo(stack: LocalStack, summary: dict[str, Any], args: argparse.Namespace, out: TextIO, show: Any) -> int:
+    """Add the simulator's counters (and, in an outage, its own state of what the outage touched) to the summary,
+    print it (one JSON line with `--json`, else `show`), and return the exit code: 0 when it Completed."""
+    summary["simulator"] = stack.simulator_stats()
+    if args.outage:
+        summary["simulator"]["dependencies"] = stack.estate.dependencies.snapshot()
+        state = stack.estate.snapshot()
+        summary["simulator"].update({k: state[k] for k in ("recovery_plans", "outage", "sessions_remaining")})
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        show(summary, out)
+    return 0 if summary["status"] == "Completed" else 2
 
 
 def _demo_run(stack: LocalStack, args: argparse.Namespace, out: TextIO, answer: requests.Response) -> Any:

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 import requests
 
-from local.demo import TERMINAL, _play_operator, approve_as, find_approval_link
+from local.demo import TERMINAL, _play_operator, approve_as, find_approval_link, finish_demo
 
 
 def run_evacuation_demo(args: argparse.Namespace) -> int:
@@ -69,15 +69,7 @@ def run_evacuation_demo(args: argparse.Namespace) -> int:
         if args.report:
             Path(args.report).write_text(stack.http.get(evacuation_report, timeout=30).text, encoding="utf-8")
             print(f"report: {args.report}", file=out)
-        summary["simulator"] = stack.simulator_stats()
-        if args.outage:
-            state = stack.estate.snapshot()
-            summary["simulator"].update({k: state[k] for k in ("recovery_plans", "outage", "sessions_remaining")})
-        if args.json:
-            print(json.dumps(summary))
-        else:
-            print_evacuation(summary, out)
-        return 0 if summary["status"] == "Completed" else 2
+        return finish_demo(stack, summary, args, out, print_evacuation)
 
 
 def _follow(stack: Any, instance_id: str, args: argparse.Namespace, out: TextIO) -> dict[str, Any] | None:
