@@ -112,3 +112,12 @@ def groups_from_resolved(
     return [
         (g["name"], [RecoveryPlanRef(p["name"], p["vms"]) for p in g["recovery_plans"]]) for g in resolved["groups"]
     ]
+
+
+def batch_limit(groups: list[tuple[str, list[RecoveryPlanRef]]], batch_size: int, in_flight_cap: int) -> int:
+    """The size a run packs its batches to: its in-flight cap (an evacuation's share may be below batch_size, and
+    a batch is started whole, so the cap holds only if no batch is larger), but never below its largest recovery
+    plan (ASR fails one over as one job: a recovery plan larger than the share runs alone), and at most batch_size
+    (a recovery plan larger than that is the plan's own error, `plan_batches` says so)."""
+    largest = max((ref.vms for _, refs in groups for ref in refs), default=0)
+    return min(batch_size, max(in_flight_cap, largest))

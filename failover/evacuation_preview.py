@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from failover.batching import RecoveryPlanRef, plan_batches
+from failover.batching import RecoveryPlanRef, batch_limit, plan_batches
 from failover.evacuation import cap_shares, failover_order, largest_units, plan_vms, startable
 from failover.plan import Plan
 from failover.preview import preview
@@ -104,7 +104,7 @@ def _row(plan: Plan, groups: Groups | None, share: int, start: float, step: floa
     return row | {
         "vms": sum(r.vms for _, refs in groups for r in refs),
         "recovery_plans": sum(len(refs) for _, refs in groups),
-        "batches": len(plan_batches(groups, plan.batch_size)),
+        "batches": len(plan_batches(groups, batch_limit(groups, plan.batch_size, share))),
         "in_flight_cap": document["in_flight_cap"],
         "start_s": round(start, 1),
         "end_s": round(start + eta, 1),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from failover.batching import Batch, RecoveryPlanRef, plan_batches
+from failover.batching import Batch, RecoveryPlanRef, batch_limit, plan_batches
 from failover.plan import NetAppReplication, Plan, SqlFailoverGroup, StorageAccountFailover
 from failover.run import parse_iso
 
@@ -68,7 +68,7 @@ def preview(
     mode = mode or plan.asr.mode
     cap = min(plan.batch_size, in_flight_cap or plan.batch_size)  # as the run's (orchestrations.run_state)
     drill = mode == "test"
-    batches: list[Batch] = plan_batches(groups, cap)  # as the run packs them (orchestrations.failover._resolve)
+    batches: list[Batch] = plan_batches(groups, batch_limit(groups, plan.batch_size, cap))  # as the run packs them
     commit = plan.asr.commit and not drill
     t = plan.avd.grace_period if plan.avd.host_pools and not drill else 0.0
     last_start: float | None = None

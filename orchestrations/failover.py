@@ -21,7 +21,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from failover.batching import Batch, groups_from_resolved, plan_batches
+from failover.batching import Batch, batch_limit, groups_from_resolved, plan_batches
 from failover.contracts.dns import DnsRecordInput, DnsSwitchInput
 from failover.contracts.network import PreflightInput
 from failover.contracts.run import RunInput, RunSummary
@@ -219,8 +219,7 @@ def _resolve(run: Run):
     run.refused_plans = {
         p.name: p.failover_refused for g in resolved.groups for p in g.recovery_plans if p.failover_refused
     }
-    # batches no larger than the in-flight cap (an evacuation's share may be below batch_size), so the cap can hold
-    return plan_batches(groups, run.in_flight_cap)
+    return plan_batches(groups, batch_limit(groups, plan.batch_size, run.in_flight_cap))
 
 
 def _without(batches: list[Batch], excluded: list[str]) -> list[Batch]:

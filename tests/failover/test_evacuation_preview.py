@@ -105,3 +105,14 @@ def test_a_plan_not_read_is_listed_with_its_error_and_takes_no_time() -> None:
     rows = {r["plan"]: r for r in found["plans"]}
     assert rows["ad"]["error"] == "vault not found" and rows["ad"]["end_s"] == 0
     assert rows["web"]["start_s"] == 0 and found["eta_seconds"] == job(4)
+
+
+def test_a_recovery_plan_larger_than_the_cap_runs_alone() -> None:
+    """A cap of 1 VM and recovery plans of 4: each runs alone, one after another (not refused: found by the fuzzer as
+    a 500 of the dry run with `in_flight_cap` 1)."""
+    from failover.batching import batch_limit
+
+    sizes = groups(4, 4)
+    assert batch_limit(sizes, 100, 1) == 4 and batch_limit(sizes, 100, 50) == 50 and batch_limit(sizes, 3, 1) == 3
+    found = evacuation_preview([plan("a")], {"a": sizes}, 1, step_seconds=0.0)
+    assert found["plans"][0]["batches"] == 2 and found["eta_seconds"] > 2 * job(4)
