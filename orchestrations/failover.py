@@ -1,11 +1,11 @@
 """The failover orchestration: the region-evacuation runbook as a durable workflow (entry point of every mode).
 
 Stages: take the plan's claim (one active run per plan) → resolve recovery plans and batches → preflight →
-approval gate → by mode: failover (AVD drain, message, grace, log off → groups of batches → standby → session
-hosts provisioned → verify →
-DNS and Traffic Manager), drill (`orchestrations.drill`) or failback (`orchestrations.failback`) → summary,
-claim released. A CloudEvent is published at every step, the custom status always says where the run is, and
-the control channel (`orchestrations.control`) is open at every wait.
+recovery capacity → approval gate → by mode: failover (AVD drain, message, grace, log off → groups of batches →
+standby → session hosts provisioned → verify → DNS and Traffic Manager), drill (`orchestrations.drill`) or
+failback (`orchestrations.failback`) → summary, claim released. A CloudEvent is published at every step, the
+custom status always says where the run is, and the control channel (`orchestrations.control`) is open at every
+wait.
 
 Modules: `run_state` (the run's state, status and summary), `control` (the control channel), `approval_gate`,
 `avd`, `dispatch` (groups and batches for every mode), `runbook` (dependencies, standby, verify, Traffic
