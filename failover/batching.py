@@ -119,5 +119,9 @@ def batch_limit(groups: list[tuple[str, list[RecoveryPlanRef]]], batch_size: int
     a batch is started whole, so the cap holds only if no batch is larger), but never below its largest recovery
     plan (ASR fails one over as one job: a recovery plan larger than the share runs alone), and at most batch_size
     (a recovery plan larger than that is the plan's own error, `plan_batches` says so)."""
-    largest = max((ref.vms for _, refs in groups for ref in refs), default=0)
-    return min(batch_size, max(in_flight_cap, largest))
+    return min(batch_size, max(in_flight_cap, largest_recovery_plan(groups)))
+
+
+def largest_recovery_plan(groups: list[tuple[str, list[RecoveryPlanRef]]]) -> int:
+    """The VMs of the plan's largest recovery plan (0 without any): ASR fails it over as one job."""
+    return max((ref.vms for _, refs in groups for ref in refs), default=0)

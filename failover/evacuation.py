@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from failover.batching import largest_recovery_plan
 from failover.errors import PlanError
 from failover.plan import Plan
 from failover.plan.fields import normalize_region
@@ -92,11 +93,7 @@ def cap_keys(plan: Plan) -> tuple[str, str]:
 def largest_units(groups: dict[str, Any]) -> dict[str, int]:
     """Each plan's largest recovery plan in VMs (`groups`: plan -> its groups of RecoveryPlanRef, or None when
     unread): the least share of the cap it can run with (ASR fails a recovery plan over as one job)."""
-    return {
-        name: max((ref.vms for _, refs in plan_groups for ref in refs), default=1) or 1
-        for name, plan_groups in groups.items()
-        if plan_groups
-    }
+    return {name: largest_recovery_plan(plan_groups) or 1 for name, plan_groups in groups.items() if plan_groups}
 
 
 def plan_vms(groups: dict[str, Any]) -> dict[str, int]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -75,6 +75,36 @@ class ApiBase:
     _alert_runs: OrderedDict[tuple[str, str, str], str] = field(default_factory=OrderedDict, init=False, repr=False)
     _status_reads: dict[str, asyncio.Future[Any]] = field(default_factory=dict, init=False, repr=False)
     _decided: OrderedDict[int, tuple[Any, list[Plan], Any]] = field(default_factory=OrderedDict, init=False, repr=False)
+
+    async def _first_copy(
+        self,
+        key: tuple[str, str, str],
+        work: Callable[[Callable[[dict[str, Any]], None]], Awaitable[dict[str, Any]]],
+    ) -> dict[str, Any]:
+        """Copies of one alert (`key`) while an earlier copy is with the durable engine wait for it and share its
+        answer (`deduplicated`); the first does `work(accepted)`, which may call `accepted(answer)` to let the
+        waiting copies go before it has ended. If the first fails before answering, each waiting copy tries in
+        turn: a failure is never hidden behind a 202. One event loop per host process."""
+        while (first := self._attaching.get(key)) is not None:
+            shared = await asyncio.shield(first)
+            if shared is not None:
+                return {**shared, "deduplicated": True}
+        done: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
+        self._attaching[key] = done
+        answer: dict[str, Any] | None = None
+
+        def accepted(early: dict[str, Any]) -> None:
+            if not done.done():
+                done.set_result(early)
+
+        try:
+            answer = await work(accepted)
+            return answer
+        finally:
+            if self._attaching.get(key) is done:
+                del self._attaching[key]
+            if not done.done():
+                done.set_result(answer)
 
     def _plan(self, name: str, field: str = "") -> Plan:
         """The plan by name, or 404 PlanNotFound (`field` prefixes the message when a body named it)."""

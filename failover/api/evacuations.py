@@ -4,7 +4,6 @@ region (`FAILOVER_EVACUATE_ON_INCIDENT`): every plan whose primary is the region
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import uuid
 from datetime import UTC, datetime
@@ -141,14 +140,8 @@ class Evacuations(ApiBase):
         region = plans[0].primary_region
         condition = str(trigger.get("monitor_condition") or "")
         key = (f"evacuation {region}", str(trigger.get("alert_id")), condition)
-        while (first := self._attaching.get(key)) is not None:
-            shared = await asyncio.shield(first)
-            if shared is not None:
-                return {**shared, "deduplicated": True}
-        done: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
-        self._attaching[key] = done
-        answer: dict[str, Any] | None = None
-        try:
+
+        async def start(_: Any) -> dict[str, Any]:
             digest = hashlib.sha256(f"{trigger.get('alert_id')}|{condition}".encode()).hexdigest()[:8]
             stamp = "".join(ch for ch in (alert.fired_at or "")[:19] if ch.isalnum())  # 20261123T021427
             instance_id = f"evacuation-{region}-{stamp + 'Z-' if len(stamp) == 15 else ''}{digest}"
@@ -159,10 +152,6 @@ class Evacuations(ApiBase):
                 await client.start_new(EVACUATION_ORCHESTRATOR, instance_id, spec)
                 log.info("evacuation started by an incident", instance_id=instance_id, region=region,
                          plans=[p.name for p in plans], alert_id=trigger.get("alert_id"))  # fmt: skip
-            answer = {**self._evacuation_answer(instance_id, plans), "deduplicated": deduplicated}
-            return answer
-        finally:
-            if self._attaching.get(key) is done:
-                del self._attaching[key]
-            if not done.done():
-                done.set_result(answer)
+            return {**self._evacuation_answer(instance_id, plans), "deduplicated": deduplicated}
+
+        return await self._first_copy(key, start)

@@ -92,30 +92,16 @@ class Runs(Evacuations):
         known = await self._known_run(client, key)
         if known is not None:
             return known
-        while (first := self._attaching.get(key)) is not None:
-            answer = await asyncio.shield(first)
-            if answer is not None:
-                return {**answer, "deduplicated": True}
-        done: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
-        self._attaching[key] = done
-        started: dict[str, Any] | None = None
 
-        def accepted(answer: dict[str, Any]) -> None:  # the engine holds the run: the copies may go
-            if not done.done():
-                done.set_result(answer)
-
-        try:
+        async def start(accepted: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
             started = await self._start_or_join(client, plan, trigger, accepted=accepted, **options)
             if "claim" not in started:  # the run holds the plan (granted, or joined): later copies look there first
                 self._alert_runs[key] = str(started["instance_id"])
                 while len(self._alert_runs) > MEMO_ENTRIES:
                     self._alert_runs.popitem(last=False)
             return started
-        finally:
-            if self._attaching.get(key) is done:
-                del self._attaching[key]
-            if not done.done():
-                done.set_result(started)
+
+        return await self._first_copy(key, start)
 
     async def _known_run(self, client: DurableClient, key: tuple[str, str, str]) -> dict[str, Any] | None:
         """A copy of an alert a run of the plan holds: that run's answer, when its status (read once for the
