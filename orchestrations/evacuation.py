@@ -147,7 +147,7 @@ def evacuation_orchestrator(context: df.DurableOrchestrationContext):
     channel = {"control": context.wait_for_external_event(CONTROL_EVENT)}
     outcome = "approve"
     if required > 0:
-        outcome = yield from _approval(context, spec, plans, state, rows, publish, timeout / scale, now, channel)
+        outcome = yield from _approval(context, spec, plans, state, events, publish, timeout / scale, now, channel)
     yield from events.publish(
         "ApprovalDecided", "approval", {"outcome": outcome, "decisions": state["approval"]["decisions"]}
     )
@@ -215,6 +215,9 @@ def evacuation_orchestrator(context: df.DurableOrchestrationContext):
         if winner is control:
             event = control.result or {}
             control = context.wait_for_external_event(CONTROL_EVENT)
+            if event.get("action") == "resolved":  # after the approval: recorded, the plans go on
+                yield from _on_resolved(spec, plans, state, events, event, now)
+                publish()
             if event.get("action") == "cancel" and state["cancel"] is None:
                 state["cancel"] = {"by": event.get("by"), "reason": event.get("reason"), "at": isoformat(now())}
                 for row in state["plans"]:
@@ -266,15 +269,17 @@ def _approval(
     spec: EvacuationInput,
     plans: list[Any],
     state: dict[str, Any],
-    rows: dict[str, Any],
+    events: EventLog,
     publish: Any,
     timeout: float,
     now: Any,
     channel: dict[str, Any],
 ):
     """The evacuation's approval gate: one card, the same links and rules as a run's (`failover.api.approvals`:
-    approver, nonce, single use; the requester cannot approve). Returns "approve", "reject" or "cancelled"."""
+    approver, nonce, single use; the requester cannot approve). Returns "approve", "reject" or "cancelled" (an
+    operator's cancel, or the incident's Resolved notice: `_on_resolved`)."""
     gate = state["approval"]
+    rows = {row["plan"]: row for row in state["plans"]}
     nonce = str(context.new_uuid())
     expires = now() + timedelta(seconds=timeout)
     gate.update(waiting=True, nonce=nonce, expires_at=isoformat(expires))
@@ -330,6 +335,11 @@ def _approval(
             if event.get("action") == "cancel":
                 state["cancel"] = {"by": event.get("by"), "reason": event.get("reason"), "at": isoformat(now())}
                 outcome = "cancelled"
+            elif event.get("action") == "resolved" and (
+                yield from _on_resolved(spec, plans, state, events, event, now)
+            ):
+                outcome = "cancelled"
+            publish()
             continue
         decision = approval.result or {}
         approval = context.wait_for_external_event(APPROVAL_EVENT)
@@ -358,6 +368,8 @@ def _approval(
         "reject": "rejected; nothing was changed",
         "cancelled": "cancelled; nothing was changed",
     }[outcome]
+    if outcome == "cancelled" and (state["cancel"] or {}).get("by") == "alert":
+        text = "the incident was resolved before approval; the evacuation is cancelled, nothing was changed"
     try:
         yield context.call_activity_with_retry(
             "teams_post_decision",
@@ -372,6 +384,37 @@ def _approval(
     except Exception as err:
         state["errors"].append(f"decision message not delivered to Teams: {err}")
     return outcome
+
+
+def _on_resolved(
+    spec: EvacuationInput, plans: list[Any], state: dict[str, Any], events: EventLog, event: Any, now: Any
+):
+    """A Service Health Resolved notice (`failover.api.evacuations`). The first notice of the incident that started
+    the evacuation is its `resolved`, and cancels it while its card waits when every plan's approval policy says
+    `cancel_on_resolved` (as a run's); any other notice, or one after the approval, is kept in `resolutions` and
+    changes nothing. `IncidentResolved` is published either way. Returns True when it cancels."""
+    trigger = event.get("trigger") if isinstance(event.get("trigger"), dict) else {}
+    record = {**trigger, "received_at": isoformat(now())}
+    first = spec.trigger or {}
+    started_it = bool(first) and trigger.get("incident_key") == first.get("incident_key") and not state.get("resolved")
+    if started_it:
+        state["resolved"] = record
+    else:
+        state["resolutions"] = [*(state.get("resolutions") or []), record][-5:]
+    cancels = (
+        started_it
+        and state["approval"]["waiting"]
+        and state["cancel"] is None
+        and all(p.approval.for_mode("unplanned").cancel_on_resolved for p in plans)
+    )
+    if cancels:
+        state["cancel"] = {
+            "by": "alert",
+            "reason": "the incident was resolved before approval",
+            "at": record["received_at"],
+        }
+    yield from events.publish("IncidentResolved", "evacuation", {"trigger": trigger, "started_the_run": started_it})
+    return cancels
 
 
 def _summary(context: Any, state: dict[str, Any], status: str, now: Any) -> dict[str, Any]:
@@ -394,6 +437,7 @@ def _summary(context: Any, state: dict[str, Any], status: str, now: Any) -> dict
             {k: d.get(k) for k in ("approver", "decision", "at", "comment")} for d in gate.get("decisions") or []
         ],
         "cancel": state["cancel"],
+        "resolved": state.get("resolved"),
         "errors": state["errors"],
     }
 

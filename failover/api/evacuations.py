@@ -14,6 +14,8 @@ import azure.functions as func
 from failover.alerts import Alert
 from failover.api.base import ApiBase
 from failover.api.http import (
+    ACTIVE,
+    CONTROL_EVENT,
     EVACUATION_ORCHESTRATOR,
     DurableClient,
     EvacuationRequest,
@@ -129,6 +131,26 @@ class Evacuations(ApiBase):
                 continue
             gathered[region] = sorted(plans, key=lambda p: (p.tier, p.name))
         return gathered
+
+    async def _record_evacuation_resolution(
+        self, client: DurableClient, alert: Alert, plan_names: list[str]
+    ) -> list[str]:
+        """A Service Health Resolved notice goes to the active evacuations of the regions of the plans it would have
+        matched, on their control channel; the evacuation decides (only the notice of the incident that started it
+        cancels it, while its card waits: `orchestrations.evacuation`). Its child runs get it as plan holders."""
+        regions = {self.plans[name].primary_region for name in plan_names if name in self.plans}
+        if not alert.is_service_health or not regions:
+            return []
+        recorded = []
+        for status in await client.get_status_all():
+            if getattr(status, "name", None) != EVACUATION_ORCHESTRATOR or runtime_status(status) not in ACTIVE:
+                continue
+            custom = status.custom_status if isinstance(status.custom_status, dict) else {}
+            if custom.get("region") in regions and status.instance_id:
+                event = {"action": "resolved", "trigger": alert.summary()}
+                await client.raise_event(status.instance_id, CONTROL_EVENT, event)
+                recorded.append(str(status.instance_id))
+        return recorded
 
     async def _evacuate_for_incident(
         self, client: DurableClient, alert: Alert, plans: list[Plan], trigger: dict[str, Any]

@@ -275,6 +275,7 @@ class Runs(Evacuations):
             decision = self._match(alert)
             if decision.resolved_plans:
                 recorded += await self._record_resolution(client, alert, decision.resolved_plans)
+                recorded += await self._record_evacuation_resolution(client, alert, decision.resolved_plans)
             if decision.ignored:
                 log.info("alert ignored", alert_rule=alert.alert_rule, reason=decision.reason)
                 reasons.append(decision.reason)

@@ -16,6 +16,7 @@ from local.stack import LocalStack
 from tests.conftest import teams_messages, wait_for
 
 ALERT = json.loads(DEMO_ALERT.read_text())
+RESOLVED = json.loads((DEMO_ALERT.parent / "service-health-incident-westeurope-resolved.json").read_text())
 PLANS = sorted(EVACUATION_PLANS.glob("*.yaml"))
 
 
@@ -41,15 +42,68 @@ def test_an_incident_hitting_three_plans_starts_one_evacuation(start_stack: Any)
     assert body["instance_id"] == evacuation["instance_id"] and body["deduplicated"] is False
     assert copy["instance_id"] == evacuation["instance_id"] and copy["deduplicated"] is True
     instance_id = evacuation["instance_id"]
-    status = wait_for(
-        lambda: (s := stack.http.get(evacuation["status_url"], timeout=10).json())["approval"].get("waiting") and s,
-        timeout=60,
-    )
+    status = _waiting(stack, evacuation["status_url"])
     assert status["region"] == "westeurope" and status["custom_status"]["in_flight_cap"] == 100
     # one card for the three plans, and no run of any plan before the approval: the engine holds one instance
     assert len(_cards(stack, instance_id)) == 1
     runs = stack.http.get(f"{stack.api_url}/api/failovers", timeout=10).json()["runs"]
     assert runs == [], runs
+
+
+def _waiting(stack: LocalStack, status_url: str) -> dict[str, Any]:
+    return wait_for(  # type: ignore[no-any-return]
+        lambda: ((s := stack.http.get(status_url, timeout=10).json()).get("approval") or {}).get("waiting") and s,
+        timeout=60,
+    )
+
+
+def test_the_incidents_resolved_notice_cancels_the_evacuation_while_its_card_waits(start_stack: Any) -> None:
+    stack = _stack(start_stack)
+    evacuation = stack.http.post(f"{stack.api_url}/api/alerts", json=ALERT, timeout=30).json()["evacuations"][0]
+    _waiting(stack, evacuation["status_url"])
+    answer = stack.http.post(f"{stack.api_url}/api/alerts", json=RESOLVED, timeout=30)
+    assert answer.status_code == 200 and answer.json()["ignored"] is True, answer.text
+    assert answer.json()["recorded_on"] == [evacuation["instance_id"]]
+    done = wait_for(
+        lambda: (
+            (s := stack.http.get(evacuation["status_url"], timeout=10).json())["runtime_status"] == "Completed" and s
+        ),
+        timeout=60,
+    )
+    output = done["output"]
+    assert output["status"] == "Cancelled" and output["cancel"]["by"] == "alert", output
+    assert output["resolved"]["tracking_id"] == "7KQ9-LZ8" and output["resolved"]["stage"] == "Resolved"
+    assert {row["status"] for row in output["plans"]} == {"Pending"}
+    # nothing started: no plan's run, no failover in the simulator, nobody signed out
+    assert stack.http.get(f"{stack.api_url}/api/failovers", timeout=10).json()["runs"] == []
+    assert sum(p["failover_calls"] for p in stack.estate.snapshot()["recovery_plans"]) == 0
+    estate = stack.estate.snapshot()
+    primary = [h for h in estate["session_hosts"] if h["host_pool"].startswith("hp-weu")]
+    assert not estate["logged_off"] and primary and all(h["allow_new_session"] for h in primary), estate
+    texts = json.dumps(teams_messages(stack))
+    assert "the incident was resolved before approval" in texts
+    resolved = [e for e in stack.estate.events if e["type"] == "Contoso.Failover.IncidentResolved"]
+    assert [e["data"]["started_the_run"] for e in resolved] == [True], resolved
+    assert resolved[0]["source"].endswith(f"/runs/{evacuation['instance_id']}")
+
+
+def test_another_incidents_resolved_notice_is_recorded_and_changes_nothing(start_stack: Any) -> None:
+    stack = _stack(start_stack)
+    evacuation = stack.http.post(f"{stack.api_url}/api/alerts", json=ALERT, timeout=30).json()["evacuations"][0]
+    _waiting(stack, evacuation["status_url"])
+    other = json.loads(json.dumps(RESOLVED))
+    other["data"]["alertContext"]["properties"]["trackingId"] = "OTHER-999"
+    answer = stack.http.post(f"{stack.api_url}/api/alerts", json=other, timeout=30)
+    assert answer.json()["recorded_on"] == [evacuation["instance_id"]], answer.text
+    status = wait_for(
+        lambda: (
+            (s := stack.http.get(evacuation["status_url"], timeout=10).json())["custom_status"].get("resolutions") and s
+        ),
+        timeout=30,
+    )
+    custom = status["custom_status"]
+    assert [r["tracking_id"] for r in custom["resolutions"]] == ["OTHER-999"] and not custom.get("resolved")
+    assert status["runtime_status"] == "Running" and custom["approval"]["waiting"] is True and not custom["cancel"]
 
 
 def test_the_incident_starts_a_run_per_plan_when_evacuations_are_off(start_stack: Any) -> None:
