@@ -1,6 +1,8 @@
 """Recovery capacity: what the plan's recovery plans will start in the recovery region (each protected VM's
 recovery size and public IP, from ASR) against that region's quotas and usage (Microsoft.Compute usages and
-resource SKUs, Microsoft.Network usages). Read-only; the arithmetic is `failover.capacity`'s.
+resource SKUs, Microsoft.Network usages) and the capacity reservation groups the VMs' recovery settings name
+(Microsoft.Compute capacityReservationGroups with their instance view, and their capacityReservations: each size's
+reserved count and the VMs already allocated against it). Read-only; the arithmetic is `failover.capacity`'s.
 
 `capacity_check` is a durable activity (the failover orchestration calls it before the approval card) and a
 function readiness and the preview call in a worker thread.
@@ -9,6 +11,7 @@ function readiness and the preview call in a worker thread.
 from __future__ import annotations
 
 import azure.durable_functions as df
+from azure.core.exceptions import ResourceNotFoundError
 from azure.core.rest import HttpRequest
 
 from activities._common import clients, log
@@ -19,8 +22,9 @@ from failover.contracts.capacity import CapacityInput, CapacityResult
 ASR_API_VERSION = "2025-08-01"
 
 
-def _recovery_vms(payload: CapacityInput) -> list[tuple[str, bool]]:
-    """(recovery size, public IP on the recovery NIC) of each protected VM the recovery plans list."""
+def _recovery_vms(payload: CapacityInput) -> list[tuple[str, bool, str | None]]:
+    """(recovery size, public IP on the recovery NIC, recovery capacity reservation group id) of each protected VM
+    the recovery plans list."""
     client = clients().site_recovery(payload.subscription_id)
     rg, vault = payload.resource_group, payload.vault
     wanted = {name.lower() for name in payload.recovery_plans}
@@ -37,7 +41,7 @@ def _recovery_vms(payload: CapacityInput) -> list[tuple[str, bool]]:
     # The vault's protected items, read as JSON through the SDK client's own pipeline (credential, retries, base
     # URL): the two fields needed here, without building every item's model (about 1.3 ms an item, 13 s at 10,000
     # VMs, on the critical path of every run before its approval).
-    vms: list[tuple[str, bool]] = []
+    vms: list[tuple[str, bool, str | None]] = []
     url: str | None = (
         f"/subscriptions/{payload.subscription_id}/resourceGroups/{rg}/providers/Microsoft.RecoveryServices/vaults/"
         f"{vault}/replicationProtectedItems?api-version={ASR_API_VERSION}"
@@ -52,10 +56,50 @@ def _recovery_vms(payload: CapacityInput) -> list[tuple[str, bool]]:
             details = (item.get("properties") or {}).get("providerSpecificDetails") or {}
             configs = [c for nic in details.get("vmNics") or [] for c in nic.get("ipConfigs") or []]
             vms.append(
-                (details.get("recoveryAzureVMSize") or "", any(c.get("recoveryPublicIPAddressId") for c in configs))
+                (
+                    details.get("recoveryAzureVMSize") or "",
+                    any(c.get("recoveryPublicIPAddressId") for c in configs),
+                    details.get("recoveryCapacityReservationGroupId") or None,
+                )
             )
         url = page.get("nextLink")
     return vms
+
+
+def _reserved_slots(groups: set[str], region: str) -> dict[tuple[str, str], tuple[int, int]]:
+    """(group id, size), lower-cased -> (reserved, allocated) of each named capacity reservation group's reservations
+    in the recovery region: the group read with its instance view (each reservation's `utilizationInfo`), its
+    reservations listed (each one's size). A group that is not found, or not in the region, holds no slot here."""
+    slots: dict[tuple[str, str], tuple[int, int]] = {}
+    for group_id in sorted({g.lower(): g for g in groups}.values()):  # one read per group, however spelt
+        parts = group_id.strip("/").split("/")
+        lowered = [p.lower() for p in parts]
+        if len(parts) < 8 or lowered[0] != "subscriptions" or lowered[2] != "resourcegroups":
+            continue  # not a capacity reservation group's id: no slot
+        compute = clients().compute(parts[1])
+        rg, name = parts[3], parts[-1]
+        try:
+            group = compute.capacity_reservation_groups.get(rg, name, expand="instanceView")
+        except ResourceNotFoundError:
+            continue
+        if (group.location or "").replace(" ", "").lower() != region.replace(" ", "").lower():
+            continue
+        used = {
+            (view.name or "").lower(): view.utilization_info
+            for view in (group.instance_view.capacity_reservations or [] if group.instance_view else [])
+        }
+        for reservation in compute.capacity_reservations.list_by_capacity_reservation_group(rg, name):
+            if reservation.sku is None or not reservation.sku.name:
+                continue
+            info = used.get((reservation.name or "").lower())
+            reserved = reservation.sku.capacity or 0
+            if info is not None and info.current_capacity is not None:
+                reserved = info.current_capacity  # what was reserved successfully (and is billed)
+            allocated = len(info.virtual_machines_allocated or []) if info is not None else 0
+            key = (group_id.lower(), reservation.sku.name.lower())
+            before = slots.get(key, (0, 0))
+            slots[key] = (before[0] + int(reserved), before[1] + allocated)
+    return slots
 
 
 def capacity_check(payload: CapacityInput) -> CapacityResult:
@@ -78,12 +122,26 @@ def capacity_check(payload: CapacityInput) -> CapacityResult:
         if ip.name and ip.name.value == capacity.PUBLIC_IPS:
             usages[capacity.PUBLIC_IPS] = (int(ip.current_value), int(ip.limit), ip.name.localized_value or "")
     vms = _recovery_vms(payload)
-    needed, unknown = capacity.needs(vms, skus)
+    needed, unknown = capacity.needs([(size, public_ip) for size, public_ip, _ in vms], skus)
+    slots = _reserved_slots({group for _, _, group in vms if group}, region)
+    reservations, held = capacity.reserve(vms, slots, skus)
     result = CapacityResult.model_validate(
-        {"region": region, "vms": len(vms), "rows": capacity.rows(needed, usages), "unknown_sizes": unknown}
+        {
+            "region": region,
+            "vms": len(vms),
+            "rows": capacity.rows(capacity.uncovered(needed, held), usages),
+            "unknown_sizes": unknown,
+            "reserved": sum(r["covered"] for r in reservations),
+            "reservations": reservations,
+        }
     )
     log(payload, "capacity.check").info(
-        "capacity checked", region=region, vms=len(vms), short=[r.quota for r in result.short]
+        "capacity checked",
+        region=region,
+        vms=len(vms),
+        reserved=result.reserved,
+        short=[r.quota for r in result.short],
+        reservations_short=[f"{r.group}/{r.size}" for r in result.reservations if r.shortfall],
     )
     return result
 

@@ -28,6 +28,7 @@ import azure.durable_functions as df
 from activities._common import clients, log
 from failover.batching import BatchPlanningError
 from failover.capacity import describe as describe_capacity
+from failover.capacity import describe_reservations
 from failover.contracts.asr import ReplicationHealthInput
 from failover.contracts.dependencies import VmsInput
 from failover.contracts.readiness import ReadinessInput, ReadinessResult
@@ -199,13 +200,17 @@ def check_plan(plan: Plan) -> dict[str, Any]:
             return _check("capacity", "fail", "no recovery plans to check")
         result = read_capacity(plan, names)
         region, short = plan.recovery_region, describe_capacity(result)
+        beyond = describe_reservations(result)
+        beyond = f"; {beyond}" if beyond else ""
         if short:
             refuses = "a run is refused" if plan.capacity == "block" else "a run goes ahead, VMs that do not fit fail"
             status = "fail" if plan.capacity == "block" else "warn"
             policy = f"capacity policy {plan.capacity}: {refuses}"
-            return _check("capacity", status, f"short in {region}: {short} ({policy})")
+            return _check("capacity", status, f"short in {region}: {short} ({policy}){beyond}")
         fits = ", ".join(f"{r['name']} {r['needed']} of {r['available']} left" for r in result["rows"][:4])
-        return _check("capacity", "pass", f"{result['vms']} VMs fit in {region}: {fits}")
+        reserved = f" ({result['reserved']} on capacity reservations)" if result.get("reserved") else ""
+        status = "warn" if beyond else "pass"
+        return _check("capacity", status, f"{result['vms']} VMs fit in {region}{reserved}: {fits}{beyond}")
 
     def network_and_identity() -> list[dict[str, str]]:
         from activities.network import identity_check, network_checks

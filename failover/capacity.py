@@ -6,6 +6,13 @@ size, from Microsoft.Compute/skus), one VM against `virtualMachines`, and a reco
 `PublicIPAddresses` (network usages). `rows` sets each need against the region's limit and current usage.
 `vm_failures` reads a failed ASR job's errors back per VM (quota `OperationNotAllowed`, `AllocationFailed`), with
 the shortfall the quota message states. `verdict` turns a check into the texts a run shows (warnings or errors).
+
+Capacity reservations (Microsoft.Compute `capacityReservationGroups`): a protected VM whose recovery settings name a
+capacity reservation group (ASR's `recoveryCapacityReservationGroupId`) comes up in a reserved slot of its size when
+the group has one free. A reservation holds its vCPU quota from the moment it is created (it is counted in the
+region's usage already), so `reserve` takes the VMs it covers out of the vCPU needs (regional and family; they still
+count as VMs and for public IPs) and reports per group and size the slots free against the VMs that will use them;
+the VMs beyond the free slots need quota as any other VM (Azure allows them, without the reservation's guarantee).
 """
 
 from __future__ import annotations
@@ -71,6 +78,52 @@ def rows(needed: dict[str, int], usages: dict[str, tuple[int, int, str]]) -> lis
     return out
 
 
+def reserve(
+    vms: Iterable[tuple[str, bool, str | None]],
+    slots: dict[tuple[str, str], tuple[int, int]],
+    skus: dict[str, tuple[str, int]],
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """`vms`: (recovery size, public IP, recovery capacity reservation group id or None) of each VM; `slots`:
+    (group id, size), both lower-cased -> (reserved, allocated) of the group's reservations of that size in the
+    recovery region (absent: none). Returns one row per group and size the VMs name ({group, group_id, size,
+    reserved, allocated, free, vms, covered, shortfall}), and the vCPUs per quota (`cores`, each family) the covered
+    VMs no longer need (their reservation holds them): `uncovered(needed, held)` takes them out."""
+    wanted: dict[tuple[str, str], list[Any]] = {}
+    for size, _, group in vms:
+        if group:
+            wanted.setdefault((group.lower(), size.lower()), [group, size, 0])[2] += 1
+    out: list[dict[str, Any]] = []
+    held: dict[str, int] = {}
+    for key, (group, size, count) in wanted.items():
+        reserved, allocated = slots.get(key, (0, 0))
+        free = max(reserved - allocated, 0)
+        covered = min(count, free)
+        sku = skus.get(key[1])
+        if sku is not None and covered:
+            family, vcpus = sku
+            held[CORES] = held.get(CORES, 0) + vcpus * covered
+            held[family] = held.get(family, 0) + vcpus * covered
+        out.append(
+            {
+                "group": group.rstrip("/").rsplit("/", 1)[-1],
+                "group_id": group,
+                "size": size,
+                "reserved": reserved,
+                "allocated": allocated,
+                "free": free,
+                "vms": count,
+                "covered": covered,
+                "shortfall": count - covered,
+            }
+        )
+    return out, held
+
+
+def uncovered(needed: dict[str, int], held: dict[str, int]) -> dict[str, int]:
+    """`needed` (from `needs`) without the vCPUs capacity reservations already hold (from `reserve`)."""
+    return {quota: max(need - held.get(quota, 0), 0) for quota, need in needed.items()}
+
+
 def vm_failures(errors: Iterable[str]) -> list[dict[str, Any]]:
     """The per-VM quota and capacity failures among a failed ASR job's errors (`code: message` texts):
     {vm, code, shortfall (None for AllocationFailed), text}."""
@@ -96,5 +149,16 @@ def describe(result: dict[str, Any]) -> str:
     return "; ".join(
         f"{r['name']} ({r['quota']}): {r['needed']} needed, {r['available']} left of {r['limit']}: short by "
         f"{r['shortfall']}"
+        for r in short
+    )
+
+
+def describe_reservations(result: dict[str, Any]) -> str:
+    """One line: each capacity reservation smaller than the VMs that name it (`crg-neu Standard_D4s_v5: 6 VMs, 4
+    reserved slots free: 2 VMs beyond the reservation (they need quota)`)."""
+    short = [r for r in result.get("reservations") or [] if r.get("shortfall", 0) > 0]
+    return "; ".join(
+        f"capacity reservation group {r['group']} {r['size']}: {r['vms']} VMs, {r['free']} reserved slots free of "
+        f"{r['reserved']}: {r['shortfall']} VMs beyond the reservation (they need quota, without its guarantee)"
         for r in short
     )

@@ -239,7 +239,26 @@ def _capacity(capacity: Any, region: str) -> list[dict[str, Any]]:
         else:
             needed = ", ".join(f"{r.get('needed')} {r.get('name') or r.get('quota')}" for r in rows[:3])
             text, color = f"Recovery capacity in {region}: fits ({needed}; policy {policy})", "good"
+        text, color = _reserved(capacity, text, color)
     return [{"type": "TextBlock", "text": text, "wrap": True, "color": color}]
+
+
+def _reserved(capacity: dict[str, Any], text: str, color: str) -> tuple[str, str]:
+    """The capacity reservations' part of the line: how many VMs they hold, and each one too small."""
+    reserved = _number(capacity.get("reserved")) or 0
+    if reserved:
+        text += f". {reserved:g} VMs on capacity reservations"
+    beyond = [
+        r for r in capacity.get("reservations") or [] if isinstance(r, dict) and (_number(r.get("shortfall")) or 0)
+    ]
+    if beyond:
+        text += ". Reservation too small: " + "; ".join(
+            f"{r.get('group')} {r.get('size')}: {r.get('vms')} VMs, {r.get('free')} slots free, {r.get('shortfall')} "
+            "beyond (they need quota)"
+            for r in beyond[:3]
+        )
+        color = "attention" if color == "attention" else "warning"
+    return text, color
 
 
 def _excludable(excludable: list[dict[str, str]]) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from failover.batching import Batch
-from failover.capacity import describe, vm_failures
+from failover.capacity import describe, describe_reservations, vm_failures
 from failover.contracts.capacity import CapacityInput
 from orchestrations.common import ARM_RETRY
 
@@ -69,6 +69,9 @@ def _record(run: Any, task: Any):
         return True
     short = describe(checked)
     run.capacity = {**checked, "policy": plan.capacity, "short": bool(short)}
+    beyond = describe_reservations(checked)
+    if beyond:  # those VMs need quota: the quota rows count them, and the policy judges those
+        run.warnings.append(f"recovery capacity in {plan.recovery_region}: {beyond}")
     if short and plan.capacity == "block":
         run.errors.append(
             f"recovery capacity in {plan.recovery_region} is short: {short}. The plan's capacity policy is block: the "

@@ -242,6 +242,13 @@ class Estate:
             for _, item in self._items(vms):
                 item.public_ip = True
 
+    def set_capacity_reservation_group(self, group_id: str | None, *vms: str) -> None:
+        """These protected VMs come up in this capacity reservation group (`recoveryCapacityReservationGroupId`, as
+        `estate.capacity.reserve` returns it; None: none)."""
+        with self.lock:
+            for _, item in self._items(vms):
+                item.capacity_reservation_group = group_id
+
     def _items(self, vms: tuple[str, ...]) -> list[tuple[RecoveryPlan, ProtectedItem]]:
         wanted = {vm.lower() for vm in vms}
         found = [(p, i) for p in self.recovery_plans.values() for i in p.items if i.vm_name.lower() in wanted]

@@ -26,6 +26,21 @@ class CapacityRow(Contract):
     shortfall: int  # needed - available (0 when it fits)
 
 
+class ReservationRow(Contract):
+    """One capacity reservation group and VM size the recovery VMs name (ASR's `recoveryCapacityReservationGroupId`):
+    the reserved slots free against the VMs that will take them."""
+
+    group: str  # the group's name
+    group_id: str
+    size: str  # the VMs' recovery size
+    reserved: int  # the group's reservations of that size in the recovery region (utilizationInfo.currentCapacity)
+    allocated: int  # VMs already allocated against them
+    free: int  # reserved - allocated (never below 0)
+    vms: int  # recovery VMs of that size that name the group
+    covered: int  # of them, those a free slot holds (their vCPUs are not in the quota rows' `needed`)
+    shortfall: int  # vms - covered: beyond the reservation, they need quota like any VM
+
+
 class CapacityResult(Contract):
     """Per quota (regional vCPUs, VM count, each VM family's vCPUs, public IPs) what the plans will start in the
     recovery region against its quota and usage; `shortfall` > 0 where it does not fit."""
@@ -34,6 +49,8 @@ class CapacityResult(Contract):
     vms: int
     rows: list[CapacityRow]
     unknown_sizes: list[str] = []  # recovery VM sizes the region's SKU list does not offer
+    reserved: int = 0  # VMs a capacity reservation's free slot holds (their vCPUs are not counted in `rows`)
+    reservations: list[ReservationRow] = []  # per capacity reservation group and size the VMs name
 
     @property
     def short(self) -> list[CapacityRow]:

@@ -71,18 +71,21 @@ resource networkReader 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if
 }
 
 // Recovery capacity, on a plan's subscription: Reader would read every resource of it; the check reads only the
-// recovery region's quota usage (compute and network) and the resource SKUs (VM size -> family, vCPUs).
+// recovery region's quota usage (compute and network), the resource SKUs (VM size -> family, vCPUs) and the
+// capacity reservation groups the protected VMs name (each group's instance view and its reservations).
 resource capacityReader 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (!empty(capacityScopes)) {
   name: guid(subscription().id, suffix, 'capacity-reader')
   properties: {
     roleName: 'Regional Failover Capacity Reader (${suffix})'
-    description: 'Read a region\'s compute and network quota usage and the resource SKUs.'
+    description: 'Read a region\'s compute and network quota usage, the resource SKUs and capacity reservations.'
     type: 'CustomRole'
     permissions: [
       {
         actions: [
           'Microsoft.Compute/locations/usages/read'
           'Microsoft.Compute/skus/read'
+          'Microsoft.Compute/capacityReservationGroups/read'
+          'Microsoft.Compute/capacityReservationGroups/capacityReservations/read'
           'Microsoft.Network/locations/usages/read'
         ]
         notActions: []

@@ -4,12 +4,16 @@ Microsoft.Network `locations/{location}/usages` 2026-03-01), the resource SKUs (
 
 State (`Capacity`): per region, quota limits and a base usage (settable: `set_quota`), the VM sizes or families a
 region has no capacity for (`sold_out`: AllocationFailed), and what the recovery plans' jobs brought up there
-(`allocations`, by recovery plan and kind: `failover`, `test`). A region's usage is its base usage, plus Compute's
-VMs there (allocated or deallocated, as Azure counts vCPU quota), plus the allocations.
+(`allocations`, by recovery plan and kind: `failover`, `test`), and the capacity reservation groups
+(`reservations`, `simulator.providers.reservations`). A region's usage is its base usage, plus Compute's VMs there
+(allocated or deallocated, as Azure counts vCPU quota), plus the allocations, plus each capacity reservation's
+vCPUs (a reservation holds its quota, used or not; a VM in one of its slots adds none of its own).
 
 ASR calls `job_finishing` (`SiteRecovery.capacity`) before a failover or test failover job into the recovery
 region ends: every VM of the plan must fit the regional vCPU quota (`cores`), its family's vCPU quota, the VM count
-(`virtualMachines`) and, with a public IP on its recovery NIC, `PublicIPAddresses`. A VM that does not fit gets
+(`virtualMachines`) and, with a public IP on its recovery NIC, `PublicIPAddresses`; a VM whose
+`recoveryCapacityReservationGroupId` names a group with a free slot of its size takes the slot instead of vCPU quota
+(and is never refused for capacity), counting only as a VM and a public IP. A VM that does not fit gets
 one job error (`OperationNotAllowed` with the quota message Azure Resource Manager gives, or `AllocationFailed`),
 and then none of the plan's VMs come up (the job fails, the plan stays where it was). `job_finished` releases a
 test failover's VMs on its cleanup and a failover's on the commit of its failback.
@@ -27,7 +31,8 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from simulator.arm import PRIMARY_REGION, RECOVERY_REGION, RouteTable, iso, locations, utcnow
+from simulator.arm import PRIMARY_REGION, RECOVERY_REGION, SUBSCRIPTION_ID, RouteTable, iso, locations, utcnow
+from simulator.providers import reservations as crg
 
 COMPUTE_API_VERSION = "2026-04-01"  # azure-mgmt-compute 39.0.0 usage.list (examples: 2025-04-01)
 NETWORK_API_VERSION = "2026-03-01"  # azure-mgmt-network 33.1.0 usages.list (examples: 2024-07-01)
@@ -92,6 +97,7 @@ class Item(Protocol):
     vm_name: str
     size: str
     public_ip: bool
+    capacity_reservation_group: str | None
 
 
 class Plan(Protocol):
@@ -120,6 +126,14 @@ class Vm(Protocol):
 class Allocation:
     region: str
     vms: list[tuple[str, str, bool]] = field(default_factory=list)  # (VM name, size, public IP)
+    slots: dict[str, crg.Slot] = field(default_factory=dict)  # VM name -> the capacity reservation slot it holds
+
+
+def recovery_vm_id(vm: str, kind: str) -> str:
+    """The id of the VM a (test) failover brings up (ASR's `recoveryAzureVMName`, `tfoAzureVMName`)."""
+    name = f"{vm}-test" if kind == "test" else vm
+    rg = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/rg-workloads-neu"
+    return f"{rg}/providers/Microsoft.Compute/virtualMachines/{name}"
 
 
 def family_of(size: str) -> tuple[str, int]:
@@ -138,6 +152,7 @@ class Capacity:
         self.sold_out: dict[str, set[str]] = {}  # region -> VM sizes or families: AllocationFailed
         self.allocations: dict[tuple[str, str, str, str], Allocation] = {}  # (rg, vault, plan, failover|test)
         self.quota_failures = 0  # VMs refused for quota or capacity
+        self.reservations = crg.Reservations(lock)  # capacity reservation groups
 
     # ---- settings (tests, the demo) ------------------------------------------------------------------------
     def set_quota(self, region: str, name: str, limit: int | None = None, usage: int | None = None) -> None:
@@ -147,6 +162,13 @@ class Capacity:
                 self.limits.setdefault(region.lower(), {})[name] = limit
             if usage is not None:
                 self.base.setdefault(region.lower(), {})[name] = usage
+
+    def reserve(
+        self, resource_group: str, group: str, reservation: str, size: str, count: int, region: str = RECOVERY_REGION
+    ) -> str:
+        """A capacity reservation of `count` VMs of `size` in a group (created if new) in `region`. Returns the group's
+        id (for `Estate.set_capacity_reservation_group`)."""
+        return self.reservations.add(resource_group, group, reservation, size, count, region)
 
     def set_sold_out(self, region: str, *sizes_or_families: str) -> None:
         """The region has no capacity left for these VM sizes or families: their VMs fail with AllocationFailed."""
@@ -165,15 +187,21 @@ class Capacity:
             used = dict.fromkeys((*COMPUTE_USAGES, *NETWORK_USAGES), 0)
             for name, value in self.base.get(region, {}).items():
                 used[name] = used.get(name, 0) + value
-            vms = [(vm.size, False) for vm in self.vms() if vm.location.lower() == region]
-            vms += [(size, pip) for a in self.allocations.values() if a.region == region for _, size, pip in a.vms]
-            for size, pip in vms:
+            vms = [(vm.size, False, False) for vm in self.vms() if vm.location.lower() == region]
+            vms += [(size, pip, name in a.slots) for a in self.allocations.values() if a.region == region
+                    for name, size, pip in a.vms]  # fmt: skip
+            for size, pip, reserved in vms:
                 family, vcpus = family_of(size)
-                used[CORES] += vcpus
-                used[family] = used.get(family, 0) + vcpus
+                if not reserved:  # a reserved slot's vCPUs are counted with its reservation
+                    used[CORES] += vcpus
+                    used[family] = used.get(family, 0) + vcpus
                 used[VIRTUAL_MACHINES] += 1
                 if pip:
                     used[PUBLIC_IPS] += 1
+            for size, count in self.reservations.held(region):
+                family, vcpus = family_of(size)
+                used[CORES] += vcpus * count
+                used[family] = used.get(family, 0) + vcpus * count
             return used
 
     # ---- ASR's jobs (SiteRecovery.capacity) ---------------------------------------------------------------
@@ -190,26 +218,37 @@ class Capacity:
         with self.lock:
             used = self.usage(region)
             pending: dict[str, int] = {}
+            taken: dict[crg.Slot, int] = {}
             errors: list[dict[str, Any]] = []
             placed: list[tuple[str, str, bool]] = []
+            slots: dict[str, crg.Slot] = {}
             for item in plan.items:
-                error = self._place(region, item, used, pending)
+                slot = self.reservations.take(item.capacity_reservation_group, item.size, region, taken)
+                error = self._place(region, item, used, pending, reserved=slot is not None)
                 if error is None:
                     placed.append((item.vm_name, item.size, item.public_ip))
+                    if slot is not None:
+                        slots[item.vm_name] = slot
                 else:
                     errors.append(self._job_error(job, item.vm_name, *error))
             if errors:
                 self.quota_failures += len(errors)
                 return errors
-            self.allocations[key] = Allocation(region, placed)
+            self.allocations[key] = Allocation(region, placed, slots)
+            for vm, slot in slots.items():
+                self.reservations.allocate(slot, recovery_vm_id(vm, kind))
             return []
 
-    def _place(self, region: str, item: Item, used: dict[str, int], pending: dict[str, int]) -> tuple[str, str] | None:
-        """(code, message) when the VM does not fit; else it is counted in `pending`."""
+    def _place(
+        self, region: str, item: Item, used: dict[str, int], pending: dict[str, int], reserved: bool = False
+    ) -> tuple[str, str] | None:
+        """(code, message) when the VM does not fit; else it is counted in `pending`. A VM in a `reserved` slot is
+        never refused for capacity and needs no vCPU quota (its reservation holds it)."""
         family, vcpus = family_of(item.size)
-        if {item.size, family} & self.sold_out.get(region, set()):
+        if not reserved and {item.size, family} & self.sold_out.get(region, set()):
             return "AllocationFailed", ALLOCATION_MESSAGE
-        wants = {CORES: vcpus, family: vcpus, VIRTUAL_MACHINES: 1, **({PUBLIC_IPS: 1} if item.public_ip else {})}
+        wants = {CORES: vcpus, family: vcpus} if not reserved else {}
+        wants.update({VIRTUAL_MACHINES: 1, **({PUBLIC_IPS: 1} if item.public_ip else {})})
         for name, requested in wants.items():
             limit, current = self.limit(region, name), used.get(name, 0) + pending.get(name, 0)
             if current + requested > limit:
@@ -242,10 +281,14 @@ class Capacity:
             return
         key = (plan.resource_group.lower(), plan.vault.lower(), plan.name.lower())
         with self.lock:
+            kind = None
             if job.scenario == "TestFailoverCleanup":
-                self.allocations.pop((*key, "test"), None)
+                kind = "test"
             elif job.scenario == "CommitFailover" and plan.active_location == "Primary":
-                self.allocations.pop((*key, "failover"), None)
+                kind = "failover"
+            allocation = self.allocations.pop((*key, kind), None) if kind else None
+            if kind and allocation is not None:  # its VMs are gone: so are their reserved slots
+                self.reservations.release({recovery_vm_id(vm, kind): slot for vm, slot in allocation.slots.items()})
 
     def snapshot(self, region: str = RECOVERY_REGION) -> dict[str, Any]:
         """`GET /_sim/capacity`: the recovery region's usage and limits, and the VMs refused so far."""
@@ -256,6 +299,7 @@ class Capacity:
             "sold_out": sorted(self.sold_out.get(region, set())),
             "quota_failures": self.quota_failures,
             "allocations": {"/".join(k): len(a.vms) for k, a in self.allocations.items()},
+            "reservations": self.reservations.snapshot(),
         }
 
 
@@ -343,3 +387,4 @@ def add_routes(table: RouteTable, capacity: Capacity) -> None:
     table.add("GET", locations("network") + r"/usages$", "network.usages.list", r.network_usages)
     table.add("GET", r"/subscriptions/(?P<sub>[^/]+)/providers/microsoft\.compute/skus$", "compute.skus.list", r.skus)
     table.add("GET", r"/_sim/capacity$", "sim.capacity", r.sim_capacity)
+    crg.add_routes(table, capacity.reservations)  # capacity reservation groups and their reservations

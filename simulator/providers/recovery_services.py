@@ -157,6 +157,7 @@ class ProtectedItem:
     test_network_id: str | None = None  # the isolated network of the current test failover
     size: str = "Standard_D4s_v5"  # recoveryAzureVMSize: the size it comes up with in the recovery region
     public_ip: bool = False  # its recovery NIC gets a public IP address
+    capacity_reservation_group: str | None = None  # recoveryCapacityReservationGroupId: its reserved capacity
 
 
 @dataclass
@@ -1262,6 +1263,7 @@ class Routes:
                 }
             ],
             "recoveryAzureResourceGroupId": f"/subscriptions/{sub}/resourceGroups/rg-workloads-neu",
+            "recoveryCapacityReservationGroupId": item.capacity_reservation_group,
             "selectedRecoveryAzureNetworkId": f"/subscriptions/{sub}/resourceGroups/rg-network-neu/providers/"
             "Microsoft.Network/virtualNetworks/vnet-neu",
             "selectedTfoAzureNetworkId": item.test_network_id,

@@ -83,3 +83,92 @@ def test_the_raw_item_read_uses_the_sdk_s_api_version() -> None:
 
     config = SiteRecoveryManagementClientConfiguration(SimulatorCredential(), SUBSCRIPTION_ID)
     assert config.api_version == ASR_API_VERSION
+
+
+def result_of(*plans: str) -> dict[str, Any]:
+    return capacity_check(
+        CapacityInput(
+            subscription_id=SUBSCRIPTION_ID,
+            resource_group=DEMO_ASR_RG,
+            vault=DEMO_VAULT,
+            recovery_plans=list(plans),
+            recovery_region=RECOVERY_REGION,
+        )
+    ).plain()
+
+
+IDENTITY = ("vm-dc-0001", "vm-dc-0002", "vm-dc-0003", "vm-dc-0004")  # rp-identity: four Standard_D4s_v5
+
+
+class TestReservations:
+    """Capacity reservations: the VMs a group's free slots hold are taken out of the vCPU needs (the reservation's
+    vCPUs are in the usage already) and reported as reserved; a reservation smaller than its VMs is a shortfall row."""
+
+    def test_a_reservation_covering_the_vms_fits_without_free_quota(self, start_simulator: Any) -> None:
+        sim = start_simulator(EstateConfig(), vms=10)
+        group_id = sim.estate.capacity.reserve("rg-dr-neu", "crg-neu", "crg-d4", "Standard_D4s_v5", 4)
+        sim.estate.set_capacity_reservation_group(group_id, *IDENTITY)
+        used = sim.estate.capacity.usage(RECOVERY_REGION)[FAMILY]  # 32 standby + 16 reserved
+        sim.estate.capacity.set_quota(RECOVERY_REGION, FAMILY, limit=used)  # no free DSv5 vCPU
+        result = result_of("rp-identity")
+        rows = {r["quota"]: r for r in result["rows"]}
+        assert rows[FAMILY]["needed"] == 0 and rows[FAMILY]["available"] == 0 and rows[FAMILY]["shortfall"] == 0
+        assert rows["cores"]["needed"] == 0 and rows["virtualMachines"]["needed"] == 4  # still four VMs
+        assert result["reserved"] == 4
+        assert result["reservations"] == [{"group": "crg-neu", "group_id": group_id, "size": "Standard_D4s_v5",
+                                           "reserved": 4, "allocated": 0, "free": 4, "vms": 4, "covered": 4,
+                                           "shortfall": 0}]  # fmt: skip
+        requests = sim.estate.snapshot()["requests"]
+        assert requests["compute.capacityreservationgroups.get"] == 1
+        assert requests["compute.capacityreservations.list"] == 1
+
+    def test_a_reservation_too_small_is_a_shortfall(self, start_simulator: Any) -> None:
+        sim = start_simulator(EstateConfig(), vms=10)
+        group_id = sim.estate.capacity.reserve("rg-dr-neu", "crg-neu", "crg-d4", "Standard_D4s_v5", 3)
+        sim.estate.set_capacity_reservation_group(group_id, *IDENTITY)
+        sim.estate.set_vm_size("Standard_E8s_v5", "vm-app-0006")
+        sim.estate.set_capacity_reservation_group(group_id.upper(), "vm-app-0006")  # no E8s slot in the group
+        used = sim.estate.capacity.usage(RECOVERY_REGION)[FAMILY]
+        sim.estate.capacity.set_quota(RECOVERY_REGION, FAMILY, limit=used)
+        result = result_of("rp-identity", "rp-apps-01")
+        rows = {r["quota"]: r for r in result["rows"]}
+        assert rows[FAMILY]["shortfall"] == 4 + 4 * 4  # one identity VM beyond the reservation, four D4s app VMs
+        by_size = {r["size"]: r for r in result["reservations"]}
+        d4, e8 = by_size["Standard_D4s_v5"], by_size["Standard_E8s_v5"]
+        assert (d4["vms"], d4["free"], d4["covered"], d4["shortfall"]) == (4, 3, 3, 1)
+        assert (e8["size"], e8["reserved"], e8["covered"], e8["shortfall"]) == ("Standard_E8s_v5", 0, 0, 1)
+        assert result["reserved"] == 3 and rows["standardESv5Family"]["needed"] == 8
+
+    def test_a_group_that_is_not_there_holds_nothing(self, start_simulator: Any) -> None:
+        sim = start_simulator(EstateConfig(), vms=10)
+        missing = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/rg-dr-neu/providers/Microsoft.Compute/" \
+            "capacityReservationGroups/crg-gone"  # fmt: skip
+        sim.estate.set_capacity_reservation_group(missing, "vm-dc-0001")
+        result = result_of("rp-identity")
+        assert result["reserved"] == 0 and result["reservations"][0]["shortfall"] == 1
+        assert {r["quota"]: r for r in result["rows"]}[FAMILY]["needed"] == 16
+
+    def test_readiness_counts_the_reservation(self, start_simulator: Any) -> None:
+        """Readiness passes on a region without free vCPUs when a reservation holds the VMs, and warns (the policy
+        unchanged) when a reservation is smaller than its VMs and the quota still holds the rest."""
+        from activities.readiness import check_plan
+        from failover.plan import load_plan
+        from local.stack import DEMO_PLAN
+
+        sim = start_simulator(EstateConfig(), vms=10)
+        plan = load_plan(DEMO_PLAN)
+        group_id = sim.estate.capacity.reserve("rg-dr-neu", "crg-neu", "crg-d4", "Standard_D4s_v5", 10)
+        sim.estate.set_capacity_reservation_group(group_id, *[f"vm-{k}-{n:04d}" for k, n in (
+            ("dc", 1), ("dc", 2), ("dc", 3), ("dc", 4), ("sql", 5), *[("app", n) for n in range(6, 11)])])  # fmt: skip
+        sim.estate.capacity.set_quota(RECOVERY_REGION, FAMILY, limit=sim.estate.capacity.usage(RECOVERY_REGION)[FAMILY])
+
+        def capacity_of() -> dict[str, str]:
+            return next(c for c in check_plan(plan)["checks"] if c["name"] == "capacity")
+
+        fits = capacity_of()
+        assert fits["status"] == "pass", fits
+        assert fits["message"].startswith("10 VMs fit in northeurope (10 on capacity reservations): ")
+        sim.estate.capacity.reserve("rg-dr-neu", "crg-neu", "crg-d4", "Standard_D4s_v5", 8)  # two VMs beyond it
+        sim.estate.capacity.set_quota(RECOVERY_REGION, FAMILY, limit=10_000)
+        beyond = capacity_of()
+        assert beyond["status"] == "warn" and "10 VMs, 8 reserved slots free of 8: 2 VMs beyond" in beyond["message"]

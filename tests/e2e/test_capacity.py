@@ -87,3 +87,59 @@ class TestCapacityPolicy:
         assert steps["capacity"]["status"] == "Succeeded"
         assert any(w.startswith("recovery capacity in northeurope is short: ") for w in summary["warnings"])
         assert capacity(stack)["quota_failures"] > 0 and stack.estate.snapshot()["sessions_remaining"] == 0
+
+
+def reserve_for_every_vm(stack: LocalStack, slots: int) -> str:
+    """A capacity reservation group in the recovery region with `slots` Standard_D4s_v5 (the demo's recovery size)
+    that every protected VM names, then no free vCPU quota left there (regional nor family)."""
+    vms = [i.vm_name for p in stack.estate.recovery_plans.values() for i in p.items]
+    assert {i.size for p in stack.estate.recovery_plans.values() for i in p.items} == {"Standard_D4s_v5"}
+    group_id = stack.estate.capacity.reserve("rg-dr-neu", "crg-neu", "crg-d4", "Standard_D4s_v5", slots)
+    stack.estate.set_capacity_reservation_group(group_id, *vms)
+    used = stack.estate.capacity.usage(RECOVERY_REGION)
+    stack.estate.capacity.set_quota(RECOVERY_REGION, FAMILY, limit=used[FAMILY])
+    stack.estate.capacity.set_quota(RECOVERY_REGION, "cores", limit=used["cores"])
+    return group_id
+
+
+class TestCapacityReservations:
+    def test_a_reservation_covering_the_vms_passes_without_free_quota(self, make_stack: Any) -> None:
+        """No free vCPU in the recovery region, policy block: the reservation holds every VM, so the check passes
+        and the failover brings every VM up in its reserved slot (judged by the simulator's state)."""
+        stack = make_stack(vms=30, sessions=4, capacity="block")
+        reserve_for_every_vm(stack, 30)
+        instance_id = start(stack)
+        wait_waiting(stack, instance_id)
+        card = str(wait_for(lambda: teams_messages(stack))[-1])
+        assert "Recovery capacity in northeurope: fits" in card and "30 VMs on capacity reservations" in card
+        decided = approve_as(stack.plan.approval.approvers[0], approval_link(stack, instance_id))
+        assert decided.status_code == 200, decided.text
+        summary = finish(stack, instance_id, timeout=120)["output"]
+        assert summary["status"] == "Completed", summary["errors"]
+        assert summary["capacity"]["reserved"] == 30 and summary["capacity"]["short"] is False
+        assert {r["quota"]: r["needed"] for r in summary["capacity"]["rows"]}[FAMILY] == 0
+        state = stack.estate.snapshot()
+        assert all(p["state"] == "Committed" for p in state["recovery_plans"]), state["recovery_plans"]
+        sim = capacity(stack)
+        assert sim["quota_failures"] == 0
+        assert sim["reservations"]["rg-dr-neu/crg-neu/crg-d4"] == {"size": "Standard_D4s_v5", "reserved": 30,
+                                                                  "allocated": 30}  # fmt: skip
+        assert sim["usages"][FAMILY]["current"] == sim["usages"][FAMILY]["limit"]  # no vCPU beyond the reservation
+
+    def test_a_reservation_too_small_is_the_shortfall(self, make_stack: Any) -> None:
+        """Two VMs beyond the reservation need 8 vCPUs the region does not have: policy block refuses the run before
+        anything changes, and the reservation's shortfall is stated with its count."""
+        stack = make_stack(vms=30, sessions=4, capacity="block")
+        reserve_for_every_vm(stack, 28)
+        summary = finish(stack, start(stack))["output"]
+        assert summary["status"] == "Failed", summary
+        assert any("capacity policy is block" in e and "short by 8" in e for e in summary["errors"]), summary["errors"]
+        (row,) = summary["capacity"]["reservations"]
+        assert (row["vms"], row["free"], row["covered"], row["shortfall"]) == (30, 28, 28, 2)
+        assert summary["capacity"]["reserved"] == 28
+        assert any(
+            "30 VMs, 28 reserved slots free of 28: 2 VMs beyond the reservation" in w for w in summary["warnings"]
+        )
+        state = stack.estate.snapshot()
+        assert state["jobs"] == [] and all(p["state"] == "Protected" for p in state["recovery_plans"])
+        assert capacity(stack)["reservations"]["rg-dr-neu/crg-neu/crg-d4"]["allocated"] == 0

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from failover.capacity import describe, needs, rows, vm_failures
+from failover.capacity import describe, describe_reservations, needs, reserve, rows, uncovered, vm_failures
 from failover.cards import approval_card
 from failover.plan import PlanError, load_plan, parse_plan
 from failover.preview import preview
@@ -111,3 +111,58 @@ def test_preview_carries_the_check_with_the_plan_s_policy() -> None:
     assert "capacity" not in preview(plan, groups)
     shown = preview(plan, groups, capacity={k: v for k, v in CHECKED.items() if k not in ("policy", "short")})
     assert shown["capacity"]["policy"] == "warn" and shown["capacity"]["rows"] == CHECKED["rows"]
+
+
+GROUP = "/subscriptions/s/resourceGroups/rg-dr-neu/providers/Microsoft.Compute/capacityReservationGroups/crg-neu"
+
+
+class TestReservations:
+    """A capacity reservation's free slots hold their VMs' vCPUs (the reservation is in the usage already): the
+    VMs they cover leave the vCPU needs and stay in the VM count and public IPs; beyond the free slots the VMs need
+    quota, and the reservation is reported short by that count."""
+
+    def test_covered_vms_leave_the_vcpu_needs(self) -> None:
+        vms = [("Standard_D4s_v5", True, GROUP)] * 4 + [("Standard_E8s_v5", False, None)]
+        slots = {(GROUP.lower(), "standard_d4s_v5"): (5, 1)}
+        found, held = reserve(vms, slots, SKUS)
+        assert found == [{"group": "crg-neu", "group_id": GROUP, "size": "Standard_D4s_v5", "reserved": 5,
+                          "allocated": 1, "free": 4, "vms": 4, "covered": 4, "shortfall": 0}]  # fmt: skip
+        assert held == {"cores": 16, "standardDSv5Family": 16}
+        needed, _ = needs([(size, ip) for size, ip, _ in vms], SKUS)
+        assert uncovered(needed, held) == {"cores": 8, "virtualMachines": 5, "standardDSv5Family": 0,
+                                           "standardESv5Family": 8, "PublicIPAddresses": 4}  # fmt: skip
+        assert describe_reservations({"reservations": found}) == ""
+
+    def test_a_reservation_smaller_than_its_vms_is_short_by_the_count(self) -> None:
+        vms = [("Standard_D4s_v5", False, GROUP)] * 6 + [("Standard_E8s_v5", False, GROUP.upper())]
+        found, held = reserve(vms, {(GROUP.lower(), "standard_d4s_v5"): (4, 0)}, SKUS)
+        d4, e8 = found
+        assert (d4["covered"], d4["shortfall"]) == (4, 2) and (e8["reserved"], e8["shortfall"]) == (0, 1)
+        assert held == {"cores": 16, "standardDSv5Family": 16}  # the VMs beyond it need quota as any VM
+        needed, _ = needs([(size, ip) for size, ip, _ in vms], SKUS)
+        assert uncovered(needed, held)["standardDSv5Family"] == 8
+        assert describe_reservations({"reservations": found}) == (
+            "capacity reservation group crg-neu Standard_D4s_v5: 6 VMs, 4 reserved slots free of 4: 2 VMs beyond the "
+            "reservation (they need quota, without its guarantee); capacity reservation group CRG-NEU "
+            "Standard_E8s_v5: 1 VMs, 0 reserved slots free of 0: 1 VMs beyond the reservation (they need quota, "
+            "without its guarantee)"
+        )
+
+    def test_an_overallocated_reservation_has_no_free_slot(self) -> None:
+        found, held = reserve([("Standard_D4s_v5", False, GROUP)], {(GROUP.lower(), "standard_d4s_v5"): (2, 3)}, SKUS)
+        assert found[0]["free"] == 0 and found[0]["shortfall"] == 1 and held == {}
+
+    def test_the_card_shows_the_reserved_vms_and_a_reservation_too_small(self) -> None:
+        fits = {**CHECKED, "policy": "warn", "rows": [{**r, "shortfall": 0} for r in CHECKED["rows"]], "reserved": 4}
+        (line,) = _capacity_line(approval_card(**_base(), capacity=fits))
+        assert line["color"] == "good" and line["text"].endswith(". 4 VMs on capacity reservations")
+        short = {**fits, "reservations": [{"group": "crg-neu", "size": "Standard_D4s_v5", "vms": 6, "free": 4,
+                                           "shortfall": 2}]}  # fmt: skip
+        card = approval_card(**_base(), capacity=short)
+        validate(card)
+        (line,) = _capacity_line(card)
+        assert line["color"] == "warning" and line["text"].endswith(
+            ". Reservation too small: crg-neu Standard_D4s_v5: 6 VMs, 4 slots free, 2 beyond (they need quota)"
+        )
+        (line,) = _capacity_line(approval_card(**_base(), capacity={**short, "rows": CHECKED["rows"]}))
+        assert line["color"] == "attention" and "SHORT (policy warn)" in line["text"]

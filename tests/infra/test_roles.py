@@ -231,7 +231,7 @@ class TestEachAssignment:
         config = body(parse(path)["resources"][symbol]["config"])
         if path.name in SUBSCRIPTION_SCOPED:
             assert path.parent.name == "roles" and "scope" not in config
-            assert set(custom_roles()["capacityReader"]) == set(CAPACITY_READS)  # three reads, nothing else
+            assert set(custom_roles()["capacityReader"]) == set(CAPACITY_READS)  # these reads, nothing else
             return
         if path.name in RESOURCE_GROUP_SCOPED:
             assert path.parent.name == "roles" and "scope" not in config
@@ -357,6 +357,8 @@ CAPACITY_READS = (
     "Microsoft.Compute/locations/usages/read",
     "Microsoft.Compute/skus/read",
     "Microsoft.Network/locations/usages/read",
+    "Microsoft.Compute/capacityReservationGroups/read",
+    "Microsoft.Compute/capacityReservationGroups/capacityReservations/read",
 )
 # What the Azure Backup service checks on a restore to a new VM, besides the vault (Microsoft's "Minimum role
 # requirements for Azure VM backup", Restore VM: https://learn.microsoft.com/azure/backup/backup-rbac-rs-vault).
@@ -401,6 +403,10 @@ SDK_ACTIONS: dict[tuple[str, str], Needs] = {
     ("capacity", "compute.resource_skus.list"): [("capacitySubscriptionIds", [CAPACITY_READS[1]])],
     ("capacity", "compute.usage.list"): [("capacitySubscriptionIds", [CAPACITY_READS[0]])],
     ("capacity", "network.usages.list"): [("capacitySubscriptionIds", [CAPACITY_READS[2]])],
+    ("capacity", "compute.capacity_reservation_groups.get"): [("capacitySubscriptionIds", [CAPACITY_READS[3]])],
+    ("capacity", "compute.capacity_reservations.list_by_capacity_reservation_group"): [
+        ("capacitySubscriptionIds", [CAPACITY_READS[4]])
+    ],
     ("verify", "site_recovery.replication_recovery_plans.get"): [(VAULT, [PLANS + "read"])],
     ("verify", "site_recovery.replication_protected_items.list"): [(VAULT, [ITEMS + "read"])],
     ("asr_placement", "site_recovery.replication_protected_items.list"): [(VAULT, [ITEMS + "read"])],

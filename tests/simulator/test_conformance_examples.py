@@ -33,6 +33,7 @@ from simulator.dependencies import DEMO_FAILOVER_GROUP
 from simulator.estate import DEMO_ASR_RG, DEMO_VAULT, SUBSCRIPTION_ID, ProtectedItem, RecoveryPlan
 from simulator.faults import ThrottleConfig
 from simulator.network import DEMO_WORKSPACE_ID
+from simulator.providers.capacity import recovery_vm_id
 from tests.simulator.conformance import (
     LRO_HEADERS,
     Allow,
@@ -199,10 +200,44 @@ def running_vm(sim: Simulator) -> dict[str, str]:
     return names
 
 
+def reserved_group(sim: Simulator) -> dict[str, str]:
+    """Prepare the capacity reservation examples: a group with two reservations, each with two VMs allocated against
+    it (the examples' `utilizationInfo` and `virtualMachinesAssociated` list VMs)."""
+    reservations = sim.estate.capacity.reservations
+    known = set(reservations.groups)
+    group_id = sim.estate.capacity.reserve("rg-dr-neu", "crg-conf", "crg-conf-d4", "Standard_D4s_v5", 5)
+    sim.estate.capacity.reserve("rg-dr-neu", "crg-conf", "crg-conf-e8", "Standard_E8s_v5", 5)
+    if group_id.lower() not in known:  # the module's simulator is shared: once
+        for reservation in ("crg-conf-d4", "crg-conf-e8"):
+            for n in (1, 2):
+                vm = recovery_vm_id(f"vm-conf-{reservation[-2:]}{n}", "failover")
+                reservations.allocate((group_id.lower(), reservation), vm)
+    return {
+        **SUBSCRIPTION,
+        "resourceGroupName": "rg-dr-neu",
+        "capacityReservationGroupName": "crg-conf",
+        "capacityReservationName": "crg-conf-d4",
+    }
+
+
 def extra(model: type, prefix: str = "") -> tuple[type, str]:
     return (model, prefix)
 
 
+CRG = ARM + "/Microsoft.Compute/capacityReservationGroups/{capacityReservationGroupName}"
+REGIONAL = "a regional group and reservation (no availability zone)"
+SCHEDULE = "a targeted on-demand reservation has no schedule (scheduleProfile is a Block or Future reservation's)"
+CRG_EMPTY = {
+    "$.zones": REGIONAL,
+    "$.properties.sharingProfile.subscriptionIds": "not shared with other subscriptions",
+    "$.properties.instanceView.sharedSubscriptionIds": "not shared with other subscriptions",
+}
+CRG_LIST = Allow(
+    extra={
+        "$.value[]": extra(compute.CapacityReservationGroup),
+        "$.value[].properties": extra(compute.CapacityReservationGroupProperties),
+    }
+)
 PLAN_PROPERTIES = Allow(extra={"$.properties": extra(asr.RecoveryPlanProperties)})
 ITEM_NULLABLE = {
     "protectableItemId": "an A2A item has no protectable item (null, as a public Site Recovery walkthrough shows)",
@@ -544,6 +579,73 @@ CASES: list[Case] = [
         "/subscriptions/{subscriptionId}/providers/Microsoft.Network/locations/{location}/usages",
         {**SUBSCRIPTION, "location": "northeurope"},
         "capacity_check",
+    ),
+    Case(
+        "compute/CapacityReservationGroup_Get.json",
+        "GET",
+        CRG,
+        {},
+        "capacity_check",
+        query=("$expand",),
+        prepare=reserved_group,
+        allow=Allow(
+            extra={
+                "$": extra(compute.CapacityReservationGroup),
+                "$.properties": extra(compute.CapacityReservationGroupProperties),
+            },
+            empty=CRG_EMPTY,
+            maps=("$.tags",),
+        ),
+    ),
+    Case(
+        "compute/CapacityReservationGroup_ListBySubscription.json",
+        "GET",
+        "/subscriptions/{subscriptionId}/providers/Microsoft.Compute/capacityReservationGroups",
+        SUBSCRIPTION,
+        "(not used)",
+        query=("$expand",),
+        prepare=reserved_group,
+        allow=CRG_LIST,
+    ),
+    Case(
+        "compute/CapacityReservationGroup_ListByResourceGroup.json",
+        "GET",
+        ARM + "/Microsoft.Compute/capacityReservationGroups",
+        {},
+        "(not used)",
+        query=("$expand",),
+        prepare=reserved_group,
+        allow=CRG_LIST,
+    ),
+    Case(
+        "compute/CapacityReservation_Get.json",
+        "GET",
+        CRG + "/capacityReservations/{capacityReservationName}",
+        {},
+        "(not used)",
+        query=("$expand",),
+        prepare=reserved_group,
+        allow=Allow(
+            extra={"$": extra(compute.CapacityReservation)},
+            nullable={"$.properties.scheduleProfile": SCHEDULE},
+            empty={"$.zones": REGIONAL},
+            maps=("$.tags",),
+        ),
+    ),
+    Case(
+        "compute/CapacityReservation_ListByReservationGroup.json",
+        "GET",
+        CRG + "/capacityReservations",
+        {},
+        "capacity_check",
+        query=("$expand",),
+        prepare=reserved_group,
+        allow=Allow(
+            extra={"$.value[].properties": extra(compute.CapacityReservationProperties)},
+            nullable={"$.value[].properties.scheduleProfile": SCHEDULE},
+            empty={"$.value[].zones": REGIONAL},
+            maps=("$.value[].tags",),
+        ),
     ),
     Case(
         "compute/VirtualMachine_Start_MaximumSet_Gen.json",
