@@ -1,13 +1,17 @@
 """Alert storm benchmark: N copies of one alert against `POST /api/alerts`, `C` at a time, from another process.
 
 The load generator runs in its own process (an aiohttp client), as Azure Monitor's Action Groups call
-from outside: its CPU is not the endpoint's latency. The server under test is the local host (the same
-`failover.api.Api` as Azure, the durable engine and the simulator behind it) in this process.
+from outside: its CPU is not the endpoint's latency. The simulator runs in a process of its own too, as Azure
+does: its CPU (TLS, ARM's JSON) is not the service's. The server under test is the local host in this process:
+the same `failover.api.Api` as Azure, the durable engine, the activities and their SDK clients. Before the
+storm the host has served one readiness check of the plan, as the Azure host's `readiness_timer` does every 30
+minutes: the run the storm starts finds the SDK clients and their models warm, as in a host that has been up.
+`--cold` skips that check, `--simulator-in-process` puts the simulator back in this process.
 
 **floor**: the same load, same client, same server, on `GET /api/health` (a handler that does nothing):
 what the HTTP stack itself costs on this machine. The figures are printed as ratios to it.
 
-    python -m bench.storm [--copies N] [--concurrency C] [--json]
+    python -m bench.storm [--copies N] [--concurrency C] [--cold] [--simulator-in-process] [--json]
 
 The last stdout line with `--json`: {"copies", "concurrency", "runs", "statuses", "p50_ms", "p99_ms",
 "max_ms", "floor_p50_ms", "floor_p99_ms", "p99_ratio", "requests_per_s"}.
@@ -99,15 +103,58 @@ def _summary(result: dict[str, Any]) -> dict[str, float]:
     }
 
 
-def storm(copies: int, concurrency: int, alert: Path) -> dict[str, Any]:
+ESTATE = {"vms": 10, "sessions": 2}
+TIME_SCALE = 120.0  # LocalStack's default
+
+
+def _serve_simulator() -> None:
+    """The child process: the demo estate's simulator until stdin closes; its endpoint as one JSON line."""
+    from dataclasses import asdict
+
+    from local.stack import SimulatorEndpoint
+    from simulator import Estate, EstateConfig, Simulator, seed_demo_estate
+
+    estate = seed_demo_estate(Estate(EstateConfig(time_scale=TIME_SCALE)), **ESTATE)
+    simulator = Simulator(estate).start()
+    print(json.dumps(asdict(SimulatorEndpoint.of(simulator, estate))), flush=True)
+    sys.stdin.read()
+    simulator.stop()
+
+
+def storm(
+    copies: int, concurrency: int, alert: Path, *, warm: bool = True, simulator_process: bool = True
+) -> dict[str, Any]:
     from failover.logs import configure_logging
-    from local.stack import LocalStack
+    from local.stack import LocalStack, SimulatorEndpoint
 
     configure_logging("WARNING", json_output=False)
     body = alert.read_bytes()
-    with LocalStack(vms=10, sessions=2) as stack:
+    child = None
+    endpoint = None
+    if simulator_process:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "bench.storm", "--simulator"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            text=True, cwd=ROOT,
+        )  # fmt: skip
+        assert child.stdout is not None and child.stdin is not None
+        endpoint = SimulatorEndpoint(**json.loads(child.stdout.readline()))
+    try:
+        stack = LocalStack(**ESTATE, time_scale=TIME_SCALE, remote_simulator=endpoint)
+        figures = _storm(stack, body, copies, concurrency, warm)
+        return {**figures, "warm": warm, "simulator": "process" if simulator_process else "in-process"}
+    finally:
+        if child is not None and child.stdin is not None:
+            child.stdin.close()
+            child.wait(timeout=30)
+
+
+def _storm(stack: Any, body: bytes, copies: int, concurrency: int, warm: bool) -> dict[str, Any]:
+    with stack:
         key = stack.api_key or ""
         run_load("GET", f"{stack.api_url}/api/health", key, b"", min(200, copies), concurrency)  # warm up
+        if warm:  # the plan's readiness, as the Azure host's timer checks it every 30 minutes
+            readiness = stack.http.get(f"{stack.api_url}/api/plans/{stack.plan.name}/readiness", timeout=60)
+            readiness.raise_for_status()
         floor = _summary(run_load("GET", f"{stack.api_url}/api/health", key, b"", copies, concurrency))
         alerts = run_load("POST", f"{stack.api_url}/api/alerts", key, body, copies, concurrency)
         runs = stack.http.get(f"{stack.api_url}/api/failovers", timeout=30).json()["runs"]
@@ -132,8 +179,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=64, help="requests in flight (default 64)")
     parser.add_argument("--alert", type=Path, default=DEFAULT_ALERT, help="the alert payload (a JSON file)")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON line")
+    parser.add_argument("--cold", action="store_true", help="no readiness check before the storm (a cold host)")
+    parser.add_argument(
+        "--simulator-in-process", action="store_true", help="the simulator in the host's process (its CPU counted)"
+    )
     parser.add_argument("--load", action="store_true", help=argparse.SUPPRESS)  # the child process
+    parser.add_argument("--simulator", action="store_true", help=argparse.SUPPRESS)  # the simulator's process
     args = parser.parse_args(argv)
+    if args.simulator:
+        _serve_simulator()
+        return 0
     if args.load:
         request = json.loads(sys.stdin.read())
         result = asyncio.run(
@@ -154,7 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.alert.is_file():
         print(f"python -m bench.storm: {args.alert}: no such file", file=sys.stderr)
         return 2
-    result = storm(args.copies, args.concurrency, args.alert)
+    result = storm(
+        args.copies, args.concurrency, args.alert, warm=not args.cold, simulator_process=not args.simulator_in_process
+    )
     if args.json:
         print(json.dumps(result))
     else:

@@ -34,6 +34,26 @@ READERS = Readers(
 )
 
 
+@dataclass(frozen=True)
+class SimulatorEndpoint:
+    """What the host needs to reach a simulator: its base URL, its CA bundle, the Event Grid key and the Azure
+    Automation webhook it serves (the demo Hyper-V Replica runbook)."""
+
+    url: str
+    ca_bundle: str
+    eventgrid_key: str
+    hyperv_webhook: str
+
+    @staticmethod
+    def of(simulator: Simulator, estate: Estate) -> SimulatorEndpoint:
+        return SimulatorEndpoint(
+            simulator.url,
+            simulator.ca_bundle,
+            estate.config.eventgrid_key,
+            webhook_url(simulator.url, estate, DEMO_WEBHOOK),
+        )
+
+
 @dataclass
 class LocalStack:
     """Start with `with LocalStack(...) as stack:`; `stack.api_url`, `stack.simulator.url`, `stack.plan`."""
@@ -47,6 +67,8 @@ class LocalStack:
     api_key: str | None = None  # generated when not given
     port: int = 0
     escalation_webhook: bool = True  # a second Teams sink on the simulator for approval reminders
+    # A simulator served by another process (`bench.storm`: Azure's CPU is not the service's); no estate here then
+    remote_simulator: SimulatorEndpoint | None = None
     settings: Settings = field(init=False)
     plan: Plan = field(init=False)
 
@@ -54,20 +76,23 @@ class LocalStack:
         if self.port and not port_free(self.port):
             raise ValueError(f"port {self.port} is in use (choose another with --port)")
         self.plan = load_plan(self.plan_path)
-        config = self.estate_config or EstateConfig()
-        config.time_scale = self.time_scale
-        self.estate = seed_demo_estate(Estate(config), vms=self.vms, sessions=self.sessions)
-        self.simulator = Simulator(self.estate).start()
+        endpoint = self.remote_simulator
+        if endpoint is None:
+            config = self.estate_config or EstateConfig()
+            config.time_scale = self.time_scale
+            self.estate = seed_demo_estate(Estate(config), vms=self.vms, sessions=self.sessions)
+            self.simulator = Simulator(self.estate).start()
+            endpoint = SimulatorEndpoint.of(self.simulator, self.estate)
         port = self.port or free_port()
         self.api_key = self.api_key or secrets.token_urlsafe(24)
-        teams = f"{self.simulator.url}/teams/workflows"
+        teams = f"{endpoint.url}/teams/workflows"
         self.settings = Settings(
-            arm_endpoint=self.simulator.url,
-            ca_bundle=self.simulator.ca_bundle,
+            arm_endpoint=endpoint.url,
+            ca_bundle=endpoint.ca_bundle,
             credential="simulator",
-            eventgrid_endpoint=f"{self.simulator.url}/eventgrid/api/events",
-            eventgrid_key=config.eventgrid_key,
-            logs_endpoint=self.simulator.url,  # POST {url}/v1/workspaces/{id}/query
+            eventgrid_endpoint=f"{endpoint.url}/eventgrid/api/events",
+            eventgrid_key=endpoint.eventgrid_key,
+            logs_endpoint=endpoint.url,  # POST {url}/v1/workspaces/{id}/query
             teams_webhook_url=(
                 f"{teams}/failover-approvals/triggers/manual/paths/invoke"
                 f"?api-version=2016-06-01&sig={secrets.token_urlsafe(16)}"
@@ -80,7 +105,7 @@ class LocalStack:
             ),
             approval_signing_key=secrets.token_urlsafe(32),
             # The demo Azure Automation webhook (Hyper-V Replica on Azure Local), as FAILOVER_WEBHOOK_HYPERV_REPLICA.
-            webhooks={"hyperv_replica": webhook_url(self.simulator.url, self.estate, DEMO_WEBHOOK)},
+            webhooks={"hyperv_replica": endpoint.hyperv_webhook},
             api_key=self.api_key,
             public_base_url=f"http://127.0.0.1:{port}",
             plans_dir=str(self.plan_path.parent),
