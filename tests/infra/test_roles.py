@@ -95,6 +95,11 @@ PLAN_SCOPES = {
         {"custom:capacityReader"},
     ),
     "network.recovery_vnet": ("recoveryNetworkIds", "virtual-network.bicep", {"custom:networkReader"}),
+    "avd.host_pools[recovery=provision] vmTemplate customImageId": (
+        "provisionImageResourceGroupIds",
+        "resource-group.bicep",
+        {"custom:imageReader"},
+    ),
     "network.gateways": ("networkGatewayIds", "network-gateway.bicep", {"custom:networkReader"}),
     "backup_tests[].vault": ("backupVaultIds", "backup-vault.bicep", {"custom:restoreOperator"}),
     "backup_tests[].target_resource_group": (
@@ -231,7 +236,7 @@ class TestEachAssignment:
         config = body(parse(path)["resources"][symbol]["config"])
         if path.name in SUBSCRIPTION_SCOPED:
             assert path.parent.name == "roles" and "scope" not in config
-            assert set(custom_roles()["capacityReader"]) == set(CAPACITY_READS)  # three reads, nothing else
+            assert set(custom_roles()["capacityReader"]) == set(CAPACITY_READS)  # four reads, nothing else
             return
         if path.name in RESOURCE_GROUP_SCOPED:
             assert path.parent.name == "roles" and "scope" not in config
@@ -357,6 +362,7 @@ CAPACITY_READS = (
     "Microsoft.Compute/locations/usages/read",
     "Microsoft.Compute/skus/read",
     "Microsoft.Network/locations/usages/read",
+    "Microsoft.Compute/locations/publishers/artifacttypes/offers/skus/versions/read",  # a marketplace image's versions
 )
 # What the Azure Backup service checks on a restore to a new VM, besides the vault (Microsoft's "Minimum role
 # requirements for Azure VM backup", Restore VM: https://learn.microsoft.com/azure/backup/backup-rbac-rs-vault).
@@ -459,6 +465,19 @@ SDK_ACTIONS: dict[tuple[str, str], Needs] = {
     ("avd_provision", "compute.virtual_machine_extensions.begin_create_or_update"): [
         (PROVISION_RG, [VM + "extensions/write"])
     ],
+    ("avd_checks", "desktop_virtualization.host_pools.get"): [
+        (POOLS, ["Microsoft.DesktopVirtualization/hostpools/read"])
+    ],
+    ("avd_checks", "compute.resource_skus.list"): [("capacitySubscriptionIds", [CAPACITY_READS[1]])],
+    ("avd_checks", "compute.virtual_machine_images.list"): [("capacitySubscriptionIds", [CAPACITY_READS[3]])],
+    ("avd_checks", "compute.images.get"): [("provisionImageResourceGroupIds", ["Microsoft.Compute/images/read"])],
+    ("avd_checks", "compute.gallery_image_versions.get"): [
+        ("provisionImageResourceGroupIds", ["Microsoft.Compute/galleries/images/versions/read"])
+    ],
+    ("avd_checks", "compute.gallery_image_versions.list_by_gallery_image"): [
+        ("provisionImageResourceGroupIds", ["Microsoft.Compute/galleries/images/versions/read"])
+    ],
+    ("avd_checks", "network.virtual_networks.get"): [(PROVISION_RG, ["Microsoft.Network/virtualNetworks/read"])],
     ("dns", "dns.record_sets.get"): [("dnsZoneIds", ["Microsoft.Network/dnsZones/A/read"])],
     ("dns", "dns.record_sets.create_or_update"): [
         ("dnsZoneIds", ["Microsoft.Network/dnsZones/A/write", "Microsoft.Network/dnsZones/CNAME/write"])
