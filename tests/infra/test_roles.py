@@ -407,6 +407,9 @@ SDK_ACTIONS: dict[tuple[str, str], Needs] = {
     ("capacity", "compute.resource_skus.list"): [("capacitySubscriptionIds", [CAPACITY_READS[1]])],
     ("capacity", "compute.usage.list"): [("capacitySubscriptionIds", [CAPACITY_READS[0]])],
     ("capacity", "network.usages.list"): [("capacitySubscriptionIds", [CAPACITY_READS[2]])],
+    ("capacity", "desktop_virtualization.host_pools.get"): [
+        (POOLS, ["Microsoft.DesktopVirtualization/hostpools/read"])
+    ],  # a recovery: provision pool's vmTemplate (the size of its session hosts)
     ("verify", "site_recovery.replication_recovery_plans.get"): [(VAULT, [PLANS + "read"])],
     ("verify", "site_recovery.replication_protected_items.list"): [(VAULT, [ITEMS + "read"])],
     ("asr_placement", "site_recovery.replication_protected_items.list"): [(VAULT, [ITEMS + "read"])],
