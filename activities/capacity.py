@@ -1,8 +1,10 @@
 """Recovery capacity: what the plan's recovery plans will start in the recovery region (each protected VM's
-recovery size and public IP, from ASR) against that region's quotas and usage (Microsoft.Compute usages and
-resource SKUs, Microsoft.Network usages) and the capacity reservation groups the VMs' recovery settings name
-(Microsoft.Compute capacityReservationGroups with their instance view, and their capacityReservations: each size's
-reserved count and the VMs already allocated against it). Read-only; the arithmetic is `failover.capacity`'s.
+recovery size and public IP, from ASR), and the session hosts `recovery: provision` builds there (`count` VMs of
+`provision.vm_size`, else of the host pool's vmTemplate size), against that region's quotas and usage
+(Microsoft.Compute usages and resource SKUs, Microsoft.Network usages) and the capacity reservation groups the VMs'
+recovery settings name (Microsoft.Compute capacityReservationGroups with their instance view, and their
+capacityReservations: each size's reserved count and the VMs already allocated against it). Read-only; the
+arithmetic is `failover.capacity`'s.
 
 `capacity_check` is a durable activity (the failover orchestration calls it before the approval card) and a
 function readiness and the preview call in a worker thread.
@@ -16,6 +18,7 @@ from azure.core.rest import HttpRequest
 
 from activities._common import clients, log
 from failover import capacity
+from failover.avd_template import template_size
 from failover.contracts.capacity import CapacityInput, CapacityResult
 
 # The api-version azure-mgmt-recoveryservicessiterecovery (pinned 2.0.0) sends (a test holds the two equal).
@@ -102,6 +105,26 @@ def _reserved_slots(groups: set[str], region: str) -> dict[tuple[str, str], tupl
     return slots
 
 
+def _session_hosts(payload: CapacityInput) -> tuple[list[tuple[str, bool]], list[str]]:
+    """(size, no public IP) of each session host `recovery: provision` builds, and the host pools whose size could
+    not be read (their hosts are left out; readiness's `provision` check says why)."""
+    vms: list[tuple[str, bool]] = []
+    unread: list[str] = []
+    for need in payload.session_hosts:
+        size = need.vm_size
+        if not size:
+            try:
+                avd = clients().desktop_virtualization(need.subscription_id)
+                size = template_size(avd.host_pools.get(need.resource_group, need.host_pool).vm_template)
+            except Exception as err:  # the capacity of the recovery plans is still worth reporting
+                log(payload, "capacity.check").warning("vmTemplate not read", host_pool=need.host_pool, error=str(err))
+        if size:
+            vms.extend([(size, False)] * need.count)
+        else:
+            unread.append(f"{need.host_pool} (vmTemplate size not read: {need.count} session hosts not counted)")
+    return vms, unread
+
+
 def capacity_check(payload: CapacityInput) -> CapacityResult:
     """Per quota of the recovery region (regional vCPUs, VM count, each VM family's vCPUs, public IPs): what the
     recovery plans need, what is used, the limit, and the shortfall."""
@@ -121,7 +144,8 @@ def capacity_check(payload: CapacityInput) -> CapacityResult:
     for ip in clients().network(payload.subscription_id).usages.list(region):
         if ip.name and ip.name.value == capacity.PUBLIC_IPS:
             usages[capacity.PUBLIC_IPS] = (int(ip.current_value), int(ip.limit), ip.name.localized_value or "")
-    vms = _recovery_vms(payload)
+    hosts, unread = _session_hosts(payload)
+    vms = _recovery_vms(payload) + [(size, public_ip, None) for size, public_ip in hosts]
     needed, unknown = capacity.needs([(size, public_ip) for size, public_ip, _ in vms], skus)
     slots = _reserved_slots({group for _, _, group in vms if group}, region)
     reservations, held = capacity.reserve(vms, slots, skus)
@@ -130,9 +154,10 @@ def capacity_check(payload: CapacityInput) -> CapacityResult:
             "region": region,
             "vms": len(vms),
             "rows": capacity.rows(capacity.uncovered(needed, held), usages),
-            "unknown_sizes": unknown,
+            "unknown_sizes": unknown + unread,
             "reserved": sum(r["covered"] for r in reservations),
             "reservations": reservations,
+            "session_hosts": len(hosts),
         }
     )
     log(payload, "capacity.check").info(

@@ -7,7 +7,8 @@ location"). Read-only: every function here may run any number of times.
   listed primary network).
 - `identity_status`: which domain controllers are available in or from the recovery region: a DC there that sends a
   Heartbeat, or an on-premises DC that sends a Heartbeat while a gateway of the recovery VNet is connected.
-- `preflight_checks`: both, as the failover orchestration asks before it proposes a failover (the approval card).
+- `preflight_checks`: both, and whether the session hosts of `recovery: provision` can be built
+  (`activities.avd_checks`), as the failover orchestration asks before it proposes a failover (the approval card).
 
 SDK clients come from the one client factory (`failover.clients`).
 """
@@ -208,9 +209,12 @@ def _guarded(name: str, run: Any) -> list[dict[str, Any]]:
 
 def preflight_checks(payload: PreflightInput) -> PreflightResult:
     """Durable activity: the plan → its worst status (pass | warn | fail) and the checks, the network, ASR network
-    mapping and identity checks run before a failover is proposed."""
+    mapping, identity and provisioning checks run before a failover is proposed."""
+    from activities.avd_checks import provision_check
+
     plan = payload.plan
     checks = _guarded("network", lambda: network_checks(plan)) + _guarded("identity", lambda: identity_check(plan))
+    checks += _guarded("provision", lambda: provision_check(plan))
     statuses = {c["status"] for c in checks}
     status: CheckStatus = "fail" if "fail" in statuses else "warn" if "warn" in statuses else "pass"
     log({"plan": plan.name, "instance_id": payload.instance_id}, "preflight").info("preflight", status=status)

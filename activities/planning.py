@@ -28,9 +28,13 @@ def read_recovery_points(plan: Plan) -> list[tuple[str, float | None]]:
 def read_capacity(plan: Plan, recovery_plans: list[str]) -> dict[str, Any]:
     """The recovery region's capacity for these recovery plans (`capacity_check`, as JSON)."""
     from activities.capacity import capacity_check
-    from failover.contracts.capacity import CapacityInput
+    from failover.contracts.capacity import CapacityInput, session_host_needs
 
     payload = CapacityInput(
-        plan=plan.name, **plan.vault_ref(), recovery_plans=recovery_plans, recovery_region=plan.recovery_region
+        plan=plan.name,
+        **plan.vault_ref(),
+        recovery_plans=recovery_plans,
+        recovery_region=plan.recovery_region,
+        session_hosts=session_host_needs(plan),
     )
     return capacity_check(payload).plain()

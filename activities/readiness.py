@@ -12,6 +12,8 @@
 - network: the recovery VNet is in the recovery region; each gateway to on-premises is connected (plan `network`)
 - network_mappings: the vault maps the primary networks to the recovery VNet in ASR (plan `network`)
 - identity: the domain controllers are available in or from the recovery region (plan `identity`)
+- provision: the session hosts of `recovery: provision` can be built in the recovery region: the host pool's
+  vmTemplate parses, its image, the subnet and the VM size are there (`activities.avd_checks`)
 
 `readiness_check` is a durable activity (the scheduled readiness orchestration calls it) and the function
 `GET /api/plans/{name}/readiness` runs in a worker thread.
@@ -213,10 +215,11 @@ def check_plan(plan: Plan) -> dict[str, Any]:
         return _check("capacity", status, f"{result['vms']} VMs fit in {region}{reserved}: {fits}{beyond}")
 
     def network_and_identity() -> list[dict[str, str]]:
+        from activities.avd_checks import provision_check
         from activities.network import identity_check, network_checks
 
         out: list[dict[str, str]] = []
-        for name, run in (("network", network_checks), ("identity", identity_check)):
+        for name, run in (("network", network_checks), ("identity", identity_check), ("provision", provision_check)):
             try:
                 out.extend({k: c[k] for k in ("name", "status", "message")} for c in run(plan))
             except Exception as err:

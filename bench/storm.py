@@ -103,7 +103,7 @@ def _summary(result: dict[str, Any]) -> dict[str, float]:
     }
 
 
-ESTATE = {"vms": 10, "sessions": 2}
+VMS, SESSIONS = 10, 2  # the demo estate, small: the storm is about the alerts route
 TIME_SCALE = 120.0  # LocalStack's default
 
 
@@ -114,7 +114,7 @@ def _serve_simulator() -> None:
     from local.stack import SimulatorEndpoint
     from simulator import Estate, EstateConfig, Simulator, seed_demo_estate
 
-    estate = seed_demo_estate(Estate(EstateConfig(time_scale=TIME_SCALE)), **ESTATE)
+    estate = seed_demo_estate(Estate(EstateConfig(time_scale=TIME_SCALE)), vms=VMS, sessions=SESSIONS)
     simulator = Simulator(estate).start()
     print(json.dumps(asdict(SimulatorEndpoint.of(simulator, estate))), flush=True)
     sys.stdin.read()
@@ -139,7 +139,7 @@ def storm(
         assert child.stdout is not None and child.stdin is not None
         endpoint = SimulatorEndpoint(**json.loads(child.stdout.readline()))
     try:
-        stack = LocalStack(**ESTATE, time_scale=TIME_SCALE, remote_simulator=endpoint)
+        stack = LocalStack(vms=VMS, sessions=SESSIONS, time_scale=TIME_SCALE, remote_simulator=endpoint)
         figures = _storm(stack, body, copies, concurrency, warm)
         return {**figures, "warm": warm, "simulator": "process" if simulator_process else "in-process"}
     finally:

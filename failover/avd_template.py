@@ -7,8 +7,16 @@ session hosts from it."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
+
+_IMAGE_ID = re.compile(
+    r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/Microsoft\.Compute/"
+    r"(?:images/(?P<image>[^/]+)|galleries/(?P<gallery>[^/]+)/images/(?P<definition>[^/]+)"
+    r"(?:/versions/(?P<version>[^/]+))?)$",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -66,3 +74,44 @@ def template_size(text: str | None) -> str | None:
         return parse_template(text, "-").size
     except ValueError:
         return None
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    """Where a template's image comes from, as the recovery region must offer it: `marketplace` (publisher, offer,
+    sku), `gallery` (an Azure Compute Gallery image definition, `version` None for its latest version, replicated
+    region by region) or `managed` (a managed image: a resource of one region)."""
+
+    kind: str  # marketplace | gallery | managed
+    name: str  # what the findings call it
+    subscription_id: str | None = None
+    resource_group: str | None = None
+    gallery: str | None = None
+    definition: str | None = None
+    version: str | None = None
+    image: str | None = None
+    publisher: str | None = None
+    offer: str | None = None
+    sku: str | None = None
+
+
+def image_source(template: VmTemplate, host_pool: str) -> ImageSource:
+    """The template's image as `ImageSource`; a ValueError naming the host pool and `customImageId` when that is
+    neither a managed image id nor a gallery image (version) id."""
+    image = template.image
+    if "id" not in image:
+        name = f"{image['publisher']}/{image['offer']}/{image['sku']}"
+        return ImageSource("marketplace", name, publisher=image["publisher"], offer=image["offer"], sku=image["sku"])
+    match = _IMAGE_ID.match(image["id"])
+    if match is None:
+        raise ValueError(
+            f"host pool {host_pool}: vmTemplate customImageId is not a managed image or gallery image id: {image['id']}"
+        )
+    where = {"subscription_id": match["sub"], "resource_group": match["rg"]}
+    if match["image"]:
+        return ImageSource("managed", f"managed image {match['image']}", image=match["image"], **where)
+    version = match["version"]
+    name = f"gallery image {match['gallery']}/{match['definition']}" + (f"/{version}" if version else "")
+    return ImageSource(
+        "gallery", name, gallery=match["gallery"], definition=match["definition"], version=version, **where
+    )

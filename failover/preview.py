@@ -6,17 +6,22 @@ waiting is not included: a person decides it):
 preflight checks (network, identity) → AVD grace period → for each group: its dependencies, then either its
 custom action (`action.expected_duration`) or batches started `batch_interval` apart and with at most
 `batch_size` VMs in flight (a batch waits for room), each ending when its slowest recovery plan's job (and
-commit) is noticed to have ended → standby → verify → DNS. `waves` lists the groups in that order.
+commit) is noticed to have ended → standby → session hosts provisioned (`recovery: provision`, in a drill too) →
+verify → DNS. `waves` lists the groups in that order.
 A recovery plan's job is estimated as `asr.expected_job_duration + asr.expected_seconds_per_vm * VMs`,
-replaced by the duration measured in the plan's last run (a drill or a failover) when there is one.
+replaced by the duration measured in the plan's last run (a drill or a failover) when there is one. Provisioning
+is estimated as the run sees it: its first look creates the VMs, then it looks every `PROVISION_POLL_SECONDS` until
+`provision.expected_duration` (VM create, boot, AVD agent registration until Available) has passed.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from failover.batching import Batch, RecoveryPlanRef, batch_limit, plan_batches
 from failover.plan import NetAppReplication, Plan, SqlFailoverGroup, StorageAccountFailover
+from failover.plan.avd import PROVISION_POLL_SECONDS
 from failover.run import parse_iso
 
 DEPENDENCY_ESTIMATES = {
@@ -40,6 +45,19 @@ def noticed_after(plan: Plan, seconds: float, first_read: float = 0.0) -> float:
         t += poll
         poll = min(poll * 2, max(plan.asr.job_poll_max, poll))
     return t
+
+
+def provision_estimate(plan: Plan, step_seconds: float = 0.0) -> float:
+    """When the run sees every session host of `recovery: provision` Available, from the step's start: each look
+    calls the provisioning activity once per pool (`step_seconds` each, the service's own time), the first creates
+    the VMs, then it waits `PROVISION_POLL_SECONDS` and looks again until the longest `provision.expected_duration`
+    has passed (0 without such pools)."""
+    pools = [p.provision for p in plan.avd.provisioned if p.provision is not None]
+    if not pools:
+        return 0.0
+    look = step_seconds * len(pools)
+    every = PROVISION_POLL_SECONDS + look
+    return look + math.ceil(max(p.expected_duration for p in pools) / every) * every
 
 
 def job_estimate(plan: Plan, vms: int, measured: dict[str, float] | None, name: str) -> tuple[float, str]:
@@ -139,6 +157,10 @@ def preview(
     if plan.standby is not None and not drill:
         steps.append({"name": "standby", "start_s": t, "end_s": t + STANDBY_ESTIMATE})
         t += STANDBY_ESTIMATE
+    provisioning = provision_estimate(plan, step_seconds) if mode != "failback" else 0.0
+    if provisioning:
+        steps.append({"name": "provision", "start_s": t, "end_s": t + provisioning})
+        t += provisioning
     dns = (
         []
         if drill

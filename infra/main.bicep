@@ -135,6 +135,9 @@ param provisionHostPoolIds array = []
 @description('Resource groups of avd.host_pools[].provision.resource_group, where session hosts are built in the recovery region: Virtual Machine Contributor.')
 param provisionResourceGroupIds array = []
 
+@description('Resource groups (/subscriptions/<sub>/resourceGroups/<rg>) of the images the recovery: provision host pools\' vmTemplate names as customImageId (a gallery image or version, or a managed image): Regional Failover Image Reader (custom).')
+param provisionImageResourceGroupIds array = []
+
 @description('Azure DNS zones of the plans\' dns.records: DNS Zone Contributor.')
 param dnsZoneIds array = []
 
@@ -474,8 +477,18 @@ module customRoles 'app/custom-roles.bicep' = {
     restoreVaultScopes: union(backupVaultScopes, backupVaultScopes)
     restoreTargetScopes: union(restoreTargetScopes, restoreNetworkScopes)
     restoreSourceScopes: union(restoreSourceVmScopes, restoreStagingScopes)
+    imageScopes: union(provisionImageResourceGroupIds, provisionImageResourceGroupIds)
   }
 }
+
+module provisionImageRoles 'app/roles/resource-group.bicep' = [for (id, i) in provisionImageResourceGroupIds: {
+  name: 'role-provision-image-${i}-${resourceToken}'
+  scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
+  params: {
+    principalId: identity.outputs.principalId
+    roleId: customRoles.outputs.imageReaderId
+  }
+}]
 
 module capacityRoles 'app/roles/subscription.bicep' = [for (id, i) in capacitySubscriptionIds: {
   name: 'role-capacity-${i}-${resourceToken}'

@@ -40,7 +40,8 @@ from failover.run import parse_iso
 from local.bench import show_result
 from local.stack import DEMO_PLAN, LocalStack
 from simulator import Estate, EstateConfig
-from simulator.estate import DEMO_ASR_RG, seed_recovery_plans
+from simulator.dependencies import DependencyConfig
+from simulator.estate import DEMO_ASR_RG, SUBSCRIPTION_ID, seed_recovery_plans
 from simulator.faults import LatencyModel
 
 NOT_ARM = ("sim.", "teams.", "eventgrid.", "logs.", "webhook")  # as local.bench: not ARM requests
@@ -60,11 +61,34 @@ class PlanShape:
     batch_size: int = 100
     batch_interval: str = "10m"
     groups: int = 1  # the recovery plans split into this many groups, one after another
+    provision: int = 0  # session hosts `recovery: provision` builds for the demo host pool (one plan of an estate)
+
+
+# where a shape's provisioned session hosts are built (the simulator's demo estate seeds this VNet)
+HOSTS_SUBNET = (
+    f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/rg-avd-neu/providers/Microsoft.Network/virtualNetworks/"
+    "vnet-avd-neu/subnets/snet-hosts"
+)
+
+
+def _provisioned_avd(shape: PlanShape, demo: dict[str, Any]) -> dict[str, Any]:
+    """The demo host pool marked `recovery: provision` with `shape.provision` hosts, its estimate the simulator's
+    own VM create and AVD registration times (as the plans' job estimates are the simulator's), no grace period."""
+    knobs = DependencyConfig()
+    provision = {
+        "count": shape.provision,
+        "name_prefix": f"dr-{shape.name}"[:12].rstrip("-"),
+        "resource_group": "rg-avd-neu",
+        "subnet_id": HOSTS_SUBNET,
+        "expected_duration": f"{knobs.vm_create_seconds + knobs.session_host_register_seconds:g}s",
+    }
+    pool = {**demo["avd"]["host_pools"][0], "recovery": "provision", "provision": provision}
+    return {**demo["avd"], "host_pools": [pool], "grace_period": "0s"}
 
 
 def write_plans(directory: Path, shapes: list[PlanShape], commit: bool = True, approvals: int = 0) -> list[Path]:
-    """The shapes as plan files: the demo plan's vault settings and estimates, without AVD, dependencies, standby,
-    verify, DNS or drills (the failover window is the whole run)."""
+    """The shapes as plan files: the demo plan's vault settings and estimates, without AVD (but the session hosts a
+    shape provisions), dependencies, standby, verify, DNS or drills (the failover window is the whole run)."""
     demo = yaml.safe_load(DEMO_PLAN.read_text(encoding="utf-8"))
     paths = []
     for shape in shapes:
@@ -79,6 +103,8 @@ def write_plans(directory: Path, shapes: list[PlanShape], commit: bool = True, a
         )
         data["approval"] = {**demo["approval"], "required": approvals}
         data["asr"] = {**demo["asr"], "vault": shape.vault, "commit": commit}
+        if shape.provision:
+            data["avd"] = _provisioned_avd(shape, demo)
         path = directory / f"{shape.name}.yaml"
         path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
         paths.append(path)
@@ -117,12 +143,14 @@ def region_shapes(plans: int, vms: int, vaults: int = 4) -> list[PlanShape]:
 
 def failover_window(estate: Estate) -> float:
     """The evacuation as the simulator saw it, in simulated seconds: its first failover POST (a job's start) to the
-    end of its last failover or commit job."""
-    jobs = [j for j in estate.snapshot()["jobs"] if j["scenario"] in FAILOVER_JOBS]
+    end of its last failover or commit job, or to the last provisioned session host's registration (Available)."""
+    snapshot = estate.snapshot()
+    jobs = [j for j in snapshot["jobs"] if j["scenario"] in FAILOVER_JOBS]
     if not jobs or any(not j.get("ended_at") for j in jobs):
         raise RuntimeError("the evacuation left failover jobs unfinished")
     first = min(parse_iso(j["started_at"]) for j in jobs)
-    last = max(parse_iso(j["ended_at"]) for j in jobs)
+    registered = [parse_iso(r["at"]) for r in snapshot["registrations"] if r["registered"]]
+    last = max([parse_iso(j["ended_at"]) for j in jobs] + registered)
     return (last - first).total_seconds() * estate.config.time_scale
 
 

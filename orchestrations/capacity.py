@@ -16,7 +16,7 @@ from typing import Any
 
 from failover.batching import Batch
 from failover.capacity import describe, describe_reservations, vm_failures
-from failover.contracts.capacity import CapacityInput
+from failover.contracts.capacity import CapacityInput, session_host_needs
 from orchestrations.common import ARM_RETRY
 
 MODES = ("planned", "unplanned", "test")  # the modes that start VMs in the recovery region (not a failback)
@@ -37,7 +37,13 @@ def check(run: Any, batches: list[Batch]):
     if run.mode not in MODES or run.cancel or not names:
         return True
     run.begin("capacity")
-    payload = CapacityInput(**run.ids, **plan.vault_ref(), recovery_plans=names, recovery_region=plan.recovery_region)
+    payload = CapacityInput(
+        **run.ids,
+        **plan.vault_ref(),
+        recovery_plans=names,
+        recovery_region=plan.recovery_region,
+        session_hosts=session_host_needs(plan),  # `recovery: provision`: built after the failover, counted now
+    )
     task = run.context.call_activity_with_retry("capacity_check", ARM_RETRY, payload)
     if _deferred(run):
         run.capacity_task = task

@@ -1,11 +1,11 @@
 """The failover orchestration: the region-evacuation runbook as a durable workflow (entry point of every mode).
 
-Stages: take the plan's claim (one active run per plan) → resolve recovery plans and batches → preflight →
-recovery capacity → approval gate → by mode: failover (AVD drain, message, grace, log off → groups of batches →
-standby → session hosts provisioned → verify → DNS and Traffic Manager), drill (`orchestrations.drill`) or
-failback (`orchestrations.failback`) → summary, claim released. A CloudEvent is published at every step, the
-custom status always says where the run is, and the control channel (`orchestrations.control`) is open at every
-wait.
+Stages: take the plan's claim (one active run per plan) → resolve recovery plans and batches → preflight (it
+refuses the run when `recovery: provision` cannot build its session hosts) → recovery capacity → approval gate →
+by mode: failover (AVD drain, message, grace, log off → groups of batches → standby → session hosts provisioned →
+verify → DNS and Traffic Manager), drill (`orchestrations.drill`) or failback (`orchestrations.failback`) →
+summary, claim released. A CloudEvent is published at every step, the custom status always says where the run is,
+and the control channel (`orchestrations.control`) is open at every wait.
 
 Modules: `run_state` (the run's state, status and summary), `control` (the control channel), `approval_gate`,
 `avd`, `dispatch` (groups and batches for every mode), `runbook` (dependencies, standby, verify, Traffic
@@ -132,6 +132,8 @@ def _runbook(run: Run, spec: RunInput):
         )
     run.publish_status()
     yield from preflight(run)
+    if _provisioning_refused(run):  # `recovery: provision` cannot build its session hosts: before anything changes
+        return (yield from end_run(run, "Failed", "RunFailed", {"errors": run.all_errors()}, "refused: provisioning"))
     if not (yield from capacity.check(run, batches)):  # the plan's capacity policy (block) refuses it
         return (yield from end_run(run, "Failed", "RunFailed", {"errors": run.all_errors()}, "refused: capacity"))
 
@@ -257,7 +259,9 @@ def preflight(run: Run):
     or from the recovery region) checks, before the failover is proposed. A failed check does not stop the run (a
     person decides, seeing it on the card); it is recorded as an error of the run."""
     plan = run.plan
-    if (plan.network is None and plan.identity is None) or run.mode == "failback" or run.cancel:
+    if (plan.network is None and plan.identity is None and not plan.avd.provisioned) or run.mode == "failback":
+        return
+    if run.cancel:
         return
     run.begin("preflight")
     run.publish_status("checking network and identity")
@@ -279,6 +283,25 @@ def preflight(run: Run):
     run.end("preflight", "Failed" if run.preflight["status"] == "fail" else "Succeeded")
     run.publish_status()
     yield from run.events.publish("PreflightCompleted", "preflight", run.preflight)
+
+
+def _provisioning_refused(run: Run) -> bool:
+    """The preflight found that the session hosts of `recovery: provision` cannot be built (check `provision`
+    failed on a finding: template, image, subnet or VM size; not on a read that failed). The run refuses then,
+    before anyone is signed out: found now, not mid-outage when the VMs would be created."""
+    checks = (run.preflight or {}).get("checks") or []
+    found = [
+        c for c in checks
+        if c["name"] == "provision" and c["status"] == "fail" and not c["message"].startswith("read failed")
+    ]  # fmt: skip
+    if found and run.mode in ("planned", "unplanned", "test"):
+        run.errors.append(
+            "the session hosts of recovery: provision cannot be built in the recovery region: the run was refused "
+            "before anything was changed (nobody signed out, no failover started). Fix the host pool's vmTemplate, "
+            "image, subnet or VM size (readiness shows each finding), or set the pool's recovery to none"
+        )
+        return True
+    return False
 
 
 def _switch_dns(run: Run):

@@ -11,10 +11,11 @@ from typing import Any
 
 from failover.contracts.avd import ProvisionInput, ProvisionResult, RemoveHostsInput
 from failover.plan import AvdHostPool
+from failover.plan.avd import PROVISION_POLL_SECONDS
 from orchestrations.control import operator_decision
 
 PROVISION = "provision"  # the step an operator retries or skips when session hosts do not come up
-POLL_SECONDS = 30.0  # plan seconds between two looks at the VMs and the host pool
+POLL_SECONDS = PROVISION_POLL_SECONDS  # plan seconds between two looks at the VMs and the host pool (the preview's)
 
 
 def _vm_ref(run: Any, pool: AvdHostPool) -> dict[str, str]:

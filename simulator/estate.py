@@ -46,6 +46,7 @@ from simulator.providers.desktop_virtualization import (
     UserSession,
 )
 from simulator.providers.dns import DEMO_DNS_RG, DEMO_ZONE, Dns, RecordSet
+from simulator.providers.images import Images
 from simulator.providers.recovery_services import (
     DEMO_ASR_RG,
     DEMO_VAULT,
@@ -157,6 +158,7 @@ class Estate:
         # quotas and capacity of the recovery region: Compute's VMs count, ASR's failover jobs bring VMs up against it
         self.capacity = Capacity(self.lock, lambda: list(self.dependencies.compute.vms.values()))
         self.site_recovery.capacity = self.capacity
+        self.images = Images(self.lock)  # marketplace, gallery and managed images (`recovery: provision`)
 
     # ---- the simulated clock (simulator.arm.Cloud) ------------------------------------------------------------
     @property
@@ -353,6 +355,7 @@ def seed_demo_estate(estate: Estate, vms: int = 260, sessions: int = 220) -> Est
         estate.network.seed_demo()  # Traffic Manager profile tm-contoso-app, the Log Analytics workspace
         estate.dependencies.seed_demo()  # fg-contoso, stcontosofslogix, hp-neu-pooled standby VMs, webhook
         estate.sites.seed_demo()  # recovery VNet and gateway, ASR network mappings, NetApp volume, Backup item
+        estate.images.seed_demo()  # the demo host pool template's marketplace image, in both regions
     return estate
 
 

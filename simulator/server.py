@@ -26,7 +26,7 @@ from simulator.arm import Handler, RouteTable, SimError
 from simulator.arm import error_response as _error
 from simulator.background import BackgroundServer
 from simulator.estate import Estate
-from simulator.providers import capacity, desktop_virtualization, dns, recovery_services, sinks
+from simulator.providers import capacity, desktop_virtualization, dns, images, recovery_services, sinks
 
 
 class SimulatorApp:
@@ -45,6 +45,7 @@ class SimulatorApp:
         dependencies.add_routes(table, estate.dependencies)  # SQL, storage, VMs, Automation webhooks, /_sim/webhooks
         sites.add_routes(table, estate.sites)  # VNets, gateways, ASR network mappings, NetApp, Backup, /_sim/sites
         capacity.add_routes(table, estate.capacity)  # Compute and Network usages, resource SKUs, /_sim/capacity
+        images.add_routes(table, estate.images)  # marketplace images, gallery image versions, managed images
 
     @property
     def base_url(self) -> str:

@@ -3,15 +3,40 @@ the recovery region against that region's quotas and usage."""
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from failover.contracts import Contract, NonEmpty
 from failover.contracts.asr import VaultInput
+from failover.plan import Plan
+
+
+class SessionHostNeed(Contract):
+    """The session hosts `recovery: provision` builds for one host pool in the recovery region: how many, and their
+    size (`provision.vm_size`; None: the size of the host pool's vmTemplate, read by the check)."""
+
+    subscription_id: NonEmpty
+    resource_group: NonEmpty
+    host_pool: NonEmpty
+    count: int = Field(ge=1)
+    vm_size: str | None = None
+
+
+def session_host_needs(plan: Plan) -> list[SessionHostNeed]:
+    """The plan's `recovery: provision` pools, as the capacity check counts them."""
+    return [
+        SessionHostNeed(**plan.host_pool_ref(pool), count=pool.provision.count, vm_size=pool.provision.vm_size)
+        for pool in plan.avd.provisioned
+        if pool.provision is not None
+    ]
 
 
 class CapacityInput(VaultInput):
-    """`capacity_check`: the recovery plans about to fail over, and the region their VMs come up in."""
+    """`capacity_check`: the recovery plans about to fail over, the session hosts the run will build
+    (`recovery: provision`), and the region their VMs come up in."""
 
     recovery_plans: list[NonEmpty]
     recovery_region: NonEmpty
+    session_hosts: list[SessionHostNeed] = []
 
 
 class CapacityRow(Contract):
@@ -51,6 +76,7 @@ class CapacityResult(Contract):
     unknown_sizes: list[str] = []  # recovery VM sizes the region's SKU list does not offer
     reserved: int = 0  # VMs a capacity reservation's free slot holds (their vCPUs are not counted in `rows`)
     reservations: list[ReservationRow] = []  # per capacity reservation group and size the VMs name
+    session_hosts: int = 0  # of `vms` and the rows: the session hosts `recovery: provision` builds
 
     @property
     def short(self) -> list[CapacityRow]:

@@ -70,7 +70,7 @@ class PreflightCheck(Contract):
 
 class PreflightResult(Contract):
     """The worst status of the checks (`fail` > `warn` > `pass`) and the checks: network, network_mappings,
-    identity."""
+    identity, provision (`recovery: provision`)."""
 
     status: CheckStatus
     checks: list[PreflightCheck]

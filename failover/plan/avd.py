@@ -11,6 +11,9 @@ from pydantic import Field, model_validator
 
 from failover.plan.fields import Duration, _Model
 
+# plan seconds between two looks of the run at the VMs and the host pool (orchestrations.provision; the preview's)
+PROVISION_POLL_SECONDS = 30.0
+
 _SUBNET_ID = re.compile(
     r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/Microsoft\.Network/"
     r"virtualNetworks/[^/]+/subnets/[^/]+$",
@@ -43,6 +46,8 @@ class Provision(_Model):
     subnet_id: str = Field(min_length=1)
     vm_size: str | None = None  # else the VM template's `vmSize.id`
     timeout: Duration = 1800.0  # until every one reports Available; then an operator retries or skips
+    # preview: a VM built from the image until it runs, then the AVD agent installed and registered until Available
+    expected_duration: Duration = 600.0
     subscription_id: str | None = None
 
     @model_validator(mode="after")

@@ -17,6 +17,9 @@ param capacityScopes array = []
 @description('Resource group ids of the recovery VNets and their gateways (network readiness reads).')
 param networkScopes array = []
 
+@description('Resource group ids of the images (gallery or managed) recovery: provision builds session hosts from.')
+param imageScopes array = []
+
 @description('Resource group ids of the Recovery Services vaults of the restore tests.')
 param restoreVaultScopes array = []
 
@@ -71,13 +74,14 @@ resource networkReader 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if
 }
 
 // Recovery capacity, on a plan's subscription: Reader would read every resource of it; the check reads only the
-// recovery region's quota usage (compute and network), the resource SKUs (VM size -> family, vCPUs) and the
-// capacity reservation groups the protected VMs name (each group's instance view and its reservations).
+// recovery region's quota usage (compute and network), the resource SKUs (VM size -> family, vCPUs), the
+// capacity reservation groups the protected VMs name (each group's instance view and its reservations), and for
+// the provisioning readiness whether the region offers a marketplace image (its versions there).
 resource capacityReader 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (!empty(capacityScopes)) {
   name: guid(subscription().id, suffix, 'capacity-reader')
   properties: {
     roleName: 'Regional Failover Capacity Reader (${suffix})'
-    description: 'Read a region\'s compute and network quota usage, the resource SKUs and capacity reservations.'
+    description: 'Read a region\'s compute and network quota usage, the resource SKUs, capacity reservations and marketplace image versions.'
     type: 'CustomRole'
     permissions: [
       {
@@ -87,6 +91,7 @@ resource capacityReader 'Microsoft.Authorization/roleDefinitions@2022-04-01' = i
           'Microsoft.Compute/capacityReservationGroups/read'
           'Microsoft.Compute/capacityReservationGroups/capacityReservations/read'
           'Microsoft.Network/locations/usages/read'
+          'Microsoft.Compute/locations/publishers/artifacttypes/offers/skus/versions/read'
         ]
         notActions: []
       }
@@ -94,6 +99,31 @@ resource capacityReader 'Microsoft.Authorization/roleDefinitions@2022-04-01' = i
     assignableScopes: union([
       subscription().id
     ], capacityScopes)
+  }
+}
+
+// recovery: provision, on the resource group of the image its host pool's vmTemplate names (customImageId): Reader
+// would read everything in the group; this reads a managed image and gallery image versions (their target regions),
+// which the provisioning readiness checks and building a VM from that image needs. A resource group: the template
+// may name the gallery's next version, or another image of the group, without a new deployment.
+resource imageReader 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (!empty(imageScopes)) {
+  name: guid(subscription().id, suffix, 'image-reader')
+  properties: {
+    roleName: 'Regional Failover Image Reader (${suffix})'
+    description: 'Read a managed image and Azure Compute Gallery image versions.'
+    type: 'CustomRole'
+    permissions: [
+      {
+        actions: [
+          'Microsoft.Compute/images/read'
+          'Microsoft.Compute/galleries/images/versions/read'
+        ]
+        notActions: []
+      }
+    ]
+    assignableScopes: union([
+      subscription().id
+    ], imageScopes)
   }
 }
 
@@ -178,4 +208,5 @@ output capacityReaderId string = empty(capacityScopes) ? '' : capacityReader.nam
 output networkReaderId string = empty(networkScopes) ? '' : networkReader.name
 output restoreOperatorId string = empty(restoreVaultScopes) ? '' : restoreOperator.name
 output restoreTargetId string = empty(restoreTargetScopes) ? '' : restoreTarget.name
+output imageReaderId string = empty(imageScopes) ? '' : imageReader.name
 output restoreSourceId string = empty(restoreSourceScopes) ? '' : restoreSource.name

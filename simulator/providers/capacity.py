@@ -150,6 +150,7 @@ class Capacity:
         self.limits: dict[str, dict[str, int]] = {}  # region -> usage name -> limit (else the default)
         self.base: dict[str, dict[str, int]] = {}  # region -> usage name -> usage not modelled as a resource
         self.sold_out: dict[str, set[str]] = {}  # region -> VM sizes or families: AllocationFailed
+        self.restricted: dict[str, dict[str, str]] = {}  # region -> VM size (lower case) -> the SKU's reasonCode
         self.allocations: dict[tuple[str, str, str, str], Allocation] = {}  # (rg, vault, plan, failover|test)
         self.quota_failures = 0  # VMs refused for quota or capacity
         self.reservations = crg.Reservations(lock)  # capacity reservation groups
@@ -174,6 +175,23 @@ class Capacity:
         """The region has no capacity left for these VM sizes or families: their VMs fail with AllocationFailed."""
         with self.lock:
             self.sold_out.setdefault(region.lower(), set()).update(sizes_or_families)
+
+    def set_restricted(self, region: str, *sizes: str, reason: str = "NotAvailableForSubscription") -> None:
+        """The resource SKUs list these sizes with a `Location` restriction in the region (`reasonCode`
+        NotAvailableForSubscription or QuotaId): not offered to this subscription there."""
+        with self.lock:
+            self.restricted.setdefault(region.lower(), {}).update({size.lower(): reason for size in sizes})
+
+    def restrictions(self, size: str, regions: list[str]) -> list[dict[str, Any]]:
+        """A SKU's `restrictions` in the resource SKU list (ResourceSkuRestrictions: type, values, restrictionInfo,
+        reasonCode), one per restricted region."""
+        with self.lock:
+            found = [(r, self.restricted.get(r.lower(), {}).get(size.lower())) for r in regions]
+        return [
+            {"type": "Location", "values": [region], "restrictionInfo": {"locations": [region]}, "reasonCode": reason}
+            for region, reason in found
+            if reason
+        ]
 
     # ---- usage -------------------------------------------------------------------------------------------
     def limit(self, region: str, name: str) -> int:
@@ -365,6 +383,7 @@ class Routes:
                             {"name": "vCPUsPerCore", "value": "2"},
                         ],
                         "locationInfo": [{"location": r, "zones": ["1", "2", "3"]} for r in regions],
+                        "restrictions": self.capacity.restrictions(size, regions),
                         "name": size,
                         "tier": "Standard",
                         "size": size.removeprefix("Standard_"),

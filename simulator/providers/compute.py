@@ -177,7 +177,8 @@ class Compute(OperationBook):
         vm.operation = None
         if op.status == "Succeeded" and (ext.publisher.lower(), ext.type.lower()) == AVD_AGENT_EXTENSION:
             host_name = f"{vm.name}.{DEMO_SESSION_HOST_DOMAIN}"
-            pool = self.avd.register(ext.token, host_name, (vm.resource_group, vm.name), vm.location)
+            where = (vm.resource_group, vm.name)
+            pool = self.avd.register(ext.token, host_name, where, vm.location, at=op.ended_at)
             if pool is None:
                 op.status = "Failed"
                 op.error = {

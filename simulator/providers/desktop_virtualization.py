@@ -228,11 +228,14 @@ class DesktopVirtualization:
         with self.lock:
             return self.host_pool(rg, name)
 
-    def register(self, token: str | None, host_name: str, vm: tuple[str, str], location: str) -> HostPool | None:
-        """A booted VM's AVD agent registers with `token`: the pool whose current, unexpired token it is gets the
-        session host (Available, open to new sessions). None when no pool takes the token (wrong or expired)."""
+    def register(
+        self, token: str | None, host_name: str, vm: tuple[str, str], location: str, at: datetime | None = None
+    ) -> HostPool | None:
+        """A booted VM's AVD agent registers with `token` (`at`: when its installer ended, else now): the pool whose
+        current, unexpired token it is gets the session host (Available, open to new sessions). None when no pool
+        takes the token (wrong or expired)."""
         with self.lock:
-            now = utcnow()
+            now = at or utcnow()
             pool = next((p for p in self.host_pools.values() if token and p.token == token), None)
             why = None
             if pool is None:

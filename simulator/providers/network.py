@@ -31,6 +31,10 @@ DEMO_GATEWAY = "vgw-neu"
 DEMO_CONNECTION = "cn-neu-onprem"
 DEMO_DRILLRG = "rg-dr-neu"
 DEMO_DRILL_VNET = "vnet-drill-neu"
+# where `recovery: provision` builds session hosts (avd.host_pools[].provision: resource_group, subnet_id)
+DEMO_HOSTS_RG = "rg-avd-neu"
+DEMO_HOSTS_VNET = "vnet-avd-neu"
+DEMO_HOSTS_SUBNET = "snet-hosts"
 
 
 @dataclass
@@ -104,7 +108,8 @@ class Networking:
 
     # ---- the demo estate ------------------------------------------------------------------
     def seed_demo(self, primary: str = PRIMARY_REGION, recovery: str = RECOVERY_REGION) -> None:
-        """The recovery VNet with a VPN gateway connected to on-premises, the primary VNet and the drill VNet."""
+        """The recovery VNet with a VPN gateway connected to on-premises, the primary VNet, the drill VNet and the
+        session hosts' VNet (`recovery: provision`)."""
         with self.lock:
             for vnet in (
                 VirtualNetwork(
@@ -112,6 +117,9 @@ class Networking:
                 ),
                 VirtualNetwork(DEMO_PRIMARY_NETRG, DEMO_PRIMARY_VNET, primary, ["10.10.0.0/16"]),
                 VirtualNetwork(DEMO_DRILLRG, DEMO_DRILL_VNET, recovery, ["10.99.0.0/16"]),
+                VirtualNetwork(
+                    DEMO_HOSTS_RG, DEMO_HOSTS_VNET, recovery, ["10.30.0.0/16"], ["default", DEMO_HOSTS_SUBNET]
+                ),
             ):
                 self.vnets[(vnet.resource_group.lower(), vnet.name.lower())] = vnet
             self.gateways[(DEMO_NETRG, DEMO_GATEWAY)] = Gateway(

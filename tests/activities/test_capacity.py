@@ -172,3 +172,36 @@ class TestReservations:
         sim.estate.capacity.set_quota(RECOVERY_REGION, FAMILY, limit=10_000)
         beyond = capacity_of()
         assert beyond["status"] == "warn" and "10 VMs, 8 reserved slots free of 8: 2 VMs beyond" in beyond["message"]
+
+
+def test_provisioned_session_hosts_are_counted(start_simulator: Any) -> None:
+    """`recovery: provision`: count x the size (the host pool's vmTemplate, or provision.vm_size) in the needs."""
+    from activities.planning import read_capacity
+    from failover.contracts.capacity import SessionHostNeed
+    from tests.activities.test_avd_checks import provisioned_plan
+
+    sim = start_simulator(EstateConfig(), vms=10)
+    pool = {"subscription_id": SUBSCRIPTION_ID, "resource_group": "rg-avd-weu", "host_pool": "hp-weu-pooled"}
+    result = capacity_check(
+        CapacityInput(
+            subscription_id=SUBSCRIPTION_ID,
+            resource_group=DEMO_ASR_RG,
+            vault=DEMO_VAULT,
+            recovery_plans=["rp-identity"],
+            recovery_region=RECOVERY_REGION,
+            session_hosts=[
+                SessionHostNeed(**pool, count=3),
+                SessionHostNeed(**pool, count=2, vm_size="Standard_E4s_v5"),
+            ],
+        )
+    )
+    rows = {row.quota: row.needed for row in result.rows}
+    assert result.vms == 4 + 5 and result.session_hosts == 5
+    assert rows["virtualMachines"] == 9 and rows[FAMILY] == 4 * 4 + 3 * 8  # the template's Standard_D8s_v5
+    assert rows["standardESv5Family"] == 2 * 4 and rows["cores"] == 16 + 24 + 8
+    # readiness and the preview count them from the plan; a shortfall they cause shows
+    sim.estate.capacity.set_quota(RECOVERY_REGION, FAMILY, limit=32 + 16 + 8)  # the 4 VMs fit, 3 hosts do not
+    plan = provisioned_plan()
+    read = read_capacity(plan, ["rp-identity"])
+    assert read["session_hosts"] == 3
+    assert {r["quota"]: r["shortfall"] for r in read["rows"]}[FAMILY] == 16

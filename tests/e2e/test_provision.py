@@ -81,6 +81,22 @@ class TestProvision:
         assert sorted(removed["drained"]) == sorted(removed["session_hosts_removed"]) == sorted(hosts)
         assert sorted(stack.estate.snapshot()["deleted_session_hosts"]) == sorted(hosts)
 
+    def test_a_template_that_cannot_build_refuses_the_run_before_anything_changes(self, make_stack: Any) -> None:
+        """The preflight's `provision` check (readiness's too): the recovery region restricts the template's VM size,
+        so the run ends before anyone is signed out, not at provisioning time mid-outage."""
+        stack = make_stack(vms=30, sessions=2, avd=provisioned_avd(2))
+        stack.estate.capacity.set_restricted("northeurope", "Standard_D8s_v5")
+        summary = finish(stack, post_alert(stack).json()["instance_id"], timeout=90)["output"]
+        assert summary["status"] == "Failed", summary
+        assert (
+            "preflight provision: host pool hp-weu-pooled: vmTemplate.vmSize.id: VM size Standard_D8s_v5 is "
+            "restricted in northeurope for the subscription (NotAvailableForSubscription)"
+        ) in summary["errors"]
+        assert any("cannot be built in the recovery region: the run was refused" in e for e in summary["errors"])
+        state = stack.estate.snapshot()
+        assert state["jobs"] == [] and state["sessions_remaining"] == 2 and state["logged_off"] == []
+        assert created_vms(stack) == {} and "approval" not in [s["name"] for s in summary["steps"]]
+
     def test_a_drill_leaves_no_session_host_behind(self, make_stack: Any) -> None:
         stack = make_stack(vms=30, sessions=2, avd=provisioned_avd(2))
         summary = approve_and_finish(stack, drill(stack, reason="drill"))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import math
+from typing import Any
 
 from failover.batching import RecoveryPlanRef
-from failover.plan import load_plan
+from failover.plan import AvdHostPool, load_plan
 from failover.preview import measured_durations, noticed_after, preview
 from local.stack import DEMO_PLAN
 
@@ -99,3 +101,46 @@ def test_recovery_points_against_the_rpo_target() -> None:
     assert table["over"] == 1 and table["max_age_seconds"] == PLAN.rpo_target + 1
     assert table["target_seconds"] == PLAN.rpo_target
     assert preview(PLAN, GROUPS)["recovery_points"] is None
+
+
+def provisioned(plan: Any, *expected: float) -> Any:
+    """The plan with a `recovery: provision` pool per `expected` duration (count 3)."""
+    subnet = "/subscriptions/s/resourceGroups/rg-avd-neu/providers/Microsoft.Network/virtualNetworks/v/subnets/h"
+    pools = [
+        AvdHostPool(
+            resource_group="rg-avd-weu",
+            name=f"hp-{i}",
+            recovery="provision",
+            provision={
+                "count": 3,
+                "name_prefix": f"dr{i}",
+                "resource_group": "rg-avd-neu",
+                "subnet_id": subnet,
+                "expected_duration": seconds,
+            },
+        )
+        for i, seconds in enumerate(expected)
+    ]
+    return plan.model_copy(update={"avd": plan.avd.model_copy(update={"host_pools": pools})})
+
+
+def test_provisioning_is_in_the_schedule_after_standby() -> None:
+    """`recovery: provision`: the run's first look creates the VMs, then a look every 30 s until
+    provision.expected_duration has passed; with the service's step per pool and look."""
+    from failover.preview import provision_estimate
+
+    before = preview(PLAN, GROUPS)
+    plan = provisioned(PLAN, 300.0)
+    after = preview(plan, GROUPS)
+    assert provision_estimate(plan) == 300.0  # 10 looks of 30 s
+    assert after["eta_seconds"] == before["eta_seconds"] + 300.0
+    standby, provision = after["steps"][-2:]
+    assert standby["name"] == "standby" and provision == {
+        "name": "provision", "start_s": standby["end_s"], "end_s": standby["end_s"] + 300.0
+    }  # fmt: skip
+    # two pools: each look calls the activity once per pool (12 s each at x120), the longest pool decides
+    two = provisioned(PLAN, 300.0, 200.0)
+    assert provision_estimate(two, step_seconds=12.0) == 24.0 + math.ceil(300 / 54) * 54
+    assert preview(two, GROUPS, mode="test")["steps"][-1]["name"] == "provision"  # a drill builds them too
+    assert preview(two, GROUPS, mode="failback")["eta_seconds"] < preview(two, GROUPS)["eta_seconds"]
+    assert provision_estimate(PLAN) == 0.0

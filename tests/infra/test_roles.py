@@ -95,6 +95,11 @@ PLAN_SCOPES = {
         {"custom:capacityReader"},
     ),
     "network.recovery_vnet": ("recoveryNetworkIds", "virtual-network.bicep", {"custom:networkReader"}),
+    "avd.host_pools[recovery=provision] vmTemplate customImageId": (
+        "provisionImageResourceGroupIds",
+        "resource-group.bicep",
+        {"custom:imageReader"},
+    ),
     "network.gateways": ("networkGatewayIds", "network-gateway.bicep", {"custom:networkReader"}),
     "backup_tests[].vault": ("backupVaultIds", "backup-vault.bicep", {"custom:restoreOperator"}),
     "backup_tests[].target_resource_group": (
@@ -359,6 +364,7 @@ CAPACITY_READS = (
     "Microsoft.Network/locations/usages/read",
     "Microsoft.Compute/capacityReservationGroups/read",
     "Microsoft.Compute/capacityReservationGroups/capacityReservations/read",
+    "Microsoft.Compute/locations/publishers/artifacttypes/offers/skus/versions/read",  # a marketplace image's versions
 )
 # What the Azure Backup service checks on a restore to a new VM, besides the vault (Microsoft's "Minimum role
 # requirements for Azure VM backup", Restore VM: https://learn.microsoft.com/azure/backup/backup-rbac-rs-vault).
@@ -407,6 +413,9 @@ SDK_ACTIONS: dict[tuple[str, str], Needs] = {
     ("capacity", "compute.capacity_reservations.list_by_capacity_reservation_group"): [
         ("capacitySubscriptionIds", [CAPACITY_READS[4]])
     ],
+    ("capacity", "desktop_virtualization.host_pools.get"): [
+        (POOLS, ["Microsoft.DesktopVirtualization/hostpools/read"])
+    ],  # a recovery: provision pool's vmTemplate (the size of its session hosts)
     ("verify", "site_recovery.replication_recovery_plans.get"): [(VAULT, [PLANS + "read"])],
     ("verify", "site_recovery.replication_protected_items.list"): [(VAULT, [ITEMS + "read"])],
     ("asr_placement", "site_recovery.replication_protected_items.list"): [(VAULT, [ITEMS + "read"])],
@@ -465,6 +474,19 @@ SDK_ACTIONS: dict[tuple[str, str], Needs] = {
     ("avd_provision", "compute.virtual_machine_extensions.begin_create_or_update"): [
         (PROVISION_RG, [VM + "extensions/write"])
     ],
+    ("avd_checks", "desktop_virtualization.host_pools.get"): [
+        (POOLS, ["Microsoft.DesktopVirtualization/hostpools/read"])
+    ],
+    ("avd_checks", "compute.resource_skus.list"): [("capacitySubscriptionIds", [CAPACITY_READS[1]])],
+    ("avd_checks", "compute.virtual_machine_images.list"): [("capacitySubscriptionIds", [CAPACITY_READS[5]])],
+    ("avd_checks", "compute.images.get"): [("provisionImageResourceGroupIds", ["Microsoft.Compute/images/read"])],
+    ("avd_checks", "compute.gallery_image_versions.get"): [
+        ("provisionImageResourceGroupIds", ["Microsoft.Compute/galleries/images/versions/read"])
+    ],
+    ("avd_checks", "compute.gallery_image_versions.list_by_gallery_image"): [
+        ("provisionImageResourceGroupIds", ["Microsoft.Compute/galleries/images/versions/read"])
+    ],
+    ("avd_checks", "network.virtual_networks.get"): [(PROVISION_RG, ["Microsoft.Network/virtualNetworks/read"])],
     ("dns", "dns.record_sets.get"): [("dnsZoneIds", ["Microsoft.Network/dnsZones/A/read"])],
     ("dns", "dns.record_sets.create_or_update"): [
         ("dnsZoneIds", ["Microsoft.Network/dnsZones/A/write", "Microsoft.Network/dnsZones/CNAME/write"])

@@ -570,8 +570,9 @@ CASES: list[Case] = [
         "GET",
         "/subscriptions/{subscriptionId}/providers/Microsoft.Compute/skus",
         SUBSCRIPTION,
-        "capacity_check",
+        "capacity_check, provision_check",
         query=("$filter",),
+        allow=Allow(extra={"$.value[]": extra(compute.ResourceSku)}),  # `restrictions` (the example has none)
     ),
     Case(
         "network/UsageList.json",
