@@ -73,7 +73,12 @@ class ApiBase:
     # (plan, alert id, monitor condition) -> the run that holds the plan and lists that alert, as last seen: a
     # later copy reads that run's status only (one engine call, shared by the copies asking at the same moment)
     _alert_runs: OrderedDict[tuple[str, str, str], str] = field(default_factory=OrderedDict, init=False, repr=False)
-    _status_reads: dict[str, asyncio.Future[Any]] = field(default_factory=dict, init=False, repr=False)
+    _status_reads: dict[str, tuple[asyncio.Future[Any], float]] = field(default_factory=dict, init=False, repr=False)
+    # (plan, alert id, monitor condition) -> (run, when the read that last saw it active and listing the alert was
+    # asked): within COPY_FRESH_SECONDS of that a copy is answered without reading again
+    _alert_confirmed: dict[tuple[str, str, str], tuple[str, float]] = field(
+        default_factory=dict, init=False, repr=False
+    )
     _decided: OrderedDict[int, tuple[Any, list[Plan], Any]] = field(default_factory=OrderedDict, init=False, repr=False)
 
     async def _first_copy(

@@ -56,6 +56,9 @@ from failover.run import build_run_input, new_run_id, run_kind
 MEMO_ENTRIES = 64  # alert bodies (and their matchings) remembered: a storm is copies of a few alerts
 MEMO_BODY_LIMIT = 64 * 1024  # larger bodies are parsed each time (a Log alert with search results)
 CLAIM_WAIT = 15.0  # seconds a start waits for its run to be granted (or refused) the plan's claim
+# A run seen active and listing an alert this recently (seconds, from when that read was asked) answers the alert's
+# copies without another read: a storm's copies come within a second; Action Groups retry seconds apart.
+COPY_FRESH_SECONDS = 0.5
 
 
 class Runs(Evacuations):
@@ -98,35 +101,45 @@ class Runs(Evacuations):
             if "claim" not in started:  # the run holds the plan (granted, or joined): later copies look there first
                 self._alert_runs[key] = str(started["instance_id"])
                 while len(self._alert_runs) > MEMO_ENTRIES:
-                    self._alert_runs.popitem(last=False)
+                    self._alert_confirmed.pop(self._alert_runs.popitem(last=False)[0], None)
             return started
 
         return await self._first_copy(key, start)
 
     async def _known_run(self, client: DurableClient, key: tuple[str, str, str]) -> dict[str, Any] | None:
-        """A copy of an alert a run of the plan holds: that run's answer, when its status (read once for the
-        copies asking at the same moment) shows it still active and listing the alert; else None (the copy
-        goes the long way: a run that has ended may be followed by a new one)."""
+        """A copy of an alert a run of the plan holds: that run's answer, when its status shows it still active and
+        listing the alert; else None (the copy goes the long way: a run that has ended may be followed by a new
+        one). The status is read once for the copies asking at the same moment, and not again for those arriving
+        within COPY_FRESH_SECONDS of when that read was asked: while a storm arrives the run is busiest (its claim,
+        preflight, card) and a read waits behind it, with every copy in flight waiting on that read."""
         run_id = self._alert_runs.get(key)
         if run_id is None:
             return None
-        status = await self._read_status(client, run_id)
+        answer = {"instance_id": run_id, "status_url": self.status_url(run_id), "deduplicated": True}
+        seen = self._alert_confirmed.get(key)
+        if seen is not None and seen[0] == run_id and 0 <= self.clock() - seen[1] < COPY_FRESH_SECONDS:
+            return answer
+        status, asked = await self._read_status(client, run_id)
         custom = status.custom_status if status and isinstance(status.custom_status, dict) else {}
         listed = {str(t.get("alert_id")) for t in custom.get("triggers") or [] if isinstance(t, dict)}
         if runtime_status(status) in ACTIVE and key[1] in listed:
-            return {"instance_id": run_id, "status_url": self.status_url(run_id), "deduplicated": True}
+            if self._alert_runs.get(key) == run_id and (seen is None or seen[1] < asked):
+                self._alert_confirmed[key] = (run_id, asked)
+            return answer
+        self._alert_confirmed.pop(key, None)
         if self._alert_runs.get(key) == run_id:
             del self._alert_runs[key]
         return None
 
-    async def _read_status(self, client: DurableClient, run_id: str) -> Any:
-        """`get_status(run_id)`, one read in flight per run: the callers asking while it is in flight share it."""
+    async def _read_status(self, client: DurableClient, run_id: str) -> tuple[Any, float]:
+        """`get_status(run_id)` and when it was asked (`clock`), one read in flight per run: the callers asking while
+        it is in flight share it."""
         reading = self._status_reads.get(run_id)
         if reading is None:
-            reading = asyncio.ensure_future(client.get_status(run_id))
+            reading = (asyncio.ensure_future(client.get_status(run_id)), self.clock())
             self._status_reads[run_id] = reading
-            reading.add_done_callback(lambda _: self._status_reads.pop(run_id, None))
-        return await asyncio.shield(reading)
+            reading[0].add_done_callback(lambda _: self._status_reads.pop(run_id, None))
+        return await asyncio.shield(reading[0]), reading[1]
 
     async def _start_or_join(
         self,

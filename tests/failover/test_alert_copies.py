@@ -134,6 +134,31 @@ def test_later_copies_read_the_run_once_together(api: Api) -> None:
     assert engine.calls == ["get_status"], engine.calls
 
 
+def test_copies_right_after_a_read_take_its_answer(api: Api) -> None:
+    """A read that saw the run active and listing the alert answers the copies arriving within COPY_FRESH_SECONDS of
+    when it was asked, without another read (the storm bench's stall: every copy in flight waited on a status read
+    queued behind the run's own start); later copies read again, and a run seen ended sends them the long way."""
+    from failover.api.runs import COPY_FRESH_SECONDS
+
+    engine = Engine()
+    first = json.loads(asyncio.run(_storm(api, engine, 3))[0].get_body())["instance_id"]
+    engine.calls.clear()
+    asyncio.run(_storm(api, engine, 10))  # one read, shared
+    assert engine.calls == ["get_status"]
+    api.now[0] += COPY_FRESH_SECONDS / 2  # type: ignore[attr-defined]
+    answers = asyncio.run(_storm(api, engine, 10))
+    assert engine.calls == ["get_status"]  # none more
+    assert {json.loads(a.get_body())["instance_id"] for a in answers} == {first}
+    api.now[0] += COPY_FRESH_SECONDS  # type: ignore[attr-defined]
+    asyncio.run(_storm(api, engine, 10))
+    assert engine.calls == ["get_status", "get_status"]
+    engine.running[first].runtime_status = "Completed"
+    engine.holder = None
+    api.now[0] += COPY_FRESH_SECONDS  # type: ignore[attr-defined]
+    answer = json.loads(asyncio.run(api.post_alert(_request(), engine)).get_body())
+    assert answer["deduplicated"] is False and answer["instance_id"] != first
+
+
 def test_a_copy_after_the_run_ended_starts_a_new_run(api: Api) -> None:
     engine = Engine()
     first = json.loads(asyncio.run(_storm(api, engine, 3))[0].get_body())["instance_id"]
