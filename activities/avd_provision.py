@@ -36,6 +36,9 @@ TOKEN_LIFE = timedelta(hours=24)
 ADMIN = "avdadmin"
 
 
+REFUSED = (400, 404, 409)  # a VM PUT Azure refuses for what it asks (size, image, subnet, quota): not retried
+
+
 def _short(name: str) -> str:
     return name.rsplit("/", 1)[-1]
 
@@ -178,7 +181,15 @@ def avd_provision_session_hosts(payload: ProvisionInput) -> ProvisionResult:
             vm = vms.get(vm_rg, name)
         except ResourceNotFoundError:
             body = VirtualMachine(_vm_body(payload, name, template, payload.instance_id or ""))
-            vms.begin_create_or_update(vm_rg, name, body, polling=False)
+            try:
+                vms.begin_create_or_update(vm_rg, name, body, polling=False)
+            except HttpResponseError as err:
+                if err.status_code not in REFUSED:
+                    raise  # throttled or Azure's own error: the activity's retry policy tries again
+                # Azure refuses the VM as the template defines it (SkuNotAvailable, an image or subnet not in the
+                # region, ...): the same call would be refused again, so the host is failed with Azure's reason
+                hosts.append(ProvisionedHost(vm=name, state="failed", size=size, error=_why(err)))
+                continue
             hosts.append(ProvisionedHost(vm=name, state="creating", size=size))
             continue
         provisioning = str((vm.get("properties") or {}).get("provisioningState") or "")

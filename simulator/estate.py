@@ -61,6 +61,7 @@ from simulator.providers.recovery_services import (
     SiteRecovery,
 )
 from simulator.providers.sinks import Sinks
+from simulator.providers.vm_admission import VmAdmission
 from simulator.sites import Sites
 
 __all__ = [
@@ -159,6 +160,10 @@ class Estate:
         self.capacity = Capacity(self.lock, lambda: list(self.dependencies.compute.vms.values()))
         self.site_recovery.capacity = self.capacity
         self.images = Images(self.lock)  # marketplace, gallery and managed images (`recovery: provision`)
+        # a VM is created only with a size, image and subnet the region has (as Azure refuses them)
+        self.dependencies.compute.admission = VmAdmission(
+            subscription_id, self.capacity, self.images, self.sites.networking
+        )
 
     # ---- the simulated clock (simulator.arm.Cloud) ------------------------------------------------------------
     @property

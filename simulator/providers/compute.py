@@ -21,6 +21,7 @@ a restore test) answers 200, or 204 when there is no such VM.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -147,6 +148,8 @@ class Compute(OperationBook):
         avd.sources.append(self)  # a VM's boot registers its session host: AVD reads bring it up to date
         # The books whose operations create VMs here (Backup's restores): brought up to date before a VM is deleted.
         self.sources: list[OperationBook] = []
+        # What Azure refuses when a VM is created (size, image, subnet: `simulator.providers.vm_admission`)
+        self.admission: Callable[[str, str, dict[str, Any]], None] | None = None
 
     # ---- operations (simulator.arm.OperationBook: start, refresh, look up) ----------------
     def _finish(self, op: Operation) -> None:
@@ -200,6 +203,8 @@ class Compute(OperationBook):
             existing = self.vms.get(key)
             if existing is not None:
                 return existing, None
+            if self.admission is not None:
+                self.admission(rg, name, body)
             props = body["properties"]
             nics = (props.get("networkProfile") or {}).get("networkInterfaceConfigurations") or []
             subnet = None

@@ -15,7 +15,7 @@ from tests.activities.conftest import StartSimulator
 from tests.conftest import wait_for
 
 SUBNET = (
-    f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/rg-avd-neu/providers/Microsoft.Network/virtualNetworks/vnet"
+    f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/rg-avd-neu/providers/Microsoft.Network/virtualNetworks/vnet-avd-neu"
     "/subnets/snet-hosts"
 )
 POOL = {"subscription_id": SUBSCRIPTION_ID, "resource_group": "rg-avd-weu", "host_pool": "hp-weu-pooled"}
@@ -69,3 +69,17 @@ def test_a_drill_host_takes_no_users_and_removal_is_repeatable(sim: Simulator) -
     again = avd_remove_session_hosts(remove)
     assert again.session_hosts_removed == [] and again.vms_deleted == []
     assert created(sim) == []
+
+
+def test_a_vm_azure_refuses_fails_its_host_with_azures_reason(sim: Simulator) -> None:
+    """The template's size restricted in the region since readiness checked it: Azure answers the VM's PUT 409
+    SkuNotAvailable, which the same call would get again; the host is failed with that reason (the run's operator
+    decides: retry once fixed, or skip) and no VM is built. Once the size is offered again, a retry builds it."""
+    sim.estate.capacity.set_restricted("northeurope", "Standard_D8s_v5")
+    result = provision()
+    assert [h.state for h in result.hosts] == ["failed", "failed"]
+    assert all("currently not available in location 'northeurope'" in (h.error or "") for h in result.hosts)
+    assert created(sim) == []
+    sim.estate.capacity.restricted.clear()
+    assert [h.state for h in provision().hosts] == ["creating", "creating"]
+    assert created(sim) == NAMES

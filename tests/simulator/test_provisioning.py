@@ -22,7 +22,7 @@ POOL = (
 )
 AVD = {"api-version": "2024-04-03"}
 SUBNET = (
-    f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/rg-avd-neu/providers/Microsoft.Network/virtualNetworks/vnet"
+    f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/rg-avd-neu/providers/Microsoft.Network/virtualNetworks/vnet-avd-neu"
     "/subnets/snet-hosts"
 )
 VM_BODY = {
