@@ -98,3 +98,18 @@ def describe(result: dict[str, Any]) -> str:
         f"{r['shortfall']}"
         for r in short
     )
+
+
+def summed(needs_of_plans: Iterable[dict[str, int]]) -> dict[str, int]:
+    """Several plans' `needs` added up per quota (an evacuation's plans coming up in one region, against its one
+    quota), in `needs`' order: regional vCPUs, VM count, the families as first met, public IPs last."""
+    total: dict[str, int] = {CORES: 0, VIRTUAL_MACHINES: 0}
+    public_ips = 0
+    for needed in needs_of_plans:
+        public_ips += needed.get(PUBLIC_IPS, 0)
+        for quota, need in needed.items():
+            if quota != PUBLIC_IPS:
+                total[quota] = total.get(quota, 0) + need
+    if public_ips:
+        total[PUBLIC_IPS] = public_ips
+    return total

@@ -1,7 +1,10 @@
 """The evacuation of a region: every plan whose primary is that region, as one run (`POST /api/evacuations`,
 `failover evacuate REGION`).
 
-Stages: read each plan's recovery plans (VMs, batches, the preview's estimate) → one approval card for the whole
+Stages: read each plan's recovery plans (VMs, batches, the preview's estimate) → recovery capacity, every plan's
+needs summed per (subscription, recovery region) (`capacity.evacuation_check`: a shortfall where any plan of the
+region has `capacity: block` refuses the evacuation here, before anything changes; each plan's run records this
+check instead of reading again) → one approval card for the whole
 evacuation (the approvers of every plan; the most approvals any plan asks for; `exclude` in an API approval
 leaves plans out) → each plan a child run (`failover_orchestrator`, instance `{evacuation}:{plan}`: its own
 status, report and control), tier by tier (0 first) and after the plans it names in `after`, each with its share
@@ -31,8 +34,10 @@ from failover.evacuation import (
     plan_vms,
     startable,
 )
+from failover.evacuation_capacity import for_plan
 from failover.evacuation_preview import evacuation_preview
 from failover.plan import Plan
+from orchestrations import capacity
 from orchestrations.approval_gate import record_decision
 from orchestrations.common import ARM_RETRY, NOTIFY_RETRY, EventLog, as_utc, isoformat
 
@@ -99,6 +104,8 @@ def evacuation_orchestrator(context: df.DurableOrchestrationContext):
             ],
         },
         "cancel": None,
+        "capacity": None,  # the recovery capacity check of every plan together (before the card)
+        "warnings": [],
         "errors": [],
     }
     rows = {row["plan"]: row for row in state["plans"]}
@@ -142,6 +149,17 @@ def evacuation_orchestrator(context: df.DurableOrchestrationContext):
     for row in predicted["plans"]:
         rows[row["plan"]].update({k: row[k] for k in PREDICTED if k in row})
     state["eta_seconds"] = predicted["eta_seconds"]
+    # recovery capacity: every plan's needs summed per recovery region; `block` refuses the whole evacuation here
+    publish("checking recovery capacity")
+    check = state["capacity"] = yield from capacity.evacuation_check(context, plans, groups)
+    state["errors"].extend(check["errors"])
+    state["warnings"] = check["warnings"]
+    if check["refused"]:
+        for row in state["plans"]:
+            row.update(status="NotStarted", note="refused: the recovery region's capacity is short (policy block)")
+        publish("refused: capacity")
+        yield from events.publish("EvacuationCompleted", "evacuation", {"status": "Failed", "plans": state["plans"]})
+        return _summary(context, state, "Failed", now)
 
     # 2. one approval for the whole evacuation (the control channel open: a cancel ends the wait)
     channel = {"control": context.wait_for_external_event(CONTROL_EVENT)}
@@ -182,6 +200,7 @@ def evacuation_orchestrator(context: df.DurableOrchestrationContext):
                     continue
                 share = shares[name]
                 run_id = f"{context.instance_id}:{name}"
+                checked = for_plan(check, by_name[name], context.instance_id)  # its run does not read it again
                 child = RunInput(
                     plan=by_name[name],
                     mode="unplanned",
@@ -189,7 +208,7 @@ def evacuation_orchestrator(context: df.DurableOrchestrationContext):
                     requested_by=spec.requested_by,
                     reason=f"evacuation {context.instance_id} of {spec.region}",
                     time_scale=scale,
-                    preapproved={"evacuation": context.instance_id, "decisions": decisions},
+                    preapproved={"evacuation": context.instance_id, "decisions": decisions, "capacity": checked},
                     in_flight_cap=share,
                 )
                 running[name] = context.call_sub_orchestrator("failover_orchestrator", child, run_id)
@@ -302,6 +321,7 @@ def _approval(
         expected_seconds=state["eta_seconds"],
         approvers=gate["approvers"],
         required=gate["required"],
+        capacity=state["capacity"],  # per recovery region, every plan's needs summed
     )
     publish("awaiting approval")
     try:
@@ -394,6 +414,8 @@ def _summary(context: Any, state: dict[str, Any], status: str, now: Any) -> dict
             {k: d.get(k) for k in ("approver", "decision", "at", "comment")} for d in gate.get("decisions") or []
         ],
         "cancel": state["cancel"],
+        "capacity": state.get("capacity"),
+        "warnings": state.get("warnings") or [],
         "errors": state["errors"],
     }
 

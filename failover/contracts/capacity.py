@@ -3,7 +3,9 @@ the recovery region against that region's quotas and usage."""
 
 from __future__ import annotations
 
-from failover.contracts import Contract, NonEmpty
+from pydantic import Field
+
+from failover.contracts import ActivityInput, Contract, NonEmpty
 from failover.contracts.asr import VaultInput
 
 
@@ -38,3 +40,37 @@ class CapacityResult(Contract):
     @property
     def short(self) -> list[CapacityRow]:
         return [r for r in self.rows if r.shortfall > 0]
+
+
+class PlanRecoveryPlans(Contract):
+    """One plan of an evacuation in a region's check: its vault and the recovery plans it will fail over."""
+
+    plan: NonEmpty
+    subscription_id: NonEmpty
+    resource_group: NonEmpty
+    vault: NonEmpty
+    recovery_plans: list[NonEmpty]
+
+
+class RegionCapacityInput(ActivityInput):
+    """`capacity_check_region`: every plan of an evacuation whose VMs come up in one region of one subscription,
+    checked together (`failover.evacuation_capacity.regions`)."""
+
+    subscription_id: NonEmpty
+    region: NonEmpty
+    plans: list[PlanRecoveryPlans] = Field(min_length=1)
+
+
+class PlanNeeds(Contract):
+    """One plan's part of a region's need: its VMs and, per quota, what they need."""
+
+    plan: str
+    vms: int
+    needed: dict[str, int]
+
+
+class RegionCapacityResult(CapacityResult):
+    """The plans' needs summed per quota (`rows`: the region's quota against them all), and each plan's part."""
+
+    subscription_id: str
+    plans: list[PlanNeeds] = []
