@@ -1,7 +1,9 @@
 """The recovery capacity step of a run (`yield from check(run, batches)`), before the approval card: what the
-recovery plans will start in the recovery region against its quotas (`capacity_check`). A shortfall is a warning
-on the card under the plan's `capacity: warn` policy; under `block` the run ends there, before anything is
-changed (nobody signed out, no failover started).
+recovery plans will start in the recovery region (a failback's: in the primary region) against its quotas
+(`capacity_check`). A shortfall is a warning on the card under the plan's `capacity: warn` policy; under `block`
+the run ends there, before anything is changed (nobody signed out, no failover started; a failback: no reprotect).
+A plan's run in an evacuation records the evacuation's check instead (`evacuation_check`: every plan of the
+evacuation summed per subscription and recovery region, before the evacuation's card).
 
 A failover nobody approves (no card) under `warn` does not wait for the check: nothing it finds would change
 what the run does, so it runs in the background (`Controlled.background`) beside the sign-out and the failover,

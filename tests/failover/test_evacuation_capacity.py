@@ -135,3 +135,15 @@ def test_the_evacuation_card_shows_each_region() -> None:
     facts = [b["facts"] for b in card["body"] if b.get("type") == "FactSet"][1]  # after the card's own facts
     assert {"title": "Standard DSv5 Family vCPUs", "value": "40 needed, 32 available of 64: short by 8"} in facts
     assert {"title": "Total Regional vCPUs", "value": "40 needed, 68 available of 100"} in facts
+
+
+def test_a_failback_s_card_names_the_primary_region() -> None:
+    """A failback's check is of the primary region, where its VMs come back (the card's recovery region is where
+    they run now)."""
+    need = rows(needs([("Standard_D4s_v5", False)] * 10, SKUS)[0], USAGES)
+    checked = {"region": "westeurope", "vms": 10, "rows": need, "unknown_sizes": [], "policy": "warn", "short": True}
+    card = approval_card(**{**_base(), "mode": "failback"}, capacity=checked)
+    validate(card)
+    (line,) = [b["text"] for b in card["body"] if "Capacity in westeurope" in str(b.get("text"))]
+    assert line.startswith("Capacity in westeurope (the failback's region): SHORT (policy warn): ")
+    assert "40 needed, 32 left, short by 8" in line
