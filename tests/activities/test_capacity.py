@@ -205,3 +205,36 @@ def test_provisioned_session_hosts_are_counted(start_simulator: Any) -> None:
     read = read_capacity(plan, ["rp-identity"])
     assert read["session_hosts"] == 3
     assert {r["quota"]: r["shortfall"] for r in read["rows"]}[FAMILY] == 16
+
+
+def test_an_evacuation_s_plans_checked_together_with_one_read(start_simulator: Any) -> None:
+    """`capacity_check_region`: two plans of one vault coming up in one region, each fitting alone (16 and 24 of the
+    32 DSv5 vCPUs left), short together; the region's usages and SKUs read once, the vault's items once."""
+    from activities.capacity import capacity_check_region
+    from failover.contracts.capacity import RegionCapacityInput
+
+    sim = start_simulator(EstateConfig(), vms=10)
+    sim.estate.capacity.set_quota(RECOVERY_REGION, FAMILY, limit=64)  # 32 used by the standby session hosts
+    vault = {"subscription_id": SUBSCRIPTION_ID, "resource_group": DEMO_ASR_RG, "vault": DEMO_VAULT}
+    assert check("rp-identity")[FAMILY]["shortfall"] == check("rp-data-01", "rp-apps-01")[FAMILY]["shortfall"] == 0
+    before = dict(sim.estate.snapshot()["requests"])
+    result = capacity_check_region(
+        RegionCapacityInput(
+            subscription_id=SUBSCRIPTION_ID,
+            region=RECOVERY_REGION,
+            plans=[
+                {"plan": "identity", **vault, "recovery_plans": ["rp-identity"]},
+                {"plan": "apps", **vault, "recovery_plans": ["rp-data-01", "rp-apps-01"]},
+            ],
+        )
+    )
+    rows = {row.quota: row.plain() for row in result.rows}
+    assert rows[FAMILY] == {"quota": FAMILY, "name": "Standard DSv5 Family vCPUs", "needed": 40, "current": 32,
+                            "limit": 64, "available": 32, "shortfall": 8}  # fmt: skip
+    assert result.vms == 10 and [(p.plan, p.vms, p.needed[FAMILY]) for p in result.plans] == [
+        ("identity", 4, 16), ("apps", 6, 24),
+    ]  # fmt: skip
+    after = sim.estate.snapshot()["requests"]
+    read = {k: after.get(k, 0) - before.get(k, 0) for k in after if after.get(k, 0) != before.get(k, 0)}
+    assert read["compute.usages.list"] == read["network.usages.list"] == read["compute.skus.list"] == 1, read
+    assert sum(n for k, n in read.items() if k.startswith("asr.") and "protected" in k.lower()) == 1, read
