@@ -136,3 +136,37 @@ def test_a_failback_short_of_the_primary_region_s_quota_is_refused(make_stack: A
     state = stack.estate.snapshot()
     assert all(p["failover_calls"] == 1 and p["state"] == "Committed" for p in state["recovery_plans"])
     assert not any(j["scenario"] == "Reprotect" or j.get("direction") == "RecoveryToPrimary" for j in state["jobs"])
+
+
+def test_a_reservation_the_plans_share_is_counted_once(short_stack: Any) -> None:
+    """Every VM of both plans names one capacity reservation group with as many free slots as the larger plan has
+    VMs, and the recovery region has no free vCPU: each plan alone fits on the reservation, together the smaller
+    plan's VMs are beyond it. The evacuation reserves the slots once for all the region's VMs, so under `block` it
+    is refused before its card (judged by the simulator: no failover call)."""
+    stack, smaller = short_stack({"capacity": "block"}, {})
+    stack.estate.capacity.set_quota(RECOVERY_REGION, VMS, limit=100_000)  # the VM count is not what is short here
+    items = {p.name: [i.vm_name for i in p.items] for p in stack.estate.recovery_plans.values()}
+    slots = max(len(items["rp-identity"]), sum(len(v) for k, v in items.items() if k != "rp-identity"))
+    group_id = stack.estate.capacity.reserve("rg-dr-neu", "crg-neu", "crg-d4", "Standard_D4s_v5", slots)
+    stack.estate.set_capacity_reservation_group(group_id, *[vm for vms in items.values() for vm in vms])
+    used = stack.estate.capacity.usage(RECOVERY_REGION)
+    for quota in ("standardDSv5Family", "cores"):
+        stack.estate.capacity.set_quota(RECOVERY_REGION, quota, limit=used[quota])  # no free vCPU
+    for name in ("identity", "apps"):  # each plan's own check: all its VMs on the reservation
+        checks = stack.http.get(f"{stack.api_url}/api/plans/{name}/readiness", timeout=60).json()["checks"]
+        assert next(c for c in checks if c["name"] == "capacity")["status"] == "pass", checks
+    predicted = dry_run(stack)
+    (region,) = predicted["regions"]
+    assert predicted["refused"] is True and region["reserved"] == slots, predicted
+    (row,) = region["reservations"]
+    assert (row["free"], row["vms"], row["covered"], row["shortfall"]) == (slots, slots + smaller, slots, smaller)
+    instance_id = evacuate(stack)
+    output = finished(stack, instance_id)["output"]
+    assert output["status"] == "Failed", output
+    (error,) = output["errors"]
+    assert f"short by {4 * smaller}" in error and "Capacity policy block (identity)" in error, error
+    assert any(f"{smaller} VMs beyond the reservation" in w for w in output["warnings"]), output["warnings"]
+    assert output["capacity"]["regions"][0]["reserved"] == slots
+    state = stack.estate.snapshot()
+    assert all(p["failover_calls"] == 0 and p["state"] == "Protected" for p in state["recovery_plans"])
+    assert state["jobs"] == [] and state["logged_off"] == []

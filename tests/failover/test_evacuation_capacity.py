@@ -148,3 +148,38 @@ def test_a_failback_s_card_names_the_primary_region() -> None:
     (line,) = [b["text"] for b in card["body"] if "Capacity in westeurope" in str(b.get("text"))]
     assert line.startswith("Capacity in westeurope (the failback's region): SHORT (policy warn): ")
     assert "40 needed, 32 left, short by 8" in line
+
+
+def test_session_hosts_and_reservations_go_through_the_evacuation_s_check() -> None:
+    """`regions` asks for each plan's `recovery: provision` hosts (none for a plan without); the region's reserved
+    VMs, reservation rows and session hosts reach the check, the plans' runs and the card, and a reservation too small
+    is a warning."""
+    from tests.activities.test_avd_checks import provisioned_plan
+
+    provisioning = provisioned_plan(vm_size="Standard_E4s_v5").model_copy(update={"name": "vdi"})
+    plans = [provisioning, plan("apps")]
+    asked = regions(plans, {"vdi": ["rp-1"], "apps": ["rp-2"]})
+    (request,) = asked
+    pool = {"subscription_id": DEMO.vault_ref()["subscription_id"], "resource_group": "rg-avd-weu",
+            "host_pool": "hp-weu-pooled"}  # fmt: skip
+    assert [p["session_hosts"] for p in request["plans"]] == [[{**pool, "count": 3, "vm_size": "Standard_E4s_v5"}], []]
+    group = "/subscriptions/s/resourceGroups/rg-dr-neu/providers/Microsoft.Compute/capacityReservationGroups/crg-neu"
+    reservation = {"group": "crg-neu", "group_id": group, "size": "Standard_D4s_v5", "reserved": 4, "allocated": 0,
+                   "free": 4, "vms": 5, "covered": 4, "shortfall": 1}  # fmt: skip
+    answer = {"region": "northeurope", "vms": 8, "unknown_sizes": [], "reserved": 4, "reservations": [reservation],
+              "session_hosts": 3, "rows": rows(needs([("Standard_D4s_v5", False)], SKUS)[0], USAGES)}  # fmt: skip
+    check = verdict(plans, asked, [answer], [None])
+    (region,) = check["regions"]
+    assert (region["reserved"], region["reservations"], region["session_hosts"]) == (4, [reservation], 3)
+    (warning,) = check["warnings"]
+    assert warning.startswith("recovery capacity in northeurope for the evacuation's 2 plans together (vdi, apps): ")
+    assert "crg-neu Standard_D4s_v5: 5 VMs, 4 reserved slots free of 4: 1 VMs beyond the reservation" in warning
+    given = for_plan(check, plans[1], "evacuation-x")
+    assert given is not None and (given["reserved"], given["session_hosts"]) == (4, 3)
+    assert given["reservations"] == [reservation]
+    shown = compact(check)
+    assert shown is not None and (shown["regions"][0]["reserved"], shown["regions"][0]["session_hosts"]) == (4, 3)
+    card = approval_card(**_base(), capacity=check)
+    validate(card)
+    (line,) = [b["text"] for b in card["body"] if "(vdi, apps together)" in str(b.get("text"))]
+    assert "4 VMs on capacity reservations" in line and "Reservation too small: crg-neu Standard_D4s_v5" in line
