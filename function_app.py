@@ -28,6 +28,7 @@ routes.use_readers(
         check_plan=readiness.check_plan,
         read_recovery_points=planning.read_recovery_points,
         read_capacity=planning.read_capacity,
+        read_region_capacity=planning.read_region_capacity,
     )
 )
 app.register_functions(routes.bp)

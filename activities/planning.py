@@ -38,3 +38,12 @@ def read_capacity(plan: Plan, recovery_plans: list[str]) -> dict[str, Any]:
         session_hosts=session_host_needs(plan),
     )
     return capacity_check(payload).plain()
+
+
+def read_region_capacity(request: dict[str, Any]) -> dict[str, Any]:
+    """An evacuation's plans coming up in one region, checked together (`capacity_check_region`, as JSON):
+    `request` is one of `failover.evacuation_capacity.regions`."""
+    from activities.capacity import capacity_check_region
+    from failover.contracts.capacity import RegionCapacityInput
+
+    return capacity_check_region(RegionCapacityInput(plan="evacuation", **request)).plain()

@@ -13,6 +13,10 @@ the group has one free. A reservation holds its vCPU quota from the moment it is
 region's usage already), so `reserve` takes the VMs it covers out of the vCPU needs (regional and family; they still
 count as VMs and for public IPs) and reports per group and size the slots free against the VMs that will use them;
 the VMs beyond the free slots need quota as any other VM (Azure allows them, without the reservation's guarantee).
+
+An evacuation's plans coming up in one region: `summed` adds their needs per quota, and `reserve` runs once over all
+their VMs together (a group's free slots are shared by every plan whose VMs name it: reserving plan by plan and
+adding the rows would count the same free slots once per plan).
 """
 
 from __future__ import annotations
@@ -162,3 +166,18 @@ def describe_reservations(result: dict[str, Any]) -> str:
         f"{r['reserved']}: {r['shortfall']} VMs beyond the reservation (they need quota, without its guarantee)"
         for r in short
     )
+
+
+def summed(needs_of_plans: Iterable[dict[str, int]]) -> dict[str, int]:
+    """Several plans' `needs` added up per quota (an evacuation's plans coming up in one region, against its one
+    quota), in `needs`' order: regional vCPUs, VM count, the families as first met, public IPs last."""
+    total: dict[str, int] = {CORES: 0, VIRTUAL_MACHINES: 0}
+    public_ips = 0
+    for needed in needs_of_plans:
+        public_ips += needed.get(PUBLIC_IPS, 0)
+        for quota, need in needed.items():
+            if quota != PUBLIC_IPS:
+                total[quota] = total.get(quota, 0) + need
+    if public_ips:
+        total[PUBLIC_IPS] = public_ips
+    return total

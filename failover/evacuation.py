@@ -10,6 +10,7 @@ from typing import Any
 
 from failover.batching import largest_recovery_plan
 from failover.errors import PlanError
+from failover.evacuation_capacity import compact
 from failover.plan import Plan
 from failover.plan.fields import normalize_region
 
@@ -159,15 +160,19 @@ def evacuation_status(state: dict[str, Any]) -> dict[str, Any]:
     error text: `errors` has the latest) ranked running, failed, pending, then done, as many as fit, shown in failover
     order; `plans_total` and `plan_counts` by status; the approval gate without `excludable` (every plan of the
     evacuation may be left out: the API checks a name against the region's plans); the first exclusions and the
-    latest errors, with their totals."""
+    latest errors, with their totals; the recovery capacity check in its compact form (`evacuation_capacity.compact`)
+    and the first warnings."""
     rows: list[dict[str, Any]] = state["plans"]
     order = {name: i for i, name in enumerate(state.get("order") or [])}
     counts: dict[str, int] = {}
     for row in rows:
         counts[row["status"]] = counts.get(row["status"], 0) + 1
     errors, excluded = state.get("errors") or [], state.get("excluded") or []
+    warnings = state.get("warnings") or []
+    hidden = ("plans", "order", "approval", "errors", "excluded", "capacity", "warnings")
     status = {
-        **{k: v for k, v in state.items() if k not in ("plans", "order", "approval", "errors", "excluded")},
+        **{k: v for k, v in state.items() if k not in hidden},
+        "capacity": compact(state.get("capacity")),  # the short regions first, a few
         "plans": [],
         "plans_total": len(rows),
         "plan_counts": counts,
@@ -176,6 +181,7 @@ def evacuation_status(state: dict[str, Any]) -> dict[str, Any]:
         "excluded_total": len(excluded),
         "errors": [str(e)[:200] for e in errors[-STATUS_ERRORS:]],  # the latest; the summary keeps them all
         "errors_total": len(errors),
+        "warnings": [str(w)[:300] for w in warnings[:STATUS_ERRORS]],
     }
     size = _utf16_bytes(status)
     chosen: list[tuple[int, dict[str, Any]]] = []

@@ -10,7 +10,7 @@ from typing import Any
 import requests
 
 from activities import ALL as ACTIVITIES
-from activities.planning import read_capacity, read_groups, read_recovery_points
+from activities.planning import read_capacity, read_groups, read_recovery_points, read_region_capacity
 from activities.readiness import check_plan
 from failover.api import Api, Readers
 from failover.clients import import_sdks
@@ -31,6 +31,7 @@ READERS = Readers(
     check_plan=check_plan,
     read_recovery_points=read_recovery_points,
     read_capacity=read_capacity,
+    read_region_capacity=read_region_capacity,
 )
 
 

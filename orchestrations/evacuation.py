@@ -1,7 +1,10 @@
 """The evacuation of a region: every plan whose primary is that region, as one run (`POST /api/evacuations`,
 `failover evacuate REGION`).
 
-Stages: read each plan's recovery plans (VMs, batches, the preview's estimate) → one approval card for the whole
+Stages: read each plan's recovery plans (VMs, batches, the preview's estimate) → recovery capacity, every plan's
+needs summed per (subscription, recovery region) (`capacity.evacuation_check`: a shortfall where any plan of the
+region has `capacity: block` refuses the evacuation here, before anything changes; each plan's run records this
+check instead of reading again) → one approval card for the whole
 evacuation (the approvers of every plan; the most approvals any plan asks for; `exclude` in an API approval
 leaves plans out) → each plan a child run (`failover_orchestrator`, instance `{evacuation}:{plan}`: its own
 status, report and control), tier by tier (0 first) and after the plans it names in `after`, each with its share
@@ -10,18 +13,17 @@ not complete stops only the plans after it; a cancel starts no further plan (the
 cancelled on their own: `failover cancel {evacuation}:{plan}`).
 
 Deterministic: no I/O, no wall clock; the custom status always says where it is, with an `approval` block the
-approval routes read as they read a run's.
+approval routes read as they read a run's. The approval gate (the card, the decisions, a cancel or the incident's
+Resolved notice while it waits) is `orchestrations.evacuation_gate`'s.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import azure.durable_functions as df
 
 from failover.batching import groups_from_resolved
-from failover.contracts.notify import ApprovalCardInput, ApprovalDecision, TeamsDecisionInput
 from failover.contracts.run import EvacuationInput, RunInput
 from failover.evacuation import (
     cap_shares,
@@ -31,13 +33,13 @@ from failover.evacuation import (
     plan_vms,
     startable,
 )
+from failover.evacuation_capacity import for_plan
 from failover.evacuation_preview import evacuation_preview
 from failover.plan import Plan
-from orchestrations.approval_gate import record_decision
-from orchestrations.common import ARM_RETRY, NOTIFY_RETRY, EventLog, as_utc, isoformat
+from orchestrations import capacity
+from orchestrations.common import ARM_RETRY, EventLog, as_utc, isoformat
+from orchestrations.evacuation_gate import CONTROL_EVENT, approval, on_resolved
 
-APPROVAL_EVENT = "approval"
-CONTROL_EVENT = "control"
 PREDICTED = ("vms", "recovery_plans", "batches", "eta_seconds", "start_s", "end_s")  # a plan's row, from the preview
 
 
@@ -99,6 +101,8 @@ def evacuation_orchestrator(context: df.DurableOrchestrationContext):
             ],
         },
         "cancel": None,
+        "capacity": None,  # the recovery capacity check of every plan together (before the card)
+        "warnings": [],
         "errors": [],
     }
     rows = {row["plan"]: row for row in state["plans"]}
@@ -142,12 +146,23 @@ def evacuation_orchestrator(context: df.DurableOrchestrationContext):
     for row in predicted["plans"]:
         rows[row["plan"]].update({k: row[k] for k in PREDICTED if k in row})
     state["eta_seconds"] = predicted["eta_seconds"]
+    # recovery capacity: every plan's needs summed per recovery region; `block` refuses the whole evacuation here
+    publish("checking recovery capacity")
+    check = state["capacity"] = yield from capacity.evacuation_check(context, plans, groups)
+    state["errors"].extend(check["errors"])
+    state["warnings"] = check["warnings"]
+    if check["refused"]:
+        for row in state["plans"]:
+            row.update(status="NotStarted", note="refused: the recovery region's capacity is short (policy block)")
+        publish("refused: capacity")
+        yield from events.publish("EvacuationCompleted", "evacuation", {"status": "Failed", "plans": state["plans"]})
+        return _summary(context, state, "Failed", now)
 
     # 2. one approval for the whole evacuation (the control channel open: a cancel ends the wait)
     channel = {"control": context.wait_for_external_event(CONTROL_EVENT)}
     outcome = "approve"
     if required > 0:
-        outcome = yield from _approval(context, spec, plans, state, events, publish, timeout / scale, now, channel)
+        outcome = yield from approval(context, spec, plans, state, events, publish, timeout / scale, now, channel)
     yield from events.publish(
         "ApprovalDecided", "approval", {"outcome": outcome, "decisions": state["approval"]["decisions"]}
     )
@@ -182,6 +197,7 @@ def evacuation_orchestrator(context: df.DurableOrchestrationContext):
                     continue
                 share = shares[name]
                 run_id = f"{context.instance_id}:{name}"
+                checked = for_plan(check, by_name[name], context.instance_id)  # its run does not read it again
                 child = RunInput(
                     plan=by_name[name],
                     mode="unplanned",
@@ -189,7 +205,7 @@ def evacuation_orchestrator(context: df.DurableOrchestrationContext):
                     requested_by=spec.requested_by,
                     reason=f"evacuation {context.instance_id} of {spec.region}",
                     time_scale=scale,
-                    preapproved={"evacuation": context.instance_id, "decisions": decisions},
+                    preapproved={"evacuation": context.instance_id, "decisions": decisions, "capacity": checked},
                     in_flight_cap=share,
                 )
                 running[name] = context.call_sub_orchestrator("failover_orchestrator", child, run_id)
@@ -216,7 +232,7 @@ def evacuation_orchestrator(context: df.DurableOrchestrationContext):
             event = control.result or {}
             control = context.wait_for_external_event(CONTROL_EVENT)
             if event.get("action") == "resolved":  # after the approval: recorded, the plans go on
-                yield from _on_resolved(spec, plans, state, events, event, now)
+                yield from on_resolved(spec, plans, state, events, event, now)
                 publish()
             if event.get("action") == "cancel" and state["cancel"] is None:
                 state["cancel"] = {"by": event.get("by"), "reason": event.get("reason"), "at": isoformat(now())}
@@ -264,159 +280,6 @@ def evacuation_orchestrator(context: df.DurableOrchestrationContext):
     return _summary(context, state, final, now)
 
 
-def _approval(
-    context: Any,
-    spec: EvacuationInput,
-    plans: list[Any],
-    state: dict[str, Any],
-    events: EventLog,
-    publish: Any,
-    timeout: float,
-    now: Any,
-    channel: dict[str, Any],
-):
-    """The evacuation's approval gate: one card, the same links and rules as a run's (`failover.api.approvals`:
-    approver, nonce, single use; the requester cannot approve). Returns "approve", "reject" or "cancelled" (an
-    operator's cancel, or the incident's Resolved notice: `_on_resolved`)."""
-    gate = state["approval"]
-    rows = {row["plan"]: row for row in state["plans"]}
-    nonce = str(context.new_uuid())
-    expires = now() + timedelta(seconds=timeout)
-    gate.update(waiting=True, nonce=nonce, expires_at=isoformat(expires))
-    lines = "; ".join(
-        f"{r['plan']} (tier {r['tier']}{', after ' + ', '.join(r['after']) if r['after'] else ''}): "
-        f"{r.get('vms') if r.get('vms') is not None else '?'} VMs"
-        for r in state["plans"]
-    )
-    card = ApprovalCardInput(
-        instance_id=context.instance_id,
-        plan=f"evacuation of {spec.region}",
-        nonce=nonce,
-        expires_at=isoformat(expires),
-        mode="unplanned",
-        trigger=spec.trigger,
-        requested_by=spec.requested_by,
-        reason=f"{spec.reason + ' — ' if spec.reason else ''}{len(plans)} plans, in this order: {lines}. "
-        f"At most {spec.in_flight_cap} VMs fail over at once across them. To leave a plan out, approve through "
-        "the API with exclude (failover approve ID --exclude PLAN).",
-        primary_region=spec.region,
-        recovery_region=", ".join(sorted({p.recovery_region for p in plans})),
-        vms=sum(r.get("vms") or 0 for r in state["plans"]),
-        recovery_plans=sum(r.get("recovery_plans") or 0 for r in state["plans"]),
-        batches=sum(r.get("batches") or 0 for r in state["plans"]),
-        expected_seconds=state["eta_seconds"],
-        approvers=gate["approvers"],
-        required=gate["required"],
-    )
-    publish("awaiting approval")
-    try:
-        yield context.call_activity_with_retry("teams_post_approval_card", NOTIFY_RETRY, card)
-    except Exception as err:  # Teams down: approvers use the API
-        state["errors"].append(f"approval card not delivered to Teams: {err}")
-    timer = context.create_timer(expires)
-    approval = context.wait_for_external_event(APPROVAL_EVENT)
-    approved_by: set[str] = set()
-    excluded: dict[str, str] = {}
-    requester = (spec.requested_by or "").lower()
-    outcome = None
-    winner = None
-    while outcome is None:
-        winner = yield context.task_any([approval, timer, channel["control"]])
-        if winner is timer:
-            gate["decisions"].append(
-                {"approver": None, "decision": "timeout", "at": isoformat(now()),
-                 "comment": "approval timed out; aborting"}
-            )  # fmt: skip
-            outcome = "reject"
-            break
-        if winner is channel["control"]:
-            event = winner.result or {}
-            channel["control"] = context.wait_for_external_event(CONTROL_EVENT)
-            if event.get("action") == "cancel":
-                state["cancel"] = {"by": event.get("by"), "reason": event.get("reason"), "at": isoformat(now())}
-                outcome = "cancelled"
-            elif event.get("action") == "resolved" and (
-                yield from _on_resolved(spec, plans, state, events, event, now)
-            ):
-                outcome = "cancelled"
-            publish()
-            continue
-        decision = approval.result or {}
-        approval = context.wait_for_external_event(APPROVAL_EVENT)
-        approver = record_decision(gate, decision, nonce, set(gate["approvers"]), requester, False, isoformat(now()))
-        if approver is None:
-            continue  # the HTTP handler refuses these
-        if decision["decision"] == "reject":
-            outcome = "reject"
-        else:
-            approved_by.add(approver)
-            for name in decision.get("exclude") or []:
-                if name in rows:
-                    excluded.setdefault(name, approver)
-            if len(approved_by) >= gate["required"]:
-                outcome = "approve"
-        publish()
-    if winner is not timer:
-        timer.cancel()  # decided before the deadline: the pending timer must not keep the evacuation alive
-    gate["waiting"] = False
-    if outcome == "approve" and excluded:
-        gate["exclude_decided"] = sorted(excluded)
-        state["excluded"].extend({"plan": n, "by": by, "when": "approved"} for n, by in sorted(excluded.items()))
-    publish()
-    text = {
-        "approve": "approved; the plans fail over tier by tier",
-        "reject": "rejected; nothing was changed",
-        "cancelled": "cancelled; nothing was changed",
-    }[outcome]
-    if outcome == "cancelled" and (state["cancel"] or {}).get("by") == "alert":
-        text = "the incident was resolved before approval; the evacuation is cancelled, nothing was changed"
-    try:
-        yield context.call_activity_with_retry(
-            "teams_post_decision",
-            NOTIFY_RETRY,
-            TeamsDecisionInput(
-                instance_id=context.instance_id,
-                plan=f"evacuation of {spec.region}",
-                outcome=text,
-                decisions=[ApprovalDecision.model_validate(d) for d in gate["decisions"]],
-            ),
-        )
-    except Exception as err:
-        state["errors"].append(f"decision message not delivered to Teams: {err}")
-    return outcome
-
-
-def _on_resolved(
-    spec: EvacuationInput, plans: list[Any], state: dict[str, Any], events: EventLog, event: Any, now: Any
-):
-    """A Service Health Resolved notice (`failover.api.evacuations`). The first notice of the incident that started
-    the evacuation is its `resolved`, and cancels it while its card waits when every plan's approval policy says
-    `cancel_on_resolved` (as a run's); any other notice, or one after the approval, is kept in `resolutions` and
-    changes nothing. `IncidentResolved` is published either way. Returns True when it cancels."""
-    trigger = event.get("trigger") if isinstance(event.get("trigger"), dict) else {}
-    record = {**trigger, "received_at": isoformat(now())}
-    first = spec.trigger or {}
-    started_it = bool(first) and trigger.get("incident_key") == first.get("incident_key") and not state.get("resolved")
-    if started_it:
-        state["resolved"] = record
-    else:
-        state["resolutions"] = [*(state.get("resolutions") or []), record][-5:]
-    cancels = (
-        started_it
-        and state["approval"]["waiting"]
-        and state["cancel"] is None
-        and all(p.approval.for_mode("unplanned").cancel_on_resolved for p in plans)
-    )
-    if cancels:
-        state["cancel"] = {
-            "by": "alert",
-            "reason": "the incident was resolved before approval",
-            "at": record["received_at"],
-        }
-    yield from events.publish("IncidentResolved", "evacuation", {"trigger": trigger, "started_the_run": started_it})
-    return cancels
-
-
 def _summary(context: Any, state: dict[str, Any], status: str, now: Any) -> dict[str, Any]:
     gate = state["approval"]
     return {
@@ -438,6 +301,8 @@ def _summary(context: Any, state: dict[str, Any], status: str, now: Any) -> dict
         ],
         "cancel": state["cancel"],
         "resolved": state.get("resolved"),
+        "capacity": state.get("capacity"),
+        "warnings": state.get("warnings") or [],
         "errors": state["errors"],
     }
 

@@ -144,6 +144,8 @@ class Readers:
     read_recovery_points: Callable[[Plan], list[tuple[str, float | None]]] | None = None
     # the recovery region's capacity for the named recovery plans (`capacity_check`'s result, as JSON)
     read_capacity: Callable[[Plan, list[str]], dict[str, Any]] | None = None
+    # an evacuation's plans coming up in one region, checked together (`capacity_check_region`'s result, as JSON)
+    read_region_capacity: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:

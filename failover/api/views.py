@@ -173,6 +173,7 @@ class Views(ApiBase):
                 "region": custom.get("region"),
                 "plans": (output or custom).get("plans") or [],
                 "eta_seconds": (output or custom).get("eta_seconds"),  # the evacuation's preview, as on its card
+                "capacity": (output or custom).get("capacity"),  # every plan together, per recovery region
                 "approval": custom.get("approval"),
                 "custom_status": custom,
                 "output": output,
@@ -283,7 +284,8 @@ async def evacuation_dry_run(
 ) -> func.HttpResponse:
     """`POST /api/evacuations` with `"dry_run": true`: what the evacuation would do and its predicted recovery time
     (`failover.evacuation_preview`, the figure its card would show), read from the vaults as its run reads them;
-    nothing is started. A plan whose recovery plans cannot be read is listed with its `error`."""
+    nothing is started. A plan whose recovery plans cannot be read is listed with its `error`. `capacity`: the
+    recovery capacity check its run would make before the card (`refused`: the run would refuse)."""
     from failover.evacuation_preview import evacuation_preview
 
     groups: dict[str, list[tuple[str, list[RecoveryPlanRef]]] | None] = {}
@@ -294,4 +296,28 @@ async def evacuation_dry_run(
         except Exception as err:  # as the evacuation's run: on the plan's row, the others still predicted
             groups[plan.name], errors[plan.name] = None, str(err)[:300]
     predicted = evacuation_preview(plans, groups, in_flight_cap, errors, time_scale)
-    return json_response({"region": region, "dry_run": True, **predicted})
+    capacity = await _evacuation_capacity(readers, plans, groups)
+    return json_response({"region": region, "dry_run": True, **predicted, "capacity": capacity})
+
+
+async def _evacuation_capacity(
+    readers: Readers, plans: list[Plan], groups: dict[str, list[tuple[str, list[RecoveryPlanRef]]] | None]
+) -> dict[str, Any] | None:
+    """The evacuation's recovery capacity check, as its run makes it before the card (every plan's needs summed
+    per subscription and recovery region, the plans' policies applied: `refused` says the run would refuse)."""
+    from failover.evacuation_capacity import regions, verdict
+
+    if readers.read_region_capacity is None:
+        return None
+    read = readers.read_region_capacity
+    asked = regions(plans, {n: [r.name for _, refs in g for r in refs] if g else None for n, g in groups.items()})
+    answers: list[dict[str, Any] | None] = []
+    errors: list[str | None] = []
+    for request in asked:
+        try:
+            answers.append(await asyncio.to_thread(read, request))
+            errors.append(None)
+        except Exception as err:  # as the run: that region says why, the others are still checked
+            answers.append(None)
+            errors.append(str(err).splitlines()[0][:300] if str(err) else type(err).__name__)
+    return verdict(plans, asked, answers, errors)

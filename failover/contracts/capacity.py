@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from failover.contracts import Contract, NonEmpty
+from failover.contracts import ActivityInput, Contract, NonEmpty
 from failover.contracts.asr import VaultInput
 from failover.plan import Plan
 
@@ -81,3 +81,42 @@ class CapacityResult(Contract):
     @property
     def short(self) -> list[CapacityRow]:
         return [r for r in self.rows if r.shortfall > 0]
+
+
+class PlanRecoveryPlans(Contract):
+    """One plan of an evacuation in a region's check: its vault, the recovery plans it will fail over, and the
+    session hosts its `recovery: provision` pools build there."""
+
+    plan: NonEmpty
+    subscription_id: NonEmpty
+    resource_group: NonEmpty
+    vault: NonEmpty
+    recovery_plans: list[NonEmpty]
+    session_hosts: list[SessionHostNeed] = []
+
+
+class RegionCapacityInput(ActivityInput):
+    """`capacity_check_region`: every plan of an evacuation whose VMs come up in one region of one subscription,
+    checked together (`failover.evacuation_capacity.regions`)."""
+
+    subscription_id: NonEmpty
+    region: NonEmpty
+    plans: list[PlanRecoveryPlans] = Field(min_length=1)
+
+
+class PlanNeeds(Contract):
+    """One plan's part of a region's need: its VMs (with its session hosts) and, per quota, what they need before
+    the capacity reservations (their free slots are shared by every plan naming the group: the region's `reserved`
+    and `reservations` take them out of the sum, not of each plan's part)."""
+
+    plan: str
+    vms: int
+    needed: dict[str, int]
+    session_hosts: int = 0
+
+
+class RegionCapacityResult(CapacityResult):
+    """The plans' needs summed per quota (`rows`: the region's quota against them all), and each plan's part."""
+
+    subscription_id: str
+    plans: list[PlanNeeds] = []

@@ -2,8 +2,9 @@
 plan - tier, status, its run, VMs failed over, its share of the in-flight cap and the most it had in flight, the
 recovery time it achieved against its target and the worst data-loss window of its RPO table - and the
 evacuation's own figures (the cap per vault and recovery region, the predicted and achieved recovery time, the one
-approval). `GET /api/evacuations/{id}/report` serves it (HTML, or these facts with `format=json`); each plan's full
-report is its run's (`GET /api/failovers/{run}/report`)."""
+approval, the recovery capacity of every plan together per recovery region, and its warnings).
+`GET /api/evacuations/{id}/report` serves it (HTML, or these facts with `format=json`); each plan's full report is
+its run's (`GET /api/failovers/{run}/report`)."""
 
 from __future__ import annotations
 
@@ -67,6 +68,9 @@ def evacuation_report(summary: dict[str, Any], runs: dict[str, dict[str, Any]]) 
         ],
         "plans": rows,
         "excluded": summary.get("excluded") or [],
+        # the recovery capacity check of every plan together, per recovery region, before the card
+        "capacity": summary.get("capacity"),
+        "warnings": summary.get("warnings") or [],
         "errors": summary.get("errors") or [],
     }
 

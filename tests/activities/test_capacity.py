@@ -205,3 +205,105 @@ def test_provisioned_session_hosts_are_counted(start_simulator: Any) -> None:
     read = read_capacity(plan, ["rp-identity"])
     assert read["session_hosts"] == 3
     assert {r["quota"]: r["shortfall"] for r in read["rows"]}[FAMILY] == 16
+
+
+def test_an_evacuation_s_plans_checked_together_with_one_read(start_simulator: Any) -> None:
+    """`capacity_check_region`: two plans of one vault coming up in one region, each fitting alone (16 and 24 of the
+    32 DSv5 vCPUs left), short together; the region's usages and SKUs read once, the vault's items once."""
+    from activities.capacity import capacity_check_region
+    from failover.contracts.capacity import RegionCapacityInput
+
+    sim = start_simulator(EstateConfig(), vms=10)
+    sim.estate.capacity.set_quota(RECOVERY_REGION, FAMILY, limit=64)  # 32 used by the standby session hosts
+    vault = {"subscription_id": SUBSCRIPTION_ID, "resource_group": DEMO_ASR_RG, "vault": DEMO_VAULT}
+    assert check("rp-identity")[FAMILY]["shortfall"] == check("rp-data-01", "rp-apps-01")[FAMILY]["shortfall"] == 0
+    before = dict(sim.estate.snapshot()["requests"])
+    result = capacity_check_region(
+        RegionCapacityInput(
+            subscription_id=SUBSCRIPTION_ID,
+            region=RECOVERY_REGION,
+            plans=[
+                {"plan": "identity", **vault, "recovery_plans": ["rp-identity"]},
+                {"plan": "apps", **vault, "recovery_plans": ["rp-data-01", "rp-apps-01"]},
+            ],
+        )
+    )
+    rows = {row.quota: row.plain() for row in result.rows}
+    assert rows[FAMILY] == {"quota": FAMILY, "name": "Standard DSv5 Family vCPUs", "needed": 40, "current": 32,
+                            "limit": 64, "available": 32, "shortfall": 8}  # fmt: skip
+    assert result.vms == 10 and [(p.plan, p.vms, p.needed[FAMILY]) for p in result.plans] == [
+        ("identity", 4, 16), ("apps", 6, 24),
+    ]  # fmt: skip
+    after = sim.estate.snapshot()["requests"]
+    read = {k: after.get(k, 0) - before.get(k, 0) for k in after if after.get(k, 0) != before.get(k, 0)}
+    assert read["compute.usages.list"] == read["network.usages.list"] == read["compute.skus.list"] == 1, read
+    assert sum(n for k, n in read.items() if k.startswith("asr.") and "protected" in k.lower()) == 1, read
+
+
+class TestTheRegionCheckCountsWhatThePlanCheckCounts:
+    """`capacity_check_region` counts what `capacity_check` counts, every plan of the region together: the session
+    hosts of each plan's `recovery: provision` pools, and the capacity reservations their VMs name, reserved once for
+    all the plans' VMs (a group's free slots are shared by the plans naming it)."""
+
+    VAULT = {"subscription_id": SUBSCRIPTION_ID, "resource_group": DEMO_ASR_RG, "vault": DEMO_VAULT}
+
+    def region_check(self, identity: dict[str, Any], apps: dict[str, Any]) -> Any:
+        from activities.capacity import capacity_check_region
+        from failover.contracts.capacity import RegionCapacityInput
+
+        return capacity_check_region(
+            RegionCapacityInput(
+                subscription_id=SUBSCRIPTION_ID,
+                region=RECOVERY_REGION,
+                plans=[
+                    {"plan": "identity", **self.VAULT, "recovery_plans": ["rp-identity"], **identity},
+                    {"plan": "apps", **self.VAULT, "recovery_plans": ["rp-data-01", "rp-apps-01"], **apps},
+                ],
+            )
+        )
+
+    def test_a_reservation_s_free_slots_are_reserved_once_for_every_plan(self, start_simulator: Any) -> None:
+        """4 free D4s_v5 slots named by 2 identity VMs and 3 apps VMs: each plan's own check covers its VMs (2 and 3),
+        together only 4 are covered and the fifth needs quota. With 20 DSv5 vCPUs left the region is short by 4
+        (summing the plans' own checks would hold 5 VMs' vCPUs and see no shortfall)."""
+        sim = start_simulator(EstateConfig(), vms=10)
+        group_id = sim.estate.capacity.reserve("rg-dr-neu", "crg-neu", "crg-d4", "Standard_D4s_v5", 4)
+        sim.estate.set_capacity_reservation_group(group_id, "vm-dc-0001", "vm-dc-0002")
+        sim.estate.set_capacity_reservation_group(group_id, "vm-sql-0005", "vm-app-0006", "vm-app-0007")
+        used = sim.estate.capacity.usage(RECOVERY_REGION)[FAMILY]  # 32 standby + 16 reserved
+        sim.estate.capacity.set_quota(RECOVERY_REGION, FAMILY, limit=used + 20)
+        alone = [result_of("rp-identity"), result_of("rp-data-01", "rp-apps-01")]
+        assert [r["reserved"] for r in alone] == [2, 3]  # each plan alone: every VM it names on the reservation
+        result = self.region_check({}, {})
+        assert result.vms == 10 and result.reserved == 4
+        assert [r.plain() for r in result.reservations] == [
+            {"group": "crg-neu", "group_id": group_id, "size": "Standard_D4s_v5", "reserved": 4, "allocated": 0,
+             "free": 4, "vms": 5, "covered": 4, "shortfall": 1},
+        ]  # fmt: skip
+        rows = {row.quota: row for row in result.rows}
+        assert (rows[FAMILY].needed, rows[FAMILY].available, rows[FAMILY].shortfall) == (40 - 16, 20, 4)
+        assert rows["cores"].needed == 40 - 16 and rows["virtualMachines"].needed == 10
+        # each plan's part stays its own need before the reservations (which the plans share)
+        assert [(p.plan, p.vms, p.needed[FAMILY]) for p in result.plans] == [("identity", 4, 16), ("apps", 6, 24)]
+        requests = sim.estate.snapshot()["requests"]
+        assert requests["compute.capacityreservationgroups.get"] == 3  # one per check: the group read once each
+
+    def test_every_plan_s_provisioned_session_hosts_are_counted(self, start_simulator: Any) -> None:
+        """identity's pool builds 2 Standard_E4s_v5 hosts, apps' 3 at the host pool's vmTemplate size
+        (Standard_D8s_v5): 15 VMs, 5 of them session hosts, in the summed rows and each plan's part."""
+        from failover.contracts.capacity import SessionHostNeed
+
+        sim = start_simulator(EstateConfig(), vms=10)
+        pool = {"subscription_id": SUBSCRIPTION_ID, "resource_group": "rg-avd-weu", "host_pool": "hp-weu-pooled"}
+        e4 = SessionHostNeed(**pool, count=2, vm_size="Standard_E4s_v5").plain()
+        templated = SessionHostNeed(**pool, count=3).plain()
+        sim.estate.capacity.set_quota(RECOVERY_REGION, FAMILY, limit=32 + 40 + 16)  # 32 used: room for the 10 VMs + 2
+        result = self.region_check({"session_hosts": [e4]}, {"session_hosts": [templated]})
+        assert result.vms == 10 + 5 and result.session_hosts == 5
+        rows = {row.quota: row for row in result.rows}
+        assert rows["virtualMachines"].needed == 15 and rows["standardESv5Family"].needed == 2 * 4
+        assert rows[FAMILY].needed == 40 + 3 * 8 and rows[FAMILY].shortfall == 8  # the hosts do not fit
+        assert rows["cores"].needed == 40 + 8 + 24
+        parts = [(p.plan, p.vms, p.session_hosts, p.needed.get(FAMILY), p.needed.get("standardESv5Family"))
+                 for p in result.plans]  # fmt: skip
+        assert parts == [("identity", 6, 2, 16, 8), ("apps", 9, 3, 24 + 24, None)]

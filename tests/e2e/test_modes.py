@@ -131,6 +131,7 @@ class TestFailback:
         assert steps == [
             "claim",
             "resolve",
+            "capacity",  # the primary region's quota, before the card
             "approval",
             "reprotect",
             "replication health",

@@ -41,3 +41,21 @@ def test_each_plan_row_in_plan_time() -> None:
     assert apps["rto_seconds"] is None and apps["rpo_worst_seconds"] is None and apps["status"] == "Blocked"
     page = evacuation_html(facts)
     assert "Evacuation of westeurope: CompletedWithErrors" in page and "&lt;b&gt;" in page and "<b>" not in page
+
+
+def test_the_summed_capacity_and_its_warnings() -> None:
+    rows = [{"quota": "virtualMachines", "name": "Virtual Machines", "needed": 60, "current": 10, "limit": 50,
+             "available": 40, "shortfall": 20}]  # fmt: skip
+    capacity = {"short": True, "refused": False, "errors": [], "warnings": ["w"], "regions": [
+        {"subscription_id": "s", "region": "northeurope", "plans": ["identity", "apps"], "policy": "warn",
+         "vms": 60, "rows": rows, "unknown_sizes": [], "short": True},
+        {"subscription_id": "s", "region": "swedencentral", "plans": ["x"], "policy": "warn", "error": "403 <b>"},
+    ]}  # fmt: skip
+    summary = {"instance_id": "e", "region": "westeurope", "status": "CompletedWithErrors", "plans": [],
+               "capacity": capacity, "warnings": ["recovery capacity in northeurope is short"]}  # fmt: skip
+    facts = evacuation_report(summary, {})
+    assert facts["capacity"] == capacity and facts["warnings"] == ["recovery capacity in northeurope is short"]
+    page = evacuation_html(facts)
+    assert "<td>northeurope</td><td>identity, apps</td><td>warn</td><td>Virtual Machines</td><td>60</td>" in page
+    assert "<strong>short by 20</strong>" in page and "not checked: 403 &lt;b&gt;" in page
+    assert "<li>recovery capacity in northeurope is short</li>" in page

@@ -216,7 +216,7 @@ class TestDrillAndFailback:
         summary = root.output
         assert summary["mode"] == "failback" and summary["status"] == "Completed", summary["errors"]
         assert [s["name"] for s in summary["steps"]] == [
-            "claim", "resolve", "approval", "reprotect", "replication health", "failover", "avd", "dns",
+            "claim", "resolve", "capacity", "approval", "reprotect", "replication health", "failover", "avd", "dns",
             "reprotect again",
         ]  # fmt: skip
         assert records(stack)[("app", "CNAME")] == ["app-weu.contoso.com"]
