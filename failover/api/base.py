@@ -79,6 +79,7 @@ class ApiBase:
     _alert_confirmed: dict[tuple[str, str, str], tuple[str, float]] = field(
         default_factory=dict, init=False, repr=False
     )
+    _refreshes: set[asyncio.Future[Any]] = field(default_factory=set, init=False, repr=False)  # reads in the background
     _decided: OrderedDict[int, tuple[Any, list[Plan], Any]] = field(default_factory=OrderedDict, init=False, repr=False)
 
     async def _first_copy(

@@ -97,11 +97,14 @@ class Runs(Evacuations):
             return known
 
         async def start(accepted: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+            asked = self.clock()
             started = await self._start_or_join(client, plan, trigger, accepted=accepted, **options)
             if "claim" not in started:  # the run holds the plan (granted, or joined): later copies look there first
                 self._alert_runs[key] = str(started["instance_id"])
                 while len(self._alert_runs) > MEMO_ENTRIES:
                     self._alert_confirmed.pop(self._alert_runs.popitem(last=False)[0], None)
+                if started.get("deduplicated") is False:  # started with this alert, seen holding the claim
+                    self._alert_confirmed[key] = (str(started["instance_id"]), asked)
             return started
 
         return await self._first_copy(key, start)
@@ -110,26 +113,46 @@ class Runs(Evacuations):
         """A copy of an alert a run of the plan holds: that run's answer, when its status shows it still active and
         listing the alert; else None (the copy goes the long way: a run that has ended may be followed by a new
         one). The status is read once for the copies asking at the same moment, and not again for those arriving
-        within COPY_FRESH_SECONDS of when that read was asked: while a storm arrives the run is busiest (its claim,
-        preflight, card) and a read waits behind it, with every copy in flight waiting on that read."""
+        within COPY_FRESH_SECONDS of when that read was asked (or the start that saw the run take the claim): while a
+        storm arrives the run is busiest (its claim, preflight, card) and a read waits behind it, with every copy in
+        flight waiting on that read. Past half that age a copy still takes the answer and the next read starts in
+        the background, so copies wait for a read only when none ended in the last COPY_FRESH_SECONDS."""
         run_id = self._alert_runs.get(key)
         if run_id is None:
             return None
         answer = {"instance_id": run_id, "status_url": self.status_url(run_id), "deduplicated": True}
         seen = self._alert_confirmed.get(key)
-        if seen is not None and seen[0] == run_id and 0 <= self.clock() - seen[1] < COPY_FRESH_SECONDS:
+        age = self.clock() - seen[1] if seen is not None and seen[0] == run_id else None
+        if age is not None and 0 <= age < COPY_FRESH_SECONDS:
+            if age >= COPY_FRESH_SECONDS / 2 and run_id not in self._status_reads:
+                refresh = asyncio.ensure_future(self._confirm(client, key, run_id))
+                self._refreshes.add(refresh)  # held until done (the loop keeps weak references only)
+                refresh.add_done_callback(self._refreshed)
             return answer
+        return answer if await self._confirm(client, key, run_id) else None
+
+    def _refreshed(self, refresh: asyncio.Future[Any]) -> None:
+        """A read in the background ended. If it failed, the confirmation it would have renewed ages out and the next
+        copy past the fresh window reads again (and sees the error)."""
+        self._refreshes.discard(refresh)
+        if not refresh.cancelled() and refresh.exception() is not None:
+            log.warning("run status not read in the background", error=str(refresh.exception())[:200])
+
+    async def _confirm(self, client: DurableClient, key: tuple[str, str, str], run_id: str) -> bool:
+        """Read the run's status: True when it is active and lists the alert (the confirmation is recorded with when
+        the read was asked); else the alert is forgotten (its next copy goes the long way)."""
         status, asked = await self._read_status(client, run_id)
         custom = status.custom_status if status and isinstance(status.custom_status, dict) else {}
         listed = {str(t.get("alert_id")) for t in custom.get("triggers") or [] if isinstance(t, dict)}
         if runtime_status(status) in ACTIVE and key[1] in listed:
-            if self._alert_runs.get(key) == run_id and (seen is None or seen[1] < asked):
+            latest = self._alert_confirmed.get(key)
+            if self._alert_runs.get(key) == run_id and (latest is None or latest[1] < asked):
                 self._alert_confirmed[key] = (run_id, asked)
-            return answer
+            return True
         self._alert_confirmed.pop(key, None)
         if self._alert_runs.get(key) == run_id:
             del self._alert_runs[key]
-        return None
+        return False
 
     async def _read_status(self, client: DurableClient, run_id: str) -> tuple[Any, float]:
         """`get_status(run_id)` and when it was asked (`clock`), one read in flight per run: the callers asking while
@@ -156,9 +179,10 @@ class Runs(Evacuations):
         accepted: Callable[[dict[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
         for _ in range(3):  # a run that loses the claim to a concurrent start joins the winner: one more look
-            holder, stale = await self._holder(client, plan)
+            # the plan's claim and its runs not yet answered by it, read together (one engine round trip less
+            # before a storm's first copy is accepted; the copies in flight with it wait for that)
+            (holder, stale), undecided = await asyncio.gather(self._holder(client, plan), self._undecided(client, plan))
             if holder is None:  # a run started by a concurrent request may be about to take the plan: wait for it
-                undecided = await self._undecided(client, plan)
                 for run_id in undecided:
                     await self._claim_of(client, run_id)
                 if undecided:
