@@ -14,17 +14,18 @@ from simulator.estate import DEMO_ASR_RG, DEMO_VAULT, RECOVERY_REGION, SUBSCRIPT
 FAMILY = "standardDSv5Family"
 
 
-def check(*plans: str) -> dict[str, dict[str, Any]]:
-    result = capacity_check(
-        CapacityInput(
-            subscription_id=SUBSCRIPTION_ID,
-            resource_group=DEMO_ASR_RG,
-            vault=DEMO_VAULT,
-            recovery_plans=list(plans),
-            recovery_region=RECOVERY_REGION,
-        )
+def _input(*plans: str) -> CapacityInput:
+    return CapacityInput(
+        subscription_id=SUBSCRIPTION_ID,
+        resource_group=DEMO_ASR_RG,
+        vault=DEMO_VAULT,
+        recovery_plans=list(plans),
+        recovery_region=RECOVERY_REGION,
     )
-    return {row.quota: row.plain() for row in result.rows}
+
+
+def check(*plans: str) -> dict[str, dict[str, Any]]:
+    return {row.quota: row.plain() for row in capacity_check(_input(*plans)).rows}
 
 
 def test_needs_against_usage_and_limits(start_simulator: Any) -> None:
@@ -86,15 +87,7 @@ def test_the_raw_item_read_uses_the_sdk_s_api_version() -> None:
 
 
 def result_of(*plans: str) -> dict[str, Any]:
-    return capacity_check(
-        CapacityInput(
-            subscription_id=SUBSCRIPTION_ID,
-            resource_group=DEMO_ASR_RG,
-            vault=DEMO_VAULT,
-            recovery_plans=list(plans),
-            recovery_region=RECOVERY_REGION,
-        )
-    ).plain()
+    return capacity_check(_input(*plans)).plain()
 
 
 IDENTITY = ("vm-dc-0001", "vm-dc-0002", "vm-dc-0003", "vm-dc-0004")  # rp-identity: four Standard_D4s_v5
