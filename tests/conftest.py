@@ -11,9 +11,14 @@ import pytest
 import requests
 import yaml
 
+from failover.logs import configure_logging
 from local.cli import approve_as, find_approval_link
 from local.stack import DEMO_PLAN, ROOT, LocalStack
 from simulator import EstateConfig
+
+# The hosts' logs go to stderr, as `failover serve` and the Functions host configure them: unconfigured, structlog
+# prints to stdout, where a test reading a CLI command's output (its JSON) would find the in-process stack's lines.
+configure_logging("INFO", json_output=False)
 
 REFERENCE = ROOT / "tests" / "reference"  # Microsoft's samples the tests read, sources in its README.md
 ALERTS = sorted((REFERENCE / "alerts").glob("*.json")) + sorted((ROOT / "examples" / "alerts").glob("*.json"))

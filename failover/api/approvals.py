@@ -64,6 +64,7 @@ class Approvals(ApiBase):
             "request_id": request_id,
             "at": self._now(),
         }
+        self._forget_sightings(instance_id)
         await client.raise_event(instance_id, "approval", event)
         key = f"{nonce}:{approver}"
         # The run is the single-use record: of two requests racing with one link, the run records

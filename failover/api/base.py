@@ -112,6 +112,12 @@ class ApiBase:
             if not done.done():
                 done.set_result(answer)
 
+    def _forget_sightings(self, run_id: str) -> None:
+        """A decision, command or notice the API sends a run may end it: the sightings its alerts' copies are
+        answered from (`Runs._known_run`) no longer hold, and the next copy reads the run's status."""
+        for key in [key for key, (seen, _) in self._alert_confirmed.items() if seen == run_id]:
+            del self._alert_confirmed[key]
+
     def _plan(self, name: str, field: str = "") -> Plan:
         """The plan by name, or 404 PlanNotFound (`field` prefixes the message when a body named it)."""
         plan = self.plans.get(name)

@@ -46,6 +46,7 @@ class Control(ApiBase):
     async def _command(self, client: DurableClient, instance_id: str, event: dict[str, Any]) -> dict[str, Any] | None:
         """Raise a control event with a request id and wait for the run's decision on it (None: not yet)."""
         request_id = uuid.uuid4().hex
+        self._forget_sightings(instance_id)
         await client.raise_event(instance_id, CONTROL_EVENT, {**event, "request_id": request_id})
 
         def read(status: Any) -> dict[str, Any] | None:

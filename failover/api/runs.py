@@ -242,6 +242,7 @@ class Runs(Evacuations):
                     "start the failover",
                 )  # fmt: skip
             source = (trigger or {}).get("title") or "a failover request"
+            self._forget_sightings(holder.run_id)
             await client.raise_event(
                 holder.run_id,
                 CONTROL_EVENT,
@@ -298,6 +299,7 @@ class Runs(Evacuations):
             if holder is None:
                 continue
             event = {"action": "resolved", "trigger": alert.summary()}
+            self._forget_sightings(holder.run_id)
             await client.raise_event(holder.run_id, CONTROL_EVENT, event)
             recorded.append(holder.run_id)
         return recorded

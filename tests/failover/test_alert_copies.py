@@ -262,3 +262,17 @@ def test_trigger_subscriptions_follow_the_plan_object() -> None:
     other = plan.model_copy(update={"subscription_id": "99999999-9999-9999-9999-999999999999"})
     assert "99999999-9999-9999-9999-999999999999" in other.trigger_subscriptions
     assert "99999999-9999-9999-9999-999999999999" not in plan.trigger_subscriptions
+
+
+def test_a_decision_sent_to_the_run_ends_the_sighting(api: Api) -> None:
+    """Within the fresh window a copy is answered from the sighting, even if the run has just ended on its own; once
+    the API has sent the run a decision, command or Resolved notice (which may end it) the next copy reads again."""
+    engine = Engine()
+    first = json.loads(asyncio.run(_storm(api, engine, 3))[0].get_body())["instance_id"]
+    engine.running[first].runtime_status = "Completed"
+    engine.holder = None
+    stale = json.loads(asyncio.run(api.post_alert(_request(), engine)).get_body())
+    assert stale["instance_id"] == first and stale["deduplicated"] is True  # the documented window
+    api._forget_sightings(first)  # as the approval, control and Resolved routes do before they send
+    fresh = json.loads(asyncio.run(api.post_alert(_request(), engine)).get_body())
+    assert fresh["deduplicated"] is False and fresh["instance_id"] != first
