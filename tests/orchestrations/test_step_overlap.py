@@ -38,6 +38,8 @@ class Context:
         self.input, self.instance_id = input_, instance_id
         self.current_utc_datetime = T0
         self.scheduled: list[Task] = []
+        self.statuses: list[Any] = []
+        self.is_replaying = False
 
     def get_input(self) -> Any:
         return self.input
@@ -69,7 +71,7 @@ class Context:
         return Task("any", "any", tasks)
 
     def set_custom_status(self, status: Any) -> None:
-        pass
+        self.statuses.append(status)
 
     def new_uuid(self) -> str:
         return "00000000-0000-0000-0000-000000000000"
@@ -143,3 +145,19 @@ def test_a_plans_end_starts_the_next_plan_in_the_same_episode(tmp_path: Path) ->
     waited = steps.send({"status": "Completed"})  # the plan's run's summary: the first yield after its end
     assert waited.kind == "activity" and waited.name == "publish_event"
     assert names(context.scheduled[before:]) == ["publish_event", "evac:p1", "publish_event"]
+
+
+class LocalEngineContext(Context):
+    drops_replayed_status = True  # as local.engine.DfContext: a status set while replaying is dropped
+
+
+def test_a_replayed_evacuation_does_not_rebuild_its_status(tmp_path: Path) -> None:
+    """On the local engine an evacuation replaying its history builds no custom status (the engine keeps the one
+    an earlier episode set); on new events it does."""
+    plans = [load_plan(p) for p in write_plans(tmp_path, [PlanShape("p0", 40, tier=0), PlanShape("p1", 40)])]
+    spec = EvacuationInput(region="westeurope", plans=plans, in_flight_cap=100)
+    for replaying, built in ((True, False), (False, True)):
+        context = LocalEngineContext(spec, "evac")
+        context.is_replaying = replaying
+        next(evacuation_orchestrator(context))
+        assert bool(context.statuses) is built
