@@ -11,6 +11,7 @@ from azure.core.exceptions import ResourceExistsError
 from activities._common import arm
 from failover.contracts import StartAction
 from failover.contracts.asr import StartFailoverInput
+from failover.run import isoformat
 
 if TYPE_CHECKING:
     from azure.mgmt.recoveryservicessiterecovery.models import RecoveryPlanProviderSpecificFailoverInput
@@ -53,6 +54,15 @@ def _scenario(plan: Any) -> tuple[str, str | None, str | None]:
         job_id.rsplit("/", 1)[-1] or None,
         plan.properties.current_scenario_status,
     )
+
+
+def _scenario_start(plan: Any) -> str | None:
+    """When the plan's current scenario (its job) started, ISO 8601 UTC; None when ASR gives no time."""
+    current = plan.properties.current_scenario
+    started = current.start_time if current is not None else None
+    if started is None or started.year < 2000:  # ASR's placeholder scenario says 1753-01-01
+        return None
+    return str(isoformat(started))
 
 
 def _provider_details(
@@ -120,7 +130,16 @@ class _Refused(RuntimeError):
 def _post(
     client: Any, rg: str, vault: str, name: str, post: Callable[[], Any], scenarios: set[str], what: str
 ) -> tuple[StartAction, str]:
-    """POST an operation (without polling), then read the plan's current job: (`started` | `attached`, job).
+    """`_post_job` without the job's start time."""
+    action, job, _ = _post_job(client, rg, vault, name, post, scenarios, what)
+    return action, job
+
+
+def _post_job(
+    client: Any, rg: str, vault: str, name: str, post: Callable[[], Any], scenarios: set[str], what: str
+) -> tuple[StartAction, str, str | None]:
+    """POST an operation (without polling), then read the plan's current job: (`started` | `attached`, job, when
+    the job started as ASR says).
 
     A 409 means a job of that kind already runs (another caller) - attached - or ASR refused: then the
     plan's current scenario is of another kind and this raises with ASR's message and the allowed operations.
@@ -137,7 +156,7 @@ def _post(
     plan = client.get(rg, vault, name)
     scenario, job, _ = _scenario(plan)
     if scenario in scenarios and job:
-        return action, job
+        return action, job, _scenario_start(plan)
     if refused is not None:
         detail = refused.error.message if refused.error is not None and refused.error.message else str(refused)
         raise _Refused(f"recovery plan {name}: ASR refused the {what}: {detail} ({_describe(plan)})")

@@ -31,9 +31,11 @@ from activities._asr import (
     _describe,
     _is_failed_over,
     _post,
+    _post_job,
     _provider_details,
     _Refused,
     _scenario,
+    _scenario_start,
     _vm_count,
 )
 from activities._common import clients, log
@@ -163,7 +165,7 @@ def asr_start_failover(payload: StartFailoverInput) -> RecoveryPlanJob:
         return _start_failback(payload, site, plan)
     scenario, job, status = _scenario(plan)
     if scenario in FAILOVER_SCENARIOS and status == "InProgress":
-        return RecoveryPlanJob(recovery_plan=name, job=job, action="attached")
+        return RecoveryPlanJob(recovery_plan=name, job=job, action="attached", started_at=_scenario_start(plan))
     if _is_failed_over(plan):
         # A failback awaiting commit or reprotect looks the same on the plan: its items say where the VMs are.
         if _active_location(site, rg, vault, plan) != "Primary":
@@ -208,7 +210,7 @@ def asr_start_failover(payload: StartFailoverInput) -> RecoveryPlanJob:
 
     try:
         # The 202's operation status is not the job: the plan's current scenario names the job.
-        action, job = _post(client, rg, vault, name, post, FAILOVER_SCENARIOS, "failover")
+        action, job, started_at = _post_job(client, rg, vault, name, post, FAILOVER_SCENARIOS, "failover")
     except _Refused:
         # Refused: a plan failed over, committed and reprotected offers the same operations as a protected one
         # but is active in the recovery region - that is "already failed over", not an error.
@@ -216,7 +218,7 @@ def asr_start_failover(payload: StartFailoverInput) -> RecoveryPlanJob:
             return RecoveryPlanJob(recovery_plan=name, job=None, action="skipped", reason="already failed over")
         raise
     log(payload, "asr.failover").info("failover job", recovery_plan=name, job=job, action=action)
-    return RecoveryPlanJob(recovery_plan=name, job=job, action=action)
+    return RecoveryPlanJob(recovery_plan=name, job=job, action=action, started_at=started_at)
 
 
 def _start_failback(payload: StartFailoverInput, site: Any, plan: Any) -> RecoveryPlanJob:

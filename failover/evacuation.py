@@ -4,6 +4,7 @@ the plans it names in `after`), which can start now, and the in-flight cap each 
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -87,8 +88,14 @@ def cap_share(cap: int, running: int) -> int:
 
 def cap_keys(plan: Plan) -> tuple[str, str]:
     """What the in-flight cap is counted against: the plan's Recovery Services vault and its recovery region."""
-    vault = "/".join((plan.asr.subscription_id or plan.subscription_id, plan.asr.resource_group, plan.asr.vault))
-    return f"vault {vault.lower()}", f"recovery region {plan.recovery_region}"
+    asr = plan.asr
+    return _cap_keys(asr.subscription_id or plan.subscription_id, asr.resource_group, asr.vault, plan.recovery_region)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cap_keys(subscription_id: str, resource_group: str, vault: str, region: str) -> tuple[str, str]:
+    """Built once per vault and region: an evacuation of 100 plans asks for them 20,000 times over its replays."""
+    return f"vault {'/'.join((subscription_id, resource_group, vault)).lower()}", f"recovery region {region}"
 
 
 def largest_units(groups: dict[str, Any]) -> dict[str, int]:

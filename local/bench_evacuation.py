@@ -18,11 +18,18 @@ The last stdout line with `--json` is the contract: {"plans", "vms", "floor_s", 
 "predicted_s", "achieved_s", "prediction_error", "arm_requests", "arm_requests_min", "request_ratio",
 "cpu_s_per_vm", "peak_rss_mb"} plus details (`peak_vms_in_flight`: the most VMs whose failover jobs the simulator ran
 at once, against `in_flight_cap`; `throttled`, `status`).
+
+`--wire-log FILE` writes the simulator's wire log as JSON lines: every request it answered during the evacuation,
+`{"t0", "t1", "route", "method", "path", "status"}` (its arrival and answer, wall-clock seconds from the evacuation's
+`POST`); every failover job the simulator ran, `{"t0", "t1", "job", "recovery_plan", "scenario"}` (its start and end);
+every CloudEvent the run published, `{"t0", "event", "run", "subject"}` at the event's own `time`: where the time
+between a plan's job end and the next plan's first failover goes (docs/performance.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import sys
 import tempfile
@@ -203,9 +210,31 @@ def minimum_requests(plans: list[Plan], groups: dict[str, Any], commit: bool) ->
     return len(plans) + recovery_plans * (6 if commit else 4)
 
 
+def write_wire_log(path: Path, estate: Estate, since: float) -> None:
+    """The simulator's wire log and the events it received as JSON lines, times in seconds from `since`
+    (time.time())."""
+    with estate.lock:
+        wire, events = list(estate.wire or []), list(estate.sinks.events)
+    jobs = [j for j in estate.snapshot()["jobs"] if j["scenario"] in FAILOVER_JOBS and j.get("ended_at")]
+    with path.open("w", encoding="utf-8") as out:
+        for t0, t1, route, method, url, status in wire:
+            entry = {"t0": round(t0 - since, 4), "t1": round(t1 - since, 4), "route": route, "method": method}
+            out.write(json.dumps(entry | {"path": url, "status": status}) + "\n")
+        for job in jobs:
+            start, end = (round(parse_iso(job[k]).timestamp() - since, 4) for k in ("started_at", "ended_at"))
+            entry = {"t0": start, "t1": end, "job": job["name"], "recovery_plan": job["plan"]}
+            out.write(json.dumps(entry | {"scenario": job["scenario"]}) + "\n")
+        for event in events:
+            at = parse_iso(event["time"]).timestamp() - since
+            data = event.get("data") or {}
+            entry = {"t0": round(at, 4), "event": str(event["type"]).rsplit(".", 1)[-1], "run": data.get("instance_id")}
+            out.write(json.dumps(entry | {"subject": event.get("subject")}) + "\n")
+
+
 def run_evacuation(stack: LocalStack, cap: int, timeout: float) -> dict[str, Any]:
-    """Start the evacuation of the stack's region (no approval asked), wait for its end. Returns its API view."""
-    started = time.monotonic()
+    """Start the evacuation of the stack's region (no approval asked), wait for its end. Returns its API view
+    (`posted_at`: the POST's time.time())."""
+    started, posted_at = time.monotonic(), time.time()
     answer = stack.http.post(
         f"{stack.api_url}/api/evacuations",
         json={"region": stack.plan.primary_region, "in_flight_cap": cap, "reason": "bench"},
@@ -218,13 +247,20 @@ def run_evacuation(stack: LocalStack, cap: int, timeout: float) -> dict[str, Any
         view: dict[str, Any] = stack.http.get(url, timeout=30).json()
         if view["runtime_status"] not in ("Running", "Pending"):
             view["elapsed_s"] = time.monotonic() - started
+            view["posted_at"] = posted_at
             return view
         time.sleep(0.25)
     raise RuntimeError(f"the evacuation did not finish within {timeout:.0f}s")
 
 
 def bench_evacuation(
-    plans: int, vms: int, time_scale: float, cap: int = 100, vaults: int = 4, timeout: float = 3600
+    plans: int,
+    vms: int,
+    time_scale: float,
+    cap: int = 100,
+    vaults: int = 4,
+    timeout: float = 3600,
+    wire_log: Path | None = None,
 ) -> dict[str, Any]:
     shapes = region_shapes(plans, vms, vaults)
     config = EstateConfig(time_scale=time_scale, latency=LatencyModel.azure())
@@ -236,6 +272,8 @@ def bench_evacuation(
         ) as stack:
             seed(stack.estate, shapes)
             requests0 = _arm_requests(stack.estate)  # the stack's own start (none today)
+            if wire_log is not None:
+                stack.estate.wire = []
             cpu0 = time.process_time()
             view = run_evacuation(stack, cap, timeout)
             cpu = time.process_time() - cpu0
@@ -250,6 +288,8 @@ def bench_evacuation(
             }
             floor = floor_seconds(loaded, groups, config, cap) / time_scale
             arm = _arm_requests(stack.estate) - requests0
+            if wire_log is not None:
+                write_wire_log(wire_log, stack.estate, view["posted_at"])
     arm_min = minimum_requests(loaded, groups, commit=False)
     predicted = float(view.get("eta_seconds") or 0.0) / time_scale
     elapsed = (  # the evacuation's own start and end (wall-clock): not this loop's polling
@@ -295,6 +335,7 @@ def main(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    result = bench_evacuation(args.plans, args.vms, args.time_scale, args.cap, args.vaults)
+    wire_log = Path(args.wire_log) if getattr(args, "wire_log", None) else None
+    result = bench_evacuation(args.plans, args.vms, args.time_scale, args.cap, args.vaults, wire_log=wire_log)
     show_result(result, args.json)
     return 0 if result["status"] == "Completed" else 1

@@ -311,6 +311,9 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--plans", type=int, default=100, help="--evacuation: plans (default 100)")
     bench.add_argument("--cap", type=int, default=100, help="--evacuation: shared in-flight cap (default 100)")
     bench.add_argument("--vaults", type=int, default=4, help="--evacuation: vaults the plans use (default 4)")
+    bench.add_argument(
+        "--wire-log", metavar="FILE", help="--evacuation: write every request the simulator answered (JSON lines)"
+    )
     bench.set_defaults(handler=run_bench)
     serve = commands.add_parser("serve", help="serve the HTTP API on the local engine")
     serve.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")

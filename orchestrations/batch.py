@@ -14,6 +14,7 @@ import azure.durable_functions as df
 
 from failover.contracts.asr import AsrJobInput, RecoveryPlanInput, RecoveryPlanJob, StartFailoverInput
 from failover.contracts.batch import BatchInput, BatchResult
+from failover.run import parse_iso
 from orchestrations.common import ARM_RETRY, EventLog, as_utc, isoformat
 
 
@@ -26,8 +27,9 @@ def batch_orchestrator(context: df.DurableOrchestrationContext):
     started = as_utc(context.current_utc_datetime)
     # The batch's events are the run's (its id and source); None: an older run publishes them itself.
     events = EventLog(context, spec.plan or "", run_id=spec.run_id) if spec.run_id else None
+    announced = None  # BatchStarted, sent beside the failover POSTs (not one round trip before them)
     if events is not None:
-        yield from events.publish(
+        announced = events.send(
             "BatchStarted",
             f"batch/{batch['index']}",
             {k: batch[k] for k in ("group", "index", "vms")}
@@ -84,12 +86,17 @@ def batch_orchestrator(context: df.DurableOrchestrationContext):
                 starts.append((yield start(p)))
             except Exception as err:
                 starts.append({"recovery_plan": p["name"], "error": f"failover could not be started: {err}"})
+    if announced is not None and events is not None:
+        yield from events.settle(announced)
+    job_starts: dict[str, Any] = {}  # recovery plan -> when ASR says its failover job started
     for started_job in starts:
         if isinstance(started_job, dict):
             results[started_job["recovery_plan"]].update(state="Failed", errors=[started_job["error"]])
             continue
         entry = results[started_job.recovery_plan]
         entry.update(job=started_job.job, action=started_job.action)
+        if started_job.started_at:
+            job_starts[started_job.recovery_plan] = parse_iso(started_job.started_at)
         if started_job.action == "skipped":
             entry.update(state="Succeeded", note=started_job.reason or "already failed over")
         else:
@@ -103,18 +110,23 @@ def batch_orchestrator(context: df.DurableOrchestrationContext):
     after_start = as_utc(context.current_utc_datetime)
     watching: dict[str, dict[str, Any]] = {}  # name -> {field, label, due, poll, deadline}
 
-    def watch(r: dict[str, Any], field: str, label: str, since: Any, expected: float) -> None:
+    def watch(r: dict[str, Any], field: str, label: str, since: Any, expected: float, job_start: Any = None) -> None:
+        # first read: when the job is expected to end, from its own start when ASR says it (the activity returned
+        # later than that: counting from its return read every job late by the POST's answer and a round trip)
+        due_from = min(since, job_start) if job_start is not None else since
         watching[r["name"]] = {
             "field": field,
             "label": label,
-            "due": since + timedelta(seconds=max(expected, 0.0) or spec.poll_seconds),
+            "due": due_from + timedelta(seconds=max(expected, 0.0) or spec.poll_seconds),
             "poll": spec.poll_seconds,
             "deadline": since + timedelta(seconds=spec.timeout_seconds),
         }
 
     for r in results.values():
         if r["state"] == "InProgress":
-            watch(r, "job", "failover", after_start, spec.expected_seconds.get(r["name"], 0.0))
+            watch(
+                r, "job", "failover", after_start, spec.expected_seconds.get(r["name"], 0.0), job_starts.get(r["name"])
+            )
     while watching:
         now = as_utc(context.current_utc_datetime)
         due = [n for n, w in watching.items() if min(w["due"], w["deadline"]) <= now]

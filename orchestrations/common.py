@@ -48,6 +48,12 @@ class EventLog:
 
     def publish(self, event_type: str, subject: str, data: dict[str, Any]):
         """Generator: `yield from events.publish(...)`. A failed publish is counted, not raised."""
+        yield from self.settle(self.send(event_type, subject, data))
+
+    def send(self, event_type: str, subject: str, data: dict[str, Any]) -> Any:
+        """Start publishing the event without waiting for it (the next step goes out in the same episode, beside
+        it: an event on the critical path costs no round trip of its own). Returns the pending publish, for
+        `settle`; its id and `time` are those `publish` would give it at this point."""
         self.sequence += 1
         payload = PublishEventInput(
             instance_id=self.run_id,
@@ -59,11 +65,13 @@ class EventLog:
             time=isoformat(as_utc(self.context.current_utc_datetime)),
             data={"instance_id": self.run_id, "plan": self.plan, **data},
         )
+        if self.breaker_open:
+            return self.context.call_activity("publish_event", payload)
+        return self.context.call_activity_with_retry("publish_event", NOTIFY_RETRY, payload)
+
+    def settle(self, task: Any):
+        """Generator: wait for a publish `send` started and count it (a failed one is counted, not raised)."""
         try:
-            if self.breaker_open:
-                task = self.context.call_activity("publish_event", payload)
-            else:
-                task = self.context.call_activity_with_retry("publish_event", NOTIFY_RETRY, payload)
             if self.waiter is not None:
                 yield from self.waiter(task)
             else:

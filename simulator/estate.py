@@ -141,6 +141,9 @@ class Estate:
         self.config = config or EstateConfig()
         self.subscription_id = subscription_id
         self.requests: Counter[str] = Counter()
+        # the wire log, when a caller sets it to a list (`failover bench --evacuation --wire-log`): one entry per
+        # request answered, (start, end) in time.time() seconds, route name, method, path, status
+        self.wire: list[tuple[float, float, str, str, str, int]] | None = None
         self.created_at = utcnow()  # when the simulated resources were "created" (ARM systemData)
         self.lock = threading.RLock()
         self.regions = Regions(self.lock)  # the regions whose data planes are down (simulator.arm.Cloud)

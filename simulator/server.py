@@ -15,6 +15,7 @@ import asyncio
 import re
 import ssl
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -74,7 +75,11 @@ class SimulatorApp:
                 continue
             with self.estate.lock:
                 self.estate.requests[name] += 1
+            began = time.time()
             response = await self._answer(request, name, handler, match.groupdict())
+            wire = self.estate.wire
+            if wire is not None:  # list.append is atomic: no lock on the hot path
+                wire.append((began, time.time(), name, request.method, path, response.status))
             if path.lower().startswith("/subscriptions/"):
                 response.headers.setdefault("x-ms-request-id", str(uuid.uuid4()))
                 response.headers.setdefault(

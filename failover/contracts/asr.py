@@ -113,6 +113,9 @@ class RecoveryPlanJob(Contract):
     job: str | None = None
     action: StartAction
     reason: str | None = None
+    # when the job started, as ASR reports it (the plan's currentScenario.startTime; a failover started or attached
+    # to): the batch reads the job when it is expected to end from then, not from when the activity returned
+    started_at: str | None = None
 
 
 # --- asr_get_job -------------------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ from failover.contracts.dependencies import (
     VmState,
     WebhookInput,
 )
+from failover.run import isoformat
 from failover.settings import Settings
 from simulator import EstateConfig, Simulator
 from simulator.background import BackgroundServer
@@ -143,6 +144,11 @@ class TestAsrCommit:
         with pytest.raises(RuntimeError, match="cannot be committed now"):
             asr_commit(plan)  # the failover job still runs
         assert failover.job
+        # when the job started, as ASR says (the batch reads the job when it is expected to end from then)
+        job = next(j for j in sim.estate.jobs.values() if j.name == failover.job)
+        assert failover.started_at == isoformat(job.started_at)
+        attached = asr_start_failover(StartFailoverInput(**plan.model_dump(), mode="unplanned"))
+        assert attached.action == "attached" and attached.started_at == failover.started_at
         read = AsrJobInput(**ASR, recovery_plan="rp-identity", job=failover.job)
         wait_for(lambda: asr_get_job(read).state == "Succeeded", timeout=20)
 

@@ -71,6 +71,7 @@ def test_defaults() -> None:
         "job": None,
         "action": "started",
         "reason": None,
+        "started_at": None,
     }
 
 

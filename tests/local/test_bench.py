@@ -122,14 +122,24 @@ EVACUATION_CONTRACT = {
 }
 
 
-def test_evacuation_bench_contract_on_a_toy_estate(capsys: Any) -> None:
+def test_evacuation_bench_contract_on_a_toy_estate(capsys: Any, tmp_path: Path) -> None:
     """`failover bench --evacuation`: 4 plans (one of tier 0, three of tier 1) sharing 60 VMs in 2 vaults."""
     from local.cli import parser
 
-    args = parser().parse_args(
-        ["bench", "--evacuation", "--plans", "4", "--vms", "60", "--vaults", "2", "--time-scale", "600", "--json"]
-    )
+    wire = tmp_path / "wire.jsonl"
+    toy = ["--plans", "4", "--vms", "60", "--vaults", "2", "--time-scale", "600"]
+    args = parser().parse_args(["bench", "--evacuation", *toy, "--json", "--wire-log", str(wire)])
     assert args.handler(args) == 0
+    # the wire log: per recovery plan one failover POST and one job read, after its job ended (read when ASR's
+    # start time says it is due, never polled); every job and the evacuation's events are in it
+    entries = [json.loads(line) for line in wire.read_text(encoding="utf-8").splitlines()]
+    jobs = {e["job"].lower(): e for e in entries if "job" in e}
+    posts = [e for e in entries if e.get("route") == "asr.recoveryplans.failover"]
+    reads = [e for e in entries if e.get("route") == "asr.jobs.get"]
+    assert len(jobs) == len(posts) == len(reads) == 4
+    assert all(r["t0"] >= jobs[r["path"].rsplit("/", 1)[-1].lower()]["t1"] for r in reads)
+    events = [e["event"] for e in entries if "event" in e]
+    assert events.count("EvacuationPlanStarted") == events.count("EvacuationPlanCompleted") == 4
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert set(result) >= EVACUATION_CONTRACT, EVACUATION_CONTRACT - set(result)
     assert result["status"] == "Completed" and result["plans"] == 4 and result["vms"] == 60
