@@ -100,6 +100,7 @@ class TestDrill:
             "job": started.job,
             "action": "skipped",
             "reason": TEST_CLEANUP_PENDING,
+            "started_at": None,
         }
         assert (state(sim)["state"], state(sim)["test_network_id"]) == ("TestFailedOver", VNET)
 
@@ -111,6 +112,7 @@ class TestDrill:
             "action": "skipped",
             "job": cleanup.job,
             "reason": "already cleaned up",
+            "started_at": None,
         }
         plan = state(sim)
         assert plan["state"] == "Protected"
@@ -132,6 +134,7 @@ class TestDrill:
                 "action": "skipped",
                 "job": None,
                 "reason": "nothing to clean up: no test failover awaits cleanup",
+                "started_at": None,
             }
         assert state(sim)["cleanup_calls"] == 0  # it only read the plan
 
@@ -202,6 +205,7 @@ class TestFailback:
             "action": "skipped",
             "job": reprotect.job,
             "reason": "already protected: replicating RecoveryToPrimary",
+            "started_at": None,
         }
         assert state(sim)["state"] == "Reprotected"
         # a failover run on the reprotected plan converges too: its VMs are in the recovery region already
@@ -215,6 +219,7 @@ class TestFailback:
             "job": failback.job,
             "action": "skipped",
             "reason": ALREADY_ON_PRIMARY,
+            "started_at": None,
         }
         commit = twice(asr_commit, RecoveryPlanInput(**PLAN))
         sim.estate.finish_running_jobs()
@@ -241,6 +246,7 @@ class TestFailback:
             "job": None,
             "action": "skipped",
             "reason": ALREADY_ON_PRIMARY,
+            "started_at": None,
         }
         assert state(sim)["failover_calls"] == 0
 
