@@ -21,6 +21,7 @@ import azure.durable_functions as df
 from azure.core.exceptions import ResourceNotFoundError
 from azure.core.rest import HttpRequest
 
+from activities._arm import same_location
 from activities._common import clients, log
 from failover import capacity
 from failover.avd_template import template_size
@@ -115,7 +116,7 @@ def _reserved_slots(groups: set[str], region: str) -> dict[tuple[str, str], tupl
             group = compute.capacity_reservation_groups.get(rg, name, expand="instanceView")
         except ResourceNotFoundError:
             continue
-        if (group.location or "").replace(" ", "").lower() != region.replace(" ", "").lower():
+        if not same_location(group.location, region):
             continue
         used = {
             (view.name or "").lower(): view.utilization_info

@@ -21,6 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from simulator.arm import PRIMARY_REGION, RECOVERY_REGION, RG, RouteTable, SimError, iso, utcnow
+from simulator.outage import region_key
 
 _MARKETPLACE = (
     r"/subscriptions/(?P<sub>[^/]+)/providers/microsoft\.compute/locations/(?P<loc>[^/]+)/publishers/(?P<pub>[^/]+)"
@@ -36,10 +37,6 @@ DEMO_VERSIONS = ("22631.3880.240708", "22631.4037.240813")
 
 def _key(*parts: str) -> tuple[str, ...]:
     return tuple(p.lower() for p in parts)
-
-
-def _region(name: str) -> str:
-    return name.replace(" ", "").lower()
 
 
 @dataclass
@@ -71,7 +68,7 @@ class Images:
         with self.lock:
             key = _key(publisher, offer, sku)
             _, _, offered = self.marketplace.get(key, ((publisher, offer, sku), list(versions), set()))
-            offered.update(_region(r) for r in regions)
+            offered.update(region_key(r) for r in regions)
             self.marketplace[key] = ((publisher, offer, sku), list(versions), offered)
 
     def withdraw(self, region: str, publisher: str, offer: str, sku: str) -> None:
@@ -79,7 +76,7 @@ class Images:
         with self.lock:
             entry = self.marketplace.get(_key(publisher, offer, sku))
             if entry is not None:
-                entry[2].discard(_region(region))
+                entry[2].discard(region_key(region))
 
     def add_gallery_version(self, version: GalleryVersion) -> None:
         with self.lock:
@@ -98,7 +95,7 @@ class Images:
     def marketplace_versions(self, region: str, publisher: str, offer: str, sku: str) -> list[str]:
         with self.lock:
             entry = self.marketplace.get(_key(publisher, offer, sku))
-            if entry is None or _region(region) not in entry[2]:
+            if entry is None or region_key(region) not in entry[2]:
                 raise SimError(404, "NotFound", "Artifact: VMImage was not found.")
             return list(entry[1])
 

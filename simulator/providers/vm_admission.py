@@ -11,13 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from simulator.arm import SimError
+from simulator.outage import region_key
 from simulator.providers.capacity import Capacity
 from simulator.providers.images import Images
 from simulator.providers.network import Networking
-
-
-def _region(name: str) -> str:
-    return name.replace(" ", "").lower()
 
 
 def _parts(resource_id: str) -> dict[str, str]:
@@ -34,7 +31,7 @@ class VmAdmission:
         self.networking = networking
 
     def __call__(self, rg: str, name: str, body: dict[str, Any]) -> None:
-        location = _region(str(body.get("location") or ""))
+        location = region_key(str(body.get("location") or ""))
         props = body.get("properties") or {}
         vm_id = (
             f"/subscriptions/{self.subscription_id}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/"
@@ -82,7 +79,7 @@ class VmAdmission:
                 else [v for v in self.images.versions_of(rg, parts["galleries"], parts.get("images", ""))
                       if not v.exclude_from_latest]
             )  # fmt: skip
-            if not any(location in {_region(r) for r in v.target_regions} for v in versions):
+            if not any(location in {region_key(r) for r in v.target_regions} for v in versions):
                 raise SimError(
                     404,
                     "GalleryImageNotFound",
@@ -92,7 +89,7 @@ class VmAdmission:
             return
         if "images" in parts:
             region = self.images.managed_image(rg, parts["images"])  # 404 ResourceNotFound when missing
-            if _region(region) != location:
+            if region_key(region) != location:
                 raise SimError(
                     404,
                     "NotFound",
@@ -112,5 +109,5 @@ class VmAdmission:
         except SimError:
             raise missing from None
         names = {s.lower() for s in vnet.subnets}
-        if parts.get("subnets", "").lower() not in names or _region(vnet.location) != location:
+        if parts.get("subnets", "").lower() not in names or region_key(vnet.location) != location:
             raise missing
