@@ -11,7 +11,7 @@ from pathlib import Path
 from failover.logs import configure_logging
 from failover.plan import load_plan, load_plans
 from failover.settings import Settings, configure
-from local.stack import DEMO_PLAN, LocalStack
+from local.stack import DEMO_PLAN, LocalStack, function_key
 
 
 def _wait_for_signal() -> None:
@@ -51,7 +51,6 @@ def run_serve(args: argparse.Namespace) -> int:
 
 def _serve_azure(args: argparse.Namespace, plan_files: list[Path], api_key: str | None) -> int:
     """Local engine and API, real Azure APIs (settings from FAILOVER_* variables)."""
-    import secrets
 
     from activities import ALL as ACTIVITIES
     from failover.api import Api
@@ -61,7 +60,7 @@ def _serve_azure(args: argparse.Namespace, plan_files: list[Path], api_key: str 
     from orchestrations import ALL as ORCHESTRATORS
     from orchestrations import ENTITIES
 
-    key = api_key or secrets.token_urlsafe(24)
+    key = api_key or function_key()
     settings = Settings.from_env()
     configure(settings)
     plans = {}

@@ -35,6 +35,13 @@ READERS = Readers(
 )
 
 
+def function_key() -> str:
+    """A new local function key: URL-safe and never starting with "-", so `--api-key KEY` parses it as a value."""
+    while (key := secrets.token_urlsafe(24)).startswith("-"):
+        pass
+    return key
+
+
 @dataclass(frozen=True)
 class SimulatorEndpoint:
     """What the host needs to reach a simulator: its base URL, its CA bundle, the Event Grid key and the Azure
@@ -85,7 +92,7 @@ class LocalStack:
             self.simulator = Simulator(self.estate).start()
             endpoint = SimulatorEndpoint.of(self.simulator, self.estate)
         port = self.port or free_port()
-        self.api_key = self.api_key or secrets.token_urlsafe(24)
+        self.api_key = self.api_key or function_key()
         teams = f"{endpoint.url}/teams/workflows"
         self.settings = Settings(
             arm_endpoint=endpoint.url,

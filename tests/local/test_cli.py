@@ -167,3 +167,18 @@ def test_plan_preview_text(capsys: pytest.CaptureFixture[str]) -> None:
 def test_client_without_a_server(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["status", "x", "--api", f"http://127.0.0.1:{free_port()}"])
     assert code == 1 and "cannot reach the API" in capsys.readouterr().err
+
+
+def test_a_generated_function_key_is_read_as_the_value_of_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key starting with "-" is read by argparse as an option, so `failover status --api-key KEY` failed
+    (one generated key in 64 does; CI failed on one); a generated key never starts with one."""
+    import secrets
+
+    from local.cli import parser
+    from local.stack import function_key
+
+    drawn = iter(["-starts-with-a-dash", "Abc-def_123"])
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda _n: next(drawn))
+    key = function_key()
+    assert key == "Abc-def_123"
+    assert parser().parse_args(["status", "run-1", "--api-key", key]).api_key == key
