@@ -72,6 +72,14 @@ def run_evacuation_demo(args: argparse.Namespace) -> int:
         return finish_demo(stack, summary, args, out, print_evacuation)
 
 
+def progress_line(status: dict[str, Any]) -> str:
+    """One line of the evacuation's progress: its stage and each plan's status. Before its first episode has set
+    a status the evacuation has neither: "starting (Pending)"."""
+    rows = status.get("plans") or []
+    stage = status.get("stage") or f"starting ({status.get('runtime_status') or 'not yet listed'})"
+    return f"{stage}: " + ", ".join(f"{r['plan']} {r['status']}" for r in rows) if rows else stage
+
+
 def _follow(stack: Any, instance_id: str, args: argparse.Namespace, out: TextIO) -> dict[str, Any] | None:
     """Approve the evacuation's one card as its first approver, play the operator on each plan's run in an
     outage, print each change of stage, return the evacuation's summary."""
@@ -82,7 +90,7 @@ def _follow(stack: Any, instance_id: str, args: argparse.Namespace, out: TextIO)
     while time.monotonic() < deadline:
         status = stack.http.get(url, timeout=10).json()
         rows = status.get("plans") or []
-        line = f"{status.get('stage')}: " + ", ".join(f"{r['plan']} {r['status']}" for r in rows)
+        line = progress_line(status)
         if line != last:
             print(f"[{time.monotonic() - started:6.1f}s] {line}", file=out, flush=True)
             last = line

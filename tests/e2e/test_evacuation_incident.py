@@ -176,3 +176,15 @@ def test_plans_whose_order_the_incident_cannot_follow_start_a_run_each(tmp_path:
     body = answer.json()
     assert "evacuations" not in body
     assert sorted(r["instance_id"].split("-")[1] for r in body["runs"]) == ["apps", "identity"]
+
+
+def test_the_demos_progress_line_before_the_evacuation_has_a_status() -> None:
+    """The demo printed "None: " while the evacuation's first episode had not yet set its status."""
+    from local.demo_evacuation import progress_line
+
+    assert progress_line({"runtime_status": "Pending", "custom_status": None}) == "starting (Pending)"
+    assert progress_line({}) == "starting (not yet listed)"
+    assert (
+        progress_line({"stage": "failing over", "plans": [{"plan": "data", "status": "Running"}]})
+        == "failing over: data Running"
+    )
