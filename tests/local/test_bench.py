@@ -103,6 +103,14 @@ def test_storm_bench_runs_its_load_in_another_process() -> None:
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["runs"] == 1 and result["statuses"] == {"202": 60} and len(result["instances"]) == 1
     assert result["p99_ms"] >= result["p50_ms"] > 0 and result["floor_p99_ms"] > 0
+    assert 0 <= result["over_50_ms"] <= 60 and (result["over_50_ms"] == 0) == (result["max_ms"] <= 50)
+
+
+def test_storm_summary_counts_the_copies_over_50_ms() -> None:
+    from bench.storm import _summary
+
+    summary = _summary({"latencies": [0.010] * 97 + [0.050, 0.0501, 0.200], "elapsed": 1.0})
+    assert summary["over_50_ms"] == 2 and summary["p99_ms"] == 50.1 and summary["max_ms"] == 200.0
 
 
 EVACUATION_CONTRACT = {
