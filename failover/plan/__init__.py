@@ -11,7 +11,7 @@ name is importable from `failover.plan`.
 
 from failover.plan.approval import Approval, ApprovalOverride, OnTimeout
 from failover.plan.asr import Asr, Group, GroupAction, ReplicationProvider
-from failover.plan.avd import Avd, AvdHostPool, HostPoolRef, Provision, Standby, UserMessage, VmSet, provisioned_vms
+from failover.plan.avd import Avd, AvdHostPool, HostPoolRef, Provision, Standby, UserMessage, VmSet
 from failover.plan.backup import BackupTest
 from failover.plan.dependencies import (
     Dependency,
@@ -71,5 +71,4 @@ __all__ = [
     "normalize_region",
     "parse_duration",
     "parse_plan",
-    "provisioned_vms",
 ]

@@ -108,19 +108,6 @@ class Avd(_Model):
         return self
 
 
-def provisioned_vms(avd: Avd, template_sizes: dict[str, str] | None = None) -> list[tuple[str, int]]:
-    """What `recovery: provision` will start in the recovery region, as [(VM size, count)] summed per size (for the
-    capacity check). A pool's size is its `provision.vm_size`, else `template_sizes[pool name]` (the size of its VM
-    template, `failover.avd_template.template_size`); a pool whose size is known neither way is left out."""
-    counts: dict[str, int] = {}
-    for pool in avd.provisioned:
-        assert pool.provision is not None
-        size = pool.provision.vm_size or (template_sizes or {}).get(pool.name)
-        if size:
-            counts[size] = counts.get(size, 0) + pool.provision.count
-    return sorted(counts.items())
-
-
 class VmSet(_Model):
     resource_group: str = Field(min_length=1)
     names: list[str] = Field(min_length=1)
