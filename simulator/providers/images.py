@@ -6,16 +6,21 @@ region).
 
 State (`Images`): the marketplace images and the regions offering them (`offer_marketplace`, `withdraw`), gallery
 image versions with their target regions (`add_gallery_version`), managed images with their region
-(`add_managed_image`). The demo seed offers the demo host pool template's image in both regions. Shapes follow
-Microsoft's REST examples `VirtualMachineImage_List_MinimumSet_Gen` (a JSON array of `{name, location, id}`),
-`GalleryImageVersion_Get` and `GalleryImageVersion_ListByGalleryImage`; a marketplace image a region does not offer
-answers 404 as Azure does.
+(`add_managed_image`). The demo seed offers the demo host pool template's image in both regions.
+
+Shapes follow Microsoft's REST examples (replayed by tests/simulator/test_conformance_examples.py):
+`VirtualMachineImage_List_MinimumSet_Gen` (Compute 2025-04-01: a JSON array of `{name, location, id}`),
+`GalleryImageVersion_Get` and `GalleryImageVersion_ListByGalleryImage` (Azure Compute Gallery 2025-03-03: a
+version's `storageProfile.source`, no data disk images, a `safetyProfile`; the list in one page, `nextLink` null)
+and `Image_Get` (2025-04-01: an image captured from a generalized VM, its OS disk's source a managed disk,
+`blobUri` and `snapshot` null). A marketplace image a region does not offer answers 404 as Azure does.
 """
 
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -49,6 +54,8 @@ class GalleryVersion:
     target_regions: list[str]
     exclude_from_latest: bool = False
     provisioning_state: str = "Succeeded"
+    source: str = ""  # the image it was built from (`storageProfile.source.id`): a managed image of its group if ""
+    published: datetime = field(default_factory=utcnow)  # `publishingProfile.publishedDate`
 
 
 @dataclass
@@ -137,9 +144,9 @@ class Images:
 
 # ---- HTTPS routes ----------------------------------------------------------------------------
 def _version_json(sub: str, v: GalleryVersion) -> dict[str, Any]:
+    group = f"/subscriptions/{sub}/resourceGroups/{v.resource_group}/providers/Microsoft.Compute"
     return {
-        "id": f"/subscriptions/{sub}/resourceGroups/{v.resource_group}/providers/Microsoft.Compute/galleries/"
-        f"{v.gallery}/images/{v.definition}/versions/{v.version}",
+        "id": f"{group}/galleries/{v.gallery}/images/{v.definition}/versions/{v.version}",
         "name": v.version,
         "type": "Microsoft.Compute/galleries/images/versions",
         "location": v.location,
@@ -156,11 +163,50 @@ def _version_json(sub: str, v: GalleryVersion) -> dict[str, Any]:
                 ],
                 "replicaCount": 1,
                 "excludeFromLatest": v.exclude_from_latest,
-                "publishedDate": iso(utcnow()),
+                "publishedDate": iso(v.published),
                 "storageAccountType": "Standard_LRS",
             },
-            "storageProfile": {"osDiskImage": {"sizeInGB": 128, "hostCaching": "ReadWrite"}},
+            "storageProfile": {
+                "source": {"id": v.source or f"{group}/images/{v.definition}-{v.version}"},
+                "osDiskImage": {"sizeInGB": 128, "hostCaching": "ReadWrite"},
+                "dataDiskImages": [],  # a session host image is its OS disk
+            },
+            "safetyProfile": {
+                "allowDeletionOfReplicatedLocations": False,
+                "reportedForPolicyViolation": False,
+                "policyViolations": [],
+                "blockDeletionBeforeEndOfLife": False,
+            },
             "provisioningState": v.provisioning_state,
+        },
+    }
+
+
+def _image_json(sub: str, rg: str, name: str, region: str) -> dict[str, Any]:
+    """A managed image captured from a generalized VM: its OS disk's source is a managed disk (no blob, no
+    snapshot), no data disks."""
+    group = f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute"
+    return {
+        "id": f"{group}/images/{name}",
+        "name": name,
+        "type": "Microsoft.Compute/images",
+        "location": region,
+        "properties": {
+            "storageProfile": {
+                "osDisk": {
+                    "osType": "Windows",
+                    "blobUri": None,
+                    "snapshot": None,
+                    "managedDisk": {"id": f"{group}/disks/{name}-osdisk"},
+                    "osState": "Generalized",
+                    "storageAccountType": "Standard_LRS",
+                    "diskSizeGB": 128,
+                },
+                "dataDisks": [],
+                "zoneResilient": False,
+            },
+            "provisioningState": "Succeeded",
+            "hyperVGeneration": "V2",
         },
     }
 
@@ -185,24 +231,11 @@ class Routes:
 
     async def versions_list(self, request: web.Request, m: dict[str, str]) -> web.Response:
         versions = self.images.versions_of(m["rg"], m["gallery"], m["definition"])
-        return web.json_response({"value": [_version_json(m["sub"], v) for v in versions]})
+        return web.json_response({"value": [_version_json(m["sub"], v) for v in versions], "nextLink": None})
 
     async def image_get(self, request: web.Request, m: dict[str, str]) -> web.Response:
         region = self.images.managed_image(m["rg"], m["image"])
-        return web.json_response(
-            {
-                "id": f"/subscriptions/{m['sub']}/resourceGroups/{m['rg']}/providers/Microsoft.Compute/images/"
-                f"{m['image']}",
-                "name": m["image"],
-                "type": "Microsoft.Compute/images",
-                "location": region,
-                "properties": {
-                    "storageProfile": {"osDisk": {"osType": "Windows", "osState": "Generalized"}},
-                    "provisioningState": "Succeeded",
-                    "hyperVGeneration": "V2",
-                },
-            }
-        )
+        return web.json_response(_image_json(m["sub"], m["rg"], m["image"], region))
 
 
 def add_routes(table: RouteTable, images: Images) -> None:

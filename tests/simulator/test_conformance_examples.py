@@ -28,12 +28,13 @@ from azure.mgmt.trafficmanager import models as tm
 from activities.verify import heartbeat_query
 from local.stack import ROOT
 from simulator import Estate, EstateConfig, Simulator, hyperv, seed_demo_estate
-from simulator.arm import iso, utcnow
+from simulator.arm import PRIMARY_REGION, RECOVERY_REGION, iso, utcnow
 from simulator.dependencies import DEMO_FAILOVER_GROUP
 from simulator.estate import DEMO_ASR_RG, DEMO_VAULT, SUBSCRIPTION_ID, ProtectedItem, RecoveryPlan
 from simulator.faults import ThrottleConfig
 from simulator.network import DEMO_WORKSPACE_ID
 from simulator.providers.capacity import recovery_vm_id
+from simulator.providers.images import DEMO_MARKETPLACE, GalleryVersion
 from tests.simulator.conformance import (
     LRO_HEADERS,
     Allow,
@@ -57,6 +58,7 @@ RECORD_SET = ARM + "/Microsoft.Network/dnsZones/{zoneName}/{recordType}/{relativ
 PROFILE = ARM + "/Microsoft.Network/trafficmanagerprofiles/{profileName}"
 VM = ARM + "/Microsoft.Compute/virtualMachines/{vmName}"
 SUBSCRIPTION = {"subscriptionId": SUBSCRIPTION_ID}
+IMAGES_RG = "rg-images"
 ASR_NAMES = {**SUBSCRIPTION, "resourceGroupName": DEMO_ASR_RG, "resourceName": DEMO_VAULT}
 AVD_NAMES = {
     **SUBSCRIPTION,
@@ -125,6 +127,7 @@ class Case:
     override_body: Any = None  # a body the simulator can answer in place of the example's (Logs only)
     headers: dict[str, str] = field(default_factory=dict)
     api_version: bool = True  # data-plane Logs has none
+    version_parameter: str = "api-version"  # the example parameter that holds the api-version
 
     @property
     def id(self) -> str:
@@ -220,11 +223,45 @@ def reserved_group(sim: Simulator) -> dict[str, str]:
     }
 
 
+def managed_image(sim: Simulator) -> dict[str, str]:
+    """Prepare Image_Get: a managed image in the recovery region (the demo template's image is a marketplace one)."""
+    sim.estate.images.add_managed_image(IMAGES_RG, "img-conf-win11", RECOVERY_REGION)
+    return {**SUBSCRIPTION, "resourceGroupName": IMAGES_RG, "imageName": "img-conf-win11"}
+
+
+def gallery_version(sim: Simulator) -> dict[str, str]:
+    """Prepare the gallery image version examples: a version replicated to two regions, as the examples' is."""
+    version = GalleryVersion(
+        IMAGES_RG, "gal_conf", "win11-avd", "1.0.0", PRIMARY_REGION, ["West Europe", "North Europe"]
+    )
+    sim.estate.images.add_gallery_version(version)
+    return {
+        **SUBSCRIPTION,
+        "resourceGroupName": IMAGES_RG,
+        "galleryName": "gal_conf",
+        "galleryImageName": "win11-avd",
+        "galleryImageVersionName": "1.0.0",
+    }
+
+
 def extra(model: type, prefix: str = "") -> tuple[type, str]:
     return (model, prefix)
 
 
 CRG = ARM + "/Microsoft.Compute/capacityReservationGroups/{capacityReservationGroupName}"
+IMAGE_VERSIONS = ARM + "/Microsoft.Compute/galleries/{galleryName}/images/{galleryImageName}/versions"
+NO_DATA_DISKS = "a session host image is its OS disk: no data disks"
+NO_VIOLATIONS = "the version is not reported for a policy violation (the example's is)"
+# What Azure returns beyond the example: the resource `type`, and `publishingProfile.excludeFromLatest`, which the
+# provisioning check reads (a definition's latest version is one not excluded).
+IMAGE_VERSION_EXTRA = {
+    "": extra(compute.GalleryImageVersion),
+    ".properties.publishingProfile": extra(compute.GalleryImageVersionPublishingProfile),
+}
+MARKETPLACE_VERSIONS = (
+    "/subscriptions/{subscriptionId}/providers/Microsoft.Compute/locations/{location}/publishers/{publisherName}"
+    "/artifacttypes/vmimage/offers/{offer}/skus/{skus}/versions"
+)
 REGIONAL = "a regional group and reservation (no availability zone)"
 SCHEDULE = "a targeted on-demand reservation has no schedule (scheduleProfile is a Block or Future reservation's)"
 CRG_EMPTY = {
@@ -663,6 +700,69 @@ CASES: list[Case] = [
         "compute_start_vms, compute_vm_states",
         prepare=running_vm,
     ),
+    # ---- VM images: Compute 2025-04-01, Azure Compute Gallery 2025-03-03
+    Case(
+        "compute/VirtualMachineImage_List_MinimumSet_Gen.json",
+        "GET",
+        MARKETPLACE_VERSIONS,
+        {
+            **SUBSCRIPTION,
+            "location": RECOVERY_REGION,
+            **dict(zip(("publisherName", "offer", "skus"), DEMO_MARKETPLACE, strict=True)),
+        },
+        "provision_check (a marketplace image)",
+    ),
+    Case(
+        "compute/GalleryImageVersion_Get.json",
+        "GET",
+        IMAGE_VERSIONS + "/{galleryImageVersionName}",
+        {},
+        "provision_check (a gallery image version)",
+        prepare=gallery_version,
+        version_parameter="version",  # the example names its api-version parameter so, as stored upstream
+        allow=Allow(
+            extra={f"${k}": v for k, v in IMAGE_VERSION_EXTRA.items()},
+            empty={
+                "$.properties.storageProfile.dataDiskImages": NO_DATA_DISKS,
+                "$.properties.safetyProfile.policyViolations": NO_VIOLATIONS,
+            },
+        ),
+    ),
+    Case(
+        "compute/GalleryImageVersion_ListByGalleryImage.json",
+        "GET",
+        IMAGE_VERSIONS,
+        {},
+        "provision_check (a gallery image definition: its latest version)",
+        prepare=gallery_version,
+        allow=Allow(
+            extra={f"$.value[]{k}": v for k, v in IMAGE_VERSION_EXTRA.items()},
+            nullable={"$.nextLink": "one page holds the definition's versions (the SDK's pager stops at null)"},
+            empty={
+                "$.value[].properties.storageProfile.dataDiskImages": NO_DATA_DISKS,
+                "$.value[].properties.safetyProfile.policyViolations": NO_VIOLATIONS,
+            },
+        ),
+    ),
+    Case(
+        "compute/Image_Get.json",
+        "GET",
+        ARM + "/Microsoft.Compute/images/{imageName}",
+        {},
+        "provision_check (a managed image)",
+        prepare=managed_image,
+        allow=Allow(
+            # `hyperVGeneration`: a session host image is Gen2 (the example's image does not say)
+            extra={"$.properties": extra(compute.ImageProperties)},
+            # an image captured from a generalized VM: its OS disk's source is a managed disk (the example shows
+            # all three sources at once)
+            nullable={
+                "$.properties.storageProfile.osDisk.blobUri": "captured from a managed disk, not a VHD blob",
+                "$.properties.storageProfile.osDisk.snapshot": "captured from a managed disk, not a snapshot",
+            },
+            empty={"$.properties.storageProfile.dataDisks": NO_DATA_DISKS},
+        ),
+    ),
     # ---- data planes: Logs query API v1, Event Grid 2018-01-01
     Case(
         "loganalytics/oms-post-example.json",
@@ -739,7 +839,7 @@ def replay(sim: Simulator, case: Case) -> tuple[dict[str, Any], Any]:
     path = case.path.format(**names)
     query = {k: _query_value(params[k]) for k in case.query}
     if case.api_version:
-        query["api-version"] = params["api-version"]
+        query["api-version"] = params[case.version_parameter]
     body = case.override_body if case.override_body is not None else params.get(case.body) if case.body else None
     answer = call(sim, case.method, path, params=query, json_body=body, headers=case.headers)
     listed = sorted(s for s in spec["responses"] if s != "default")
