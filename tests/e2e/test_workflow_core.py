@@ -239,7 +239,9 @@ class TestModes:
 
 class TestResolved:
     def test_only_the_starting_incidents_resolution_cancels(self, make_stack: Any) -> None:
-        stack = make_stack(vms=10, sessions=2, approval=ONE_APPROVER)
+        # the card must still wait when the starting incident's Resolved notice comes: 4 h at x600 is 24 s of wall
+        # clock, which a loaded machine spent on the steps before it once (the approval timed out: Rejected)
+        stack = make_stack(vms=10, sessions=2, approval={**ONE_APPROVER, "timeout": "48h"})
         first = post(stack, incident("AAAA-111")).json()["instance_id"]
         wait_waiting(stack, first)
         assert post(stack, incident("BBBB-222")).json()["instance_id"] == first  # a second incident attaches
