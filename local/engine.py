@@ -229,56 +229,96 @@ class InstanceExistsError(RuntimeError):
 
 
 class LocalDurableClient:
-    """The df `DurableOrchestrationClient` API (async) over durabletask's gRPC client."""
+    """The df `DurableOrchestrationClient` API (async) over durabletask's gRPC clients. On the event loop it was
+    bound to (`bind`: the local HTTP server's) it awaits durabletask's async client (grpc.aio), as df's client awaits
+    the Functions host; elsewhere (a test's `asyncio.run`) the sync client runs in a thread. In an alert storm the
+    thread hop queued each engine answer behind the requests the loop was parsing (docs/performance.md)."""
 
-    def __init__(self, client: dt_client.TaskHubGrpcClient) -> None:
+    def __init__(self, client: dt_client.TaskHubGrpcClient, address: str | None = None) -> None:
         self._client = client
+        self._address = address
+        self._aio: dt_client.AsyncTaskHubGrpcClient | None = None
+        self._aio_loop: asyncio.AbstractEventLoop | None = None
+
+    async def bind(self) -> None:
+        """Calls from the running loop from now on go through an async client of this loop (a grpc.aio channel
+        belongs to the loop it was made on)."""
+        if self._address is not None and self._aio is None:
+            logger = _quiet_logger("durabletask-client", logging.ERROR)
+            address = self._address
+            self._aio = dt_client.AsyncTaskHubGrpcClient(host_address=address, logger=logger, data_converter=CODEC)
+            self._aio_loop = asyncio.get_running_loop()
+
+    async def unbind(self) -> None:
+        """Close the async client (on the loop it was bound to)."""
+        aio, self._aio, self._aio_loop = self._aio, None, None
+        if aio is not None:
+            await aio.close()
+
+    def _bound(self) -> dt_client.AsyncTaskHubGrpcClient | None:
+        return self._aio if self._aio is not None and asyncio.get_running_loop() is self._aio_loop else None
 
     async def start_new(
         self, orchestration_function_name: str, instance_id: str | None = None, client_input: Any = None
     ) -> str:
-        def schedule() -> str:
-            try:
-                return self._client.schedule_new_orchestration(
-                    orchestration_function_name,
-                    input=client_input,
-                    instance_id=instance_id or uuid.uuid4().hex,
-                    reuse_id_policy=_REUSABLE,
-                )
-            except grpc.RpcError as err:
-                if err.code() == grpc.StatusCode.ALREADY_EXISTS:
-                    raise InstanceExistsError(f"instance {instance_id} is already running") from err
-                raise
-
-        return await asyncio.to_thread(schedule)
+        options: dict[str, Any] = {
+            "input": client_input, "instance_id": instance_id or uuid.uuid4().hex, "reuse_id_policy": _REUSABLE,
+        }  # fmt: skip
+        try:
+            if (aio := self._bound()) is not None:
+                return await aio.schedule_new_orchestration(orchestration_function_name, **options)
+            name, client = orchestration_function_name, self._client
+            return await asyncio.to_thread(lambda: client.schedule_new_orchestration(name, **options))
+        except grpc.RpcError as err:
+            if err.code() == grpc.StatusCode.ALREADY_EXISTS:
+                raise InstanceExistsError(f"instance {instance_id} is already running") from err
+            raise
 
     async def get_status(
         self, instance_id: str, show_history: bool = False, show_history_output: bool = False, show_input: bool = False
     ) -> DurableOrchestrationStatus:
-        state = await asyncio.to_thread(self._client.get_orchestration_state, instance_id)
+        if (aio := self._bound()) is not None:
+            state = await aio.get_orchestration_state(instance_id)
+        else:
+            state = await asyncio.to_thread(self._client.get_orchestration_state, instance_id)
         return _status(state, show_input)
 
     async def get_status_all(self) -> list[DurableOrchestrationStatus]:
-        states = await asyncio.to_thread(self._client.get_all_orchestration_states)
+        if (aio := self._bound()) is not None:
+            states = await aio.get_all_orchestration_states()
+        else:
+            states = await asyncio.to_thread(self._client.get_all_orchestration_states)
         return [_status(state, show_input=False) for state in states]
 
     async def raise_event(self, instance_id: str, event_name: str, event_data: Any = None) -> None:
-        await asyncio.to_thread(self._client.raise_orchestration_event, instance_id, event_name, data=event_data)
+        if (aio := self._bound()) is not None:
+            await aio.raise_orchestration_event(instance_id, event_name, data=event_data)
+        else:
+            await asyncio.to_thread(self._client.raise_orchestration_event, instance_id, event_name, data=event_data)
 
     async def read_entity_state(self, entity_id: df.EntityId) -> EntityStateResponse:
         """df's `read_entity_state`: (exists, state)."""
         key = EntityInstanceId(entity_id.name, entity_id.key)
-        found = await asyncio.to_thread(self._client.get_entity, key)
+        if (aio := self._bound()) is not None:
+            found = await aio.get_entity(key)
+        else:
+            found = await asyncio.to_thread(self._client.get_entity, key)
         state = found.get_state() if found is not None else None
         if isinstance(state, str):  # durabletask hands back the serialized state without a target type
             state = CODEC.deserialize(state)
         return EntityStateResponse(found is not None, state)
 
     async def purge_instance_history(self, instance_id: str) -> None:
-        await asyncio.to_thread(self._client.purge_orchestration, instance_id)
+        if (aio := self._bound()) is not None:
+            await aio.purge_orchestration(instance_id)
+        else:
+            await asyncio.to_thread(self._client.purge_orchestration, instance_id)
 
     async def terminate(self, instance_id: str, reason: str) -> None:
-        await asyncio.to_thread(self._client.terminate_orchestration, instance_id, output=reason)
+        if (aio := self._bound()) is not None:
+            await aio.terminate_orchestration(instance_id, output=reason)
+        else:
+            await asyncio.to_thread(self._client.terminate_orchestration, instance_id, output=reason)
 
     def wait_for_completion(self, instance_id: str, timeout: float) -> DurableOrchestrationStatus:
         state = self._client.wait_for_orchestration_completion(instance_id, timeout=int(timeout) + 1)
@@ -384,7 +424,7 @@ class LocalEngine:
     @property
     def client(self) -> LocalDurableClient:
         assert self._grpc_client is not None, "engine not started"
-        return LocalDurableClient(self._grpc_client)
+        return LocalDurableClient(self._grpc_client, self.address)
 
     def stop(self) -> None:
         self.stop_worker()

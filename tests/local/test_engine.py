@@ -115,16 +115,35 @@ class TestDfContextAdapter:
         """start_new / get_status (falsy when unknown) / reuse of a finished id, as df's client does."""
         asyncio.run(self._client_adapter(engine))
 
-    async def _client_adapter(self, engine: LocalEngine) -> None:
-        client = engine.client
+    def test_client_adapter_bound_to_its_loop(self, engine: LocalEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Bound to a loop (the local HTTP server's), the client answers the same through durabletask's async client,
+        without the sync client: no thread hop for each engine call (an alert storm's answers queued behind them)."""
+        grpc_client = engine._grpc_client
+        assert grpc_client is not None
+        for name in ("schedule_new_orchestration", "get_orchestration_state", "get_all_orchestration_states"):
+            monkeypatch.setattr(grpc_client, name, lambda *a, _n=name, **k: pytest.fail(f"sync {_n} called"))
+
+        async def bound() -> None:
+            client = engine.client
+            await client.bind()
+            try:
+                await self._client_adapter(engine, client)
+                assert [s.instance_id for s in await client.get_status_all()] == ["c-1"]
+            finally:
+                await client.unbind()
+
+        asyncio.run(bound())
+
+    async def _client_adapter(self, engine: LocalEngine, client: Any = None) -> None:
+        client = client or engine.client
         assert not await client.get_status("nope")
         await client.start_new("child", "c-1", 5)
-        done = engine.client.wait_for_completion("c-1", timeout=30)
+        done = await asyncio.to_thread(engine.client.wait_for_completion, "c-1", 30)
         assert done.output["child"] == {"echo": 5}
         status = await client.get_status("c-1", show_input=True)
         assert status and status.input_ == 5 and status.runtime_status.value == "Completed"
         await client.start_new("child", "c-1", 6)  # a finished id can be reused, as df's start_new replaces
-        assert engine.client.wait_for_completion("c-1", timeout=30).output["child"] == {"echo": 6}
+        assert (await asyncio.to_thread(engine.client.wait_for_completion, "c-1", 30)).output["child"] == {"echo": 6}
 
 
 def slow_child(context: Any):  # type: ignore[no-untyped-def]
