@@ -12,7 +12,7 @@ from failover.plan import load_plan
 from local.stack import LocalStack
 from tests.e2e.test_evacuation import plan_files
 from tests.orchestrations.df_driver import Driver
-from tests.orchestrations.test_df_runs import SCALE, TRIGGER, approve
+from tests.orchestrations.test_df_runs import SCALE, TRIGGER, approve, resolutions_while_the_card_waits
 
 
 def test_evacuation_on_the_df_executor(tmp_path: Path) -> None:
@@ -49,22 +49,9 @@ def test_the_incidents_resolution_cancels_the_evacuation_awaiting_approval_on_th
     with LocalStack(plan_path=identity_path, extra_plans=[apps_path], vms=60, sessions=4, time_scale=SCALE) as stack:
         plans = [load_plan(identity_path), load_plan(apps_path)]
         spec = EvacuationInput(region="westeurope", plans=plans, time_scale=SCALE, in_flight_cap=100, trigger=TRIGGER)
-        other = {**TRIGGER, "alert_id": f"{TRIGGER['alert_id']}-b", "incident_key": "OTHER-1", "stage": "Resolved"}
-        mine = {**TRIGGER, "alert_id": f"{TRIGGER['alert_id']}-r", "stage": "Resolved"}
         sent: list[str] = []
-
-        def script(waiting: Any) -> list[tuple[str, Any]]:
-            if "control" not in waiting.events or not waiting.status.get("approval", {}).get("waiting"):
-                return []
-            if not sent:
-                sent.append("other")
-                return [("control", {"action": "resolved", "trigger": other})]
-            if waiting.status.get("resolutions") and len(sent) == 1:
-                sent.append("mine")
-                return [("control", {"action": "resolved", "trigger": mine})]
-            return []
-
-        root = Driver(script, timeout=120).run("evacuation_orchestrator", "evacuation-westeurope-resolved", spec)
+        driver = Driver(resolutions_while_the_card_waits(sent), timeout=120)
+        root = driver.run("evacuation_orchestrator", "evacuation-westeurope-resolved", spec)
         assert root.runtime_status == "Completed", root.error
         output = root.output
         assert sent == ["other", "mine"]

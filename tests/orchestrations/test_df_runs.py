@@ -13,6 +13,7 @@ import itertools
 import json
 import re
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -57,6 +58,26 @@ def approve(waiting: Waiting, by: str = A) -> list[tuple[str, Any]]:
     if "approval" in waiting.events and nonce:
         return [("approval", {"decision": "approve", "approver": by, "nonce": nonce, "request_id": "r-1"})]
     return []
+
+
+def resolutions_while_the_card_waits(sent: list[str]) -> Callable[[Waiting], list[tuple[str, Any]]]:
+    """A script: while the card waits, another incident's Resolved notice, then, once the run has recorded it, the
+    Resolved notice of the incident that started the run (`sent` gets "other", then "mine")."""
+    other = {**TRIGGER, "alert_id": f"{TRIGGER['alert_id']}-b", "incident_key": "OTHER-1", "stage": "Resolved"}
+    mine = {**TRIGGER, "alert_id": f"{TRIGGER['alert_id']}-r", "stage": "Resolved"}
+
+    def script(waiting: Waiting) -> list[tuple[str, Any]]:
+        if "control" not in waiting.events or not waiting.status.get("approval", {}).get("waiting"):
+            return []
+        if not sent:
+            sent.append("other")
+            return [("control", {"action": "resolved", "trigger": other})]
+        if waiting.status.get("resolutions") and len(sent) == 1:
+            sent.append("mine")
+            return [("control", {"action": "resolved", "trigger": mine})]
+        return []
+
+    return script
 
 
 def run_df(

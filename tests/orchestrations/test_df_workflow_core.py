@@ -12,7 +12,17 @@ from failover.run import build_run_input
 from local.stack import LocalStack
 from simulator.dependencies import DEMO_WEBHOOK
 from tests.orchestrations.df_driver import Driver, Instance, Waiting
-from tests.orchestrations.test_df_runs import SCALE, TRIGGER, A, B, approval, approve, plans, records
+from tests.orchestrations.test_df_runs import (
+    SCALE,
+    TRIGGER,
+    A,
+    B,
+    approval,
+    approve,
+    plans,
+    records,
+    resolutions_while_the_card_waits,
+)
 
 ONE = {"required": 1, "approvers": [A, B], "timeout": "4h", "on_timeout": "abort"}
 DEMO_CLAIM = "@plan_claim@demo"
@@ -137,21 +147,8 @@ class TestSupersededDrill:
 class TestResolvedAndCancel:
     def test_another_incidents_resolution_is_only_recorded(self, make_stack: Any) -> None:
         stack = make_stack(vms=10, sessions=2, approval=approval(**ONE))
-        other = {**TRIGGER, "alert_id": TRIGGER["alert_id"] + "-b", "incident_key": "OTHER-1", "stage": "Resolved"}
-        mine = {**TRIGGER, "alert_id": TRIGGER["alert_id"] + "-r", "stage": "Resolved"}
         sent: list[str] = []
-
-        def script(waiting: Waiting) -> list[tuple[str, Any]]:
-            if "control" in waiting.events and waiting.status.get("approval", {}).get("waiting"):
-                if not sent:
-                    sent.append("other")
-                    return [("control", {"action": "resolved", "trigger": other})]
-                if waiting.status.get("resolutions") and len(sent) == 1:
-                    sent.append("mine")
-                    return [("control", {"action": "resolved", "trigger": mine})]
-            return []
-
-        _, root = drive(stack, script, "failover-demo-20261206T100000Z-3333")
+        _, root = drive(stack, resolutions_while_the_card_waits(sent), "failover-demo-20261206T100000Z-3333")
         assert sent == ["other", "mine"]
         assert [r["incident_key"] for r in root.output["resolutions"]] == ["OTHER-1"]
         assert (
