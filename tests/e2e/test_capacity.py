@@ -27,6 +27,19 @@ def start(stack: LocalStack) -> str:
     return str(answer.json()["instance_id"])
 
 
+def card_posted(stack: LocalStack, instance_id: str) -> str:
+    """The run's approval card as Teams received it, once the run waits for approval."""
+    wait_waiting(stack, instance_id)
+    return str(wait_for(lambda: teams_messages(stack))[-1])
+
+
+def approve_and_finish(stack: LocalStack, instance_id: str) -> dict[str, Any]:
+    """The first approver approves through the card's link; the run's final status."""
+    decided = approve_as(stack.plan.approval.approvers[0], approval_link(stack, instance_id))
+    assert decided.status_code == 200, decided.text
+    return finish(stack, instance_id, timeout=120)
+
+
 class TestCapacityPolicy:
     def test_block_refuses_before_anything_changes(self, make_stack: Any) -> None:
         stack = make_stack(vms=30, sessions=4, capacity="block")
@@ -50,12 +63,9 @@ class TestCapacityPolicy:
         used = capacity(stack)["usages"][FAMILY]["current"]
         stack.estate.capacity.set_quota(RECOVERY_REGION, FAMILY, limit=used + 40)  # identity and data fit, apps not
         instance_id = start(stack)
-        wait_waiting(stack, instance_id)
-        card = str(wait_for(lambda: teams_messages(stack))[-1])
+        card = card_posted(stack, instance_id)
         assert "Recovery capacity in northeurope: SHORT (policy warn)" in card and "short by 80" in card
-        decided = approve_as(stack.plan.approval.approvers[0], approval_link(stack, instance_id))
-        assert decided.status_code == 200, decided.text
-        status = finish(stack, instance_id, timeout=120)
+        status = approve_and_finish(stack, instance_id)
         summary = status["output"]
         assert summary["status"] == "CompletedWithErrors", summary["errors"]
         plans = {p["name"]: p for p in stack.estate.snapshot()["recovery_plans"]}
@@ -109,12 +119,9 @@ class TestCapacityReservations:
         stack = make_stack(vms=30, sessions=4, capacity="block")
         reserve_for_every_vm(stack, 30)
         instance_id = start(stack)
-        wait_waiting(stack, instance_id)
-        card = str(wait_for(lambda: teams_messages(stack))[-1])
+        card = card_posted(stack, instance_id)
         assert "Recovery capacity in northeurope: fits" in card and "30 VMs on capacity reservations" in card
-        decided = approve_as(stack.plan.approval.approvers[0], approval_link(stack, instance_id))
-        assert decided.status_code == 200, decided.text
-        summary = finish(stack, instance_id, timeout=120)["output"]
+        summary = approve_and_finish(stack, instance_id)["output"]
         assert summary["status"] == "Completed", summary["errors"]
         assert summary["capacity"]["reserved"] == 30 and summary["capacity"]["short"] is False
         assert {r["quota"]: r["needed"] for r in summary["capacity"]["rows"]}[FAMILY] == 0
