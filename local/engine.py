@@ -255,20 +255,26 @@ class LocalDurableClient:
         if aio is not None:
             await aio.close()
 
-    def _bound(self) -> dt_client.AsyncTaskHubGrpcClient | None:
-        return self._aio if self._aio is not None and asyncio.get_running_loop() is self._aio_loop else None
+    async def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """durabletask's `method` (both clients name them alike): awaited on the async client from the loop it is
+        bound to, else the sync client's in a thread."""
+        if self._aio is not None and asyncio.get_running_loop() is self._aio_loop:
+            return await getattr(self._aio, method)(*args, **kwargs)
+        return await asyncio.to_thread(lambda: getattr(self._client, method)(*args, **kwargs))
 
     async def start_new(
         self, orchestration_function_name: str, instance_id: str | None = None, client_input: Any = None
     ) -> str:
-        options: dict[str, Any] = {
-            "input": client_input, "instance_id": instance_id or uuid.uuid4().hex, "reuse_id_policy": _REUSABLE,
-        }  # fmt: skip
         try:
-            if (aio := self._bound()) is not None:
-                return await aio.schedule_new_orchestration(orchestration_function_name, **options)
-            name, client = orchestration_function_name, self._client
-            return await asyncio.to_thread(lambda: client.schedule_new_orchestration(name, **options))
+            return str(
+                await self._call(
+                    "schedule_new_orchestration",
+                    orchestration_function_name,
+                    input=client_input,
+                    instance_id=instance_id or uuid.uuid4().hex,
+                    reuse_id_policy=_REUSABLE,
+                )
+            )
         except grpc.RpcError as err:
             if err.code() == grpc.StatusCode.ALREADY_EXISTS:
                 raise InstanceExistsError(f"instance {instance_id} is already running") from err
@@ -277,48 +283,27 @@ class LocalDurableClient:
     async def get_status(
         self, instance_id: str, show_history: bool = False, show_history_output: bool = False, show_input: bool = False
     ) -> DurableOrchestrationStatus:
-        if (aio := self._bound()) is not None:
-            state = await aio.get_orchestration_state(instance_id)
-        else:
-            state = await asyncio.to_thread(self._client.get_orchestration_state, instance_id)
-        return _status(state, show_input)
+        return _status(await self._call("get_orchestration_state", instance_id), show_input)
 
     async def get_status_all(self) -> list[DurableOrchestrationStatus]:
-        if (aio := self._bound()) is not None:
-            states = await aio.get_all_orchestration_states()
-        else:
-            states = await asyncio.to_thread(self._client.get_all_orchestration_states)
-        return [_status(state, show_input=False) for state in states]
+        return [_status(state, show_input=False) for state in await self._call("get_all_orchestration_states")]
 
     async def raise_event(self, instance_id: str, event_name: str, event_data: Any = None) -> None:
-        if (aio := self._bound()) is not None:
-            await aio.raise_orchestration_event(instance_id, event_name, data=event_data)
-        else:
-            await asyncio.to_thread(self._client.raise_orchestration_event, instance_id, event_name, data=event_data)
+        await self._call("raise_orchestration_event", instance_id, event_name, data=event_data)
 
     async def read_entity_state(self, entity_id: df.EntityId) -> EntityStateResponse:
         """df's `read_entity_state`: (exists, state)."""
-        key = EntityInstanceId(entity_id.name, entity_id.key)
-        if (aio := self._bound()) is not None:
-            found = await aio.get_entity(key)
-        else:
-            found = await asyncio.to_thread(self._client.get_entity, key)
+        found = await self._call("get_entity", EntityInstanceId(entity_id.name, entity_id.key))
         state = found.get_state() if found is not None else None
         if isinstance(state, str):  # durabletask hands back the serialized state without a target type
             state = CODEC.deserialize(state)
         return EntityStateResponse(found is not None, state)
 
     async def purge_instance_history(self, instance_id: str) -> None:
-        if (aio := self._bound()) is not None:
-            await aio.purge_orchestration(instance_id)
-        else:
-            await asyncio.to_thread(self._client.purge_orchestration, instance_id)
+        await self._call("purge_orchestration", instance_id)
 
     async def terminate(self, instance_id: str, reason: str) -> None:
-        if (aio := self._bound()) is not None:
-            await aio.terminate_orchestration(instance_id, output=reason)
-        else:
-            await asyncio.to_thread(self._client.terminate_orchestration, instance_id, output=reason)
+        await self._call("terminate_orchestration", instance_id, output=reason)
 
     def wait_for_completion(self, instance_id: str, timeout: float) -> DurableOrchestrationStatus:
         state = self._client.wait_for_orchestration_completion(instance_id, timeout=int(timeout) + 1)
