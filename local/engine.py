@@ -3,12 +3,12 @@
 `DfContext` presents the azure-functions-durable orchestration context API on a durabletask context
 (durabletask tasks already have `.result` and timers `.cancel()`, so it only renames calls).
 `LocalDurableClient` presents the df client API (`start_new`, `get_status`, `raise_event`,
-`terminate`) over durabletask's `TaskHubGrpcClient`, so one set of HTTP handlers serves both hosts.
+`terminate`) over durabletask's `TaskHubGrpcClient`, so one set of HTTP handlers serves both hosts. That client
+calls the backend in process (`local.channel`); the worker reaches the backend over gRPC, as a remote worker would.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import socket
@@ -31,6 +31,7 @@ from durabletask.worker import ConcurrencyOptions, TaskHubGrpcWorker
 
 from failover import contracts
 from local.backend import RestartableBackend
+from local.channel import InProcessChannel
 
 # durabletask status → df's OrchestrationRuntimeStatus names
 _STATUS = {
@@ -229,38 +230,20 @@ class InstanceExistsError(RuntimeError):
 
 
 class LocalDurableClient:
-    """The df `DurableOrchestrationClient` API (async) over durabletask's gRPC clients. On the event loop it was
-    bound to (`bind`: the local HTTP server's) it awaits durabletask's async client (grpc.aio), as df's client awaits
-    the Functions host; elsewhere (a test's `asyncio.run`) the sync client runs in a thread. In an alert storm the
-    thread hop queued each engine answer behind the requests the loop was parsing (docs/performance.md)."""
+    """The df `DurableOrchestrationClient` API (async) over durabletask's client, whose channel runs the in-process
+    backend's handlers in the caller's thread (`local.channel.InProcessChannel`). A call answers without suspending:
+    the HTTP handler that asked keeps the loop (in an alert storm, the first copy's run is accepted before the loop
+    parses the copies arriving with it; over gRPC it waited behind them, docs/performance.md). The backend's lock
+    is held briefly by its other callers (the worker's gRPC calls), so a call blocks the loop at most that long."""
 
-    def __init__(self, client: dt_client.TaskHubGrpcClient, address: str | None = None) -> None:
+    answers_in_process = True  # each call returns without suspending (see `failover.api.runs`)
+
+    def __init__(self, client: dt_client.TaskHubGrpcClient) -> None:
         self._client = client
-        self._address = address
-        self._aio: dt_client.AsyncTaskHubGrpcClient | None = None
-        self._aio_loop: asyncio.AbstractEventLoop | None = None
-
-    async def bind(self) -> None:
-        """Calls from the running loop from now on go through an async client of this loop (a grpc.aio channel
-        belongs to the loop it was made on)."""
-        if self._address is not None and self._aio is None:
-            logger = _quiet_logger("durabletask-client", logging.ERROR)
-            address = self._address
-            self._aio = dt_client.AsyncTaskHubGrpcClient(host_address=address, logger=logger, data_converter=CODEC)
-            self._aio_loop = asyncio.get_running_loop()
-
-    async def unbind(self) -> None:
-        """Close the async client (on the loop it was bound to)."""
-        aio, self._aio, self._aio_loop = self._aio, None, None
-        if aio is not None:
-            await aio.close()
 
     async def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        """durabletask's `method` (both clients name them alike): awaited on the async client from the loop it is
-        bound to, else the sync client's in a thread."""
-        if self._aio is not None and asyncio.get_running_loop() is self._aio_loop:
-            return await getattr(self._aio, method)(*args, **kwargs)
-        return await asyncio.to_thread(lambda: getattr(self._client, method)(*args, **kwargs))
+        """durabletask's client `method`, run here (in process: no I/O to wait for)."""
+        return getattr(self._client, method)(*args, **kwargs)
 
     async def start_new(
         self, orchestration_function_name: str, instance_id: str | None = None, client_input: Any = None
@@ -365,8 +348,10 @@ class LocalEngine:
         self.backend = RestartableBackend(port=self.port)
         self.backend.start()
         self.start_worker()
-        self._grpc_client = dt_client.TaskHubGrpcClient(
-            host_address=self.address, logger=_quiet_logger("durabletask-client", self.log_level), data_converter=CODEC
+        self._grpc_client = dt_client.TaskHubGrpcClient(  # the API's client: in process (the worker's is gRPC)
+            channel=InProcessChannel(self.backend),
+            logger=_quiet_logger("durabletask-client", self.log_level),
+            data_converter=CODEC,
         )
         return self
 
@@ -409,7 +394,7 @@ class LocalEngine:
     @property
     def client(self) -> LocalDurableClient:
         assert self._grpc_client is not None, "engine not started"
-        return LocalDurableClient(self._grpc_client, self.address)
+        return LocalDurableClient(self._grpc_client)
 
     def stop(self) -> None:
         self.stop_worker()

@@ -135,15 +135,7 @@ class LocalServer:
         )
         for route in ROUTES:
             app.router.add_route(route.method, f"/api/{route.path}", self._handler(route))
-        app.on_startup.append(self._bind_client)  # the engine's async client on this server's loop
-        app.on_cleanup.append(self._unbind_client)
         return app
-
-    async def _bind_client(self, _app: web.Application) -> None:
-        await self.client.bind()
-
-    async def _unbind_client(self, _app: web.Application) -> None:
-        await self.client.unbind()
 
     def start(self) -> LocalServer:
         self._server = BackgroundServer(

@@ -179,9 +179,7 @@ class Runs(Evacuations):
         accepted: Callable[[dict[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
         for _ in range(3):  # a run that loses the claim to a concurrent start joins the winner: one more look
-            # the plan's claim and its runs not yet answered by it, read together (one engine round trip less
-            # before a storm's first copy is accepted; the copies in flight with it wait for that)
-            (holder, stale), undecided = await asyncio.gather(self._holder(client, plan), self._undecided(client, plan))
+            holder, stale, undecided = await self._claim_and_undecided(client, plan)
             if holder is None:  # a run started by a concurrent request may be about to take the plan: wait for it
                 for run_id in undecided:
                     await self._claim_of(client, run_id)
@@ -220,6 +218,20 @@ class Runs(Evacuations):
                 return answer
             await self._discard(client, run_id)  # refused: another start won the plan at the same moment
         raise ServiceError(503, "PlanBusy", f"plan '{plan.name}': the claim kept changing hands; try again")
+
+    async def _claim_and_undecided(
+        self, client: DurableClient, plan: Plan
+    ) -> tuple[Holder | None, list[str], list[str]]:
+        """The plan's claim (holder, stale runs) and its runs not yet answered by it. Over a network (df's client) the
+        two reads go together: one engine round trip less before a storm's first copy is accepted, and the copies in
+        flight with it wait for that. A client that answers in process (`answers_in_process`: each call returns
+        without suspending) reads one after the other: gathering would hand the loop to every request waiting
+        before the start resumes, the very wait it saves over a network."""
+        if getattr(client, "answers_in_process", False):
+            holder, stale = await self._holder(client, plan)
+            return holder, stale, await self._undecided(client, plan)
+        (holder, stale), undecided = await asyncio.gather(self._holder(client, plan), self._undecided(client, plan))
+        return holder, stale, undecided
 
     def _clock_dt(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)

@@ -29,7 +29,8 @@ class Engine:
     run started takes the plan's claim at once when it is free (the `plan_claim` entity's rule), else it is
     refused and ends."""
 
-    def __init__(self, failures: int = 0) -> None:
+    def __init__(self, failures: int = 0, pause: float = 0.01) -> None:
+        self.pause = pause  # a read waits this long, a start twice that (0: they return without suspending)
         self.calls: list[str] = []
         self.failures = failures
         self.running: dict[str, Any] = {}
@@ -46,12 +47,14 @@ class Engine:
 
     async def get_status(self, instance_id: str, **_: Any) -> Any:
         self.calls.append("get_status")
-        await asyncio.sleep(0.01)
+        if self.pause:
+            await asyncio.sleep(self.pause)
         return self.running.get(instance_id)
 
     async def start_new(self, name: str, instance_id: str | None = None, client_input: Any = None) -> str:
         self.calls.append("start_new")
-        await asyncio.sleep(0.02)
+        if self.pause:
+            await asyncio.sleep(2 * self.pause)
         if self.failures:
             self.failures -= 1
             raise RuntimeError("the task hub is not reachable")
@@ -276,3 +279,24 @@ def test_a_decision_sent_to_the_run_ends_the_sighting(api: Api) -> None:
     api._forget_sightings(first)  # as the approval, control and Resolved routes do before they send
     fresh = json.loads(asyncio.run(api.post_alert(_request(), engine)).get_body())
     assert fresh["deduplicated"] is False and fresh["instance_id"] != first
+
+
+@pytest.mark.parametrize("in_process", [True, False])
+def test_an_engine_in_process_accepts_the_first_copy_before_the_loop_turns(api: Api, in_process: bool) -> None:
+    """With a client that answers in process (the local host's: each call returns without suspending), the first
+    copy reads the plan's claim and starts its run in one step of its task: the run is accepted before the loop
+    takes the copies that arrived with it. Over a network (df's client) the two reads are gathered, one round trip
+    less, and the loop turns before the start."""
+
+    engine = Engine(pause=0)
+    engine.answers_in_process = in_process  # type: ignore[attr-defined]
+
+    async def scenario() -> int:
+        first = asyncio.ensure_future(api.post_alert(_request(), engine))
+        seen: list[int] = []
+        asyncio.get_running_loop().call_soon(lambda: seen.append(engine.calls.count("start_new")))
+        await first
+        return seen[0]
+
+    started_before_the_loop_turned = asyncio.run(scenario())
+    assert started_before_the_loop_turned == (1 if in_process else 0)
