@@ -3,10 +3,11 @@ operations, where its VMs are active), and posting an operation then attaching t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from azure.core.exceptions import ResourceExistsError
+from azure.core.rest import HttpRequest
 
 from activities._common import arm
 from failover.contracts import StartAction
@@ -16,6 +17,7 @@ from failover.run import isoformat
 if TYPE_CHECKING:
     from azure.mgmt.recoveryservicessiterecovery.models import RecoveryPlanProviderSpecificFailoverInput
 
+ASR_API_VERSION = "2025-08-01"  # the api-version the Site Recovery SDK's own operations send
 FAILOVER_SCENARIOS = {"plannedfailover", "unplannedfailover"}
 TEST_SCENARIO = "testfailover"
 CLEANUP_SCENARIO = "testfailovercleanup"
@@ -188,3 +190,21 @@ def plan_items(client: Any, rg: str, vault: str, names: list[str]) -> dict[str, 
                 if ref.id:
                     items.setdefault(ref.id.lower(), (name, ref.id))
     return items
+
+
+def protected_items_json(client: Any, subscription_id: str, rg: str, vault: str) -> Iterator[dict[str, Any]]:
+    """The vault's replication protected items as ARM's JSON, page after page (`nextLink`), read through the SDK
+    client's own pipeline (credential, retries, base URL) without building each item's model: about 1.3 ms of CPU
+    an item, 13 s at 10,000 VMs, on the critical path of every run before its approval (the capacity check and
+    the replication health check each read the vault's items); in an alert storm, a fifth of the run's first work,
+    in the process that answers the storm (docs/performance.md)."""
+    url: str | None = (
+        f"/subscriptions/{subscription_id}/resourceGroups/{rg}/providers/Microsoft.RecoveryServices/vaults/"
+        f"{vault}/replicationProtectedItems?api-version={ASR_API_VERSION}"
+    )
+    while url:
+        response = client.send_request(HttpRequest("GET", url))
+        response.raise_for_status()
+        page = response.json() or {}
+        yield from (item for item in page.get("value") or [] if isinstance(item, dict))
+        url = page.get("nextLink")

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from activities._asr import plan_items
+from activities._asr import plan_items, protected_items_json
 from activities._common import clients, log
 from failover.contracts.asr import ReplicationHealthInput, ReplicationHealthResult, UnhealthyItem
 
@@ -18,20 +18,22 @@ ERROR_CHARS = 300
 _SEVERITY = {"critical": 0, "missing": 1, "warning": 2}
 
 
-def _health_errors(props: Any) -> list[str]:
+def _health_errors(props: dict[str, Any]) -> list[str]:
     texts = []
-    for error in props.health_errors or []:
-        text = error.error_message or error.summary_message
+    for error in props.get("healthErrors") or []:
+        text = (error.get("errorMessage") or error.get("summaryMessage")) if isinstance(error, dict) else None
         if text:
-            text = f"{error.error_code}: {text}" if error.error_code else text
+            code = error.get("errorCode")
+            text = f"{code}: {text}" if code else str(text)
             texts.append(text[:ERROR_CHARS])
     return texts[:ERRORS_PER_ITEM]
 
 
-def _rpo_seconds(details: Any) -> float | None:
+def _rpo_seconds(props: dict[str, Any]) -> float | None:
     """The item's RPO from its provider details: A2A `rpoInSeconds`, InMage-style `lastRpoInSeconds`."""
-    for attribute in ("rpo_in_seconds", "last_rpo_in_seconds"):
-        value = getattr(details, attribute, None) if details is not None else None
+    details = props.get("providerSpecificDetails")
+    for field in ("rpoInSeconds", "lastRpoInSeconds"):
+        value = details.get(field) if isinstance(details, dict) else None
         if value is not None:
             return float(value)
     return None
@@ -48,28 +50,29 @@ def _wanted(payload: ReplicationHealthInput) -> dict[str, str] | None:
 
 def _listing(
     payload: ReplicationHealthInput, wanted: dict[str, str] | None, seen: set[str]
-) -> Iterator[tuple[Any, str, bool]]:
-    """The vault's protected items the health and recovery-point reads count (one listing, both reads): (item,
-    label, on_target: already active on the direction's target side); adds each item id listed to `seen`."""
+) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None, str, bool]]:
+    """The vault's protected items the health and recovery-point reads count (one listing, both reads), as ARM's
+    JSON (`protected_items_json`): (item, its properties or None, label, on_target: already active on the
+    direction's target side); adds each item id listed to `seen`."""
     target = "recovery" if payload.direction == "PrimaryToRecovery" else "primary"
     client = clients().site_recovery(payload.subscription_id)
-    for item in client.replication_protected_items.list(payload.resource_group, payload.vault):
-        key = (item.id or "").lower()
+    for item in protected_items_json(client, payload.subscription_id, payload.resource_group, payload.vault):
+        key = str(item.get("id") or "").lower()
         if (wanted is not None and key not in wanted) or key in seen:
             continue
         seen.add(key)
-        props = item.properties
-        label = (props.friendly_name if props is not None else None) or item.name or key
-        yield item, label, props is not None and (props.active_location or "").lower() == target
+        props = item.get("properties") if isinstance(item.get("properties"), dict) else None
+        label = str((props or {}).get("friendlyName") or item.get("name") or key)
+        yield item, props, label, props is not None and str(props.get("activeLocation") or "").lower() == target
 
 
 def recovery_point_ages(payload: ReplicationHealthInput) -> list[tuple[str, float | None]]:
     """Each protected item still on the direction's source side with its current recovery point age (the RPO ASR
     reports, as `asr_replication_health` reads it; None when it reports none), by name. Read-only."""
     return sorted(
-        (label, _rpo_seconds(item.properties.provider_specific_details))
-        for item, label, on_target in _listing(payload, _wanted(payload), set())
-        if item.properties is not None and not on_target
+        (label, _rpo_seconds(props))
+        for _, props, label, on_target in _listing(payload, _wanted(payload), set())
+        if props is not None and not on_target
     )
 
 
@@ -93,24 +96,23 @@ def asr_replication_health(payload: ReplicationHealthInput) -> ReplicationHealth
     unhealthy: list[dict[str, Any]] = []
     rpos: list[float] = []
     wanted, seen = _wanted(payload), set[str]()
-    for item, label, on_target in _listing(payload, wanted, seen):
-        props = item.properties
+    for item, props, label, on_target in _listing(payload, wanted, seen):
         if props is None:
-            unhealthy.append({"name": item.name, "health": "Unknown", "errors": ["ASR returned no properties"]})
+            unhealthy.append({"name": item.get("name"), "health": "Unknown", "errors": ["ASR returned no properties"]})
             continue
         if on_target:
             failed_over += 1
             continue
-        rpo = _rpo_seconds(props.provider_specific_details)
+        rpo = _rpo_seconds(props)
         if rpo is not None:
             rpos.append(rpo)
-        health = props.replication_health or "Unknown"
+        health = str(props.get("replicationHealth") or "Unknown")
         if health.lower() == "normal":
             healthy += 1
         else:
             errors = _health_errors(props)
             if not errors and health.lower() == "none":
-                errors = [f"not replicating ({props.protection_state or 'unknown protection state'})"]
+                errors = [f"not replicating ({props.get('protectionState') or 'unknown protection state'})"]
             unhealthy.append({"name": label, "health": health, "errors": errors})
     for key in sorted(set(wanted or {}) - seen):
         unhealthy.append(

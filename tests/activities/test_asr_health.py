@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -159,3 +160,23 @@ def test_recovery_point_ages_for_the_preview(simulate: Callable[..., Simulator])
     assert (
         table["over"] == 1 and table["max_age_seconds"] == 5400.0 == asr_replication_health(WHOLE_VAULT).max_rpo_seconds
     )
+
+
+def test_the_item_json_is_read_as_microsoft_s_example_spells_it() -> None:
+    """The health check reads the vault's items as ARM's JSON (no SDK models): Microsoft's example item (a Hyper-V
+    item: no RPO field), then the variants the model covered: an error with a summary message only, a long
+    message, InMage's `lastRpoInSeconds`."""
+    from activities.asr_health import ERROR_CHARS, _health_errors, _rpo_seconds
+    from tests.conftest import REFERENCE
+
+    example = json.loads((REFERENCE / "rest-examples" / "asr" / "ReplicationProtectedItems_List.json").read_text())
+    props = example["responses"]["200"]["body"]["value"][0]["properties"]
+    assert props["replicationHealth"] == "Normal" and _health_errors(props) == [] and _rpo_seconds(props) is None
+    errors = [{"errorCode": "150097", "summaryMessage": "Replication is not progressing"}, {"errorMessage": "x" * 400}]
+    props = {
+        **props,
+        "healthErrors": errors,
+        "providerSpecificDetails": {"instanceType": "InMageRcm", "lastRpoInSeconds": 42},
+    }
+    assert _health_errors(props) == ["150097: Replication is not progressing", "x" * ERROR_CHARS]
+    assert _rpo_seconds(props) == 42.0

@@ -79,7 +79,7 @@ def test_readiness_and_the_preview_read_it(start_simulator: Any) -> None:
 def test_the_raw_item_read_uses_the_sdk_s_api_version() -> None:
     from azure.mgmt.recoveryservicessiterecovery._configuration import SiteRecoveryManagementClientConfiguration
 
-    from activities.capacity import ASR_API_VERSION
+    from activities._asr import ASR_API_VERSION
     from failover.clients import SimulatorCredential
 
     config = SiteRecoveryManagementClientConfiguration(SimulatorCredential(), SUBSCRIPTION_ID)

@@ -396,6 +396,7 @@ SDK_ACTIONS: dict[tuple[str, str], Needs] = {
     ("asr", "site_recovery.replication_jobs.get"): [(VAULT, [RSV + "replicationJobs/read"])],
     ("_asr", "site_recovery.replication_recovery_plans.get"): [(VAULT, [PLANS + "read"])],
     ("_asr", "site_recovery.replication_protected_items.get"): [(VAULT, [ITEMS + "read"])],
+    ("_asr", "site_recovery.send_request"): [(VAULT, [ITEMS + "read"])],  # the vault's protected items, as JSON
     ("asr_drills", "site_recovery.replication_recovery_plans.get"): [(VAULT, [PLANS + "read"])],
     ("asr_drills", "site_recovery.replication_recovery_plans.begin_test_failover"): [
         (VAULT, [PLANS + "testFailover/action"])
@@ -403,9 +404,7 @@ SDK_ACTIONS: dict[tuple[str, str], Needs] = {
     ("asr_drills", "site_recovery.replication_recovery_plans.begin_test_failover_cleanup"): [
         (VAULT, [PLANS + "testFailoverCleanup/action"])
     ],
-    ("asr_health", "site_recovery.replication_protected_items.list"): [(VAULT, [ITEMS + "read"])],
     ("capacity", "site_recovery.replication_recovery_plans.list"): [(VAULT, [PLANS + "read"])],
-    ("capacity", "site_recovery.send_request"): [(VAULT, [ITEMS + "read"])],  # the protected items, as JSON
     ("capacity", "compute.resource_skus.list"): [("capacitySubscriptionIds", [CAPACITY_READS[1]])],
     ("capacity", "compute.usage.list"): [("capacitySubscriptionIds", [CAPACITY_READS[0]])],
     ("capacity", "network.usages.list"): [("capacitySubscriptionIds", [CAPACITY_READS[2]])],
