@@ -18,7 +18,7 @@ that never suspends keeps the loop on the copy that asked.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import grpc
@@ -48,7 +48,6 @@ class _Context:
 
     def __init__(self, timeout: float | None) -> None:
         self._deadline = time.monotonic() + (timeout if timeout is not None else NO_DEADLINE)
-        self.active = True
         self.code: grpc.StatusCode | None = None  # set by the servicer before it raises (gRPC answers with it)
         self.details = ""
 
@@ -63,12 +62,6 @@ class _Context:
 
     def time_remaining(self) -> float:
         return max(0.0, self._deadline - time.monotonic())
-
-    def is_active(self) -> bool:
-        return self.active
-
-    def invocation_metadata(self) -> tuple[()]:
-        return ()
 
 
 class _Handlers:
@@ -123,25 +116,8 @@ class InProcessChannel:
 
         return call
 
-    def unary_stream(
-        self,
-        method: str,
-        request_serializer: Callable[[Any], bytes] | None = None,
-        response_deserializer: Callable[[bytes], Any] | None = None,
-        **_: Any,
-    ) -> Callable[..., Iterator[Any]]:
-        assert request_serializer is not None and response_deserializer is not None
-
-        def call(request: Any, timeout: float | None = None, **__: Any) -> Iterator[Any]:
-            handler = self._handler(method)
-            context = _Context(timeout)
-            try:
-                for answer in handler.unary_stream(handler.request_deserializer(request_serializer(request)), context):
-                    yield response_deserializer(handler.response_serializer(answer))
-            finally:
-                context.active = False
-
-        return call
+    def unary_stream(self, method: str, *args: Any, **kwargs: Any) -> Callable[..., Any]:
+        return self._unsupported(method)  # the API's client reads no stream (the worker's work items go over gRPC)
 
     def stream_unary(self, method: str, *args: Any, **kwargs: Any) -> Callable[..., Any]:
         return self._unsupported(method)
@@ -152,7 +128,7 @@ class InProcessChannel:
     @staticmethod
     def _unsupported(method: str) -> Callable[..., Any]:
         def call(*args: Any, **kwargs: Any) -> Any:
-            raise InProcessRpcError(grpc.StatusCode.UNIMPLEMENTED, f"{method}: streaming requests are not in process")
+            raise InProcessRpcError(grpc.StatusCode.UNIMPLEMENTED, f"{method}: streams are not served in process")
 
         return call
 

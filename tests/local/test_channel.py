@@ -56,8 +56,8 @@ def test_the_servicers_status_codes_reach_the_client(engine: LocalEngine) -> Non
 
 
 def test_a_servicer_that_raises_is_unknown_and_an_unknown_method_unimplemented() -> None:
-    """A servicer's exception is UNKNOWN; a method it does not implement (the generated base's answer) and one the
-    service does not have are UNIMPLEMENTED."""
+    """A servicer's exception is UNKNOWN; a method it does not implement (the generated base's answer), one the
+    service does not have and a stream are UNIMPLEMENTED."""
 
     class Broken(stubs.TaskHubSidecarServiceServicer):
         def GetInstance(self, request: pb.GetInstanceRequest, context: Any) -> Any:
@@ -71,6 +71,9 @@ def test_a_servicer_that_raises_is_unknown_and_an_unknown_method_unimplemented()
     with pytest.raises(InProcessRpcError) as unimplemented:
         client.get_all_orchestration_states()
     assert unimplemented.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    with pytest.raises(InProcessRpcError) as stream:  # streams are the worker's, over gRPC
+        client.get_orchestration_history("x")
+    assert stream.value.code() == grpc.StatusCode.UNIMPLEMENTED
     with pytest.raises(InProcessRpcError) as absent:
         channel.unary_unary("/TaskHubSidecarService/Nope", bytes, bytes)(b"")
     assert absent.value.code() == grpc.StatusCode.UNIMPLEMENTED
