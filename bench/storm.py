@@ -2,20 +2,24 @@
 
 The load generator runs in its own process (an aiohttp client), as Azure Monitor's Action Groups call
 from outside: its CPU is not the endpoint's latency. The simulator runs in a process of its own too, as Azure
-does: its CPU (TLS, ARM's JSON) is not the service's. The server under test is the local host in this process:
-the same `failover.api.Api` as Azure, the durable engine, the activities and their SDK clients. Before the
-storm the host has served one readiness check of the plan, as the Azure host's `readiness_timer` does every 30
-minutes: the run the storm starts finds the SDK clients and their models warm, as in a host that has been up.
-`--cold` skips that check, `--simulator-in-process` puts the simulator back in this process.
+does: its CPU (TLS, ARM's JSON) is not the service's. The server under test is the local host as `failover serve`
+runs it: the same `failover.api.Api` as Azure and the durable backend in this process, the worker (orchestrators,
+activities and their SDK clients) in a process of its own at a lower CPU priority (`local.worker_process`).
+Before the storm the host has served one readiness check of the plan, as the Azure host's `readiness_timer` does
+every 30 minutes: the run the storm starts finds the SDK clients and their models warm, as in a host that has been
+up.
+`--cold` skips that check, `--simulator-in-process` puts the simulator back in this process, `--worker-in-process`
+the worker (as `failover demo` and the tests run it).
 
 **floor**: the same load, same client, same server, on `GET /api/health` (a handler that does nothing):
 what the HTTP stack itself costs on this machine. The figures are printed as ratios to it.
 
-    python -m bench.storm [--copies N] [--concurrency C] [--cold] [--simulator-in-process] [--json]
+    python -m bench.storm [--copies N] [--concurrency C] [--cold] [--simulator-in-process] [--worker-in-process]
+                          [--json]
 
 The last stdout line with `--json`: {"copies", "concurrency", "runs", "statuses", "p50_ms", "p99_ms",
-"over_50_ms", "max_ms", "floor_p50_ms", "floor_p99_ms", "p99_ratio", "requests_per_s"}; `over_50_ms` counts the
-copies answered in more than 50 ms (a p99 of 50 ms allows one copy in a hundred).
+"over_50_ms", "max_ms", "floor_p50_ms", "floor_p99_ms", "p99_ratio", "requests_per_s", "warm", "simulator",
+"worker"}; `over_50_ms` counts the copies answered in more than 50 ms (a p99 of 50 ms allows one copy in a hundred).
 """
 
 from __future__ import annotations
@@ -127,7 +131,13 @@ def _serve_simulator() -> None:
 
 
 def storm(
-    copies: int, concurrency: int, alert: Path, *, warm: bool = True, simulator_process: bool = True
+    copies: int,
+    concurrency: int,
+    alert: Path,
+    *,
+    warm: bool = True,
+    simulator_process: bool = True,
+    worker_process: bool = True,
 ) -> dict[str, Any]:
     from failover.logs import configure_logging
     from local.stack import LocalStack, SimulatorEndpoint
@@ -144,9 +154,12 @@ def storm(
         assert child.stdout is not None and child.stdin is not None
         endpoint = SimulatorEndpoint(**json.loads(child.stdout.readline()))
     try:
-        stack = LocalStack(vms=VMS, sessions=SESSIONS, time_scale=TIME_SCALE, remote_simulator=endpoint)
+        stack = LocalStack(
+            vms=VMS, sessions=SESSIONS, time_scale=TIME_SCALE, remote_simulator=endpoint, worker_process=worker_process
+        )
         figures = _storm(stack, body, copies, concurrency, warm)
-        return {**figures, "warm": warm, "simulator": "process" if simulator_process else "in-process"}
+        where = {"simulator": simulator_process, "worker": worker_process}
+        return {**figures, "warm": warm, **{k: "process" if v else "in-process" for k, v in where.items()}}
     finally:
         if child is not None and child.stdin is not None:
             child.stdin.close()
@@ -188,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--simulator-in-process", action="store_true", help="the simulator in the host's process (its CPU counted)"
     )
+    parser.add_argument(
+        "--worker-in-process", action="store_true", help="the worker in the host's process (as the demo runs it)"
+    )
     parser.add_argument("--load", action="store_true", help=argparse.SUPPRESS)  # the child process
     parser.add_argument("--simulator", action="store_true", help=argparse.SUPPRESS)  # the simulator's process
     args = parser.parse_args(argv)
@@ -215,7 +231,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"python -m bench.storm: {args.alert}: no such file", file=sys.stderr)
         return 2
     result = storm(
-        args.copies, args.concurrency, args.alert, warm=not args.cold, simulator_process=not args.simulator_in_process
+        args.copies,
+        args.concurrency,
+        args.alert,
+        warm=not args.cold,
+        simulator_process=not args.simulator_in_process,
+        worker_process=not args.worker_in_process,
     )
     if args.json:
         print(json.dumps(result))

@@ -327,7 +327,10 @@ class LocalEngine:
         max_activities: int = 16,
         log_level: int = logging.ERROR,
         silent_disconnect_timeout: float = 0.0,
+        worker_process: Any = None,
     ) -> None:
+        """`worker_process`: a `local.worker_process.WorkerProcessOptions` to run the worker (orchestrators and
+        activities) in a process of its own; None runs it in this process."""
         self.log_level = log_level
         self.orchestrators = orchestrators
         self.activities = activities
@@ -341,7 +344,8 @@ class LocalEngine:
         self.port = free_port()
         self.address = f"localhost:{self.port}"
         self.backend: Any = None
-        self.worker: TaskHubGrpcWorker | None = None
+        self.worker_process = worker_process
+        self.worker: Any = None  # TaskHubGrpcWorker, or local.worker_process.WorkerProcess (both `stop()`)
         self._grpc_client: dt_client.TaskHubGrpcClient | None = None
 
     def start(self) -> LocalEngine:
@@ -356,30 +360,14 @@ class LocalEngine:
         return self
 
     def start_worker(self) -> None:
-        """(Re)start the worker: runs in flight carry on from their history."""
-        worker = TaskHubGrpcWorker(
-            host_address=self.address,
-            logger=_quiet_logger("durabletask-worker", self.log_level),
-            data_converter=CODEC,
-            concurrency_options=ConcurrencyOptions(
-                maximum_concurrent_activity_work_items=self.max_activities,
-                maximum_concurrent_orchestration_work_items=4,
-            ),
-            resiliency_options=GrpcWorkerResiliencyOptions(
-                silent_disconnect_timeout_seconds=self.silent_disconnect_timeout
-            ),
-        )
-        # durabletask registers by __name__; the adapters carry the workflow's own name.
-        for name, fn in self.orchestrators.items():
-            adapted = adapt_orchestrator(fn)
-            adapted.__name__ = name
-            worker.add_orchestrator(adapted)
-        for name, fn in self.activities.items():
-            adapted = adapt_activity(fn)
-            adapted.__name__ = name
-            worker.add_activity(adapted)
-        for name, operation in self.entities.items():
-            worker.add_entity(adapt_entity(name, operation), name=name)
+        """(Re)start the worker: runs in flight carry on from their history. With `worker_process`, the worker runs in
+        a process of its own (`local.worker_process`)."""
+        if self.worker_process is not None:
+            from local.worker_process import WorkerProcess
+
+            self.worker = WorkerProcess(self, self.worker_process).start()
+            return
+        worker = build_worker(self)
         worker.start()
         self.worker = worker
 
@@ -408,3 +396,31 @@ class LocalEngine:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def build_worker(engine: LocalEngine) -> TaskHubGrpcWorker:
+    """A durabletask worker for the engine's backend with its orchestrators, activities and entities (not started)."""
+    worker = TaskHubGrpcWorker(
+        host_address=engine.address,
+        logger=_quiet_logger("durabletask-worker", engine.log_level),
+        data_converter=CODEC,
+        concurrency_options=ConcurrencyOptions(
+            maximum_concurrent_activity_work_items=engine.max_activities,
+            maximum_concurrent_orchestration_work_items=4,
+        ),
+        resiliency_options=GrpcWorkerResiliencyOptions(
+            silent_disconnect_timeout_seconds=engine.silent_disconnect_timeout
+        ),
+    )
+    # durabletask registers by __name__; the adapters carry the workflow's own name.
+    for name, fn in engine.orchestrators.items():
+        adapted = adapt_orchestrator(fn)
+        adapted.__name__ = name
+        worker.add_orchestrator(adapted)
+    for name, fn in engine.activities.items():
+        adapted = adapt_activity(fn)
+        adapted.__name__ = name
+        worker.add_activity(adapted)
+    for name, operation in engine.entities.items():
+        worker.add_entity(adapt_entity(name, operation), name=name)
+    return worker

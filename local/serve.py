@@ -38,6 +38,7 @@ def run_serve(args: argparse.Namespace) -> int:
         time_scale=args.time_scale,
         api_key=api_key,
         port=args.port,
+        worker_process=True,  # the alerts route stays fast while a run works (local.worker_process)
     ) as stack:
         print(f"api: {stack.api_url}", flush=True)
         print(f"simulator: {stack.simulator.url}", flush=True)
@@ -57,6 +58,7 @@ def _serve_azure(args: argparse.Namespace, plan_files: list[Path], api_key: str 
     from local.engine import LocalEngine
     from local.server import LocalServer
     from local.stack import READERS
+    from local.worker_process import WorkerProcessOptions
     from orchestrations import ALL as ORCHESTRATORS
     from orchestrations import ENTITIES
 
@@ -66,7 +68,7 @@ def _serve_azure(args: argparse.Namespace, plan_files: list[Path], api_key: str 
     plans = {}
     for path in plan_files:
         plans.update(load_plans(path) if path.is_dir() else {load_plan(path).name: load_plan(path)})
-    with LocalEngine(ORCHESTRATORS, ACTIVITIES, ENTITIES) as engine:
+    with LocalEngine(ORCHESTRATORS, ACTIVITIES, ENTITIES, worker_process=WorkerProcessOptions(settings)) as engine:
         api = Api(settings, plans, readers=READERS)
         server = LocalServer(api, engine.client, host=args.host, port=args.port, api_key=key)
         server.start()

@@ -21,6 +21,7 @@ from local.engine import LocalEngine, free_port, port_free
 from local.paths import DEMO_PLAN as DEMO_PLAN  # re-exported: where the tests and commands have found them
 from local.paths import ROOT as ROOT
 from local.server import LocalServer
+from local.worker_process import WorkerProcessOptions
 from orchestrations import ALL as ORCHESTRATORS
 from orchestrations import ENTITIES
 from simulator import Estate, EstateConfig, Simulator, seed_demo_estate
@@ -77,6 +78,9 @@ class LocalStack:
     escalation_webhook: bool = True  # a second Teams sink on the simulator for approval reminders
     # A simulator served by another process (`bench.storm`: Azure's CPU is not the service's); no estate here then
     remote_simulator: SimulatorEndpoint | None = None
+    # The worker (orchestrators, activities) in a process of its own at a lower CPU priority, as `failover serve`
+    # runs it (`local.worker_process`); in this process otherwise (the demo, the tests)
+    worker_process: bool = False
     settings: Settings = field(init=False)
     plan: Plan = field(init=False)
 
@@ -128,7 +132,8 @@ class LocalStack:
 
     def _start_host(self) -> None:
         """The service's process: the engine (in-memory history) and the API server."""
-        self.engine = LocalEngine(ORCHESTRATORS, ACTIVITIES, ENTITIES).start()
+        separate = WorkerProcessOptions(self.settings) if self.worker_process else None
+        self.engine = LocalEngine(ORCHESTRATORS, ACTIVITIES, ENTITIES, worker_process=separate).start()
         plans = {self.plan.name: self.plan}
         for path in self.extra_plans:
             extra = load_plan(path)
