@@ -114,8 +114,18 @@ def wait_waiting(stack: LocalStack, instance_id: str) -> dict[str, Any]:
 
 
 def finish(stack: LocalStack, instance_id: str, timeout: float = 90) -> dict[str, Any]:
-    status = wait_for(lambda: (s := run_status(stack, instance_id))["runtime_status"] != "Running" and s, timeout)
-    return status
+    """The run's status once it has ended. A run still going after `timeout` fails the test with where it stands."""
+    seen: dict[str, Any] = {}
+
+    def ended() -> Any:
+        seen.update(run_status(stack, instance_id))
+        return seen["runtime_status"] != "Running" and dict(seen)
+
+    try:
+        return wait_for(ended, timeout)
+    except AssertionError:
+        where = {k: seen.get(k) for k in ("stage", "status", "approval", "cancel", "resolved", "resolutions", "errors")}
+        raise AssertionError(f"run {instance_id} still running after {timeout}s: {where}") from None
 
 
 __all__ = ["approve_as"]

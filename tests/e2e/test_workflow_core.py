@@ -250,7 +250,7 @@ class TestResolved:
         status = wait_for(lambda: (s := run_status(stack, first))["resolutions"] and s)
         assert status["runtime_status"] == "Running" and status["resolved"] is None
         assert status["resolutions"][0]["incident_key"] == "BBBB-222"
-        post(stack, incident("AAAA-111", "Resolved", "Mitigated - A"))
+        assert post(stack, incident("AAAA-111", "Resolved", "Mitigated - A")).json()["recorded_on"] == [first]
         output = finish(stack, first)["output"]
         assert output["status"] == "Cancelled" and output["resolved"]["incident_key"] == "AAAA-111"
         assert failover_calls(stack) == 0
