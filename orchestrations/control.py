@@ -53,6 +53,7 @@ class Controlled(ABC):
     policy: Any
     events: Any
     _control: Any
+    changes: int  # control events applied that changed the run (`wait_any`)
     # started and not awaited yet (a read the run needs later, e.g. the recovery capacity check of a run nobody
     # approves): each wait watches them too, so that they are scheduled on both hosts and their ends recorded
     background: list[Any]
@@ -78,7 +79,13 @@ class Controlled(ABC):
 
     def wait_any(self, tasks: list[Any]):
         """task_any over `tasks` and the control channel. Applies control events as they come; returns
-        INTERRUPTED after one that changed the run (cancel, retry, skip), else the task that finished."""
+        INTERRUPTED after one that changed the run (cancel, retry, skip), else the task that finished.
+
+        Applying an event may wait itself (a Resolved notice publishes its CloudEvent, posts to Teams), and an event
+        arriving meanwhile is applied by that inner wait, whose caller (`step`) goes on waiting for its own task. So a
+        change is counted (`changes`) where it is applied, and every wait it happened under returns INTERRUPTED: the
+        starting incident's Resolved notice, arriving while another incident's notice was being recorded, cancelled
+        the run and the approval gate never saw it (it waited for the approval's timeout)."""
         while True:
             control = self.control_task()
             background = [t for t in self.background if t not in tasks]
@@ -89,7 +96,10 @@ class Controlled(ABC):
             if winner is not control:
                 return winner
             self._control = None
+            seen = self.changes
             if (yield from self.on_control(control.result or {})):
+                self.changes += 1
+            if self.changes != seen:
                 return INTERRUPTED
 
     def step(self, task: Any):

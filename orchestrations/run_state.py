@@ -112,6 +112,7 @@ class Run(Controlled):
         self.restored_vms: list[dict[str, Any]] = []  # failbacks: Azure Local VMs brought back (RestoredVm)
         self.events = EventLog(context, plan.name, waiter=self.step)
         self._control: Any = None
+        self.changes = 0  # control events applied that changed the run (`Controlled.wait_any`)
         self.background: list[Any] = []  # tasks started and not awaited yet (`Controlled.background`)
 
     def now(self) -> datetime:

@@ -255,6 +255,21 @@ class TestResolved:
         assert output["status"] == "Cancelled" and output["resolved"]["incident_key"] == "AAAA-111"
         assert failover_calls(stack) == 0
 
+    def test_the_starting_resolution_arriving_while_another_is_recorded_cancels(self, make_stack: Any) -> None:
+        """A's Resolved notice arrives while B's is still being recorded (B's CloudEvent in flight, held 1 s by the
+        simulator): the run is cancelled, not left waiting for the approval's timeout (CI met this race)."""
+        stack = make_stack(vms=10, sessions=2, approval=ONE_APPROVER)
+        first = post(stack, incident("AAAA-111")).json()["instance_id"]
+        wait_waiting(stack, first)
+        assert post(stack, incident("BBBB-222")).json()["instance_id"] == first
+        stack.estate.config.latency.routes["eventgrid.publish"] = 600.0  # simulated: 1 s at x600
+        assert post(stack, incident("BBBB-222", "Resolved", "Mitigated - B")).json()["recorded_on"] == [first]
+        wait_for(lambda: run_status(stack, first)["resolutions"])  # B recorded, its CloudEvent on its way
+        assert post(stack, incident("AAAA-111", "Resolved", "Mitigated - A")).json()["recorded_on"] == [first]
+        output = finish(stack, first)["output"]
+        assert output["status"] == "Cancelled" and output["resolved"]["incident_key"] == "AAAA-111"
+        assert failover_calls(stack) == 0
+
 
 class TestCancel:
     def test_cancel_during_log_off_starts_no_batch(self, make_stack: Any) -> None:
