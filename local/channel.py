@@ -71,7 +71,7 @@ class _Handlers:
         self.methods: dict[str, Any] = {}
 
     def add_generic_rpc_handlers(self, handlers: Any) -> None:
-        pass  # the same handlers come through `add_registered_method_handlers`
+        """Ignored: the generated code registers the same handlers through `add_registered_method_handlers`."""
 
     def add_registered_method_handlers(self, service: str, methods: dict[str, Any]) -> None:
         self.methods.update({f"/{service}/{name}": handler for name, handler in methods.items()})

@@ -15,7 +15,7 @@ import socket
 import uuid
 from collections.abc import Callable, Generator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import azure.durable_functions as df
 import grpc
@@ -32,6 +32,9 @@ from durabletask.worker import ConcurrencyOptions, TaskHubGrpcWorker
 from failover import contracts
 from local.backend import RestartableBackend
 from local.channel import InProcessChannel
+
+if TYPE_CHECKING:
+    from local.worker_process import WorkerProcessOptions
 
 # durabletask status → df's OrchestrationRuntimeStatus names
 _STATUS = {
@@ -241,22 +244,15 @@ class LocalDurableClient:
     def __init__(self, client: dt_client.TaskHubGrpcClient) -> None:
         self._client = client
 
-    async def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        """durabletask's client `method`, run here (in process: no I/O to wait for)."""
-        return getattr(self._client, method)(*args, **kwargs)
-
     async def start_new(
         self, orchestration_function_name: str, instance_id: str | None = None, client_input: Any = None
     ) -> str:
         try:
-            return str(
-                await self._call(
-                    "schedule_new_orchestration",
-                    orchestration_function_name,
-                    input=client_input,
-                    instance_id=instance_id or uuid.uuid4().hex,
-                    reuse_id_policy=_REUSABLE,
-                )
+            return self._client.schedule_new_orchestration(
+                orchestration_function_name,
+                input=client_input,
+                instance_id=instance_id or uuid.uuid4().hex,
+                reuse_id_policy=_REUSABLE,
             )
         except grpc.RpcError as err:
             if err.code() == grpc.StatusCode.ALREADY_EXISTS:
@@ -266,27 +262,27 @@ class LocalDurableClient:
     async def get_status(
         self, instance_id: str, show_history: bool = False, show_history_output: bool = False, show_input: bool = False
     ) -> DurableOrchestrationStatus:
-        return _status(await self._call("get_orchestration_state", instance_id), show_input)
+        return _status(self._client.get_orchestration_state(instance_id), show_input)
 
     async def get_status_all(self) -> list[DurableOrchestrationStatus]:
-        return [_status(state, show_input=False) for state in await self._call("get_all_orchestration_states")]
+        return [_status(state, show_input=False) for state in self._client.get_all_orchestration_states()]
 
     async def raise_event(self, instance_id: str, event_name: str, event_data: Any = None) -> None:
-        await self._call("raise_orchestration_event", instance_id, event_name, data=event_data)
+        self._client.raise_orchestration_event(instance_id, event_name, data=event_data)
 
     async def read_entity_state(self, entity_id: df.EntityId) -> EntityStateResponse:
         """df's `read_entity_state`: (exists, state)."""
-        found = await self._call("get_entity", EntityInstanceId(entity_id.name, entity_id.key))
+        found = self._client.get_entity(EntityInstanceId(entity_id.name, entity_id.key))
         state = found.get_state() if found is not None else None
         if isinstance(state, str):  # durabletask hands back the serialized state without a target type
             state = CODEC.deserialize(state)
         return EntityStateResponse(found is not None, state)
 
     async def purge_instance_history(self, instance_id: str) -> None:
-        await self._call("purge_orchestration", instance_id)
+        self._client.purge_orchestration(instance_id)
 
     async def terminate(self, instance_id: str, reason: str) -> None:
-        await self._call("terminate_orchestration", instance_id, output=reason)
+        self._client.terminate_orchestration(instance_id, output=reason)
 
     def wait_for_completion(self, instance_id: str, timeout: float) -> DurableOrchestrationStatus:
         state = self._client.wait_for_orchestration_completion(instance_id, timeout=int(timeout) + 1)
@@ -327,7 +323,7 @@ class LocalEngine:
         max_activities: int = 16,
         log_level: int = logging.ERROR,
         silent_disconnect_timeout: float = 0.0,
-        worker_process: Any = None,
+        worker_process: WorkerProcessOptions | None = None,
     ) -> None:
         """`worker_process`: a `local.worker_process.WorkerProcessOptions` to run the worker (orchestrators and
         activities) in a process of its own; None runs it in this process."""
@@ -367,9 +363,21 @@ class LocalEngine:
 
             self.worker = WorkerProcess(self, self.worker_process).start()
             return
-        worker = build_worker(self)
+        worker = build_worker(**self.worker_config())
         worker.start()
         self.worker = worker
+
+    def worker_config(self) -> dict[str, Any]:
+        """What `build_worker` needs: the backend's address, the registries, the worker's limits."""
+        return {
+            "address": self.address,
+            "orchestrators": self.orchestrators,
+            "activities": self.activities,
+            "entities": self.entities,
+            "max_activities": self.max_activities,
+            "log_level": self.log_level,
+            "silent_disconnect_timeout": self.silent_disconnect_timeout,
+        }
 
     def stop_worker(self) -> None:
         """Stop the worker; what it was handed and did not finish goes back to the queue for the next one."""
@@ -398,29 +406,37 @@ class LocalEngine:
         self.stop()
 
 
-def build_worker(engine: LocalEngine) -> TaskHubGrpcWorker:
-    """A durabletask worker for the engine's backend with its orchestrators, activities and entities (not started)."""
+def build_worker(
+    *,
+    address: str,
+    orchestrators: dict[str, Callable[..., Any]],
+    activities: dict[str, Callable[[Any], Any]],
+    entities: dict[str, EntityOperation],
+    max_activities: int,
+    log_level: int,
+    silent_disconnect_timeout: float,
+) -> TaskHubGrpcWorker:
+    """A durabletask worker for the backend at `address` with these orchestrators, activities and entities (not
+    started); `LocalEngine.worker_config` gives the arguments."""
     worker = TaskHubGrpcWorker(
-        host_address=engine.address,
-        logger=_quiet_logger("durabletask-worker", engine.log_level),
+        host_address=address,
+        logger=_quiet_logger("durabletask-worker", log_level),
         data_converter=CODEC,
         concurrency_options=ConcurrencyOptions(
-            maximum_concurrent_activity_work_items=engine.max_activities,
+            maximum_concurrent_activity_work_items=max_activities,
             maximum_concurrent_orchestration_work_items=4,
         ),
-        resiliency_options=GrpcWorkerResiliencyOptions(
-            silent_disconnect_timeout_seconds=engine.silent_disconnect_timeout
-        ),
+        resiliency_options=GrpcWorkerResiliencyOptions(silent_disconnect_timeout_seconds=silent_disconnect_timeout),
     )
     # durabletask registers by __name__; the adapters carry the workflow's own name.
-    for name, fn in engine.orchestrators.items():
+    for name, fn in orchestrators.items():
         adapted = adapt_orchestrator(fn)
         adapted.__name__ = name
         worker.add_orchestrator(adapted)
-    for name, fn in engine.activities.items():
+    for name, fn in activities.items():
         adapted = adapt_activity(fn)
         adapted.__name__ = name
         worker.add_activity(adapted)
-    for name, operation in engine.entities.items():
+    for name, operation in entities.items():
         worker.add_entity(adapt_entity(name, operation), name=name)
     return worker

@@ -43,17 +43,7 @@ class WorkerProcess:
     """The worker's process, started by `LocalEngine.start_worker` and stopped by `stop_worker`."""
 
     def __init__(self, engine: LocalEngine, options: WorkerProcessOptions) -> None:
-        self.spec = {
-            "address": engine.address,
-            "orchestrators": engine.orchestrators,
-            "activities": engine.activities,
-            "entities": engine.entities,
-            "max_activities": engine.max_activities,
-            "log_level": engine.log_level,
-            "silent_disconnect_timeout": engine.silent_disconnect_timeout,
-            "settings": options.settings,
-            "nice": options.nice,
-        }
+        self.spec = {**engine.worker_config(), "settings": options.settings, "nice": options.nice}
         self._child: subprocess.Popen[bytes] | None = None
 
     def start(self) -> WorkerProcess:
@@ -101,16 +91,12 @@ def main() -> None:
     from failover.clients import import_sdks
     from failover.logs import configure_logging
     from failover.settings import configure
-    from local.engine import LocalEngine, build_worker
+    from local.engine import build_worker
 
     configure_logging("WARNING", json_output=False)
-    configure(spec["settings"])
-    engine = LocalEngine(spec["orchestrators"], spec["activities"], spec["entities"])
-    engine.address = spec["address"]
-    engine.max_activities = spec["max_activities"]
-    engine.log_level = spec["log_level"]
-    engine.silent_disconnect_timeout = spec["silent_disconnect_timeout"]
-    worker = build_worker(engine)
+    configure(spec.pop("settings"))
+    spec.pop("nice")
+    worker = build_worker(**spec)
     worker.start()
     import_sdks()  # the SDKs at start, not in the first run's traffic
     print(READY, flush=True)
