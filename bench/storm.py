@@ -3,7 +3,7 @@
 The load generator (`bench.load`) runs in its own process, as Azure Monitor's Action Groups call from outside:
 its CPU is not the endpoint's. It is lean (`--client raw`, the default): on 2 cores it shares the CPU with the
 server, and in a closed loop its own time per request is in every latency it records. `--client aiohttp` is the
-aiohttp client that measured the storm until 2026-12-07 (about 0.2 ms of its CPU a copy, against 0.05).
+aiohttp client that measured the storm until 2026-12-07 (about 0.2 ms of its CPU a copy, against 0.08).
 The simulator runs in a process of its own too, as Azure does: its CPU (TLS, ARM's JSON) is not the service's.
 The server under test is the local host as `failover serve` runs it: the same `failover.api.Api` as Azure and the
 durable backend in this process, the worker (orchestrators, activities and their SDK clients) in a process of its
