@@ -21,13 +21,10 @@ import pickle
 import subprocess
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from failover.settings import Settings
 from local.paths import ROOT
-
-if TYPE_CHECKING:
-    from local.engine import LocalEngine
 
 READY = "ready"
 STOP_WAIT = 15.0  # seconds the worker has to stop (its activities in flight finish) before it is killed
@@ -40,10 +37,11 @@ class WorkerProcessOptions:
 
 
 class WorkerProcess:
-    """The worker's process, started by `LocalEngine.start_worker` and stopped by `stop_worker`."""
+    """The worker's process, started by `LocalEngine.start_worker` and stopped by `stop_worker`. `config` is what
+    `local.worker.build_worker` takes (`LocalEngine.worker_config()`)."""
 
-    def __init__(self, engine: LocalEngine, options: WorkerProcessOptions) -> None:
-        self.spec = {**engine.worker_config(), "settings": options.settings, "nice": options.nice}
+    def __init__(self, config: dict[str, Any], options: WorkerProcessOptions) -> None:
+        self.spec = {**config, "settings": options.settings, "nice": options.nice}
         self._child: subprocess.Popen[bytes] | None = None
 
     def start(self) -> WorkerProcess:
@@ -91,7 +89,7 @@ def main() -> None:
     from failover.clients import import_sdks
     from failover.logs import configure_logging
     from failover.settings import configure
-    from local.engine import build_worker
+    from local.worker import build_worker
 
     configure_logging("WARNING", json_output=False)
     configure(spec.pop("settings"))

@@ -4,7 +4,7 @@ A contract is a frozen pydantic model that serialises the way azure-functions-du
 objects: `{"__class__": ..., "__module__": ..., "__data__": Model.to_json(obj)}` (azure.functions'
 `_serialize_custom_object`, reconstructed by `from_json` on the other side). Durable Functions does this
 itself on the Azure host; the local host passes the same codec to durabletask as its `DataConverter`
-(`local.engine.DfCodec`), so both hosts put the same JSON in their histories.
+(`local.worker.DfCodec`), so both hosts put the same JSON in their histories.
 
 Why real classes: the Azure Python worker loads a function only when each binding annotation is a class
 (`payload: DnsSwitchInput`); `dict[str, Any]` made it refuse every activity and the whole app.

@@ -14,7 +14,8 @@ from durabletask.internal import orchestrator_service_pb2 as pb
 from durabletask.internal import orchestrator_service_pb2_grpc as stubs
 
 from local.channel import InProcessChannel, InProcessRpcError
-from local.engine import CODEC, InstanceExistsError, LocalEngine
+from local.engine import InstanceExistsError, LocalEngine
+from local.worker import CODEC
 
 
 def waits(context: Any):  # type: ignore[no-untyped-def]

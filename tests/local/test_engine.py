@@ -199,7 +199,7 @@ class _RecordingContext:
 class TestReplayedCalls:
     def test_sub_orchestration_input_is_not_encoded_again_while_replaying(self) -> None:
         """The history holds the input an earlier episode sent; a new call still sends it."""
-        from local.engine import DfContext
+        from local.worker import DfContext
 
         for replaying, sent in ((False, {"batch": 1}), (True, None)):
             ctx = _RecordingContext(replaying)
@@ -208,7 +208,7 @@ class TestReplayedCalls:
 
     def test_a_retried_sub_orchestration_keeps_its_input_while_replaying(self) -> None:
         """durabletask re-sends a retried call with the input it was scheduled with."""
-        from local.engine import DfContext
+        from local.worker import DfContext
 
         ctx = _RecordingContext(True)
         retry = df.RetryOptions(first_retry_interval_in_milliseconds=10, max_number_of_attempts=2)

@@ -148,7 +148,7 @@ def test_a_plans_end_starts_the_next_plan_in_the_same_episode(tmp_path: Path) ->
 
 
 class LocalEngineContext(Context):
-    drops_replayed_status = True  # as local.engine.DfContext: a status set while replaying is dropped
+    drops_replayed_status = True  # as local.worker.DfContext: a status set while replaying is dropped
 
 
 def test_a_replayed_evacuation_does_not_rebuild_its_status(tmp_path: Path) -> None:
