@@ -34,9 +34,10 @@ from failover.errors import PlanError
 from local.api_client import ApiError as ApiError  # re-exported
 from local.api_client import call as _call
 from local.api_client import show as _print
-from local.demo import TERMINAL, Progress, print_summary, run_demo
-from local.demo import approve_as as approve_as  # re-exported: tests approve runs the way the demo does
-from local.demo import find_approval_link as find_approval_link  # re-exported, as approve_as
+from local.demo import Progress, print_summary, run_demo
+from local.demo_operator import TERMINAL
+from local.demo_operator import approve_as as approve_as  # re-exported: tests approve runs the way the demo does
+from local.demo_operator import find_approval_link as find_approval_link  # re-exported, as approve_as
 from local.paths import DEMO_ALERT, DEMO_PLAN, EVACUATION_PLANS
 
 # What a command needs beyond the API client (the engine, the simulator, the SDKs, the plan models) is

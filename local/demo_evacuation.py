@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 import requests
 
-from local.demo import TERMINAL, _play_operator, approve_as, find_approval_link, finish_demo
+from local.demo_operator import TERMINAL, approve_as, find_approval_link, finish_demo, play_operator
 
 
 def run_evacuation_demo(args: argparse.Namespace) -> int:
@@ -115,7 +115,7 @@ def _follow(stack: Any, instance_id: str, args: argparse.Namespace, out: TextIO)
             for row in rows:
                 if row.get("status") == "Running" and row.get("run_id"):
                     run = stack.http.get(f"{stack.api_url}/api/failovers/{row['run_id']}", timeout=10).json()
-                    _play_operator(stack, row["run_id"], run, out)
+                    play_operator(stack, row["run_id"], run, out)
         time.sleep(0.2)
     print(f"the evacuation did not finish within {args.timeout}s", file=sys.stderr)
     return None
