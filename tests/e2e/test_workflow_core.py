@@ -64,8 +64,12 @@ class TestRunIds:
         wait_waiting(stack, first)
         assert approve_as(A, approval_link(stack, first, "Reject"), "not now").status_code == 200
         assert finish(stack, first)["status"] == "Rejected"
-        claim = asyncio.run(stack.engine.client.read_entity_state(df.EntityId("plan_claim", "demo")))
-        assert claim.entity_exists and claim.entity_state["holder"] is None  # given back at the end of the run
+
+        def given_back() -> bool:  # by a signal the run sends as it ends: the entity takes it just after
+            claim = asyncio.run(stack.engine.client.read_entity_state(df.EntityId("plan_claim", "demo")))
+            return bool(claim.entity_exists and claim.entity_state["holder"] is None)
+
+        wait_for(given_back, timeout=30)
         again = post_alert(stack).json()  # the same alert delivered again
         assert again["deduplicated"] is False and again["instance_id"] != first
         # The rejected run: status, report and listing still answer for it, by its own id.
