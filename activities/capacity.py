@@ -35,25 +35,25 @@ from failover.contracts.capacity import (
     SessionHostNeed,
 )
 
-# a recovery VM's size, whether its recovery NIC has a public IP, and the capacity reservation group its recovery
-# settings name (None: none)
-VmNeed = tuple[str, bool, str | None]
+# a recovery VM's size, whether its recovery NIC has a public IP, the capacity reservation group its recovery
+# settings name (None: none) and the availability zone it comes up in ("": none)
+VmNeed = tuple[str, bool, str | None, str]
 Usage = tuple[int, int, str]  # a quota's current usage, limit and localized name
 
 # The api-version azure-mgmt-recoveryservicessiterecovery (pinned 2.0.0) sends (a test holds the two equal).
 
 
 def _recovery_vms(payload: CapacityInput) -> list[VmNeed]:
-    """(recovery size, public IP on the recovery NIC, recovery capacity reservation group id) of each protected VM
-    the recovery plans list."""
+    """(recovery size, public IP on the recovery NIC, recovery capacity reservation group id, recovery availability
+    zone) of each protected VM the recovery plans list."""
     wanted = {"": list(payload.recovery_plans)}
     return _vault_vms(payload.subscription_id, payload.resource_group, payload.vault, wanted)[""]
 
 
 def _vault_vms(subscription_id: str, rg: str, vault: str, wanted: dict[str, list[str]]) -> dict[str, list[VmNeed]]:
     """For each key of `wanted` (a plan), (recovery size, public IP on the recovery NIC, recovery capacity
-    reservation group id) of each protected VM its recovery plans list: one list of the vault's recovery plans and
-    one read of its protected items, however many plans share the vault."""
+    reservation group id, recovery availability zone) of each protected VM its recovery plans list: one list of the
+    vault's recovery plans and one read of its protected items, however many plans share the vault."""
     client = clients().site_recovery(subscription_id)
     owners: dict[str, set[str]] = {}  # recovery plan (lower case) -> the keys naming it
     for key, names in wanted.items():
@@ -72,7 +72,7 @@ def _vault_vms(subscription_id: str, rg: str, vault: str, wanted: dict[str, list
         raise RuntimeError(f"recovery plans not in vault {vault}: {', '.join(sorted(set(owners) - found))}")
     vms: dict[str, list[VmNeed]] = {key: [] for key in wanted}
     items = protected_items_json(client, subscription_id, rg, vault) if by_item else iter(())
-    for item in items:  # as JSON: the three fields needed here
+    for item in items:  # as JSON: the four fields needed here
         keys = by_item.get(str(item.get("id") or "").lower())
         if not keys:
             continue
@@ -82,17 +82,19 @@ def _vault_vms(subscription_id: str, rg: str, vault: str, wanted: dict[str, list
             details.get("recoveryAzureVMSize") or "",
             any(c.get("recoveryPublicIPAddressId") for c in configs),
             details.get("recoveryCapacityReservationGroupId") or None,
+            str(details.get("recoveryAvailabilityZone") or ""),
         )
         for key in keys:
             vms[key].append(vm)
     return vms
 
 
-def _reserved_slots(groups: set[str], region: str) -> dict[tuple[str, str], tuple[int, int]]:
-    """(group id, size), lower-cased -> (reserved, allocated) of each named capacity reservation group's reservations
-    in the recovery region: the group read with its instance view (each reservation's `utilizationInfo`), its
-    reservations listed (each one's size). A group that is not found, or not in the region, holds no slot here."""
-    slots: dict[tuple[str, str], tuple[int, int]] = {}
+def _reserved_slots(groups: set[str], region: str) -> dict[tuple[str, str, str], tuple[int, int]]:
+    """(group id, size, zone), lower-cased -> (reserved, allocated) of each named capacity reservation group's
+    reservations in the recovery region: the group read with its instance view (each reservation's
+    `utilizationInfo`), its reservations listed (each one's size and zone: "" for a regional reservation). A group
+    that is not found, or not in the region, holds no slot here."""
+    slots: dict[tuple[str, str, str], tuple[int, int]] = {}
     for group_id in sorted({g.lower(): g for g in groups}.values()):  # one read per group, however spelt
         parts = group_id.strip("/").split("/")
         lowered = [p.lower() for p in parts]
@@ -118,15 +120,16 @@ def _reserved_slots(groups: set[str], region: str) -> dict[tuple[str, str], tupl
             if info is not None and info.current_capacity is not None:
                 reserved = info.current_capacity  # what was reserved successfully (and is billed)
             allocated = len(info.virtual_machines_allocated or []) if info is not None else 0
-            key = (group_id.lower(), reservation.sku.name.lower())
+            zone = str((reservation.zones or [""])[0])  # one zone at most; none: a regional reservation
+            key = (group_id.lower(), reservation.sku.name.lower(), zone.lower())
             before = slots.get(key, (0, 0))
             slots[key] = (before[0] + int(reserved), before[1] + allocated)
     return slots
 
 
 def _session_hosts(payload: ActivityInput, needs: list[SessionHostNeed]) -> tuple[list[VmNeed], list[str]]:
-    """(size, no public IP, no reservation) of each session host `recovery: provision` builds, and the host pools
-    whose size could not be read (their hosts are left out; readiness's `provision` check says why)."""
+    """(size, no public IP, no reservation, no zone) of each session host `recovery: provision` builds, and the host
+    pools whose size could not be read (their hosts are left out; readiness's `provision` check says why)."""
     vms: list[VmNeed] = []
     unread: list[str] = []
     for need in needs:
@@ -138,7 +141,7 @@ def _session_hosts(payload: ActivityInput, needs: list[SessionHostNeed]) -> tupl
             except Exception as err:  # the capacity of the recovery plans is still worth reporting
                 log(payload, "capacity.check").warning("vmTemplate not read", host_pool=need.host_pool, error=str(err))
         if size:
-            vms.extend([(size, False, None)] * need.count)
+            vms.extend([(size, False, None, "")] * need.count)
         else:
             unread.append(f"{need.host_pool} (vmTemplate size not read: {need.count} session hosts not counted)")
     return vms, unread
@@ -189,13 +192,13 @@ def capacity_check(payload: CapacityInput) -> CapacityResult:
         vms=len(vms),
         reserved=result.reserved,
         short=[r.quota for r in result.short],
-        reservations_short=[f"{r.group}/{r.size}" for r in result.reservations if r.shortfall],
+        reservations_short=[r.label for r in result.reservations if r.shortfall],
     )
     return result
 
 
 def _quota_needs(vms: list[VmNeed]) -> list[tuple[str, bool]]:
-    return [(size, public_ip) for size, public_ip, _ in vms]
+    return [(size, public_ip) for size, public_ip, _, _ in vms]
 
 
 def _reserved(
@@ -208,7 +211,7 @@ def _reserved(
     """The quota rows once the capacity reservations the VMs name hold what their free slots can (`reserve` over
     every VM given at once: an evacuation's plans share a group's free slots), the VMs they hold and each group's
     and size's row."""
-    slots = _reserved_slots({group for _, _, group in vms if group}, region)
+    slots = _reserved_slots({group for _, _, group, _ in vms if group}, region)
     reservations, held = capacity.reserve(vms, slots, skus)
     return {
         "rows": capacity.rows(capacity.uncovered(needed, held), usages),
@@ -261,7 +264,7 @@ def capacity_check_region(payload: RegionCapacityInput) -> RegionCapacityResult:
         vms=result.vms,
         reserved=result.reserved,
         short=[r.quota for r in result.short],
-        reservations_short=[f"{r.group}/{r.size}" for r in result.reservations if r.shortfall],
+        reservations_short=[r.label for r in result.reservations if r.shortfall],
     )
     return result
 

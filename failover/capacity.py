@@ -83,22 +83,25 @@ def rows(needed: dict[str, int], usages: dict[str, tuple[int, int, str]]) -> lis
 
 
 def reserve(
-    vms: Iterable[tuple[str, bool, str | None]],
-    slots: dict[tuple[str, str], tuple[int, int]],
+    vms: Iterable[tuple[str, bool, str | None, str]],
+    slots: dict[tuple[str, str, str], tuple[int, int]],
     skus: dict[str, tuple[str, int]],
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """`vms`: (recovery size, public IP, recovery capacity reservation group id or None) of each VM; `slots`:
-    (group id, size), both lower-cased -> (reserved, allocated) of the group's reservations of that size in the
-    recovery region (absent: none). Returns one row per group and size the VMs name ({group, group_id, size,
-    reserved, allocated, free, vms, covered, shortfall}), and the vCPUs per quota (`cores`, each family) the covered
-    VMs no longer need (their reservation holds them): `uncovered(needed, held)` takes them out."""
-    wanted: dict[tuple[str, str], list[Any]] = {}
-    for size, _, group in vms:
+    """`vms`: (recovery size, public IP, recovery capacity reservation group id or None, recovery availability zone
+    or "") of each VM; `slots`: (group id, size, zone), lower-cased -> (reserved, allocated) of the group's
+    reservations of that size in that zone ("": its regional reservations) in the recovery region (absent: none).
+    A VM takes a slot of its own zone only: a zonal reservation serves only VMs of its zone, a regional one only VMs
+    deployed to no zone. Returns one row per group, size and zone the VMs name ({group, group_id, size, zone (None:
+    regional), reserved, allocated, free, vms, covered, shortfall}), and the vCPUs per quota (`cores`, each family)
+    the covered VMs no longer need (their reservation holds them): `uncovered(needed, held)` takes them out."""
+    wanted: dict[tuple[str, str, str], list[Any]] = {}
+    for size, _, group, zone in vms:
         if group:
-            wanted.setdefault((group.lower(), size.lower()), [group, size, 0])[2] += 1
+            key = (group.lower(), size.lower(), (zone or "").lower())
+            wanted.setdefault(key, [group, size, zone or None, 0])[3] += 1
     out: list[dict[str, Any]] = []
     held: dict[str, int] = {}
-    for key, (group, size, count) in wanted.items():
+    for key, (group, size, zone, count) in wanted.items():
         reserved, allocated = slots.get(key, (0, 0))
         free = max(reserved - allocated, 0)
         covered = min(count, free)
@@ -112,6 +115,7 @@ def reserve(
                 "group": group.rstrip("/").rsplit("/", 1)[-1],
                 "group_id": group,
                 "size": size,
+                "zone": zone,
                 "reserved": reserved,
                 "allocated": allocated,
                 "free": free,
@@ -159,13 +163,21 @@ def describe(result: dict[str, Any]) -> str:
 
 def describe_reservations(result: dict[str, Any]) -> str:
     """One line: each capacity reservation smaller than the VMs that name it (`crg-neu Standard_D4s_v5: 6 VMs, 4
-    reserved slots free: 2 VMs beyond the reservation (they need quota)`)."""
+    reserved slots free: 2 VMs beyond the reservation (they need quota)`; `... Standard_D4s_v5 in zone 2: ...` for
+    the VMs of one availability zone)."""
     short = [r for r in result.get("reservations") or [] if r.get("shortfall", 0) > 0]
     return "; ".join(
-        f"capacity reservation group {r['group']} {r['size']}: {r['vms']} VMs, {r['free']} reserved slots free of "
-        f"{r['reserved']}: {r['shortfall']} VMs beyond the reservation (they need quota, without its guarantee)"
+        f"capacity reservation group {r['group']} {r['size']}{in_zone(r)}: {r['vms']} VMs, {r['free']} reserved "
+        f"slots free of {r['reserved']}: {r['shortfall']} VMs beyond the reservation (they need quota, without its "
+        "guarantee)"
         for r in short
     )
+
+
+def in_zone(row: dict[str, Any]) -> str:
+    """` in zone 2` for a reservation row of the VMs of one availability zone; "" for regional VMs."""
+    zone = row.get("zone")
+    return f" in zone {zone}" if isinstance(zone, str) and zone else ""
 
 
 def summed(needs_of_plans: Iterable[dict[str, int]]) -> dict[str, int]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from failover.capacity import in_zone
+
 
 def number(value: Any) -> float | None:
     """A JSON number as a float; None for anything else (booleans included)."""
@@ -52,8 +54,8 @@ def _reserved(capacity: dict[str, Any], text: str, color: str) -> tuple[str, str
     ]
     if beyond:
         text += ". Reservation too small: " + "; ".join(
-            f"{r.get('group')} {r.get('size')}: {r.get('vms')} VMs, {r.get('free')} slots free, {r.get('shortfall')} "
-            "beyond (they need quota)"
+            f"{r.get('group')} {r.get('size')}{in_zone(r)}: {r.get('vms')} VMs, {r.get('free')} slots free, "
+            f"{r.get('shortfall')} beyond (they need quota)"
             for r in beyond[:3]
         )
         color = "attention" if color == "attention" else "warning"

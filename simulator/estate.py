@@ -259,6 +259,13 @@ class Estate:
             for _, item in self._items(vms):
                 item.capacity_reservation_group = group_id
 
+    def set_recovery_zone(self, zone: str, *vms: str) -> None:
+        """These protected VMs come up in this availability zone of the recovery region (`recoveryAvailabilityZone`;
+        "": none)."""
+        with self.lock:
+            for _, item in self._items(vms):
+                item.recovery_zone = zone
+
     def _items(self, vms: tuple[str, ...]) -> list[tuple[RecoveryPlan, ProtectedItem]]:
         wanted = {vm.lower() for vm in vms}
         found = [(p, i) for p in self.recovery_plans.values() for i in p.items if i.vm_name.lower() in wanted]

@@ -58,12 +58,18 @@ class ReservationRow(Contract):
     group: str  # the group's name
     group_id: str
     size: str  # the VMs' recovery size
+    zone: str | None = None  # their recovery availability zone (None: regional VMs, served by regional reservations)
     reserved: int  # the group's reservations of that size in the recovery region (utilizationInfo.currentCapacity)
     allocated: int  # VMs already allocated against them
     free: int  # reserved - allocated (never below 0)
     vms: int  # recovery VMs of that size that name the group
     covered: int  # of them, those a free slot holds (their vCPUs are not in the quota rows' `needed`)
     shortfall: int  # vms - covered: beyond the reservation, they need quota like any VM
+
+    @property
+    def label(self) -> str:
+        """`group/size`, and `/zone N` for the VMs of one availability zone."""
+        return f"{self.group}/{self.size}" + (f"/zone {self.zone}" if self.zone else "")
 
 
 class CapacityResult(Contract):

@@ -98,6 +98,7 @@ class Item(Protocol):
     size: str
     public_ip: bool
     capacity_reservation_group: str | None
+    recovery_zone: str
 
 
 class Plan(Protocol):
@@ -165,11 +166,18 @@ class Capacity:
                 self.base.setdefault(region.lower(), {})[name] = usage
 
     def reserve(
-        self, resource_group: str, group: str, reservation: str, size: str, count: int, region: str = RECOVERY_REGION
+        self,
+        resource_group: str,
+        group: str,
+        reservation: str,
+        size: str,
+        count: int,
+        region: str = RECOVERY_REGION,
+        zone: str = "",
     ) -> str:
-        """A capacity reservation of `count` VMs of `size` in a group (created if new) in `region`. Returns the group's
-        id (for `Estate.set_capacity_reservation_group`)."""
-        return self.reservations.add(resource_group, group, reservation, size, count, region)
+        """A capacity reservation of `count` VMs of `size` in a group (created if new) in `region`, in availability
+        zone `zone` ("": regional). Returns the group's id (for `Estate.set_capacity_reservation_group`)."""
+        return self.reservations.add(resource_group, group, reservation, size, count, region, zone)
 
     def set_sold_out(self, region: str, *sizes_or_families: str) -> None:
         """The region has no capacity left for these VM sizes or families: their VMs fail with AllocationFailed."""
@@ -241,7 +249,9 @@ class Capacity:
             placed: list[tuple[str, str, bool]] = []
             slots: dict[str, crg.Slot] = {}
             for item in plan.items:
-                slot = self.reservations.take(item.capacity_reservation_group, item.size, region, taken)
+                slot = self.reservations.take(
+                    item.capacity_reservation_group, item.size, region, taken, item.recovery_zone
+                )
                 error = self._place(region, item, used, pending, reserved=slot is not None)
                 if error is None:
                     placed.append((item.vm_name, item.size, item.public_ip))

@@ -158,6 +158,7 @@ class ProtectedItem:
     size: str = "Standard_D4s_v5"  # recoveryAzureVMSize: the size it comes up with in the recovery region
     public_ip: bool = False  # its recovery NIC gets a public IP address
     capacity_reservation_group: str | None = None  # recoveryCapacityReservationGroupId: its reserved capacity
+    recovery_zone: str = ""  # recoveryAvailabilityZone: the zone it comes up in ("": none, a regional VM)
 
 
 @dataclass
@@ -1264,6 +1265,7 @@ class Routes:
             ],
             "recoveryAzureResourceGroupId": f"/subscriptions/{sub}/resourceGroups/rg-workloads-neu",
             "recoveryCapacityReservationGroupId": item.capacity_reservation_group,
+            "recoveryAvailabilityZone": item.recovery_zone or None,
             "selectedRecoveryAzureNetworkId": f"/subscriptions/{sub}/resourceGroups/rg-network-neu/providers/"
             "Microsoft.Network/virtualNetworks/vnet-neu",
             "selectedTfoAzureNetworkId": item.test_network_id,

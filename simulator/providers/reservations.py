@@ -39,6 +39,7 @@ class Reservation:
     name: str
     size: str  # sku.name: the one VM size it reserves
     capacity: int  # sku.capacity: instances reserved
+    zone: str = ""  # its availability zone ("": a regional reservation, for VMs deployed to no zone)
     created: datetime = field(default_factory=utcnow)
     reservation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     allocated: list[str] = field(default_factory=list)  # ids of the VMs allocated against it
@@ -71,9 +72,12 @@ class Reservations:
         self.groups: dict[str, ReservationGroup] = {}  # lower-cased group id ->
 
     # ---- settings (tests, the demo) ------------------------------------------------------------------------
-    def add(self, resource_group: str, group: str, reservation: str, size: str, capacity: int, region: str) -> str:
-        """Reserve `capacity` VMs of `size` in `region` (a reservation of that name is resized). Returns the group's
-        id, as a protected item's `recoveryCapacityReservationGroupId` names it."""
+    def add(
+        self, resource_group: str, group: str, reservation: str, size: str, capacity: int, region: str, zone: str = ""
+    ) -> str:
+        """Reserve `capacity` VMs of `size` in `region`, in availability zone `zone` ("": regional) (a reservation of
+        that name is resized). Returns the group's id, as a protected item's `recoveryCapacityReservationGroupId`
+        names it."""
         with self.lock:
             made = ReservationGroup(SUBSCRIPTION_ID, resource_group, group, region.lower())
             found = self.groups.setdefault(made.id.lower(), made)
@@ -81,7 +85,7 @@ class Reservations:
             if existing is not None:
                 existing.size, existing.capacity = size, capacity
             else:
-                found.reservations[reservation.lower()] = Reservation(reservation, size, capacity)
+                found.reservations[reservation.lower()] = Reservation(reservation, size, capacity, zone)
             return found.id
 
     # ---- ASR's placement (Capacity) ------------------------------------------------------------------------
@@ -95,16 +99,21 @@ class Reservations:
                 for r in g.reservations.values()
             ]
 
-    def take(self, group_id: str | None, size: str, region: str, pending: dict[Slot, int]) -> Slot | None:
-        """A free slot of `size` in the group (in `region`), counting the slots `pending` already took; None when the
-        group is not there or its reservations of that size are full."""
+    def take(
+        self, group_id: str | None, size: str, region: str, pending: dict[Slot, int], zone: str = ""
+    ) -> Slot | None:
+        """A free slot of `size` in the group (in `region`) for a VM deployed to availability zone `zone` ("": none),
+        counting the slots `pending` already took; None when the group is not there or its reservations of that size
+        in that zone are full. A zonal reservation serves only VMs of its zone, a regional one only VMs of no zone
+        (the `zones` of CapacityReservation: "If not provided, the reservation supports only non-zonal deployments.
+        If provided, enforces VM/VMSS using this capacity reservation to be in same zone")."""
         group = self.groups.get((group_id or "").lower())
         if group is None or group.region != region:
             return None
         for key, reservation in group.reservations.items():
             slot = (group.id.lower(), key)
             free = reservation.capacity - len(reservation.allocated) - pending.get(slot, 0)
-            if reservation.size.lower() == size.lower() and free > 0:
+            if reservation.size.lower() == size.lower() and reservation.zone == (zone or "") and free > 0:
                 pending[slot] = pending.get(slot, 0) + 1
                 return slot
         return None
@@ -129,6 +138,7 @@ class Reservations:
                     "size": r.size,
                     "reserved": r.capacity,
                     "allocated": len(r.allocated),
+                    **({"zone": r.zone} if r.zone else {}),
                 }
                 for g in self.groups.values()
                 for r in g.reservations.values()
@@ -175,7 +185,7 @@ class Reservations:
             "type": GROUP_TYPE,
             "location": group.region,
             "tags": {},
-            "zones": [],
+            "zones": sorted({r.zone for r in reservations if r.zone}),  # the zones its reservations may use
             "properties": properties,
         }
 
@@ -200,7 +210,7 @@ class Reservations:
             "location": group.region,
             "tags": {},
             "sku": {"name": reservation.size, "capacity": reservation.capacity},
-            "zones": [],
+            "zones": [reservation.zone] if reservation.zone else [],
             "properties": properties,
         }
 

@@ -109,11 +109,30 @@ class TestReservations:
         assert rows["cores"]["needed"] == 0 and rows["virtualMachines"]["needed"] == 4  # still four VMs
         assert result["reserved"] == 4
         assert result["reservations"] == [{"group": "crg-neu", "group_id": group_id, "size": "Standard_D4s_v5",
-                                           "reserved": 4, "allocated": 0, "free": 4, "vms": 4, "covered": 4,
-                                           "shortfall": 0}]  # fmt: skip
+                                           "zone": None, "reserved": 4, "allocated": 0, "free": 4, "vms": 4,
+                                           "covered": 4, "shortfall": 0}]  # fmt: skip
         requests = sim.estate.snapshot()["requests"]
         assert requests["compute.capacityreservationgroups.get"] == 1
         assert requests["compute.capacityreservations.list"] == 1
+
+    def test_a_zonal_reservation_holds_only_the_vms_of_its_zone(self, start_simulator: Any) -> None:
+        """The identity VMs come up in zone 2 (`recoveryAvailabilityZone`); their group reserves D4s in zone 1:
+        nothing holds them, and their vCPUs need quota. Moved to zone 1, the reservation holds them."""
+        sim = start_simulator(EstateConfig(), vms=10)
+        group_id = sim.estate.capacity.reserve("rg-dr-neu", "crg-neu", "crg-d4-z1", "Standard_D4s_v5", 4, zone="1")
+        sim.estate.set_capacity_reservation_group(group_id, *IDENTITY)
+        sim.estate.set_recovery_zone("2", *IDENTITY)
+        used = sim.estate.capacity.usage(RECOVERY_REGION)[FAMILY]
+        sim.estate.capacity.set_quota(RECOVERY_REGION, FAMILY, limit=used)  # no free DSv5 vCPU
+        result = result_of("rp-identity")
+        rows = {r["quota"]: r for r in result["rows"]}
+        assert rows[FAMILY]["needed"] == 16 and rows[FAMILY]["shortfall"] == 16 and result["reserved"] == 0
+        (row,) = result["reservations"]
+        assert (row["zone"], row["reserved"], row["vms"], row["covered"], row["shortfall"]) == ("2", 0, 4, 0, 4)
+        sim.estate.set_recovery_zone("1", *IDENTITY)
+        result = result_of("rp-identity")
+        assert {r["quota"]: r for r in result["rows"]}[FAMILY]["shortfall"] == 0 and result["reserved"] == 4
+        assert [(r["zone"], r["covered"]) for r in result["reservations"]] == [("1", 4)]
 
     def test_a_reservation_too_small_is_a_shortfall(self, start_simulator: Any) -> None:
         sim = start_simulator(EstateConfig(), vms=10)
@@ -270,8 +289,8 @@ class TestTheRegionCheckCountsWhatThePlanCheckCounts:
         result = self.region_check({}, {})
         assert result.vms == 10 and result.reserved == 4
         assert [r.plain() for r in result.reservations] == [
-            {"group": "crg-neu", "group_id": group_id, "size": "Standard_D4s_v5", "reserved": 4, "allocated": 0,
-             "free": 4, "vms": 5, "covered": 4, "shortfall": 1},
+            {"group": "crg-neu", "group_id": group_id, "size": "Standard_D4s_v5", "zone": None, "reserved": 4,
+             "allocated": 0, "free": 4, "vms": 5, "covered": 4, "shortfall": 1},
         ]  # fmt: skip
         rows = {row.quota: row for row in result.rows}
         assert (rows[FAMILY].needed, rows[FAMILY].available, rows[FAMILY].shortfall) == (40 - 16, 20, 4)

@@ -10,6 +10,7 @@ import pytest
 
 from failover.capacity import describe, describe_reservations, needs, reserve, rows, uncovered, vm_failures
 from failover.cards import approval_card
+from failover.contracts.capacity import ReservationRow
 from failover.plan import PlanError, load_plan, parse_plan
 from failover.preview import preview
 from local.stack import DEMO_PLAN
@@ -122,24 +123,24 @@ class TestReservations:
     quota, and the reservation is reported short by that count."""
 
     def test_covered_vms_leave_the_vcpu_needs(self) -> None:
-        vms = [("Standard_D4s_v5", True, GROUP)] * 4 + [("Standard_E8s_v5", False, None)]
-        slots = {(GROUP.lower(), "standard_d4s_v5"): (5, 1)}
+        vms = [("Standard_D4s_v5", True, GROUP, "")] * 4 + [("Standard_E8s_v5", False, None, "")]
+        slots = {(GROUP.lower(), "standard_d4s_v5", ""): (5, 1)}
         found, held = reserve(vms, slots, SKUS)
-        assert found == [{"group": "crg-neu", "group_id": GROUP, "size": "Standard_D4s_v5", "reserved": 5,
+        assert found == [{"group": "crg-neu", "group_id": GROUP, "size": "Standard_D4s_v5", "zone": None, "reserved": 5,
                           "allocated": 1, "free": 4, "vms": 4, "covered": 4, "shortfall": 0}]  # fmt: skip
         assert held == {"cores": 16, "standardDSv5Family": 16}
-        needed, _ = needs([(size, ip) for size, ip, _ in vms], SKUS)
+        needed, _ = needs([(size, ip) for size, ip, _, _ in vms], SKUS)
         assert uncovered(needed, held) == {"cores": 8, "virtualMachines": 5, "standardDSv5Family": 0,
                                            "standardESv5Family": 8, "PublicIPAddresses": 4}  # fmt: skip
         assert describe_reservations({"reservations": found}) == ""
 
     def test_a_reservation_smaller_than_its_vms_is_short_by_the_count(self) -> None:
-        vms = [("Standard_D4s_v5", False, GROUP)] * 6 + [("Standard_E8s_v5", False, GROUP.upper())]
-        found, held = reserve(vms, {(GROUP.lower(), "standard_d4s_v5"): (4, 0)}, SKUS)
+        vms = [("Standard_D4s_v5", False, GROUP, "")] * 6 + [("Standard_E8s_v5", False, GROUP.upper(), "")]
+        found, held = reserve(vms, {(GROUP.lower(), "standard_d4s_v5", ""): (4, 0)}, SKUS)
         d4, e8 = found
         assert (d4["covered"], d4["shortfall"]) == (4, 2) and (e8["reserved"], e8["shortfall"]) == (0, 1)
         assert held == {"cores": 16, "standardDSv5Family": 16}  # the VMs beyond it need quota as any VM
-        needed, _ = needs([(size, ip) for size, ip, _ in vms], SKUS)
+        needed, _ = needs([(size, ip) for size, ip, _, _ in vms], SKUS)
         assert uncovered(needed, held)["standardDSv5Family"] == 8
         assert describe_reservations({"reservations": found}) == (
             "capacity reservation group crg-neu Standard_D4s_v5: 6 VMs, 4 reserved slots free of 4: 2 VMs beyond the "
@@ -148,8 +149,28 @@ class TestReservations:
             "without its guarantee)"
         )
 
+    def test_a_vm_takes_a_slot_of_its_own_zone_only(self) -> None:
+        """A zonal reservation holds only the VMs of its zone, a regional one only the VMs of no zone (the
+        CapacityReservation's `zones`: "If provided, enforces VM/VMSS using this capacity reservation to be in same
+        zone")."""
+        vms = [("Standard_D4s_v5", False, GROUP, "1")] * 2 + [("Standard_D4s_v5", False, GROUP, "2")] * 3
+        vms += [("Standard_D4s_v5", False, GROUP, "")]
+        slots = {(GROUP.lower(), "standard_d4s_v5", "1"): (4, 0), (GROUP.lower(), "standard_d4s_v5", "3"): (4, 0)}
+        found, held = reserve(vms, slots, SKUS)
+        by_zone = {row["zone"]: (row["vms"], row["free"], row["covered"], row["shortfall"]) for row in found}
+        assert by_zone == {"1": (2, 4, 2, 0), "2": (3, 0, 0, 3), None: (1, 0, 0, 1)}
+        assert held == {"cores": 8, "standardDSv5Family": 8}  # zone 1's two VMs only
+        assert describe_reservations({"reservations": found}).startswith(
+            "capacity reservation group crg-neu Standard_D4s_v5 in zone 2: 3 VMs, 0 reserved slots free of 0: 3 VMs "
+            "beyond the reservation"
+        )
+        assert ReservationRow.model_validate(found[1]).label == "crg-neu/Standard_D4s_v5/zone 2"
+        assert ReservationRow.model_validate(found[2]).label == "crg-neu/Standard_D4s_v5"
+
     def test_an_overallocated_reservation_has_no_free_slot(self) -> None:
-        found, held = reserve([("Standard_D4s_v5", False, GROUP)], {(GROUP.lower(), "standard_d4s_v5"): (2, 3)}, SKUS)
+        found, held = reserve(
+            [("Standard_D4s_v5", False, GROUP, "")], {(GROUP.lower(), "standard_d4s_v5", ""): (2, 3)}, SKUS
+        )
         assert found[0]["free"] == 0 and found[0]["shortfall"] == 1 and held == {}
 
     def test_the_card_shows_the_reserved_vms_and_a_reservation_too_small(self) -> None:
@@ -166,3 +187,7 @@ class TestReservations:
         )
         (line,) = _capacity_line(approval_card(**_base(), capacity={**short, "rows": CHECKED["rows"]}))
         assert line["color"] == "attention" and "SHORT (policy warn)" in line["text"]
+        zonal = {**fits, "reservations": [{**short["reservations"][0], "zone": "2"}]}
+        (line,) = _capacity_line(approval_card(**_base(), capacity=zonal))
+        assert line["text"].endswith(". Reservation too small: crg-neu Standard_D4s_v5 in zone 2: 6 VMs, 4 slots free, "
+                                     "2 beyond (they need quota)")  # fmt: skip

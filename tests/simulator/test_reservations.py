@@ -124,6 +124,35 @@ class TestJobs:
         sim.estate.set_capacity_reservation_group(weu, *IDENTITY)
         assert failover(sim).state == "Failed"
 
+    def test_a_zonal_reservation_holds_only_the_vms_of_its_zone(self, sim: Simulator) -> None:
+        """A reservation in zone 1 does not hold VMs coming up in zone 2, nor VMs of no zone: they need quota."""
+        group_id = sim.estate.capacity.reserve("rg-dr-neu", "crg-neu", "crg-d4-z1", "Standard_D4s_v5", 4, zone="1")
+        sim.estate.set_capacity_reservation_group(group_id, *IDENTITY)
+        no_free_vcpus(sim)
+        assert failover(sim).state == "Failed"  # regional VMs: a zonal reservation is not theirs
+        sim.estate.set_recovery_zone("2", *IDENTITY)
+        assert failover(sim).state == "Failed"
+        sim.estate.set_recovery_zone("1", *IDENTITY)
+        job = failover(sim)
+        assert job.state == "Succeeded", [e.service_error_details.message for e in job.errors or []]
+        assert sim.estate.capacity.snapshot()["reservations"]["rg-dr-neu/crg-neu/crg-d4-z1"] == {
+            "size": "Standard_D4s_v5", "reserved": 4, "allocated": 4, "zone": "1"}  # fmt: skip
+
+    def test_zones_read_through_the_sdk(self, sim: Simulator) -> None:
+        group_id = sim.estate.capacity.reserve("rg-dr-neu", "crg-neu", "crg-d4-z2", "Standard_D4s_v5", 2, zone="2")
+        sim.estate.capacity.reserve("rg-dr-neu", "crg-neu", "crg-d4", "Standard_D4s_v5", 2)
+        sim.estate.set_capacity_reservation_group(group_id, "vm-dc-0001")
+        sim.estate.set_recovery_zone("2", "vm-dc-0001")
+        listed = {r.name: r.zones for r in compute(sim).capacity_reservations.list_by_capacity_reservation_group(
+            "rg-dr-neu", "crg-neu")}  # fmt: skip
+        assert listed == {"crg-d4-z2": ["2"], "crg-d4": []}
+        assert compute(sim).capacity_reservation_groups.get("rg-dr-neu", "crg-neu").zones == ["2"]
+        client = SiteRecoveryManagementClient(SimulatorCredential(), SUBSCRIPTION_ID, **options(sim))
+        items = {i.name: i.properties.provider_specific_details for i in client.replication_protected_items.list(
+            DEMO_ASR_RG, DEMO_VAULT)}  # fmt: skip
+        assert items["vm-dc-0001"].recovery_availability_zone == "2"
+        assert items["vm-dc-0002"].recovery_availability_zone is None
+
     def test_a_test_failover_holds_its_slots_until_cleanup(self, sim: Simulator) -> None:
         group_id = sim.estate.capacity.reserve("rg-dr-neu", "crg-neu", "crg-d4", "Standard_D4s_v5", 4)
         sim.estate.set_capacity_reservation_group(group_id, *IDENTITY)
