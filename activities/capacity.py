@@ -209,8 +209,8 @@ def _reserved(
     region: str,
 ) -> dict[str, Any]:
     """The quota rows once the capacity reservations the VMs name hold what their free slots can (`reserve` over
-    every VM given at once: an evacuation's plans share a group's free slots), the VMs they hold and each group's
-    and size's row."""
+    every VM given at once: an evacuation's plans share a group's free slots), the VMs they hold and the row of each
+    group, size and zone."""
     slots = _reserved_slots({group for _, _, group, _ in vms if group}, region)
     reservations, held = capacity.reserve(vms, slots, skus)
     return {

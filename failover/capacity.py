@@ -8,11 +8,12 @@ size, from Microsoft.Compute/skus), one VM against `virtualMachines`, and a reco
 the shortfall the quota message states. `verdict` turns a check into the texts a run shows (warnings or errors).
 
 Capacity reservations (Microsoft.Compute `capacityReservationGroups`): a protected VM whose recovery settings name a
-capacity reservation group (ASR's `recoveryCapacityReservationGroupId`) comes up in a reserved slot of its size when
-the group has one free. A reservation holds its vCPU quota from the moment it is created (it is counted in the
+capacity reservation group (ASR's `recoveryCapacityReservationGroupId`) comes up in a reserved slot of its size,
+and of its availability zone (ASR's `recoveryAvailabilityZone`; a VM of no zone: a regional reservation), when the
+group has one free. A reservation holds its vCPU quota from the moment it is created (it is counted in the
 region's usage already), so `reserve` takes the VMs it covers out of the vCPU needs (regional and family; they still
-count as VMs and for public IPs) and reports per group and size the slots free against the VMs that will use them;
-the VMs beyond the free slots need quota as any other VM (Azure allows them, without the reservation's guarantee).
+count as VMs and for public IPs) and reports per group, size and zone the slots free against the VMs that will use
+them; the VMs beyond the free slots need quota as any other VM (Azure allows them, without the reservation's guarantee).
 
 An evacuation's plans coming up in one region: `summed` adds their needs per quota, and `reserve` runs once over all
 their VMs together (a group's free slots are shared by every plan whose VMs name it: reserving plan by plan and

@@ -52,8 +52,9 @@ class CapacityRow(Contract):
 
 
 class ReservationRow(Contract):
-    """One capacity reservation group and VM size the recovery VMs name (ASR's `recoveryCapacityReservationGroupId`):
-    the reserved slots free against the VMs that will take them."""
+    """One capacity reservation group, VM size and availability zone the recovery VMs name (ASR's
+    `recoveryCapacityReservationGroupId`, `recoveryAzureVMSize` and `recoveryAvailabilityZone`): the reserved slots
+    free in that zone (regional ones for VMs of no zone) against the VMs that will take them."""
 
     group: str  # the group's name
     group_id: str
