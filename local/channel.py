@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 import grpc
-from durabletask.internal import orchestrator_service_pb2_grpc as stubs
+from durabletask.internal import orchestrator_service_pb2_grpc as service_grpc  # gRPC's generated code
 
 SERVICE = "TaskHubSidecarService"
 NO_DEADLINE = 3600.0 * 24  # `context.time_remaining()` when the caller set no timeout (gRPC's "no deadline")
@@ -81,9 +81,9 @@ class InProcessChannel:
     """A `grpc.Channel` (the parts the generated stub uses) whose calls run `servicer`'s handlers in the caller's
     thread. Closing it is a no-op: the backend belongs to its engine."""
 
-    def __init__(self, servicer: stubs.TaskHubSidecarServiceServicer) -> None:
+    def __init__(self, servicer: service_grpc.TaskHubSidecarServiceServicer) -> None:
         collected = _Handlers()
-        stubs.add_TaskHubSidecarServiceServicer_to_server(servicer, collected)
+        service_grpc.add_TaskHubSidecarServiceServicer_to_server(servicer, collected)
         self._methods = collected.methods
 
     def _handler(self, method: str) -> Any:

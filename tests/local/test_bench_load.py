@@ -18,6 +18,7 @@ from bench.load import load_aiohttp, load_raw
 
 ROOT = Path(__file__).resolve().parents[2]
 Load = Callable[..., Awaitable[dict[str, Any]]]
+ALERTS = "/api/alerts?x=1"
 
 
 class Recorder:
@@ -44,7 +45,9 @@ class Recorder:
         return answer
 
 
-async def _against(recorder: Recorder, load: Load, method: str, body: bytes, copies: int, concurrency: int) -> Any:
+async def _against(
+    recorder: Recorder, load: Load, method: str, body: bytes, copies: int, concurrency: int, path: str = ALERTS
+) -> Any:
     app = web.Application()
     app.router.add_route("*", "/api/alerts", recorder.handle)
     app.router.add_get("/chunked", _chunked)
@@ -54,9 +57,8 @@ async def _against(recorder: Recorder, load: Load, method: str, body: bytes, cop
     await site.start()
     port = runner.addresses[0][1]
     try:
-        path = "/chunked" if method == "CHUNKED" else "/api/alerts?x=1"
         url = f"http://127.0.0.1:{port}{path}"
-        return await asyncio.wait_for(load(method.replace("CHUNKED", "GET"), url, "k3y", body, copies, concurrency), 30)
+        return await asyncio.wait_for(load(method, url, "k3y", body, copies, concurrency), 30)
     finally:
         await runner.cleanup()
 
@@ -96,7 +98,7 @@ def test_a_connection_the_server_closes_is_replaced() -> None:
 
 def test_an_answer_without_content_length_is_refused() -> None:
     with pytest.raises(RuntimeError, match="without Content-Length"):
-        asyncio.run(_against(Recorder(), load_raw, "CHUNKED", b"", 1, 1))
+        asyncio.run(_against(Recorder(), load_raw, "GET", b"", 1, 1, path="/chunked"))
 
 
 def test_the_raw_client_refuses_what_it_cannot_speak() -> None:
