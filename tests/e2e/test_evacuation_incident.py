@@ -13,7 +13,7 @@ from typing import Any
 from local.cli import main
 from local.paths import DEMO_ALERT, EVACUATION_PLANS
 from local.stack import LocalStack
-from tests.conftest import teams_messages, wait_for
+from tests.conftest import approval_link, teams_messages, wait_for
 
 ALERT = json.loads(DEMO_ALERT.read_text())
 RESOLVED = json.loads((DEMO_ALERT.parent / "service-health-incident-westeurope-resolved.json").read_text())
@@ -44,7 +44,9 @@ def test_an_incident_hitting_three_plans_starts_one_evacuation(start_stack: Any)
     instance_id = evacuation["instance_id"]
     status = _waiting(stack, evacuation["status_url"])
     assert status["region"] == "westeurope" and status["custom_status"]["in_flight_cap"] == 100
-    # one card for the three plans, and no run of any plan before the approval: the engine holds one instance
+    # one card for the three plans, and no run of any plan before the approval: the engine holds one instance.
+    # The status says waiting a moment before the card's activity posts it: wait for the card, then count
+    approval_link(stack, instance_id)
     assert len(_cards(stack, instance_id)) == 1
     runs = stack.http.get(f"{stack.api_url}/api/failovers", timeout=10).json()["runs"]
     assert runs == [], runs
