@@ -127,3 +127,21 @@ def test_refused_with_the_field_named(evacuation_stack: Any) -> None:
     wrong = stack.http.post(api, json={"region": "westeurope", "exclude": ["nope"]}, timeout=10)
     assert wrong.status_code == 422 and wrong.json()["error"]["message"].startswith("exclude: ")
     assert stack.http.post(api, json={"region": "westeurope", "bogus": 1}, timeout=10).status_code == 422
+
+
+def test_two_evacuations_in_one_second_get_two_ids(evacuation_stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The id's 4 hex digits are random: when a start in the second of another draws its digits, it draws again
+    (the fuzzer met it: the engine refused the second start and the API answered 500)."""
+    stack = evacuation_stack()
+    stack.api.clock = lambda: 1_795_000_000.0
+    draws = iter(["aaaa", "aaaa", "aaaa", "bbbb"])
+    monkeypatch.setattr("failover.api.evacuations.token_hex", lambda _n: next(draws))
+    api = f"{stack.api_url}/api/evacuations"
+    first = stack.http.post(api, json={"region": "westeurope"}, timeout=30)
+    second = stack.http.post(api, json={"region": "westeurope"}, timeout=30)
+    assert first.status_code == second.status_code == 202, (first.text, second.text)
+    ids = [first.json()["instance_id"], second.json()["instance_id"]]
+    assert ids == ["evacuation-westeurope-20261118T110640Z-aaaa", "evacuation-westeurope-20261118T110640Z-bbbb"]
+    for instance_id in ids:  # both running, each its own card
+        wait_for(lambda i=instance_id: (evacuation(stack, i).get("approval") or {}).get("waiting"), timeout=60)
+        approval_link(stack, instance_id)
