@@ -112,6 +112,17 @@ class ApiBase:
             if not done.done():
                 done.set_result(answer)
 
+    async def _unused_id(self, client: DurableClient, draw: Callable[[], str]) -> str:
+        """`draw()` again while an instance has the id it drew: ids end in 4 random hex digits within a second
+        (`failover.run.new_run_id`), and two starts must not share one (the engine refuses the second start of a
+        running instance and replaces the history of an ended one). The read and the start run without the loop
+        switching in the local host."""
+        while True:
+            instance_id = draw()
+            existing = await client.get_status(instance_id)
+            if not existing or runtime_status(existing) is None:
+                return instance_id
+
     def _forget_sightings(self, run_id: str) -> None:
         """A decision, command or notice the API sends a run may end it: the sightings its alerts' copies are
         answered from (`Runs._known_run`) no longer hold, and the next copy reads the run's status."""

@@ -73,22 +73,13 @@ class Evacuations(ApiBase):
                 return await evacuation_dry_run(self._readers(), region, plans, cap, self.settings.time_scale)
         except ServiceError as err:
             return error_response(err.status, err.code, err.message)
-        instance_id = await self._new_evacuation_id(client, plans[0].primary_region)
+        stamp = datetime.fromtimestamp(self.clock(), UTC).strftime("%Y%m%dT%H%M%SZ")
+        region = plans[0].primary_region
+        instance_id = await self._unused_id(client, lambda: f"evacuation-{region}-{stamp}-{token_hex(2)}")
         spec = self._evacuation_input(plans, requested_by, body.reason, None, body.in_flight_cap)
         await client.start_new(EVACUATION_ORCHESTRATOR, instance_id, spec)
         log.info("evacuation started", instance_id=instance_id, region=spec.region, plans=[p.name for p in plans])
         return json_response(self._evacuation_answer(instance_id, plans), 202)
-
-    async def _new_evacuation_id(self, client: DurableClient, region: str) -> str:
-        """`evacuation-{region}-{UTC second}-{4 hex}`, drawn again while an instance has it: two evacuations started
-        in one second must not share an id (the engine refuses the second start of a running one, and replaces the
-        history of an ended one). The check and the start run without the loop switching in the local host."""
-        stamp = datetime.fromtimestamp(self.clock(), UTC).strftime("%Y%m%dT%H%M%SZ")
-        while True:
-            instance_id = f"evacuation-{region}-{stamp}-{token_hex(2)}"
-            existing = await client.get_status(instance_id)
-            if not existing or runtime_status(existing) is None:
-                return instance_id
 
     def _evacuation_input(
         self,

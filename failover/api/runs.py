@@ -19,6 +19,7 @@ import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import azure.functions as func
@@ -190,7 +191,7 @@ class Runs(Evacuations):
                 supersedes = await self._collide(client, plan, holder, mode, trigger)
                 if supersedes is None:
                     return await self._join(client, holder, trigger)
-            run_id = new_run_id(plan.name, mode, self._clock_dt())
+            run_id = await self._unused_id(client, partial(new_run_id, plan.name, mode, self._clock_dt()))
             spec = build_run_input(
                 plan,
                 mode=mode,

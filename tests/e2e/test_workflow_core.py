@@ -12,10 +12,11 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import azure.durable_functions as df
+import pytest
 import requests
 import yaml
 
-from failover.run import RUN_ID
+from failover.run import RUN_ID, new_run_id
 from local.stack import DEMO_PLAN, LocalStack
 from simulator.dependencies import DEMO_WEBHOOK
 from tests.conftest import ROOT, approval_link, approve_as, finish, post_alert, run_status, wait_for, wait_waiting
@@ -56,6 +57,13 @@ def post(stack: LocalStack, alert: dict[str, Any]) -> requests.Response:
     return api(stack, "POST", "alerts", json=alert)
 
 
+def claim_given_back(stack: LocalStack) -> bool:
+    """The demo plan's claim is free: a run gives it back by a signal it sends as it ends, which the entity takes
+    just after."""
+    claim = asyncio.run(stack.engine.client.read_entity_state(df.EntityId("plan_claim", "demo")))
+    return bool(claim.entity_exists and claim.entity_state["holder"] is None)
+
+
 class TestRunIds:
     def test_a_rejected_run_stays_readable_after_the_next_run(self, make_stack: Any) -> None:
         stack = make_stack(vms=10, sessions=2, approval=ONE_APPROVER)
@@ -64,12 +72,7 @@ class TestRunIds:
         wait_waiting(stack, first)
         assert approve_as(A, approval_link(stack, first, "Reject"), "not now").status_code == 200
         assert finish(stack, first)["status"] == "Rejected"
-
-        def given_back() -> bool:  # by a signal the run sends as it ends: the entity takes it just after
-            claim = asyncio.run(stack.engine.client.read_entity_state(df.EntityId("plan_claim", "demo")))
-            return bool(claim.entity_exists and claim.entity_state["holder"] is None)
-
-        wait_for(given_back, timeout=30)
+        wait_for(lambda: claim_given_back(stack), timeout=30)
         again = post_alert(stack).json()  # the same alert delivered again
         assert again["deduplicated"] is False and again["instance_id"] != first
         # The rejected run: status, report and listing still answer for it, by its own id.
@@ -79,6 +82,28 @@ class TestRunIds:
         listed = api(stack, "GET", "failovers", params={"status": "rejected"}).json()["runs"]
         assert [r["instance_id"] for r in listed] == [first]
         assert failover_calls(stack) == 0
+
+    def test_a_run_started_in_the_second_of_an_ended_one_draws_another_id(
+        self, make_stack: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The id's 4 hex digits are random within a second: a draw that an instance has is drawn again. Before,
+        the engine replaced the ended run's history with the new run's."""
+        stack = make_stack(vms=10, sessions=2, approval=ONE_APPROVER)
+        stack.api.clock = lambda: 1_795_000_000.0
+        draws = iter(["aaaa", "aaaa", "bbbb"])
+        monkeypatch.setattr(
+            "failover.api.runs.new_run_id", lambda plan, mode, at: new_run_id(plan, mode, at, next(draws))
+        )
+        first = post_alert(stack).json()["instance_id"]
+        assert first == "failover-demo-20261118T110640Z-aaaa"
+        wait_waiting(stack, first)
+        assert approve_as(A, approval_link(stack, first, "Reject"), "not now").status_code == 200
+        assert finish(stack, first)["status"] == "Rejected"
+        wait_for(lambda: claim_given_back(stack), timeout=30)
+        second = api(stack, "POST", "failovers", json={"plan": "demo", "mode": "planned"}).json()["instance_id"]
+        assert second == "failover-demo-20261118T110640Z-bbbb"
+        assert run_status(stack, first)["status"] == "Rejected"
+        assert run_status(stack, second)["mode"] == "planned"
 
     def test_one_active_run_per_plan_under_concurrent_requests(self, make_stack: Any) -> None:
         """24 planned failovers asked for at once: one run holds the plan's claim, every answer names it."""
