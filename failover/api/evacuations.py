@@ -26,6 +26,7 @@ from failover.api.http import (
     runtime_status,
     validated,
 )
+from failover.contracts import unwrap
 from failover.contracts.run import EvacuationInput
 from failover.errors import ServiceError
 from failover.plan import Plan
@@ -73,13 +74,41 @@ class Evacuations(ApiBase):
                 return await evacuation_dry_run(self._readers(), region, plans, cap, self.settings.time_scale)
         except ServiceError as err:
             return error_response(err.status, err.code, err.message)
-        stamp = datetime.fromtimestamp(self.clock(), UTC).strftime("%Y%m%dT%H%M%SZ")
         region = plans[0].primary_region
+        active = await self._active_evacuation(client, region, plans)
+        if active is not None:  # one evacuation of a region at a time: a second start joins it
+            log.info("evacuation joined", instance_id=active["instance_id"], region=region, requested_by=requested_by)
+            return json_response({**active, "deduplicated": True}, 202)
+        stamp = datetime.fromtimestamp(self.clock(), UTC).strftime("%Y%m%dT%H%M%SZ")
         instance_id = await self._unused_id(client, lambda: f"evacuation-{region}-{stamp}-{token_hex(2)}")
         spec = self._evacuation_input(plans, requested_by, body.reason, None, body.in_flight_cap)
         await client.start_new(EVACUATION_ORCHESTRATOR, instance_id, spec)
         log.info("evacuation started", instance_id=instance_id, region=spec.region, plans=[p.name for p in plans])
-        return json_response(self._evacuation_answer(instance_id, plans), 202)
+        return json_response({**self._evacuation_answer(instance_id, plans), "deduplicated": False}, 202)
+
+    async def _active_evacuation(self, client: DurableClient, region: str, plans: list[Plan]) -> dict[str, Any] | None:
+        """The region's evacuation still going (started through the API or by an incident), answered as its start
+        was: a second start joins it, as a second start of a plan joins the plan's run, so a region never has two
+        cards and two sets of runs. Its plans are its own, read from its input (`plans`, the ones asked for, only if
+        the host does not return it); a different `exclude` or cap needs it cancelled first."""
+        prefix = f"evacuation-{region}-"
+        for status in await client.get_status_all():
+            instance_id = str(getattr(status, "instance_id", None) or "")
+            if (
+                getattr(status, "name", None) != EVACUATION_ORCHESTRATOR
+                or not instance_id.startswith(prefix)
+                or runtime_status(status) not in ACTIVE
+            ):
+                continue
+            started = unwrap(getattr(await client.get_status(instance_id, show_input=True), "input_", None))
+            rows = [
+                {"plan": str(p["name"]), "tier": int(p.get("tier") or 0), "after": list(p.get("after") or [])}
+                for p in (started.get("plans") if isinstance(started, dict) else None) or []
+                if isinstance(p, dict) and p.get("name")
+            ]
+            answer = self._evacuation_answer(instance_id, plans)
+            return {**answer, "plans": rows} if rows else answer
+        return None
 
     def _evacuation_input(
         self,
@@ -170,6 +199,10 @@ class Evacuations(ApiBase):
             instance_id = f"evacuation-{region}-{stamp + 'Z-' if len(stamp) == 15 else ''}{digest}"
             existing = await client.get_status(instance_id)
             deduplicated = bool(existing) and runtime_status(existing) is not None
+            if not deduplicated and (active := await self._active_evacuation(client, region, plans)) is not None:
+                log.info("evacuation joined by an incident", instance_id=active["instance_id"], region=region,
+                         alert_id=trigger.get("alert_id"))  # fmt: skip
+                return {**active, "deduplicated": True}  # the region's evacuation already going (one at a time)
             if not deduplicated:
                 spec = self._evacuation_input(plans, None, f"incident: {trigger.get('title') or region}", trigger, None)
                 await client.start_new(EVACUATION_ORCHESTRATOR, instance_id, spec)

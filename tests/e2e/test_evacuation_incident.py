@@ -5,6 +5,7 @@ the evacuation's own summary alone."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from contextlib import redirect_stdout
@@ -50,6 +51,22 @@ def test_an_incident_hitting_three_plans_starts_one_evacuation(start_stack: Any)
     assert len(_cards(stack, instance_id)) == 1
     runs = stack.http.get(f"{stack.api_url}/api/failovers", timeout=10).json()["runs"]
     assert runs == [], runs
+
+
+def test_the_incident_joins_the_evacuation_an_engineer_started(start_stack: Any) -> None:
+    """An engineer evacuated West Europe before the Service Health incident came: the incident joins that
+    evacuation (one card, one set of runs for the region) instead of starting its own."""
+    stack = _stack(start_stack)
+    started = stack.http.post(f"{stack.api_url}/api/evacuations", json={"region": "westeurope"}, timeout=30).json()
+    answer = stack.http.post(f"{stack.api_url}/api/alerts", json=ALERT, timeout=30)
+    assert answer.status_code == 202, answer.text
+    joined = answer.json()["evacuations"]
+    assert [(e["instance_id"], e["deduplicated"]) for e in joined] == [(started["instance_id"], True)]
+    approval_link(stack, started["instance_id"])  # its card
+    assert len([m for m in teams_messages(stack) if "Approval needed" in json.dumps(m)]) == 1
+    instances = asyncio.run(stack.engine.client.get_status_all())
+    evacuations = [s.instance_id for s in instances if str(s.instance_id).startswith("evacuation-")]
+    assert evacuations == [started["instance_id"]], evacuations
 
 
 def _waiting(stack: LocalStack, status_url: str) -> dict[str, Any]:
