@@ -12,6 +12,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from failover.api import ROUTES, Api, Readers, Route
+from failover.api.df_client import PagedClient
 from failover.plan import load_plans
 from failover.settings import current
 
@@ -40,7 +41,7 @@ Handler = Callable[[func.HttpRequest, df.DurableOrchestrationClient], Awaitable[
 
 def _function(route: Route) -> Handler:
     async def handler(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-        return await getattr(api(), route.handler)(req, client)
+        return await getattr(api(), route.handler)(req, PagedClient(client))
 
     handler.__name__ = route.name
     handler.__qualname__ = route.name
@@ -61,7 +62,7 @@ for _route in ROUTES:
 @bp.schedule(schedule="%FAILOVER_DRILL_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
 @bp.durable_client_input(client_name="client")
 async def drill_timer(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
-    await api().scheduled_drills(client)
+    await api().scheduled_drills(PagedClient(client))
 
 
 # Readiness of every plan every 30 minutes; a change publishes Contoso.Failover.ReadinessChanged.
@@ -69,4 +70,4 @@ async def drill_timer(timer: func.TimerRequest, client: df.DurableOrchestrationC
 @bp.schedule(schedule="0 */30 * * * *", arg_name="timer", run_on_startup=False, use_monitor=True)
 @bp.durable_client_input(client_name="client")
 async def readiness_timer(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
-    await api().scheduled_readiness(client)
+    await api().scheduled_readiness(PagedClient(client))

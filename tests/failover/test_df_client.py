@@ -1,0 +1,133 @@
+"""`failover.api.df_client.PagedClient`: in Azure the handlers list every instance of the task hub, not df's first
+page. df's real `DurableOrchestrationClient` (azure-functions-durable, as pinned) is pointed at a loopback server that
+answers the extension's instance query as Microsoft's HTTP API reference documents it ("Get all instances status"):
+pages of at most 100 and an `x-ms-continuation-token` response header while more exist, the next page asked for with
+that header on the request."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import azure.durable_functions as df
+import azure.functions as func
+import pytest
+from aiohttp import web
+from azure.durable_functions.models.utils import http_utils
+
+from failover import routes
+from failover.api import ROUTES, Api
+from failover.api.df_client import CONTINUATION, PagedClient
+from failover.plan import load_plans
+from failover.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = 100  # the extension's page when the query names no `top`
+
+
+def _run(instance: int) -> dict[str, Any]:
+    """An instance as the extension lists it: a failover run of the demo plan, started `instance` minutes apart."""
+    at = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=instance)
+    return {
+        "name": "failover_orchestrator",
+        "instanceId": f"failover-demo-{at:%Y%m%dT%H%M%SZ}-{instance:04x}",
+        "runtimeStatus": "Completed",
+        "input": None,
+        "customStatus": {"plan": "demo", "mode": "planned", "stage": "done"},
+        "output": None,
+        "createdTime": at.isoformat().replace("+00:00", "Z"),
+        "lastUpdatedTime": at.isoformat().replace("+00:00", "Z"),
+    }
+
+
+class Extension:
+    """The extension's instance query over `instances`, paged; `tokens` says what each request carried."""
+
+    def __init__(self, instances: list[dict[str, Any]], last_token: str | None = None) -> None:
+        self.instances = instances
+        self.tokens: list[str | None] = []
+        self.last_token = last_token  # what the answer of the last page carries (None: no header)
+
+    async def query(self, request: web.Request) -> web.Response:
+        token = request.headers.get(CONTINUATION)
+        self.tokens.append(token)
+        start = int(token) if token else 0
+        page = self.instances[start : start + PAGE]
+        headers = {}
+        if start + PAGE < len(self.instances):
+            headers[CONTINUATION] = str(start + PAGE)
+        elif self.last_token is not None:
+            headers[CONTINUATION] = self.last_token
+        return web.json_response(page, headers=headers)
+
+
+def _with_extension(extension: Extension, work: Callable[[df.DurableOrchestrationClient], Awaitable[Any]]) -> Any:
+    async def scenario() -> Any:
+        app = web.Application()
+        app.router.add_get("/runtime/webhooks/durabletask/instances/", extension.query)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        base = f"http://127.0.0.1:{port}/runtime/webhooks/durabletask/"
+        bindings = {"taskHubName": "failover", "creationUrls": {}, "managementUrls": {}, "rpcBaseUrl": base}
+        try:
+            return await work(df.DurableOrchestrationClient(json.dumps(bindings)))
+        finally:
+            if http_utils._client_session is not None:
+                await http_utils._client_session.close()
+            await runner.cleanup()
+
+    return asyncio.run(scenario())
+
+
+@pytest.fixture(autouse=True)
+def _fresh_df_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    """df keeps one aiohttp session per process; each test has its own event loop."""
+    monkeypatch.setattr(http_utils, "_client_session", None)
+    monkeypatch.setattr(http_utils, "_session_lock", asyncio.Lock())
+
+
+def test_df_lists_the_first_page_only_and_the_paged_client_every_instance() -> None:
+    extension = Extension([_run(i) for i in range(250)])
+
+    async def both(client: df.DurableOrchestrationClient) -> tuple[list[Any], list[Any]]:
+        return await client.get_status_all(), await PagedClient(client).get_status_all()
+
+    own, paged = _with_extension(extension, both)
+    assert len(own) == PAGE  # the SDK's limit (azure-functions-durable-python#580): why PagedClient exists
+    assert [s.instance_id for s in paged] == [i["instanceId"] for i in extension.instances]
+    assert extension.tokens == [None, None, "100", "200"]  # df's one request, then ours: three pages
+    assert {s.runtime_status.value for s in paged} == {"Completed"} and paged[-1].custom_status["plan"] == "demo"
+
+
+@pytest.mark.parametrize("last_token", ["bnVsbA==", "100"], ids=["base64 null", "the same token again"])
+def test_a_token_that_does_not_end_stops_the_query(last_token: str) -> None:
+    """An extension version answered its last page with base64 "null" (azure-functions-durable-extension#1174);
+    a token seen before cannot loop either."""
+    extension = Extension([_run(i) for i in range(150)], last_token=last_token)
+    paged = _with_extension(extension, lambda client: PagedClient(client).get_status_all())
+    assert [s.instance_id for s in paged] == [i["instanceId"] for i in extension.instances]
+    assert extension.tokens == [None, "100"]
+
+
+def test_the_run_list_route_lists_every_run_in_azure(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`GET /api/failovers` as the Azure blueprint serves it: the route's df client is wrapped, 250 runs listed."""
+    extension = Extension([_run(i) for i in range(250)])
+    settings = Settings(credential="simulator", approval_signing_key="k" * 32)
+    monkeypatch.setattr(routes, "api", lambda: Api(settings=settings, plans=load_plans(ROOT / "plans")))
+    route = next(r for r in ROUTES if r.name == "failovers_list")
+    request = func.HttpRequest(method="GET", url="http://127.0.0.1:7071/api/failovers", params={}, headers={}, body=b"")
+
+    async def listed(client: df.DurableOrchestrationClient) -> func.HttpResponse:
+        return await routes._function(route)(request, client)
+
+    answer = _with_extension(extension, listed)
+    runs = json.loads(answer.get_body())["runs"]
+    assert answer.status_code == 200 and len(runs) == 250
+    assert runs[0]["instance_id"] == extension.instances[-1]["instanceId"]  # newest first
