@@ -19,7 +19,8 @@ import azure.durable_functions as df
 from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
 
 CONTINUATION = "x-ms-continuation-token"
-# base64 of "null": what one extension version answered after the last page (azure-functions-durable-extension#1174)
+# The extension adds the header to every answer, with the next token: empty after the last page (its HttpApiHandler),
+# base64 "null" in one version (azure-functions-durable-extension#1174)
 _LAST_PAGE = {"", "bnVsbA=="}
 PAGES_MAX = 10_000  # 1,000,000 instances at 100 a page: a token that never ends cannot loop forever
 
