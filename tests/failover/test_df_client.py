@@ -52,6 +52,14 @@ class Extension:
         self.tokens: list[str | None] = []
         self.last_token = last_token  # what the answer of the last page carries (None: no header)
 
+    async def instance(self, request: web.Request) -> web.Response:
+        """One instance's status: 404 with no body when there is none (the extension's HandleGetStatusRequestAsync),
+        202 while it runs, else 200."""
+        found = next((i for i in self.instances if i["instanceId"] == request.match_info["instance_id"]), None)
+        if found is None:
+            return web.Response(status=404)
+        return web.json_response(found, status=202 if found["runtimeStatus"] in ("Running", "Pending") else 200)
+
     async def query(self, request: web.Request) -> web.Response:
         token = request.headers.get(CONTINUATION)
         self.tokens.append(token)
@@ -69,6 +77,7 @@ def _with_extension(extension: Extension, work: Callable[[df.DurableOrchestratio
     async def scenario() -> Any:
         app = web.Application()
         app.router.add_get("/runtime/webhooks/durabletask/instances/", extension.query)
+        app.router.add_get("/runtime/webhooks/durabletask/instances/{instance_id}", extension.instance)
         runner = web.AppRunner(app)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -134,3 +143,13 @@ def test_the_run_list_route_lists_every_run_in_azure(monkeypatch: pytest.MonkeyP
     runs = json.loads(answer.get_body())["runs"]
     assert answer.status_code == 200 and len(runs) == 250
     assert runs[0]["instance_id"] == extension.instances[-1]["instanceId"]  # newest first
+
+
+def test_a_new_run_id_is_drawn_again_while_an_instance_has_it_in_azure() -> None:
+    """`ApiBase._unused_id` through df's client: an id the extension knows (ended or running) is drawn again; its 404
+    with no body reads as no instance."""
+    extension = Extension([_run(0), {**_run(1), "runtimeStatus": "Running"}])
+    draws = iter([extension.instances[0]["instanceId"], extension.instances[1]["instanceId"], "failover-demo-new"])
+    api = Api(settings=Settings(credential="simulator", approval_signing_key="k" * 32), plans={})
+    drawn = _with_extension(extension, lambda client: api._unused_id(PagedClient(client), lambda: next(draws)))
+    assert drawn == "failover-demo-new"
