@@ -24,6 +24,7 @@ from failover.api.http import (
     PRINCIPAL_HEADER,
     DurableClient,
     Readers,
+    json_value,
     principal,
     run_output,
     runtime_status,
@@ -220,7 +221,8 @@ class ApiBase:
         """The plan's claim: the run holding it (or reserved), and the ids of runs that hold it but have ended
         without giving it back (stale: the next run names them in its claim)."""
         state = await client.read_entity_state(df.EntityId(claims.ENTITY, plan.name))
-        claim = (state.entity_state if getattr(state, "entity_exists", False) else None) or {}
+        claim = json_value(state.entity_state if getattr(state, "entity_exists", False) else None)
+        claim = claim if isinstance(claim, dict) else {}
         stale: list[str] = []
         found: Holder | None = None
         # the run the claim is reserved for first: a failover superseding a drill is the plan's run from then on

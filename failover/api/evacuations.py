@@ -5,8 +5,6 @@ region (`FAILOVER_EVACUATE_ON_INCIDENT`): every plan whose primary is the region
 from __future__ import annotations
 
 import hashlib
-import json
-from contextlib import suppress
 from datetime import UTC, datetime
 from secrets import token_hex
 from typing import Any
@@ -23,6 +21,7 @@ from failover.api.http import (
     EvacuationRequest,
     error_response,
     json_response,
+    json_value,
     log,
     read_json,
     runtime_status,
@@ -102,11 +101,7 @@ class Evacuations(ApiBase):
                 or runtime_status(status) not in ACTIVE
             ):
                 continue
-            started = getattr(await client.get_status(instance_id, show_input=True), "input_", None)
-            if isinstance(started, str):  # a host may return it as JSON text
-                with suppress(ValueError):
-                    started = json.loads(started)
-            started = unwrap(started)
+            started = unwrap(json_value(getattr(await client.get_status(instance_id, show_input=True), "input_", None)))
             rows = [
                 {"plan": str(p["name"]), "tier": int(p.get("tier") or 0), "after": list(p.get("after") or [])}
                 for p in (started.get("plans") if isinstance(started, dict) else None) or []

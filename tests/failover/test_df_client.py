@@ -49,6 +49,7 @@ class Extension:
 
     def __init__(self, instances: list[dict[str, Any]], last_token: str | None = None) -> None:
         self.instances = instances
+        self.entities: dict[tuple[str, str], Any] = {}  # (name, key) -> the state as the extension answers it
         self.tokens: list[str | None] = []
         self.last_token = last_token  # what the answer of the last page carries (None: no header)
 
@@ -59,6 +60,13 @@ class Extension:
         if found is None:
             return web.Response(status=404)
         return web.json_response(found, status=202 if found["runtimeStatus"] in ("Running", "Pending") else 200)
+
+    async def entity(self, request: web.Request) -> web.Response:
+        """An entity's state (the extension's HandleGetEntityRequestAsync): 200 with it, or 404 when there is none."""
+        key = (request.match_info["name"], request.match_info["key"])
+        if key not in self.entities:
+            return web.Response(status=404)
+        return web.json_response(self.entities[key])
 
     async def query(self, request: web.Request) -> web.Response:
         token = request.headers.get(CONTINUATION)
@@ -78,6 +86,7 @@ def _with_extension(extension: Extension, work: Callable[[df.DurableOrchestratio
         app = web.Application()
         app.router.add_get("/runtime/webhooks/durabletask/instances/", extension.query)
         app.router.add_get("/runtime/webhooks/durabletask/instances/{instance_id}", extension.instance)
+        app.router.add_get("/runtime/webhooks/durabletask/entities/{name}/{key}", extension.entity)
         runner = web.AppRunner(app)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -153,3 +162,26 @@ def test_a_new_run_id_is_drawn_again_while_an_instance_has_it_in_azure() -> None
     api = Api(settings=Settings(credential="simulator", approval_signing_key="k" * 32), plans={})
     drawn = _with_extension(extension, lambda client: api._unused_id(PagedClient(client), lambda: next(draws)))
     assert drawn == "failover-demo-new"
+
+
+@pytest.mark.parametrize("as_text", [False, True], ids=["state as JSON", "state as JSON text"])
+def test_the_plans_claim_is_read_through_dfs_client(as_text: bool) -> None:
+    """`ApiBase._holder` through df's client: the `plan_claim` entity's holder, running, is the plan's run, whether
+    the extension answers the state decoded or as the JSON text the Python entity wrote; no entity, no holder."""
+    running = {**_run(1), "runtimeStatus": "Running"}
+    extension = Extension([_run(0), running])
+    state = {"holder": {"run_id": running["instanceId"], "mode": "planned", "at": running["createdTime"]}, "next": None}
+    extension.entities[("plan_claim", "demo")] = json.dumps(state) if as_text else state
+    settings = Settings(credential="simulator", approval_signing_key="k" * 32)
+    api = Api(settings=settings, plans=load_plans(ROOT / "plans"))
+
+    async def holders(client: df.DurableOrchestrationClient) -> tuple[Any, Any]:
+        paged = PagedClient(client)
+        demo = api.plans["demo"]
+        found = await api._holder(paged, demo)
+        del extension.entities[("plan_claim", "demo")]
+        return found, await api._holder(paged, demo)
+
+    (holder, stale), (none, _) = _with_extension(extension, holders)
+    assert holder is not None and holder.run_id == running["instanceId"] and stale == []
+    assert none is None
