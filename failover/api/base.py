@@ -15,6 +15,7 @@ from urllib.parse import quote
 import azure.durable_functions as df
 
 from failover import claims
+from failover.api.df_client import json_value
 from failover.api.http import (
     ACTIVE,
     BACKUP_TEST_ORCHESTRATOR,
@@ -24,7 +25,6 @@ from failover.api.http import (
     PRINCIPAL_HEADER,
     DurableClient,
     Readers,
-    json_value,
     principal,
     run_output,
     runtime_status,

@@ -8,10 +8,14 @@ instances in the task hub - a few months of runs, drills, readiness checks and r
 runs (the claim's undecided starts, the latest failover a failback reads), the evacuations a Resolved notice goes to
 and the region's evacuation a start joins would each miss instances. `PagedClient` follows the token; every other call
 goes to df's client unchanged. The local host's client lists every instance already (`local.engine`).
+
+`json_value`: payloads df's client may return as JSON text rather than decoded (an instance's input: df's `start_new`
+posts `json.dumps` output through aiohttp's `json=`, so the extension keeps it as a string; an entity's state).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import aiohttp
@@ -54,3 +58,14 @@ class PagedClient:
                     break
                 seen.add(token)
         return statuses
+
+
+def json_value(value: Any) -> Any:
+    """A value df's client returns as the extension answered it: JSON already decoded, or (a host may keep a payload as
+    text: an entity's state, an instance's input) that JSON as a string, decoded here. Other text stays as it is."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value

@@ -13,6 +13,7 @@ import azure.functions as func
 
 from failover.alerts import Alert
 from failover.api.base import ApiBase
+from failover.api.df_client import json_value
 from failover.api.http import (
     ACTIVE,
     CONTROL_EVENT,
@@ -21,7 +22,6 @@ from failover.api.http import (
     EvacuationRequest,
     error_response,
     json_response,
-    json_value,
     log,
     read_json,
     runtime_status,

@@ -167,17 +167,6 @@ def runtime_status(status: Any) -> str | None:
     return getattr(value, "value", value)
 
 
-def json_value(value: Any) -> Any:
-    """A value df's client returns as the extension answered it: JSON already decoded, or (a host may keep a payload as
-    text: an entity's state, an instance's input) that JSON as a string, decoded here. Other text stays as it is."""
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
-
-
 def principal(req: func.HttpRequest) -> str:
     return (req.headers.get(PRINCIPAL_HEADER) or "").strip().lower()
 
