@@ -93,13 +93,9 @@ class Evacuations(ApiBase):
         cards and two sets of runs. Its plans are its own, read from its input (`plans`, the ones asked for, only if
         the host does not return it); a different `exclude` or cap needs it cancelled first."""
         prefix = f"evacuation-{region}-"
-        for status in await client.get_status_all():
-            instance_id = str(getattr(status, "instance_id", None) or "")
-            if (
-                getattr(status, "name", None) != EVACUATION_ORCHESTRATOR
-                or not instance_id.startswith(prefix)
-                or runtime_status(status) not in ACTIVE
-            ):
+        for status in await self._active_evacuations(client):
+            instance_id = str(status.instance_id)
+            if not instance_id.startswith(prefix):
                 continue
             started = unwrap(json_value(getattr(await client.get_status(instance_id, show_input=True), "input_", None)))
             rows = [
@@ -110,6 +106,18 @@ class Evacuations(ApiBase):
             answer = self._evacuation_answer(instance_id, plans)
             return {**answer, "plans": rows} if rows else answer
         return None
+
+    @staticmethod
+    async def _active_evacuations(client: DurableClient) -> list[Any]:
+        """The statuses of the evacuations running, pending or suspended (every instance listed: in Azure
+        `failover.api.df_client.PagedClient` reads every page)."""
+        return [
+            status
+            for status in await client.get_status_all()
+            if getattr(status, "name", None) == EVACUATION_ORCHESTRATOR
+            and runtime_status(status) in ACTIVE
+            and getattr(status, "instance_id", None)
+        ]
 
     def _evacuation_input(
         self,
@@ -173,11 +181,9 @@ class Evacuations(ApiBase):
         if not alert.is_service_health or not regions:
             return []
         recorded = []
-        for status in await client.get_status_all():
-            if getattr(status, "name", None) != EVACUATION_ORCHESTRATOR or runtime_status(status) not in ACTIVE:
-                continue
+        for status in await self._active_evacuations(client):
             custom = status.custom_status if isinstance(status.custom_status, dict) else {}
-            if custom.get("region") in regions and status.instance_id:
+            if custom.get("region") in regions:
                 event = {"action": "resolved", "trigger": alert.summary()}
                 await client.raise_event(status.instance_id, CONTROL_EVENT, event)
                 recorded.append(str(status.instance_id))
